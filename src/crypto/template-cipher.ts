@@ -1,0 +1,161 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { isKey } from '../config/env.ts';
+
+/**
+ * Blob layout (one bytea column), all offsets in bytes:
+ *
+ *   0      1            13           29
+ *   | ver | iv (12)     | tag (16)   | ciphertext (4 × dim, float32 little-endian) |
+ *
+ * `ver` names the key that encrypted the blob, so keys can rotate: a new process encrypts with
+ * the newest key and still decrypts older rows with the key of their version. The additional
+ * authenticated data is `ver` followed by the caller's string (`${clientId}:${templateId}:${modelId}`),
+ * so a row copied to another tenant, template or model fails authentication instead of decrypting.
+ */
+export const TEMPLATE_BLOB_HEADER = 1 + 12 + 16;
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+// Float32Array bytes are written as they sit in memory; every platform Node ships on is little-endian.
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('template-cipher assumes a little-endian platform');
+
+export class TemplateDecryptError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateDecryptError';
+  }
+}
+
+export interface TemplateCipherOptions {
+  /** Version byte written into new blobs (1..255). Default 1. */
+  version?: number;
+  /** Keys of earlier versions, still accepted for decryption during a rotation. */
+  previousKeys?: ReadonlyMap<number, Buffer>;
+}
+
+/**
+ * AES-256-GCM for face embeddings; the database only ever sees the blob.
+ *
+ * @example
+ * const cipher = new TemplateCipher(loadMasterKey(config, log));
+ * const blob = cipher.encrypt(embedding, templateAad(clientId, templateId, modelId));
+ * const vec = cipher.decrypt(blob, templateAad(clientId, templateId, modelId));
+ */
+export class TemplateCipher {
+  readonly #keys = new Map<number, Buffer>();
+  readonly #version: number;
+
+  constructor(key: Buffer, options: TemplateCipherOptions = {}) {
+    const version = options.version ?? 1;
+    if (!Number.isInteger(version) || version < 1 || version > 255) throw new RangeError('key version must be 1..255');
+    for (const [v, k] of options.previousKeys ?? []) this.#keys.set(v, checkKey(k));
+    this.#keys.set(version, checkKey(key));
+    this.#version = version;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  encrypt(vec: Float32Array, aad: string): Buffer {
+    const header = Buffer.alloc(TEMPLATE_BLOB_HEADER);
+    header[0] = this.#version;
+    const iv = randomBytes(IV_BYTES);
+    iv.copy(header, 1);
+    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#version)!, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aadBytes(this.#version, aad));
+    const plain = Buffer.from(vec.buffer, vec.byteOffset, vec.byteLength);
+    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+    cipher.getAuthTag().copy(header, 1 + IV_BYTES);
+    return Buffer.concat([header, body]);
+  }
+
+  decrypt(blob: Buffer, aad: string): Float32Array {
+    if (blob.length < TEMPLATE_BLOB_HEADER || (blob.length - TEMPLATE_BLOB_HEADER) % 4 !== 0) {
+      throw new TemplateDecryptError(`template blob has an invalid length (${blob.length} bytes)`);
+    }
+    const version = blob[0];
+    const key = this.#keys.get(version);
+    if (!key) throw new TemplateDecryptError(`template was encrypted with unknown key version ${version}`);
+    const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
+    decipher.setAAD(aadBytes(version, aad));
+    decipher.setAuthTag(blob.subarray(1 + IV_BYTES, TEMPLATE_BLOB_HEADER));
+    const out = new Float32Array((blob.length - TEMPLATE_BLOB_HEADER) / 4);
+    const outBytes = Buffer.from(out.buffer);
+    try {
+      const n = decipher.update(blob.subarray(TEMPLATE_BLOB_HEADER)).copy(outBytes);
+      decipher.final().copy(outBytes, n);
+    } catch {
+      out.fill(0); // never hand back bytes that failed authentication
+      throw new TemplateDecryptError('template failed authentication (wrong key, tenant, template or model, or tampered)');
+    }
+    return out;
+  }
+}
+
+/** The additional authenticated data for one template row. */
+export function templateAad(clientId: string, templateId: string, modelId: string): string {
+  return `${clientId}:${templateId}:${modelId}`;
+}
+
+function aadBytes(version: number, aad: string): Buffer {
+  return Buffer.concat([Buffer.of(version), Buffer.from(aad, 'utf8')]);
+}
+
+function checkKey(key: Buffer): Buffer {
+  if (key.length !== 32) throw new RangeError(`AES-256 needs a 32-byte key (got ${key.length})`);
+  return Buffer.from(key);
+}
+
+/** Parses a 32-byte key given as 64 hex characters or base64. */
+export function parseKey(value: string): Buffer {
+  const v = value.trim();
+  if (!isKey(v)) throw new RangeError('key must be 32 bytes as 64 hex characters or base64');
+  return /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+}
+
+export const MASTER_KEY_FILE = 'master.key';
+
+/**
+ * The template key: WAJAH_MASTER_KEY when set; otherwise `${dataDir}/master.key`, generated
+ * (32 random bytes, hex, mode 0600) on the first start with a warning that it must be backed up.
+ * Losing that file makes every stored template undecryptable.
+ *
+ * @example const key = loadMasterKey(loadConfig(), app.log);
+ */
+export function loadMasterKey(
+  config: { masterKey: string | null; dataDir: string; databaseUrl?: string | null },
+  log: { warn(msg: string): void },
+): Buffer {
+  if (config.masterKey) return parseKey(config.masterKey);
+  const file = path.join(config.dataDir, MASTER_KEY_FILE);
+  if (config.databaseUrl) {
+    log.warn(
+      `WAJAH_MASTER_KEY is not set while DATABASE_URL is: using ${file}. Every server process sharing this database must use the same key; set WAJAH_MASTER_KEY.`,
+    );
+  }
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  try {
+    const key = randomBytes(32);
+    // 'wx' fails if the file exists, so two processes starting together cannot both generate a key.
+    fs.writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    log.warn(
+      `Generated a new template encryption key in ${file}. Back it up (or move it to WAJAH_MASTER_KEY): without it the stored face templates cannot be decrypted.`,
+    );
+    return key;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const mode = fs.statSync(file).mode & 0o777;
+  if (mode & 0o077) log.warn(`${file} is readable by other users (mode ${mode.toString(8)}); chmod 600 it.`);
+  const raw = fs.readFileSync(file);
+  if (raw.length === 32) return raw;
+  try {
+    return parseKey(raw.toString('utf8'));
+  } catch {
+    throw new Error(`${file} does not hold a 32-byte key (hex, base64 or raw)`);
+  }
+}
