@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// `npm test`: runs every *.test.ts (unit tests next to the code, integration tests in test/) with
+// node's test runner in one process tree, so there is one closing summary. Integration tests loop
+// over the embedded database and a real PostgreSQL server; Redis-backed tests use REDIS_URL or
+// redis://127.0.0.1:6379. Where a server is missing, its tests are skipped with a notice, except
+// under CI=true, where that is an error.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+
+function findTests(dir) {
+  const out = [];
+  if (!fs.existsSync(dir)) return out;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'node_modules') out.push(...findTests(p));
+    } else if (entry.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+function reachable(url, fallbackPort) {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const socket = net.connect({ host: u.hostname, port: Number(u.port || fallbackPort) });
+    socket.setTimeout(1500);
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+  });
+}
+
+const env = { ...process.env };
+env.WAJAH_TEST_POSTGRES ||= 'postgres://postgres@127.0.0.1:5432/postgres';
+env.WAJAH_TEST_REDIS ||= process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const ci = process.env.CI === 'true';
+const pgUp = await reachable(env.WAJAH_TEST_POSTGRES, 5432);
+const redisUp = await reachable(env.WAJAH_TEST_REDIS, 6379);
+if (!pgUp) {
+  if (ci) { console.error(`PostgreSQL not reachable at ${env.WAJAH_TEST_POSTGRES} (required under CI)`); process.exit(1); }
+  console.warn(`! PostgreSQL not reachable at ${env.WAJAH_TEST_POSTGRES}: integration tests run on the embedded database only`);
+  env.WAJAH_TEST_BACKENDS = 'pglite';
+}
+if (!redisUp) {
+  if (ci) { console.error(`Redis not reachable at ${env.WAJAH_TEST_REDIS} (required under CI)`); process.exit(1); }
+  console.warn(`! Redis not reachable at ${env.WAJAH_TEST_REDIS}: Redis-backed tests are skipped`);
+  env.WAJAH_TEST_REDIS = '';
+}
+
+const files = args.length ? args : [...findTests(path.join(root, 'src')), ...findTests(path.join(root, 'test'))].sort();
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
+  { cwd: root, env, stdio: 'inherit' },
+);
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,128 @@
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import multipart from '@fastify/multipart';
+import type { AppConfig } from './config/env.ts';
+import { AppError, ERROR_CODES, isAppError } from './errors.ts';
+import type { Container } from './container.ts';
+import { authPlugin } from './api/auth.plugin.ts';
+import { statusRoutes } from './api/status.routes.ts';
+import { adminRoutes } from './api/admin.routes.ts';
+import { usersRoutes } from './api/users.routes.ts';
+import { enrollmentRoutes } from './api/enrollment.routes.ts';
+import { authenticationRoutes } from './api/authentication.routes.ts';
+
+export type App = FastifyInstance;
+
+/** Builds the HTTP application around an already-opened container. Never listens (server.ts does). */
+export async function buildApp(config: AppConfig, container: Container): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers["x-session-token"]', 'req.headers["x-admin-token"]'],
+        censor: '[redacted]',
+      },
+    },
+    bodyLimit: config.bodyLimit,
+    trustProxy: process.env.WAJAH_TRUST_PROXY === '1',
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('container', container);
+
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (isAppError(error)) {
+      if (error.headers) reply.headers(error.headers);
+      const body: Record<string, unknown> = { code: error.code, message: error.message, statusCode: error.statusCode };
+      if (error.details !== undefined) body.details = error.details;
+      return reply.status(error.statusCode).send(body);
+    }
+    const fe = error as FastifyError;
+    if (fe.validation) {
+      const first = fe.validation[0];
+      const field =
+        (first?.instancePath || '').replace(/^\//, '').replace(/\//g, '.') ||
+        (first?.params as { missingProperty?: string } | undefined)?.missingProperty ||
+        '';
+      const where = fe.validationContext ?? 'body';
+      return reply.status(400).send({
+        code: 'VALIDATION_ERROR',
+        message: `${where}${field ? `.${field}` : ''} ${first?.message ?? 'is invalid'}`,
+        statusCode: 400,
+        details: { field: field || null, location: where, errors: fe.validation.map((v) => ({ path: v.instancePath, message: v.message })) },
+      });
+    }
+    const mapped = mapFastifyError(fe);
+    if (mapped) {
+      return reply.status(mapped.statusCode).send({ code: mapped.code, message: mapped.message, statusCode: mapped.statusCode });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send({ code: 'INTERNAL_ERROR', message: ERROR_CODES.INTERNAL_ERROR.message, statusCode: 500 });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: `No endpoint ${request.method} ${request.url.split('?')[0]}`, statusCode: 404 });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Wajah API', version: config.version, description: 'Self-hosted face recognition: users, enrollment, authentication, liveness, webhooks.' },
+      components: {
+        securitySchemes: {
+          ApiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'ApiKey KEY:SECRET' },
+          AdminToken: { type: 'http', scheme: 'bearer', description: 'Operator token (WAJAH_ADMIN_TOKEN)' },
+        },
+      },
+      security: [{ ApiKey: [] }],
+    },
+  });
+  await app.register(multipart, {
+    limits: { fileSize: config.bodyLimit, files: 64, fields: 32, fieldSize: 1024 * 1024 },
+  });
+
+  await app.register(
+    async (api) => {
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      await api.register(swaggerUi, { routePrefix: '/docs' });
+      await api.register(authPlugin);
+      await api.register(statusRoutes);
+      await api.register(adminRoutes);
+      await api.register(usersRoutes);
+      await api.register(enrollmentRoutes);
+      await api.register(authenticationRoutes);
+    },
+    { prefix: config.basePath },
+  );
+  return app;
+}
+
+function mapFastifyError(e: FastifyError): { code: keyof typeof ERROR_CODES; message: string; statusCode: number } | null {
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
+    case 'FST_FILES_LIMIT':
+    case 'FST_PARTS_LIMIT':
+      return { code: 'PAYLOAD_TOO_LARGE', message: e.message, statusCode: 413 };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return { code: 'UNSUPPORTED_MEDIA_TYPE', message: e.message, statusCode: 415 };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'INVALID_JSON', message: e.message, statusCode: 400 };
+    default:
+      if (e.statusCode === 413) return { code: 'PAYLOAD_TOO_LARGE', message: e.message, statusCode: 413 };
+      if (e.statusCode === 415) return { code: 'UNSUPPORTED_MEDIA_TYPE', message: e.message, statusCode: 415 };
+      if (e.statusCode === 400) return { code: 'VALIDATION_ERROR', message: e.message, statusCode: 400 };
+      return null;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    container: Container;
+  }
+}

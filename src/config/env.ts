@@ -1,0 +1,99 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/** Validated, frozen configuration. process.env is read only here. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  basePath: '/api';
+  dataDir: string;
+  /** postgres://… when set; otherwise the embedded PGlite database in `${dataDir}/pg`. */
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  adminToken: string | null;
+  /** 32-byte key (hex or base64) for AES-256-GCM of face templates; generated in dataDir when unset. */
+  masterKey: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Inference worker threads (default: one per core). */
+  workers: number;
+  /** Maximum queued inference jobs before callers get 503 SERVICE_BUSY. */
+  queueSize: number;
+  /** Maximum request body in bytes (uploads included). */
+  bodyLimit: number;
+  /** Directory of test/eval data (../shared/data by default). */
+  version: string;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+    return def;
+  }
+  return n;
+}
+
+/** Parse the environment once; every bad variable is listed in one ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
+  const problems: string[] = [];
+  const port = int(env, 'PORT', 8000, 0, 65535, problems);
+  const databaseUrl = env.DATABASE_URL || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+  const redisUrl = env.REDIS_URL || null;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+  const adminToken = env.WAJAH_ADMIN_TOKEN || null;
+  if (adminToken && adminToken.length < 16) problems.push('WAJAH_ADMIN_TOKEN must be at least 16 characters');
+  const masterKey = env.WAJAH_MASTER_KEY || null;
+  if (masterKey && !isKey(masterKey)) {
+    problems.push('WAJAH_MASTER_KEY must be 32 bytes as 64 hex characters or base64');
+  }
+  const logLevel = (env.LOG_LEVEL || 'info') as AppConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const workers = int(env, 'WAJAH_WORKERS', cores, 0, 64, problems);
+  const queueSize = int(env, 'WAJAH_QUEUE_SIZE', 64, 1, 100000, problems);
+  const bodyLimit = int(env, 'WAJAH_BODY_LIMIT', 10 * 1024 * 1024, 1024, 200 * 1024 * 1024, problems);
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host: env.HOST || '0.0.0.0',
+    basePath: '/api' as const,
+    dataDir: path.resolve(env.WAJAH_DATA_DIR || './data'),
+    databaseUrl,
+    redisUrl,
+    adminToken,
+    masterKey,
+    logLevel,
+    workers,
+    queueSize,
+    bodyLimit,
+    version: '1.0.0',
+    ...overrides,
+  });
+}
+
+export function isKey(value: string): boolean {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return true;
+  try {
+    return Buffer.from(value, 'base64').length === 32;
+  } catch {
+    return false;
+  }
+}
+
+/** Where shared face data lives for tests, eval and bench (WAJAH_TEST_DATA overrides). */
+export function testDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.WAJAH_TEST_DATA || path.join(import.meta.dirname, '../../../shared/data'));
+}

@@ -1,0 +1,76 @@
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { AppConfig } from './config/env.ts';
+import { openDatabase, type DatabaseHandle } from './db/database.ts';
+import type { FaceEngine } from './vision/types.ts';
+import { createFoundationServices, type FoundationServices } from './services/foundation.ts';
+import { createFaceServices, type FaceServices } from './services/face.ts';
+
+/** Infrastructure every service may use; services receive only the parts they need. */
+export interface Core {
+  config: AppConfig;
+  database: DatabaseHandle;
+  /** Null when REDIS_URL is unset: in-process fallbacks are used. */
+  redis: Redis | null;
+  /** Null when started without the face engine (WAJAH_WORKERS=0 or tests of the plain API). */
+  engine: FaceEngine | null;
+  log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+}
+
+export interface Container extends Core {
+  foundation: FoundationServices;
+  face: FaceServices;
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  /** Start the inference workers (default: config.workers > 0). */
+  engine?: boolean;
+  /** Override the embedded database location ('memory://' in tests). */
+  pgliteDir?: string;
+  log?: Core['log'];
+}
+
+/** Opens database, Redis and the face engine, then builds the services on top. */
+export async function createContainer(config: AppConfig, options: ContainerOptions = {}): Promise<Container> {
+  const log = options.log ?? consoleLog;
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pg'),
+  });
+  const redis = config.redisUrl ? createRedis(config.redisUrl) : null;
+  let engine: FaceEngine | null = null;
+  if (options.engine ?? config.workers > 0) {
+    const { createFaceEngine } = await import('./vision/index.ts');
+    engine = await createFaceEngine({ workers: Math.max(1, config.workers), queueSize: config.queueSize, maxImageBytes: config.bodyLimit });
+  }
+  const core: Core = { config, database, redis, engine, log };
+  const foundation = await createFoundationServices(core);
+  const face = await createFaceServices(core, foundation);
+  return {
+    ...core,
+    foundation,
+    face,
+    async close() {
+      await face.close?.();
+      await foundation.close?.();
+      await engine?.close();
+      redis?.disconnect();
+      await database.close();
+    },
+  };
+}
+
+export function createRedis(url: string): Redis {
+  const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+  redis.on('error', () => {
+    // Reported through status checks; ioredis reconnects by itself.
+  });
+  return redis;
+}
+
+const consoleLog: Core['log'] = {
+  info: (m) => console.log(m),
+  warn: (m) => console.warn(m),
+  error: (m) => console.error(m),
+};

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+import * as m0001 from './migrations/0001-initial.ts';
+
+export type DB = Kysely<Database>;
+
+/** Every migration, in order. Add new ones here (timestamped file names, up/down in raw SQL). */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': m0001,
+};
+
+class StaticMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return MIGRATIONS;
+  }
+}
+
+export interface DatabaseHandle {
+  db: DB;
+  /** 'pglite' (embedded) or 'postgres'. */
+  dialect: 'pglite' | 'postgres';
+  ping(): Promise<boolean>;
+  /** Open connections (pool size for postgres, 1 for the embedded database). */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… or null for the embedded database. */
+  databaseUrl: string | null;
+  /** Directory for the embedded database, or 'memory://' for an in-memory one (tests). */
+  pgliteDir: string;
+  poolSize?: number;
+}
+
+/** Opens the database and runs pending migrations. */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  let handle: DatabaseHandle;
+  if (options.databaseUrl) {
+    // timestamptz → Date, bigint counts → number (counts here never exceed 2^53).
+    pg.types.setTypeParser(20, (v: string) => Number(v));
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    handle = {
+      db,
+      dialect: 'postgres',
+      ping: () => ping(db),
+      connections: () => pool.totalCount,
+      close: () => db.destroy(),
+    };
+  } else {
+    const { KyselyPGlite } = await import('kysely-pglite');
+    const dir = options.pgliteDir;
+    if (dir !== 'memory://') fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
+    const { dialect } = await KyselyPGlite.create(dir === 'memory://' ? undefined : dir);
+    const db = new Kysely<Database>({ dialect });
+    handle = { db, dialect: 'pglite', ping: () => ping(db), connections: () => 1, close: () => db.destroy() };
+  }
+  await migrate(handle.db);
+  return handle;
+}
+
+async function ping(db: DB): Promise<boolean> {
+  try {
+    await sql`SELECT 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function migrate(db: DB): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`);
+  }
+}

@@ -1,0 +1,159 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Database tables as Kysely sees them. Timestamps come back as Date from both drivers. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T = Record<string, unknown>> = ColumnType<T, string | undefined, string>;
+type Bytes = ColumnType<Uint8Array, Uint8Array, Uint8Array>;
+
+export type Tier = 'basic' | 'premium' | 'enterprise';
+
+export interface ClientTable {
+  id: string;
+  name: string;
+  tier: Tier;
+  max_users: number | null;
+  calls_per_hour: number | null;
+  ip_allowlist: Json<string[]>;
+  settings: Json<ClientSettings>;
+  is_active: Generated<boolean>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+/** Per-client options that change behaviour (typed defaults in services). */
+export interface ClientSettings {
+  /** Keep (encrypted) enrollment photos; off by default: only embeddings are stored. */
+  store_photos?: boolean;
+  /** Days to keep authentication attempts and audit logs (null: forever). */
+  retention_days?: number | null;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  client_id: string;
+  key: string;
+  secret_hash: string;
+  name: string | null;
+  ip_allowlist: Json<string[]>;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  replaced_by: string | null;
+  last_used_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface UserTable {
+  id: string;
+  client_id: string;
+  external_id: string;
+  name: string;
+  email: string | null;
+  metadata: Json;
+  is_active: Generated<boolean>;
+  last_authentication: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface EnrollmentTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  session_id: string | null;
+  source: string;
+  model_id: string;
+  quality_score: number;
+  face_count: number;
+  average_confidence: number;
+  angles: Json<string[]>;
+  created_at: Generated<Timestamp>;
+}
+
+export interface FaceTemplateTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  enrollment_id: string;
+  model_id: string;
+  dim: number;
+  ciphertext: Bytes;
+  angle: string | null;
+  quality: number | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface FacePhotoTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  enrollment_id: string;
+  content_type: string;
+  ciphertext: Bytes;
+  created_at: Generated<Timestamp>;
+}
+
+export interface SessionTable {
+  id: string;
+  client_id: string;
+  kind: 'enrollment' | 'authentication' | 'streaming';
+  token_hash: string;
+  user_id: string | null;
+  mode: string | null;
+  params: Json;
+  state: Json;
+  status: Generated<string>;
+  expires_at: Timestamp;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface AuthAttemptTable {
+  id: string;
+  client_id: string;
+  session_id: string | null;
+  user_id: string | null;
+  mode: string;
+  outcome: 'success' | 'failed';
+  failure_reason: string | null;
+  confidence: number | null;
+  liveness_score: number | null;
+  quality_score: number | null;
+  processing_ms: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface EventTable {
+  id: string;
+  client_id: string;
+  event_type: string;
+  payload: Json;
+  created_at: Generated<Timestamp>;
+}
+
+export interface AuditLogTable {
+  id: string;
+  client_id: string | null;
+  category: string;
+  action: string;
+  actor: string | null;
+  target: string | null;
+  details: Json;
+  ip: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface Database {
+  clients: ClientTable;
+  api_keys: ApiKeyTable;
+  users: UserTable;
+  enrollments: EnrollmentTable;
+  face_templates: FaceTemplateTable;
+  face_photos: FacePhotoTable;
+  sessions: SessionTable;
+  auth_attempts: AuthAttemptTable;
+  events: EventTable;
+  audit_logs: AuditLogTable;
+}
+

@@ -1,0 +1,71 @@
+/**
+ * The one registry of error codes. Every error the API returns has the shape
+ * `{ code, message, statusCode, details? }` with a code from this table; docs/errors.md documents
+ * each one (a test checks that).
+ *
+ * @example throw appError('USER_NOT_FOUND', 'No user with id EMP001');
+ */
+export const ERROR_CODES = {
+  VALIDATION_ERROR: { status: 400, message: 'The request is invalid' },
+  INVALID_JSON: { status: 400, message: 'The body is not valid JSON' },
+  INVALID_CREDENTIALS: { status: 401, message: 'Missing or invalid API credentials' },
+  ADMIN_TOKEN_REQUIRED: { status: 401, message: 'A valid operator token is required' },
+  ADMIN_DISABLED: { status: 403, message: 'The admin API is disabled: set WAJAH_ADMIN_TOKEN' },
+  IP_NOT_ALLOWED: { status: 403, message: 'This address is not on the client IP allow-list' },
+  CLIENT_DISABLED: { status: 403, message: 'This client is disabled' },
+  NOT_FOUND: { status: 404, message: 'No such resource' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such endpoint' },
+  CLIENT_NOT_FOUND: { status: 404, message: 'No such client' },
+  API_KEY_NOT_FOUND: { status: 404, message: 'No such API key' },
+  USER_NOT_FOUND: { status: 404, message: 'No such user' },
+  ENROLLMENT_NOT_FOUND: { status: 404, message: 'No such enrollment' },
+  SESSION_NOT_FOUND: { status: 404, message: 'No such session' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
+  USER_EXISTS: { status: 409, message: 'A user with this external_id already exists' },
+  USER_INACTIVE: { status: 409, message: 'The user is deactivated' },
+  SESSION_EXPIRED: { status: 410, message: 'The session has expired' },
+  SESSION_COMPLETED: { status: 409, message: 'The session is already completed' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  IMAGE_TOO_LARGE: { status: 413, message: 'The image is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
+  INVALID_IMAGE: { status: 422, message: 'The image could not be decoded' },
+  NO_FACE_DETECTED: { status: 422, message: 'No face was detected in the image' },
+  MULTIPLE_FACES: { status: 422, message: 'More than one face was detected' },
+  POOR_IMAGE_QUALITY: { status: 422, message: 'The face image quality is too low' },
+  INSUFFICIENT_QUALITY: { status: 422, message: 'Unable to capture sufficient quality images' },
+  FACE_MISMATCH: { status: 422, message: 'The face does not match the earlier frames of this session' },
+  NOT_ENROLLED: { status: 422, message: 'The user has no face enrollment' },
+  MODEL_MISMATCH: { status: 422, message: 'Templates come from different recognition models' },
+  LOW_CONFIDENCE: { status: 401, message: 'The face did not match with enough confidence' },
+  LIVENESS_FAILED: { status: 401, message: 'Liveness check failed' },
+  USER_LIMIT_EXCEEDED: { status: 403, message: 'The client has reached its user limit' },
+  RATE_LIMIT_EXCEEDED: { status: 429, message: 'Rate limit exceeded' },
+  INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
+  SERVICE_BUSY: { status: 503, message: 'The face engine is busy, retry shortly' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'A required service is unavailable' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details?: unknown,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = 'AppError';
+    this.statusCode = ERROR_CODES[code].status;
+  }
+}
+
+export function appError(code: ErrorCode, message?: string, details?: unknown, headers?: Record<string, string>): AppError {
+  return new AppError(code, message, details, headers);
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}

@@ -1,0 +1,120 @@
+/**
+ * The face engine contract. Everything outside src/vision and src/workers talks to faces
+ * only through these types (services never import a model library).
+ *
+ * @example
+ *   const result = await engine.analyze(jpegBytes, { multiple: 'largest', embed: true });
+ *   const face = result.faces[0]; // face.embedding, face.quality.score, face.signals.eyeOpenness …
+ */
+
+export type Suggestion =
+  | 'move_closer'
+  | 'move_back'
+  | 'turn_left'
+  | 'turn_right'
+  | 'look_up'
+  | 'look_down'
+  | 'look_straight'
+  | 'improve_lighting'
+  | 'hold_still'
+  | 'open_eyes'
+  | 'center_face';
+
+export type PoseBucket = 'front' | 'left' | 'right' | 'up' | 'down';
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Pose {
+  /** Degrees; sign convention documented in src/vision/README.md (mirroring an image flips it). */
+  yaw: number;
+  pitch: number;
+  roll: number;
+}
+
+export interface QualityReport {
+  /** 0..1, higher is better. */
+  score: number;
+  suggestions: Suggestion[];
+  /** One human sentence built from the suggestions. */
+  message: string;
+  poseBucket: PoseBucket;
+  /** The individual components (each 0..1) that make up the score. */
+  components: {
+    size: number;
+    sharpness: number;
+    brightness: number;
+    contrast: number;
+    pose: number;
+    eyes: number;
+    confidence: number;
+  };
+}
+
+/** Per-frame liveness evidence; sessions combine these over time. */
+export interface LivenessSignals {
+  /** Rotation-invariant eye aspect ratio, mean of both eyes (roughly 0.05 closed … 0.35 open). */
+  eyeOpenness: number;
+  leftEyeOpenness: number;
+  rightEyeOpenness: number;
+  /** 0..1 smile intensity from mouth geometry. */
+  smile: number;
+  /** 32×32 grey thumbnail of the aligned face (1024 bytes), for frame-to-frame change. */
+  faceThumb: Uint8Array;
+  /** Passive anti-spoof score 0..1 (1 = live) when a model provides one; reported, not trusted alone. */
+  passiveLiveScore: number | null;
+}
+
+export interface AnalyzedFace {
+  box: Box;
+  /** Detector confidence 0..1. */
+  score: number;
+  /** Five points [x, y]: left eye, right eye, nose tip, left mouth corner, right mouth corner (image-left first). */
+  landmarks: Array<[number, number]>;
+  pose: Pose;
+  quality: QualityReport;
+  signals: LivenessSignals;
+  /** L2-normalised embedding when requested. */
+  embedding: Float32Array | null;
+}
+
+export interface AnalyzeOptions {
+  /** 'largest': keep only the largest face; 'refuse': MULTIPLE_FACES when more than one; 'all': return all. */
+  multiple: 'largest' | 'refuse' | 'all';
+  /** Compute embeddings (costs an extra recogniser pass per face). */
+  embed: boolean;
+  /** Recogniser id; default is the engine's default model. */
+  model?: string;
+}
+
+export interface AnalyzeResult {
+  width: number;
+  height: number;
+  faces: AnalyzedFace[];
+  /** Model id of the embeddings (e.g. "faceplugin-r100-v1"). Templates of different models never compare. */
+  modelId: string;
+  timings: { decodeMs: number; detectMs: number; embedMs: number; qualityMs: number; totalMs: number };
+}
+
+export interface EngineStatus {
+  state: 'online' | 'starting' | 'degraded' | 'offline';
+  workers: number;
+  busy: number;
+  queued: number;
+  models: string[];
+}
+
+export interface FaceEngine {
+  /** Decode and analyse one image (JPEG/PNG/WebP bytes or a data URL string). Throws AppError with codes
+   * INVALID_IMAGE, UNSUPPORTED_MEDIA_TYPE, IMAGE_TOO_LARGE, NO_FACE_DETECTED, MULTIPLE_FACES, SERVICE_BUSY. */
+  analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult>;
+  /** Cosine similarity of two L2-normalised embeddings of the same model. */
+  similarity(a: Float32Array, b: Float32Array): number;
+  status(): EngineStatus;
+  readonly defaultModelId: string;
+  close(): Promise<void>;
+}
