@@ -1,0 +1,79 @@
+import crypto from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
+/**
+ * Domain events, keyed by name, with the payload fields of the user guide (webhook section).
+ * Written to the `events` outbox in the same transaction as their cause; webhook delivery reads it.
+ */
+export interface EventPayloads {
+  'enrollment.completed': {
+    enrollment_id: string;
+    user_id: string;
+    user_name: string;
+    quality_score: number;
+    angles_captured: number;
+    enrollment_date: string;
+  };
+  'enrollment.failed': {
+    session_id: string;
+    user_id: string;
+    error_code: string;
+    error_message: string;
+    attempts: number;
+    last_attempt: string;
+  };
+  'authentication.success': {
+    session_id: string | null;
+    user_id: string;
+    user_name: string;
+    confidence: number;
+    liveness_score: number | null;
+    authentication_time: string;
+    device_info: { ip_address: string | null; user_agent: string | null };
+  };
+  'authentication.failed': {
+    session_id: string | null;
+    failure_reason: string;
+    confidence: number | null;
+    threshold: number | null;
+    attempts: number;
+    user_id?: string;
+  };
+  'liveness.failed': {
+    session_id: string;
+    user_id?: string;
+    liveness_score: number;
+    checks: { blink_detected: boolean; head_movement: number; static_detection: boolean };
+    challenges_completed: string[];
+    reason: string;
+  };
+  'user.created': { user_id: string; id: string; name: string; email: string | null; metadata: Record<string, unknown>; created_at: string };
+  'user.updated': { user_id: string; id: string; name: string; email: string | null; metadata: Record<string, unknown>; is_active: boolean; updated_at: string; changes: string[] };
+}
+
+export type EventName = keyof EventPayloads;
+export const EVENT_NAMES = [
+  'enrollment.completed',
+  'enrollment.failed',
+  'authentication.success',
+  'authentication.failed',
+  'liveness.failed',
+  'user.created',
+  'user.updated',
+] as const satisfies readonly EventName[];
+
+/** Appends one event to the outbox. Pass the transaction of the change that caused it. */
+export async function recordEvent<E extends EventName>(
+  db: Kysely<Database> | Transaction<Database>,
+  clientId: string,
+  event: E,
+  data: EventPayloads[E],
+): Promise<string> {
+  const id = crypto.randomUUID();
+  await db
+    .insertInto('events')
+    .values({ id, client_id: clientId, event_type: event, payload: JSON.stringify(data) })
+    .execute();
+  return id;
+}
