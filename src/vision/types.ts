@@ -89,6 +89,8 @@ export interface AnalyzeOptions {
   embed: boolean;
   /** Recogniser id; default is the engine's default model. */
   model?: string;
+  /** Also run the passive anti-spoof models (≈ +10–40 ms); otherwise signals.passiveLiveScore is null. */
+  passive?: boolean;
 }
 
 export interface AnalyzeResult {

@@ -1,0 +1,84 @@
+import type { RgbImage } from '../image.ts';
+
+/** 2×3 affine matrix [a, b, tx, c, d, ty]: x' = a·x + b·y + tx, y' = c·x + d·y + ty. */
+export type Affine = [number, number, number, number, number, number];
+
+/** ArcFace 112×112 five-point template: left eye, right eye, nose tip, left mouth, right mouth (image-left first). */
+export const ARCFACE_112: Array<[number, number]> = [
+  [38.2946, 51.6963],
+  [73.5318, 51.5014],
+  [56.0252, 71.7366],
+  [41.5493, 92.3655],
+  [70.7299, 92.2041],
+];
+
+/**
+ * Least-squares similarity transform (rotation, uniform scale, translation; no reflection) mapping
+ * `src` points onto `dst` points (Umeyama 1991 restricted to 2-D).
+ */
+export function similarityTransform(src: Array<[number, number]>, dst: Array<[number, number]>): Affine {
+  const n = src.length;
+  let sx = 0, sy = 0, dx = 0, dy = 0;
+  for (let i = 0; i < n; i++) {
+    sx += src[i][0]; sy += src[i][1]; dx += dst[i][0]; dy += dst[i][1];
+  }
+  sx /= n; sy /= n; dx /= n; dy /= n;
+  // With complex numbers z = x + iy: dst ≈ w·src + t, w = Σ conj(s)·d / Σ |s|².
+  let num_re = 0, num_im = 0, den = 0;
+  for (let i = 0; i < n; i++) {
+    const ax = src[i][0] - sx, ay = src[i][1] - sy;
+    const bx = dst[i][0] - dx, by = dst[i][1] - dy;
+    num_re += ax * bx + ay * by;
+    num_im += ax * by - ay * bx;
+    den += ax * ax + ay * ay;
+  }
+  const a = num_re / (den || 1);
+  const b = num_im / (den || 1);
+  // x' = a·x − b·y + tx ; y' = b·x + a·y + ty
+  return [a, -b, dx - (a * sx - b * sy), b, a, dy - (b * sx + a * sy)];
+}
+
+export function invertAffine(m: Affine): Affine {
+  const [a, b, tx, c, d, ty] = m;
+  const det = a * d - b * c || 1e-12;
+  const ia = d / det, ib = -b / det, ic = -c / det, id = a / det;
+  return [ia, ib, -(ia * tx + ib * ty), ic, id, -(ic * tx + id * ty)];
+}
+
+/**
+ * Warp `img` with `m` (source → destination) into a size×size RGB crop, bilinear, black outside.
+ *
+ * @example const crop = warpAffine(img, similarityTransform(points, ARCFACE_112), 112);
+ */
+export function warpAffine(img: RgbImage, m: Affine, size: number, height = size): RgbImage {
+  const inv = invertAffine(m);
+  const { data, width: W, height: H } = img;
+  const out = new Uint8Array(size * height * 3);
+  for (let v = 0; v < height; v++) {
+    for (let u = 0; u < size; u++) {
+      const x = inv[0] * u + inv[1] * v + inv[2];
+      const y = inv[3] * u + inv[4] * v + inv[5];
+      const x0 = Math.floor(x), y0 = Math.floor(y);
+      const fx = x - x0, fy = y - y0;
+      const o = (v * size + u) * 3;
+      for (let c = 0; c < 3; c++) {
+        const p00 = px(data, W, H, x0, y0, c), p10 = px(data, W, H, x0 + 1, y0, c);
+        const p01 = px(data, W, H, x0, y0 + 1, c), p11 = px(data, W, H, x0 + 1, y0 + 1, c);
+        out[o + c] = Math.round((p00 * (1 - fx) + p10 * fx) * (1 - fy) + (p01 * (1 - fx) + p11 * fx) * fy);
+      }
+    }
+  }
+  return { data: out, width: size, height };
+}
+
+function px(data: Uint8Array, W: number, H: number, x: number, y: number, c: number): number {
+  if (x < 0 || y < 0 || x >= W || y >= H) return 0;
+  return data[(y * W + x) * 3 + c];
+}
+
+/** Align a face to the ArcFace 112×112 template from its five points. */
+export function alignArcface(img: RgbImage, five: Array<[number, number]>, size = 112): RgbImage {
+  const scale = size / 112;
+  const dst = ARCFACE_112.map(([x, y]) => [x * scale, y * scale] as [number, number]);
+  return warpAffine(img, similarityTransform(five, dst), size);
+}

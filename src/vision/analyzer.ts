@@ -1,0 +1,109 @@
+import { appError } from '../errors.ts';
+import { alignArcface } from './align/similarity.ts';
+import { decodeImage, DEFAULT_LIMITS, type DecodeLimits } from './decode/decode.ts';
+import { HumanDetector } from './detector/human/human-detector.ts';
+import type { DetectedFace, FaceDetector } from './detector/types.ts';
+import type { Embedder } from './embedder/types.ts';
+import { livenessSignals } from './liveness-signals/signals.ts';
+import { DEFAULT_MODEL, isModelId, MODEL_DLIB, MODEL_FACEPLUGIN, type ModelId } from './models.ts';
+import { assessQuality } from './quality/quality.ts';
+import type { AnalyzedFace, AnalyzeOptions, AnalyzeResult } from './types.ts';
+
+/** Build a recogniser backend by id (each loads its weights from node_modules). */
+export async function createEmbedder(id: ModelId): Promise<Embedder> {
+  switch (id) {
+    case MODEL_FACEPLUGIN: {
+      const { FacepluginEmbedder } = await import('./embedder/onnx-faceplugin/faceplugin-embedder.ts');
+      return FacepluginEmbedder.create({ id, flip: true });
+    }
+    case MODEL_DLIB: {
+      const { FaceapiDlibEmbedder } = await import('./embedder/dlib-faceapi/faceapi-embedder.ts');
+      return FaceapiDlibEmbedder.create();
+    }
+  }
+}
+
+export interface AnalyzerOptions {
+  defaultModel?: string;
+  limits?: Partial<DecodeLimits>;
+  /** Models to load at start (others load on first use). Default: just the default model. */
+  preload?: string[];
+}
+
+/**
+ * The in-thread pipeline: decode → detect → align → quality + signals → embed. Runs inside an
+ * inference worker; nothing outside src/vision and src/workers uses it directly.
+ *
+ * @example const a = await Analyzer.create({}); const r = await a.analyze(bytes, { multiple: 'largest', embed: true });
+ */
+export class Analyzer {
+  private readonly embedders = new Map<string, Promise<Embedder>>();
+
+  private constructor(
+    private readonly detector: FaceDetector,
+    readonly defaultModel: ModelId,
+    private readonly limits: DecodeLimits,
+  ) {}
+
+  static async create(opts: AnalyzerOptions = {}): Promise<Analyzer> {
+    const defaultModel = opts.defaultModel ?? DEFAULT_MODEL;
+    if (!isModelId(defaultModel)) throw new Error(`Unknown recognition model ${defaultModel}`);
+    const detector = await HumanDetector.create();
+    const a = new Analyzer(detector, defaultModel, { ...DEFAULT_LIMITS, ...opts.limits });
+    for (const id of opts.preload ?? [defaultModel]) await a.embedder(id);
+    return a;
+  }
+
+  get loadedModels(): string[] {
+    return [...this.embedders.keys()];
+  }
+
+  private embedder(id: string): Promise<Embedder> {
+    if (!isModelId(id)) throw appError('VALIDATION_ERROR', `Unknown recognition model ${id}`, { model: id });
+    let e = this.embedders.get(id);
+    if (!e) {
+      e = createEmbedder(id);
+      this.embedders.set(id, e);
+      e.catch(() => this.embedders.delete(id));
+    }
+    return e;
+  }
+
+  async analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
+    const t0 = performance.now();
+    const modelId = options.model ?? this.defaultModel;
+    const embedder = options.embed ? await this.embedder(modelId) : null;
+    const img = await decodeImage(image, this.limits);
+    const t1 = performance.now();
+    let detected: DetectedFace[] = await this.detector.detect(img, { passive: options.passive ?? false });
+    const t2 = performance.now();
+    if (detected.length === 0) throw appError('NO_FACE_DETECTED');
+    detected.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+    if (detected.length > 1 && options.multiple === 'refuse') {
+      throw appError('MULTIPLE_FACES', `${detected.length} faces were detected; exactly one is required`, { count: detected.length });
+    }
+    if (options.multiple === 'largest') detected = detected.slice(0, 1);
+
+    const faces: AnalyzedFace[] = [];
+    let qualityMs = 0, embedMs = 0;
+    for (const f of detected) {
+      const q0 = performance.now();
+      const aligned = alignArcface(img, f.five, 112);
+      const signals = livenessSignals(f.mesh, aligned, f.passiveLiveScore);
+      const quality = assessQuality(img, f, aligned, signals.eyeOpenness);
+      const q1 = performance.now();
+      const embedding = embedder ? await embedder.embed(img, f) : null;
+      qualityMs += q1 - q0;
+      embedMs += performance.now() - q1;
+      faces.push({ box: f.box, score: f.score, landmarks: f.five, pose: f.pose, quality, signals, embedding });
+    }
+    const totalMs = performance.now() - t0;
+    return {
+      width: img.width,
+      height: img.height,
+      faces,
+      modelId,
+      timings: { decodeMs: t1 - t0, detectMs: t2 - t1, embedMs, qualityMs, totalMs },
+    };
+  }
+}

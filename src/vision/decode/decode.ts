@@ -1,0 +1,97 @@
+import sharp from 'sharp';
+import { appError } from '../../errors.ts';
+import type { RgbImage } from '../image.ts';
+
+export interface DecodeLimits {
+  /** Maximum encoded size in bytes (IMAGE_TOO_LARGE above). */
+  maxBytes: number;
+  /** Maximum decoded width × height (IMAGE_TOO_LARGE above). */
+  maxPixels: number;
+}
+
+export const DEFAULT_LIMITS: DecodeLimits = { maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000 };
+
+export type ImageFormat = 'jpeg' | 'png' | 'webp';
+
+/** Sniff the container from magic bytes; never trust a declared content type. */
+export function sniffFormat(bytes: Uint8Array): ImageFormat | 'unsupported' | 'unknown' {
+  const b = bytes;
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
+  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return 'webp';
+  // Real images we deliberately do not accept: GIF, BMP, TIFF, HEIC/AVIF (ftyp), JPEG 2000.
+  if (b.length >= 4 && (ascii(b, 0, 4) === 'GIF8' || ascii(b, 0, 2) === 'BM')) return 'unsupported';
+  if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a) || (b[0] === 0x4d && b[1] === 0x4d && b[3] === 0x2a))) {
+    return 'unsupported';
+  }
+  if (b.length >= 12 && ascii(b, 4, 4) === 'ftyp') return 'unsupported';
+  return 'unknown';
+}
+
+function ascii(b: Uint8Array, start: number, len: number): string {
+  return String.fromCharCode(...b.subarray(start, start + len));
+}
+
+const DATA_URL = /^data:(image\/[a-z0-9.+-]+)?(;[a-z0-9=-]+)*;base64,/i;
+
+/** Turn a data URL or raw base64 string into bytes. */
+export function bytesFromString(input: string): Uint8Array {
+  const m = DATA_URL.exec(input);
+  if (m) {
+    const type = (m[1] ?? '').toLowerCase();
+    if (type && !['image/jpeg', 'image/jpg', 'image/png', 'image/webp'].includes(type)) {
+      throw appError('UNSUPPORTED_MEDIA_TYPE', `Unsupported image type ${type}; use JPEG, PNG or WebP`);
+    }
+    return Buffer.from(input.slice(m[0].length), 'base64');
+  }
+  if (/^[A-Za-z0-9+/=\s]+$/.test(input) && input.length > 16) return Buffer.from(input, 'base64');
+  throw appError('INVALID_IMAGE', 'The image string is neither a base64 data URL nor base64');
+}
+
+/**
+ * Decode JPEG/PNG/WebP bytes (or a data URL) to packed RGB with EXIF orientation applied.
+ *
+ * @example const img = await decodeImage(jpegBytes); // { data, width, height }
+ */
+export async function decodeImage(input: Uint8Array | string, limits: DecodeLimits = DEFAULT_LIMITS): Promise<RgbImage> {
+  const bytes = typeof input === 'string' ? bytesFromString(input) : input;
+  if (bytes.length > limits.maxBytes) {
+    throw appError('IMAGE_TOO_LARGE', `The image is ${bytes.length} bytes; the limit is ${limits.maxBytes}`, {
+      bytes: bytes.length,
+      maxBytes: limits.maxBytes,
+    });
+  }
+  const format = sniffFormat(bytes);
+  if (format === 'unsupported') throw appError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported image format; use JPEG, PNG or WebP');
+  if (format === 'unknown') throw appError('INVALID_IMAGE', 'The data is not a JPEG, PNG or WebP image');
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch {
+    throw appError('INVALID_IMAGE', `The ${format.toUpperCase()} image could not be read`);
+  }
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (pixels > limits.maxPixels) {
+    throw appError('IMAGE_TOO_LARGE', `The image has ${pixels} pixels; the limit is ${limits.maxPixels}`, {
+      width: meta.width,
+      height: meta.height,
+      maxPixels: limits.maxPixels,
+    });
+  }
+  try {
+    // failOn 'truncated': a cut-off file is an error; harmless libjpeg warnings (odd markers) are not.
+    const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: limits.maxPixels })
+      .rotate()
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  } catch (e) {
+    throw appError('INVALID_IMAGE', `The ${format.toUpperCase()} image could not be decoded (corrupt or truncated)`, {
+      reason: e instanceof Error ? e.message : String(e),
+    });
+  }
+}

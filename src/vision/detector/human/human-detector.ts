@@ -1,0 +1,133 @@
+import type { RgbImage } from '../../image.ts';
+import type { DetectedFace, DetectOptions, FaceDetector } from '../types.ts';
+import { HUMAN_MODELS_DIR, WASM_DIR, installFileRouter, requireHuman } from './load-human.ts';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- Human's result objects are untyped here */
+
+/** MediaPipe face-mesh indices used for the five alignment points. */
+export const MESH = {
+  rightEyeOuter: 33, // the subject's right eye = image-left in an unmirrored photo
+  rightEyeInner: 133,
+  leftEyeInner: 362,
+  leftEyeOuter: 263,
+  noseTip: 1,
+  mouthRight: 61,
+  mouthLeft: 291,
+} as const;
+
+const RAD = 180 / Math.PI;
+
+/** Minimum blazeface box score and mesh confidence for a detection to count as a face. */
+export const MIN_BOX_SCORE = 0.5;
+export const MIN_FACE_SCORE = 0.5;
+
+/**
+ * Detector backend on @vladmandic/human (blazeface + 468-point mesh + iris + head pose) over
+ * tfjs-backend-wasm. Frame caching is off: every call is a fresh detection.
+ *
+ * @example const det = await HumanDetector.create(); const faces = await det.detect(img, { passive: false });
+ */
+export class HumanDetector implements FaceDetector {
+  readonly id = 'human-blazeface-mesh';
+
+  private constructor(private readonly human: any) {}
+
+  static async create(opts: { maxFaces?: number } = {}): Promise<HumanDetector> {
+    const { Human } = requireHuman();
+    const human = new Human({
+      backend: 'wasm',
+      wasmPath: WASM_DIR,
+      modelBasePath: `file://${HUMAN_MODELS_DIR}/`,
+      debug: false,
+      async: true,
+      warmup: 'none',
+      cacheSensitivity: 0,
+      filter: { enabled: false },
+      face: {
+        enabled: true,
+        detector: { rotation: false, maxDetected: opts.maxFaces ?? 20, skipFrames: 0, skipTime: 0, minConfidence: 0.3, return: false },
+        mesh: { enabled: true, keepInvalid: false },
+        iris: { enabled: true, skipFrames: 0, skipTime: 0 },
+        description: { enabled: false },
+        emotion: { enabled: false },
+        attention: { enabled: false },
+        antispoof: { enabled: true, skipFrames: 0, skipTime: 0 },
+        liveness: { enabled: true, skipFrames: 0, skipTime: 0 },
+        gear: { enabled: false },
+      },
+      body: { enabled: false },
+      hand: { enabled: false },
+      object: { enabled: false },
+      gesture: { enabled: false },
+      segmentation: { enabled: false },
+    });
+    installFileRouter(human.tf);
+    await human.init();
+    await human.load();
+    return new HumanDetector(human);
+  }
+
+  async detect(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
+    const tf = this.human.tf;
+    const input = tf.tensor(img.data, [1, img.height, img.width, 3], 'int32');
+    let result: any;
+    try {
+      result = await this.human.detect(input, {
+        face: { antispoof: { enabled: options.passive }, liveness: { enabled: options.passive } },
+      });
+    } finally {
+      input.dispose();
+    }
+    if (result.error) throw new Error(String(result.error));
+    const faces: DetectedFace[] = [];
+    for (const f of result.face as any[]) {
+      const mesh = f.mesh as Array<[number, number, number]>;
+      if (!mesh || mesh.length < 468) continue;
+      if ((f.boxScore ?? f.score) < MIN_BOX_SCORE || (f.faceScore ?? 1) < MIN_FACE_SCORE) continue;
+      const angle = f.rotation?.angle ?? { yaw: 0, pitch: 0, roll: 0 };
+      const passive = options.passive && typeof f.real === 'number' && typeof f.live === 'number' ? Math.min(f.real, f.live) : null;
+      faces.push({
+        box: boxFromMesh(mesh),
+        score: clamp01(f.boxScore ?? f.score ?? 0),
+        mesh,
+        five: fivePoints(mesh),
+        // Human's yaw is positive when the face turns toward image-left (the person's own right in an
+        // unmirrored frame): that is already our convention. Its pitch is positive looking down; ours is
+        // positive looking up, hence the minus.
+        pose: { yaw: angle.yaw * RAD, pitch: -angle.pitch * RAD, roll: angle.roll * RAD },
+        passiveLiveScore: passive,
+      });
+    }
+    return faces;
+  }
+}
+
+/** Five alignment points from the mesh, each pair sorted image-left first. */
+export function fivePoints(mesh: Array<[number, number, number]>): Array<[number, number]> {
+  const mid = (a: number, b: number): [number, number] => [(mesh[a][0] + mesh[b][0]) / 2, (mesh[a][1] + mesh[b][1]) / 2];
+  const e1 = mid(MESH.rightEyeOuter, MESH.rightEyeInner);
+  const e2 = mid(MESH.leftEyeInner, MESH.leftEyeOuter);
+  const m1: [number, number] = [mesh[MESH.mouthRight][0], mesh[MESH.mouthRight][1]];
+  const m2: [number, number] = [mesh[MESH.mouthLeft][0], mesh[MESH.mouthLeft][1]];
+  const nose: [number, number] = [mesh[MESH.noseTip][0], mesh[MESH.noseTip][1]];
+  const [le, re] = e1[0] <= e2[0] ? [e1, e2] : [e2, e1];
+  const [lm, rm] = m1[0] <= m2[0] ? [m1, m2] : [m2, m1];
+  return [le, re, nose, lm, rm];
+}
+
+/** Tight box around the 468 mesh points (Human's own box includes a margin). */
+function boxFromMesh(mesh: Array<[number, number, number]>) {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let i = 0; i < 468; i++) {
+    const [x, y] = mesh[i];
+    if (x < x0) x0 = x;
+    if (y < y0) y0 = y;
+    if (x > x1) x1 = x;
+    if (y > y1) y1 = y;
+  }
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+function clamp01(v: number): number {
+  return Math.max(0, Math.min(1, v));
+}

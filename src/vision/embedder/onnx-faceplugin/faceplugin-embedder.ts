@@ -1,0 +1,62 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { alignArcface } from '../../align/similarity.ts';
+import type { DetectedFace } from '../../detector/types.ts';
+import { mirrorRgb, type RgbImage } from '../../image.ts';
+import { l2normalize, type Embedder } from '../types.ts';
+
+const require = createRequire(import.meta.url);
+export const FACEPLUGIN_MODEL_PATH = path.join(
+  path.dirname(require.resolve('faceplugin-face-recognition-js/package.json')),
+  'model/fr_feature.onnx',
+);
+
+/**
+ * The 512-d recogniser `fr_feature.onnx` from the npm package faceplugin-face-recognition-js (MIT), on
+ * onnxruntime-node: ArcFace-style 5-point alignment to 112×112, input RGB (x−127)/128 NCHW.
+ * With `flip`, the embedding is the normalised sum of the crop's and its mirror's embeddings.
+ *
+ * @example const emb = await FacepluginEmbedder.create({ flip: true }); await emb.embed(img, face);
+ */
+export class FacepluginEmbedder implements Embedder {
+  readonly dims = 512;
+
+  private constructor(
+    readonly id: string,
+    private readonly session: ort.InferenceSession,
+    private readonly flip: boolean,
+  ) {}
+
+  static async create(opts: { id: string; flip: boolean; threads?: number }): Promise<FacepluginEmbedder> {
+    const session = await ort.InferenceSession.create(FACEPLUGIN_MODEL_PATH, {
+      intraOpNumThreads: opts.threads ?? 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    return new FacepluginEmbedder(opts.id, session, opts.flip);
+  }
+
+  async embed(img: RgbImage, face: DetectedFace): Promise<Float32Array> {
+    const crop = alignArcface(img, face.five, 112);
+    const a = await this.run(crop);
+    if (!this.flip) return l2normalize(a);
+    const b = await this.run(mirrorRgb(crop));
+    const sum = new Float32Array(a.length);
+    for (let i = 0; i < a.length; i++) sum[i] = a[i] + b[i];
+    return l2normalize(sum);
+  }
+
+  private async run(crop: RgbImage): Promise<Float32Array> {
+    const n = crop.width * crop.height;
+    const x = new Float32Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      x[i] = (crop.data[i * 3] - 127) / 128;
+      x[n + i] = (crop.data[i * 3 + 1] - 127) / 128;
+      x[2 * n + i] = (crop.data[i * 3 + 2] - 127) / 128;
+    }
+    const out = await this.session.run({ input: new ort.Tensor('float32', x, [1, 3, crop.height, crop.width]) });
+    return new Float32Array(out.output.data as Float32Array);
+  }
+}

@@ -1,0 +1,76 @@
+import { WorkerPool } from '../workers/pool.ts';
+import { cosine } from './embedder/types.ts';
+import { DEFAULT_MODEL } from './models.ts';
+import type { AnalyzeOptions, AnalyzeResult, EngineStatus, FaceEngine } from './types.ts';
+
+export type * from './types.ts';
+export { DEFAULT_MODEL, MODEL_DLIB, MODEL_FACEPLUGIN, MODEL_IDS, isModelId, type ModelId } from './models.ts';
+export {
+  confidenceFromSimilarity,
+  defaultVerifyThreshold,
+  identificationThreshold,
+} from './calibration.ts';
+export { thumbnailChange } from './liveness-signals/signals.ts';
+
+export interface CreateFaceEngineOptions {
+  /** Worker threads (one per core is right: each runs single-threaded wasm + onnxruntime). */
+  workers: number;
+  /** Jobs that may wait when all workers are busy; beyond that analyze() throws SERVICE_BUSY. */
+  queueSize: number;
+  maxImageBytes?: number;
+  maxPixels?: number;
+  /** Recogniser id for analyze() calls that name none (default "faceplugin-fr-v1"). */
+  defaultModel?: string;
+  /** Extra recognisers to load at start (others load on first use inside each worker). */
+  preloadModels?: string[];
+  /** Kill and replace a worker whose job runs longer than this (default 30 s). */
+  jobTimeoutMs?: number;
+}
+
+/**
+ * Start the worker pool and resolve once every worker has loaded its models.
+ *
+ * @example
+ *   const engine = await createFaceEngine({ workers: 2, queueSize: 64 });
+ *   const { faces, modelId } = await engine.analyze(jpeg, { multiple: 'refuse', embed: true });
+ *   await engine.close();
+ */
+export async function createFaceEngine(opts: CreateFaceEngineOptions): Promise<FaceEngine> {
+  const defaultModel = opts.defaultModel ?? DEFAULT_MODEL;
+  const preload = [...new Set([defaultModel, ...(opts.preloadModels ?? [])])];
+  const pool = await WorkerPool.start({
+    workers: opts.workers,
+    queueSize: opts.queueSize,
+    jobTimeoutMs: opts.jobTimeoutMs ?? 30_000,
+    defaultModel,
+    preload,
+    maxImageBytes: opts.maxImageBytes,
+    maxPixels: opts.maxPixels,
+  });
+  let closed = false;
+  return {
+    defaultModelId: defaultModel,
+    analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
+      return pool.analyze(image, options);
+    },
+    similarity(a: Float32Array, b: Float32Array): number {
+      if (a.length !== b.length) throw new Error(`embedding sizes differ (${a.length} vs ${b.length}): different models`);
+      return cosine(a, b);
+    },
+    status(): EngineStatus {
+      const s = pool.stats();
+      const state: EngineStatus['state'] = closed
+        ? 'offline'
+        : s.ready === s.workers
+          ? 'online'
+          : s.ready === 0
+            ? 'starting'
+            : 'degraded';
+      return { state, workers: s.ready, busy: s.busy, queued: s.queued, models: pool.models };
+    },
+    async close(): Promise<void> {
+      closed = true;
+      await pool.close();
+    },
+  };
+}

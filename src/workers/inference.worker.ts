@@ -1,0 +1,48 @@
+/**
+ * Inference worker: loads the detector and recogniser once, then answers `analyze` messages one at a
+ * time (tfjs-wasm is single-threaded; throughput comes from running one worker per core).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AppError, ERROR_CODES, type ErrorCode } from '../errors.ts';
+import { Analyzer } from '../vision/analyzer.ts';
+import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './messages.ts';
+
+if (!parentPort) throw new Error('inference.worker.ts must run in a worker thread');
+const port = parentPort;
+const send = (m: FromWorker) => port.postMessage(m);
+
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof AppError) return { code: e.code, message: e.message, details: e.details };
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: 'INTERNAL_ERROR' as ErrorCode, message: ERROR_CODES.INTERNAL_ERROR.message, details: { reason: message } };
+}
+
+const init = (workerData ?? {}) as WorkerInit;
+let analyzer: Analyzer;
+try {
+  analyzer = await Analyzer.create({
+    defaultModel: init.defaultModel,
+    preload: init.preload,
+    limits: {
+      ...(init.maxImageBytes ? { maxBytes: init.maxImageBytes } : {}),
+      ...(init.maxPixels ? { maxPixels: init.maxPixels } : {}),
+    },
+  });
+  send({ type: 'ready', models: analyzer.loadedModels, defaultModel: analyzer.defaultModel });
+} catch (e) {
+  send({ type: 'init-failed', error: serializeError(e) });
+  process.exit(1);
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'analyze':
+      analyzer.analyze(msg.image, msg.options).then(
+        (result) => send({ type: 'result', id: msg.id, result }),
+        (e: unknown) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
+      );
+      break;
+    case 'test:exit':
+      process.exit(msg.code);
+  }
+});

@@ -1,0 +1,30 @@
+import type { ErrorCode } from '../errors.ts';
+import type { AnalyzeOptions, AnalyzeResult } from '../vision/types.ts';
+
+/** An error as it crosses the thread boundary (AppError fields, or INTERNAL_ERROR for anything else). */
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+/** Data passed to each worker at start. */
+export interface WorkerInit {
+  defaultModel?: string;
+  preload?: string[];
+  maxImageBytes?: number;
+  maxPixels?: number;
+}
+
+/** Messages the pool sends to a worker, keyed by `type`. */
+export type ToWorker =
+  | { type: 'analyze'; id: number; image: Uint8Array | string; options: AnalyzeOptions }
+  /** Test-only: make the worker exit with `code` (proves dead workers are replaced). */
+  | { type: 'test:exit'; id: number; code: number };
+
+/** Messages a worker sends back, keyed by `type`. */
+export type FromWorker =
+  | { type: 'ready'; models: string[]; defaultModel: string }
+  | { type: 'init-failed'; error: SerializedError }
+  | { type: 'result'; id: number; result: AnalyzeResult }
+  | { type: 'error'; id: number; error: SerializedError };

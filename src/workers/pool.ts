@@ -1,0 +1,184 @@
+import { Worker } from 'node:worker_threads';
+import { appError, AppError } from '../errors.ts';
+import type { AnalyzeOptions, AnalyzeResult } from '../vision/types.ts';
+import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './messages.ts';
+
+export interface PoolOptions extends WorkerInit {
+  /** Worker threads (≥ 1). */
+  workers: number;
+  /** Jobs allowed to wait when every worker is busy; beyond that callers get SERVICE_BUSY. */
+  queueSize: number;
+  /** A job running longer than this kills its worker (which is then replaced). */
+  jobTimeoutMs?: number;
+  /** Override the worker entry (tests). */
+  workerUrl?: URL;
+}
+
+interface Job {
+  id: number;
+  message: ToWorker;
+  resolve: (r: AnalyzeResult) => void;
+  reject: (e: AppError) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job: Job | null;
+  timer: NodeJS.Timeout | null;
+}
+
+const WORKER_URL = new URL('./inference.worker.ts', import.meta.url);
+
+/** Workers need the TypeScript loader too when the parent runs under tsx or `node --import tsx`. */
+function workerExecArgv(): string[] {
+  const argv = [...process.execArgv];
+  if (!argv.some((a) => a.includes('tsx'))) argv.push('--import', 'tsx');
+  return argv;
+}
+
+export function deserializeError(e: SerializedError): AppError {
+  const headers = e.code === 'SERVICE_BUSY' ? { 'Retry-After': '1' } : undefined;
+  return appError(e.code, e.message, e.details, headers);
+}
+
+/**
+ * A fixed set of inference workers with a bounded queue. Each worker loads its models once at start and
+ * runs one job at a time; a worker that dies (or exceeds the job timeout) is replaced and its job fails
+ * with INTERNAL_ERROR; a full queue fails fast with SERVICE_BUSY (503, Retry-After: 1).
+ *
+ * @example const pool = await WorkerPool.start({ workers: 2, queueSize: 64 });
+ *          const r = await pool.analyze(bytes, { multiple: 'largest', embed: true });
+ */
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closing = false;
+  private restarts = 0;
+  models: string[] = [];
+  defaultModel = '';
+
+  private constructor(private readonly opts: PoolOptions) {}
+
+  static async start(opts: PoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool({ ...opts, workers: Math.max(1, Math.floor(opts.workers)) });
+    await Promise.all(Array.from({ length: pool.opts.workers }, () => pool.spawn()));
+    return pool;
+  }
+
+  /** Resolves when the new worker has loaded its models; rejects if it cannot. */
+  private spawn(): Promise<void> {
+    const { workers: _w, queueSize: _q, jobTimeoutMs: _t, workerUrl, ...init } = this.opts;
+    const worker = new Worker(workerUrl ?? WORKER_URL, { workerData: init, execArgv: workerExecArgv() });
+    const slot: Slot = { worker, ready: false, job: null, timer: null };
+    this.slots.push(slot);
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (msg: FromWorker) => {
+        switch (msg.type) {
+          case 'ready':
+            slot.ready = true;
+            this.models = msg.models;
+            this.defaultModel = msg.defaultModel;
+            resolve();
+            this.pump();
+            break;
+          case 'init-failed':
+            reject(deserializeError(msg.error));
+            break;
+          case 'result':
+          case 'error': {
+            const job = slot.job;
+            if (!job || job.id !== msg.id) break;
+            this.finish(slot);
+            if (msg.type === 'result') job.resolve(msg.result);
+            else job.reject(deserializeError(msg.error));
+            this.pump();
+            break;
+          }
+        }
+      });
+      worker.on('error', () => {
+        /* the 'exit' handler below does the cleanup */
+      });
+      worker.on('exit', (code) => {
+        const job = slot.job;
+        this.finish(slot);
+        this.slots.splice(this.slots.indexOf(slot), 1);
+        if (!slot.ready) reject(new Error(`inference worker exited during start (code ${code})`));
+        job?.reject(appError('INTERNAL_ERROR', 'The face engine worker stopped while processing this image', { exitCode: code }));
+        if (!this.closing && slot.ready) this.replace();
+      });
+    });
+  }
+
+  private replace(): void {
+    this.restarts++;
+    this.spawn().catch(() => {
+      // Could not start a replacement (models missing?): fail whatever waits if nobody is left to serve it.
+      if (this.slots.length === 0) for (const j of this.queue.splice(0)) j.reject(appError('SERVICE_UNAVAILABLE'));
+    });
+  }
+
+  private finish(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    slot.job = null;
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (!slot.ready || slot.job) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      if (this.opts.jobTimeoutMs) {
+        slot.timer = setTimeout(() => {
+          job.reject(appError('INTERNAL_ERROR', 'The face engine timed out on this image'));
+          slot.job = null;
+          void slot.worker.terminate();
+        }, this.opts.jobTimeoutMs);
+      }
+      slot.worker.postMessage(job.message);
+    }
+  }
+
+  private submit<T extends ToWorker>(make: (id: number) => T): Promise<AnalyzeResult> {
+    if (this.closing) return Promise.reject(appError('SERVICE_UNAVAILABLE', 'The face engine is shutting down'));
+    const idle = this.slots.some((s) => s.ready && !s.job);
+    if (!idle && this.queue.length >= this.opts.queueSize) {
+      return Promise.reject(appError('SERVICE_BUSY', undefined, { queued: this.queue.length }, { 'Retry-After': '1' }));
+    }
+    return new Promise<AnalyzeResult>((resolve, reject) => {
+      const id = this.nextId++;
+      this.queue.push({ id, message: make(id), resolve, reject });
+      this.pump();
+    });
+  }
+
+  analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
+    return this.submit((id) => ({ type: 'analyze', id, image, options }));
+  }
+
+  /** Test-only: the next free worker exits with `code`. */
+  crashOneWorker(code = 7): Promise<AnalyzeResult> {
+    return this.submit((id) => ({ type: 'test:exit', id, code }));
+  }
+
+  stats(): { workers: number; ready: number; busy: number; queued: number; restarts: number } {
+    return {
+      workers: this.opts.workers,
+      ready: this.slots.filter((s) => s.ready).length,
+      busy: this.slots.filter((s) => s.job).length,
+      queued: this.queue.length,
+      restarts: this.restarts,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const j of this.queue.splice(0)) j.reject(appError('SERVICE_UNAVAILABLE', 'The face engine is shutting down'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
