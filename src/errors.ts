@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   SESSION_NOT_FOUND: { status: 404, message: 'No such session' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
   USER_EXISTS: { status: 409, message: 'A user with this external_id already exists' },
+  API_KEY_REVOKED: { status: 409, message: 'The API key is revoked or expired' },
   USER_INACTIVE: { status: 409, message: 'The user is deactivated' },
   SESSION_EXPIRED: { status: 410, message: 'The session has expired' },
   SESSION_COMPLETED: { status: 409, message: 'The session is already completed' },

@@ -20,6 +20,8 @@ export interface AppConfig {
   queueSize: number;
   /** Maximum request body in bytes (uploads included). */
   bodyLimit: number;
+  /** Seconds a rotated API key keeps working after its replacement is issued (default 24 h). */
+  keyGraceSeconds: number;
   /** Directory of test/eval data (../shared/data by default). */
   version: string;
 }
@@ -65,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const workers = int(env, 'WAJAH_WORKERS', cores, 0, 64, problems);
   const queueSize = int(env, 'WAJAH_QUEUE_SIZE', 64, 1, 100000, problems);
   const bodyLimit = int(env, 'WAJAH_BODY_LIMIT', 10 * 1024 * 1024, 1024, 200 * 1024 * 1024, problems);
+  const keyGraceSeconds = int(env, 'WAJAH_KEY_GRACE_SECONDS', 24 * 3600, 0, 365 * 24 * 3600, problems);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -79,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     workers,
     queueSize,
     bodyLimit,
+    keyGraceSeconds,
     version: '1.0.0',
     ...overrides,
   });

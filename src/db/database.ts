@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
+import { serializedDialect } from './pglite-serial.ts';
 import * as m0001 from './migrations/0001-initial.ts';
 
 export type DB = Kysely<Database>;
@@ -56,7 +57,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     const dir = options.pgliteDir;
     if (dir !== 'memory://') fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
     const { dialect } = await KyselyPGlite.create(dir === 'memory://' ? undefined : dir);
-    const db = new Kysely<Database>({ dialect });
+    // One session: serialize its use so concurrent requests never share a transaction.
+    const db = new Kysely<Database>({ dialect: serializedDialect(dialect) });
     handle = { db, dialect: 'pglite', ping: () => ping(db), connections: () => 1, close: () => db.destroy() };
   }
   await migrate(handle.db);

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 
 /** Database tables as Kysely sees them. Timestamps come back as Date from both drivers. */
+/** Insert may omit it (DEFAULT now()); Generated<> is not wrapped around it because nesting ColumnType breaks select types. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T = Record<string, unknown>> = ColumnType<T, string | undefined, string>;
 type Bytes = ColumnType<Uint8Array, Uint8Array, Uint8Array>;
@@ -16,8 +17,8 @@ export interface ClientTable {
   ip_allowlist: Json<string[]>;
   settings: Json<ClientSettings>;
   is_active: Generated<boolean>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 /** Per-client options that change behaviour (typed defaults in services). */
@@ -39,7 +40,7 @@ export interface ApiKeyTable {
   revoked_at: Timestamp | null;
   replaced_by: string | null;
   last_used_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface UserTable {
@@ -51,8 +52,8 @@ export interface UserTable {
   metadata: Json;
   is_active: Generated<boolean>;
   last_authentication: Timestamp | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface EnrollmentTable {
@@ -66,7 +67,7 @@ export interface EnrollmentTable {
   face_count: number;
   average_confidence: number;
   angles: Json<string[]>;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface FaceTemplateTable {
@@ -79,7 +80,7 @@ export interface FaceTemplateTable {
   ciphertext: Bytes;
   angle: string | null;
   quality: number | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface FacePhotoTable {
@@ -89,7 +90,7 @@ export interface FacePhotoTable {
   enrollment_id: string;
   content_type: string;
   ciphertext: Bytes;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface SessionTable {
@@ -103,8 +104,8 @@ export interface SessionTable {
   state: Json;
   status: Generated<string>;
   expires_at: Timestamp;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface AuthAttemptTable {
@@ -121,7 +122,7 @@ export interface AuthAttemptTable {
   processing_ms: number | null;
   ip: string | null;
   user_agent: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface EventTable {
@@ -129,7 +130,7 @@ export interface EventTable {
   client_id: string;
   event_type: string;
   payload: Json;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface AuditLogTable {
@@ -141,7 +142,7 @@ export interface AuditLogTable {
   target: string | null;
   details: Json;
   ip: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface Database {
