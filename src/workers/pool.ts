@@ -28,14 +28,7 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-const WORKER_URL = new URL('./inference.worker.ts', import.meta.url);
-
-/** Workers need the TypeScript loader too when the parent runs under tsx or `node --import tsx`. */
-function workerExecArgv(): string[] {
-  const argv = [...process.execArgv];
-  if (!argv.some((a) => a.includes('tsx'))) argv.push('--import', 'tsx');
-  return argv;
-}
+const WORKER_URL = new URL('./inference.worker.mjs', import.meta.url);
 
 export function deserializeError(e: SerializedError): AppError {
   const headers = e.code === 'SERVICE_BUSY' ? { 'Retry-After': '1' } : undefined;
@@ -70,7 +63,7 @@ export class WorkerPool {
   /** Resolves when the new worker has loaded its models; rejects if it cannot. */
   private spawn(): Promise<void> {
     const { workers: _w, queueSize: _q, jobTimeoutMs: _t, workerUrl, ...init } = this.opts;
-    const worker = new Worker(workerUrl ?? WORKER_URL, { workerData: init, execArgv: workerExecArgv() });
+    const worker = new Worker(workerUrl ?? WORKER_URL, { workerData: init });
     const slot: Slot = { worker, ready: false, job: null, timer: null };
     this.slots.push(slot);
     return new Promise<void>((resolve, reject) => {

@@ -68,6 +68,16 @@ export class HumanDetector implements FaceDetector {
   }
 
   async detect(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
+    const faces = await this.detectOnce(img, options);
+    if (faces.length > 0) return faces;
+    // Blazeface misses faces that fill the whole frame (tight crops such as face-api's 150 px samples):
+    // retry once with a grey border, then map the coordinates back.
+    const pad = Math.round(Math.max(img.width, img.height) * 0.3);
+    const padded = padImage(img, pad);
+    return (await this.detectOnce(padded, options)).map((f) => shiftFace(f, -pad));
+  }
+
+  private async detectOnce(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
     const tf = this.human.tf;
     const input = tf.tensor(img.data, [1, img.height, img.width, 3], 'int32');
     let result: any;
@@ -100,6 +110,24 @@ export class HumanDetector implements FaceDetector {
     }
     return faces;
   }
+}
+
+function padImage(img: RgbImage, pad: number): RgbImage {
+  const W = img.width + 2 * pad, H = img.height + 2 * pad;
+  const data = new Uint8Array(W * H * 3).fill(128);
+  for (let y = 0; y < img.height; y++) {
+    data.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), ((y + pad) * W + pad) * 3);
+  }
+  return { data, width: W, height: H };
+}
+
+function shiftFace(f: DetectedFace, d: number): DetectedFace {
+  return {
+    ...f,
+    box: { ...f.box, x: f.box.x + d, y: f.box.y + d },
+    mesh: f.mesh.map(([x, y, z]) => [x + d, y + d, z] as [number, number, number]),
+    five: f.five.map(([x, y]) => [x + d, y + d] as [number, number]),
+  };
 }
 
 /** Five alignment points from the mesh, each pair sorted image-left first. */

@@ -9,7 +9,7 @@ import { l2normalize, type Embedder } from '../types.ts';
 /* eslint-disable @typescript-eslint/no-explicit-any -- face-api's Node build is loaded untyped */
 
 const require = createRequire(import.meta.url);
-const FACEAPI_DIR = path.join(NODE_MODULES, '@vladmandic/face-api');
+export const FACEAPI_DIR = path.join(NODE_MODULES, '@vladmandic/face-api');
 const SHIM_ID = 'wajah:tfjs-shim';
 
 /**
@@ -17,7 +17,7 @@ const SHIM_ID = 'wajah:tfjs-shim';
  * (it drags in layers, data and webgl). face-api only needs tfjs-core ops and the converter's IO, so the
  * request is answered with those two, shared with Human: one tfjs engine and one wasm backend per thread.
  */
-function loadFaceapi(): any {
+export function loadFaceapi(): any {
   const M = Module as unknown as { _resolveFilename: (req: string, ...rest: unknown[]) => string; _cache: Record<string, unknown> };
   const core = require('@tensorflow/tfjs-core');
   const converter = require('@tensorflow/tfjs-converter');

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { testDataDir } from '../config/env.ts';
+import { AppError } from '../errors.ts';
+import { WorkerPool } from './pool.ts';
+
+const img = readFileSync(path.join(testDataDir(), 'lfw/Ai_Sugiyama/Ai_Sugiyama_0001.jpg'));
+let pool: WorkerPool;
+
+before(async () => {
+  pool = await WorkerPool.start({ workers: 1, queueSize: 2, jobTimeoutMs: 60_000 });
+});
+after(async () => {
+  await pool.close();
+});
+
+test('a worker that dies is replaced and its job fails with INTERNAL_ERROR', async () => {
+  await assert.rejects(pool.crashOneWorker(3), (e: unknown) => e instanceof AppError && e.code === 'INTERNAL_ERROR');
+  // The replacement loads its models, then serves as before.
+  const r = await pool.analyze(img, { multiple: 'largest', embed: true });
+  assert.equal(r.faces.length, 1);
+  const s = pool.stats();
+  assert.equal(s.restarts, 1);
+  assert.equal(s.ready, 1);
+});
+
+test('a full queue fails fast with SERVICE_BUSY and Retry-After', async () => {
+  const jobs = Array.from({ length: 6 }, () => pool.analyze(img, { multiple: 'largest', embed: false }));
+  const settled = await Promise.allSettled(jobs);
+  const busy = settled.filter((s) => s.status === 'rejected');
+  // One running + two queued succeed; the other three are refused at once.
+  assert.equal(settled.filter((s) => s.status === 'fulfilled').length, 3);
+  assert.equal(busy.length, 3);
+  for (const b of busy) {
+    const e = (b as PromiseRejectedResult).reason;
+    assert.ok(e instanceof AppError && e.code === 'SERVICE_BUSY' && e.statusCode === 503);
+    assert.equal(e.headers?.['Retry-After'], '1');
+  }
+});
+
+test('errors thrown in the worker arrive as AppError with the same code', async () => {
+  await assert.rejects(pool.analyze(Buffer.from('GIF89a....'), { multiple: 'largest', embed: false }), (e: unknown) => e instanceof AppError && e.code === 'UNSUPPORTED_MEDIA_TYPE');
+  await assert.rejects(pool.analyze(img, { multiple: 'largest', embed: true, model: 'nope' }), (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_ERROR');
+});
