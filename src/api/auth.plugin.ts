@@ -1,3 +1,64 @@
-import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { appError } from '../errors.ts';
+import { rateHeaders } from '../services/access.service.ts';
+import { tokensEqual } from '../services/credentials.ts';
+import './request-context.ts';
 
-export async function authPlugin(_app: FastifyInstance): Promise<void> {}
+/**
+ * Credentials for every route under /api: decorates `request.client` and two hook functions.
+ *
+ * @example app.get('/x', { onRequest: app.authenticateClient }, async (req) => req.client!.id)
+ * @example app.post('/admin/y', { onRequest: app.authenticateAdmin }, handler)
+ */
+export const authPlugin = fp(
+  async (app: FastifyInstance) => {
+    const { foundation, config } = app.container;
+
+    app.decorateRequest('client', null);
+
+    app.decorate('authenticateClient', async function authenticateClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const { client, rate } = await foundation.access.authorize(request.headers.authorization, request.ip);
+      request.client = client;
+      if (rate) reply.headers(rateHeaders(rate));
+    });
+
+    app.decorate('authenticateAdmin', async function authenticateAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+      const configured = config.adminToken;
+      const local = foundation.runtime.localAdminToken;
+      if (!configured && !local) throw appError('ADMIN_DISABLED');
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+      const token = m?.[1];
+      const ok = !!token && ((!!configured && tokensEqual(token, configured)) || (!!local && tokensEqual(token, local)));
+      if (ok) return;
+      foundation.security.authFailure(request.ip, { clientId: null, key: null, reason: 'admin_token' });
+      throw appError(configured ? 'ADMIN_TOKEN_REQUIRED' : 'ADMIN_DISABLED');
+    });
+
+    // API-access log (M6): one buffered audit entry per authenticated request, written in batches.
+    app.addHook('onResponse', async (request, reply) => {
+      const client = request.client;
+      if (!client) return;
+      void foundation.audit.record({
+        clientId: client.id,
+        category: 'api_access',
+        action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+        actor: `key:${client.apiKeyId}`,
+        ip: request.ip,
+        details: { status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      });
+    });
+  },
+  { name: 'wajah-auth' },
+);
+
+type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** API-key authentication (`Authorization: ApiKey KEY:SECRET`); sets request.client. */
+    authenticateClient: AuthHook;
+    /** Operator authentication (`Authorization: Bearer <WAJAH_ADMIN_TOKEN>`). */
+    authenticateAdmin: AuthHook;
+  }
+}

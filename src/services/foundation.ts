@@ -1,10 +1,77 @@
 import type { Core } from '../container.ts';
+import { ApiKeysRepository } from '../db/repositories/api-keys.repository.ts';
+import { AuditRepository } from '../db/repositories/audit.repository.ts';
+import { ClientsRepository } from '../db/repositories/clients.repository.ts';
+import { UsersRepository } from '../db/repositories/users.repository.ts';
+import { AccessService } from './access.service.ts';
+import { AuditService } from './audit.service.ts';
+import { ClientsService } from './clients.service.ts';
+import { IpAllowlist } from './ip-allowlist.ts';
+import { createRateLimiter, type RateLimiter } from './rate-limit.service.ts';
+import { RetentionService } from './retention.service.ts';
+import { SecurityMonitor } from './security-monitor.service.ts';
+import { StatusService } from './status.service.ts';
+import { UsersService } from './users.service.ts';
 
-/** Services of the platform layer: clients, keys, users, rate limits, audit (owned by the foundation work). */
+/**
+ * Services of the platform layer: tenants and keys, request access (credentials, allow-lists, rate
+ * limits), users, audit, status. The face layer receives this object.
+ *
+ * @example foundation.users.onUserDeleted(({ clientId, userId }) => index.remove(clientId, userId))
+ */
 export interface FoundationServices {
-  close?(): Promise<void>;
+  clients: ClientsService;
+  access: AccessService;
+  users: UsersService;
+  audit: AuditService;
+  security: SecurityMonitor;
+  rateLimiter: RateLimiter;
+  ipAllowlist: IpAllowlist;
+  status: StatusService;
+  retention: RetentionService;
+  /**
+   * Operator tokens accepted by the admin API besides WAJAH_ADMIN_TOKEN: the server sets a random
+   * local token at start and writes it (mode 0600) to the runtime file read by the CLI.
+   */
+  runtime: { localAdminToken: string | null };
+  close(): Promise<void>;
 }
 
-export async function createFoundationServices(_core: Core): Promise<FoundationServices> {
-  return {};
+export async function createFoundationServices(core: Core): Promise<FoundationServices> {
+  const db = core.database.db;
+  const clientsRepo = new ClientsRepository(db);
+  const keysRepo = new ApiKeysRepository(db);
+  const usersRepo = new UsersRepository(db);
+  const auditRepo = new AuditRepository(db);
+
+  const audit = new AuditService(auditRepo, core.log);
+  const security = new SecurityMonitor(audit);
+  const rateLimiter = createRateLimiter(core.redis, core.log);
+  const ipAllowlist = new IpAllowlist();
+  const access = new AccessService(keysRepo, rateLimiter, ipAllowlist, security, core.log);
+  const clients = new ClientsService(db, clientsRepo, keysRepo, audit, {
+    keyGraceSeconds: core.config.keyGraceSeconds,
+    onCredentialsChanged: () => access.invalidate(),
+  });
+  const users = new UsersService(db, usersRepo, clientsRepo, audit, core.log);
+  const status = new StatusService({ version: core.config.version, database: core.database, redis: core.redis, engine: () => core.engine });
+  const retention = new RetentionService(auditRepo, core.log);
+  retention.start();
+
+  return {
+    clients,
+    access,
+    users,
+    audit,
+    security,
+    rateLimiter,
+    ipAllowlist,
+    status,
+    retention,
+    runtime: { localAdminToken: null },
+    async close() {
+      retention.stop();
+      await audit.close();
+    },
+  };
 }

@@ -1,0 +1,84 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface AuditRow {
+  id: string;
+  client_id: string | null;
+  category: string;
+  action: string;
+  actor: string | null;
+  target: string | null;
+  details: Record<string, unknown>;
+  ip: string | null;
+  created_at: Date;
+}
+
+export type NewAuditRow = Omit<AuditRow, 'created_at'> & { created_at?: Date };
+
+export interface AuditQuery {
+  start?: Date;
+  end?: Date;
+  category?: string;
+  target?: string;
+}
+
+export class AuditRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** One multi-row insert (the audit writer batches API-access entries). */
+  async insertMany(rows: NewAuditRow[], trx: Db = this.db): Promise<void> {
+    if (!rows.length) return;
+    await trx
+      .insertInto('audit_logs')
+      .values(rows.map((r) => ({ ...r, details: JSON.stringify(r.details) })))
+      .execute();
+  }
+
+  async list(clientId: string, q: AuditQuery, limit: number, offset: number): Promise<{ total: number; rows: AuditRow[] }> {
+    let base = this.db.selectFrom('audit_logs').where('client_id', '=', clientId);
+    if (q.start) base = base.where('created_at', '>=', q.start);
+    if (q.end) base = base.where('created_at', '<', q.end);
+    if (q.category) base = base.where('category', '=', q.category);
+    if (q.target) base = base.where('target', '=', q.target);
+    const [count, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      base
+        .select(['id', 'client_id', 'category', 'action', 'actor', 'target', 'details', 'ip', 'created_at'])
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
+    ]);
+    return { total: Number(count.n), rows: rows as AuditRow[] };
+  }
+
+  /** Entries about one user (export). */
+  async listForTarget(clientId: string, target: string, trx: Db = this.db): Promise<AuditRow[]> {
+    return (await trx
+      .selectFrom('audit_logs')
+      .select(['id', 'client_id', 'category', 'action', 'actor', 'target', 'details', 'ip', 'created_at'])
+      .where('client_id', '=', clientId)
+      .where('target', '=', target)
+      .orderBy('created_at', 'asc')
+      .execute()) as AuditRow[];
+  }
+
+  /** Retention: drops audit entries and authentication attempts older than the client's retention. */
+  async purgeOlderThan(clientId: string, before: Date): Promise<{ audit: number; attempts: number }> {
+    const a = await this.db.deleteFrom('audit_logs').where('client_id', '=', clientId).where('created_at', '<', before).executeTakeFirst();
+    const b = await this.db.deleteFrom('auth_attempts').where('client_id', '=', clientId).where('created_at', '<', before).executeTakeFirst();
+    return { audit: Number(a.numDeletedRows), attempts: Number(b.numDeletedRows) };
+  }
+
+  async clientsWithRetention(): Promise<Array<{ id: string; days: number }>> {
+    const rows = await this.db
+      .selectFrom('clients')
+      .select(['id', sql<string>`settings->>'retention_days'`.as('days')])
+      .where(sql<boolean>`(settings->>'retention_days') IS NOT NULL`)
+      .execute();
+    return rows.map((r) => ({ id: r.id, days: Number(r.days) })).filter((r) => Number.isFinite(r.days) && r.days > 0);
+  }
+}

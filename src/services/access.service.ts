@@ -1,0 +1,118 @@
+import type { ApiKeysRepository, CredentialRow } from '../db/repositories/api-keys.repository.ts';
+import type { ClientContext } from '../api/request-context.ts';
+import { appError } from '../errors.ts';
+import { DUMMY_HASH, parseApiKeyHeader, secretMatches } from './credentials.ts';
+import type { IpAllowlist } from './ip-allowlist.ts';
+import type { RateDecision, RateLimiter } from './rate-limit.service.ts';
+import type { SecurityMonitor } from './security-monitor.service.ts';
+import { limitsFor } from './tiers.ts';
+
+export interface AccessResult {
+  client: ClientContext;
+  /** Null when the client has no hourly limit. */
+  rate: RateDecision | null;
+}
+
+/** X-RateLimit-* headers for a decision (Reset in epoch seconds, as GitHub does). */
+export function rateHeaders(rate: RateDecision): Record<string, string> {
+  return {
+    'x-ratelimit-limit': String(rate.limit),
+    'x-ratelimit-remaining': String(rate.remaining),
+    'x-ratelimit-reset': String(Math.ceil(rate.resetAt / 1000)),
+  };
+}
+
+/**
+ * Decides whether a request carrying `Authorization: ApiKey KEY:SECRET` may proceed: credentials
+ * (constant time, one answer for unknown key and wrong secret), key validity (revoked, expired after
+ * rotation grace), client state, IP allow-lists of client and key, and the hourly call budget.
+ *
+ * Key+client rows are cached for `cacheMs` (default 5 s) so a burst of calls costs one query;
+ * changes made through this process invalidate the cache at once, other processes see them within
+ * `cacheMs`. Expiry is evaluated per request, so rotation grace ends on time.
+ */
+export class AccessService {
+  #cache = new Map<string, { row: CredentialRow; at: number }>();
+  #lastUsedWritten = new Map<string, number>();
+
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly limiter: RateLimiter,
+    private readonly ipAllowlist: IpAllowlist,
+    private readonly monitor: SecurityMonitor,
+    private readonly log: { warn(msg: string): void },
+    private readonly options = { cacheMs: 5000, lastUsedEveryMs: 60_000 },
+  ) {}
+
+  invalidate(): void {
+    this.#cache.clear();
+  }
+
+  async authorize(authorization: string | undefined, ip: string, now = Date.now()): Promise<AccessResult> {
+    const parsed = parseApiKeyHeader(authorization);
+    if (!parsed) {
+      this.monitor.authFailure(ip, { clientId: null, key: null, reason: authorization ? 'malformed' : 'missing' }, now);
+      throw appError('INVALID_CREDENTIALS');
+    }
+    const cred = await this.#lookup(parsed.key, now);
+    // Always hash and compare, even for an unknown key: the timing does not tell which part was wrong.
+    const ok = secretMatches(parsed.secret, cred?.key.secret_hash ?? DUMMY_HASH);
+    if (!cred || !ok) {
+      this.monitor.authFailure(ip, { clientId: cred?.client.id ?? null, key: cred ? parsed.key : null, reason: cred ? 'invalid_secret' : 'unknown_key' }, now);
+      throw appError('INVALID_CREDENTIALS');
+    }
+    const { key, client } = cred;
+    const misuse = (reason: string) => this.monitor.keyMisuse(ip, { clientId: client.id, key: key.key, reason }, now);
+    if (key.revoked_at || (key.expires_at && key.expires_at.getTime() <= now)) {
+      misuse(key.revoked_at ? 'revoked' : 'expired');
+      this.monitor.authFailure(ip, { clientId: client.id, key: key.key, reason: 'revoked' }, now);
+      throw appError('INVALID_CREDENTIALS', 'The API key has been revoked or has expired');
+    }
+    if (!client.is_active) {
+      misuse('client_disabled');
+      throw appError('CLIENT_DISABLED');
+    }
+    if (!this.ipAllowlist.allows(ip, client.ip_allowlist) || !this.ipAllowlist.allows(ip, key.ip_allowlist)) {
+      misuse('ip_not_allowed');
+      throw appError('IP_NOT_ALLOWED', `Address ${ip} is not on the allow-list`);
+    }
+    this.#touch(key.id, now);
+    const context: ClientContext = { id: client.id, name: client.name, tier: client.tier, settings: client.settings, apiKeyId: key.id };
+    const limit = limitsFor(client).callsPerHour;
+    if (limit === null) return { client: context, rate: null };
+    const rate = await this.limiter.hit(client.id, limit, now);
+    if (!rate.allowed) {
+      this.monitor.rateLimited(ip, { clientId: client.id, key: key.key, limit }, now);
+      throw appError('RATE_LIMIT_EXCEEDED', `Rate limit of ${limit} calls per hour exceeded; retry in ${rate.retryAfter} s`, undefined, {
+        ...rateHeaders(rate),
+        'retry-after': String(rate.retryAfter),
+      });
+    }
+    return { client: context, rate };
+  }
+
+  async #lookup(key: string, now: number): Promise<CredentialRow | undefined> {
+    const hit = this.#cache.get(key);
+    if (hit && now - hit.at < this.options.cacheMs) return hit.row;
+    let row: CredentialRow | undefined;
+    try {
+      row = await this.keys.findCredential(key);
+    } catch (e) {
+      this.log.warn(`authentication: database unavailable (${(e as Error).message})`);
+      throw appError('SERVICE_UNAVAILABLE', 'The database is unavailable');
+    }
+    if (row) {
+      if (this.#cache.size > 10_000) this.#cache.clear();
+      this.#cache.set(key, { row, at: now });
+    } else this.#cache.delete(key);
+    return row;
+  }
+
+  /** last_used_at at most once a minute per key, off the request path. */
+  #touch(keyId: string, now: number): void {
+    const last = this.#lastUsedWritten.get(keyId) ?? 0;
+    if (now - last < this.options.lastUsedEveryMs) return;
+    this.#lastUsedWritten.set(keyId, now);
+    this.keys.touchLastUsed([keyId], new Date(now)).catch((e: unknown) => this.log.warn(`api key last_used_at: ${(e as Error).message}`));
+  }
+}

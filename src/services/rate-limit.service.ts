@@ -1,0 +1,102 @@
+import type { Redis } from 'ioredis';
+
+/** Outcome of counting one call against a client's hourly budget. */
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Epoch milliseconds when the window resets. */
+  resetAt: number;
+  /** Seconds until the window resets (Retry-After). */
+  retryAfter: number;
+}
+
+/**
+ * Per-client fixed-window counter (one window per clock hour). Redis-backed when REDIS_URL is set,
+ * so every server process shares one budget; in-process otherwise.
+ *
+ * @example const d = await limiter.hit(client.id, 1000); if (!d.allowed) throw 429
+ */
+export interface RateLimiter {
+  readonly backend: 'redis' | 'memory';
+  hit(clientId: string, limit: number, now?: number): Promise<RateDecision>;
+}
+
+export const RATE_LIMIT_PREFIX = 'wajah:rl:';
+const HOUR = 3600_000;
+
+function decision(count: number, limit: number, windowStart: number, windowMs: number, now: number): RateDecision {
+  const resetAt = windowStart + windowMs;
+  return {
+    allowed: count <= limit,
+    limit,
+    remaining: Math.max(0, limit - count),
+    resetAt,
+    retryAfter: Math.max(1, Math.ceil((resetAt - now) / 1000)),
+  };
+}
+
+export class MemoryRateLimiter implements RateLimiter {
+  readonly backend = 'memory' as const;
+  #windows = new Map<string, { start: number; count: number }>();
+  constructor(private readonly windowMs = HOUR) {}
+
+  async hit(clientId: string, limit: number, now = Date.now()): Promise<RateDecision> {
+    return this.hitSync(clientId, limit, now);
+  }
+
+  hitSync(clientId: string, limit: number, now = Date.now()): RateDecision {
+    const start = now - (now % this.windowMs);
+    let w = this.#windows.get(clientId);
+    if (!w || w.start !== start) {
+      if (this.#windows.size > 10_000) this.#prune(start);
+      w = { start, count: 0 };
+      this.#windows.set(clientId, w);
+    }
+    w.count += 1;
+    return decision(w.count, limit, start, this.windowMs, now);
+  }
+
+  #prune(start: number): void {
+    for (const [k, v] of this.#windows) if (v.start !== start) this.#windows.delete(k);
+  }
+}
+
+// INCR and set the expiry on the first hit, atomically.
+const HIT_SCRIPT = `local c = redis.call('INCR', KEYS[1])
+if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return c`;
+
+export class RedisRateLimiter implements RateLimiter {
+  readonly backend = 'redis' as const;
+  #fallback: MemoryRateLimiter;
+  #lastWarn = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly log: { warn(msg: string): void },
+    private readonly windowMs = HOUR,
+  ) {
+    this.#fallback = new MemoryRateLimiter(windowMs);
+  }
+
+  async hit(clientId: string, limit: number, now = Date.now()): Promise<RateDecision> {
+    const start = now - (now % this.windowMs);
+    const key = `${RATE_LIMIT_PREFIX}${clientId}:${start}`;
+    try {
+      const count = Number(await this.redis.eval(HIT_SCRIPT, 1, key, String(this.windowMs + 60_000)));
+      return decision(count, limit, start, this.windowMs, now);
+    } catch (e) {
+      // Redis down: keep serving with a per-process budget rather than failing every request.
+      if (now - this.#lastWarn > 60_000) {
+        this.#lastWarn = now;
+        this.log.warn(`rate limiter: Redis unavailable (${(e as Error).message}); counting in-process`);
+      }
+      return this.#fallback.hitSync(clientId, limit, now);
+    }
+  }
+}
+
+export function createRateLimiter(redis: Redis | null, log: { warn(msg: string): void }): RateLimiter {
+  return redis ? new RedisRateLimiter(redis, log) : new MemoryRateLimiter();
+}
