@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, describe, it } from 'node:test';
+import { FakeTemplateStore } from './fake-template-store.test.ts';
+import { IndexRegistry } from './index-registry.ts';
+import { IndexSync } from './index-sync.ts';
+import { InProcessPubSub, type PubSub, RedisPubSub } from './pubsub.ts';
+import { axis } from './vector-index.case.test.ts';
+
+const dim = 8;
+const M = 'model-a';
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
+  const start = performance.now();
+  while (!(await check())) {
+    if (performance.now() - start > timeoutMs) throw new Error(`not visible within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return performance.now() - start;
+}
+
+/** Two "server processes": own registry, own bus connection, one shared database. */
+async function twoInstances(bus: () => Promise<PubSub>, db: FakeTemplateStore, channel: string) {
+  const make = async () => {
+    const registry = new IndexRegistry({ loader: db.loader() });
+    const pubsub = await bus();
+    const sync = new IndexSync({ registry, pubsub, fetchTemplate: db.fetch, channel });
+    await sync.start();
+    return { registry, pubsub, sync };
+  };
+  return [await make(), await make()] as const;
+}
+
+function crossInstanceSuite(name: string, bus: () => Promise<PubSub>) {
+  it(`${name}: an enrollment, a template deletion and a user deletion on one instance reach the other within 1 s`, async () => {
+    const db = new FakeTemplateStore();
+    db.put('acme', M, 't1', 'alice', axis(dim, 0));
+    const channel = `wajah:index:test:${process.pid}:${Math.random()}`;
+    const [a, b] = await twoInstances(bus, db, channel);
+    try {
+      await a.registry.get('acme', M);
+      await b.registry.get('acme', M);
+      const search = async (q: Float32Array) => (await b.registry.search('acme', M, q, 5, 0.9)).map((h) => h.userId);
+
+      // Enrollment on A: the service commits the row, then tells the sync.
+      const vec = axis(dim, 3);
+      db.put('acme', M, 't2', 'bob', vec);
+      await a.sync.upsert('acme', M, 't2', 'bob', vec);
+      const ms = await until(async () => (await search(vec)).includes('bob'), 1000);
+      assert.ok(ms < 1000, `visible after ${ms.toFixed(1)} ms`);
+
+      db.rows.delete('t2');
+      await a.sync.removeTemplate('acme', 't2');
+      await until(async () => !(await search(vec)).includes('bob'), 1000);
+
+      db.rows.delete('t1');
+      await a.sync.removeUser('acme', 'alice');
+      await until(async () => !(await search(axis(dim, 0))).includes('alice'), 1000);
+
+      db.put('acme', M, 't3', 'carol', axis(dim, 5));
+      await a.sync.invalidate('acme');
+      await until(() => b.registry.peek('acme', M) === undefined, 1000);
+      assert.deepEqual(await search(axis(dim, 5)), ['carol']);
+    } finally {
+      await Promise.all([a.sync.close(), b.sync.close()]);
+      await Promise.all([a.pubsub.close(), b.pubsub.close()]);
+    }
+  });
+}
+
+describe('IndexSync', () => {
+  const shared = new InProcessPubSub();
+  crossInstanceSuite('in-process', async () => shared.connect());
+
+  it('refetches an upsert through fetchTemplate (the notice carries no vector) and drops vanished templates', async () => {
+    const db = new FakeTemplateStore();
+    const bus = new InProcessPubSub();
+    const published: string[] = [];
+    const spy = bus.connect();
+    await spy.subscribe('c', (m) => published.push(m));
+    const [a, b] = await twoInstances(async () => bus.connect(), db, 'c');
+    await b.registry.get('acme', M);
+    const vec = axis(dim, 2);
+    // A says t9 was enrolled but the row is gone by the time B fetches it.
+    await a.sync.upsert('acme', M, 't9', 'ghost', vec);
+    await until(() => published.length === 1, 1000);
+    await b.sync.idle();
+    assert.equal(b.registry.peek('acme', M)!.has('t9'), false);
+    assert.doesNotMatch(published[0], /vec|\d\.\d{4}/, 'no vector in the notice');
+    assert.deepEqual(Object.keys(JSON.parse(published[0]).notice).sort(), ['clientId', 'templateId', 'type']);
+    // Clients not in memory on B are not fetched at all.
+    let fetched = 0;
+    const c = new IndexSync({ registry: new IndexRegistry({ loader: db.loader() }), pubsub: bus.connect(), fetchTemplate: async () => (fetched++, null), channel: 'c' });
+    await c.start();
+    await a.sync.upsert('other', M, 't10', 'x', vec);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await c.idle();
+    assert.equal(fetched, 0);
+  });
+
+  it('resyncs periodically when asked to', async () => {
+    const db = new FakeTemplateStore();
+    db.put('acme', M, 't1', 'alice', axis(dim, 0));
+    const registry = new IndexRegistry({ loader: db.loader() });
+    const sync = new IndexSync({ registry, pubsub: new InProcessPubSub(), fetchTemplate: db.fetch, resyncIntervalMs: 20 });
+    await sync.start();
+    await registry.get('acme', M);
+    db.put('acme', M, 'lost', 'bob', axis(dim, 1)); // no notice at all
+    await until(() => registry.peek('acme', M)!.has('lost'), 1000);
+    await sync.close();
+  });
+});
+
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+
+async function reachable(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: u.hostname, port: Number(u.port || 6379) });
+    socket.setTimeout(500);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const redisUp = await reachable(REDIS_URL);
+if (!redisUp && process.env.CI !== 'true') {
+  console.warn(`# IndexSync Redis test SKIPPED: ${REDIS_URL} is unreachable (set REDIS_URL; with CI=true this fails instead)`);
+}
+
+describe('IndexSync over Redis', { skip: !redisUp && process.env.CI !== 'true' ? `Redis unreachable at ${REDIS_URL}` : false }, () => {
+  const opened: RedisPubSub[] = [];
+  after(async () => {
+    await Promise.all(opened.map((p) => p.close()));
+  });
+
+  it('Redis is reachable', () => {
+    assert.ok(redisUp, `Redis unreachable at ${REDIS_URL} (CI=true requires it)`);
+  });
+
+  crossInstanceSuite('redis (two separate connections per instance)', async () => {
+    const bus = new RedisPubSub(REDIS_URL);
+    opened.push(bus);
+    await bus.connect();
+    return bus;
+  });
+});

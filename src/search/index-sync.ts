@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { IndexRegistry } from './index-registry.ts';
+import type { PubSub } from './pubsub.ts';
+
+export const INDEX_CHANNEL = 'wajah:index';
+
+/**
+ * What changed, never the vector: a receiver re-reads and decrypts the template itself, so
+ * plaintext embeddings do not travel over Redis.
+ */
+export type IndexNotice =
+  | { type: 'upsert'; clientId: string; templateId: string }
+  | { type: 'remove_template'; clientId: string; templateId: string }
+  | { type: 'remove_user'; clientId: string; userId: string }
+  | { type: 'invalidate'; clientId: string };
+
+/** A template as fetchTemplate returns it: decrypted, with its owner and model. */
+export interface FetchedTemplate {
+  userId: string;
+  modelId: string;
+  vec: Float32Array;
+}
+
+export interface IndexSyncOptions {
+  registry: IndexRegistry;
+  pubsub: PubSub;
+  /** Reads and decrypts one template; null when it no longer exists (or is inactive). */
+  fetchTemplate: (clientId: string, templateId: string) => Promise<FetchedTemplate | null>;
+  /** Reload every loaded index this often (ms) in case a notice was lost; off when unset or 0. */
+  resyncIntervalMs?: number;
+  channel?: string;
+  log?: { warn(msg: string): void; error?(obj: unknown, msg?: string): void };
+}
+
+interface Envelope {
+  origin: string;
+  notice: IndexNotice;
+}
+
+/**
+ * Keeps the IndexRegistry of every server process current. The service calls the methods below
+ * after its database transaction commits; each applies the change locally, then tells the other
+ * processes, which re-read only what changed.
+ *
+ * @example
+ * const sync = new IndexSync({ registry, pubsub, fetchTemplate: (c, t) => templates.fetchDecrypted(c, t) });
+ * await sync.start();
+ * await sync.upsert(clientId, modelId, templateId, userId, embedding); // after enrollment commits
+ * await sync.removeUser(clientId, userId);                              // after deletion commits
+ */
+export class IndexSync {
+  readonly origin = randomUUID();
+  readonly #o: IndexSyncOptions;
+  readonly #channel: string;
+  /** Notices are applied in order per client, so a slow fetch cannot resurrect a later removal. */
+  readonly #queues = new Map<string, Promise<void>>();
+  #timer: NodeJS.Timeout | null = null;
+  #resyncing: Promise<void> | null = null;
+
+  constructor(options: IndexSyncOptions) {
+    this.#o = options;
+    this.#channel = options.channel ?? INDEX_CHANNEL;
+  }
+
+  async start(): Promise<void> {
+    await this.#o.pubsub.subscribe(this.#channel, (message) => this.#receive(message));
+    this.#o.pubsub.onReconnect(() => void this.resync());
+    const every = this.#o.resyncIntervalMs;
+    if (every && every > 0) {
+      this.#timer = setInterval(() => void this.resync(), every);
+      this.#timer.unref();
+    }
+  }
+
+  async upsert(clientId: string, modelId: string, templateId: string, userId: string, vec: Float32Array): Promise<void> {
+    this.#o.registry.upsert(clientId, modelId, templateId, userId, vec);
+    await this.#publish({ type: 'upsert', clientId, templateId });
+  }
+
+  async removeTemplate(clientId: string, templateId: string): Promise<void> {
+    this.#o.registry.removeTemplate(clientId, templateId);
+    await this.#publish({ type: 'remove_template', clientId, templateId });
+  }
+
+  async removeUser(clientId: string, userId: string): Promise<void> {
+    this.#o.registry.removeUser(clientId, userId);
+    await this.#publish({ type: 'remove_user', clientId, userId });
+  }
+
+  /** For bulk changes (import, client deletion, user reactivation): everyone reloads the client. */
+  async invalidate(clientId: string): Promise<void> {
+    this.#o.registry.invalidate(clientId);
+    await this.#publish({ type: 'invalidate', clientId });
+  }
+
+  /** Reloads every loaded index (the periodic safety net; also run after a Redis reconnect). */
+  resync(): Promise<void> {
+    this.#resyncing ??= this.#o.registry
+      .reloadAll()
+      .catch((err: unknown) => this.#o.log?.error?.(err, 'search index resync failed'))
+      .finally(() => (this.#resyncing = null));
+    return this.#resyncing;
+  }
+
+  /** Resolves when every notice received so far has been applied (tests, graceful shutdown). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#queues.values()]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.idle();
+  }
+
+  async #publish(notice: IndexNotice): Promise<void> {
+    const envelope: Envelope = { origin: this.origin, notice };
+    try {
+      await this.#o.pubsub.publish(this.#channel, JSON.stringify(envelope));
+    } catch (err) {
+      // The local change stands; other processes catch up at their next resync.
+      this.#o.log?.warn(`search index notice not published (${(err as Error).message}); other instances catch up at resync`);
+    }
+  }
+
+  #receive(message: string): void {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(message) as Envelope;
+    } catch {
+      return this.#o.log?.warn('ignored a malformed search index notice');
+    }
+    if (envelope.origin === this.origin || !envelope.notice?.clientId) return;
+    const { notice } = envelope;
+    const prev = this.#queues.get(notice.clientId) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.#apply(notice))
+      .catch((err: unknown) => {
+        this.#o.log?.error?.(err, 'search index notice failed; invalidating the client');
+        this.#o.registry.invalidate(notice.clientId);
+      })
+      .finally(() => {
+        if (this.#queues.get(notice.clientId) === next) this.#queues.delete(notice.clientId);
+      });
+    this.#queues.set(notice.clientId, next);
+  }
+
+  async #apply(notice: IndexNotice): Promise<void> {
+    const { registry } = this.#o;
+    // Nothing of this client in memory: its first search will read the database anyway.
+    if (!registry.hasClient(notice.clientId)) return;
+    switch (notice.type) {
+      case 'upsert': {
+        const t = await this.#o.fetchTemplate(notice.clientId, notice.templateId);
+        if (t) registry.upsert(notice.clientId, t.modelId, notice.templateId, t.userId, t.vec);
+        else registry.removeTemplate(notice.clientId, notice.templateId);
+        return;
+      }
+      case 'remove_template':
+        return registry.removeTemplate(notice.clientId, notice.templateId);
+      case 'remove_user':
+        return registry.removeUser(notice.clientId, notice.userId);
+      case 'invalidate':
+        return registry.invalidate(notice.clientId);
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import { EventEmitter } from 'node:events';
+import { Redis } from 'ioredis';
+
+/**
+ * Fire-and-forget broadcast between server processes. Messages are strings; a subscriber also
+ * receives what its own process published (callers filter by origin).
+ *
+ * @example
+ * const bus = config.redisUrl ? new RedisPubSub(config.redisUrl) : new InProcessPubSub();
+ * await bus.subscribe('wajah:index', (msg) => console.log(msg));
+ * await bus.publish('wajah:index', '{"type":"invalidate","clientId":"…"}');
+ */
+export interface PubSub {
+  publish(channel: string, message: string): Promise<void>;
+  subscribe(channel: string, handler: (message: string) => void): Promise<void>;
+  /** Called after a lost subscription is restored: messages may have been missed meanwhile. */
+  onReconnect(handler: () => void): void;
+  close(): Promise<void>;
+}
+
+/**
+ * One process, several registries: the default without Redis and the stand-in in tests. Share a
+ * single instance between the participants; delivery is asynchronous like Redis'.
+ */
+export class InProcessPubSub implements PubSub {
+  readonly #bus = new EventEmitter().setMaxListeners(0);
+  readonly #mine: [string, (m: string) => void][] = [];
+
+  /** A participant sharing this bus, with its own subscriptions to close. */
+  connect(): PubSub {
+    const bus = this.#bus;
+    const mine: [string, (m: string) => void][] = [];
+    return {
+      publish: async (channel, message) => void setImmediate(() => bus.emit(channel, message)),
+      subscribe: async (channel, handler) => void (bus.on(channel, handler), mine.push([channel, handler])),
+      onReconnect: () => {},
+      close: async () => void mine.splice(0).forEach(([c, h]) => bus.off(c, h)),
+    };
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    setImmediate(() => this.#bus.emit(channel, message));
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<void> {
+    this.#bus.on(channel, handler);
+    this.#mine.push([channel, handler]);
+  }
+
+  onReconnect(): void {}
+
+  async close(): Promise<void> {
+    for (const [c, h] of this.#mine.splice(0)) this.#bus.off(c, h);
+  }
+}
+
+/**
+ * Redis PUBLISH/SUBSCRIBE over two connections (a subscribed connection can run nothing else).
+ * Redis pub/sub is at-most-once: after a reconnect the onReconnect handlers run so the caller can
+ * resynchronise.
+ */
+export class RedisPubSub implements PubSub {
+  readonly #pub: Redis;
+  readonly #sub: Redis;
+  readonly #handlers = new Map<string, ((m: string) => void)[]>();
+  readonly #reconnect: (() => void)[] = [];
+  #ready = false;
+
+  constructor(url: string, options: { connectTimeoutMs?: number } = {}) {
+    const common = { lazyConnect: true, connectTimeout: options.connectTimeoutMs ?? 5000, maxRetriesPerRequest: 2 };
+    this.#pub = new Redis(url, common);
+    this.#sub = new Redis(url, { ...common, maxRetriesPerRequest: null });
+    this.#sub.on('message', (channel: string, message: string) => {
+      for (const h of this.#handlers.get(channel) ?? []) h(message);
+    });
+    // ioredis re-subscribes by itself after a reconnect; 'ready' after the first one means a gap.
+    this.#sub.on('ready', () => {
+      if (this.#ready) for (const h of this.#reconnect) h();
+      this.#ready = true;
+    });
+    // Errors surface through commands; without a listener ioredis would print every retry.
+    this.#pub.on('error', () => {});
+    this.#sub.on('error', () => {});
+  }
+
+  async connect(): Promise<void> {
+    await Promise.all([this.#pub.connect(), this.#sub.connect()]);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.#pub.publish(channel, message);
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<void> {
+    const list = this.#handlers.get(channel);
+    if (list) return void list.push(handler);
+    this.#handlers.set(channel, [handler]);
+    await this.#sub.subscribe(channel);
+  }
+
+  onReconnect(handler: () => void): void {
+    this.#reconnect.push(handler);
+  }
+
+  async close(): Promise<void> {
+    this.#handlers.clear();
+    await Promise.allSettled([this.#sub.quit(), this.#pub.quit()]);
+  }
+}
