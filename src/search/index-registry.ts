@@ -131,13 +131,8 @@ export class IndexRegistry {
 
   async #load(key: string, entry: Entry, keepServing = false): Promise<TenantIndex> {
     const index = new TenantIndex(null, this.#options.tenant);
-    const batch = this.#options.loadBatch ?? 5000;
-    let n = 0;
     try {
-      for await (const t of this.#options.loader(entry.clientId, entry.modelId)) {
-        index.add(t.templateId, t.userId, t.vec);
-        if (++n % batch === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      await index.load(this.#options.loader(entry.clientId, entry.modelId), this.#options.loadBatch ?? 5000);
     } catch (err) {
       if (this.#entries.get(key) === entry) {
         if (keepServing) (entry.loading = null), (entry.pending = []);

@@ -90,13 +90,19 @@ export function syntheticTemplates(count: number, dim: number, opts: SyntheticOp
   const cluster = new Int32Array(count);
   const noise = spread / Math.sqrt(dim);
   for (let i = 0; i < count; i++) {
-    const c = i % clusters;
+    // Contiguous identities, so any prefix of the set is itself a gallery of whole identities.
+    const c = Math.floor((i * clusters) / count);
     cluster[i] = c;
     const off = i * dim;
     for (let j = 0; j < dim; j++) data[off + j] = centres[c * dim + j] + noise * g();
     normalize(data, off, dim);
   }
   return { dim, count, data, cluster, centres };
+}
+
+/** Identities wholly inside the first `n` rows. */
+export function clustersInPrefix(set: SyntheticSet, n: number): number {
+  return n >= set.count ? set.centres.length / set.dim : set.cluster[n];
 }
 
 /** A probe near `centre` (another "photo" of that identity), L2-normalised. */

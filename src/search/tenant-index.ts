@@ -49,6 +49,8 @@ export class TenantIndex {
   /** The graph under construction; every change is mirrored into it. */
   #next: UsearchIndex | null = null;
   #building: Promise<void> | null = null;
+  /** During load(): one multi-threaded graph build at the end instead of single inserts. */
+  #bulk = false;
   readonly #userOf = new Map<string, string>();
   readonly #templatesOf = new Map<string, Set<string>>();
 
@@ -60,6 +62,8 @@ export class TenantIndex {
       rebuildRatio: 0.3,
       candidates: 64,
       ...options,
+      // i8 halves f16's memory and build time; exact f32 re-scoring makes the coarse scores moot.
+      usearch: { quantization: 'i8', ...options.usearch },
     };
   }
 
@@ -109,7 +113,26 @@ export class TenantIndex {
     set.add(templateId);
     this.#ann?.add(templateId, vec);
     this.#next?.add(templateId, vec);
+    if (!this.#bulk && !this.#ann && !this.#building && this.size >= this.options.annThreshold) this.#startBuild();
+  }
+
+  /**
+   * Adds many templates (start-up), yielding to the event loop every `yieldEvery` rows, then
+   * starts one graph build if the gallery is large enough; does not wait for that build (see ready()).
+   */
+  async load(source: AsyncIterable<{ templateId: string; userId: string; vec: Float32Array }> | Iterable<{ templateId: string; userId: string; vec: Float32Array }>, yieldEvery = 5000): Promise<number> {
+    let n = 0;
+    this.#bulk = true;
+    try {
+      for await (const t of source) {
+        this.add(t.templateId, t.userId, t.vec);
+        if (++n % yieldEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.#bulk = false;
+    }
     if (!this.#ann && !this.#building && this.size >= this.options.annThreshold) this.#startBuild();
+    return n;
   }
 
   removeTemplate(templateId: string): boolean {
