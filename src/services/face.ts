@@ -1,11 +1,105 @@
 import type { Core } from '../container.ts';
+import type { DB } from '../db/database.ts';
+import type { AnalyzedFace, AnalyzeResult, FaceEngine } from '../vision/types.ts';
+import { appError, isAppError } from '../errors.ts';
+import { TemplateCipher, loadMasterKey } from '../crypto/template-cipher.ts';
+import { confidenceFromSimilarity, defaultVerifyThreshold, identificationThreshold } from '../vision/calibration.ts';
 import type { FoundationServices } from './foundation.ts';
+import { FaceGallery, TemplateVault } from './templates.service.ts';
+import { loadUserTemplatesForExport } from '../db/repositories/templates.repository.ts';
+import { SessionStore } from './sessions.service.ts';
+import { EnrollmentService } from './enrollment.service.ts';
+import { AuthenticationService } from './authentication.service.ts';
 
-/** Services of the face layer: enrollment, authentication, liveness, templates, search. */
+/** Services of the face layer: enrollment, authentication (with liveness), templates and search. */
 export interface FaceServices {
+  enrollment: EnrollmentService;
+  authentication: AuthenticationService;
+  gallery: FaceGallery;
   close?(): Promise<void>;
 }
 
-export async function createFaceServices(_core: Core, _foundation: FoundationServices): Promise<FaceServices> {
-  return {};
+/** Who called, for attempts and event device_info. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** An uploaded image: bytes (multipart) or a data URL string (JSON convenience form). */
+export type ImageInput = Uint8Array | string;
+
+/** Score calibration of the recognisers (src/vision/calibration.ts), injectable for tests. */
+export interface Calibration {
+  confidence(cosine: number, modelId: string): number;
+  /** Minimum cosine so a stranger matches anyone in a gallery of this size with probability ≤ fpir. */
+  identificationMinCosine(modelId: string, fpir: number, gallerySize: number): number;
+  verifyCosine(modelId: string): number;
+}
+
+export const visionCalibration: Calibration = {
+  confidence: (c, m) => confidenceFromSimilarity(c, m),
+  identificationMinCosine: (m, f, n) => identificationThreshold(m, f, n),
+  verifyCosine: (m) => defaultVerifyThreshold(m),
+};
+
+/** What every face service receives. */
+export interface FaceDeps {
+  db: DB;
+  engine: FaceEngine | null;
+  vault: TemplateVault;
+  gallery: FaceGallery;
+  sessions: SessionStore;
+  calibration: Calibration;
+  log: Core['log'];
+}
+
+/** Runs the engine on one image, keeping the largest face; no engine → SERVICE_UNAVAILABLE. */
+export async function analyzeOne(engine: FaceEngine | null, image: ImageInput): Promise<{ face: AnalyzedFace; result: AnalyzeResult }> {
+  if (!engine) throw appError('SERVICE_UNAVAILABLE', 'The face engine is not running on this server');
+  const result = await engine.analyze(image, { multiple: 'largest', embed: true });
+  const face = result.faces[0];
+  if (!face || !face.embedding) throw appError('NO_FACE_DETECTED');
+  return { face, result };
+}
+
+export function isNoFace(e: unknown): boolean {
+  return isAppError(e) && e.code === 'NO_FACE_DETECTED';
+}
+
+export const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export async function createFaceServices(core: Core, foundation: FoundationServices): Promise<FaceServices> {
+  const vault = new TemplateVault(new TemplateCipher(loadMasterKey(core.config, core.log)));
+  const gallery = new FaceGallery({ db: core.database.db, vault, redisUrl: core.config.redisUrl, log: core.log });
+  await gallery.start();
+  const deps: FaceDeps = {
+    db: core.database.db,
+    engine: core.engine,
+    vault,
+    gallery,
+    sessions: new SessionStore(core.database.db),
+    calibration: visionCalibration,
+    log: core.log,
+  };
+  // A user deleted through the users API leaves every process's search at once; the portability
+  // export carries the decrypted embeddings (U4).
+  foundation.users.onUserDeleted(({ clientId, userId }) => gallery.userRemoved(clientId, userId));
+  foundation.users.setExportContributor('face-templates', async ({ clientId, userId }) => ({
+    face_templates: (await loadUserTemplatesForExport(core.database.db, clientId, userId)).map((t) => ({
+      id: t.id,
+      enrollment_id: t.enrollment_id,
+      model_id: t.model_id,
+      dim: t.dim,
+      angle: t.angle,
+      quality: t.quality,
+      created_at: new Date(t.created_at as unknown as string).toISOString(),
+      embedding: Array.from(vault.openTemplate(t)),
+    })),
+  }));
+  return {
+    enrollment: new EnrollmentService(deps),
+    authentication: new AuthenticationService(deps),
+    gallery,
+    close: () => gallery.close(),
+  };
 }

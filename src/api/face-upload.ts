@@ -1,0 +1,88 @@
+import type { FastifyRequest } from 'fastify';
+import { appError } from '../errors.ts';
+
+/** One uploaded file part. */
+export interface UploadedFile {
+  field: string;
+  filename: string;
+  mimetype: string;
+  data: Buffer;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Files of a multipart face upload, read by `parseFaceUpload` (empty for JSON bodies). */
+    faceFiles?: UploadedFile[];
+  }
+}
+
+const IMAGE_TYPES = /^(image\/[a-z0-9.+-]+|application\/octet-stream)$/i;
+
+/**
+ * preValidation hook of the face upload routes. Multipart: text fields become `request.body` (so the
+ * route's TypeBox schema validates and coerces them, e.g. quality_threshold "0.8" → 0.8) and files
+ * go to `request.faceFiles`. JSON: the body stays as it is (images as data URLs). Anything else, or a
+ * file that is not an image: UNSUPPORTED_MEDIA_TYPE.
+ */
+export async function parseFaceUpload(request: FastifyRequest): Promise<void> {
+  request.faceFiles = [];
+  if (request.isMultipart()) {
+    const fields: Record<string, string | string[]> = {};
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (!IMAGE_TYPES.test(part.mimetype)) {
+          throw appError('UNSUPPORTED_MEDIA_TYPE', `${part.fieldname}: ${part.mimetype} is not an image (JPEG, PNG or WebP)`);
+        }
+        request.faceFiles.push({ field: part.fieldname, filename: part.filename, mimetype: part.mimetype, data: await part.toBuffer() });
+      } else {
+        const value = String(part.value);
+        const prev = fields[part.fieldname];
+        fields[part.fieldname] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+      }
+    }
+    request.body = fields;
+    return;
+  }
+  const type = String(request.headers['content-type'] ?? '');
+  if (request.body !== undefined && !/^application\/json/i.test(type)) {
+    throw appError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data (image files) or application/json (data URLs)');
+  }
+  if (request.body === undefined || request.body === null) request.body = {};
+}
+
+/** The image of `field`: an uploaded file, or a data URL string in the JSON body. Missing: VALIDATION_ERROR naming the field. */
+export function imageField(request: FastifyRequest, field: string): { image: Uint8Array | string; contentType?: string; filename?: string } {
+  const file = request.faceFiles?.find((f) => f.field === field);
+  if (file) return { image: file.data, contentType: file.mimetype, filename: file.filename };
+  const value = (request.body as Record<string, unknown> | undefined)?.[field];
+  if (typeof value === 'string' && value.length) return { image: value };
+  throw appError('VALIDATION_ERROR', `body.${field} is required: upload an image file named "${field}"`, { field, location: 'body' });
+}
+
+/** Every image of `field` (repeated file parts or a JSON array of data URLs). */
+export function imageList(request: FastifyRequest, field: string): Array<{ image: Uint8Array | string; filename?: string }> {
+  const files = (request.faceFiles ?? []).filter((f) => f.field === field).map((f) => ({ image: f.data as Uint8Array | string, filename: f.filename }));
+  if (files.length) return files;
+  const value = (request.body as Record<string, unknown> | undefined)?.[field];
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+  if (!list.length || list.some((v) => typeof v !== 'string')) {
+    throw appError('VALIDATION_ERROR', `body.${field} is required: upload one or more image files named "${field}"`, { field, location: 'body' });
+  }
+  return list.map((v) => ({ image: v as string }));
+}
+
+/** A JSON-valued field (multipart sends it as text; JSON bodies may send the object itself). */
+export function jsonField<T>(request: FastifyRequest, field: string): T | undefined {
+  const value = (request.body as Record<string, unknown> | undefined)?.[field];
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') return value as T;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    throw appError('VALIDATION_ERROR', `body.${field} must be a JSON object`, { field, location: 'body' });
+  }
+}
+
+export function requestMeta(request: FastifyRequest): { ip: string | null; userAgent: string | null } {
+  return { ip: request.ip ?? null, userAgent: (request.headers['user-agent'] as string | undefined) ?? null };
+}

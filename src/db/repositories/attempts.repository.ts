@@ -1,0 +1,58 @@
+import crypto from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface NewAttempt {
+  clientId: string;
+  sessionId: string | null;
+  userId: string | null;
+  mode: string;
+  outcome: 'success' | 'failed';
+  failureReason: string | null;
+  confidence: number | null;
+  livenessScore: number | null;
+  qualityScore: number | null;
+  processingMs: number | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export async function insertAttempt(db: Db, a: NewAttempt): Promise<string> {
+  const id = crypto.randomUUID();
+  await db
+    .insertInto('auth_attempts')
+    .values({
+      id,
+      client_id: a.clientId,
+      session_id: a.sessionId,
+      user_id: a.userId,
+      mode: a.mode,
+      outcome: a.outcome,
+      failure_reason: a.failureReason,
+      confidence: a.confidence,
+      liveness_score: a.livenessScore,
+      quality_score: a.qualityScore,
+      processing_ms: a.processingMs,
+      ip: a.ip,
+      user_agent: a.userAgent,
+    })
+    .execute();
+  return id;
+}
+
+/** Number of attempts already recorded for one session (the guide's `attempts` field counts them). */
+export async function countSessionAttempts(db: Db, clientId: string, sessionId: string): Promise<number> {
+  const row = await db
+    .selectFrom('auth_attempts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('client_id', '=', clientId)
+    .where('session_id', '=', sessionId)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+export async function touchLastAuthentication(db: Db, clientId: string, userId: string, at: Date): Promise<void> {
+  await db.updateTable('users').set({ last_authentication: at }).where('client_id', '=', clientId).where('id', '=', userId).execute();
+}

@@ -1,0 +1,123 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface NewTemplate {
+  id: string;
+  clientId: string;
+  userId: string;
+  enrollmentId: string;
+  modelId: string;
+  dim: number;
+  ciphertext: Uint8Array;
+  angle: string | null;
+  quality: number | null;
+}
+
+/** An encrypted template as read back (bytea is a Buffer under pg and a Uint8Array under PGlite). */
+export interface StoredTemplate {
+  id: string;
+  client_id: string;
+  user_id: string;
+  model_id: string;
+  ciphertext: Uint8Array;
+}
+
+export async function insertTemplates(db: Db, rows: NewTemplate[]): Promise<void> {
+  if (!rows.length) return;
+  await db
+    .insertInto('face_templates')
+    .values(
+      rows.map((t) => ({
+        id: t.id,
+        client_id: t.clientId,
+        user_id: t.userId,
+        enrollment_id: t.enrollmentId,
+        model_id: t.modelId,
+        dim: t.dim,
+        ciphertext: t.ciphertext,
+        angle: t.angle,
+        quality: t.quality,
+      })),
+    )
+    .execute();
+}
+
+export async function insertPhoto(db: Db, p: { id: string; clientId: string; userId: string; enrollmentId: string; contentType: string; ciphertext: Uint8Array }): Promise<void> {
+  await db
+    .insertInto('face_photos')
+    .values({ id: p.id, client_id: p.clientId, user_id: p.userId, enrollment_id: p.enrollmentId, content_type: p.contentType, ciphertext: p.ciphertext })
+    .execute();
+}
+
+/** One page (keyset on id) of a tenant's templates of one model: the loader of its search index. */
+export async function loadTenantTemplatesPage(db: Db, clientId: string, modelId: string, afterId: string | null, limit: number): Promise<StoredTemplate[]> {
+  let q = db
+    .selectFrom('face_templates')
+    .select(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])
+    .where('client_id', '=', clientId)
+    .where('model_id', '=', modelId);
+  if (afterId) q = q.where('id', '>', afterId);
+  return q.orderBy('id').limit(limit).execute();
+}
+
+/** Templates by id within one tenant: how another process fetches what a change notice names. */
+export async function loadTemplatesById(db: Db, clientId: string, ids: string[]): Promise<StoredTemplate[]> {
+  if (!ids.length) return [];
+  return db
+    .selectFrom('face_templates')
+    .select(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])
+    .where('client_id', '=', clientId)
+    .where('id', 'in', ids)
+    .execute();
+}
+
+/** One user's templates (all models): verification compares against these directly. */
+export async function loadUserTemplates(db: Db, clientId: string, userId: string): Promise<StoredTemplate[]> {
+  return db
+    .selectFrom('face_templates')
+    .select(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])
+    .where('client_id', '=', clientId)
+    .where('user_id', '=', userId)
+    .execute();
+}
+
+/** The user fields the face flows show (name, metadata) and decide on (is_active). */
+export interface FaceUser {
+  id: string;
+  external_id: string;
+  name: string;
+  metadata: Record<string, unknown>;
+  is_active: boolean;
+}
+
+const USER_COLUMNS = ['id', 'external_id', 'name', 'metadata', 'is_active'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A user of this tenant by uuid or external_id (the guide passes the external id as `user_id`). */
+export async function findFaceUser(db: Db, clientId: string, idOrExternal: string): Promise<FaceUser | undefined> {
+  let q = db.selectFrom('users').select(USER_COLUMNS).where('client_id', '=', clientId);
+  q = UUID.test(idOrExternal)
+    ? q.where((eb) => eb.or([eb('id', '=', idOrExternal), eb('external_id', '=', idOrExternal)]))
+    : q.where('external_id', '=', idOrExternal);
+  const rows = (await q.limit(2).execute()) as FaceUser[];
+  // A uuid-shaped external_id of one user could equal another user's id: the id wins.
+  return rows.find((r) => r.id === idOrExternal) ?? rows[0];
+}
+
+export async function findFaceUsersByIds(db: Db, clientId: string, ids: string[]): Promise<FaceUser[]> {
+  if (!ids.length) return [];
+  return (await db.selectFrom('users').select(USER_COLUMNS).where('client_id', '=', clientId).where('id', 'in', ids).execute()) as FaceUser[];
+}
+
+/** A user's templates with their metadata, for the portability export (decrypted by the caller). */
+export async function loadUserTemplatesForExport(db: Db, clientId: string, userId: string) {
+  return db
+    .selectFrom('face_templates')
+    .select(['id', 'client_id', 'user_id', 'enrollment_id', 'model_id', 'dim', 'angle', 'quality', 'created_at', 'ciphertext'])
+    .where('client_id', '=', clientId)
+    .where('user_id', '=', userId)
+    .orderBy('created_at')
+    .execute();
+}

@@ -1,0 +1,515 @@
+import crypto from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { ClientContext } from '../api/request-context.ts';
+import type { Database } from '../db/schema.ts';
+import type { AnalyzedFace } from '../vision/types.ts';
+import { appError, isAppError } from '../errors.ts';
+import { recordEvent } from './events.ts';
+import { analyzeOne, round, type FaceDeps, type ImageInput, type RequestMeta } from './face.ts';
+import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
+import {
+  applyLivenessFrame,
+  challengeExpiresAt,
+  currentChallenge,
+  expireLiveness,
+  livenessDone,
+  livenessResult,
+  newLiveness,
+  type Challenge,
+  type LivenessResult,
+  type LivenessState,
+} from './liveness.service.ts';
+import { insertAttempt, countSessionAttempts, touchLastAuthentication } from '../db/repositories/attempts.repository.ts';
+import { findFaceUser, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
+
+export type AuthMode = 'verification' | 'identification';
+
+export interface AuthOptions {
+  confidence_threshold?: number;
+  search_threshold?: number;
+  max_results?: number;
+}
+
+export interface CreateAuthInput extends AuthOptions {
+  user_id?: string;
+  session_type?: string;
+  mode?: AuthMode;
+  require_liveness?: boolean;
+  liveness_threshold?: number;
+  liveness_challenges?: Challenge[];
+  challenge_timeout?: number;
+  timeout?: number;
+  max_attempts?: number;
+}
+
+interface AuthParams {
+  mode: AuthMode;
+  session_type: string;
+  require_liveness: boolean;
+  liveness_threshold: number;
+  confidence_threshold: number;
+  search_threshold: number;
+  max_results: number;
+  max_attempts: number;
+}
+
+interface AuthState {
+  attempts: number;
+  liveness: LivenessState | null;
+  /** Sealed embedding of the session's first face (identity anchor) and the previous face thumbnail. */
+  anchor: string | null;
+  thumb: string | null;
+  model: string | null;
+}
+
+/** At most this false-positive identification rate, whatever search_threshold says. */
+export const IDENTIFICATION_FPIR = 0.01;
+export const DEFAULTS = { confidence_threshold: 0.8, search_threshold: 0.8, max_results: 5, liveness_threshold: 0.7, challenge_timeout: 10, max_attempts: 3 };
+
+interface Decision {
+  mode: AuthMode;
+  success: boolean;
+  failureReason: string | null;
+  confidence: number | null;
+  threshold: number;
+  user: FaceUser | null;
+  matches: Array<{ user: FaceUser; confidence: number }>;
+  quality: number;
+}
+
+/**
+ * 1:1 verification and 1:N identification, in sessions (with optional server-driven liveness), one-shot
+ * and in batches. Every outcome writes an auth_attempts row and its event in one transaction.
+ */
+export class AuthenticationService {
+  constructor(private readonly d: FaceDeps) {}
+
+  async create(client: ClientContext, input: CreateAuthInput) {
+    const mode: AuthMode = input.mode ?? (input.user_id ? 'verification' : 'identification');
+    let user: FaceUser | null = null;
+    if (mode === 'verification') {
+      if (!input.user_id) throw appError('VALIDATION_ERROR', 'body.user_id is required for verification', { field: 'user_id' });
+      user = (await findFaceUser(this.d.db, client.id, input.user_id)) ?? null;
+      if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
+      if (!user.is_active) throw appError('USER_INACTIVE');
+    }
+    const params: AuthParams = {
+      mode,
+      session_type: input.session_type ?? 'webcam',
+      require_liveness: input.require_liveness ?? false,
+      liveness_threshold: input.liveness_threshold ?? DEFAULTS.liveness_threshold,
+      confidence_threshold: input.confidence_threshold ?? DEFAULTS.confidence_threshold,
+      search_threshold: input.search_threshold ?? DEFAULTS.search_threshold,
+      max_results: input.max_results ?? DEFAULTS.max_results,
+      max_attempts: input.max_attempts ?? DEFAULTS.max_attempts,
+    };
+    const now = Date.now();
+    const challenges = input.liveness_challenges?.length ? input.liveness_challenges : (['blink', 'head_movement'] as Challenge[]);
+    const liveness = params.require_liveness ? newLiveness(challenges, (input.challenge_timeout ?? DEFAULTS.challenge_timeout) * 1000, now) : null;
+    const state: AuthState = { attempts: 0, liveness, anchor: null, thumb: null, model: null };
+    const id = crypto.randomUUID();
+    const expiresAt = new Date(now + (input.timeout ?? 300) * 1000);
+    const { token } = await this.d.sessions.create({
+      id,
+      clientId: client.id,
+      kind: 'authentication',
+      userId: user?.id ?? null,
+      mode,
+      params: { ...params },
+      state: { ...state },
+      expiresAt,
+    });
+    return {
+      session_id: id,
+      session_token: token,
+      expires_at: expiresAt.toISOString(),
+      status: 'active' as const,
+      mode,
+      user_id: user?.external_id ?? null,
+      require_liveness: params.require_liveness,
+      settings: {
+        confidence_threshold: params.confidence_threshold,
+        search_threshold: params.search_threshold,
+        max_results: params.max_results,
+        liveness_threshold: params.liveness_threshold,
+        max_attempts: params.max_attempts,
+      },
+      ...(liveness ? { liveness: livenessProgress(liveness) } : {}),
+    };
+  }
+
+  async processFrame(client: ClientContext, token: string | undefined, image: ImageInput, meta: RequestMeta) {
+    const started = performance.now();
+    const session = await this.d.sessions.open(client.id, 'authentication', token);
+    const params = session.params as unknown as AuthParams;
+    let face: AnalyzedFace;
+    let modelId: string;
+    try {
+      ({ face, result: { modelId } } = await analyzeOne(this.d.engine, image));
+    } catch (e) {
+      if (isAppError(e) && e.code === 'NO_FACE_DETECTED') {
+        await this.#recordFailure(client, session.id, session.user_id, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
+      }
+      throw e;
+    }
+    // Recognition needs only reads: done before the short locked update.
+    const decision = await this.#decide(client, params, session.user_id, face, modelId);
+    return this.d.sessions.update(session.id, async (locked, trx) => {
+      const state = structuredClone(locked.state) as unknown as AuthState;
+      let liveness: LivenessResult | null = null;
+      if (state.liveness) {
+        if (state.anchor) {
+          const ref = this.d.vault.openSessionVector(client.id, locked.id, 'anchor', state.anchor);
+          if (state.model !== modelId || ref.length !== face.embedding!.length) throw appError('MODEL_MISMATCH');
+          const c = this.d.calibration.confidence(this.d.engine!.similarity(ref, face.embedding!), modelId);
+          if (c < SAME_PERSON_CONFIDENCE) {
+            // Near-frontal: the recogniser is reliable, so this is another person. Turned far: the angle
+            // alone can explain it; the frame does not count (no liveness progress from an unconfirmed face).
+            if (face.quality.poseBucket === 'front') throw appError('FACE_MISMATCH', undefined, { confidence: round(c) });
+            return {
+              result: {
+                status: 'processing',
+                face_detected: true,
+                quality_score: round(face.quality.score),
+                liveness: livenessProgress(state.liveness),
+                feedback: { message: 'Turn your head a little less, so your face stays recognisable.', suggestions: ['look_straight'] },
+                processing_time: seconds(started),
+                timestamp: new Date().toISOString(),
+              },
+            };
+          }
+        } else {
+          state.anchor = this.d.vault.sealSession(client.id, locked.id, 'anchor', face.embedding!);
+          state.model = modelId;
+        }
+        const prev = state.thumb ? this.d.vault.openSessionBytes(client.id, locked.id, 'thumb', state.thumb).subarray(0, face.signals.faceThumb.length) : null;
+        state.liveness = applyLivenessFrame(
+          state.liveness,
+          {
+            at: Date.now(),
+            eye: face.signals.eyeOpenness,
+            yaw: face.pose.yaw,
+            pitch: face.pose.pitch,
+            smile: face.signals.smile,
+            thumb: face.signals.faceThumb,
+            passive: face.signals.passiveLiveScore,
+          },
+          prev,
+        );
+        state.thumb = this.d.vault.sealSession(client.id, locked.id, 'thumb', face.signals.faceThumb);
+        if (!livenessDone(state.liveness)) {
+          return {
+            state: { ...state },
+            result: {
+              status: 'processing',
+              face_detected: true,
+              quality_score: round(face.quality.score),
+              liveness: livenessProgress(state.liveness),
+              feedback: livenessFeedback(state.liveness),
+              processing_time: seconds(started),
+              timestamp: new Date().toISOString(),
+            },
+          };
+        }
+        liveness = livenessResult(state.liveness, params.liveness_threshold);
+        state.thumb = null;
+        state.anchor = null;
+        if (!liveness.passed) {
+          const attempts = state.attempts + 1;
+          await this.#writeOutcome(trx, client, locked.id, params, { ...decision, success: false, failureReason: 'LIVENESS_FAILED' }, liveness, attempts, started, meta);
+          await recordEvent(trx, client.id, 'liveness.failed', {
+            session_id: locked.id,
+            ...(decision.mode === 'verification' && decision.user ? { user_id: decision.user.external_id } : {}),
+            liveness_score: liveness.score,
+            checks: liveness.checks,
+            challenges_completed: liveness.challenges_completed,
+            reason: state.liveness.failure ?? (liveness.checks.static_detection ? 'STATIC_IMAGE' : 'BELOW_THRESHOLD'),
+          });
+          return {
+            state: { ...state, attempts },
+            status: 'failed',
+            result: this.#response(params, { ...decision, success: false, failureReason: 'LIVENESS_FAILED' }, liveness, 'failed', started, 0),
+          };
+        }
+      }
+      const attempts = state.attempts + 1;
+      await this.#writeOutcome(trx, client, locked.id, params, decision, liveness, attempts, started, meta);
+      // With liveness the challenge sequence is spent: the session ends with this decision.
+      const finished = decision.success || attempts >= params.max_attempts || liveness !== null;
+      const status = decision.success ? 'completed' : 'failed';
+      return {
+        state: { ...state, attempts },
+        ...(finished ? { status } : {}),
+        result: this.#response(params, decision, liveness, status, started, finished ? 0 : params.max_attempts - attempts),
+      };
+    });
+  }
+
+  /** One-shot verification (server-to-server, no session). */
+  async verify(client: ClientContext, input: AuthOptions & { user_id: string; image: ImageInput }, meta: RequestMeta) {
+    const user = await findFaceUser(this.d.db, client.id, input.user_id);
+    if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
+    const params = oneShotParams('verification', input);
+    return this.#oneShot(client, params, user.id, input.image, meta);
+  }
+
+  /** One-shot identification (server-to-server, no session). */
+  async identify(client: ClientContext, input: AuthOptions & { image: ImageInput }, meta: RequestMeta) {
+    return this.#oneShot(client, oneShotParams('identification', input), null, input.image, meta);
+  }
+
+  /** Many frames in one request, each verified or identified on its own; concurrency bounded by batch_size. */
+  async batch(
+    client: ClientContext,
+    frames: Array<{ image: ImageInput; filename?: string }>,
+    options: AuthOptions & { mode?: AuthMode; user_id?: string; batch_size?: number; parallel_processing?: boolean },
+    meta: RequestMeta,
+  ) {
+    const started = performance.now();
+    const mode: AuthMode = options.mode ?? (options.user_id ? 'verification' : 'identification');
+    let userId: string | null = null;
+    if (mode === 'verification') {
+      if (!options.user_id) throw appError('VALIDATION_ERROR', 'options.user_id is required for verification', { field: 'options.user_id' });
+      const user = await findFaceUser(this.d.db, client.id, options.user_id);
+      if (!user) throw appError('USER_NOT_FOUND', `No user ${options.user_id}`);
+      userId = user.id;
+    }
+    const params = oneShotParams(mode, options);
+    const limit = options.parallel_processing === false ? 1 : Math.max(1, Math.min(options.batch_size ?? 10, 32));
+    type Item = { index: number; filename: string | null; status: string; error?: { code: string; message: string } } & Partial<Awaited<ReturnType<AuthenticationService['verify']>>>;
+    const results: Item[] = [];
+    await mapLimit(frames, limit, async (frame, index) => {
+      try {
+        const r = await this.#oneShot(client, params, userId, frame.image, meta);
+        results[index] = { index, filename: frame.filename ?? null, ...r };
+      } catch (e) {
+        if (!isAppError(e)) throw e;
+        results[index] = { index, filename: frame.filename ?? null, status: 'error', error: { code: e.code, message: e.message } };
+      }
+    });
+    const succeeded = results.filter((r) => r.status === 'completed').length;
+    return { mode, total: frames.length, succeeded, failed: frames.length - succeeded, results, processing_time: seconds(started) };
+  }
+
+  async #oneShot(client: ClientContext, params: AuthParams, userId: string | null, image: ImageInput, meta: RequestMeta) {
+    const started = performance.now();
+    let face: AnalyzedFace;
+    let modelId: string;
+    try {
+      ({ face, result: { modelId } } = await analyzeOne(this.d.engine, image));
+    } catch (e) {
+      if (isAppError(e) && e.code === 'NO_FACE_DETECTED') {
+        await this.#recordFailure(client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
+      }
+      throw e;
+    }
+    const decision = await this.#decide(client, params, userId, face, modelId);
+    await this.d.db.transaction().execute((trx) => this.#writeOutcome(trx, client, null, params, decision, null, 1, started, meta));
+    return this.#response(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined);
+  }
+
+  /** The recognition decision for one analysed face (no writes). */
+  async #decide(client: ClientContext, params: AuthParams, userId: string | null, face: AnalyzedFace, modelId: string): Promise<Decision> {
+    const probe = face.embedding!;
+    const quality = face.quality.score;
+    if (params.mode === 'verification') {
+      const user = userId ? await findFaceUser(this.d.db, client.id, userId) : undefined;
+      if (!user) throw appError('USER_NOT_FOUND');
+      const base = { mode: params.mode, user, matches: [], quality, threshold: params.confidence_threshold };
+      const templates = await loadUserTemplates(this.d.db, client.id, user.id);
+      if (!templates.length) throw appError('NOT_ENROLLED', `User ${user.external_id} has no face enrollment`);
+      const same = templates.filter((t) => t.model_id === modelId);
+      if (!same.length) throw appError('MODEL_MISMATCH', `The user's templates come from ${templates[0].model_id}, the probe from ${modelId}: re-enroll`);
+      let best = -1;
+      for (const t of same) best = Math.max(best, this.d.engine!.similarity(this.d.vault.openTemplate(t), probe));
+      const confidence = round(this.d.calibration.confidence(best, modelId));
+      if (!user.is_active) return { ...base, success: false, failureReason: 'USER_INACTIVE', confidence };
+      const success = confidence >= params.confidence_threshold;
+      return { ...base, success, failureReason: success ? null : 'LOW_CONFIDENCE', confidence };
+    }
+    const gallerySize = await this.d.gallery.size(client.id, modelId);
+    const minCosine = this.d.calibration.identificationMinCosine(modelId, IDENTIFICATION_FPIR, gallerySize);
+    // A few extra hits so deactivated users filtered out below do not shorten the list.
+    const hits = await this.d.gallery.search(client.id, modelId, probe, params.max_results + 10, minCosine);
+    const active = await this.d.gallery.activeHits(client.id, hits);
+    const matches = active
+      .map((h) => ({ user: h.user, confidence: round(this.d.calibration.confidence(h.cosine, modelId)) }))
+      .filter((m) => m.confidence >= params.search_threshold)
+      .slice(0, params.max_results);
+    const top = matches[0];
+    return {
+      mode: params.mode,
+      success: matches.length > 0,
+      failureReason: matches.length ? null : 'NO_MATCH',
+      confidence: top?.confidence ?? null,
+      threshold: params.search_threshold,
+      user: top?.user ?? null,
+      matches,
+      quality,
+    };
+  }
+
+  async #writeOutcome(
+    trx: Transaction<Database>,
+    client: ClientContext,
+    sessionId: string | null,
+    params: AuthParams,
+    d: Decision,
+    liveness: LivenessResult | null,
+    attempts: number,
+    started: number,
+    meta: RequestMeta,
+  ): Promise<void> {
+    const now = new Date();
+    await insertAttempt(trx, {
+      clientId: client.id,
+      sessionId,
+      userId: d.user?.id ?? null,
+      mode: params.mode,
+      outcome: d.success ? 'success' : 'failed',
+      failureReason: d.failureReason,
+      confidence: d.confidence,
+      livenessScore: liveness?.score ?? null,
+      qualityScore: round(d.quality),
+      processingMs: performance.now() - started,
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    });
+    if (d.success && d.user) {
+      await touchLastAuthentication(trx, client.id, d.user.id, now);
+      await recordEvent(trx, client.id, 'authentication.success', {
+        session_id: sessionId,
+        user_id: d.user.external_id,
+        user_name: d.user.name,
+        confidence: d.confidence ?? 0,
+        liveness_score: liveness?.score ?? null,
+        authentication_time: now.toISOString(),
+        device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
+      });
+    } else {
+      await recordEvent(trx, client.id, 'authentication.failed', {
+        session_id: sessionId,
+        failure_reason: d.failureReason ?? 'FAILED',
+        confidence: d.confidence,
+        threshold: d.threshold,
+        attempts,
+        ...(d.mode === 'verification' && d.user ? { user_id: d.user.external_id } : {}),
+      });
+    }
+  }
+
+  /** Attempts that end before a decision (no face): attempt row and authentication.failed event. */
+  async #recordFailure(
+    client: ClientContext,
+    sessionId: string | null,
+    userId: string | null,
+    mode: AuthMode,
+    reason: string,
+    confidence: number | null,
+    liveness: number | null,
+    quality: number | null,
+    started: number,
+    meta: RequestMeta,
+  ): Promise<void> {
+    await this.d.db.transaction().execute(async (trx) => {
+      await insertAttempt(trx, {
+        clientId: client.id,
+        sessionId,
+        userId,
+        mode,
+        outcome: 'failed',
+        failureReason: reason,
+        confidence,
+        livenessScore: liveness,
+        qualityScore: quality,
+        processingMs: performance.now() - started,
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+      });
+      const attempts = sessionId ? await countSessionAttempts(trx, client.id, sessionId) : 1;
+      const user = userId && mode === 'verification' ? await findFaceUser(trx, client.id, userId) : undefined;
+      await recordEvent(trx, client.id, 'authentication.failed', {
+        session_id: sessionId,
+        failure_reason: reason,
+        confidence,
+        threshold: null,
+        attempts,
+        ...(user ? { user_id: user.external_id } : {}),
+      });
+    });
+  }
+
+  #response(params: AuthParams, d: Decision, liveness: LivenessResult | null, status: string, started: number, attemptsRemaining: number | undefined) {
+    const result =
+      d.mode === 'verification'
+        ? {
+            authenticated: d.success,
+            confidence: d.confidence,
+            user_id: d.user?.external_id ?? null,
+            user_name: d.user?.name ?? null,
+            liveness_score: liveness?.score ?? null,
+            quality_score: round(d.quality),
+            threshold: params.confidence_threshold,
+            ...(d.failureReason ? { failure_reason: d.failureReason } : {}),
+          }
+        : {
+            matches: d.matches.map((m) => ({ user_id: m.user.external_id, confidence: m.confidence, name: m.user.name, metadata: m.user.metadata })),
+            liveness_score: liveness?.score ?? null,
+            quality_score: round(d.quality),
+            threshold: params.search_threshold,
+            ...(d.failureReason ? { failure_reason: d.failureReason } : {}),
+          };
+    return {
+      status,
+      result,
+      ...(liveness ? { liveness_result: liveness } : {}),
+      ...(attemptsRemaining !== undefined ? { attempts_remaining: attemptsRemaining } : {}),
+      processing_time: seconds(started),
+      timestamp: new Date().toISOString(),
+    };
+  }
+
+  /** Exposed for the expiry path of liveness (a challenge that timed out between frames). */
+  static expire(state: LivenessState, now: number): LivenessState {
+    return expireLiveness(state, now);
+  }
+}
+
+function oneShotParams(mode: AuthMode, o: AuthOptions): AuthParams {
+  return {
+    mode,
+    session_type: 'api',
+    require_liveness: false,
+    liveness_threshold: DEFAULTS.liveness_threshold,
+    confidence_threshold: o.confidence_threshold ?? DEFAULTS.confidence_threshold,
+    search_threshold: o.search_threshold ?? DEFAULTS.search_threshold,
+    max_results: o.max_results ?? DEFAULTS.max_results,
+    max_attempts: 1,
+  };
+}
+
+function livenessProgress(s: LivenessState) {
+  const expires = challengeExpiresAt(s);
+  return {
+    current_challenge: currentChallenge(s),
+    challenges_remaining: s.order.length - s.index,
+    challenge_expires_at: expires ? new Date(expires).toISOString() : null,
+    challenges_completed: [...s.completed],
+  };
+}
+
+const CHALLENGE_TEXT: Record<Challenge, string> = {
+  blink: 'Please blink.',
+  head_movement: 'Please turn your head to one side.',
+  turn_left: 'Please turn your head to the left.',
+  turn_right: 'Please turn your head to the right.',
+  nod: 'Please nod: look down, then back up.',
+  smile: 'Please smile.',
+};
+
+function livenessFeedback(s: LivenessState): { message: string; suggestions: string[] } {
+  const c = currentChallenge(s);
+  return { message: c ? CHALLENGE_TEXT[c] : 'Hold still.', suggestions: c ? [c] : [] };
+}
+
+const seconds = (started: number) => round((performance.now() - started) / 1000);

@@ -1,0 +1,573 @@
+import crypto from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { ClientContext } from '../api/request-context.ts';
+import type { Database } from '../db/schema.ts';
+import type { AnalyzedFace, PoseBucket, Suggestion } from '../vision/types.ts';
+import { appError, isAppError } from '../errors.ts';
+import { recordEvent } from './events.ts';
+import { analyzeOne, isNoFace, round, type FaceDeps, type ImageInput } from './face.ts';
+import { insertEnrollment, deleteEnrollment, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
+import { findFaceUser, insertPhoto, insertTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
+
+export type SessionType = 'webcam' | 'mobile' | 'upload';
+const ANGLES: PoseBucket[] = ['front', 'left', 'right'];
+/** A frame of a different person than the session's first accepted frame: below this calibrated confidence. */
+export const SAME_PERSON_CONFIDENCE = 0.5;
+
+export interface CreateEnrollmentInput {
+  user_id: string;
+  session_type?: SessionType;
+  quality_threshold?: number;
+  require_multiple_angles?: boolean;
+  timeout?: number;
+  auto_capture?: boolean;
+  guidance_enabled?: boolean;
+}
+
+interface EnrollParams {
+  session_type: SessionType;
+  quality_threshold: number;
+  require_multiple_angles: boolean;
+  timeout: number;
+  auto_capture: boolean;
+  guidance_enabled: boolean;
+  required: number;
+}
+
+/** One accepted frame; the embedding is sealed (never plaintext in the session row). */
+interface CapturedFrame {
+  emb: string;
+  quality: number;
+  confidence: number;
+  angle: PoseBucket;
+  model: string;
+}
+
+interface EnrollState {
+  received: number;
+  rejected: number;
+  frames: CapturedFrame[];
+  lastAt: string | null;
+}
+
+export const DEFAULT_QUALITY_THRESHOLD = 0.6;
+
+/** A face to enroll, already analysed and accepted. */
+interface AcceptedFace {
+  embedding: Float32Array;
+  modelId: string;
+  quality: number;
+  confidence: number;
+  angle: PoseBucket;
+  photo?: { bytes: Uint8Array; contentType: string };
+}
+
+/**
+ * Enrollment: frame sessions (webcam / mobile / upload, optional multi-angle), single-image and batch
+ * enrollment, listing and deletion. One encrypted template per accepted frame; the search keeps the
+ * best per user.
+ */
+export class EnrollmentService {
+  constructor(private readonly d: FaceDeps) {}
+
+  async create(client: ClientContext, input: CreateEnrollmentInput) {
+    const user = await this.#activeUser(client.id, input.user_id);
+    const type = input.session_type ?? 'webcam';
+    const multi = input.require_multiple_angles ?? false;
+    const params: EnrollParams = {
+      session_type: type,
+      quality_threshold: input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD,
+      require_multiple_angles: multi,
+      timeout: input.timeout ?? 300,
+      auto_capture: input.auto_capture ?? type === 'mobile',
+      guidance_enabled: input.guidance_enabled ?? true,
+      required: multi ? ANGLES.length : type === 'upload' ? 1 : 3,
+    };
+    const id = crypto.randomUUID();
+    const expiresAt = new Date(Date.now() + params.timeout * 1000);
+    const state: EnrollState = { received: 0, rejected: 0, frames: [], lastAt: null };
+    const { token } = await this.d.sessions.create({
+      id,
+      clientId: client.id,
+      kind: 'enrollment',
+      userId: user.id,
+      mode: type,
+      params: { ...params },
+      state: { ...state },
+      expiresAt,
+    });
+    return {
+      session_id: id,
+      session_token: token,
+      expires_at: expiresAt.toISOString(),
+      status: 'active' as const,
+      user_id: user.external_id,
+      session_type: type,
+      requirements: {
+        quality_threshold: params.quality_threshold,
+        required_frames: params.required,
+        require_multiple_angles: multi,
+        required_angles: multi ? ANGLES : [],
+        auto_capture: params.auto_capture,
+        guidance_enabled: params.guidance_enabled,
+        timeout: params.timeout,
+      },
+    };
+  }
+
+  async processFrame(client: ClientContext, token: string | undefined, image: ImageInput) {
+    const session = await this.d.sessions.open(client.id, 'enrollment', token);
+    let face: AnalyzedFace | null = null;
+    let modelId = '';
+    try {
+      const out = await analyzeOne(this.d.engine, image);
+      face = out.face;
+      modelId = out.result.modelId;
+    } catch (e) {
+      if (!isNoFace(e)) throw e;
+    }
+    return this.d.sessions.update(session.id, async (locked) => {
+      const params = locked.params as unknown as EnrollParams;
+      const state = structuredClone(locked.state) as unknown as EnrollState;
+      state.received++;
+      state.lastAt = new Date().toISOString();
+      if (!face) {
+        state.rejected++;
+        return {
+          state: { ...state },
+          result: frameResponse(params, state, {
+            status: 'rejected',
+            accepted: false,
+            reason: 'NO_FACE_DETECTED',
+            quality: 0,
+            faceDetected: false,
+            message: 'No face detected. Look at the camera.',
+            suggestions: ['center_face'],
+          }),
+        };
+      }
+      const emb = face.embedding!;
+      const q = face.quality;
+      if (state.frames.length) {
+        // Identity: the best match over the frames already accepted. The recogniser is reliable on
+        // near-frontal faces: there a low match is another person (FACE_MISMATCH); on a turned face it
+        // may only be the angle, so that frame is rejected with a hint instead of accepted.
+        if (state.frames.some((f) => f.model !== modelId)) throw appError('MODEL_MISMATCH');
+        let best = -1;
+        for (const f of state.frames) {
+          const ref = this.#openFrame(client.id, locked.id, f);
+          if (ref.length === emb.length) best = Math.max(best, dot(ref, emb));
+        }
+        const confidence = this.d.calibration.confidence(best, modelId);
+        if (confidence < SAME_PERSON_CONFIDENCE) {
+          if (q.poseBucket === 'front') throw appError('FACE_MISMATCH', undefined, { confidence: round(confidence) });
+          state.rejected++;
+          return {
+            state: { ...state },
+            result: frameResponse(params, state, {
+              status: 'rejected',
+              accepted: false,
+              reason: 'IDENTITY_UNCERTAIN',
+              quality: round(q.score),
+              faceDetected: true,
+              message: 'Turn your head a little less, so your face stays recognisable.',
+              suggestions: [q.poseBucket === 'left' ? 'turn_right' : q.poseBucket === 'right' ? 'turn_left' : 'look_straight'],
+              angle: q.poseBucket,
+            }),
+          };
+        }
+      }
+      const quality = round(q.score);
+      const angle = q.poseBucket;
+      const threshold = angleThreshold(params, angle);
+      if (q.score < threshold) {
+        state.rejected++;
+        return {
+          state: { ...state },
+          result: frameResponse(params, state, {
+            status: 'rejected',
+            accepted: false,
+            reason: 'POOR_IMAGE_QUALITY',
+            quality,
+            faceDetected: true,
+            message: q.message || 'Image quality is too low.',
+            suggestions: q.suggestions,
+          }),
+        };
+      }
+      const frame: CapturedFrame = { emb: '', quality: q.score, confidence: face.score, angle, model: modelId };
+      let accepted = false;
+      let reason: string | null = null;
+      if (params.require_multiple_angles) {
+        const at = state.frames.findIndex((f) => f.angle === angle);
+        if (!ANGLES.includes(angle)) reason = 'ANGLE_NOT_NEEDED';
+        else if (at < 0) {
+          state.frames.push(frame);
+          accepted = true;
+        } else if (state.frames[at].quality < frame.quality && at > 0) {
+          // A better frame of an angle already held replaces it (the first frame stays: it anchors identity).
+          state.frames[at] = frame;
+          accepted = true;
+        } else reason = 'ANGLE_ALREADY_CAPTURED';
+      } else if (state.frames.length < params.required) {
+        state.frames.push(frame);
+        accepted = true;
+      } else {
+        const worst = state.frames.reduce((w, f, i) => (i > 0 && f.quality < state.frames[w].quality ? i : w), 1);
+        if (state.frames.length > 1 && state.frames[worst].quality < frame.quality) {
+          state.frames[worst] = frame;
+          accepted = true;
+        } else reason = 'ENOUGH_FRAMES';
+      }
+      if (accepted) {
+        const label = `frame:${crypto.randomUUID()}`;
+        frame.emb = `${label}|${this.d.vault.sealSession(client.id, locked.id, label, emb)}`;
+      }
+      const done = progressCurrent(params, state) >= params.required;
+      const guidance = guidanceFor(params, state, q.suggestions, q.message);
+      return {
+        state: { ...state },
+        result: frameResponse(params, state, {
+          status: done ? 'ready' : 'processing',
+          accepted,
+          reason,
+          quality,
+          faceDetected: true,
+          message: guidance.message,
+          suggestions: guidance.suggestions,
+          angle,
+        }),
+      };
+    });
+  }
+
+  async complete(client: ClientContext, token: string | undefined) {
+    const session = await this.d.sessions.open(client.id, 'enrollment', token);
+    const outcome = await this.d.sessions.update(session.id, async (locked, trx) => {
+      const params = locked.params as unknown as EnrollParams;
+      const state = locked.state as unknown as EnrollState;
+      const user = await findFaceUser(trx, client.id, locked.user_id!);
+      if (!user) throw appError('USER_NOT_FOUND');
+      const angles = [...new Set(state.frames.map((f) => f.angle))];
+      const enough = params.require_multiple_angles ? ANGLES.every((a) => angles.includes(a)) : state.frames.length >= 1;
+      if (!enough) {
+        const message = params.require_multiple_angles
+          ? `Unable to capture sufficient quality images (angles captured: ${angles.join(', ') || 'none'}; required: ${ANGLES.join(', ')})`
+          : 'Unable to capture sufficient quality images';
+        await recordEvent(trx, client.id, 'enrollment.failed', {
+          session_id: locked.id,
+          user_id: user.external_id,
+          error_code: 'INSUFFICIENT_QUALITY',
+          error_message: message,
+          attempts: state.received,
+          last_attempt: state.lastAt ?? new Date().toISOString(),
+        });
+        return { status: 'failed', result: { failed: message } as const };
+      }
+      const faces: AcceptedFace[] = state.frames.map((f) => ({
+        embedding: this.#openFrame(client.id, locked.id, f),
+        modelId: f.model,
+        quality: f.quality,
+        confidence: f.confidence,
+        angle: f.angle,
+      }));
+      const saved = await this.#store(trx, client, user, faces, { source: `session:${params.session_type}`, sessionId: locked.id });
+      return { status: 'completed', state: { ...state, frames: [] }, result: { saved } as const };
+    });
+    if ('failed' in outcome) throw appError('INSUFFICIENT_QUALITY', outcome.failed);
+    await this.#publish(client.id, outcome.saved);
+    return outcome.saved.response;
+  }
+
+  /** Single-image enrollment (multipart user_id + image + quality_threshold). */
+  async direct(client: ClientContext, input: { user_id: string; image: ImageInput; quality_threshold?: number; contentType?: string }) {
+    const user = await this.#activeUser(client.id, input.user_id);
+    const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.contentType);
+    const saved = await this.d.db.transaction().execute((trx) => this.#store(trx, client, user, [face], { source: 'direct', sessionId: null }));
+    await this.#publish(client.id, saved);
+    return saved.response;
+  }
+
+  /**
+   * Many users/images at once: images of the same user become one enrollment with one template each.
+   * Each item gets its own result; one bad image does not fail the others.
+   */
+  async batch(client: ClientContext, items: Array<{ user_id: string; image: ImageInput; filename?: string }>, qualityThreshold?: number, concurrency = 4) {
+    const results: BatchItemResult[] = items.map((it, index) => ({ index, user_id: it.user_id, filename: it.filename ?? null, status: 'pending' }));
+    const accepted = new Map<string, { user: FaceUser; faces: AcceptedFace[]; indexes: number[] }>();
+    const users = new Map<string, FaceUser | AppErrorLike>();
+    for (const it of items) {
+      if (users.has(it.user_id)) continue;
+      try {
+        users.set(it.user_id, await this.#activeUser(client.id, it.user_id));
+      } catch (e) {
+        users.set(it.user_id, toErr(e));
+      }
+    }
+    await mapLimit(items, concurrency, async (it, index) => {
+      const user = users.get(it.user_id)!;
+      if ('code' in user) {
+        Object.assign(results[index], { status: 'failed', error: user });
+        return;
+      }
+      try {
+        const face = await this.#acceptImage(it.image, qualityThreshold ?? DEFAULT_QUALITY_THRESHOLD, client);
+        let entry = accepted.get(user.id);
+        if (!entry) accepted.set(user.id, (entry = { user, faces: [], indexes: [] }));
+        entry.faces.push(face);
+        entry.indexes.push(index);
+        Object.assign(results[index], { quality_score: round(face.quality) });
+      } catch (e) {
+        Object.assign(results[index], { status: 'failed', error: toErr(e) });
+      }
+    });
+    for (const { user, faces, indexes } of accepted.values()) {
+      try {
+        const saved = await this.d.db.transaction().execute((trx) => this.#store(trx, client, user, faces, { source: 'batch', sessionId: null }));
+        await this.#publish(client.id, saved);
+        for (const i of indexes) Object.assign(results[i], { status: 'completed', enrollment_id: saved.response.enrollment_id });
+      } catch (e) {
+        for (const i of indexes) Object.assign(results[i], { status: 'failed', error: toErr(e) });
+      }
+    }
+    const completed = results.filter((r) => r.status === 'completed').length;
+    return { total: items.length, completed, failed: items.length - completed, results };
+  }
+
+  async list(client: ClientContext, userIdOrExternal: string) {
+    const user = await findFaceUser(this.d.db, client.id, userIdOrExternal);
+    if (!user) throw appError('USER_NOT_FOUND');
+    const rows = await listUserEnrollments(this.d.db, client.id, user.id);
+    return {
+      user_id: user.external_id,
+      count: rows.length,
+      enrollments: rows.map((r) => ({
+        enrollment_id: r.id,
+        source: r.source,
+        model_id: r.model_id,
+        quality_score: round(r.quality_score),
+        face_count: r.face_count,
+        average_confidence: round(r.average_confidence),
+        angles_captured: r.angles,
+        created_at: r.created_at.toISOString(),
+      })),
+    };
+  }
+
+  async remove(client: ClientContext, enrollmentId: string) {
+    if (!/^[0-9a-f-]{36}$/i.test(enrollmentId)) throw appError('ENROLLMENT_NOT_FOUND');
+    const found = await findEnrollment(this.d.db, client.id, enrollmentId);
+    if (!found) throw appError('ENROLLMENT_NOT_FOUND');
+    const templateIds = await this.d.db.transaction().execute((trx) => deleteEnrollment(trx, client.id, enrollmentId));
+    await this.d.gallery.removed(client.id, templateIds);
+    return { deleted: true, enrollment_id: enrollmentId, templates_removed: templateIds.length };
+  }
+
+  async #activeUser(clientId: string, idOrExternal: string): Promise<FaceUser> {
+    const user = await findFaceUser(this.d.db, clientId, idOrExternal);
+    if (!user) throw appError('USER_NOT_FOUND', `No user ${idOrExternal}`);
+    if (!user.is_active) throw appError('USER_INACTIVE');
+    return user;
+  }
+
+  async #acceptImage(image: ImageInput, threshold: number, client: ClientContext, contentType?: string): Promise<AcceptedFace> {
+    const { face, result } = await analyzeOne(this.d.engine, image);
+    if (face.quality.score < threshold) {
+      throw appError('POOR_IMAGE_QUALITY', face.quality.message || undefined, {
+        quality_score: round(face.quality.score),
+        quality_threshold: threshold,
+        suggestions: face.quality.suggestions,
+      });
+    }
+    return {
+      embedding: face.embedding!,
+      modelId: result.modelId,
+      quality: face.quality.score,
+      confidence: face.score,
+      angle: face.quality.poseBucket,
+      photo: client.settings?.store_photos && typeof image !== 'string' ? { bytes: image, contentType: contentType ?? 'image/jpeg' } : undefined,
+    };
+  }
+
+  #openFrame(clientId: string, sessionId: string, f: CapturedFrame): Float32Array {
+    const [label, blob] = splitSealed(f.emb);
+    return this.d.vault.openSessionVector(clientId, sessionId, label, blob);
+  }
+
+  /** Writes enrollment + encrypted templates (+ opt-in photos) + enrollment.completed in one transaction. */
+  async #store(
+    trx: Transaction<Database>,
+    client: ClientContext,
+    user: FaceUser,
+    faces: AcceptedFace[],
+    how: { source: string; sessionId: string | null },
+  ) {
+    const modelId = faces[0].modelId;
+    if (faces.some((f) => f.modelId !== modelId)) throw appError('MODEL_MISMATCH');
+    const enrollmentId = crypto.randomUUID();
+    const quality = faces.reduce((s, f) => s + f.quality, 0) / faces.length;
+    const confidence = faces.reduce((s, f) => s + f.confidence, 0) / faces.length;
+    const angles = [...new Set(faces.map((f) => f.angle))];
+    const createdAt = await insertEnrollment(trx, {
+      id: enrollmentId,
+      clientId: client.id,
+      userId: user.id,
+      sessionId: how.sessionId,
+      source: how.source,
+      modelId,
+      qualityScore: quality,
+      faceCount: faces.length,
+      averageConfidence: confidence,
+      angles,
+    });
+    const templates = faces.map((f) => ({ id: crypto.randomUUID(), face: f }));
+    await insertTemplates(
+      trx,
+      templates.map(({ id, face }) => ({
+        id,
+        clientId: client.id,
+        userId: user.id,
+        enrollmentId,
+        modelId,
+        dim: face.embedding.length,
+        ciphertext: this.d.vault.sealTemplate(client.id, id, modelId, face.embedding),
+        angle: face.angle,
+        quality: face.quality,
+      })),
+    );
+    for (const f of faces) {
+      if (!f.photo) continue;
+      const photoId = crypto.randomUUID();
+      await insertPhoto(trx, {
+        id: photoId,
+        clientId: client.id,
+        userId: user.id,
+        enrollmentId,
+        contentType: f.photo.contentType,
+        ciphertext: this.d.vault.sealPhoto(client.id, photoId, f.photo.bytes),
+      });
+    }
+    await recordEvent(trx, client.id, 'enrollment.completed', {
+      enrollment_id: enrollmentId,
+      user_id: user.external_id,
+      user_name: user.name,
+      quality_score: round(quality),
+      angles_captured: angles.length,
+      enrollment_date: createdAt.toISOString(),
+    });
+    return {
+      modelId,
+      index: templates.map(({ id, face }) => ({ templateId: id, userId: user.id, vec: face.embedding })),
+      response: {
+        status: 'completed' as const,
+        enrollment_id: enrollmentId,
+        user_id: user.external_id,
+        quality_metrics: {
+          overall_quality: round(quality),
+          face_count: faces.length,
+          average_confidence: round(confidence),
+          angles_captured: angles,
+        },
+        created_at: createdAt.toISOString(),
+      },
+    };
+  }
+
+  async #publish(clientId: string, saved: { modelId: string; index: Array<{ templateId: string; userId: string; vec: Float32Array }> }) {
+    await this.d.gallery.added(clientId, saved.modelId, saved.index);
+  }
+}
+
+type AppErrorLike = { code: string; message: string };
+
+export interface BatchItemResult {
+  index: number;
+  user_id: string;
+  filename: string | null;
+  status: string;
+  enrollment_id?: string;
+  quality_score?: number;
+  error?: AppErrorLike;
+}
+
+function toErr(e: unknown): AppErrorLike {
+  if (isAppError(e)) return { code: e.code, message: e.message };
+  throw e;
+}
+
+function splitSealed(s: string): [string, string] {
+  const i = s.indexOf('|');
+  return [s.slice(0, i), s.slice(i + 1)];
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Turned faces score lower on the pose component of quality; angle frames get a 20 % allowance. */
+function angleThreshold(params: EnrollParams, angle: PoseBucket): number {
+  return params.require_multiple_angles && angle !== 'front' ? params.quality_threshold * 0.8 : params.quality_threshold;
+}
+
+function progressCurrent(params: EnrollParams, state: EnrollState): number {
+  return params.require_multiple_angles ? new Set(state.frames.map((f) => f.angle)).size : state.frames.length;
+}
+
+const TURN_HINT: Record<string, { s: Suggestion; m: string }> = {
+  front: { s: 'look_straight', m: 'Please look straight at the camera.' },
+  left: { s: 'turn_left', m: 'Please turn your head slightly to the left.' },
+  right: { s: 'turn_right', m: 'Please turn your head slightly to the right.' },
+};
+
+/** Turn-by-turn guidance toward the next missing angle, after the frame's own quality suggestions. */
+function guidanceFor(params: EnrollParams, state: EnrollState, suggestions: Suggestion[], message: string) {
+  const out = new Set<Suggestion>();
+  let text = message || 'Good quality.';
+  if (params.require_multiple_angles && params.guidance_enabled) {
+    const have = new Set(state.frames.map((f) => f.angle));
+    const missing = ANGLES.find((a) => !have.has(a));
+    if (missing) {
+      out.add(TURN_HINT[missing].s);
+      text = `Good quality. ${TURN_HINT[missing].m}`;
+    } else text = 'All angles captured. Complete the enrollment.';
+  } else if (progressCurrent(params, state) >= params.required) text = 'Enough good frames captured. Complete the enrollment.';
+  else text = suggestions.length ? text : 'Good quality. Hold still.';
+  for (const s of suggestions) if (s !== 'turn_left' && s !== 'turn_right' && s !== 'look_straight') out.add(s);
+  return { message: text, suggestions: [...out] };
+}
+
+function frameResponse(
+  params: EnrollParams,
+  state: EnrollState,
+  f: { status: 'processing' | 'ready' | 'rejected'; accepted: boolean; reason: string | null; quality: number; faceDetected: boolean; message: string; suggestions: Suggestion[]; angle?: PoseBucket },
+) {
+  return {
+    status: f.status,
+    quality_score: f.quality,
+    face_detected: f.faceDetected,
+    frame_accepted: f.accepted,
+    rejection_reason: f.reason,
+    captured: f.accepted,
+    auto_capture: params.auto_capture,
+    angle: f.angle ?? null,
+    feedback: { message: f.message, suggestions: f.suggestions },
+    progress: {
+      current: progressCurrent(params, state),
+      required: params.required,
+      angles_captured: [...new Set(state.frames.map((s) => s.angle))],
+    },
+  };
+}
+
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,268 @@
+/**
+ * Active liveness, decided by the server from per-frame signals of the face engine.
+ *
+ * The session issues challenges one at a time in a random order; each must be met within
+ * `challenge_timeout` seconds of being issued. Everything is relative to the session's own frames,
+ * never to absolute constants of one face:
+ * - blink: the eye aspect ratio drops below BLINK_CLOSE × the open-eye baseline (a high percentile of
+ *   the session's recent EAR values) and then recovers above BLINK_REOPEN × baseline;
+ * - blink also needs the head still (yaw within BLINK_MAX_YAW between closing and reopening);
+ * - head_movement: |yaw − yaw of the first frame| ≥ TURN_DEG (turn_left/turn_right: same, by sign);
+ * - nod: pitch goes NOD_DEG below the first frame's pitch and comes back within NOD_DEG / 2;
+ * - smile: the smile signal rises SMILE_RISE above its first-frame value;
+ * - static detection: consecutive 32×32 face thumbnails whose mean absolute difference is below
+ *   STATIC_DIFF grey levels are "still"; STATIC_RUN still transitions in a row (a photo sent
+ *   again and again), no natural micro-motion over MOTION_WINDOW transitions (a re-captured still:
+ *   median change < MOTION_MIN_DIFF with yaw and pitch steady within MOTION_MIN_POSE degrees), or a
+ *   session that ends with more than half of its transitions still, sets static_detection and fails.
+ * The measured pass/fail table is in docs/face-flows.md (scripts/liveness-eval.ts prints it).
+ *
+ * @example
+ *   let s = newLiveness(['blink', 'head_movement'], 10_000, Date.now());
+ *   s = applyLivenessFrame(s, frame, prevThumb); livenessResult(s, 0.7).passed
+ */
+import { thumbnailChange } from '../vision/liveness-signals/signals.ts';
+
+export const CHALLENGES = ['blink', 'head_movement', 'turn_left', 'turn_right', 'nod', 'smile'] as const;
+export type Challenge = (typeof CHALLENGES)[number];
+
+export const LIVENESS_TUNING = {
+  BLINK_CLOSE: 0.65,
+  BLINK_REOPEN: 0.85,
+  /** A blink happens with the head still: more yaw change than this between close and reopen is a turn. */
+  BLINK_MAX_YAW: 10,
+  BASELINE_WINDOW: 30,
+  BASELINE_PERCENTILE: 0.8,
+  MIN_BASELINE_FRAMES: 3,
+  TURN_DEG: 20,
+  NOD_DEG: 8,
+  SMILE_RISE: 0.25,
+  STATIC_DIFF: 0.6,
+  STATIC_RUN: 2,
+  /** "No natural micro-motion": over the last MOTION_WINDOW transitions, the median thumbnail change
+   * stays below MOTION_MIN_DIFF and yaw and pitch each vary less than MOTION_MIN_POSE degrees. */
+  MOTION_WINDOW: 10,
+  MOTION_MIN_DIFF: 2.0,
+  MOTION_MIN_POSE: 1.0,
+};
+
+/** One frame's evidence (from AnalyzedFace.pose and .signals). */
+export interface LivenessFrame {
+  /** Milliseconds (server clock in the API; frame time in the evaluation script). */
+  at: number;
+  eye: number;
+  yaw: number;
+  pitch: number;
+  smile: number;
+  thumb: Uint8Array;
+  passive: number | null;
+}
+
+export interface LivenessState {
+  order: Challenge[];
+  index: number;
+  issuedAt: number;
+  timeoutMs: number;
+  completed: Challenge[];
+  frames: number;
+  ears: number[];
+  eyeClosed: boolean;
+  closedYaw: number;
+  blinks: number;
+  first: { yaw: number; pitch: number; smile: number } | null;
+  maxYawDelta: number;
+  maxPitchDelta: number;
+  nodDown: boolean;
+  stillRun: number;
+  stillTransitions: number;
+  transitions: number;
+  motion: number;
+  recent: { d: number[]; yaw: number[]; pitch: number[] };
+  passive: number[];
+  failure: null | 'CHALLENGE_TIMEOUT' | 'STATIC_IMAGE';
+}
+
+export function newLiveness(challenges: Challenge[], timeoutMs: number, now: number, random: () => number = Math.random): LivenessState {
+  const order = [...new Set(challenges)];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return {
+    order,
+    index: 0,
+    issuedAt: now,
+    timeoutMs,
+    completed: [],
+    frames: 0,
+    ears: [],
+    eyeClosed: false,
+    closedYaw: 0,
+    blinks: 0,
+    first: null,
+    maxYawDelta: 0,
+    maxPitchDelta: 0,
+    nodDown: false,
+    stillRun: 0,
+    stillTransitions: 0,
+    transitions: 0,
+    motion: 0,
+    recent: { d: [], yaw: [], pitch: [] },
+    passive: [],
+    failure: null,
+  };
+}
+
+export function currentChallenge(s: LivenessState): Challenge | null {
+  return s.failure || s.index >= s.order.length ? null : s.order[s.index];
+}
+
+export function challengeExpiresAt(s: LivenessState): number | null {
+  return currentChallenge(s) ? s.issuedAt + s.timeoutMs : null;
+}
+
+/** Mean absolute difference of two grey thumbnails after removing each one's brightness (0..255). */
+export function thumbDiff(a: Uint8Array, b: Uint8Array): number {
+  if (!a.length || a.length !== b.length) return 255;
+  return thumbnailChange(a, b);
+}
+
+function baseline(ears: number[]): number | null {
+  if (ears.length < LIVENESS_TUNING.MIN_BASELINE_FRAMES) return null;
+  const sorted = [...ears].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * LIVENESS_TUNING.BASELINE_PERCENTILE))];
+}
+
+/** Folds one frame into the state (pure: returns a new state). `prevThumb` is the previous frame's thumbnail. */
+export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevThumb: Uint8Array | null): LivenessState {
+  const s: LivenessState = structuredClone(state);
+  if (s.failure || s.index >= s.order.length) return s;
+  const T = LIVENESS_TUNING;
+  if (f.at > s.issuedAt + s.timeoutMs) {
+    s.failure = 'CHALLENGE_TIMEOUT';
+    return s;
+  }
+  s.frames++;
+  if (f.passive !== null) s.passive.push(f.passive);
+
+  if (prevThumb) {
+    const d = thumbDiff(prevThumb, f.thumb);
+    s.transitions++;
+    s.motion += d;
+    if (d < T.STATIC_DIFF) {
+      s.stillRun++;
+      s.stillTransitions++;
+    } else s.stillRun = 0;
+    if (s.stillRun >= T.STATIC_RUN) {
+      s.failure = 'STATIC_IMAGE';
+      return s;
+    }
+    const r = s.recent;
+    r.d.push(d);
+    r.yaw.push(f.yaw);
+    r.pitch.push(f.pitch);
+    if (r.d.length > T.MOTION_WINDOW) (r.d.shift(), r.yaw.shift(), r.pitch.shift());
+    if (r.d.length === T.MOTION_WINDOW) {
+      const median = [...r.d].sort((a, b) => a - b)[T.MOTION_WINDOW >> 1];
+      const spread = (a: number[]) => Math.max(...a) - Math.min(...a);
+      if (median < T.MOTION_MIN_DIFF && spread(r.yaw) < T.MOTION_MIN_POSE && spread(r.pitch) < T.MOTION_MIN_POSE) {
+        s.failure = 'STATIC_IMAGE';
+        return s;
+      }
+    }
+  }
+
+  if (!s.first) s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
+  const dyaw = f.yaw - s.first.yaw;
+  const dpitch = f.pitch - s.first.pitch;
+  s.maxYawDelta = Math.max(s.maxYawDelta, Math.abs(dyaw));
+  s.maxPitchDelta = Math.max(s.maxPitchDelta, Math.abs(dpitch));
+
+  // Blink: judged against the open-eye baseline of the frames before this one.
+  const base = baseline(s.ears);
+  let blinked = false;
+  if (base !== null) {
+    if (!s.eyeClosed && f.eye < base * T.BLINK_CLOSE) {
+      s.eyeClosed = true;
+      s.closedYaw = f.yaw;
+    } else if (s.eyeClosed && f.eye > base * T.BLINK_REOPEN) {
+      s.eyeClosed = false;
+      if (Math.abs(f.yaw - s.closedYaw) <= T.BLINK_MAX_YAW) {
+        s.blinks++;
+        blinked = true;
+      }
+    }
+  }
+  s.ears.push(f.eye);
+  if (s.ears.length > T.BASELINE_WINDOW) s.ears.shift();
+
+  // Nod: down then back up, relative to the first frame (pitch sign per src/vision: positive = down).
+  let nodded = false;
+  if (!s.nodDown && Math.abs(dpitch) >= T.NOD_DEG) s.nodDown = true;
+  else if (s.nodDown && Math.abs(dpitch) <= T.NOD_DEG / 2) {
+    s.nodDown = false;
+    nodded = true;
+  }
+
+  const met: Record<Challenge, boolean> = {
+    blink: blinked,
+    head_movement: Math.abs(dyaw) >= T.TURN_DEG,
+    turn_left: dyaw <= -T.TURN_DEG,
+    turn_right: dyaw >= T.TURN_DEG,
+    nod: nodded,
+    smile: f.smile - s.first.smile >= T.SMILE_RISE,
+  };
+  const current = s.order[s.index];
+  if (met[current]) {
+    s.completed.push(current);
+    s.index++;
+    s.issuedAt = f.at;
+    // Each later challenge must be met by movement after it was issued.
+    s.nodDown = false;
+    s.eyeClosed = false;
+    if (s.index < s.order.length) s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
+  }
+  return s;
+}
+
+/** Marks a timeout that happened between frames (checked when a frame or the result is requested). */
+export function expireLiveness(state: LivenessState, now: number): LivenessState {
+  if (state.failure || state.index >= state.order.length || now <= state.issuedAt + state.timeoutMs) return state;
+  return { ...state, failure: 'CHALLENGE_TIMEOUT' };
+}
+
+export interface LivenessResult {
+  passed: boolean;
+  score: number;
+  checks: { blink_detected: boolean; head_movement: number; static_detection: boolean };
+  challenges_completed: Challenge[];
+}
+
+export function livenessDone(s: LivenessState): boolean {
+  return s.failure !== null || s.index >= s.order.length;
+}
+
+/**
+ * The guide's liveness_result. score: 0.2 + 0.6 × (challenges met / issued) + 0.2 × natural motion
+ * (mean thumbnail change, saturating at 4 grey levels); a static session scores at most 0.1.
+ */
+export function livenessResult(s: LivenessState, threshold: number): LivenessResult {
+  const staticDetected =
+    s.failure === 'STATIC_IMAGE' || (s.transitions >= 4 && s.stillTransitions / s.transitions > 0.5);
+  const fraction = s.order.length ? s.completed.length / s.order.length : 0;
+  const natural = s.transitions ? Math.min(1, s.motion / s.transitions / 4) : 0;
+  let score = 0.2 + 0.6 * fraction + 0.2 * natural;
+  if (staticDetected) score = Math.min(score, 0.1);
+  score = Math.round(score * 100) / 100;
+  const allMet = s.index >= s.order.length && s.order.length > 0;
+  return {
+    passed: allMet && !staticDetected && !s.failure && score >= threshold,
+    score,
+    checks: {
+      blink_detected: s.blinks > 0,
+      head_movement: Math.round((Math.max(s.maxYawDelta, s.maxPitchDelta) / 90) * 100) / 100,
+      static_detection: staticDetected,
+    },
+    challenges_completed: [...s.completed],
+  };
+}

@@ -1,0 +1,159 @@
+import type { DB } from '../db/database.ts';
+import { TemplateCipher, templateAad } from '../crypto/template-cipher.ts';
+import { IndexRegistry, type LoadedTemplate } from '../search/index-registry.ts';
+import { IndexSync } from '../search/index-sync.ts';
+import { InProcessPubSub, RedisPubSub, type PubSub } from '../search/pubsub.ts';
+import {
+  findFaceUsersByIds,
+  loadTemplatesById,
+  loadTenantTemplatesPage,
+  type StoredTemplate,
+} from '../db/repositories/templates.repository.ts';
+
+/**
+ * Encryption of everything biometric the face flows persist: templates (AAD
+ * `${clientId}:${templateId}:${modelId}`) and the short-lived per-session vectors (AAD
+ * `${clientId}:session:${sessionId}:${label}`), so the database never holds a plaintext embedding.
+ *
+ * @example const blob = vault.sealTemplate(clientId, templateId, modelId, embedding);
+ */
+export class TemplateVault {
+  constructor(readonly cipher: TemplateCipher) {}
+
+  sealTemplate(clientId: string, templateId: string, modelId: string, vec: Float32Array): Buffer {
+    return this.cipher.encrypt(vec, templateAad(clientId, templateId, modelId));
+  }
+
+  openTemplate(row: StoredTemplate): Float32Array {
+    return this.cipher.decrypt(Buffer.from(row.ciphertext), templateAad(row.client_id, row.id, row.model_id));
+  }
+
+  /** Seals a vector (or raw bytes such as a face thumbnail) into a base64 string for session state. */
+  sealSession(clientId: string, sessionId: string, label: string, data: Float32Array | Uint8Array): string {
+    const vec = data instanceof Float32Array ? data : bytesAsFloats(data);
+    return this.cipher.encrypt(vec, `${clientId}:session:${sessionId}:${label}`).toString('base64');
+  }
+
+  openSessionVector(clientId: string, sessionId: string, label: string, sealed: string): Float32Array {
+    return this.cipher.decrypt(Buffer.from(sealed, 'base64'), `${clientId}:session:${sessionId}:${label}`);
+  }
+
+  openSessionBytes(clientId: string, sessionId: string, label: string, sealed: string): Uint8Array {
+    const f = this.openSessionVector(clientId, sessionId, label, sealed);
+    return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+  }
+
+  /** Opt-in photo storage (client.settings.store_photos): the image bytes, encrypted like a template. */
+  sealPhoto(clientId: string, photoId: string, bytes: Uint8Array): Buffer {
+    return this.cipher.encrypt(bytesAsFloats(bytes), `${clientId}:photo:${photoId}`);
+  }
+}
+
+/** Pads bytes to a multiple of 4 and views them as floats (the cipher encrypts the raw bytes). */
+function bytesAsFloats(bytes: Uint8Array): Float32Array {
+  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
+  padded.set(bytes);
+  return new Float32Array(padded.buffer);
+}
+
+export interface GalleryHit {
+  userId: string;
+  /** Best cosine over the user's templates. */
+  cosine: number;
+}
+
+/**
+ * The 1:N search of every tenant, on the search layer (src/search): an IndexRegistry of TenantIndex
+ * galleries (best template per user; exact below its ANN threshold, usearch HNSW above), loaded
+ * lazily per (client, model) from the decrypted templates, updated on each enrollment/deletion, and
+ * kept in step across server processes by IndexSync change notices (Redis pub/sub when REDIS_URL is
+ * set; ids only: a receiver fetches and decrypts the row itself, so no vector travels over Redis).
+ *
+ * @example await gallery.search(clientId, modelId, probe, 5, 0.4) // → [{ userId, cosine }]
+ */
+export class FaceGallery {
+  readonly registry: IndexRegistry;
+  readonly sync: IndexSync;
+  readonly #pubsub: PubSub;
+
+  constructor(private readonly deps: { db: DB; vault: TemplateVault; redisUrl: string | null; log: { warn(m: string): void; error(m: string): void } }) {
+    this.registry = new IndexRegistry({
+      loader: (clientId, modelId) => this.#stream(clientId, modelId),
+      tenant: { onError: (e) => deps.log.warn(`search index build failed: ${String(e)}`) },
+    });
+    this.#pubsub = deps.redisUrl ? new RedisPubSub(deps.redisUrl) : new InProcessPubSub().connect();
+    this.sync = new IndexSync({
+      registry: this.registry,
+      pubsub: this.#pubsub,
+      fetchTemplate: async (clientId, templateId) => {
+        const [row] = await loadTemplatesById(deps.db, clientId, [templateId]);
+        return row ? { userId: row.user_id, modelId: row.model_id, vec: deps.vault.openTemplate(row) } : null;
+      },
+      resyncIntervalMs: 5 * 60_000,
+      log: { warn: (m) => deps.log.warn(m), error: (e, m) => deps.log.error(`${m ?? 'search index'}: ${String(e)}`) },
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#pubsub instanceof RedisPubSub) await this.#pubsub.connect();
+    await this.sync.start();
+  }
+
+  async close(): Promise<void> {
+    await this.sync.close();
+    await this.#pubsub.close();
+    this.registry.clear();
+  }
+
+  async search(clientId: string, modelId: string, probe: Float32Array, k: number, minCosine: number): Promise<GalleryHit[]> {
+    const hits = await this.registry.search(clientId, modelId, probe, k, minCosine);
+    return hits.map((m) => ({ userId: m.userId, cosine: m.score }));
+  }
+
+  /** Distinct enrolled users of the tenant for this model (the gallery size for calibration). */
+  async size(clientId: string, modelId: string): Promise<number> {
+    return (await this.registry.get(clientId, modelId)).users;
+  }
+
+  /** Call after the enrollment transaction committed. */
+  async added(clientId: string, modelId: string, items: Array<{ templateId: string; userId: string; vec: Float32Array }>): Promise<void> {
+    for (const it of items) await this.sync.upsert(clientId, modelId, it.templateId, it.userId, it.vec);
+  }
+
+  async removed(clientId: string, templateIds: string[]): Promise<void> {
+    for (const id of templateIds) await this.sync.removeTemplate(clientId, id);
+  }
+
+  async userRemoved(clientId: string, userId: string): Promise<void> {
+    await this.sync.removeUser(clientId, userId);
+  }
+
+  /** Pages through the tenant's templates (keyset on id) and decrypts them: the registry's loader. */
+  async *#stream(clientId: string, modelId: string): AsyncIterable<LoadedTemplate> {
+    let after: string | null = null;
+    for (;;) {
+      const rows = await loadTenantTemplatesPage(this.deps.db, clientId, modelId, after, 2000);
+      for (const row of rows) {
+        try {
+          yield { templateId: row.id, userId: row.user_id, vec: this.deps.vault.openTemplate(row) };
+        } catch (e) {
+          this.deps.log.warn(`template ${row.id} skipped: ${(e as Error).message}`);
+        }
+      }
+      if (rows.length < 2000) return;
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  /** Drops users that no longer exist or are deactivated from a hit list (filter at search time). */
+  async activeHits(clientId: string, hits: GalleryHit[]) {
+    const users = await findFaceUsersByIds(this.deps.db, clientId, hits.map((h) => h.userId));
+    const byId = new Map(users.map((u) => [u.id, u]));
+    // A user deleted without a notice reaching us (e.g. by another tool): drop it here.
+    for (const h of hits) if (!byId.has(h.userId)) this.registry.removeUser(clientId, h.userId);
+    return hits.flatMap((h) => {
+      const u = byId.get(h.userId);
+      return u && u.is_active ? [{ ...h, user: u }] : [];
+    });
+  }
+}

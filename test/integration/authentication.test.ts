@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { backendNames } from '../helpers/backends.ts';
+import { useTestApp } from '../helpers/app.ts';
+import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
+
+const FR = 'faces_extra/face_recognition';
+const OBAMA = [1, 2, 3].map((i) => `${FR}/obama/obama_0${i}.jpg`);
+const BIDEN = [`${FR}/biden/biden_01.jpg`, `${FR}/biden/biden_02.jpg`];
+const STRANGER = `${FR}/kit_harington/kit_harington_01.jpeg`;
+
+for (const backend of backendNames()) {
+  describe(`authentication [${backend}]`, () => {
+    const t = useTestApp(backend, { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
+    let tenant: Tenant;
+    let other: Tenant;
+
+    const enroll = async (who: Tenant, user: string, file: string) => {
+      const res = await postForm(t().app, '/api/auth/enrollment/direct/', who, [
+        { name: 'user_id', value: user },
+        { name: 'image', value: dataFile(file) },
+        { name: 'quality_threshold', value: '0.3' },
+      ]);
+      assert.equal(res.statusCode, 201, res.body);
+    };
+    const verifySession = async (user: string, file: string, extra: Record<string, unknown> = {}) => {
+      let res = await postJson(t().app, '/api/auth/authentication/create/', tenant, { user_id: user, mode: 'verification', ...extra });
+      assert.equal(res.statusCode, 201, res.body);
+      const { session_token, session_id } = res.json();
+      res = await postForm(t().app, '/api/auth/authentication/process-frame/', tenant, [{ name: 'frame', value: dataFile(file) }], session_token);
+      return { res, session_token, session_id };
+    };
+
+    test('setup: two tenants, enrolled users', async () => {
+      const { app } = t();
+      tenant = await createTenant(app, 'Auth A');
+      other = await createTenant(app, 'Auth B');
+      await createUser(app, tenant, 'EMP001', 'Barack Obama', { department: 'IT' });
+      await createUser(app, tenant, 'EMP002', 'Joe Biden', { department: 'HR' });
+      await enroll(tenant, 'EMP001', OBAMA[0]);
+      await enroll(tenant, 'EMP002', BIDEN[0]);
+    });
+
+    test('verification: genuine is authenticated; attempt, event and last_authentication are written', async () => {
+      const { app, container } = t();
+      const { res, session_id, session_token } = await verifySession('EMP001', OBAMA[1]);
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
+      assert.equal(body.status, 'completed');
+      assert.equal(body.result.authenticated, true);
+      assert.equal(body.result.user_id, 'EMP001');
+      assert.equal(body.result.user_name, 'Barack Obama');
+      assert.ok(body.result.confidence >= 0.8 && body.result.confidence <= 1, String(body.result.confidence));
+      assert.ok(body.result.quality_score > 0);
+      assert.equal(typeof body.processing_time, 'number');
+      const db = container.database.db;
+      const attempt = await db.selectFrom('auth_attempts').selectAll().where('session_id', '=', session_id).executeTakeFirstOrThrow();
+      assert.equal(attempt.outcome, 'success');
+      const ev = await db.selectFrom('events').select('payload').where('event_type', '=', 'authentication.success').execute();
+      assert.ok(ev.some((e) => (e.payload as { session_id: string }).session_id === session_id));
+      const u = await app.inject({ method: 'GET', url: '/api/clients/users/EMP001/', headers: { authorization: tenant.auth } });
+      assert.notEqual(u.json().last_authentication, null);
+      // The session is done.
+      const again = await postForm(app, '/api/auth/authentication/process-frame/', tenant, [{ name: 'frame', value: dataFile(OBAMA[1]) }], session_token);
+      assert.equal(again.statusCode, 409);
+    });
+
+    test('verification: impostor gets authenticated:false LOW_CONFIDENCE, retries left, authentication.failed', async () => {
+      const { container } = t();
+      const { res, session_id } = await verifySession('EMP001', BIDEN[1]);
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
+      assert.equal(body.status, 'failed');
+      assert.equal(body.result.authenticated, false);
+      assert.equal(body.result.failure_reason, 'LOW_CONFIDENCE');
+      assert.ok(body.result.confidence < 0.8);
+      assert.equal(body.attempts_remaining, 2);
+      const ev = await container.database.db.selectFrom('events').select('payload').where('event_type', '=', 'authentication.failed').execute();
+      const p = ev.map((e) => e.payload as Record<string, unknown>).find((x) => x.session_id === session_id);
+      assert.equal(p?.failure_reason, 'LOW_CONFIDENCE');
+      assert.equal(p?.threshold, 0.8);
+      assert.equal(p?.attempts, 1);
+      assert.equal(p?.user_id, 'EMP001');
+    });
+
+    test('no face: 422 NO_FACE_DETECTED and an attempt row', async () => {
+      const { container } = t();
+      const { res, session_id } = await verifySession('EMP001', 'no_face/skimage_coffee.png');
+      assert.equal(res.statusCode, 422);
+      assert.equal(res.json().code, 'NO_FACE_DETECTED');
+      const a = await container.database.db.selectFrom('auth_attempts').select(['failure_reason', 'outcome']).where('session_id', '=', session_id).execute();
+      assert.deepEqual(a, [{ failure_reason: 'NO_FACE_DETECTED', outcome: 'failed' }]);
+    });
+
+    test('identification: the right person first; a stranger gets an empty list', async () => {
+      const { app } = t();
+      let res = await postJson(app, '/api/auth/authentication/create/', tenant, { mode: 'identification', search_threshold: 0.8, max_results: 5 });
+      assert.equal(res.statusCode, 201, res.body);
+      res = await postForm(app, '/api/auth/authentication/process-frame/', tenant, [{ name: 'frame', value: dataFile(OBAMA[2]) }], res.json().session_token);
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
+      assert.equal(body.status, 'completed');
+      assert.equal(body.result.matches[0].user_id, 'EMP001');
+      assert.equal(body.result.matches[0].name, 'Barack Obama');
+      assert.deepEqual(body.result.matches[0].metadata, { department: 'IT' });
+      assert.ok(body.result.matches.every((m: { confidence: number }) => m.confidence >= 0.8));
+      res = await postForm(app, '/api/auth/authentication/identify/', tenant, [{ name: 'image', value: dataFile(STRANGER) }]);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json().result.matches, []);
+      assert.equal(res.json().result.failure_reason, 'NO_MATCH');
+    });
+
+    test('one-shot verify and batch-process', async () => {
+      const { app } = t();
+      let res = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'EMP002' }, { name: 'image', value: dataFile(BIDEN[1]) }]);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().result.authenticated, true);
+      res = await postForm(app, '/api/auth/authentication/batch-process/', tenant, [
+        { name: 'frames', value: dataFile(OBAMA[1]), filename: 'a.jpg' },
+        { name: 'frames', value: dataFile(BIDEN[1]), filename: 'b.jpg' },
+        { name: 'frames', value: dataFile('no_face/skimage_brick.png'), filename: 'c.png', type: 'image/png' },
+        { name: 'frames', value: dataFile(STRANGER), filename: 'd.jpg' },
+        { name: 'options', value: JSON.stringify({ mode: 'identification', batch_size: 4, parallel_processing: true }) },
+      ]);
+      assert.equal(res.statusCode, 200, res.body);
+      const b = res.json();
+      assert.equal(b.total, 4);
+      assert.equal(b.results[0].result.matches[0].user_id, 'EMP001');
+      assert.equal(b.results[1].result.matches[0].user_id, 'EMP002');
+      assert.equal(b.results[2].error.code, 'NO_FACE_DETECTED');
+      assert.deepEqual(b.results[3].result.matches, []);
+      assert.equal(b.succeeded, 2);
+      res = await postForm(app, '/api/auth/authentication/batch-process/', tenant, [
+        { name: 'frames', value: dataFile(OBAMA[1]) },
+        { name: 'options', value: JSON.stringify({ mode: 'verification' }) },
+      ]);
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json().code, 'VALIDATION_ERROR');
+    });
+
+    test('tenants are isolated: no verify, no match, no session across clients', async () => {
+      const { app } = t();
+      let res = await postJson(app, '/api/auth/authentication/create/', other, { user_id: 'EMP001', mode: 'verification' });
+      assert.equal(res.statusCode, 404);
+      assert.equal(res.json().code, 'USER_NOT_FOUND');
+      res = await postForm(app, '/api/auth/authentication/identify/', other, [{ name: 'image', value: dataFile(OBAMA[1]) }]);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json().result.matches, []);
+      res = await postJson(app, '/api/auth/authentication/create/', tenant, { mode: 'identification' });
+      res = await postForm(app, '/api/auth/authentication/process-frame/', other, [{ name: 'frame', value: dataFile(OBAMA[1]) }], res.json().session_token);
+      assert.equal(res.statusCode, 404);
+      assert.equal(res.json().code, 'SESSION_NOT_FOUND');
+    });
+
+    test('deactivated users never match; deleted users leave the search at once', async () => {
+      const { app } = t();
+      let res = await app.inject({ method: 'POST', url: '/api/clients/users/EMP002/deactivate/', headers: { authorization: tenant.auth } });
+      assert.equal(res.statusCode, 200, res.body);
+      res = await postForm(app, '/api/auth/authentication/identify/', tenant, [{ name: 'image', value: dataFile(BIDEN[1]) }]);
+      assert.deepEqual(res.json().result.matches, []);
+      res = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'EMP002' }, { name: 'image', value: dataFile(BIDEN[1]) }]);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().result.authenticated, false);
+      assert.equal(res.json().result.failure_reason, 'USER_INACTIVE');
+      res = await postJson(app, '/api/auth/authentication/create/', tenant, { user_id: 'EMP002', mode: 'verification' });
+      assert.equal(res.statusCode, 409);
+      assert.equal(res.json().code, 'USER_INACTIVE');
+      res = await app.inject({ method: 'DELETE', url: '/api/clients/users/EMP001/', headers: { authorization: tenant.auth } });
+      assert.ok(res.statusCode === 204 || res.statusCode === 200, res.body);
+      res = await postForm(app, '/api/auth/authentication/identify/', tenant, [{ name: 'image', value: dataFile(OBAMA[1]) }]);
+      assert.deepEqual(res.json().result.matches, []);
+    });
+
+    test('MODEL_MISMATCH: templates of another recogniser are never compared', async () => {
+      const { app, container } = t();
+      const userId = await createUser(app, tenant, 'LEGACY');
+      const db = container.database.db;
+      const enrollmentId = crypto.randomUUID();
+      await db.insertInto('enrollments').values({ id: enrollmentId, client_id: tenant.clientId, user_id: userId, source: 'direct', model_id: 'dlib-faceapi-v1', quality_score: 0.9, face_count: 1, average_confidence: 0.9, angles: '["front"]' }).execute();
+      await db.insertInto('face_templates').values({ id: crypto.randomUUID(), client_id: tenant.clientId, user_id: userId, enrollment_id: enrollmentId, model_id: 'dlib-faceapi-v1', dim: 128, ciphertext: new Uint8Array(29 + 512) }).execute();
+      const res = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'LEGACY' }, { name: 'image', value: dataFile(OBAMA[1]) }]);
+      assert.equal(res.statusCode, 422);
+      assert.equal(res.json().code, 'MODEL_MISMATCH');
+    });
+  });
+}
