@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ERROR_CODES } from '../../src/errors.ts';
+import { useTestApp } from '../helpers/app.ts';
+import { as, createClient } from '../helpers/foundation.ts';
+
+const doc = fs.readFileSync(path.join(import.meta.dirname, '../../docs/errors.md'), 'utf8');
+
+describe('error registry', () => {
+  test('every code in ERROR_CODES is documented in docs/errors.md with its status', () => {
+    const rows = new Map([...doc.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [m[1]!, Number(m[2])]));
+    for (const [code, { status }] of Object.entries(ERROR_CODES)) {
+      assert.ok(rows.has(code), `${code} is not documented in docs/errors.md`);
+      assert.equal(rows.get(code), status, `${code}: docs say ${rows.get(code)}, registry says ${status}`);
+    }
+    for (const code of rows.keys()) assert.ok(code in ERROR_CODES, `docs/errors.md documents ${code}, which is not in the registry`);
+  });
+});
+
+describe('error shapes over HTTP', () => {
+  const t = useTestApp('pglite', { env: { WAJAH_BODY_LIMIT: '1024' } });
+
+  test('a body over WAJAH_BODY_LIMIT is 413 PAYLOAD_TOO_LARGE', async () => {
+    const c = await createClient(t().app);
+    const res = await as(t().app, c, {
+      method: 'POST',
+      url: '/api/clients/users/',
+      payload: { external_id: 'big', name: 'x'.repeat(2000) },
+    });
+    assert.equal(res.statusCode, 413);
+    assert.equal(res.json().code, 'PAYLOAD_TOO_LARGE');
+  });
+
+  test('broken JSON is 400 INVALID_JSON', async () => {
+    const c = await createClient(t().app);
+    const res = await as(t().app, c, { method: 'POST', url: '/api/clients/users/', headers: { 'content-type': 'application/json' }, payload: '{"external_id":' });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().code, 'INVALID_JSON');
+  });
+
+  test('every user and admin route is in the OpenAPI document with a response schema', async () => {
+    const res = await t().app.inject({ method: 'GET', url: '/api/openapi.json' });
+    const paths = res.json().paths;
+    for (const p of [
+      '/api/core/status/',
+      '/api/clients/users/',
+      '/api/clients/users/{user_id}/',
+      '/api/clients/users/{user_id}/deactivate/',
+      '/api/clients/users/{user_id}/activate/',
+      '/api/clients/users/{user_id}/export/',
+      '/api/admin/clients/',
+      '/api/admin/clients/{client_id}/',
+      '/api/admin/clients/{client_id}/keys/',
+      '/api/admin/keys/{key}/revoke/',
+      '/api/admin/keys/{key}/rotate/',
+    ]) {
+      assert.ok(paths[p], p);
+      for (const op of Object.values(paths[p]) as Array<{ responses: Record<string, unknown>; tags: string[] }>) {
+        assert.ok(op.tags?.length, `${p} has tags`);
+        assert.ok(Object.keys(op.responses).some((s) => s.startsWith('2')), `${p} documents a success response`);
+      }
+    }
+    const docs = await t().app.inject({ method: 'GET', url: '/api/docs/' });
+    assert.ok([200, 302].includes(docs.statusCode));
+  });
+});

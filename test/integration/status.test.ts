@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import { backendNames } from '../helpers/backends.ts';
+import { useTestApp } from '../helpers/app.ts';
+import { as, createClient } from '../helpers/foundation.ts';
+
+const STATUS = { method: 'GET', url: '/api/core/status/' } as const;
+
+for (const backend of backendNames()) {
+  describe(`GET /api/core/status/ [${backend}]`, () => {
+    const t = useTestApp(backend);
+    test('the guide shape from real checks; redis disabled when not configured', async () => {
+      const c = await createClient(t().app);
+      const res = await as(t().app, c, STATUS);
+      assert.equal(res.statusCode, 200);
+      const body = res.json();
+      assert.deepEqual(Object.keys(body).sort(), ['services', 'status', 'timestamp', 'version']);
+      assert.deepEqual(body.services, { database: 'online', redis: 'disabled', face_recognition: 'disabled' });
+      assert.equal(body.status, 'healthy');
+      assert.equal(body.version, '1.0.0');
+      assert.match(body.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.equal(res.headers['x-ratelimit-limit'], '1000');
+      assert.equal(res.headers['x-ratelimit-remaining'], '999');
+      assert.ok(Number(res.headers['x-ratelimit-reset']) > Date.now() / 1000);
+    });
+    test('requires credentials', async () => {
+      assert.equal((await t().app.inject(STATUS)).statusCode, 401);
+    });
+  });
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe('status with Redis configured but unreachable', async () => {
+  const port = await closedPort();
+  const t = useTestApp('pglite', { env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+  test('redis is offline and the service degraded (requests still served)', async () => {
+    const c = await createClient(t().app);
+    const res = await as(t().app, c, STATUS);
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().services.redis, 'offline');
+    assert.equal(res.json().status, 'degraded');
+  });
+});
+
+describe('status with Redis online', { skip: !process.env.WAJAH_TEST_REDIS && 'WAJAH_TEST_REDIS not set' }, () => {
+  const t = useTestApp('pglite', { env: { REDIS_URL: process.env.WAJAH_TEST_REDIS } });
+  test('redis is online', async () => {
+    const c = await createClient(t().app);
+    let body;
+    for (let i = 0; i < 20; i++) {
+      body = (await as(t().app, c, STATUS)).json();
+      if (body.services.redis === 'online') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(body.services.redis, 'online');
+    assert.equal(body.status, 'healthy');
+  });
+});
