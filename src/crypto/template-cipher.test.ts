@@ -123,6 +123,20 @@ describe('loadMasterKey', () => {
     assert.deepEqual(new TemplateCipher(second).decrypt(blob, aad), embedding());
   });
 
+  it('leaves no temporary files and agrees across concurrent first starts', async () => {
+    const dir = tmp();
+    const { execFile } = await import('node:child_process');
+    const script = `import { loadMasterKey } from ${JSON.stringify(new URL('./template-cipher.ts', import.meta.url).href)};
+      process.stdout.write(loadMasterKey({ masterKey: null, dataDir: process.argv[1] }, { warn() {} }).toString('hex'));`;
+    const run = () =>
+      new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      });
+    const keys = await Promise.all([run(), run(), run()]);
+    assert.equal(new Set(keys).size, 1, 'all processes use the same key');
+    assert.deepEqual(fs.readdirSync(dir), ['master.key']);
+  });
+
   it('refuses a corrupt key file', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'master.key'), 'not a key\n', { mode: 0o600 });

@@ -121,7 +121,7 @@ export const MASTER_KEY_FILE = 'master.key';
 
 /**
  * The template key: WAJAH_MASTER_KEY when set; otherwise `${dataDir}/master.key`, generated
- * (32 random bytes, hex, mode 0600) on the first start with a warning that it must be backed up.
+ * (32 random bytes, hex, mode 0600, created atomically) on the first start with a warning that it must be backed up.
  * Losing that file makes every stored template undecryptable.
  *
  * @example const key = loadMasterKey(loadConfig(), app.log);
@@ -138,16 +138,23 @@ export function loadMasterKey(
     );
   }
   fs.mkdirSync(config.dataDir, { recursive: true });
-  try {
+  if (!fs.existsSync(file)) {
     const key = randomBytes(32);
-    // 'wx' fails if the file exists, so two processes starting together cannot both generate a key.
-    fs.writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-    log.warn(
-      `Generated a new template encryption key in ${file}. Back it up (or move it to WAJAH_MASTER_KEY): without it the stored face templates cannot be decrypted.`,
-    );
-    return key;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    // Write a private temp file, then link() it into place: the key appears complete or not at
+    // all, and link fails with EEXIST if another process starting at the same time won the race.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    fs.writeFileSync(tmp, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      fs.linkSync(tmp, file);
+      log.warn(
+        `Generated a new template encryption key in ${file}. Back it up (or move it to WAJAH_MASTER_KEY): without it the stored face templates cannot be decrypted.`,
+      );
+      return key;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
   }
   const mode = fs.statSync(file).mode & 0o777;
   if (mode & 0o077) log.warn(`${file} is readable by other users (mode ${mode.toString(8)}); chmod 600 it.`);
