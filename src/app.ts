@@ -12,6 +12,8 @@ import { adminRoutes } from './api/admin.routes.ts';
 import { usersRoutes } from './api/users.routes.ts';
 import { enrollmentRoutes } from './api/enrollment.routes.ts';
 import { authenticationRoutes } from './api/authentication.routes.ts';
+import { webhooksRoutes } from './api/webhooks.routes.ts';
+import { analyticsRoutes } from './api/analytics.routes.ts';
 
 export type App = FastifyInstance;
 
@@ -94,6 +96,8 @@ export async function buildApp(config: AppConfig, container: Container): Promise
       await api.register(usersRoutes);
       await api.register(enrollmentRoutes);
       await api.register(authenticationRoutes);
+      await api.register(webhooksRoutes);
+      await api.register(analyticsRoutes);
     },
     { prefix: config.basePath },
   );

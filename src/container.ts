@@ -5,6 +5,8 @@ import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import type { FaceEngine } from './vision/types.ts';
 import { createFoundationServices, type FoundationServices } from './services/foundation.ts';
 import { createFaceServices, type FaceServices } from './services/face.ts';
+import { createWebhookServices, type WebhookServices } from './services/webhooks/index.ts';
+import { createAnalyticsServices, type AnalyticsServices } from './services/analytics.ts';
 
 /** Infrastructure every service may use; services receive only the parts they need. */
 export interface Core {
@@ -20,6 +22,8 @@ export interface Core {
 export interface Container extends Core {
   foundation: FoundationServices;
   face: FaceServices;
+  webhooks: WebhookServices;
+  analytics: AnalyticsServices;
   close(): Promise<void>;
 }
 
@@ -47,11 +51,17 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const core: Core = { config, database, redis, engine, log };
   const foundation = await createFoundationServices(core);
   const face = await createFaceServices(core, foundation);
+  const webhooks = await createWebhookServices(core);
+  const analytics = await createAnalyticsServices(core);
   return {
     ...core,
     foundation,
     face,
+    webhooks,
+    analytics,
     async close() {
+      await webhooks.close();
+      await analytics.close();
       await face.close?.();
       await foundation.close?.();
       await engine?.close();
