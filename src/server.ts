@@ -1,6 +1,9 @@
 import { loadConfig, ConfigError } from './config/env.ts';
 import { createContainer } from './container.ts';
 import { buildApp } from './app.ts';
+import crypto from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { removeRuntimeFile, writeRuntimeFile } from './cli/runtime-file.ts';
 
 /** Entry point: validate config, open the container, listen, and shut down cleanly on signals. */
 async function main(): Promise<void> {
@@ -15,8 +18,14 @@ async function main(): Promise<void> {
     throw e;
   }
   const container = await createContainer(config);
+  // The CLI reaches this server's admin API with a per-start local token from the runtime file.
+  container.foundation.runtime.localAdminToken = crypto.randomBytes(24).toString('base64url');
   const app = await buildApp(config, container);
-  app.addHook('onClose', async () => container.close());
+  app.addHook('onClose', async () => {
+    removeRuntimeFile(config.dataDir);
+    await container.close();
+  });
+  process.on('exit', () => removeRuntimeFile(config.dataDir));
   let closing = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
@@ -33,8 +42,17 @@ async function main(): Promise<void> {
     });
   }
   await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as AddressInfo).port;
+  writeRuntimeFile(config.dataDir, {
+    pid: process.pid,
+    port,
+    host: config.host,
+    token: container.foundation.runtime.localAdminToken,
+    database: container.database.dialect,
+    started_at: new Date().toISOString(),
+  });
   app.log.info(
-    `Wajah ${config.version} on http://${config.host}:${config.port}${config.basePath} (database: ${container.database.dialect}, redis: ${config.redisUrl ? 'on' : 'off'})`,
+    `Wajah ${config.version} on http://${config.host}:${port}${config.basePath} (database: ${container.database.dialect}, redis: ${config.redisUrl ? 'on' : 'off'})`,
   );
 }
 

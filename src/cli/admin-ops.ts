@@ -1,0 +1,165 @@
+import type { AppConfig } from '../config/env.ts';
+import type { Core } from '../container.ts';
+import { openDatabase } from '../db/database.ts';
+import { createFoundationServices } from '../services/foundation.ts';
+import type { ClientView, CreateClientInput, IssuedCredentials, KeyView, NewKeyInput } from '../services/clients.service.ts';
+import { findRunningServer, localUrl } from './runtime-file.ts';
+
+/** The operator operations the CLI offers, either through a running server's admin API or directly on the database. */
+export interface AdminOps {
+  readonly mode: 'api' | 'direct';
+  readonly target: string;
+  createClient(input: CreateClientInput): Promise<IssuedCredentials>;
+  listClients(): Promise<ClientView[]>;
+  createKey(clientId: string, input: NewKeyInput): Promise<IssuedCredentials>;
+  revokeKey(key: string): Promise<KeyView>;
+  rotateKey(key: string, graceSeconds?: number): Promise<IssuedCredentials & { replaces: string; old_key_expires_at: string }>;
+  close(): Promise<void>;
+}
+
+export class CliError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The rule: `--url`/WAJAH_URL → that server's admin API. Otherwise, if a server is running on this
+ * data directory (its runtime file `server.json` names a live pid) → its admin API on 127.0.0.1
+ * with WAJAH_ADMIN_TOKEN or the local token from that file. Otherwise → the database directly
+ * (embedded PGlite in WAJAH_DATA_DIR, or DATABASE_URL).
+ */
+export async function connectAdmin(config: AppConfig, opts: { url?: string; env?: NodeJS.ProcessEnv }): Promise<AdminOps> {
+  const env = opts.env ?? process.env;
+  const url = opts.url || env.WAJAH_URL;
+  if (url) {
+    if (!config.adminToken) throw new CliError('ADMIN_TOKEN_REQUIRED', 'Set WAJAH_ADMIN_TOKEN to use the admin API of a remote server');
+    return new ApiOps(url.replace(/\/+$/, '').replace(/(\/api)?$/, '/api'), config.adminToken);
+  }
+  const running = findRunningServer(config.dataDir);
+  if (running) return new ApiOps(localUrl(running), config.adminToken ?? running.token, running.token);
+  return DirectOps.open(config);
+}
+
+class ApiOps implements AdminOps {
+  readonly mode = 'api' as const;
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+    private readonly fallbackToken?: string,
+  ) {}
+
+  get target(): string {
+    return this.base;
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const attempt = async (token: string) => {
+      try {
+        return await fetch(`${this.base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'x-wajah-actor': 'cli',
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+        });
+      } catch (e) {
+        throw new CliError('SERVER_UNREACHABLE', `Cannot reach the server at ${this.base} (${(e as Error).message})`);
+      }
+    };
+    let res = await attempt(this.token);
+    // WAJAH_ADMIN_TOKEN of this shell may differ from the server's: the local token still works.
+    if (res.status === 401 && this.fallbackToken && this.fallbackToken !== this.token) res = await attempt(this.fallbackToken);
+    const text = await res.text();
+    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!res.ok) throw new CliError(String(json.code ?? res.status), String(json.message ?? text));
+    return json as T;
+  }
+
+  createClient(input: CreateClientInput) {
+    return this.#call<IssuedCredentials>('POST', '/admin/clients/', input);
+  }
+
+  async listClients() {
+    const all: ClientView[] = [];
+    for (let page = 1; ; page++) {
+      const res = await this.#call<{ results: ClientView[]; total_pages: number }>('GET', `/admin/clients/?page=${page}&page_size=100`);
+      all.push(...res.results);
+      if (page >= res.total_pages) return all;
+    }
+  }
+
+  createKey(clientId: string, input: NewKeyInput) {
+    return this.#call<IssuedCredentials>('POST', `/admin/clients/${encodeURIComponent(clientId)}/keys/`, input);
+  }
+
+  revokeKey(key: string) {
+    return this.#call<KeyView>('POST', `/admin/keys/${encodeURIComponent(key)}/revoke/`);
+  }
+
+  rotateKey(key: string, graceSeconds?: number) {
+    return this.#call<IssuedCredentials & { replaces: string; old_key_expires_at: string }>(
+      'POST',
+      `/admin/keys/${encodeURIComponent(key)}/rotate/`,
+      graceSeconds === undefined ? {} : { grace_seconds: graceSeconds },
+    );
+  }
+
+  async close() {}
+}
+
+class DirectOps implements AdminOps {
+  readonly mode = 'direct' as const;
+  private constructor(
+    readonly target: string,
+    private readonly core: Core,
+    private readonly services: Awaited<ReturnType<typeof createFoundationServices>>,
+  ) {}
+
+  static async open(config: AppConfig): Promise<DirectOps> {
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pg` });
+    const log = { info: () => {}, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
+    const core: Core = { config, database, redis: null, engine: null, log };
+    const services = await createFoundationServices(core);
+    return new DirectOps(database.dialect === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `${config.dataDir}/pg`, core, services);
+  }
+
+  #by = { actor: 'cli' as const, ip: null };
+
+  createClient(input: CreateClientInput) {
+    return this.services.clients.create(input, this.#by);
+  }
+
+  async listClients() {
+    const all: ClientView[] = [];
+    for (let page = 1; ; page++) {
+      const res = await this.services.clients.list(page, 100);
+      all.push(...res.results);
+      if (page >= res.total_pages) return all;
+    }
+  }
+
+  async createKey(clientId: string, input: NewKeyInput) {
+    const { key: _k, ...rest } = await this.services.clients.createKey(clientId, input, this.#by);
+    return rest;
+  }
+
+  revokeKey(key: string) {
+    return this.services.clients.revokeKey(key, this.#by);
+  }
+
+  async rotateKey(key: string, graceSeconds?: number) {
+    const { key: _k, ...rest } = await this.services.clients.rotateKey(key, { grace_seconds: graceSeconds }, this.#by);
+    return rest;
+  }
+
+  async close() {
+    await this.services.close();
+    await this.core.database.close();
+  }
+}

@@ -1,0 +1,151 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config/env.ts';
+import { isAppError } from '../errors.ts';
+import type { Tier } from '../db/schema.ts';
+import { CliError, connectAdmin, type AdminOps } from './admin-ops.ts';
+
+/**
+ * `wajah` operator CLI: clients and API keys. Talks to a running server's admin API when one runs on
+ * this data directory (or --url is given), else opens the database directly (see admin-ops.ts).
+ *
+ * @example npx wajah clients create --name "Acme" --tier basic --json
+ */
+function intArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+interface Globals {
+  url?: string;
+  dataDir?: string;
+}
+
+async function withOps<T>(program: Command, fn: (ops: AdminOps) => Promise<T>): Promise<T> {
+  const g = program.opts<Globals>();
+  const env = { ...process.env, ...(g.dataDir ? { WAJAH_DATA_DIR: g.dataDir } : {}) };
+  const config = loadConfig(env);
+  const ops = await connectAdmin(config, { url: g.url, env });
+  if (process.env.WAJAH_CLI_VERBOSE) console.error(`wajah: ${ops.mode === 'api' ? 'admin API at' : 'database'} ${ops.target}`);
+  try {
+    return await fn(ops);
+  } finally {
+    await ops.close();
+  }
+}
+
+function print(json: boolean | undefined, value: unknown, human: () => string): void {
+  console.log(json ? JSON.stringify(value) : human());
+}
+
+function credentialsText(c: { client_id: string; api_key: string; secret_key: string; tier: string }, extra = ''): string {
+  return [
+    `client_id:  ${c.client_id}`,
+    `tier:       ${c.tier}`,
+    `api_key:    ${c.api_key}`,
+    `secret_key: ${c.secret_key}`,
+    extra,
+    'The secret is shown only now. Use: Authorization: ApiKey <api_key>:<secret_key>',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function buildCli(): Command {
+  const program = new Command('wajah')
+    .description('Wajah operator CLI: clients (tenants) and API keys')
+    .option('--url <url>', 'admin API of a server (default: a server running on this data dir, else the database directly)')
+    .option('--data-dir <dir>', 'data directory (default WAJAH_DATA_DIR or ./data)')
+    .showHelpAfterError();
+
+  const clients = program.command('clients').description('manage clients (tenants)');
+  clients
+    .command('create')
+    .description('create a client and its first API key')
+    .requiredOption('--name <name>', 'client name')
+    .addOption(new Option('--tier <tier>', 'tier').choices(['basic', 'premium', 'enterprise']).default('basic'))
+    .option('--max-users <n>', 'user limit (overrides the tier)', intArg)
+    .option('--calls-per-hour <n>', 'API calls per hour (overrides the tier)', intArg)
+    .option('--ip-allowlist <cidrs>', 'comma-separated IPs/CIDRs', list)
+    .option('--json', 'print one JSON object')
+    .action(async (o: { name: string; tier: Tier; maxUsers?: number; callsPerHour?: number; ipAllowlist?: string[]; json?: boolean }) => {
+      const created = await withOps(program, (ops) =>
+        ops.createClient({ name: o.name, tier: o.tier, max_users: o.maxUsers, calls_per_hour: o.callsPerHour, ip_allowlist: o.ipAllowlist }),
+      );
+      const out = { client_id: created.client_id, api_key: created.api_key, secret_key: created.secret_key, tier: created.tier };
+      print(o.json, out, () => credentialsText(out));
+    });
+  clients
+    .command('list')
+    .description('list clients')
+    .option('--json', 'print a JSON array')
+    .action(async (o: { json?: boolean }) => {
+      const all = await withOps(program, (ops) => ops.listClients());
+      print(o.json, all, () =>
+        all.length
+          ? all
+              .map((c) => `${c.client_id}  ${c.tier.padEnd(10)} ${c.is_active ? 'active  ' : 'disabled'}  users=${c.users_count ?? '?'}  ${c.name}`)
+              .join('\n')
+          : 'no clients',
+      );
+    });
+
+  const keys = program.command('keys').description('manage API keys');
+  keys
+    .command('create')
+    .description('issue another API key for a client')
+    .requiredOption('--client <id>', 'client id')
+    .option('--name <name>', 'label for the key')
+    .option('--ip-allowlist <cidrs>', 'comma-separated IPs/CIDRs for this key', list)
+    .option('--json', 'print one JSON object')
+    .action(async (o: { client: string; name?: string; ipAllowlist?: string[]; json?: boolean }) => {
+      const k = await withOps(program, (ops) => ops.createKey(o.client, { name: o.name ?? null, ip_allowlist: o.ipAllowlist }));
+      const out = { client_id: k.client_id, api_key: k.api_key, secret_key: k.secret_key, tier: k.tier };
+      print(o.json, out, () => credentialsText(out));
+    });
+  keys
+    .command('revoke <key>')
+    .description('revoke a key at once')
+    .option('--json', 'print one JSON object')
+    .action(async (key: string, o: { json?: boolean }) => {
+      const k = await withOps(program, (ops) => ops.revokeKey(key));
+      print(o.json, k, () => `revoked ${k.key} at ${k.revoked_at}`);
+    });
+  keys
+    .command('rotate <key>')
+    .description('issue a replacement key; the old one keeps working for the grace period, then stops')
+    .option('--grace <seconds>', 'grace period for the old key (default WAJAH_KEY_GRACE_SECONDS, 24 h)', intArg)
+    .option('--json', 'print one JSON object')
+    .action(async (key: string, o: { grace?: number; json?: boolean }) => {
+      const r = await withOps(program, (ops) => ops.rotateKey(key, o.grace));
+      const out = { client_id: r.client_id, api_key: r.api_key, secret_key: r.secret_key, tier: r.tier, replaces: r.replaces, old_key_expires_at: r.old_key_expires_at };
+      print(o.json, out, () => credentialsText(out, `replaces:   ${r.replaces} (works until ${r.old_key_expires_at})`));
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return 78;
+    }
+    if (e instanceof CliError || isAppError(e)) {
+      console.error(`error ${e.code}: ${e.message}`);
+      return 1;
+    }
+    console.error(e);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);
