@@ -82,7 +82,7 @@ export async function postJson(app: FastifyInstance, url: string, t: Tenant, bod
 
 /** identify.csv rows: path, identity, role (enroll | probe | probe_unknown). */
 export function identifyList(): Array<{ path: string; identity: string; role: string }> {
-  const lines = fs.readFileSync(path.join(testDataDir(), 'identify.csv'), 'utf8').trim().split('\n').slice(1);
+  const lines = fs.readFileSync(path.join(testDataDir(), 'identify.csv'), 'utf8').trim().split(/\r?\n/).slice(1);
   return lines.map((l) => {
     const [p, identity, role] = l.split(',');
     return { path: p, identity, role };
