@@ -1,0 +1,346 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/**
+ * Read-only aggregate queries for analytics (M1–M6). Every query filters on client_id in its own
+ * SQL; windows are half-open [start, end). Counts are cast to int and averages to float8 so both
+ * drivers return plain numbers. Portable to PGlite and PostgreSQL ≥ 12 (FILTER, width_bucket,
+ * window functions; no date_bin).
+ */
+export interface Range {
+  start: Date;
+  end: Date;
+}
+
+export interface AttemptSummary {
+  total: number;
+  successes: number;
+  avg_ms: number | null;
+  unique_users: number;
+}
+
+export interface AttemptBucket {
+  bucket: number;
+  authentications: number;
+  successes: number;
+  failures: number;
+  avg_ms: number | null;
+  liveness_failures: number;
+  avg_confidence: number | null;
+  low_confidence_failures: number;
+}
+
+export interface Histogram {
+  bin: number;
+  count: number;
+}
+
+export interface AuditFeedRow {
+  id: string;
+  source: string;
+  category: string;
+  action: string;
+  actor: string | null;
+  target: string | null;
+  details: Record<string, unknown> | string;
+  ip: string | null;
+  created_at: Date;
+}
+
+/** Audit-feed categories (the API's names) and what feeds each. */
+export const AUDIT_CATEGORIES = ['enrollment', 'authentication', 'configuration', 'security', 'api_access', 'face_data_access'] as const;
+export type AuditFeedCategory = (typeof AUDIT_CATEGORIES)[number];
+
+const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+
+export class AnalyticsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async attemptSummary(clientId: string, r: Range): Promise<AttemptSummary> {
+    const { rows } = await sql<AttemptSummary>`
+      SELECT count(*)::int AS total,
+             (count(*) FILTER (WHERE outcome = 'success'))::int AS successes,
+             avg(processing_ms)::float8 AS avg_ms,
+             (count(DISTINCT user_id) FILTER (WHERE outcome = 'success'))::int AS unique_users
+      FROM auth_attempts
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`.execute(this.db);
+    return rows[0];
+  }
+
+  /**
+   * Most sessions open at the same moment within the window. A session is open from created_at
+   * until it ends: expires_at while still active, else the earlier of its last update (completion)
+   * and expires_at. Sweep: +1 at each start, −1 at each end (ends first on ties), running sum.
+   */
+  async peakConcurrentSessions(clientId: string, r: Range): Promise<number> {
+    const { rows } = await sql<{ peak: number }>`
+      WITH s AS (
+        SELECT greatest(created_at, ${ts(r.start)}) AS s,
+               least(CASE WHEN status = 'active' THEN expires_at ELSE least(updated_at, expires_at) END, ${ts(r.end)}) AS e
+        FROM sessions
+        WHERE client_id = ${clientId} AND created_at < ${ts(r.end)} AND expires_at > ${ts(r.start)}
+      ), ev AS (
+        SELECT s AS t, 1 AS d FROM s WHERE e > s
+        UNION ALL
+        SELECT e AS t, -1 AS d FROM s WHERE e > s
+      )
+      SELECT coalesce(max(c), 0)::int AS peak
+      FROM (SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS c FROM ev) x`.execute(this.db);
+    return rows[0]?.peak ?? 0;
+  }
+
+  async activeSessions(clientId: string, now: Date): Promise<number> {
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM sessions
+      WHERE client_id = ${clientId} AND status = 'active' AND expires_at > ${ts(now)}`.execute(this.db);
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Attempts grouped into buckets of sizeMs counted from origin (bucket 0 starts at origin). */
+  async attemptBuckets(clientId: string, r: Range, origin: Date, sizeMs: number): Promise<AttemptBucket[]> {
+    const { rows } = await sql<AttemptBucket>`
+      SELECT ${bucketExpr('created_at', origin, sizeMs)} AS bucket,
+             count(*)::int AS authentications,
+             (count(*) FILTER (WHERE outcome = 'success'))::int AS successes,
+             (count(*) FILTER (WHERE outcome = 'failed'))::int AS failures,
+             avg(processing_ms)::float8 AS avg_ms,
+             (count(*) FILTER (WHERE failure_reason = 'LIVENESS_FAILED'))::int AS liveness_failures,
+             (avg(confidence) FILTER (WHERE outcome = 'success'))::float8 AS avg_confidence,
+             (count(*) FILTER (WHERE failure_reason = 'LOW_CONFIDENCE'))::int AS low_confidence_failures
+      FROM auth_attempts
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
+      GROUP BY 1`.execute(this.db);
+    return rows;
+  }
+
+  /** Row counts per bucket of enrollments or new users. */
+  async createdBuckets(table: 'enrollments' | 'users', clientId: string, r: Range, origin: Date, sizeMs: number): Promise<Array<{ bucket: number; n: number }>> {
+    const { rows } = await sql<{ bucket: number; n: number }>`
+      SELECT ${bucketExpr('created_at', origin, sizeMs)} AS bucket, count(*)::int AS n
+      FROM ${sql.table(table)}
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
+      GROUP BY 1`.execute(this.db);
+    return rows;
+  }
+
+  async createdCount(table: 'enrollments' | 'users', clientId: string, r: Range): Promise<number> {
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM ${sql.table(table)}
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`.execute(this.db);
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Attempts by UTC hour of day (0–23) or day of week (0 = Sunday). */
+  async attemptsByTimeOfDay(clientId: string, r: Range, part: 'hour' | 'dow'): Promise<Array<{ k: number; total: number; successes: number }>> {
+    const field = part === 'hour' ? sql`hour` : sql`dow`;
+    const { rows } = await sql<{ k: number; total: number; successes: number }>`
+      SELECT extract(${field} FROM created_at AT TIME ZONE 'UTC')::int AS k,
+             count(*)::int AS total,
+             (count(*) FILTER (WHERE outcome = 'success'))::int AS successes
+      FROM auth_attempts
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
+      GROUP BY 1`.execute(this.db);
+    return rows;
+  }
+
+  async mostActiveUsers(
+    clientId: string,
+    r: Range,
+    limit: number,
+  ): Promise<Array<{ id: string; external_id: string; name: string; count: number; successes: number; last_attempt: Date }>> {
+    const { rows } = await sql<{ id: string; external_id: string; name: string; count: number; successes: number; last_attempt: Date }>`
+      SELECT u.id, u.external_id, u.name, count(*)::int AS count,
+             (count(*) FILTER (WHERE a.outcome = 'success'))::int AS successes,
+             max(a.created_at) AS last_attempt
+      FROM auth_attempts a
+      JOIN users u ON u.id = a.user_id AND u.client_id = a.client_id
+      WHERE a.client_id = ${clientId} AND a.created_at >= ${ts(r.start)} AND a.created_at < ${ts(r.end)}
+      GROUP BY u.id, u.external_id, u.name
+      ORDER BY count(*) DESC, u.external_id
+      LIMIT ${limit}`.execute(this.db);
+    return rows;
+  }
+
+  /** Attempt counts per distinct User-Agent string (most frequent first; the tail is summed by the caller). */
+  async userAgents(clientId: string, r: Range, limit: number): Promise<Array<{ user_agent: string | null; n: number }>> {
+    const { rows } = await sql<{ user_agent: string | null; n: number }>`
+      SELECT user_agent, count(*)::int AS n
+      FROM auth_attempts
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
+      GROUP BY user_agent
+      ORDER BY n DESC
+      LIMIT ${limit}`.execute(this.db);
+    return rows;
+  }
+
+  async failureReasons(clientId: string, r: Range): Promise<Array<{ reason: string; n: number }>> {
+    const { rows } = await sql<{ reason: string; n: number }>`
+      SELECT coalesce(failure_reason, 'UNKNOWN') AS reason, count(*)::int AS n
+      FROM auth_attempts
+      WHERE client_id = ${clientId} AND outcome = 'failed' AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
+      GROUP BY 1
+      ORDER BY n DESC, reason`.execute(this.db);
+    return rows;
+  }
+
+  async attemptsByMode(clientId: string, r: Range): Promise<Array<{ mode: string; total: number; successes: number }>> {
+    const { rows } = await sql<{ mode: string; total: number; successes: number }>`
+      SELECT mode, count(*)::int AS total, (count(*) FILTER (WHERE outcome = 'success'))::int AS successes
+      FROM auth_attempts
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
+      GROUP BY mode
+      ORDER BY mode`.execute(this.db);
+    return rows;
+  }
+
+  /**
+   * Histogram of a 0..1 score in `bins` equal bins (bin 1..bins; values ≥ 1 go to the last bin).
+   * Scores are `real`: rounded to 4 decimals first so 0.9 (stored 0.89999998) lands in [0.9, 1).
+   * `where` narrows to successes or failures.
+   */
+  async scoreHistogram(
+    table: 'auth_attempts' | 'enrollments',
+    column: 'confidence' | 'quality_score' | 'liveness_score',
+    clientId: string,
+    r: Range,
+    bins: number,
+    outcome?: 'success' | 'failed',
+  ): Promise<Histogram[]> {
+    const col = sql.ref(column);
+    const only = outcome ? sql`AND outcome = ${outcome}` : sql``;
+    const { rows } = await sql<Histogram>`
+      SELECT least(greatest(width_bucket(round(${col}::numeric, 4)::float8, 0, 1, ${bins}), 1), ${bins})::int AS bin, count(*)::int AS count
+      FROM ${sql.table(table)}
+      WHERE client_id = ${clientId} AND ${col} IS NOT NULL AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)} ${only}
+      GROUP BY 1`.execute(this.db);
+    return rows;
+  }
+
+  async scoreStats(
+    table: 'auth_attempts' | 'enrollments',
+    column: 'confidence' | 'quality_score',
+    clientId: string,
+    r: Range,
+  ): Promise<{ n: number; avg: number | null; p50: number | null; p95: number | null }> {
+    const col = sql.ref(column);
+    const { rows } = await sql<{ n: number; avg: number | null; p50: number | null; p95: number | null }>`
+      SELECT count(${col})::int AS n, avg(${col})::float8 AS avg,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY ${col})::float8 AS p50,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY ${col})::float8 AS p95
+      FROM ${sql.table(table)}
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`.execute(this.db);
+    return rows[0];
+  }
+
+  /** Liveness outcomes: attempts that ran a liveness check (liveness_score set) and those it failed. */
+  async liveness(clientId: string, r: Range): Promise<{ checks: number; failed: number; avg_score: number | null; avg_failed_score: number | null }> {
+    const { rows } = await sql<{ checks: number; failed: number; avg_score: number | null; avg_failed_score: number | null }>`
+      SELECT (count(*) FILTER (WHERE liveness_score IS NOT NULL OR failure_reason = 'LIVENESS_FAILED'))::int AS checks,
+             (count(*) FILTER (WHERE failure_reason = 'LIVENESS_FAILED'))::int AS failed,
+             avg(liveness_score)::float8 AS avg_score,
+             (avg(liveness_score) FILTER (WHERE failure_reason = 'LIVENESS_FAILED'))::float8 AS avg_failed_score
+      FROM auth_attempts
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`.execute(this.db);
+    return rows[0];
+  }
+
+  /**
+   * Verification rejections for low confidence, and how many of them the same user followed with a
+   * successful verification within `retryMs` (a likely false reject: the genuine user tried again).
+   */
+  async lowConfidenceRejections(clientId: string, r: Range, retryMs: number): Promise<{ verifications: number; rejected: number; retried_ok: number }> {
+    const { rows } = await sql<{ verifications: number; rejected: number; retried_ok: number }>`
+      WITH a AS (
+        SELECT outcome, failure_reason, created_at,
+               lead(outcome) OVER w AS next_outcome,
+               lead(created_at) OVER w AS next_at
+        FROM auth_attempts
+        WHERE client_id = ${clientId} AND mode = 'verification' AND user_id IS NOT NULL
+          AND created_at >= ${ts(r.start)} AND created_at < ${ts(new Date(r.end.getTime() + retryMs))}
+        WINDOW w AS (PARTITION BY user_id ORDER BY created_at, id)
+      )
+      SELECT count(*)::int AS verifications,
+             (count(*) FILTER (WHERE failure_reason = 'LOW_CONFIDENCE'))::int AS rejected,
+             (count(*) FILTER (WHERE failure_reason = 'LOW_CONFIDENCE' AND next_outcome = 'success'
+                                 AND next_at <= created_at + ${retryMs / 1000}::float8 * interval '1 second'))::int AS retried_ok
+      FROM a
+      WHERE created_at < ${ts(r.end)}`.execute(this.db);
+    return rows[0];
+  }
+
+  /**
+   * One chronological feed over audit_logs, auth_attempts, enrollments and the events outbox
+   * (enrollment.failed, liveness.failed), newest first. Only the sources of the requested
+   * categories are queried.
+   */
+  async auditFeed(
+    clientId: string,
+    r: Range,
+    categories: readonly AuditFeedCategory[],
+    limit: number,
+    offset: number,
+  ): Promise<{ total: number; rows: AuditFeedRow[] }> {
+    const parts = feedSources(clientId, r, new Set(categories));
+    if (!parts.length) return { total: 0, rows: [] };
+    const union = sql.join(parts, sql` UNION ALL `);
+    const [count, page] = await Promise.all([
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM (${union}) f`.execute(this.db),
+      sql<AuditFeedRow>`SELECT * FROM (${union}) f ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`.execute(this.db),
+    ]);
+    return { total: count.rows[0]?.n ?? 0, rows: page.rows };
+  }
+}
+
+function bucketExpr(column: string, origin: Date, sizeMs: number): RawBuilder<number> {
+  return sql<number>`floor((extract(epoch FROM ${sql.ref(column)})::float8 - ${origin.getTime() / 1000}::float8) / ${sizeMs / 1000}::float8)::int`;
+}
+
+function feedSources(clientId: string, r: Range, want: Set<AuditFeedCategory>): RawBuilder<unknown>[] {
+  const parts: RawBuilder<unknown>[] = [];
+  const inRange = (alias: string) => sql`${sql.ref(`${alias}.client_id`)} = ${clientId} AND ${sql.ref(`${alias}.created_at`)} >= ${ts(r.start)} AND ${sql.ref(`${alias}.created_at`)} < ${ts(r.end)}`;
+  // audit_logs stores 'data_access'; the API calls it face_data_access.
+  const logged = (['configuration', 'security', 'api_access', 'face_data_access', 'enrollment', 'authentication'] as const).filter((c) => want.has(c));
+  if (logged.length) {
+    const stored = logged.map((c) => (c === 'face_data_access' ? 'data_access' : c));
+    parts.push(sql`
+      SELECT l.id::text AS id, 'audit_logs' AS source,
+             CASE WHEN l.category = 'data_access' THEN 'face_data_access' ELSE l.category END AS category,
+             l.action, l.actor, l.target, l.details, l.ip, l.created_at
+      FROM audit_logs l
+      WHERE ${inRange('l')} AND l.category IN (${sql.join(stored)})`);
+  }
+  if (want.has('authentication')) {
+    parts.push(sql`
+      SELECT a.id::text AS id, 'auth_attempts' AS source, 'authentication' AS category,
+             'authentication.' || a.outcome AS action, NULL::text AS actor, u.external_id AS target,
+             jsonb_strip_nulls(jsonb_build_object(
+               'user_id', a.user_id, 'session_id', a.session_id, 'mode', a.mode, 'outcome', a.outcome,
+               'failure_reason', a.failure_reason, 'confidence', a.confidence, 'liveness_score', a.liveness_score,
+               'quality_score', a.quality_score, 'processing_ms', a.processing_ms, 'user_agent', a.user_agent)) AS details,
+             a.ip, a.created_at
+      FROM auth_attempts a LEFT JOIN users u ON u.id = a.user_id AND u.client_id = a.client_id
+      WHERE ${inRange('a')}`);
+  }
+  if (want.has('enrollment')) {
+    parts.push(sql`
+      SELECT e.id::text AS id, 'enrollments' AS source, 'enrollment' AS category,
+             'enrollment.completed' AS action, NULL::text AS actor, u.external_id AS target,
+             jsonb_strip_nulls(jsonb_build_object(
+               'enrollment_id', e.id, 'user_id', e.user_id, 'session_id', e.session_id, 'source', e.source, 'model_id', e.model_id,
+               'quality_score', e.quality_score, 'face_count', e.face_count, 'average_confidence', e.average_confidence, 'angles', e.angles)) AS details,
+             NULL::text AS ip, e.created_at
+      FROM enrollments e JOIN users u ON u.id = e.user_id
+      WHERE ${inRange('e')}`);
+  }
+  const events = [...(want.has('enrollment') ? ['enrollment.failed'] : []), ...(want.has('security') ? ['liveness.failed'] : [])];
+  if (events.length) {
+    parts.push(sql`
+      SELECT v.id::text AS id, 'events' AS source,
+             CASE WHEN v.event_type = 'liveness.failed' THEN 'security' ELSE 'enrollment' END AS category,
+             v.event_type AS action, NULL::text AS actor, v.payload->>'user_id' AS target, v.payload AS details,
+             NULL::text AS ip, v.created_at
+      FROM events v
+      WHERE ${inRange('v')} AND v.event_type IN (${sql.join(events)})`);
+  }
+  return parts;
+}

@@ -1,0 +1,109 @@
+import { appError } from '../../errors.ts';
+
+/** Named reporting windows; every one ends "now". Custom windows come from start_date/end_date. */
+export const PERIODS = ['today', 'last_24_hours', 'last_7_days', 'last_30_days', 'last_90_days'] as const;
+export type PeriodName = (typeof PERIODS)[number];
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const LENGTH: Record<Exclude<PeriodName, 'today'>, number> = {
+  last_24_hours: DAY,
+  last_7_days: 7 * DAY,
+  last_30_days: 30 * DAY,
+  last_90_days: 90 * DAY,
+};
+
+export interface PeriodQuery {
+  period?: PeriodName;
+  start_date?: string;
+  end_date?: string;
+}
+
+/** A half-open window [start, end) in UTC, with the window of equal length just before it (trends). */
+export interface Window {
+  /** The period name, or 'custom' for start_date/end_date. */
+  label: PeriodName | 'custom';
+  start: Date;
+  end: Date;
+  previous: { start: Date; end: Date };
+}
+
+/**
+ * Resolves `?period=` or `?start_date=&end_date=` to a window. Dates are `YYYY-MM-DD` (UTC days;
+ * end_date inclusive: the whole day counts) or ISO date-times with a zone (end exclusive).
+ *
+ * @example resolveWindow({ start_date: '2024-01-01', end_date: '2024-01-31' }, 'last_30_days', now)
+ *   // → [2024-01-01T00:00Z, 2024-02-01T00:00Z)
+ */
+export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, opts: { maxDays?: number } = {}): Window {
+  const custom = q.start_date !== undefined || q.end_date !== undefined;
+  if (custom && q.period !== undefined) {
+    throw invalid('period', 'Give either period or start_date/end_date, not both');
+  }
+  let label: Window['label'];
+  let start: Date;
+  let end: Date;
+  if (custom) {
+    if (q.start_date === undefined) throw invalid('start_date', 'start_date is required with end_date');
+    label = 'custom';
+    start = parseDate(q.start_date, 'start_date', false);
+    end = q.end_date === undefined ? now : parseDate(q.end_date, 'end_date', true);
+    if (end.getTime() < start.getTime()) throw invalid('end_date', 'end_date must be on or after start_date');
+  } else {
+    label = q.period ?? fallback;
+    end = now;
+    start = label === 'today' ? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) : new Date(now.getTime() - LENGTH[label]);
+  }
+  const length = end.getTime() - start.getTime();
+  if (opts.maxDays !== undefined && length > opts.maxDays * DAY) {
+    throw invalid('end_date', `The window may span at most ${opts.maxDays} days`);
+  }
+  return { label, start, end, previous: { start: new Date(start.getTime() - length), end: start } };
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+function parseDate(value: string, field: string, endOfDay: boolean): Date {
+  const m = DATE_ONLY.exec(value);
+  if (m) {
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const t = Date.UTC(y, mo - 1, d);
+    const back = new Date(t);
+    // Rejects 2024-02-30 and friends, which Date.UTC would roll over.
+    if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {
+      throw invalid(field, `${field} is not a calendar date: ${value}`);
+    }
+    return new Date(endOfDay ? t + DAY : t);
+  }
+  if (DATE_TIME.test(value)) {
+    const t = Date.parse(value);
+    if (Number.isFinite(t)) return new Date(t);
+  }
+  throw invalid(field, `${field} must be a date (YYYY-MM-DD) or an ISO date-time with a zone, got ${JSON.stringify(value)}`);
+}
+
+function invalid(field: string, message: string) {
+  return appError('VALIDATION_ERROR', `querystring.${field}: ${message}`, { field, location: 'querystring' });
+}
+
+/** Time-series granularity: hours for windows up to a day, days otherwise. */
+export function bucketing(w: { start: Date; end: Date }): { unit: 'hour' | 'day'; sizeMs: number; origin: Date; count: number } {
+  const unit = w.end.getTime() - w.start.getTime() <= DAY ? 'hour' : 'day';
+  const sizeMs = unit === 'hour' ? HOUR : DAY;
+  const origin = new Date(Math.floor(w.start.getTime() / sizeMs) * sizeMs);
+  const count = Math.max(1, Math.ceil((w.end.getTime() - origin.getTime()) / sizeMs));
+  return { unit, sizeMs, origin, count };
+}
+
+/**
+ * Signed percentage change "+12%", "-5%", "0%"; null when the previous value is missing or zero and
+ * the current one is not (growth from nothing has no percentage).
+ */
+export function trend(current: number | null, previous: number | null): string | null {
+  const c = current ?? 0;
+  const p = previous ?? 0;
+  if (p === 0) return c === 0 ? '0%' : null;
+  const pct = Math.round(((c - p) / Math.abs(p)) * 100);
+  return pct > 0 ? `+${pct}%` : `${pct}%`;
+}

@@ -1,0 +1,388 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { describe, test } from 'node:test';
+import { backendNames } from '../helpers/backends.ts';
+import { useTestApp } from '../helpers/app.ts';
+import { as, createClient, type TestClient } from '../helpers/foundation.ts';
+import { AUDIT_CATEGORIES } from '../../src/db/repositories/analytics.repository.ts';
+import { PERIODS } from '../../src/services/analytics/periods.ts';
+import { AuditCategory, PeriodName } from '../../src/api/analytics.schemas.ts';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const ago = (ms: number) => new Date(Date.now() - ms);
+
+interface AttemptSeed {
+  outcome?: 'success' | 'failed';
+  reason?: string | null;
+  ms?: number | null;
+  at?: Date;
+  user?: string | null;
+  mode?: string;
+  confidence?: number | null;
+  quality?: number | null;
+  liveness?: number | null;
+  ua?: string | null;
+}
+
+for (const backend of backendNames()) {
+  describe(`analytics API [${backend}]`, () => {
+    const t = useTestApp(backend);
+    const db = () => t().container.database.db;
+    const get = (c: TestClient, url: string) => as(t().app, c, { method: 'GET', url });
+
+    async function user(c: TestClient, externalId: string, createdAt = new Date()): Promise<string> {
+      const id = crypto.randomUUID();
+      await db()
+        .insertInto('users')
+        .values({ id, client_id: c.client_id, external_id: externalId, name: `Name ${externalId}`, email: null, metadata: '{}', created_at: createdAt, updated_at: createdAt })
+        .execute();
+      return id;
+    }
+
+    async function attempt(c: TestClient, a: AttemptSeed = {}): Promise<void> {
+      const outcome = a.outcome ?? 'success';
+      await db()
+        .insertInto('auth_attempts')
+        .values({
+          id: crypto.randomUUID(),
+          client_id: c.client_id,
+          session_id: null,
+          user_id: a.user ?? null,
+          mode: a.mode ?? 'verification',
+          outcome,
+          failure_reason: a.reason ?? (outcome === 'failed' ? 'LOW_CONFIDENCE' : null),
+          confidence: a.confidence ?? null,
+          liveness_score: a.liveness ?? null,
+          quality_score: a.quality ?? null,
+          processing_ms: a.ms === undefined ? 100 : a.ms,
+          ip: '10.0.0.1',
+          user_agent: a.ua ?? null,
+          created_at: a.at ?? ago(MIN),
+        })
+        .execute();
+    }
+
+    async function session(c: TestClient, s: { from: Date; expires: Date; status?: string; updated?: Date }): Promise<void> {
+      await db()
+        .insertInto('sessions')
+        .values({
+          id: crypto.randomUUID(),
+          client_id: c.client_id,
+          kind: 'authentication',
+          token_hash: crypto.randomBytes(16).toString('hex'),
+          user_id: null,
+          mode: 'verification',
+          params: '{}',
+          state: '{}',
+          status: s.status ?? 'active',
+          expires_at: s.expires,
+          created_at: s.from,
+          updated_at: s.updated ?? s.from,
+        })
+        .execute();
+    }
+
+    async function enrollment(c: TestClient, userId: string, at: Date, quality = 0.9): Promise<void> {
+      await db()
+        .insertInto('enrollments')
+        .values({ id: crypto.randomUUID(), client_id: c.client_id, user_id: userId, source: 'direct', model_id: 'm1', quality_score: quality, face_count: 1, average_confidence: 0.95, angles: '["front"]', created_at: at })
+        .execute();
+    }
+
+    test('schema literals agree with the service lists', () => {
+      assert.deepEqual(PeriodName.anyOf.map((s: { const: string }) => s.const), [...PERIODS]);
+      assert.deepEqual(AuditCategory.anyOf.map((s: { const: string }) => s.const), [...AUDIT_CATEGORIES]);
+    });
+
+    test('dashboard: exact shape, aggregates, trends, peak sessions, tenant isolation', async () => {
+      const a = await createClient(t().app, { name: 'A' });
+      const b = await createClient(t().app, { name: 'B' });
+      const u1 = await user(a, 'U1');
+      const u2 = await user(a, 'U2');
+      // Current 7 days: 3 successes (2 distinct users) + 1 failure, 100..400 ms → mean 0.25 s.
+      await attempt(a, { user: u1, ms: 100, at: ago(1 * HOUR) });
+      await attempt(a, { user: u1, ms: 200, at: ago(2 * DAY) });
+      await attempt(a, { user: u2, ms: 300, at: ago(3 * DAY) });
+      await attempt(a, { outcome: 'failed', user: u2, ms: 400, at: ago(4 * DAY) });
+      // Previous 7 days: 1 success + 1 failure at 1 s each.
+      await attempt(a, { user: u1, ms: 1000, at: ago(8 * DAY) });
+      await attempt(a, { outcome: 'failed', ms: 1000, at: ago(10 * DAY) });
+      // Another tenant's rows never count.
+      const ub = await user(b, 'U1');
+      for (let i = 0; i < 5; i++) await attempt(b, { user: ub, ms: 5000, at: ago(HOUR) });
+      await session(b, { from: ago(2 * HOUR), expires: ago(-HOUR) });
+      // Sessions: s1 open 3 h ago and still active; s2 and s3 overlap s1 around 85 min ago → peak 3.
+      await session(a, { from: ago(3 * HOUR), expires: ago(-HOUR) });
+      await session(a, { from: ago(2 * HOUR), expires: ago(-HOUR), status: 'completed', updated: ago(HOUR) });
+      await session(a, { from: ago(90 * MIN), expires: ago(-HOUR), status: 'failed', updated: ago(80 * MIN) });
+      await session(a, { from: ago(30 * MIN), expires: ago(-HOUR) });
+
+      const res = await get(a, '/api/analytics/dashboard/?period=last_7_days');
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json(), {
+        period: 'last_7_days',
+        metrics: { total_authentications: 4, successful_rate: 0.75, average_response_time: 0.25, unique_users: 2, peak_concurrent_sessions: 3 },
+        trends: { authentications_trend: '+100%', success_rate_trend: '+50%', response_time_trend: '-75%' },
+      });
+
+      const other = (await get(b, '/api/analytics/dashboard/?period=today')).json();
+      assert.equal(other.metrics.total_authentications, 5);
+      assert.equal(other.metrics.unique_users, 1);
+      assert.equal(other.metrics.peak_concurrent_sessions, 1);
+      assert.equal(other.period, 'today');
+
+      // Default period, and no data at all: zeros and "0%".
+      const empty = await createClient(t().app, { name: 'Empty' });
+      const e = (await get(empty, '/api/analytics/dashboard/')).json();
+      assert.deepEqual(e, {
+        period: 'last_30_days',
+        metrics: { total_authentications: 0, successful_rate: 0, average_response_time: 0, unique_users: 0, peak_concurrent_sessions: 0 },
+        trends: { authentications_trend: '0%', success_rate_trend: '0%', response_time_trend: '0%' },
+      });
+
+      // Custom window: the end day is inclusive.
+      const custom = (await get(a, `/api/analytics/dashboard/?start_date=${ago(5 * DAY).toISOString().slice(0, 10)}&end_date=${new Date().toISOString().slice(0, 10)}`)).json();
+      assert.equal(custom.period, 'custom');
+      assert.equal(custom.metrics.total_authentications, 4);
+    });
+
+    test('date parameters are validated and name the field', async () => {
+      const c = await createClient(t().app);
+      const cases: Array<[string, string]> = [
+        ['/api/analytics/dashboard/?start_date=2024-02-30', 'start_date'],
+        ['/api/analytics/statistics/?start_date=2024-01-10&end_date=2024-01-01', 'end_date'],
+        ['/api/analytics/audit-logs/?start_date=2024-01-10&end_date=yesterday', 'end_date'],
+        ['/api/analytics/audit-logs/?end_date=2024-01-10', 'start_date'],
+        ['/api/analytics/dashboard/?period=last_7_days&start_date=2024-01-01', 'period'],
+        ['/api/analytics/dashboard/?period=last_year', 'period'],
+        ['/api/analytics/audit-logs/?category=gossip', 'category'],
+        ['/api/analytics/statistics/?start_date=2020-01-01&end_date=2024-01-01', 'end_date'],
+      ];
+      for (const [url, field] of cases) {
+        const res = await get(c, url);
+        assert.equal(res.statusCode, 400, url);
+        const body = res.json();
+        assert.equal(body.code, 'VALIDATION_ERROR', url);
+        assert.equal(body.details.field, field, `${url}: ${body.message}`);
+      }
+      const res = await t().app.inject({ method: 'GET', url: '/api/analytics/dashboard/' });
+      assert.equal(res.statusCode, 401);
+    });
+
+    test('statistics: hourly buckets up to 24 h, daily beyond, enrollments and new users', async () => {
+      const c = await createClient(t().app);
+      const u = await user(c, 'S1', ago(2 * DAY));
+      await user(c, 'S2', ago(HOUR));
+      await enrollment(c, u, ago(2 * DAY));
+      await attempt(c, { user: u, ms: 200, at: ago(2 * HOUR) });
+      await attempt(c, { outcome: 'failed', reason: 'LIVENESS_FAILED', ms: 400, at: ago(2 * HOUR) });
+      await attempt(c, { user: u, at: ago(3 * DAY) });
+      await attempt(c, { user: u, at: ago(9 * DAY) });
+
+      const day = (await get(c, '/api/analytics/statistics/?period=last_24_hours')).json();
+      assert.equal(day.granularity, 'hour');
+      assert.ok(day.series.length === 24 || day.series.length === 25);
+      assert.equal(day.totals.authentications, 2);
+      assert.equal(day.totals.liveness_failures, 1);
+      assert.equal(day.totals.new_users, 1);
+      assert.equal(day.totals.enrollments, 0);
+      assert.equal(day.totals.success_rate, 0.5);
+      assert.equal(day.totals.average_response_time, 0.3);
+      const hit = day.series.filter((s: { authentications: number }) => s.authentications > 0);
+      assert.equal(hit.length, 1);
+      const at = ago(2 * HOUR).getTime();
+      assert.ok(Date.parse(hit[0].timestamp) <= at && at < Date.parse(hit[0].timestamp) + HOUR);
+      assert.deepEqual({ ...hit[0], timestamp: undefined }, {
+        timestamp: undefined, authentications: 2, successes: 1, failures: 1, success_rate: 0.5, average_response_time: 0.3, enrollments: 0, new_users: 0, liveness_failures: 1,
+      });
+      const quiet = day.series.find((s: { authentications: number }) => s.authentications === 0);
+      assert.equal(quiet.success_rate, null);
+
+      const week = (await get(c, '/api/analytics/statistics/?period=last_7_days')).json();
+      assert.equal(week.granularity, 'day');
+      assert.ok(week.series.length === 7 || week.series.length === 8);
+      assert.equal(week.totals.authentications, 3);
+      assert.equal(week.totals.enrollments, 1);
+      assert.equal(week.totals.new_users, 2);
+      for (const s of week.series) assert.equal(Date.parse(s.timestamp) % DAY, 0);
+    });
+
+    test('user behaviour: time patterns, most active users, devices, failure reasons, no geography', async () => {
+      const c = await createClient(t().app);
+      const u1 = await user(c, 'B1');
+      const u2 = await user(c, 'B2');
+      const at = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()) - DAY + 9 * HOUR);
+      const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+      const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+      await attempt(c, { user: u1, at, ua: iphone });
+      await attempt(c, { user: u1, at, ua: iphone });
+      await attempt(c, { user: u1, at, ua: chrome, outcome: 'failed', reason: 'LOW_CONFIDENCE' });
+      await attempt(c, { user: u2, at, ua: 'curl/8.4.0', mode: 'identification' });
+      await attempt(c, { at, ua: null, outcome: 'failed', reason: 'NO_FACE_DETECTED', mode: 'identification' });
+
+      const res = await get(c, '/api/analytics/user-behavior/?period=last_7_days');
+      assert.equal(res.statusCode, 200, res.body);
+      const b = res.json();
+      assert.equal(b.timezone, 'UTC');
+      assert.equal(b.time_patterns.by_hour_of_day.length, 24);
+      assert.equal(b.time_patterns.by_hour_of_day[9].authentications, 5);
+      assert.equal(b.time_patterns.peak_hour, 9);
+      assert.equal(b.time_patterns.by_day_of_week[at.getUTCDay()].authentications, 5);
+      assert.deepEqual(
+        b.most_active_users.map((u: { external_id: string; count: number; successes: number }) => [u.external_id, u.count, u.successes]),
+        [['B1', 3, 2], ['B2', 1, 1]],
+      );
+      assert.equal(b.most_active_users[0].id, u1);
+      assert.equal(b.most_active_users[0].name, 'Name B1');
+      const names = (list: Array<{ name: string; count: number }>) => Object.fromEntries(list.map((x) => [x.name, x.count]));
+      assert.deepEqual(names(b.devices.device_types), { mobile: 2, desktop: 1, api_client: 1, unknown: 1 });
+      assert.deepEqual(names(b.devices.browsers), { Safari: 2, Chrome: 1, curl: 1, Unknown: 1 });
+      assert.deepEqual(names(b.devices.operating_systems), { iOS: 2, Windows: 1, Other: 1, Unknown: 1 });
+      assert.deepEqual(b.success_failure.failure_reasons, [
+        { reason: 'LOW_CONFIDENCE', count: 1, share: 0.5 },
+        { reason: 'NO_FACE_DETECTED', count: 1, share: 0.5 },
+      ]);
+      assert.equal(b.success_failure.success_rate, 0.6);
+      assert.deepEqual(b.success_failure.by_mode, [
+        { mode: 'identification', total: 2, successes: 1, success_rate: 0.5 },
+        { mode: 'verification', total: 3, successes: 2, success_rate: 0.6667 },
+      ]);
+      assert.equal(b.geography.available, false);
+      assert.deepEqual(b.geography.countries, []);
+    });
+
+    test('model performance: confidence histogram, false-reject estimate, quality, liveness', async () => {
+      const c = await createClient(t().app);
+      const u = await user(c, 'M1');
+      await enrollment(c, u, ago(DAY), 0.85);
+      // A low-confidence rejection followed a minute later by a success: a likely false reject.
+      await attempt(c, { user: u, outcome: 'failed', reason: 'LOW_CONFIDENCE', confidence: 0.55, quality: 0.62, at: ago(3 * HOUR) });
+      await attempt(c, { user: u, confidence: 0.95, quality: 0.91, liveness: 0.9, at: ago(3 * HOUR - MIN) });
+      // A rejection never retried.
+      await attempt(c, { user: u, outcome: 'failed', reason: 'LOW_CONFIDENCE', confidence: 0.41, quality: 0.5, at: ago(HOUR) });
+      await attempt(c, { user: u, outcome: 'failed', reason: 'LIVENESS_FAILED', confidence: 0.9, liveness: 0.2, at: ago(2 * HOUR) });
+
+      const res = await get(c, '/api/analytics/model-performance/?period=last_7_days');
+      assert.equal(res.statusCode, 200, res.body);
+      const m = res.json();
+      assert.equal(m.granularity, 'day');
+      const hist = m.confidence_distribution.histogram;
+      assert.equal(hist.length, 10);
+      assert.deepEqual(hist[9], { min: 0.9, max: 1, success: 1, failed: 1, count: 2 });
+      assert.deepEqual(hist[5], { min: 0.5, max: 0.6, success: 0, failed: 1, count: 1 });
+      assert.equal(hist[4].failed, 1);
+      assert.equal(m.confidence_distribution.count, 4);
+      assert.deepEqual(
+        { ...m.error_rates, note: undefined },
+        {
+          verification_attempts: 4,
+          low_confidence_rejections: 2,
+          low_confidence_rejection_rate: 0.5,
+          likely_false_rejects: 1,
+          false_negative_rate: 0.25,
+          false_positive_rate: null,
+          retry_window_seconds: 300,
+          note: undefined,
+        },
+      );
+      assert.equal(m.quality_distribution.enrollment.count, 1);
+      assert.equal(m.quality_distribution.enrollment.histogram[8].count, 1);
+      assert.equal(m.quality_distribution.authentication.count, 3);
+      assert.deepEqual(
+        { ...m.liveness, histogram: undefined },
+        { checks: 2, passed: 1, failed: 1, pass_rate: 0.5, average_score: 0.55, average_failed_score: 0.2, histogram: undefined },
+      );
+      const total = m.accuracy_over_time.reduce((s: number, b: { authentications: number }) => s + b.authentications, 0);
+      assert.equal(total, 4);
+      assert.equal(m.accuracy_over_time.at(-1).low_confidence_failures, 2);
+    });
+
+    test('system metrics: exact shape, real readings, this client’s active sessions', async () => {
+      const c = await createClient(t().app);
+      const other = await createClient(t().app);
+      await session(c, { from: ago(MIN), expires: ago(-HOUR) });
+      await session(c, { from: ago(MIN), expires: ago(-HOUR) });
+      await session(c, { from: ago(2 * HOUR), expires: ago(HOUR) }); // expired, never closed
+      await session(c, { from: ago(MIN), expires: ago(-HOUR), status: 'completed' });
+      await session(other, { from: ago(MIN), expires: ago(-HOUR) });
+      for (let i = 0; i < 3; i++) await get(c, '/api/analytics/dashboard/');
+      const res = await get(c, '/api/analytics/system-metrics/');
+      assert.equal(res.statusCode, 200, res.body);
+      const m = res.json();
+      assert.deepEqual(Object.keys(m), ['timestamp', 'metrics', 'performance']);
+      assert.deepEqual(Object.keys(m.metrics), ['cpu_usage', 'memory_usage', 'disk_usage', 'active_sessions', 'queue_size', 'database_connections']);
+      assert.deepEqual(Object.keys(m.performance), ['avg_response_time', 'p95_response_time', 'requests_per_second', 'error_rate']);
+      for (const k of ['cpu_usage', 'memory_usage', 'disk_usage'] as const) assert.ok(m.metrics[k] >= 0 && m.metrics[k] <= 1, k);
+      assert.ok(m.metrics.memory_usage > 0);
+      assert.ok(m.metrics.disk_usage > 0);
+      assert.equal(m.metrics.active_sessions, 2);
+      assert.equal(m.metrics.queue_size, 0);
+      assert.ok(m.metrics.database_connections >= 1);
+      assert.ok(m.performance.avg_response_time > 0);
+      assert.ok(m.performance.p95_response_time >= m.performance.avg_response_time * 0.5);
+      assert.ok(m.performance.requests_per_second > 0);
+      assert.equal(m.performance.error_rate, 0);
+    });
+
+    test('audit logs: merged sources, date window (end day inclusive), category filter, paging, isolation', async () => {
+      const c = await createClient(t().app);
+      const other = await createClient(t().app);
+      const u = await user(c, 'A1');
+      const log = async (client: TestClient, category: string, action: string, at: string) =>
+        db()
+          .insertInto('audit_logs')
+          .values({ id: crypto.randomUUID(), client_id: client.client_id, category, action, actor: 'admin', target: 'x', details: JSON.stringify({ k: 1 }), ip: '10.0.0.9', created_at: new Date(at) })
+          .execute();
+      await log(c, 'configuration', 'client.updated', '2024-01-05T10:00:00Z');
+      await log(c, 'data_access', 'user.exported', '2024-01-31T23:30:00Z');
+      await log(c, 'security', 'rate_limit_exceeded', '2024-02-01T00:00:00Z'); // just outside
+      await log(c, 'api_access', 'GET /api/clients/users/', '2023-12-31T23:59:59Z'); // just outside
+      await log(other, 'configuration', 'client.updated', '2024-01-10T10:00:00Z');
+      await attempt(c, { user: u, outcome: 'failed', reason: 'LOW_CONFIDENCE', confidence: 0.4, at: new Date('2024-01-15T08:00:00Z') });
+      await attempt(other, { at: new Date('2024-01-15T08:00:00Z') });
+      await enrollment(c, u, new Date('2024-01-02T08:00:00Z'));
+      await db()
+        .insertInto('events')
+        .values({ id: crypto.randomUUID(), client_id: c.client_id, event_type: 'liveness.failed', payload: JSON.stringify({ user_id: 'A1', reason: 'STATIC_IMAGE' }), created_at: new Date('2024-01-20T08:00:00Z') })
+        .execute();
+
+      const res = await get(c, '/api/analytics/audit-logs/?start_date=2024-01-01&end_date=2024-01-31');
+      assert.equal(res.statusCode, 200, res.body);
+      const page = res.json();
+      assert.equal(page.period, 'custom');
+      assert.equal(page.start_date, '2024-01-01T00:00:00.000Z');
+      assert.equal(page.end_date, '2024-02-01T00:00:00.000Z');
+      assert.equal(page.count, 5);
+      assert.deepEqual(
+        page.results.map((r: { category: string; action: string }) => `${r.category}:${r.action}`),
+        ['face_data_access:user.exported', 'security:liveness.failed', 'authentication:authentication.failed', 'configuration:client.updated', 'enrollment:enrollment.completed'],
+      );
+      const auth = page.results[2];
+      assert.equal(auth.target, 'A1');
+      assert.equal(auth.source, 'auth_attempts');
+      assert.equal(auth.details.failure_reason, 'LOW_CONFIDENCE');
+      assert.equal(auth.details.user_id, u);
+      assert.equal(page.results[3].details.k, 1);
+      assert.equal(page.results[3].ip, '10.0.0.9');
+
+      const filtered = (await get(c, '/api/analytics/audit-logs/?start_date=2024-01-01&end_date=2024-01-31&category=face_data_access')).json();
+      assert.deepEqual(filtered.results.map((r: { action: string }) => r.action), ['user.exported']);
+      assert.equal(filtered.category, 'face_data_access');
+      const byType = (await get(c, '/api/analytics/audit-logs/?start_date=2024-01-01&end_date=2024-01-31&type=enrollment')).json();
+      assert.deepEqual(byType.results.map((r: { action: string }) => r.action), ['enrollment.completed']);
+
+      const p2 = (await get(c, '/api/analytics/audit-logs/?start_date=2024-01-01&end_date=2024-01-31&page=2&page_size=2')).json();
+      assert.equal(p2.count, 5);
+      assert.equal(p2.total_pages, 3);
+      assert.deepEqual(p2.results.map((r: { action: string }) => r.action), ['authentication.failed', 'client.updated']);
+
+      // API-access entries written by the auth hook appear in the default (last 30 days) window.
+      await t().container.foundation.audit.flush();
+      const recent = (await get(c, '/api/analytics/audit-logs/?category=api_access')).json();
+      assert.ok(recent.results.some((r: { action: string }) => r.action === 'GET /api/analytics/audit-logs/'), JSON.stringify(recent.results));
+      assert.ok(recent.results.every((r: { actor: string }) => r.actor?.startsWith('key:')));
+    });
+  });
+}
