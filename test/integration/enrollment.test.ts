@@ -114,6 +114,22 @@ for (const backend of backendNames()) {
       assert.equal(res.json().code, 'ENROLLMENT_NOT_FOUND');
     });
 
+    test('concurrent frames of one session both land (row lock, no lost update)', async () => {
+      const { app, container } = t();
+      await createUser(app, tenant, 'EMP005');
+      const res = await postJson(app, '/api/auth/enrollment/create/', tenant, { user_id: 'EMP005', session_type: 'webcam', quality_threshold: 0.3 });
+      const { session_token, session_id } = res.json();
+      const [a, b] = await Promise.all([
+        postForm(app, '/api/auth/enrollment/process-frame/', tenant, [{ name: 'frame', value: dataFile(OBAMA) }], session_token),
+        postForm(app, '/api/auth/enrollment/process-frame/', tenant, [{ name: 'frame', value: dataFile(OBAMA2) }], session_token),
+      ]);
+      assert.equal(a.statusCode, 200, a.body);
+      assert.equal(b.statusCode, 200, b.body);
+      assert.deepEqual([a.json().progress.current, b.json().progress.current].sort(), [1, 2]);
+      const row = await container.database.db.selectFrom('sessions').select('state').where('id', '=', session_id).executeTakeFirstOrThrow();
+      assert.equal((row.state as { received: number }).received, 2);
+    });
+
     test('insufficient frames: INSUFFICIENT_QUALITY and enrollment.failed', async () => {
       const { app, container } = t();
       await createUser(app, tenant, 'EMP003');

