@@ -46,9 +46,11 @@ export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, o
   if (custom) {
     if (q.start_date === undefined) throw invalid('start_date', 'start_date is required with end_date');
     label = 'custom';
-    start = parseDate(q.start_date, 'start_date', false);
-    end = q.end_date === undefined ? now : parseDate(q.end_date, 'end_date', true);
-    if (end.getTime() < start.getTime()) throw invalid('end_date', 'end_date must be on or after start_date');
+    start = parseDate(q.start_date, 'start_date').at;
+    const last = q.end_date === undefined ? { at: now, dateOnly: false } : parseDate(q.end_date, 'end_date');
+    if (last.at.getTime() < start.getTime()) throw invalid('end_date', 'end_date must be on or after start_date');
+    // A date-only end_date names the last day included.
+    end = last.dateOnly ? new Date(last.at.getTime() + DAY) : last.at;
   } else {
     label = q.period ?? fallback;
     end = now;
@@ -64,7 +66,7 @@ export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, o
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
 
-function parseDate(value: string, field: string, endOfDay: boolean): Date {
+function parseDate(value: string, field: string): { at: Date; dateOnly: boolean } {
   const m = DATE_ONLY.exec(value);
   if (m) {
     const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
@@ -74,11 +76,11 @@ function parseDate(value: string, field: string, endOfDay: boolean): Date {
     if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {
       throw invalid(field, `${field} is not a calendar date: ${value}`);
     }
-    return new Date(endOfDay ? t + DAY : t);
+    return { at: new Date(t), dateOnly: true };
   }
   if (DATE_TIME.test(value)) {
     const t = Date.parse(value);
-    if (Number.isFinite(t)) return new Date(t);
+    if (Number.isFinite(t)) return { at: new Date(t), dateOnly: false };
   }
   throw invalid(field, `${field} must be a date (YYYY-MM-DD) or an ISO date-time with a zone, got ${JSON.stringify(value)}`);
 }

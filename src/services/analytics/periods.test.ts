@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isAppError } from '../../errors.ts';
+import { bucketing, resolveWindow, trend } from './periods.ts';
+
+const now = new Date('2024-03-10T15:30:00Z');
+
+test('named periods end now; the previous window has equal length', () => {
+  const w = resolveWindow({ period: 'last_7_days' }, 'last_30_days', now);
+  assert.equal(w.start.toISOString(), '2024-03-03T15:30:00.000Z');
+  assert.equal(w.previous.start.toISOString(), '2024-02-25T15:30:00.000Z');
+  assert.equal(w.previous.end.toISOString(), w.start.toISOString());
+  const today = resolveWindow({ period: 'today' }, 'last_30_days', now);
+  assert.equal(today.start.toISOString(), '2024-03-10T00:00:00.000Z');
+  assert.equal(today.previous.start.toISOString(), '2024-03-09T08:30:00.000Z');
+  assert.equal(resolveWindow({}, 'last_24_hours', now).label, 'last_24_hours');
+});
+
+test('custom dates: end day inclusive, date-times exact, errors name the field', () => {
+  const w = resolveWindow({ start_date: '2024-01-01', end_date: '2024-01-31' }, 'last_30_days', now);
+  assert.equal(w.label, 'custom');
+  assert.equal(w.end.toISOString(), '2024-02-01T00:00:00.000Z');
+  const dt = resolveWindow({ start_date: '2024-01-01T10:00:00+07:00', end_date: '2024-01-01T12:00:00Z' }, 'today', now);
+  assert.equal(dt.start.toISOString(), '2024-01-01T03:00:00.000Z');
+  assert.equal(dt.end.toISOString(), '2024-01-01T12:00:00.000Z');
+  for (const [q, field] of [
+    [{ start_date: '2024-02-30' }, 'start_date'],
+    [{ start_date: '2024-01-02', end_date: '2024-01-01' }, 'end_date'],
+    [{ start_date: '2024-01-01T10:00:00' }, 'start_date'],
+    [{ end_date: '2024-01-01' }, 'start_date'],
+    [{ period: 'today', start_date: '2024-01-01' }, 'period'],
+  ] as const) {
+    assert.throws(() => resolveWindow(q, 'today', now), (e) => isAppError(e) && e.code === 'VALIDATION_ERROR' && (e.details as { field: string }).field === field);
+  }
+});
+
+test('buckets: hourly up to a day, daily beyond, aligned to UTC', () => {
+  const h = bucketing(resolveWindow({ period: 'last_24_hours' }, 'today', now));
+  assert.deepEqual([h.unit, h.count, h.origin.toISOString()], ['hour', 25, '2024-03-09T15:00:00.000Z']);
+  const d = bucketing(resolveWindow({ start_date: '2024-01-01', end_date: '2024-01-31' }, 'today', now));
+  assert.deepEqual([d.unit, d.count], ['day', 31]);
+});
+
+test('trend strings', () => {
+  assert.equal(trend(112, 100), '+12%');
+  assert.equal(trend(95, 100), '-5%');
+  assert.equal(trend(100, 100), '0%');
+  assert.equal(trend(0, 0), '0%');
+  assert.equal(trend(null, null), '0%');
+  assert.equal(trend(5, 0), null);
+  assert.equal(trend(0.2001, 0.2), '0%');
+});
