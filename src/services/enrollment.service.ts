@@ -116,7 +116,7 @@ export class EnrollmentService {
   }
 
   async processFrame(client: ClientContext, token: string | undefined, image: ImageInput) {
-    const session = await this.d.sessions.open(client.id, 'enrollment', token);
+    const session = await this.#open(client, token);
     let face: AnalyzedFace | null = null;
     let modelId = '';
     try {
@@ -242,7 +242,7 @@ export class EnrollmentService {
   }
 
   async complete(client: ClientContext, token: string | undefined) {
-    const session = await this.d.sessions.open(client.id, 'enrollment', token);
+    const session = await this.#open(client, token);
     const outcome = await this.d.sessions.update(session.id, async (locked, trx) => {
       const params = locked.params as unknown as EnrollParams;
       const state = locked.state as unknown as EnrollState;
@@ -361,6 +361,22 @@ export class EnrollmentService {
     const templateIds = await this.d.db.transaction().execute((trx) => deleteEnrollment(trx, client.id, enrollmentId));
     await this.d.gallery.removed(client.id, templateIds);
     return { deleted: true, enrollment_id: enrollmentId, templates_removed: templateIds.length };
+  }
+
+  /** Opens the session; the first use after expiry closes it with enrollment.failed (SESSION_EXPIRED). */
+  #open(client: ClientContext, token: string | undefined) {
+    return this.d.sessions.open(client.id, 'enrollment', token, async (session, trx) => {
+      const state = session.state as unknown as EnrollState;
+      const user = session.user_id ? await findFaceUser(trx, client.id, session.user_id) : undefined;
+      await recordEvent(trx, client.id, 'enrollment.failed', {
+        session_id: session.id,
+        user_id: user?.external_id ?? '',
+        error_code: 'SESSION_EXPIRED',
+        error_message: 'The enrollment session expired before it was completed',
+        attempts: state.received ?? 0,
+        last_attempt: state.lastAt ?? session.expires_at.toISOString(),
+      });
+    });
   }
 
   async #activeUser(clientId: string, idOrExternal: string): Promise<FaceUser> {

@@ -37,10 +37,26 @@ export class SessionStore {
    * The active session a token opens for this client. Missing, malformed or another client's token:
    * SESSION_NOT_FOUND (404); past expires_at: SESSION_EXPIRED (410); already finished: SESSION_COMPLETED (409).
    */
-  async open(clientId: string, kind: SessionTable['kind'], token: string | undefined): Promise<SessionRow> {
+  async open(
+    clientId: string,
+    kind: SessionTable['kind'],
+    token: string | undefined,
+    onExpired?: (session: SessionRow, trx: Transaction<Database>) => Promise<void>,
+  ): Promise<SessionRow> {
     if (!token || token.length > 200) throw appError('SESSION_NOT_FOUND', 'Missing or unknown X-Session-Token');
     const s = await findSessionByToken(this.db, clientId, kind, hashToken(token));
     if (!s) throw appError('SESSION_NOT_FOUND', 'Unknown session token');
+    if (s.status === 'active' && s.expires_at.getTime() <= Date.now()) {
+      // The first request after expiry closes the session (once, under the row lock) and lets the
+      // caller record the outcome, e.g. enrollment.failed with SESSION_EXPIRED.
+      await this.db.transaction().execute(async (trx) => {
+        const locked = await lockSession(trx, s.id);
+        if (locked?.status !== 'active') return;
+        await updateSession(trx, s.id, { status: 'expired' });
+        await onExpired?.(locked, trx);
+      });
+      throw appError('SESSION_EXPIRED');
+    }
     assertUsable(s, new Date());
     return s;
   }
@@ -66,6 +82,7 @@ export class SessionStore {
 }
 
 function assertUsable(s: SessionRow, now: Date): void {
+  if (s.status === 'expired') throw appError('SESSION_EXPIRED');
   if (s.status !== 'active') {
     throw appError('SESSION_COMPLETED', `The session is already ${s.status === 'completed' ? 'completed' : s.status}`);
   }

@@ -165,6 +165,10 @@ for (const backend of backendNames()) {
       res = await postForm(app, '/api/auth/enrollment/process-frame/', tenant, [{ name: 'frame', value: dataFile(OBAMA) }], session_token);
       assert.equal(res.statusCode, 410);
       assert.equal(res.json().code, 'SESSION_EXPIRED');
+      const failed = await container.database.db.selectFrom('events').select('payload').where('event_type', '=', 'enrollment.failed').execute();
+      assert.equal(failed.filter((e) => (e.payload as { session_id: string; error_code: string }).session_id === session_id && (e.payload as { error_code: string }).error_code === 'SESSION_EXPIRED').length, 1);
+      res = await postJson(app, '/api/auth/enrollment/complete/', tenant, {}, session_token);
+      assert.equal(res.statusCode, 410);
       res = await postForm(app, '/api/auth/enrollment/process-frame/', tenant, [{ name: 'frame', value: dataFile(OBAMA) }]);
       assert.equal(res.statusCode, 400);
       assert.equal(res.json().code, 'VALIDATION_ERROR');
