@@ -16,6 +16,7 @@ import path from 'node:path';
 import { isAppError } from '../src/errors.ts';
 import { createFaceEngine, DEFAULT_MODEL } from '../src/vision/index.ts';
 import type { FaceEngine } from '../src/vision/types.ts';
+import { readCsv } from '../src/vision/eval-csv.ts';
 import * as M from '../src/vision/eval-metrics.ts';
 
 interface Args {
@@ -59,33 +60,6 @@ usage: npm run eval -- verify --pairs FILE.csv [--root DIR] [--json]
        npm run eval -- spoof --labels FILE.csv [--root DIR] [--json]
        npm run eval -- calibrate --labels labels.csv --pairs pairs.csv [--root DIR]`);
   process.exit(2);
-}
-
-/** Minimal RFC 4180 CSV reader (quoted fields, commas and quotes inside quotes). */
-export function readCsv(file: string): Array<Record<string, string>> {
-  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-  const rows: string[][] = [];
-  let row: string[] = [], field = '', quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') { row.push(field); field = ''; }
-    else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field); field = '';
-      if (row.some((f) => f !== '')) rows.push(row);
-      row = [];
-    } else field += ch;
-  }
-  row.push(field);
-  if (row.some((f) => f !== '')) rows.push(row);
-  const [header, ...body] = rows;
-  const keys = header.map((h) => h.trim());
-  return body.map((r) => Object.fromEntries(keys.map((k, i) => [k, (r[i] ?? '').trim()])));
 }
 
 interface Embedded {

@@ -14,13 +14,28 @@ export async function createEmbedder(id: ModelId): Promise<Embedder> {
   switch (id) {
     case MODEL_FACEPLUGIN: {
       const { FacepluginEmbedder } = await import('./embedder/onnx-faceplugin/faceplugin-embedder.ts');
-      return FacepluginEmbedder.create({ id, flip: true });
+      // Flip-averaging was measured (docs/vision.md) and did not help beyond noise: one pass only.
+      return FacepluginEmbedder.create({ id, flip: false });
     }
     case MODEL_DLIB: {
       const { FaceapiDlibEmbedder } = await import('./embedder/dlib-faceapi/faceapi-embedder.ts');
       return FaceapiDlibEmbedder.create();
     }
   }
+}
+
+/**
+ * Faces ordered main face first: by area, discounted by distance from the image centre (up to −60 % in
+ * a corner), so that of two faces of similar size the one in the middle of the frame is the subject,
+ * while a clearly larger face still wins.
+ */
+export function byPrimacy(faces: DetectedFace[], width: number, height: number): DetectedFace[] {
+  const halfDiag = Math.hypot(width, height) / 2;
+  const key = (f: DetectedFace) => {
+    const d = Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2) / halfDiag;
+    return f.box.width * f.box.height * (1 - 0.6 * Math.min(1, d) ** 2);
+  };
+  return [...faces].sort((a, b) => key(b) - key(a));
 }
 
 export interface AnalyzerOptions {
@@ -78,7 +93,7 @@ export class Analyzer {
     let detected: DetectedFace[] = await this.detector.detect(img, { passive: options.passive ?? false });
     const t2 = performance.now();
     if (detected.length === 0) throw appError('NO_FACE_DETECTED');
-    detected.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+    detected = byPrimacy(detected, img.width, img.height);
     if (detected.length > 1 && options.multiple === 'refuse') {
       throw appError('MULTIPLE_FACES', `${detected.length} faces were detected; exactly one is required`, { count: detected.length });
     }

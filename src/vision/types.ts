@@ -83,7 +83,8 @@ export interface AnalyzedFace {
 }
 
 export interface AnalyzeOptions {
-  /** 'largest': keep only the largest face; 'refuse': MULTIPLE_FACES when more than one; 'all': return all. */
+  /** 'largest': keep only the main face (the largest; of two similar sizes, the one nearer the centre);
+   * 'refuse': MULTIPLE_FACES when more than one; 'all': return all, main face first. */
   multiple: 'largest' | 'refuse' | 'all';
   /** Compute embeddings (costs an extra recogniser pass per face). */
   embed: boolean;
