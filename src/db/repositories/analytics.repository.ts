@@ -283,9 +283,15 @@ export class AnalyticsRepository {
     const parts = feedSources(clientId, r, new Set(categories));
     if (!parts.length) return { total: 0, rows: [] };
     const union = sql.join(parts, sql` UNION ALL `);
+    // Each source contributes at most its newest offset+limit rows (index scans on client_id,
+    // created_at), so a page never sorts a whole month of API-access entries. 9 = created_at, 1 = id.
+    const top = sql.join(
+      parts.map((p) => sql`(${p} ORDER BY 9 DESC, 1 DESC LIMIT ${offset + limit})`),
+      sql` UNION ALL `,
+    );
     const [count, page] = await Promise.all([
       sql<{ n: number }>`SELECT count(*)::int AS n FROM (${union}) f`.execute(this.db),
-      sql<AuditFeedRow>`SELECT * FROM (${union}) f ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`.execute(this.db),
+      sql<AuditFeedRow>`SELECT * FROM (${top}) f ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`.execute(this.db),
     ]);
     return { total: count.rows[0]?.n ?? 0, rows: page.rows };
   }

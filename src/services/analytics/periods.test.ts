@@ -12,7 +12,8 @@ test('named periods end now; the previous window has equal length', () => {
   assert.equal(w.previous.end.toISOString(), w.start.toISOString());
   const today = resolveWindow({ period: 'today' }, 'last_30_days', now);
   assert.equal(today.start.toISOString(), '2024-03-10T00:00:00.000Z');
-  assert.equal(today.previous.start.toISOString(), '2024-03-09T08:30:00.000Z');
+  assert.equal(today.previous.start.toISOString(), '2024-03-09T00:00:00.000Z');
+  assert.equal(today.previous.end.toISOString(), '2024-03-09T15:30:00.000Z');
   assert.equal(resolveWindow({}, 'last_24_hours', now).label, 'last_24_hours');
 });
 

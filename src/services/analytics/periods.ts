@@ -19,7 +19,7 @@ export interface PeriodQuery {
   end_date?: string;
 }
 
-/** A half-open window [start, end) in UTC, with the window of equal length just before it (trends). */
+/** A half-open window [start, end) in UTC, with a window of equal length before it (trends). */
 export interface Window {
   /** The period name, or 'custom' for start_date/end_date. */
   label: PeriodName | 'custom';
@@ -60,7 +60,9 @@ export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, o
   if (opts.maxDays !== undefined && length > opts.maxDays * DAY) {
     throw invalid('end_date', `The window may span at most ${opts.maxDays} days`);
   }
-  return { label, start, end, previous: { start: new Date(start.getTime() - length), end: start } };
+  // `today` compares with the same hours of yesterday; every other window with the one just before it.
+  const shift = label === 'today' ? DAY : length;
+  return { label, start, end, previous: { start: new Date(start.getTime() - shift), end: new Date(end.getTime() - shift) } };
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
