@@ -24,6 +24,14 @@ export interface AppConfig {
   keyGraceSeconds: number;
   /** Directory of test/eval data (../shared/data by default). */
   version: string;
+  /** Run the webhook dispatcher in this process (WAJAH_WEBHOOKS, default 1). */
+  webhooks: boolean;
+  /** Webhook URLs may point at loopback/private/link-local addresses (WAJAH_WEBHOOK_ALLOW_PRIVATE, default 1). */
+  webhookAllowPrivate: boolean;
+  /** Dispatcher poll interval in ms (WAJAH_WEBHOOK_POLL_MS, default 500). */
+  webhookPollMs: number;
+  /** Timeout of one webhook HTTP attempt in ms (WAJAH_WEBHOOK_TIMEOUT_MS, default 10000). */
+  webhookTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -43,6 +51,15 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max
     return def;
   }
   return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, def: boolean, problems: string[]): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  problems.push(`${name} must be 1 or 0 (got "${raw}")`);
+  return def;
 }
 
 /** Parse the environment once; every bad variable is listed in one ConfigError. */
@@ -68,6 +85,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const queueSize = int(env, 'WAJAH_QUEUE_SIZE', 64, 1, 100000, problems);
   const bodyLimit = int(env, 'WAJAH_BODY_LIMIT', 10 * 1024 * 1024, 1024, 200 * 1024 * 1024, problems);
   const keyGraceSeconds = int(env, 'WAJAH_KEY_GRACE_SECONDS', 24 * 3600, 0, 365 * 24 * 3600, problems);
+  const webhooks = bool(env, 'WAJAH_WEBHOOKS', true, problems);
+  const webhookAllowPrivate = bool(env, 'WAJAH_WEBHOOK_ALLOW_PRIVATE', true, problems);
+  const webhookPollMs = int(env, 'WAJAH_WEBHOOK_POLL_MS', 500, 10, 60000, problems);
+  const webhookTimeoutMs = int(env, 'WAJAH_WEBHOOK_TIMEOUT_MS', 10000, 100, 120000, problems);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -84,6 +105,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimit,
     keyGraceSeconds,
     version: '1.0.0',
+    webhooks,
+    webhookAllowPrivate,
+    webhookPollMs,
+    webhookTimeoutMs,
     ...overrides,
   });
 }

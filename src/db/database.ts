@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Database } from './schema.ts';
 import { serializedDialect } from './pglite-serial.ts';
 import * as m0001 from './migrations/0001-initial.ts';
+import * as m0004 from './migrations/0004-webhooks.ts';
 import * as m0005 from './migrations/0005-analytics.ts';
 
 export type DB = Kysely<Database>;
@@ -12,6 +13,7 @@ export type DB = Kysely<Database>;
 /** Every migration, in order. Add new ones here (timestamped file names, up/down in raw SQL). */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': m0001,
+  '0004-webhooks': m0004,
   '0005-analytics': m0005,
 };
 

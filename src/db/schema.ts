@@ -131,6 +131,8 @@ export interface EventTable {
   event_type: string;
   payload: Json;
   created_at: Timestamp;
+  /** Set when the webhook dispatcher has fanned the event out into deliveries (0004). */
+  dispatched_at: Timestamp | null;
 }
 
 export interface AuditLogTable {
@@ -145,6 +147,41 @@ export interface AuditLogTable {
   created_at: Timestamp;
 }
 
+export type WebhookBackoff = 'exponential' | 'linear' | 'fixed';
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookEndpointTable {
+  id: string;
+  client_id: string;
+  url: string;
+  events: Json<string[]>;
+  secret: string;
+  is_active: Generated<boolean>;
+  max_retries: number;
+  backoff_strategy: WebhookBackoff;
+  /** Seconds (fractional allowed). */
+  retry_delay: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveryTable {
+  id: string;
+  client_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  claim_id: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  response_ms: number | null;
+  created_at: Timestamp;
+  delivered_at: Timestamp | null;
+}
+
 export interface Database {
   clients: ClientTable;
   api_keys: ApiKeyTable;
@@ -156,5 +193,7 @@ export interface Database {
   auth_attempts: AuthAttemptTable;
   events: EventTable;
   audit_logs: AuditLogTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_deliveries: WebhookDeliveryTable;
 }
 

@@ -1,10 +1,44 @@
 import type { Core } from '../../container.ts';
+import { WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
+import { WebhookDispatcher } from './dispatcher.ts';
+import { sendWebhook } from './sender.ts';
+import { onWebhookWake } from './wake.ts';
+import { WebhooksService } from './webhooks.service.ts';
 
-/** Webhook endpoints, signing and durable delivery from the events outbox. */
+export { notifyWebhookDispatchers } from './wake.ts';
+
+/**
+ * Webhook endpoints, signing and durable delivery from the events outbox.
+ *
+ * @example container.webhooks.notify() // after committing an event: deliver now, not at the next poll
+ */
 export interface WebhookServices {
+  webhooks: WebhooksService;
+  dispatcher: WebhookDispatcher;
+  /** Wake this process's dispatcher (notifyWebhookDispatchers() wakes every one in the process). */
+  notify(): void;
   close(): Promise<void>;
 }
 
-export async function createWebhookServices(_core: Core): Promise<WebhookServices> {
-  return { close: async () => {} };
+/** Starts the dispatcher unless WAJAH_WEBHOOKS=0 (then this instance serves the API only). */
+export async function createWebhookServices(core: Core): Promise<WebhookServices> {
+  const { config } = core;
+  const repo = new WebhooksRepository(core.database.db);
+  const dispatcher = new WebhookDispatcher(repo, sendWebhook, core.log, {
+    pollMs: config.webhookPollMs,
+    timeoutMs: config.webhookTimeoutMs,
+    allowPrivate: config.webhookAllowPrivate,
+  });
+  const webhooks = new WebhooksService(repo, dispatcher, { allowPrivate: config.webhookAllowPrivate, dispatch: config.webhooks });
+  const unsubscribe = onWebhookWake(() => dispatcher.notify());
+  if (config.webhooks) dispatcher.start();
+  return {
+    webhooks,
+    dispatcher,
+    notify: () => dispatcher.notify(),
+    async close() {
+      unsubscribe();
+      await dispatcher.close();
+    },
+  };
 }

@@ -1,0 +1,98 @@
+import { Type } from '@sinclair/typebox';
+import { EVENT_NAMES } from '../services/events.ts';
+import { DateTime, Nullable, PageQuery, PageSchema } from './common.schemas.ts';
+
+const EventName = Type.Union(
+  EVENT_NAMES.map((e) => Type.Literal(e)),
+  { description: `One of ${EVENT_NAMES.join(', ')}` },
+);
+
+const RetryPolicyFields = {
+  max_retries: Type.Integer({ minimum: 0, maximum: 20, description: 'Retries after the first attempt (default 3)' }),
+  backoff_strategy: Type.Union([Type.Literal('exponential'), Type.Literal('linear'), Type.Literal('fixed')], {
+    description: 'exponential: retry_delay·2^(n−1) · linear: retry_delay·n · fixed: retry_delay (default exponential)',
+  }),
+  retry_delay: Type.Number({ minimum: 0, maximum: 86400, description: 'Seconds, fractions allowed (default 30)' }),
+};
+
+const RetryPolicyInput = Type.Partial(Type.Object(RetryPolicyFields), { description: 'Missing fields take their defaults' });
+
+const Secret = Type.String({ minLength: 16, maxLength: 256, description: 'HMAC-SHA256 key for X-Signature; generated (and returned once) when omitted' });
+const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL receiving POSTs' });
+const Events = Type.Array(EventName, { minItems: 1, maxItems: 32 });
+
+export const EndpointBody = Type.Object({
+  url: Url,
+  events: Events,
+  secret: Type.Optional(Secret),
+  is_active: Type.Optional(Type.Boolean({ default: true })),
+  retry_policy: Type.Optional(RetryPolicyInput),
+});
+
+export const EndpointPatchBody = Type.Partial(EndpointBody, { description: 'Only the fields given change; retry_policy fields merge' });
+
+export const EndpointSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid', description: 'Sent as webhook_id in every delivery body' }),
+    url: Type.String(),
+    events: Type.Array(Type.String()),
+    is_active: Type.Boolean(),
+    retry_policy: Type.Object(RetryPolicyFields),
+    secret_set: Type.Boolean({ description: 'Always true: the secret is stored and never returned' }),
+    created_at: DateTime,
+    updated_at: DateTime,
+    secret: Type.Optional(Type.String({ description: 'Only in the creation response, when the server generated the secret' })),
+  },
+  { description: 'A webhook endpoint' },
+);
+
+export const EndpointPage = PageSchema(EndpointSchema, 'A page of webhook endpoints');
+
+export const EndpointParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const LogParams = Type.Object({ log_id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+const Status = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]);
+
+export const DeliverySchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid', description: 'Also sent as X-Webhook-Id: dedupe on it' }),
+    endpoint_id: Type.String({ format: 'uuid' }),
+    url: Type.String(),
+    event_id: Type.String({ format: 'uuid', description: 'Also sent as X-Event-Id' }),
+    event_type: Type.String(),
+    status: Status,
+    attempts: Type.Integer({ description: 'Attempts since the delivery was (re)queued' }),
+    next_attempt_at: Nullable(DateTime),
+    last_status_code: Nullable(Type.Integer()),
+    last_error: Nullable(Type.String()),
+    response_ms: Nullable(Type.Number()),
+    created_at: DateTime,
+    delivered_at: Nullable(DateTime),
+  },
+  { description: 'A webhook delivery (log entry)' },
+);
+
+export const DeliveryDetailSchema = Type.Composite([
+  DeliverySchema,
+  Type.Object({
+    body: Nullable(
+      Type.Object(
+        { event: Type.String(), data: Type.Any(), timestamp: DateTime, webhook_id: Type.String() },
+        { description: 'The JSON body sent (null when the event left the outbox)' },
+      ),
+    ),
+  }),
+]);
+
+export const DeliveryPage = PageSchema(DeliverySchema, 'A page of webhook deliveries, newest first');
+
+export const ListLogsQuery = Type.Object({
+  ...PageQuery,
+  event_type: Type.Optional(Type.String({ maxLength: 100 })),
+  status: Type.Optional(Status),
+  endpoint_id: Type.Optional(Type.String({ maxLength: 64 })),
+  start_date: Type.Optional(Type.String({ maxLength: 40, description: 'YYYY-MM-DD or ISO 8601; created at or after' })),
+  end_date: Type.Optional(Type.String({ maxLength: 40, description: 'YYYY-MM-DD (whole day included) or ISO 8601; created at or before' })),
+});
+
+export const ListEndpointsQuery = Type.Object({ ...PageQuery });

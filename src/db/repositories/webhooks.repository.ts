@@ -1,0 +1,386 @@
+import crypto from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Database, WebhookBackoff, WebhookDeliveryStatus } from '../schema.ts';
+
+export interface EndpointRow {
+  id: string;
+  client_id: string;
+  url: string;
+  events: string[];
+  secret: string;
+  is_active: boolean;
+  max_retries: number;
+  backoff_strategy: WebhookBackoff;
+  retry_delay: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type EndpointChanges = Partial<Pick<EndpointRow, 'url' | 'events' | 'secret' | 'is_active' | 'max_retries' | 'backoff_strategy' | 'retry_delay'>>;
+
+/** A delivery taken by one sender: everything needed to sign, send and record it. */
+export interface ClaimedDelivery {
+  id: string;
+  claim_id: string;
+  client_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  /** Attempts before this one. */
+  attempts: number;
+  url: string;
+  secret: string;
+  is_active: boolean;
+  max_retries: number;
+  backoff_strategy: WebhookBackoff;
+  retry_delay: number;
+  /** Null when the outbox row is gone (retention, tenant deletion). */
+  payload: Record<string, unknown> | null;
+  event_created_at: Date | null;
+}
+
+export interface DeliveryRow {
+  id: string;
+  endpoint_id: string;
+  url: string;
+  event_id: string;
+  event_type: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date;
+  last_status_code: number | null;
+  last_error: string | null;
+  response_ms: number | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
+export interface DeliveryDetailRow extends DeliveryRow {
+  payload: Record<string, unknown> | null;
+  event_created_at: Date | null;
+}
+
+export interface DeliveryFilter {
+  eventType?: string;
+  status?: WebhookDeliveryStatus;
+  endpointId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+const ENDPOINT_COLUMNS = [
+  'id',
+  'client_id',
+  'url',
+  'events',
+  'secret',
+  'is_active',
+  'max_retries',
+  'backoff_strategy',
+  'retry_delay',
+  'created_at',
+  'updated_at',
+] as const;
+
+const DELIVERY_COLUMNS = [
+  'd.id',
+  'd.endpoint_id',
+  'e.url',
+  'd.event_id',
+  'd.event_type',
+  'd.status',
+  'd.attempts',
+  'd.next_attempt_at',
+  'd.last_status_code',
+  'd.last_error',
+  'd.response_ms',
+  'd.created_at',
+  'd.delivered_at',
+] as const;
+
+/** `now() + ms` in the database clock (every instance schedules against the same clock). */
+const inMs = (ms: number) => sql<Date>`now() + ${Math.max(0, Math.round(ms))} * interval '1 millisecond'`;
+
+/**
+ * Webhook endpoints and deliveries. Tenant-facing queries are scoped by client in the query;
+ * the dispatcher's fan-out and claim run across tenants with `FOR UPDATE SKIP LOCKED`, so several
+ * API instances on one PostgreSQL never take the same event or delivery at the same time.
+ */
+export class WebhooksRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  // ---- endpoints ----
+
+  async countEndpoints(clientId: string): Promise<number> {
+    const row = await this.db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll<number>().as('n')).where('client_id', '=', clientId).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  async insertEndpoint(row: Omit<EndpointRow, 'created_at' | 'updated_at'>): Promise<EndpointRow> {
+    return (await this.db
+      .insertInto('webhook_endpoints')
+      .values({ ...row, events: JSON.stringify(row.events) })
+      .returning(ENDPOINT_COLUMNS)
+      .executeTakeFirstOrThrow()) as EndpointRow;
+  }
+
+  async listEndpoints(clientId: string, limit: number, offset: number): Promise<{ total: number; rows: EndpointRow[] }> {
+    const [rows, total] = await Promise.all([
+      this.db
+        .selectFrom('webhook_endpoints')
+        .select(ENDPOINT_COLUMNS)
+        .where('client_id', '=', clientId)
+        .orderBy('created_at', 'asc')
+        .orderBy('id', 'asc')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
+      this.countEndpoints(clientId),
+    ]);
+    return { total, rows: rows as EndpointRow[] };
+  }
+
+  async findEndpoint(clientId: string, id: string): Promise<EndpointRow | undefined> {
+    return (await this.db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst()) as
+      | EndpointRow
+      | undefined;
+  }
+
+  async updateEndpoint(clientId: string, id: string, changes: EndpointChanges): Promise<EndpointRow | undefined> {
+    const { events, ...rest } = changes;
+    return (await this.db
+      .updateTable('webhook_endpoints')
+      .set({ ...rest, ...(events ? { events: JSON.stringify(events) } : {}), updated_at: sql<Date>`now()` })
+      .where('client_id', '=', clientId)
+      .where('id', '=', id)
+      .returning(ENDPOINT_COLUMNS)
+      .executeTakeFirst()) as EndpointRow | undefined;
+  }
+
+  /** Deletes the endpoint and (cascade) its deliveries. */
+  async deleteEndpoint(clientId: string, id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('webhook_endpoints').where('client_id', '=', clientId).where('id', '=', id).returning('id').executeTakeFirst();
+    return !!r;
+  }
+
+  // ---- dispatcher ----
+
+  /**
+   * Turns up to `limit` undispatched outbox events into one pending delivery per matching active
+   * endpoint of the same client, and marks them dispatched, in one transaction. Returns how many
+   * events were taken (0: nothing left). Safe to run concurrently from several instances.
+   */
+  async fanOut(limit: number): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const events = await trx
+        .selectFrom('events')
+        .select('id')
+        .where('dispatched_at', 'is', null)
+        .orderBy('created_at', 'asc')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      if (!events.length) return 0;
+      const ids = events.map((e) => e.id);
+      await trx
+        .insertInto('webhook_deliveries')
+        .columns(['id', 'client_id', 'endpoint_id', 'event_id', 'event_type'])
+        .expression((eb) =>
+          eb
+            .selectFrom('events as ev')
+            .innerJoin('webhook_endpoints as e', (join) =>
+              join
+                .onRef('e.client_id', '=', 'ev.client_id')
+                .on('e.is_active', '=', true)
+                .on(sql<boolean>`e.events @> jsonb_build_array(ev.event_type)`),
+            )
+            .select([sql<string>`gen_random_uuid()`.as('id'), 'ev.client_id', 'e.id as endpoint_id', 'ev.id as event_id', 'ev.event_type'])
+            .where('ev.id', 'in', ids),
+        )
+        .onConflict((oc) => oc.columns(['endpoint_id', 'event_id']).doNothing())
+        .execute();
+      await trx.updateTable('events').set({ dispatched_at: sql<Date>`now()` }).where('id', 'in', ids).execute();
+      return ids.length;
+    });
+  }
+
+  /**
+   * Claims up to `limit` due pending deliveries: pushes their next_attempt_at `leaseMs` ahead (so a
+   * crashed sender's claim expires by itself) and stamps a claim id that fences the result.
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    if (limit <= 0) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const due = await trx
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', sql<Date>`now()`)
+        .orderBy('next_attempt_at', 'asc')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      if (!due.length) return [];
+      const claimIds = new Map(due.map((d) => [d.id, crypto.randomUUID()]));
+      // One UPDATE per row keeps each claim id distinct without a VALUES join; batches are small.
+      for (const [id, claimId] of claimIds) {
+        await trx.updateTable('webhook_deliveries').set({ claim_id: claimId, next_attempt_at: inMs(leaseMs) }).where('id', '=', id).execute();
+      }
+      return this.#claimed(trx, [...claimIds.keys()]);
+    });
+  }
+
+  async #claimed(db: Kysely<Database>, ids: string[]): Promise<ClaimedDelivery[]> {
+    const rows = await db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .leftJoin('events as ev', 'ev.id', 'd.event_id')
+      .select([
+        'd.id',
+        'd.claim_id',
+        'd.client_id',
+        'd.endpoint_id',
+        'd.event_id',
+        'd.event_type',
+        'd.attempts',
+        'e.url',
+        'e.secret',
+        'e.is_active',
+        'e.max_retries',
+        'e.backoff_strategy',
+        'e.retry_delay',
+        'ev.payload',
+        'ev.created_at as event_created_at',
+      ])
+      .where('d.id', 'in', ids)
+      .execute();
+    return rows as ClaimedDelivery[];
+  }
+
+  /**
+   * A `webhook.test` ping: writes its outbox row (already dispatched: it goes to this endpoint only)
+   * and its delivery, claimed by the caller, in one transaction.
+   */
+  async insertClaimedPing(clientId: string, endpointId: string, data: Record<string, unknown>, leaseMs: number): Promise<ClaimedDelivery> {
+    return this.db.transaction().execute(async (trx) => {
+      const eventId = crypto.randomUUID();
+      const id = crypto.randomUUID();
+      await trx
+        .insertInto('events')
+        .values({ id: eventId, client_id: clientId, event_type: 'webhook.test', payload: JSON.stringify(data), dispatched_at: sql<Date>`now()` })
+        .execute();
+      await trx
+        .insertInto('webhook_deliveries')
+        .values({ id, client_id: clientId, endpoint_id: endpointId, event_id: eventId, event_type: 'webhook.test', claim_id: crypto.randomUUID(), next_attempt_at: inMs(leaseMs) })
+        .execute();
+      const [claimed] = await this.#claimed(trx, [id]);
+      return claimed!;
+    });
+  }
+
+  /** Records a 2xx. False when the claim was lost (expired and retaken, or re-queued meanwhile). */
+  async markDelivered(id: string, claimId: string, r: { statusCode: number; ms: number }): Promise<boolean> {
+    const res = await this.db
+      .updateTable('webhook_deliveries')
+      .set((eb) => ({
+        status: 'delivered',
+        attempts: eb('attempts', '+', 1),
+        claim_id: null,
+        last_status_code: r.statusCode,
+        last_error: null,
+        response_ms: r.ms,
+        delivered_at: sql<Date>`now()`,
+      }))
+      .where('id', '=', id)
+      .where('claim_id', '=', claimId)
+      .returning('id')
+      .executeTakeFirst();
+    return !!res;
+  }
+
+  /** Records a failed attempt: pending again in `retryInMs`, or failed for good when null. */
+  async markAttemptFailed(
+    id: string,
+    claimId: string,
+    r: { statusCode: number | null; error: string; ms: number | null; retryInMs: number | null; countAttempt?: boolean },
+  ): Promise<boolean> {
+    const res = await this.db
+      .updateTable('webhook_deliveries')
+      .set((eb) => ({
+        status: r.retryInMs === null ? 'failed' : 'pending',
+        attempts: r.countAttempt === false ? eb.ref('attempts') : eb('attempts', '+', 1),
+        claim_id: null,
+        next_attempt_at: inMs(r.retryInMs ?? 0),
+        last_status_code: r.statusCode,
+        last_error: r.error.slice(0, 1000),
+        response_ms: r.ms,
+      }))
+      .where('id', '=', id)
+      .where('claim_id', '=', claimId)
+      .returning('id')
+      .executeTakeFirst();
+    return !!res;
+  }
+
+  /** Gives a claim back without counting an attempt (shutdown interrupted the send). */
+  async releaseClaim(id: string, claimId: string): Promise<void> {
+    await this.db
+      .updateTable('webhook_deliveries')
+      .set({ claim_id: null, next_attempt_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('claim_id', '=', claimId)
+      .execute();
+  }
+
+  /** Milliseconds until the earliest pending delivery is due (null: none pending). */
+  async msUntilNextDue(): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('webhook_deliveries')
+      .select(sql<number>`extract(epoch from (min(next_attempt_at) - now())) * 1000`.as('ms'))
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return row?.ms == null ? null : Math.max(0, Number(row.ms));
+  }
+
+  // ---- logs ----
+
+  async listDeliveries(clientId: string, f: DeliveryFilter, limit: number, offset: number): Promise<{ total: number; rows: DeliveryRow[] }> {
+    let q = this.db.selectFrom('webhook_deliveries as d').innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id').where('d.client_id', '=', clientId);
+    if (f.eventType) q = q.where('d.event_type', '=', f.eventType);
+    if (f.status) q = q.where('d.status', '=', f.status);
+    if (f.endpointId) q = q.where('d.endpoint_id', '=', f.endpointId);
+    if (f.from) q = q.where('d.created_at', '>=', f.from);
+    if (f.to) q = q.where('d.created_at', '<', f.to);
+    const [rows, count] = await Promise.all([
+      q.select(DELIVERY_COLUMNS).orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(limit).offset(offset).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst(),
+    ]);
+    return { total: Number(count?.n ?? 0), rows: rows as DeliveryRow[] };
+  }
+
+  async findDelivery(clientId: string, id: string): Promise<DeliveryDetailRow | undefined> {
+    return (await this.db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .leftJoin('events as ev', 'ev.id', 'd.event_id')
+      .select(DELIVERY_COLUMNS)
+      .select(['ev.payload', 'ev.created_at as event_created_at'])
+      .where('d.client_id', '=', clientId)
+      .where('d.id', '=', id)
+      .executeTakeFirst()) as DeliveryDetailRow | undefined;
+  }
+
+  /** Makes a delivery pending and due now with a fresh retry budget (attempts restart at 0). */
+  async requeue(clientId: string, id: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'pending', attempts: 0, claim_id: null, next_attempt_at: sql<Date>`now()`, delivered_at: null })
+      .where('client_id', '=', clientId)
+      .where('id', '=', id)
+      .returning('id')
+      .executeTakeFirst();
+    return !!res;
+  }
+}

@@ -1,0 +1,178 @@
+import type { ClaimedDelivery, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
+import { retryDelayMs, shouldRetry } from './retry-policy.ts';
+import type { SendOutcome, WebhookSender } from './sender.ts';
+import { serializeBody, signBody } from './signer.ts';
+
+export interface DispatcherOptions {
+  pollMs: number;
+  timeoutMs: number;
+  allowPrivate: boolean;
+  /** Deliveries in flight at once per process. */
+  concurrency?: number;
+  /** How long close() lets in-flight sends finish before aborting them. */
+  shutdownGraceMs?: number;
+}
+
+export const USER_AGENT = 'Wajah-Webhooks/1.0';
+const FAN_OUT_BATCH = 200;
+
+/**
+ * Moves events from the outbox to receivers. Each pass: fan out undispatched events into
+ * deliveries, then claim due deliveries (up to the free concurrency) and send them without waiting.
+ * Runs on a poll timer, on notify(), when a send finishes, and when a scheduled retry falls due.
+ * At-least-once: a claim is a lease (timeout + 30 s); a process that dies mid-send leaves the
+ * delivery to be retried by whoever runs next, so receivers dedupe on X-Webhook-Id.
+ *
+ * @example const d = new WebhookDispatcher(repo, sendWebhook, log, { pollMs: 500, timeoutMs: 10_000, allowPrivate: true }); d.start(); d.notify(); await d.close();
+ */
+export class WebhookDispatcher {
+  readonly #inflight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = Infinity;
+  #pass: Promise<void> | null = null;
+  #again = false;
+  #started = false;
+  #stopped = false;
+
+  constructor(
+    private readonly repo: WebhooksRepository,
+    private readonly send: WebhookSender,
+    private readonly log: { warn(msg: string): void; error(msg: string): void },
+    private readonly options: DispatcherOptions,
+  ) {
+    this.#concurrency = options.concurrency ?? 16;
+    this.#leaseMs = options.timeoutMs + 30_000;
+  }
+
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
+  start(): void {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    this.#wakeIn(0);
+  }
+
+  /** Run a pass now (or right after the current one). Cheap; call it after committing an event. */
+  notify(): void {
+    if (!this.#started || this.#stopped) return;
+    if (this.#pass) this.#again = true;
+    else this.#wakeIn(0);
+  }
+
+  /** Sends one delivery this process already holds (a test ping) and returns when it is recorded. */
+  async deliverClaimed(d: ClaimedDelivery): Promise<void> {
+    await this.#track(d);
+  }
+
+  /** Stops polling, lets in-flight sends finish for a moment, aborts the rest (their claims are released). */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#pass;
+    const pending = [...this.#inflight.values()];
+    if (pending.length) {
+      const grace = new Promise<void>((r) => setTimeout(r, this.options.shutdownGraceMs ?? 1000).unref());
+      await Promise.race([Promise.all(pending.map((p) => p.done)), grace]);
+      for (const p of this.#inflight.values()) p.abort.abort();
+      await Promise.all([...this.#inflight.values()].map((p) => p.done));
+    }
+  }
+
+  #wakeIn(ms: number): void {
+    if (this.#stopped) return;
+    const at = Date.now() + Math.max(0, ms);
+    if (this.#timer && this.#timerAt <= at) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#timerAt = Infinity;
+      void this.#runPass();
+    }, Math.max(0, ms));
+    this.#timer.unref();
+  }
+
+  async #runPass(): Promise<void> {
+    if (this.#pass || this.#stopped) return;
+    let next = this.options.pollMs;
+    this.#pass = (async () => {
+      do {
+        this.#again = false;
+        try {
+          while ((await this.repo.fanOut(FAN_OUT_BATCH)) === FAN_OUT_BATCH && !this.#stopped);
+          const free = this.#concurrency - this.#inflight.size;
+          const claimed = this.#stopped ? [] : await this.repo.claimDue(free, this.#leaseMs);
+          for (const d of claimed) void this.#track(d);
+          if (claimed.length > 0 && claimed.length === free) this.#again = true; // more may be due once sends finish
+        } catch (e) {
+          if (!this.#stopped) this.log.error(`webhooks: dispatcher pass failed: ${(e as Error).message}`);
+        }
+      } while (this.#again && !this.#stopped && this.#inflight.size < this.#concurrency);
+      // Next pass: the poll interval, or sooner when a retry (possibly scheduled elsewhere) falls due.
+      try {
+        const due = this.#stopped ? null : await this.repo.msUntilNextDue();
+        if (due !== null) next = Math.min(next, due);
+      } catch {
+        // the poll timer still runs
+      }
+    })();
+    try {
+      await this.#pass;
+    } finally {
+      this.#pass = null;
+    }
+    this.#wakeIn(this.#again ? 0 : next);
+  }
+
+  #track(d: ClaimedDelivery): Promise<void> {
+    const abort = new AbortController();
+    const done = this.#attempt(d, abort.signal)
+      .catch((e) => this.log.error(`webhooks: delivery ${d.id} could not be recorded: ${(e as Error).message}`))
+      .finally(() => {
+        this.#inflight.delete(d.id);
+        this.notify();
+      });
+    this.#inflight.set(d.id, { abort, done });
+    return done;
+  }
+
+  async #attempt(d: ClaimedDelivery, signal: AbortSignal): Promise<void> {
+    if (!d.is_active) {
+      await this.repo.markAttemptFailed(d.id, d.claim_id, { statusCode: null, error: 'endpoint is inactive', ms: null, retryInMs: null, countAttempt: false });
+      return;
+    }
+    if (d.payload === null || d.event_created_at === null) {
+      await this.repo.markAttemptFailed(d.id, d.claim_id, { statusCode: null, error: 'event no longer exists', ms: null, retryInMs: null, countAttempt: false });
+      return;
+    }
+    const body = serializeBody({ event: d.event_type, data: d.payload, timestamp: new Date(d.event_created_at).toISOString(), webhook_id: d.endpoint_id });
+    const headers = {
+      'Content-Type': 'application/json',
+      'User-Agent': USER_AGENT,
+      'X-Signature': signBody(body, d.secret),
+      'X-Event-Type': d.event_type,
+      'X-Event-Id': d.event_id,
+      'X-Webhook-Id': d.id,
+      'X-Webhook-Attempt': String(d.attempts + 1),
+    };
+    let outcome: SendOutcome;
+    try {
+      outcome = await this.send(d.url, body, headers, { timeoutMs: this.options.timeoutMs, allowPrivate: this.options.allowPrivate, signal });
+    } catch (e) {
+      outcome = { ok: false, statusCode: null, error: (e as Error).message, ms: 0, aborted: signal.aborted };
+    }
+    if (outcome.aborted) return this.repo.releaseClaim(d.id, d.claim_id);
+    if (outcome.ok) {
+      await this.repo.markDelivered(d.id, d.claim_id, { statusCode: outcome.statusCode ?? 200, ms: outcome.ms });
+      return;
+    }
+    const attempt = d.attempts + 1;
+    const retryInMs = shouldRetry(d, attempt) ? retryDelayMs(d, attempt) : null;
+    await this.repo.markAttemptFailed(d.id, d.claim_id, { statusCode: outcome.statusCode, error: outcome.error ?? 'failed', ms: outcome.ms, retryInMs });
+    if (retryInMs !== null) this.#wakeIn(retryInMs);
+  }
+}

@@ -1,0 +1,109 @@
+import dns from 'node:dns';
+import net from 'node:net';
+import { appError } from '../../errors.ts';
+
+/**
+ * SSRF guard. Wajah is self-hosted and webhook receivers usually sit on the same LAN (or host), so
+ * private addresses are allowed by default. An operator who lets untrusted tenants register URLs
+ * sets WAJAH_WEBHOOK_ALLOW_PRIVATE=0: then loopback, RFC 1918, CGNAT, link-local (cloud metadata
+ * 169.254.169.254 included), multicast, reserved and IPv6 unique-local addresses are refused both
+ * when the URL is saved and at every connection (the resolved address is checked in the socket's
+ * DNS lookup, so a name that re-resolves to a private address later is still refused).
+ */
+const BLOCKED = new net.BlockList();
+for (const [net4, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  BLOCKED.addSubnet(net4, bits, 'ipv4');
+}
+for (const [net6, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['64:ff9b::', 96],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const) {
+  BLOCKED.addSubnet(net6, bits, 'ipv6');
+}
+
+/** True for addresses a public webhook must not reach (IPv4-mapped IPv6 is checked as IPv4). */
+export function isPrivateAddress(address: string): boolean {
+  const family = net.isIP(address);
+  if (family === 0) return false;
+  return BLOCKED.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Checks a webhook URL when it is saved: absolute http(s), no credentials, no fragment games; with
+ * allowPrivate=false the host must not be or resolve to a private address (names that do not resolve
+ * yet are accepted: the connection-time check still applies).
+ */
+export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promise<string> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw appError('INVALID_WEBHOOK_URL', 'url must be an absolute http:// or https:// URL', { field: 'url' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw appError('INVALID_WEBHOOK_URL', `url must use http or https (got ${url.protocol.replace(':', '')})`, { field: 'url' });
+  }
+  if (url.username || url.password) {
+    throw appError('INVALID_WEBHOOK_URL', 'url must not carry credentials: authenticate deliveries with the X-Signature header', { field: 'url' });
+  }
+  if (!url.hostname) throw appError('INVALID_WEBHOOK_URL', 'url has no host', { field: 'url' });
+  if (!allowPrivate) {
+    const host = bareHost(url.hostname);
+    const addresses = net.isIP(host) ? [host] : await resolveAll(host);
+    if (host === 'localhost' || host.endsWith('.localhost') || addresses.some(isPrivateAddress)) {
+      throw appError('INVALID_WEBHOOK_URL', 'url points at a private or loopback address, which this server does not allow (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)', { field: 'url' });
+    }
+  }
+  return url.toString();
+}
+
+/** URL hostnames keep the brackets of IPv6 literals. */
+export function bareHost(hostname: string): string {
+  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+}
+
+async function resolveAll(host: string): Promise<string[]> {
+  try {
+    return (await dns.promises.lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    return [];
+  }
+}
+
+/** A `lookup` for http.request that refuses private addresses (used when allowPrivate is false). */
+export const publicOnlyLookup: net.LookupFunction = (hostname, options, callback) => {
+  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, '', 0);
+    const list = addresses as dns.LookupAddress[];
+    const bad = list.find((a) => isPrivateAddress(a.address));
+    if (bad) {
+      const e = Object.assign(new Error(`${hostname} resolves to the private address ${bad.address} (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)`), { code: 'EPRIVATEADDR' });
+      return callback(e, '', 0);
+    }
+    if ((options as dns.LookupOptions).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
+    const first = list[0];
+    if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
+    callback(null, first.address, first.family);
+  });
+};

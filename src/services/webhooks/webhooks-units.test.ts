@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, test } from 'node:test';
+import { isAppError } from '../../errors.ts';
+import { retryDelayMs, shouldRetry } from './retry-policy.ts';
+import { sendWebhook } from './sender.ts';
+import { serializeBody, signBody } from './signer.ts';
+import { checkWebhookUrl, isPrivateAddress } from './url-guard.ts';
+
+describe('webhook retry schedule', () => {
+  test('exponential, linear and fixed backoff in ms', () => {
+    const at = (backoff_strategy: 'exponential' | 'linear' | 'fixed') => [1, 2, 3, 4].map((n) => retryDelayMs({ backoff_strategy, retry_delay: 30 }, n));
+    assert.deepEqual(at('exponential'), [30000, 60000, 120000, 240000]);
+    assert.deepEqual(at('linear'), [30000, 60000, 90000, 120000]);
+    assert.deepEqual(at('fixed'), [30000, 30000, 30000, 30000]);
+    assert.equal(retryDelayMs({ backoff_strategy: 'exponential', retry_delay: 0.05 }, 2), 100);
+    assert.equal(retryDelayMs({ backoff_strategy: 'exponential', retry_delay: 86400 }, 20), 24 * 3600 * 1000, 'capped at a day');
+  });
+
+  test('one first attempt plus max_retries retries', () => {
+    assert.deepEqual([1, 2, 3, 4].map((n) => shouldRetry({ max_retries: 3 }, n)), [true, true, true, false]);
+    assert.equal(shouldRetry({ max_retries: 0 }, 1), false);
+  });
+});
+
+describe('webhook signing', () => {
+  test('compact body with the guide key order; sha256= hex HMAC of its bytes', () => {
+    const body = serializeBody({ webhook_id: 'w', timestamp: 't', data: { é: 1 }, event: 'e' } as never);
+    assert.equal(body, '{"event":"e","data":{"é":1},"timestamp":"t","webhook_id":"w"}');
+    assert.equal(signBody('{}', 'k'), `sha256=${crypto.createHmac('sha256', 'k').update('{}').digest('hex')}`);
+    assert.match(signBody(body, 'secret'), /^sha256=[0-9a-f]{64}$/);
+  });
+});
+
+describe('webhook SSRF guard', () => {
+  test('private, loopback, link-local and mapped addresses are recognised', () => {
+    for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1']) {
+      assert.equal(isPrivateAddress(ip), true, ip);
+    }
+    for (const ip of ['93.184.215.14', '8.8.8.8', '2606:4700::1111', '172.32.0.1']) assert.equal(isPrivateAddress(ip), false, ip);
+  });
+
+  test('URLs: http(s) only, no credentials; private hosts refused only when not allowed', async () => {
+    const code = async (url: string, allowPrivate: boolean) => {
+      try {
+        await checkWebhookUrl(url, allowPrivate);
+        return 'ok';
+      } catch (e) {
+        assert.ok(isAppError(e));
+        return e.code;
+      }
+    };
+    for (const url of ['ftp://x.example/', 'file:///etc/passwd', 'javascript:alert(1)', 'http://u:p@x.example/', 'nope']) {
+      assert.equal(await code(url, true), 'INVALID_WEBHOOK_URL', url);
+    }
+    for (const url of ['http://127.0.0.1:9/hook', 'http://localhost/hook', 'http://[::1]/', 'http://10.1.2.3/', 'http://169.254.169.254/latest/meta-data', 'http://[::ffff:127.0.0.1]/']) {
+      assert.equal(await code(url, true), 'ok', url);
+      assert.equal(await code(url, false), 'INVALID_WEBHOOK_URL', url);
+    }
+    assert.equal(await code('https://93.184.215.14/hook', false), 'ok');
+  });
+});
+
+describe('webhook sender', () => {
+  test('a name resolving to a private address is refused at connect time; timeouts and 3xx fail', async () => {
+    const blocked = await sendWebhook('http://localhost:9/hook', '{}', {}, { timeoutMs: 2000, allowPrivate: false });
+    assert.equal(blocked.ok, false);
+    assert.match(blocked.error!, /private address/);
+
+    const server = http.createServer((req, res) => {
+      if (req.url === '/slow') return; // never answers
+      res.writeHead(req.url === '/moved' ? 301 : 204, { location: 'http://127.0.0.1:9/' }).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const slow = await sendWebhook(`${base}/slow`, '{}', {}, { timeoutMs: 150, allowPrivate: true });
+      assert.equal(slow.ok, false);
+      assert.match(slow.error!, /timeout after 150 ms/);
+      const moved = await sendWebhook(`${base}/moved`, '{}', {}, { timeoutMs: 2000, allowPrivate: true });
+      assert.deepEqual([moved.ok, moved.statusCode], [false, 301]);
+      const ok = await sendWebhook(`${base}/ok`, '{}', {}, { timeoutMs: 2000, allowPrivate: true });
+      assert.deepEqual([ok.ok, ok.statusCode, ok.error], [true, 204, null]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

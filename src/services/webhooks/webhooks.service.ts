@@ -1,0 +1,257 @@
+import crypto from 'node:crypto';
+import type { DeliveryDetailRow, DeliveryRow, EndpointChanges, EndpointRow, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
+import type { WebhookDeliveryStatus } from '../../db/schema.ts';
+import { appError } from '../../errors.ts';
+import { isUuid, pageOf, type Page } from '../paging.ts';
+import type { WebhookDispatcher } from './dispatcher.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
+import { generateSecret } from './signer.ts';
+import { checkWebhookUrl } from './url-guard.ts';
+
+/** Endpoints per client. */
+export const MAX_ENDPOINTS = 50;
+
+/** An endpoint as the API returns it. The secret never comes back (except once, when generated). */
+export interface EndpointView {
+  id: string;
+  url: string;
+  events: string[];
+  is_active: boolean;
+  retry_policy: RetryPolicy;
+  secret_set: true;
+  created_at: string;
+  updated_at: string;
+  /** Only in the creation response, and only when the server generated the secret. */
+  secret?: string;
+}
+
+export interface EndpointInput {
+  url: string;
+  events: string[];
+  secret?: string;
+  is_active?: boolean;
+  retry_policy?: Partial<RetryPolicy>;
+}
+
+export type EndpointPatch = Partial<EndpointInput>;
+
+export interface DeliveryView {
+  id: string;
+  endpoint_id: string;
+  url: string;
+  event_id: string;
+  event_type: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  response_ms: number | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface DeliveryDetailView extends DeliveryView {
+  /** The JSON body sent to the receiver (null when the event was removed from the outbox). */
+  body: { event: string; data: unknown; timestamp: string; webhook_id: string } | null;
+}
+
+export interface DeliveryQuery {
+  page: number;
+  page_size: number;
+  event_type?: string;
+  status?: WebhookDeliveryStatus;
+  endpoint_id?: string;
+  start_date?: string;
+  end_date?: string;
+}
+
+/**
+ * Webhook endpoints and delivery logs of a tenant (W1, W4). Every method takes the client id and
+ * every query is scoped by it: another tenant's ids answer NOT_FOUND like missing ones.
+ *
+ * @example const ep = await webhooks.create(clientId, { url: 'https://example.com/hook', events: ['user.created'] })
+ */
+export class WebhooksService {
+  constructor(
+    private readonly repo: WebhooksRepository,
+    private readonly dispatcher: WebhookDispatcher,
+    private readonly options: { allowPrivate: boolean; dispatch: boolean },
+  ) {}
+
+  async create(clientId: string, input: EndpointInput): Promise<EndpointView> {
+    const url = await checkWebhookUrl(input.url, this.options.allowPrivate);
+    if ((await this.repo.countEndpoints(clientId)) >= MAX_ENDPOINTS) {
+      throw appError('WEBHOOK_LIMIT_EXCEEDED', undefined, { max_endpoints: MAX_ENDPOINTS });
+    }
+    const generated = input.secret === undefined ? generateSecret() : null;
+    const row = await this.repo.insertEndpoint({
+      id: crypto.randomUUID(),
+      client_id: clientId,
+      url,
+      events: unique(input.events),
+      secret: input.secret ?? generated!,
+      is_active: input.is_active ?? true,
+      ...{ ...DEFAULT_RETRY_POLICY, ...input.retry_policy },
+    });
+    const view = endpointView(row);
+    return generated ? { ...view, secret: generated } : view;
+  }
+
+  async list(clientId: string, q: { page: number; page_size: number }): Promise<Page<EndpointView>> {
+    const { total, rows } = await this.repo.listEndpoints(clientId, q.page_size, (q.page - 1) * q.page_size);
+    return pageOf(rows.map(endpointView), total, q.page, q.page_size);
+  }
+
+  async get(clientId: string, id: string): Promise<EndpointView> {
+    return endpointView(await this.#endpoint(clientId, id));
+  }
+
+  /** PUT: the full endpoint (url and events required); an omitted secret is kept, omitted options reset to defaults. */
+  async replace(clientId: string, id: string, input: EndpointInput): Promise<EndpointView> {
+    await this.#endpoint(clientId, id);
+    return this.#update(clientId, id, {
+      url: await checkWebhookUrl(input.url, this.options.allowPrivate),
+      events: unique(input.events),
+      is_active: input.is_active ?? true,
+      ...(input.secret !== undefined ? { secret: input.secret } : {}),
+      ...{ ...DEFAULT_RETRY_POLICY, ...input.retry_policy },
+    });
+  }
+
+  /** PATCH: only the fields given change; retry_policy fields merge into the current policy. */
+  async patch(clientId: string, id: string, input: EndpointPatch): Promise<EndpointView> {
+    const current = await this.#endpoint(clientId, id);
+    const changes: EndpointChanges = {};
+    if (input.url !== undefined) changes.url = await checkWebhookUrl(input.url, this.options.allowPrivate);
+    if (input.events !== undefined) changes.events = unique(input.events);
+    if (input.secret !== undefined) changes.secret = input.secret;
+    if (input.is_active !== undefined) changes.is_active = input.is_active;
+    if (input.retry_policy) Object.assign(changes, { ...policyOf(current), ...input.retry_policy });
+    return this.#update(clientId, id, changes);
+  }
+
+  async delete(clientId: string, id: string): Promise<void> {
+    if (!isUuid(id) || !(await this.repo.deleteEndpoint(clientId, id.toLowerCase()))) throw appError('WEBHOOK_NOT_FOUND');
+  }
+
+  /**
+   * Sends a `webhook.test` ping through the normal delivery path (outbox row, delivery row, signing,
+   * retries) and returns the delivery after its first attempt. Goes to this endpoint only, subscribed
+   * or not; an inactive endpoint's ping fails at once ("endpoint is inactive").
+   */
+  async test(clientId: string, id: string): Promise<DeliveryDetailView> {
+    const endpoint = await this.#endpoint(clientId, id);
+    const claimed = await this.repo.insertClaimedPing(
+      clientId,
+      endpoint.id,
+      { message: 'Test ping from Wajah: your endpoint is reachable and the signature can be verified.', endpoint_id: endpoint.id },
+      this.dispatcher.leaseMs,
+    );
+    // With WAJAH_WEBHOOKS=0 this process does not send: the ping waits for a dispatching instance.
+    if (this.options.dispatch) await this.dispatcher.deliverClaimed(claimed);
+    else await this.repo.releaseClaim(claimed.id, claimed.claim_id);
+    return this.getDelivery(clientId, claimed.id);
+  }
+
+  async listDeliveries(clientId: string, q: DeliveryQuery): Promise<Page<DeliveryView>> {
+    const from = q.start_date ? parseDate(q.start_date, 'start_date', false) : undefined;
+    const to = q.end_date ? parseDate(q.end_date, 'end_date', true) : undefined;
+    if (q.endpoint_id !== undefined && !isUuid(q.endpoint_id)) return pageOf([], 0, q.page, q.page_size);
+    const { total, rows } = await this.repo.listDeliveries(
+      clientId,
+      { eventType: q.event_type, status: q.status, endpointId: q.endpoint_id?.toLowerCase(), from, to },
+      q.page_size,
+      (q.page - 1) * q.page_size,
+    );
+    return pageOf(rows.map(deliveryView), total, q.page, q.page_size);
+  }
+
+  async getDelivery(clientId: string, id: string): Promise<DeliveryDetailView> {
+    const row = isUuid(id) ? await this.repo.findDelivery(clientId, id.toLowerCase()) : undefined;
+    if (!row) throw appError('WEBHOOK_LOG_NOT_FOUND');
+    return deliveryDetailView(row);
+  }
+
+  /** Re-queues any delivery (failed, delivered or pending) for an immediate attempt with a fresh retry budget. */
+  async retryDelivery(clientId: string, id: string): Promise<DeliveryDetailView> {
+    if (!isUuid(id) || !(await this.repo.requeue(clientId, id.toLowerCase()))) throw appError('WEBHOOK_LOG_NOT_FOUND');
+    this.dispatcher.notify();
+    return this.getDelivery(clientId, id);
+  }
+
+  async #endpoint(clientId: string, id: string): Promise<EndpointRow> {
+    const row = isUuid(id) ? await this.repo.findEndpoint(clientId, id.toLowerCase()) : undefined;
+    if (!row) throw appError('WEBHOOK_NOT_FOUND');
+    return row;
+  }
+
+  async #update(clientId: string, id: string, changes: EndpointChanges): Promise<EndpointView> {
+    const row = await this.repo.updateEndpoint(clientId, id.toLowerCase(), changes);
+    if (!row) throw appError('WEBHOOK_NOT_FOUND');
+    return endpointView(row);
+  }
+}
+
+function unique(events: string[]): string[] {
+  return [...new Set(events)];
+}
+
+function policyOf(row: EndpointRow): RetryPolicy {
+  return { max_retries: row.max_retries, backoff_strategy: row.backoff_strategy, retry_delay: row.retry_delay };
+}
+
+function iso(d: Date | string): string {
+  return new Date(d).toISOString();
+}
+
+/** `2024-01-31` as end_date means through the end of that day (UTC); full timestamps are exact. */
+function parseDate(value: string, field: string, end: boolean): Date {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const d = new Date(dateOnly ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(d.getTime())) {
+    throw appError('VALIDATION_ERROR', `querystring.${field} must be a date (YYYY-MM-DD) or an ISO 8601 timestamp`, { field, location: 'querystring' });
+  }
+  if (dateOnly && end) d.setUTCDate(d.getUTCDate() + 1);
+  else if (end) d.setTime(d.getTime() + 1);
+  return d;
+}
+
+function endpointView(row: EndpointRow): EndpointView {
+  return {
+    id: row.id,
+    url: row.url,
+    events: row.events,
+    is_active: row.is_active,
+    retry_policy: policyOf(row),
+    secret_set: true,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+function deliveryView(row: DeliveryRow): DeliveryView {
+  return {
+    id: row.id,
+    endpoint_id: row.endpoint_id,
+    url: row.url,
+    event_id: row.event_id,
+    event_type: row.event_type,
+    status: row.status,
+    attempts: row.attempts,
+    next_attempt_at: row.status === 'pending' ? iso(row.next_attempt_at) : null,
+    last_status_code: row.last_status_code,
+    last_error: row.last_error,
+    response_ms: row.response_ms,
+    created_at: iso(row.created_at),
+    delivered_at: row.delivered_at ? iso(row.delivered_at) : null,
+  };
+}
+
+function deliveryDetailView(row: DeliveryDetailRow): DeliveryDetailView {
+  const body =
+    row.payload && row.event_created_at
+      ? { event: row.event_type, data: row.payload, timestamp: iso(row.event_created_at), webhook_id: row.endpoint_id }
+      : null;
+  return { ...deliveryView(row), body };
+}
