@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
-import { useTestApp } from '../helpers/app.ts';
+import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
 import { testDataDir } from '../../src/config/env.ts';
@@ -39,6 +39,33 @@ for (const backend of backendNames()) {
       assert.equal(ev.length, 1);
       assert.equal((ev[0].payload as { user_name: string }).user_name, 'Barack Obama');
       assert.equal(await db.selectFrom('face_photos').select('id').executeTakeFirst(), undefined);
+      // Portability: the export carries the decrypted embedding.
+      const exp = await app.inject({ method: 'GET', url: '/api/clients/users/EMP001/export/', headers: { authorization: tenant.auth } });
+      assert.equal(exp.statusCode, 200, exp.body);
+      const tpl = exp.json().face_templates;
+      assert.equal(tpl.length, 1);
+      assert.equal(tpl[0].embedding.length, rows[0].dim);
+      assert.ok(Math.abs(Math.hypot(...tpl[0].embedding) - 1) < 1e-3, 'an L2-normalised embedding');
+    });
+
+    test('photos are kept only when the client opts in, and then encrypted', async () => {
+      const { app, container } = t();
+      const optIn = await createTenant(app, 'Photos');
+      const patch = await app.inject({
+        method: 'PATCH',
+        url: `/api/admin/clients/${optIn.clientId}/`,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        payload: { settings: { store_photos: true } },
+      });
+      assert.equal(patch.statusCode, 200, patch.body);
+      await createUser(app, optIn, 'P1');
+      const image = dataFile(OBAMA);
+      const res = await postForm(app, '/api/auth/enrollment/direct/', optIn, [{ name: 'user_id', value: 'P1' }, { name: 'image', value: image }, { name: 'quality_threshold', value: '0.3' }]);
+      assert.equal(res.statusCode, 201, res.body);
+      const photos = await container.database.db.selectFrom('face_photos').select(['ciphertext', 'content_type']).where('client_id', '=', optIn.clientId).execute();
+      assert.equal(photos.length, 1);
+      assert.equal(photos[0].content_type, 'image/jpeg');
+      assert.equal(Buffer.from(photos[0].ciphertext).indexOf(image.subarray(0, 64)), -1);
     });
 
     test('bad uploads: missing file names the field, wrong type is 415, no face is 422', async () => {
