@@ -29,6 +29,7 @@ test('custom dates: end day inclusive, date-times exact, errors name the field',
     [{ start_date: '2024-01-02', end_date: '2024-01-01' }, 'end_date'],
     [{ start_date: '2024-01-01T10:00:00' }, 'start_date'],
     [{ end_date: '2024-01-01' }, 'start_date'],
+    [{ start_date: '2024-04-01' }, 'start_date'],
     [{ period: 'today', start_date: '2024-01-01' }, 'period'],
   ] as const) {
     assert.throws(() => resolveWindow(q, 'today', now), (e) => isAppError(e) && e.code === 'VALIDATION_ERROR' && (e.details as { field: string }).field === field);

@@ -48,7 +48,9 @@ export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, o
     label = 'custom';
     start = parseDate(q.start_date, 'start_date').at;
     const last = q.end_date === undefined ? { at: now, dateOnly: false } : parseDate(q.end_date, 'end_date');
-    if (last.at.getTime() < start.getTime()) throw invalid('end_date', 'end_date must be on or after start_date');
+    if (last.at.getTime() < start.getTime()) {
+      throw q.end_date === undefined ? invalid('start_date', 'start_date is in the future') : invalid('end_date', 'end_date must be on or after start_date');
+    }
     // A date-only end_date names the last day included.
     end = last.dateOnly ? new Date(last.at.getTime() + DAY) : last.at;
   } else {
