@@ -60,6 +60,8 @@ interface AuthState {
   anchor: string | null;
   thumb: string | null;
   model: string | null;
+  /** Liveness sessions: the best decision among the confirmed frames so far (user names, no biometrics). */
+  best?: Decision | null;
 }
 
 /** At most this false-positive identification rate, whatever search_threshold says. */
@@ -153,7 +155,7 @@ export class AuthenticationService {
       throw e;
     }
     // Recognition needs only reads: done before the short locked update.
-    const decision = await this.#decide(client, params, session.user_id, face, modelId);
+    let decision = await this.#decide(client, params, session.user_id, face, modelId);
     return this.d.sessions.update(session.id, async (locked, trx) => {
       const state = structuredClone(locked.state) as unknown as AuthState;
       let liveness: LivenessResult | null = null;
@@ -197,6 +199,9 @@ export class AuthenticationService {
           prev,
         );
         state.thumb = this.d.vault.sealSession(client.id, locked.id, 'thumb', face.signals.faceThumb);
+        // The decision is taken on the session's best-matching confirmed frame, not necessarily the
+        // last one (a head-turn challenge completes on a turned face, where recognition is weakest).
+        if (!state.best || (decision.confidence ?? -1) > (state.best.confidence ?? -1)) state.best = decision;
         if (!livenessDone(state.liveness)) {
           return {
             state: { ...state },
@@ -212,8 +217,10 @@ export class AuthenticationService {
           };
         }
         liveness = livenessResult(state.liveness, params.liveness_threshold);
+        decision = state.best ?? decision;
         state.thumb = null;
         state.anchor = null;
+        state.best = null;
         if (!liveness.passed) {
           const attempts = state.attempts + 1;
           await this.#writeOutcome(trx, client, locked.id, params, { ...decision, success: false, failureReason: 'LIVENESS_FAILED' }, liveness, attempts, started, meta);
