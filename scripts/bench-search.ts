@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { TemplateCipher, templateAad } from '../src/crypto/template-cipher.ts';
 import { clustersInPrefix, mulberry32, probeNear, syntheticTemplates, type SyntheticSet } from '../src/search/synthetic.ts';
 import { DEFAULT_ANN_THRESHOLD, TenantIndex } from '../src/search/tenant-index.ts';
+import { UsearchIndex } from '../src/search/usearch-index.ts';
 
 const DIM = 512;
 const K = 5;
@@ -110,6 +111,12 @@ export async function runSearchBench(sizes: number[]): Promise<Record<string, nu
   const log = (msg: string) => process.stderr.write(`[bench-search] ${msg}\n`);
   const out: Record<string, number> = {};
   const max = Math.max(...sizes, 100_000);
+  const probe = new TenantIndex(null);
+  log(
+    `production index: exact (usearch SIMD kernel) below ${DEFAULT_ANN_THRESHOLD} templates, above it a usearch HNSW graph ` +
+      `(${JSON.stringify({ ...new UsearchIndex(DIM, probe.options.usearch).options, threads: undefined })}) proposing ` +
+      `${probe.options.candidates} candidates re-scored in f32; no serialized graph (it would store plaintext vectors)`,
+  );
   let t = performance.now();
   const set = syntheticTemplates(max, DIM, { seed: 7 });
   log(`generated ${max} synthetic ${DIM}-d templates in ${((performance.now() - t) / 1000).toFixed(1)} s`);
