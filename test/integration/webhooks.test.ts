@@ -153,6 +153,8 @@ for (const backend of backendNames()) {
       assert.deepEqual(ep.events, ALL_EVENTS);
       assert.deepEqual(ep.retry_policy, guide.retry_policy);
       assert.ok(!JSON.stringify(ep).includes(SECRET));
+      const stored = await t().container.database.db.selectFrom('webhook_endpoints').select('secret').where('id', '=', ep.id).executeTakeFirstOrThrow();
+      assert.ok(!stored.secret.includes(SECRET), 'the secret is sealed at rest');
 
       const got = await call(a, { method: 'GET', url: `/api/webhooks/endpoints/${ep.id}/` });
       assert.equal(got.statusCode, 200);

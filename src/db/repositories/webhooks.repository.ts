@@ -29,6 +29,7 @@ export interface ClaimedDelivery {
   /** Attempts before this one. */
   attempts: number;
   url: string;
+  /** Sealed (services/webhooks/secret-box.ts). */
   secret: string;
   is_active: boolean;
   max_retries: number;

@@ -1,5 +1,6 @@
 import type { ClaimedDelivery, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
 import { retryDelayMs, shouldRetry } from './retry-policy.ts';
+import { secretAad, type SecretBox } from './secret-box.ts';
 import type { SendOutcome, WebhookSender } from './sender.ts';
 import { serializeBody, signBody } from './signer.ts';
 
@@ -23,7 +24,7 @@ const FAN_OUT_BATCH = 200;
  * At-least-once: a claim is a lease (timeout + 30 s); a process that dies mid-send leaves the
  * delivery to be retried by whoever runs next, so receivers dedupe on X-Webhook-Id.
  *
- * @example const d = new WebhookDispatcher(repo, sendWebhook, log, { pollMs: 500, timeoutMs: 10_000, allowPrivate: true }); d.start(); d.notify(); await d.close();
+ * @example const d = new WebhookDispatcher(repo, sendWebhook, new SecretBox(masterKey), log, { pollMs: 500, timeoutMs: 10_000, allowPrivate: true }); d.start(); d.notify(); await d.close();
  */
 export class WebhookDispatcher {
   readonly #inflight = new Map<string, { abort: AbortController; done: Promise<void> }>();
@@ -39,6 +40,7 @@ export class WebhookDispatcher {
   constructor(
     private readonly repo: WebhooksRepository,
     private readonly send: WebhookSender,
+    private readonly box: SecretBox,
     private readonly log: { warn(msg: string): void; error(msg: string): void },
     private readonly options: DispatcherOptions,
   ) {
@@ -149,11 +151,19 @@ export class WebhookDispatcher {
       await this.repo.markAttemptFailed(d.id, d.claim_id, { statusCode: null, error: 'event no longer exists', ms: null, retryInMs: null, countAttempt: false });
       return;
     }
+    let secret: string;
+    try {
+      secret = this.box.open(d.secret, secretAad(d.client_id, d.endpoint_id));
+    } catch {
+      const error = 'the endpoint secret cannot be decrypted (was the master key changed?): set the secret again, then retry';
+      await this.repo.markAttemptFailed(d.id, d.claim_id, { statusCode: null, error, ms: null, retryInMs: null, countAttempt: false });
+      return;
+    }
     const body = serializeBody({ event: d.event_type, data: d.payload, timestamp: new Date(d.event_created_at).toISOString(), webhook_id: d.endpoint_id });
     const headers = {
       'Content-Type': 'application/json',
       'User-Agent': USER_AGENT,
-      'X-Signature': signBody(body, d.secret),
+      'X-Signature': signBody(body, secret),
       'X-Event-Type': d.event_type,
       'X-Event-Id': d.event_id,
       'X-Webhook-Id': d.id,

@@ -1,6 +1,8 @@
 import type { Core } from '../../container.ts';
 import { WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
+import { loadMasterKey } from '../../crypto/template-cipher.ts';
 import { WebhookDispatcher } from './dispatcher.ts';
+import { SecretBox } from './secret-box.ts';
 import { sendWebhook } from './sender.ts';
 import { onWebhookWake } from './wake.ts';
 import { WebhooksService } from './webhooks.service.ts';
@@ -24,12 +26,15 @@ export interface WebhookServices {
 export async function createWebhookServices(core: Core): Promise<WebhookServices> {
   const { config } = core;
   const repo = new WebhooksRepository(core.database.db);
-  const dispatcher = new WebhookDispatcher(repo, sendWebhook, core.log, {
+  // Endpoint secrets are sealed with a key derived from the template master key (secret-box.ts).
+  // The face services load it first and give its warnings (new key generated, shared database).
+  const box = new SecretBox(loadMasterKey(config, { warn: () => {} }));
+  const dispatcher = new WebhookDispatcher(repo, sendWebhook, box, core.log, {
     pollMs: config.webhookPollMs,
     timeoutMs: config.webhookTimeoutMs,
     allowPrivate: config.webhookAllowPrivate,
   });
-  const webhooks = new WebhooksService(repo, dispatcher, { allowPrivate: config.webhookAllowPrivate, dispatch: config.webhooks });
+  const webhooks = new WebhooksService(repo, dispatcher, box, { allowPrivate: config.webhookAllowPrivate, dispatch: config.webhooks });
   const unsubscribe = onWebhookWake(() => dispatcher.notify());
   if (config.webhooks) dispatcher.start();
   return {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { isAppError } from '../../errors.ts';
 import { retryDelayMs, shouldRetry } from './retry-policy.ts';
+import { SecretBox, secretAad } from './secret-box.ts';
 import { sendWebhook } from './sender.ts';
 import { serializeBody, signBody } from './signer.ts';
 import { checkWebhookUrl, isPrivateAddress } from './url-guard.ts';
@@ -87,5 +88,19 @@ describe('webhook sender', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+});
+
+describe('webhook secret box', () => {
+  test('round trip; another endpoint, tenant or key cannot open it', () => {
+    const key = crypto.randomBytes(32);
+    const box = new SecretBox(key);
+    const sealed = box.seal('webhook_secret_key_123', secretAad('c1', 'e1'));
+    assert.match(sealed, /^v1\.[\w-]+$/);
+    assert.ok(!sealed.includes('webhook_secret'));
+    assert.equal(box.open(sealed, secretAad('c1', 'e1')), 'webhook_secret_key_123');
+    assert.throws(() => box.open(sealed, secretAad('c1', 'e2')));
+    assert.throws(() => box.open(sealed, secretAad('c2', 'e1')));
+    assert.throws(() => new SecretBox(crypto.randomBytes(32)).open(sealed, secretAad('c1', 'e1')));
   });
 });

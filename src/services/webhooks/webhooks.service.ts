@@ -5,6 +5,7 @@ import { appError } from '../../errors.ts';
 import { isUuid, pageOf, type Page } from '../paging.ts';
 import type { WebhookDispatcher } from './dispatcher.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
+import { secretAad, type SecretBox } from './secret-box.ts';
 import { generateSecret } from './signer.ts';
 import { checkWebhookUrl } from './url-guard.ts';
 
@@ -76,6 +77,7 @@ export class WebhooksService {
   constructor(
     private readonly repo: WebhooksRepository,
     private readonly dispatcher: WebhookDispatcher,
+    private readonly box: SecretBox,
     private readonly options: { allowPrivate: boolean; dispatch: boolean },
   ) {}
 
@@ -85,12 +87,13 @@ export class WebhooksService {
       throw appError('WEBHOOK_LIMIT_EXCEEDED', undefined, { max_endpoints: MAX_ENDPOINTS });
     }
     const generated = input.secret === undefined ? generateSecret() : null;
+    const id = crypto.randomUUID();
     const row = await this.repo.insertEndpoint({
-      id: crypto.randomUUID(),
+      id,
       client_id: clientId,
       url,
       events: unique(input.events),
-      secret: input.secret ?? generated!,
+      secret: this.box.seal(input.secret ?? generated!, secretAad(clientId, id)),
       is_active: input.is_active ?? true,
       ...{ ...DEFAULT_RETRY_POLICY, ...input.retry_policy },
     });
@@ -109,12 +112,12 @@ export class WebhooksService {
 
   /** PUT: the full endpoint (url and events required); an omitted secret is kept, omitted options reset to defaults. */
   async replace(clientId: string, id: string, input: EndpointInput): Promise<EndpointView> {
-    await this.#endpoint(clientId, id);
+    const current = await this.#endpoint(clientId, id);
     return this.#update(clientId, id, {
       url: await checkWebhookUrl(input.url, this.options.allowPrivate),
       events: unique(input.events),
       is_active: input.is_active ?? true,
-      ...(input.secret !== undefined ? { secret: input.secret } : {}),
+      ...(input.secret !== undefined ? { secret: this.box.seal(input.secret, secretAad(clientId, current.id)) } : {}),
       ...{ ...DEFAULT_RETRY_POLICY, ...input.retry_policy },
     });
   }
@@ -125,7 +128,7 @@ export class WebhooksService {
     const changes: EndpointChanges = {};
     if (input.url !== undefined) changes.url = await checkWebhookUrl(input.url, this.options.allowPrivate);
     if (input.events !== undefined) changes.events = unique(input.events);
-    if (input.secret !== undefined) changes.secret = input.secret;
+    if (input.secret !== undefined) changes.secret = this.box.seal(input.secret, secretAad(clientId, current.id));
     if (input.is_active !== undefined) changes.is_active = input.is_active;
     if (input.retry_policy) Object.assign(changes, { ...policyOf(current), ...input.retry_policy });
     return this.#update(clientId, id, changes);
