@@ -345,6 +345,15 @@ export class WebhooksRepository {
     return row?.ms == null ? null : Math.max(0, Number(row.ms));
   }
 
+  /** Deletes finished deliveries (delivered or failed) created more than `days` ago. */
+  async pruneFinished(days: number): Promise<void> {
+    await this.db
+      .deleteFrom('webhook_deliveries')
+      .where('status', 'in', ['delivered', 'failed'])
+      .where('created_at', '<', sql<Date>`now() - ${days} * interval '1 day'`)
+      .execute();
+  }
+
   // ---- logs ----
 
   async listDeliveries(clientId: string, f: DeliveryFilter, limit: number, offset: number): Promise<{ total: number; rows: DeliveryRow[] }> {

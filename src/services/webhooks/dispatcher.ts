@@ -16,6 +16,9 @@ export interface DispatcherOptions {
 
 export const USER_AGENT = 'Wajah-Webhooks/1.0';
 const FAN_OUT_BATCH = 200;
+/** Finished deliveries (the logs) are kept this long; pending ones are never pruned. */
+export const LOG_RETENTION_DAYS = 30;
+const PRUNE_EVERY_MS = 3600_000;
 
 /**
  * Moves events from the outbox to receivers. Each pass: fan out undispatched events into
@@ -36,6 +39,8 @@ export class WebhookDispatcher {
   #again = false;
   #started = false;
   #stopped = false;
+  #prunedAt = 0;
+  #errorLoggedAt = 0;
 
   constructor(
     private readonly repo: WebhooksRepository,
@@ -111,9 +116,17 @@ export class WebhookDispatcher {
           for (const d of claimed) void this.#track(d);
           if (claimed.length > 0 && claimed.length === free) this.#again = true; // more may be due once sends finish
         } catch (e) {
-          if (!this.#stopped) this.log.error(`webhooks: dispatcher pass failed: ${(e as Error).message}`);
+          // While the database is down every poll fails: say so once a minute, not twice a second.
+          if (!this.#stopped && Date.now() - this.#errorLoggedAt > 60_000) {
+            this.#errorLoggedAt = Date.now();
+            this.log.error(`webhooks: dispatcher pass failed: ${(e as Error).message}`);
+          }
         }
       } while (this.#again && !this.#stopped && this.#inflight.size < this.#concurrency);
+      if (!this.#stopped && Date.now() - this.#prunedAt > PRUNE_EVERY_MS) {
+        this.#prunedAt = Date.now();
+        await this.repo.pruneFinished(LOG_RETENTION_DAYS).catch((e) => this.log.warn(`webhooks: pruning logs failed: ${(e as Error).message}`));
+      }
       // Next pass: the poll interval, or sooner when a retry (possibly scheduled elsewhere) falls due.
       try {
         const due = this.#stopped ? null : await this.repo.msUntilNextDue();
