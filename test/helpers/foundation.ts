@@ -1,5 +1,6 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { ADMIN_TOKEN } from './app.ts';
+import { backendNames } from './backends.ts';
 
 export interface TestClient {
   client_id: string;
@@ -27,4 +28,10 @@ export async function createClient(app: FastifyInstance, body: Record<string, un
 /** app.inject with the client's credentials. */
 export function as(app: FastifyInstance, client: { auth: string }, opts: InjectOptions) {
   return app.inject({ ...opts, headers: { authorization: client.auth, ...(opts.headers ?? {}) } });
+}
+
+/** For suites that test one behaviour, not the storage: PostgreSQL when available (it starts in
+ * milliseconds; an embedded database takes seconds on a loaded machine), else the embedded one. */
+export function quickBackend(): 'pglite' | 'postgres' {
+  return backendNames().includes('postgres') ? 'postgres' : 'pglite';
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
 import { useTestApp } from '../helpers/app.ts';
-import { adminHeaders, as, createClient } from '../helpers/foundation.ts';
+import { adminHeaders, as, createClient, quickBackend } from '../helpers/foundation.ts';
 
 for (const backend of backendNames()) {
   describe(`admin API [${backend}]`, () => {
@@ -94,7 +94,7 @@ for (const backend of backendNames()) {
 }
 
 describe('admin API without WAJAH_ADMIN_TOKEN', () => {
-  const t = useTestApp('pglite', { env: { WAJAH_ADMIN_TOKEN: '' } });
+  const t = useTestApp(quickBackend(), { env: { WAJAH_ADMIN_TOKEN: '' } });
   test('answers 403 ADMIN_DISABLED', async () => {
     const res = await t().app.inject({ method: 'GET', url: '/api/admin/clients/', headers: { authorization: 'Bearer anything-at-all-0123' } });
     assert.equal(res.statusCode, 403);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ERROR_CODES } from '../../src/errors.ts';
 import { useTestApp } from '../helpers/app.ts';
-import { as, createClient } from '../helpers/foundation.ts';
+import { as, createClient, quickBackend } from '../helpers/foundation.ts';
 
 const doc = fs.readFileSync(path.join(import.meta.dirname, '../../docs/errors.md'), 'utf8');
 
@@ -20,7 +20,7 @@ describe('error registry', () => {
 });
 
 describe('error shapes over HTTP', () => {
-  const t = useTestApp('pglite', { env: { WAJAH_BODY_LIMIT: '1024' } });
+  const t = useTestApp(quickBackend(), { env: { WAJAH_BODY_LIMIT: '1024' } });
 
   test('a body over WAJAH_BODY_LIMIT is 413 PAYLOAD_TOO_LARGE', async () => {
     const c = await createClient(t().app);

@@ -3,9 +3,9 @@ import net from 'node:net';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
 import { useTestApp } from '../helpers/app.ts';
-import { as, createClient } from '../helpers/foundation.ts';
+import { as, createClient, quickBackend } from '../helpers/foundation.ts';
 import { createRedis } from '../../src/container.ts';
-import { openDatabase } from '../../src/db/database.ts';
+import type { DatabaseHandle } from '../../src/db/database.ts';
 import { StatusService } from '../../src/services/status.service.ts';
 
 const STATUS = { method: 'GET', url: '/api/core/status/' } as const;
@@ -48,7 +48,7 @@ describe('status with Redis configured but unreachable', () => {
   test('redis is offline and the service degraded', async () => {
     const port = await closedPort();
     const redis = createRedis(`redis://127.0.0.1:${port}`);
-    const database = await openDatabase({ databaseUrl: null, pgliteDir: 'memory://' });
+    const database = { ping: async () => true } as unknown as DatabaseHandle;
     try {
       const status = new StatusService({ version: '1.0.0', database, redis, engine: () => null });
       const body = await status.check();
@@ -56,13 +56,12 @@ describe('status with Redis configured but unreachable', () => {
       assert.equal(body.status, 'degraded');
     } finally {
       redis.disconnect();
-      await database.close();
     }
   });
 });
 
 describe('status with Redis online', { skip: !process.env.WAJAH_TEST_REDIS && 'WAJAH_TEST_REDIS not set' }, () => {
-  const t = useTestApp('pglite', { env: { REDIS_URL: process.env.WAJAH_TEST_REDIS } });
+  const t = useTestApp(quickBackend(), { env: { REDIS_URL: process.env.WAJAH_TEST_REDIS } });
   test('redis is online', async () => {
     const c = await createClient(t().app);
     let body;
