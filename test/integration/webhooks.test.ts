@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/env.ts';
 import { createContainer, type Container } from '../../src/container.ts';
 import { recordEvent } from '../../src/services/events.ts';
 import { notifyWebhookDispatchers } from '../../src/services/webhooks/index.ts';
-import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
+import { ADMIN_TOKEN } from '../helpers/app.ts';
 import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
 import { as, createClient, type TestClient } from '../helpers/foundation.ts';
 
@@ -111,7 +111,38 @@ const ALL_EVENTS = ['enrollment.completed', 'enrollment.failed', 'authentication
 
 for (const backend of backendNames()) {
   describe(`webhooks [${backend}]`, () => {
-    const t = useTestApp(backend, { env: FAST_ENV });
+    let backendRun: Backend;
+    let dir: string;
+    const open: Array<{ app: FastifyInstance; container: Container }> = [];
+
+    async function start(env: Record<string, string>): Promise<{ app: FastifyInstance; container: Container }> {
+      const config = loadConfig({
+        LOG_LEVEL: 'silent',
+        WAJAH_ADMIN_TOKEN: ADMIN_TOKEN,
+        WAJAH_WORKERS: '0',
+        ...FAST_ENV,
+        ...env,
+        ...(backendRun.databaseUrl ? { DATABASE_URL: backendRun.databaseUrl } : {}),
+      });
+      const container = await createContainer(config, { engine: false, pgliteDir: path.join(dir, 'pg'), log: { info() {}, warn() {}, error: (m) => console.error(m) } });
+      const app = await buildApp(config, container);
+      await app.ready();
+      const h = { app, container };
+      open.push(h);
+      return h;
+    }
+
+    async function stop(h: { app: FastifyInstance; container: Container }): Promise<void> {
+      open.splice(open.indexOf(h), 1);
+      await h.app.close();
+      await h.container.close();
+    }
+
+    // One instance for the API tests; the embedded database lives on disk so that the restart test
+    // can reopen it (starting PGlite is the slow part, so the suite starts as few as it can).
+    let main: { app: FastifyInstance; container: Container } | undefined;
+    const t = () => main!;
+
     const receiver = new Receiver();
     let a: TestClient;
     let b: TestClient;
@@ -131,11 +162,19 @@ for (const backend of backendNames()) {
     }
 
     before(async () => {
+      backendRun = await createBackend(backend);
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-webhooks-'));
+      main = await start({});
       await receiver.listen();
       a = await createClient(t().app, { name: 'Tenant A' });
       b = await createClient(t().app, { name: 'Tenant B' });
     });
-    after(() => receiver.close());
+    after(async () => {
+      await receiver.close();
+      for (const h of [...open]) await stop(h);
+      await backendRun?.cleanup();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
 
     test('create with the guide body: secret never echoed; list, get, patch, put, delete', async () => {
       const guide = {
@@ -388,45 +427,6 @@ for (const backend of backendNames()) {
       assert.equal(unauth.statusCode, 401);
       await call(a, { method: 'DELETE', url: `/api/webhooks/endpoints/${ep.id}/` });
     });
-  });
-
-  describe(`webhooks survive a restart [${backend}]`, () => {
-    let backendRun: Backend;
-    let dir: string;
-    const open: Array<{ app: FastifyInstance; container: Container }> = [];
-
-    async function start(env: Record<string, string>): Promise<{ app: FastifyInstance; container: Container }> {
-      const config = loadConfig({
-        LOG_LEVEL: 'silent',
-        WAJAH_ADMIN_TOKEN: ADMIN_TOKEN,
-        WAJAH_WORKERS: '0',
-        ...FAST_ENV,
-        ...env,
-        ...(backendRun.databaseUrl ? { DATABASE_URL: backendRun.databaseUrl } : {}),
-      });
-      const container = await createContainer(config, { engine: false, pgliteDir: path.join(dir, 'pg'), log: { info() {}, warn() {}, error: (m) => console.error(m) } });
-      const app = await buildApp(config, container);
-      await app.ready();
-      const h = { app, container };
-      open.push(h);
-      return h;
-    }
-
-    async function stop(h: { app: FastifyInstance; container: Container }): Promise<void> {
-      open.splice(open.indexOf(h), 1);
-      await h.app.close();
-      await h.container.close();
-    }
-
-    before(async () => {
-      backendRun = await createBackend(backend);
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-webhooks-'));
-    });
-    after(async () => {
-      for (const h of [...open]) await stop(h);
-      await backendRun.cleanup();
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
 
     test('pending retries and undispatched events are delivered once after a restart', async () => {
       // A port with nobody listening: the receiver is down.
@@ -434,7 +434,8 @@ for (const backend of backendNames()) {
       const port = probe.port;
       await probe.close();
 
-      const first = await start({});
+      // The API tests' instance is the one that goes down.
+      const first = t();
       const c = await createClient(first.app);
       const res = await as(first.app, c, {
         method: 'POST',
@@ -475,6 +476,32 @@ for (const backend of backendNames()) {
         assert.deepEqual(users, ['EMP-1', 'EMP-2'], 'each event exactly once');
         for (const r of receiver.got) assert.equal(guideAccepts(r, SECRET), true);
       } finally {
+        await receiver.close();
+      }
+    });
+
+    test('two dispatching instances on one database deliver every event exactly once', { skip: backend === 'pglite' && 'the embedded database has one process' }, async () => {
+      const receiver = await new Receiver().listen();
+      const one = await start({});
+      const two = await start({});
+      try {
+        const c = await createClient(one.app);
+        const res = await as(one.app, c, { method: 'POST', url: '/api/webhooks/endpoints/', payload: { url: receiver.url(), events: ['user.created'], secret: SECRET } });
+        assert.equal(res.statusCode, 201, res.body);
+        const n = 30;
+        await Promise.all(
+          Array.from({ length: n }, (_, i) => as(i % 2 ? one.app : two.app, c, { method: 'POST', url: '/api/clients/users/', payload: { external_id: `EMP-M${i}`, name: `M${i}` } })),
+        );
+        await waitFor(`${n} deliveries`, () => receiver.got.length >= n, 15000);
+        await new Promise((r) => setTimeout(r, 400));
+        const ids = receiver.got.map((r) => (r.body.data as { user_id: string }).user_id);
+        assert.equal(ids.length, n);
+        assert.equal(new Set(ids).size, n, 'no event delivered twice');
+        const page = (await as(two.app, c, { method: 'GET', url: '/api/webhooks/logs/?status=delivered&page_size=100' })).json();
+        assert.equal(page.count, n);
+      } finally {
+        await stop(one);
+        await stop(two);
         await receiver.close();
       }
     });
