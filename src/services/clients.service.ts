@@ -34,6 +34,7 @@ export interface KeyView {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** The key that replaced this one (rotation). */
   replaced_by: string | null;
 }
 
@@ -129,7 +130,9 @@ export class ClientsService {
     const client = isUuid(clientId) ? await this.clients.findById(clientId) : undefined;
     if (!client) throw appError('CLIENT_NOT_FOUND');
     const [keys, users] = await Promise.all([this.keys.listForClient(client.id), this.clients.countUsers(client.id)]);
-    return { ...clientView(client), users_count: users, keys: keys.map((k) => keyView(k)) };
+    // replaced_by holds the new key's row id; show its public key string instead.
+    const keyById = new Map(keys.map((k) => [k.id, k.key]));
+    return { ...clientView(client), users_count: users, keys: keys.map((k) => ({ ...keyView(k), replaced_by: k.replaced_by ? (keyById.get(k.replaced_by) ?? null) : null })) };
   }
 
   async update(clientId: string, patch: ClientPatch, by: Actor): Promise<ClientView> {
@@ -317,6 +320,6 @@ export function keyView(k: ApiKeyRow, now = new Date()): KeyView {
     expires_at: k.expires_at?.toISOString() ?? null,
     revoked_at: k.revoked_at?.toISOString() ?? null,
     last_used_at: k.last_used_at?.toISOString() ?? null,
-    replaced_by: k.replaced_by,
+    replaced_by: null,
   };
 }

@@ -59,6 +59,10 @@ for (const backend of backendNames()) {
       assert.notEqual(n.api_key, c.api_key);
       assert.equal((await as(app, { auth: `ApiKey ${n.api_key}:${n.secret_key}` }, STATUS)).statusCode, 200);
       assert.equal((await as(app, c, STATUS)).statusCode, 200, 'old key in grace');
+      const detail = (await app.inject({ method: 'GET', url: `/api/admin/clients/${c.client_id}/`, headers: adminHeaders })).json();
+      const oldKey = detail.keys.find((k: { key: string }) => k.key === c.api_key);
+      assert.equal(oldKey.status, 'expiring');
+      assert.equal(oldKey.replaced_by, n.api_key);
       await sleep(1100);
       assert.equal((await as(app, c, STATUS)).statusCode, 401, 'old key after grace');
       assert.equal((await as(app, { auth: `ApiKey ${n.api_key}:${n.secret_key}` }, STATUS)).statusCode, 200);
