@@ -11,6 +11,8 @@ const externalId = (identity: string) => `id_${identity}`.slice(0, 60);
 const CHUNK = 32;
 
 /** Identifies files through batch-process in chunks; returns the top match's user_id (or null) per file. */
+const frameErrors: string[] = [];
+
 async function identifyAll(app: FastifyInstance, tenant: Tenant, files: string[]): Promise<Array<string | null>> {
   const out: Array<string | null> = [];
   for (let i = 0; i < files.length; i += CHUNK) {
@@ -19,7 +21,10 @@ async function identifyAll(app: FastifyInstance, tenant: Tenant, files: string[]
     parts.push({ name: 'options', value: JSON.stringify({ mode: 'identification', batch_size: 8, parallel_processing: true, max_results: 5 }) });
     const res = await postForm(app, '/api/auth/authentication/batch-process/', tenant, parts);
     assert.equal(res.statusCode, 200, res.body);
-    for (const r of res.json().results as Array<{ result?: { matches: Array<{ user_id: string }> } }>) out.push(r.result?.matches[0]?.user_id ?? null);
+    for (const r of res.json().results as Array<{ result?: { matches: Array<{ user_id: string }> }; error?: { code: string } }>) {
+      if (r.error) frameErrors.push(r.error.code);
+      out.push(r.result?.matches[0]?.user_id ?? null);
+    }
   }
   return out;
 }
@@ -59,7 +64,8 @@ if (backendNames().includes('pglite')) {
       const strangersMatched = unknownTop.filter((u) => u !== null).length;
       console.log(
         `# identification: ${enrolled}/${enroll.length} identities enrolled; probes ${probes.length}: rank-1 ${(rank1 * 100).toFixed(1)} %, ` +
-          `wrong person first ${wrong}; unknown probes ${unknown.length}: matched someone ${strangersMatched} (${((strangersMatched / unknown.length) * 100).toFixed(1)} %)`,
+          `wrong person first ${wrong}; unknown probes ${unknown.length}: matched someone ${strangersMatched} (${((strangersMatched / unknown.length) * 100).toFixed(1)} %); ` +
+          `frames with an error: ${frameErrors.length} (${[...new Set(frameErrors)].join(', ') || '-'})`,
       );
       assert.ok(enrolled >= enroll.length - 2, `enrolled ${enrolled}`);
       assert.ok(rank1 >= 0.8, `rank-1 ${rank1}`);
