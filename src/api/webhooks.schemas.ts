@@ -1,17 +1,26 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { EVENT_NAMES } from '../services/events.ts';
+import type { WebhookBackoff, WebhookDeliveryStatus } from '../db/schema.ts';
 import { DateTime, Nullable, PageQuery, PageSchema } from './common.schemas.ts';
 
-const EventName = Type.Union(
-  EVENT_NAMES.map((e) => Type.Literal(e)),
-  { description: `One of ${EVENT_NAMES.join(', ')}` },
-);
+/**
+ * A string enum: `{type: 'string', enum}` gives one clear validation message ("must be equal to one
+ * of the allowed values") and a plain enum in OpenAPI, where a union of literals reports "must be
+ * equal to constant". Typed as that union, because the type provider (typebox 1.x) does not read
+ * @sinclair/typebox's Unsafe static type.
+ */
+function StringEnum<const A extends readonly string[]>(values: A, description?: string): TUnion<{ -readonly [I in keyof A]: TLiteral<A[I]> }> {
+  return Type.Unsafe({ type: 'string', enum: [...values], ...(description ? { description } : {}) }) as never;
+}
+
+const EventName = StringEnum(EVENT_NAMES, 'An event name');
 
 const RetryPolicyFields = {
   max_retries: Type.Integer({ minimum: 0, maximum: 20, description: 'Retries after the first attempt (default 3)' }),
-  backoff_strategy: Type.Union([Type.Literal('exponential'), Type.Literal('linear'), Type.Literal('fixed')], {
-    description: 'exponential: retry_delay·2^(n−1) · linear: retry_delay·n · fixed: retry_delay (default exponential)',
-  }),
+  backoff_strategy: StringEnum(
+    ['exponential', 'linear', 'fixed'] as const satisfies readonly WebhookBackoff[],
+    'exponential: retry_delay·2^(n−1) · linear: retry_delay·n · fixed: retry_delay (default exponential)',
+  ),
   retry_delay: Type.Number({ minimum: 0, maximum: 86400, description: 'Seconds, fractions allowed (default 30)' }),
 };
 
@@ -51,7 +60,7 @@ export const EndpointPage = PageSchema(EndpointSchema, 'A page of webhook endpoi
 export const EndpointParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 export const LogParams = Type.Object({ log_id: Type.String({ minLength: 1, maxLength: 64 }) });
 
-const Status = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]);
+const Status = StringEnum(['pending', 'delivered', 'failed'] as const satisfies readonly WebhookDeliveryStatus[]);
 
 export const DeliverySchema = Type.Object(
   {

@@ -95,7 +95,8 @@ export class WebhooksService {
       events: unique(input.events),
       secret: this.box.seal(input.secret ?? generated!, secretAad(clientId, id)),
       is_active: input.is_active ?? true,
-      ...{ ...DEFAULT_RETRY_POLICY, ...input.retry_policy },
+      ...DEFAULT_RETRY_POLICY,
+      ...input.retry_policy,
     });
     const view = endpointView(row);
     return generated ? { ...view, secret: generated } : view;
@@ -118,7 +119,8 @@ export class WebhooksService {
       events: unique(input.events),
       is_active: input.is_active ?? true,
       ...(input.secret !== undefined ? { secret: this.box.seal(input.secret, secretAad(clientId, current.id)) } : {}),
-      ...{ ...DEFAULT_RETRY_POLICY, ...input.retry_policy },
+      ...DEFAULT_RETRY_POLICY,
+      ...input.retry_policy,
     });
   }
 
