@@ -197,24 +197,25 @@ export class UsersService {
 
   async update(clientId: string, ref: string, input: UpdateUserInput, by: UserActor = {}): Promise<UserView> {
     const result = await this.#change(clientId, ref, input, by);
+    if (result.changes.includes('is_active')) await this.#activeChanged(clientId, result.view, by);
     return result.view;
   }
 
   /** Deactivated users cannot authenticate; their data is kept. Idempotent. */
   async setActive(clientId: string, ref: string, isActive: boolean, by: UserActor = {}): Promise<UserView> {
-    const result = await this.#change(clientId, ref, { is_active: isActive }, by);
-    if (result.changes.includes('is_active')) {
-      void this.audit.record({
-        clientId,
-        category: 'data_access',
-        action: isActive ? 'user.activated' : 'user.deactivated',
-        actor: actorOf(by),
-        target: result.view.id,
-        ip: by.ip ?? null,
-      });
-      await this.#notify(this.#active, { clientId, userId: result.view.id, externalId: result.view.external_id, isActive });
-    }
-    return result.view;
+    return this.update(clientId, ref, { is_active: isActive }, by);
+  }
+
+  async #activeChanged(clientId: string, view: UserView, by: UserActor): Promise<void> {
+    void this.audit.record({
+      clientId,
+      category: 'data_access',
+      action: view.is_active ? 'user.activated' : 'user.deactivated',
+      actor: actorOf(by),
+      target: view.id,
+      ip: by.ip ?? null,
+    });
+    await this.#notify(this.#active, { clientId, userId: view.id, externalId: view.external_id, isActive: view.is_active });
   }
 
   async #change(clientId: string, ref: string, input: UpdateUserInput, _by: UserActor): Promise<{ view: UserView; changes: string[] }> {
