@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Actor } from '../services/clients.service.ts';
-import { errors, requireJson } from './common.schemas.ts';
+import { errors, optionalJson, requireJson } from './common.schemas.ts';
 import {
   ClientListQuery,
   ClientPage,
@@ -29,6 +29,7 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
   const { clients } = app.container.foundation;
   const base = { onRequest: app.authenticateAdmin } as const;
   const json = { ...base, preValidation: requireJson } as const;
+  const maybeJson = { ...base, preValidation: optionalJson } as const;
   const tags = ['admin'];
   const security = [{ AdminToken: [] }];
   const AUTH = [401, 403] as const;
@@ -73,7 +74,7 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/admin/clients/:client_id/keys/',
     {
-      ...json,
+      ...maybeJson,
       schema: {
         tags,
         security,
@@ -107,7 +108,7 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/admin/keys/:key/rotate/',
     {
-      ...json,
+      ...maybeJson,
       schema: {
         tags,
         security,

@@ -51,3 +51,9 @@ export async function requireJson(request: FastifyRequest, _reply: FastifyReply)
     throw appError('UNSUPPORTED_MEDIA_TYPE', `Send the body as application/json (got ${type ?? 'no content type'})`);
   }
 }
+
+/** preValidation for routes whose JSON body is optional (all fields optional): no body means `{}`. */
+export async function optionalJson(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await requireJson(request, reply);
+  if (request.body === undefined || request.body === null) request.body = {};
+}
