@@ -137,6 +137,8 @@ async function searchBench(): Promise<Record<string, number>> {
 
 const frame = await testFrame();
 console.log(`bench  ${os.cpus()[0]?.model ?? 'cpu'} × ${cores}, node ${process.version}, 640×480 JPEG (${frame.length} bytes), ${FRAMES} frames per run`);
+// Other processes on the machine distort every number below: say how busy it was.
+console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
 const lat = await stageLatency(frame);
 console.log('\nper-stage latency, one worker (ms)      p50     p95');
@@ -176,6 +178,7 @@ if (json) {
       embed_ms_p50: r1(lat.embed.p50),
       quality_ms_p50: r1(lat.quality.p50),
       fps_by_workers: fps.map(r1),
+      load_avg_1m: r1(os.loadavg()[0]),
     }),
   );
 }
