@@ -56,7 +56,12 @@ export class WorkerPool {
 
   static async start(opts: PoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool({ ...opts, workers: Math.max(1, Math.floor(opts.workers)) });
-    await Promise.all(Array.from({ length: pool.opts.workers }, () => pool.spawn()));
+    try {
+      await Promise.all(Array.from({ length: pool.opts.workers }, () => pool.spawn()));
+    } catch (e) {
+      await pool.close(); // do not leave the workers that did start running
+      throw e;
+    }
     return pool;
   }
 
