@@ -44,5 +44,10 @@ port.on('message', (msg: ToWorker) => {
       break;
     case 'test:exit':
       process.exit(msg.code);
+      break;
+    case 'test:block':
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, msg.ms);
+      send({ type: 'error', id: msg.id, error: { code: 'INTERNAL_ERROR', message: 'unblocked' } });
+      break;
   }
 });

@@ -20,7 +20,9 @@ export interface WorkerInit {
 export type ToWorker =
   | { type: 'analyze'; id: number; image: Uint8Array | string; options: AnalyzeOptions }
   /** Test-only: make the worker exit with `code` (proves dead workers are replaced). */
-  | { type: 'test:exit'; id: number; code: number };
+  | { type: 'test:exit'; id: number; code: number }
+  /** Test-only: block the worker thread for `ms` (proves a stuck job is killed and replaced). */
+  | { type: 'test:block'; id: number; ms: number };
 
 /** Messages a worker sends back, keyed by `type`. */
 export type FromWorker =

@@ -44,3 +44,17 @@ test('errors thrown in the worker arrive as AppError with the same code', async 
   await assert.rejects(pool.analyze(Buffer.from('GIF89a....'), { multiple: 'largest', embed: false }), (e: unknown) => e instanceof AppError && e.code === 'UNSUPPORTED_MEDIA_TYPE');
   await assert.rejects(pool.analyze(img, { multiple: 'largest', embed: true, model: 'nope' }), (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_ERROR');
 });
+
+test('a job that hangs past jobTimeoutMs kills its worker, which is replaced', async () => {
+  const small = await WorkerPool.start({ workers: 1, queueSize: 4, jobTimeoutMs: 1500 });
+  try {
+    const t = Date.now();
+    await assert.rejects(small.blockOneWorker(60_000), (e: unknown) => e instanceof AppError && e.code === 'INTERNAL_ERROR');
+    assert.ok(Date.now() - t < 10_000);
+    const r = await small.analyze(img, { multiple: 'largest', embed: false });
+    assert.equal(r.faces.length, 1);
+    assert.equal(small.stats().restarts, 1);
+  } finally {
+    await small.close();
+  }
+});

@@ -23,6 +23,9 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** Loaded its models once (never reset). */
+  started: boolean;
+  /** Accepting jobs (false again while a timed-out worker is being terminated). */
   ready: boolean;
   job: Job | null;
   timer: NodeJS.Timeout | null;
@@ -69,12 +72,13 @@ export class WorkerPool {
   private spawn(): Promise<void> {
     const { workers: _w, queueSize: _q, jobTimeoutMs: _t, workerUrl, ...init } = this.opts;
     const worker = new Worker(workerUrl ?? WORKER_URL, { workerData: init });
-    const slot: Slot = { worker, ready: false, job: null, timer: null };
+    const slot: Slot = { worker, started: false, ready: false, job: null, timer: null };
     this.slots.push(slot);
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (msg: FromWorker) => {
         switch (msg.type) {
           case 'ready':
+            slot.started = true;
             slot.ready = true;
             this.models = msg.models;
             this.defaultModel = msg.defaultModel;
@@ -103,9 +107,9 @@ export class WorkerPool {
         const job = slot.job;
         this.finish(slot);
         this.slots.splice(this.slots.indexOf(slot), 1);
-        if (!slot.ready) reject(new Error(`inference worker exited during start (code ${code})`));
+        if (!slot.started) reject(new Error(`inference worker exited during start (code ${code})`));
         job?.reject(appError('INTERNAL_ERROR', 'The face engine worker stopped while processing this image', { exitCode: code }));
-        if (!this.closing && slot.ready) this.replace();
+        if (!this.closing && slot.started) this.replace();
       });
     });
   }
@@ -134,6 +138,7 @@ export class WorkerPool {
         slot.timer = setTimeout(() => {
           job.reject(appError('INTERNAL_ERROR', 'The face engine timed out on this image'));
           slot.job = null;
+          slot.ready = false; // no new job for a worker that is being killed; 'exit' replaces it
           void slot.worker.terminate();
         }, this.opts.jobTimeoutMs);
       }
@@ -161,6 +166,11 @@ export class WorkerPool {
   /** Test-only: the next free worker exits with `code`. */
   crashOneWorker(code = 7): Promise<AnalyzeResult> {
     return this.submit((id) => ({ type: 'test:exit', id, code }));
+  }
+
+  /** Test-only: the next free worker blocks its thread for `ms`. */
+  blockOneWorker(ms: number): Promise<AnalyzeResult> {
+    return this.submit((id) => ({ type: 'test:block', id, ms }));
   }
 
   stats(): { workers: number; ready: number; busy: number; queued: number; restarts: number } {

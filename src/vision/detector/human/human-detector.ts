@@ -18,7 +18,7 @@ export const MESH = {
 const RAD = 180 / Math.PI;
 
 /** Minimum blazeface box score and mesh confidence for a detection to count as a face. */
-export const MIN_BOX_SCORE = 0.5;
+export const MIN_BOX_SCORE = 0.35;
 export const MIN_FACE_SCORE = 0.5;
 
 /**
