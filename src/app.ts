@@ -14,6 +14,7 @@ import { enrollmentRoutes } from './api/enrollment.routes.ts';
 import { authenticationRoutes } from './api/authentication.routes.ts';
 import { webhooksRoutes } from './api/webhooks.routes.ts';
 import { analyticsRoutes } from './api/analytics.routes.ts';
+import { requestTimingPlugin } from './api/request-timing.plugin.ts';
 
 export type App = FastifyInstance;
 
@@ -91,6 +92,7 @@ export async function buildApp(config: AppConfig, container: Container): Promise
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
       await api.register(swaggerUi, { routePrefix: '/docs' });
       await api.register(authPlugin);
+      await api.register(requestTimingPlugin);
       await api.register(statusRoutes);
       await api.register(adminRoutes);
       await api.register(usersRoutes);

@@ -52,7 +52,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const foundation = await createFoundationServices(core);
   const face = await createFaceServices(core, foundation);
   const webhooks = await createWebhookServices(core);
-  const analytics = await createAnalyticsServices(core);
+  const analytics = await createAnalyticsServices(core, { flushAudit: () => foundation.audit.flush() });
   return {
     ...core,
     foundation,
