@@ -95,7 +95,17 @@ export class FaceGallery {
   }
 
   async start(): Promise<void> {
-    if (this.#pubsub instanceof RedisPubSub) await this.#pubsub.connect();
+    if (this.#pubsub instanceof RedisPubSub) {
+      try {
+        await this.#pubsub.connect();
+      } catch (e) {
+        // Start anyway (status reports redis offline): ioredis keeps reconnecting and the subscription is
+        // queued until then; the periodic resync repairs what other instances changed meanwhile.
+        this.deps.log.warn(`Redis unreachable at start (${String(e)}): search index notices wait for it`);
+        void this.sync.start().catch((err: unknown) => this.deps.log.error(`index sync: ${String(err)}`));
+        return;
+      }
+    }
     await this.sync.start();
   }
 
