@@ -34,6 +34,9 @@ export class FacepluginEmbedder implements Embedder {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // The shipped weights produce denormal floats; on x86 those take a microcode slow path.
+      // Flushing them to zero took one pass from ~100 ms to ~12 ms here, with identical eval accuracy.
+      extra: { session: { set_denormal_as_zero: '1' } },
     });
     return new FacepluginEmbedder(opts.id, session, opts.flip);
   }
