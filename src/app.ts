@@ -15,6 +15,7 @@ import { authenticationRoutes } from './api/authentication.routes.ts';
 import { webhooksRoutes } from './api/webhooks.routes.ts';
 import { analyticsRoutes } from './api/analytics.routes.ts';
 import { requestTimingPlugin } from './api/request-timing.plugin.ts';
+import { recognitionWsPlugin } from './ws/recognition.plugin.ts';
 
 export type App = FastifyInstance;
 
@@ -86,6 +87,7 @@ export async function buildApp(config: AppConfig, container: Container): Promise
   await app.register(multipart, {
     limits: { fileSize: config.bodyLimit, files: 64, fields: 32, fieldSize: 1024 * 1024 },
   });
+  await app.register(recognitionWsPlugin);
 
   await app.register(
     async (api) => {

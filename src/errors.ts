@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   INVALID_JSON: { status: 400, message: 'The body is not valid JSON' },
   INVALID_CREDENTIALS: { status: 401, message: 'Missing or invalid API credentials' },
   ADMIN_TOKEN_REQUIRED: { status: 401, message: 'A valid operator token is required' },
+  NOT_AUTHENTICATED: { status: 401, message: 'Authenticate the WebSocket connection first' },
   ADMIN_DISABLED: { status: 403, message: 'The admin API is disabled: set WAJAH_ADMIN_TOKEN' },
   IP_NOT_ALLOWED: { status: 403, message: 'This address is not on the client IP allow-list' },
   CLIENT_DISABLED: { status: 403, message: 'This client is disabled' },

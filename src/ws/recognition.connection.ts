@@ -1,0 +1,317 @@
+import type { ClientContext } from '../api/request-context.ts';
+import { appError, isAppError, type ErrorCode } from '../errors.ts';
+import type { AccessService } from '../services/access.service.ts';
+import type { AuditService } from '../services/audit.service.ts';
+import type { AuthenticationService } from '../services/authentication.service.ts';
+import type { RequestMeta } from '../services/face.ts';
+import { parseClientMessage, type AuthenticateMessage, type DropReason, type FrameOptions, type ProcessFrameMessage, type ServerMessage } from './messages.ts';
+
+/** Per-connection limits of `/ws/recognition/` (defaults in DEFAULT_LIMITS; docs/realtime.md). */
+export interface RecognitionLimits {
+  /** Frames recognised at once on one connection (liveness frames always one at a time, in order). */
+  maxInFlight: number;
+  /** Frames waiting behind those; a newer frame replaces the oldest waiting one, which is answered `frame_dropped`/`busy`. */
+  maxPending: number;
+  /** Frame-rate cap (token bucket, burst of one second); excess frames are answered `frame_dropped`/`rate`. */
+  maxFps: number;
+  /** Largest message; larger ones close the connection with 1009. */
+  maxMessageBytes: number;
+  /** Time allowed between connect and a successful `authenticate`. */
+  authTimeoutMs: number;
+  /** Credentials are checked again this often, so revocation, allow-list changes and disabled clients end a long stream. */
+  reauthorizeMs: number;
+}
+
+export const DEFAULT_LIMITS: RecognitionLimits = {
+  maxInFlight: 2,
+  maxPending: 1,
+  maxFps: 30,
+  maxMessageBytes: 2 * 1024 * 1024,
+  authTimeoutMs: 10_000,
+  reauthorizeMs: 5 * 60_000,
+};
+
+/** WebSocket close codes (4xxx mirror the HTTP status of the error). */
+export const CLOSE = { tooBig: 1009, serverError: 1011, unauthorized: 4401, forbidden: 4403, authTimeout: 4408, rateLimited: 4429 } as const;
+
+/** The part of a `ws` WebSocket this class uses (the `ws` package ships no types here). */
+export interface WsSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+export interface ConnectionDeps {
+  access: Pick<AccessService, 'authorize'>;
+  authentication: Pick<AuthenticationService, 'identify' | 'verify' | 'create' | 'processFrame'>;
+  audit: Pick<AuditService, 'record'>;
+  log: { error(obj: unknown, msg?: string): void };
+  limits: RecognitionLimits;
+  meta: RequestMeta;
+}
+
+interface Frame {
+  msg: ProcessFrameMessage;
+  receivedAt: number;
+  liveness: boolean;
+}
+
+const OPEN = 1;
+const SESSION_GONE = new Set<ErrorCode>(['SESSION_EXPIRED', 'SESSION_COMPLETED', 'SESSION_NOT_FOUND']);
+
+/**
+ * One `/ws/recognition/` connection: authenticate, then recognise frames with bounded latency.
+ * Every `process_frame` gets exactly one answer: `recognition_result`, `error` or `frame_dropped`.
+ *
+ * @example new RecognitionConnection(socket, deps).start()
+ */
+export class RecognitionConnection {
+  #client: ClientContext | null = null;
+  #authorization: string | null = null;
+  #authenticating = false;
+  #closed = false;
+  #timers: NodeJS.Timeout[] = [];
+  #inFlight = 0;
+  #livenessInFlight = false;
+  #pending: Frame[] = [];
+  #tokens: number;
+  #refilledAt = performance.now();
+  /** The authentication session of a liveness stream, keyed by the options that created it. */
+  #live: { key: string; token: string } | null = null;
+  #stats = { frames: 0, results: 0, errors: 0, dropped: 0, openedAt: Date.now() };
+
+  constructor(
+    private readonly socket: WsSocket,
+    private readonly d: ConnectionDeps,
+  ) {
+    this.#tokens = d.limits.maxFps;
+  }
+
+  start(): void {
+    this.socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    this.socket.on('close', () => this.#onClose());
+    this.#timers.push(
+      setTimeout(() => {
+        if (this.#client) return;
+        this.#send({ type: 'error', code: 'NOT_AUTHENTICATED', message: `No authenticate message within ${this.d.limits.authTimeoutMs / 1000} s` });
+        this.socket.close(CLOSE.authTimeout, 'authentication timeout');
+      }, this.d.limits.authTimeoutMs),
+    );
+  }
+
+  #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (isBinary) {
+      this.#send({ type: 'error', code: 'VALIDATION_ERROR', message: 'Send JSON text messages; frames are data URLs inside process_frame' });
+      return;
+    }
+    const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) {
+      this.#send({ type: 'error', code: parsed.code, message: parsed.message, timestamp: parsed.timestamp });
+      return;
+    }
+    const msg = parsed.message;
+    if (msg.type === 'authenticate') {
+      void this.#authenticate(msg);
+      return;
+    }
+    if (!this.#client) {
+      const message = this.#authenticating ? 'Authentication is in progress: wait for "authenticated"' : 'Send an authenticate message first';
+      this.#send({ type: 'error', code: 'NOT_AUTHENTICATED', message, timestamp: msg.timestamp ?? null });
+      return;
+    }
+    switch (msg.type) {
+      case 'ping':
+        this.#send({ type: 'pong', timestamp: msg.timestamp ?? null });
+        return;
+      case 'process_frame':
+        this.#onFrame(msg);
+        return;
+      default: {
+        const never: never = msg;
+        throw new Error(`unhandled message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  async #authenticate(msg: AuthenticateMessage): Promise<void> {
+    if (this.#client || this.#authenticating) {
+      this.#send({ type: 'error', code: 'VALIDATION_ERROR', message: 'This connection is already authenticated' });
+      return;
+    }
+    this.#authenticating = true;
+    const authorization = `ApiKey ${msg.api_key}:${msg.secret_key}`;
+    try {
+      // One call against the hourly budget, exactly as an HTTP request; frames are capped per connection instead.
+      const { client } = await this.d.access.authorize(authorization, this.d.meta.ip ?? '');
+      if (this.#closed) return;
+      this.#client = client;
+      this.#authorization = authorization;
+      this.#send({ type: 'authenticated', client_id: client.id });
+      this.#timers.push(setInterval(() => void this.#reauthorize(), this.d.limits.reauthorizeMs));
+    } catch (e) {
+      this.#refuse(e);
+    } finally {
+      this.#authenticating = false;
+    }
+  }
+
+  async #reauthorize(): Promise<void> {
+    if (!this.#authorization || this.#closed) return;
+    try {
+      await this.d.access.authorize(this.#authorization, this.d.meta.ip ?? '');
+    } catch (e) {
+      // A flaky database should not cut every stream: only a definite refusal closes.
+      if (isAppError(e) && e.code === 'SERVICE_UNAVAILABLE') return;
+      this.#refuse(e);
+    }
+  }
+
+  /** Sends the refusal and closes with the code matching its HTTP status. */
+  #refuse(e: unknown): void {
+    const code: ErrorCode = isAppError(e) ? e.code : 'INTERNAL_ERROR';
+    if (!isAppError(e)) this.d.log.error({ err: e }, 'ws authentication failed');
+    const message = isAppError(e) ? e.message : 'Internal server error';
+    const retry = isAppError(e) ? e.headers?.['retry-after'] : undefined;
+    this.#send({ type: 'error', code, message, ...(retry ? { details: { retry_after: Number(retry) } } : {}) });
+    const close =
+      code === 'INVALID_CREDENTIALS' ? CLOSE.unauthorized
+      : code === 'IP_NOT_ALLOWED' || code === 'CLIENT_DISABLED' ? CLOSE.forbidden
+      : code === 'RATE_LIMIT_EXCEEDED' ? CLOSE.rateLimited
+      : CLOSE.serverError;
+    this.socket.close(close, code);
+  }
+
+  #onFrame(msg: ProcessFrameMessage): void {
+    this.#stats.frames++;
+    if (!this.#takeToken()) {
+      this.#drop(msg, 'rate');
+      return;
+    }
+    const frame: Frame = { msg, receivedAt: performance.now(), liveness: msg.options?.require_liveness === true };
+    if (this.#canStart(frame)) {
+      this.#run(frame);
+      return;
+    }
+    // Latest frames matter for a live camera: the oldest waiting frame gives way.
+    if (this.#pending.length >= this.d.limits.maxPending) this.#drop(this.#pending.shift()!.msg, 'busy');
+    if (this.d.limits.maxPending > 0) this.#pending.push(frame);
+    else this.#drop(msg, 'busy');
+  }
+
+  #takeToken(): boolean {
+    const now = performance.now();
+    const max = this.d.limits.maxFps;
+    this.#tokens = Math.min(max, this.#tokens + ((now - this.#refilledAt) / 1000) * max);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Liveness frames of one session must be applied in order: they run alone. */
+  #canStart(frame: Frame): boolean {
+    if (this.#inFlight === 0) return true;
+    if (frame.liveness || this.#livenessInFlight) return false;
+    return this.#inFlight < this.d.limits.maxInFlight;
+  }
+
+  #run(frame: Frame): void {
+    this.#inFlight++;
+    if (frame.liveness) this.#livenessInFlight = true;
+    void this.#recognize(frame).finally(() => {
+      this.#inFlight--;
+      if (frame.liveness) this.#livenessInFlight = false;
+      while (this.#pending.length && !this.#closed && this.#canStart(this.#pending[0])) this.#run(this.#pending.shift()!);
+    });
+  }
+
+  async #recognize(frame: Frame): Promise<void> {
+    const timestamp = frame.msg.timestamp ?? null;
+    try {
+      const result = await this.#decide(frame.msg);
+      this.#stats.results++;
+      this.#send({
+        type: 'recognition_result',
+        timestamp,
+        processing_time: Math.round(performance.now() - frame.receivedAt) / 1000,
+        // The face layer recognises the largest face of a frame; frames without one answer NO_FACE_DETECTED.
+        faces_detected: 1,
+        result,
+      });
+    } catch (e) {
+      this.#stats.errors++;
+      if (isAppError(e)) {
+        this.#send({ type: 'error', code: e.code, message: e.message, timestamp, ...(e.details !== undefined ? { details: e.details } : {}) });
+      } else {
+        this.d.log.error({ err: e }, 'ws frame failed');
+        this.#send({ type: 'error', code: 'INTERNAL_ERROR', message: 'Internal server error', timestamp });
+      }
+    }
+  }
+
+  /** The same call as the HTTP one-shot identify/verify, or a step of the connection's liveness session. */
+  async #decide(msg: ProcessFrameMessage): Promise<unknown> {
+    const client = this.#client!;
+    const o: FrameOptions = msg.options ?? {};
+    const mode = o.mode ?? (o.user_id ? 'verification' : 'identification');
+    const thresholds = { confidence_threshold: o.confidence_threshold, search_threshold: o.search_threshold, max_results: o.max_results };
+    if (mode === 'verification' && !o.user_id) {
+      throw appError('VALIDATION_ERROR', 'options.user_id is required for verification', { field: 'options.user_id' });
+    }
+    if (o.require_liveness) return this.#livenessStep(client, mode, o.user_id, thresholds, msg.frame);
+    if (mode === 'verification') return this.d.authentication.verify(client, { user_id: o.user_id!, image: msg.frame, ...thresholds }, this.d.meta);
+    return this.d.authentication.identify(client, { image: msg.frame, ...thresholds }, this.d.meta);
+  }
+
+  async #livenessStep(
+    client: ClientContext,
+    mode: 'identification' | 'verification',
+    userId: string | undefined,
+    thresholds: Pick<FrameOptions, 'confidence_threshold' | 'search_threshold' | 'max_results'>,
+    image: string,
+  ): Promise<unknown> {
+    const key = JSON.stringify([mode, userId ?? null, thresholds.confidence_threshold, thresholds.search_threshold, thresholds.max_results]);
+    if (this.#live?.key !== key) {
+      const session = await this.d.authentication.create(client, { mode, user_id: userId, require_liveness: true, session_type: 'websocket', ...thresholds });
+      this.#live = { key, token: session.session_token };
+    }
+    try {
+      const out = (await this.d.authentication.processFrame(client, this.#live.token, image, this.d.meta)) as { status?: string };
+      // A decision ends the session; the next liveness frame starts a new one.
+      if (out.status !== 'processing') this.#live = null;
+      return out;
+    } catch (e) {
+      if (isAppError(e) && SESSION_GONE.has(e.code)) this.#live = null;
+      throw e;
+    }
+  }
+
+  #drop(msg: ProcessFrameMessage, reason: DropReason): void {
+    this.#stats.dropped++;
+    this.#send({ type: 'frame_dropped', timestamp: msg.timestamp ?? null, reason });
+  }
+
+  #send(message: ServerMessage): void {
+    if (this.socket.readyState === OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  #onClose(): void {
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#pending = [];
+    const client = this.#client;
+    if (!client) return;
+    // One API-access audit entry per stream (HTTP writes one per request).
+    void this.d.audit.record({
+      clientId: client.id,
+      category: 'api_access',
+      action: 'WS /ws/recognition/',
+      actor: `key:${client.apiKeyId}`,
+      ip: this.d.meta.ip,
+      details: { frames: this.#stats.frames, results: this.#stats.results, errors: this.#stats.errors, dropped: this.#stats.dropped, seconds: Math.round((Date.now() - this.#stats.openedAt) / 100) / 10 },
+    });
+  }
+}

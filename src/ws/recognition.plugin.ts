@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import { DEFAULT_LIMITS, RecognitionConnection, type RecognitionLimits, type WsSocket } from './recognition.connection.ts';
+
+/**
+ * Real-time recognition over WebSocket at `/ws/recognition/` (server root, not under /api): an
+ * `authenticate` message, then `process_frame` messages answered with `recognition_result`.
+ * Protocol and limits: docs/realtime.md; messages: ./messages.ts.
+ *
+ * @fastify/websocket is registered inside this (encapsulated) plugin, so its hooks stay off the
+ * /api routes; an upgrade request to any other path gets an ordinary 404.
+ *
+ * @example await app.register(recognitionWsPlugin);
+ * @example await app.register(recognitionWsPlugin, { maxFps: 15 });
+ */
+export async function recognitionWsPlugin(app: FastifyInstance, options: Partial<RecognitionLimits> = {}): Promise<void> {
+  const limits: RecognitionLimits = { ...DEFAULT_LIMITS, ...pickLimits(options) };
+  const { foundation, face } = app.container;
+  // ws closes a connection whose message exceeds maxPayload with 1009 (message too big).
+  await app.register(websocket, { options: { maxPayload: limits.maxMessageBytes } });
+
+  app.get('/ws/recognition/', { websocket: true, schema: { hide: true } }, (socket, request) => {
+    new RecognitionConnection(socket as unknown as WsSocket, {
+      access: foundation.access,
+      authentication: face.authentication,
+      audit: foundation.audit,
+      log: request.log,
+      limits,
+      meta: { ip: request.ip ?? null, userAgent: request.headers['user-agent'] ?? null },
+    }).start();
+  });
+}
+
+/** Only the known limit keys (Fastify passes its own register options alongside). */
+function pickLimits(options: Partial<RecognitionLimits>): Partial<RecognitionLimits> {
+  const out: Partial<RecognitionLimits> = {};
+  for (const k of Object.keys(DEFAULT_LIMITS) as Array<keyof RecognitionLimits>) if (typeof options[k] === 'number') out[k] = options[k];
+  return out;
+}
