@@ -37,6 +37,15 @@ export async function buildApp(config: AppConfig, container: Container): Promise
 
   app.decorate('container', container);
 
+  // Action endpoints (deactivate, complete, retry…) have no body, but many HTTP clients still send
+  // `Content-Type: application/json` with an empty one: treat that as no body instead of INVALID_JSON.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    return defaultJson(request, body as string, done);
+  });
+
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (isAppError(error)) {
       if (error.headers) reply.headers(error.headers);

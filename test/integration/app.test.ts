@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
-import { useTestApp } from '../helpers/app.ts';
+import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
 
 for (const backend of backendNames()) {
   describe(`app basics [${backend}]`, () => {
@@ -19,6 +19,23 @@ for (const backend of backendNames()) {
       const doc = res.json();
       assert.equal(doc.openapi, '3.0.3');
       assert.equal(doc.info.title, 'Wajah API');
+    });
+
+    test('an empty JSON body on an action endpoint is no body; broken JSON is INVALID_JSON', async () => {
+      const { app } = t();
+      const created = await app.inject({ method: 'POST', url: '/api/admin/clients/', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, payload: { name: 'Json', tier: 'basic' } });
+      const { api_key, secret_key } = created.json();
+      const headers = { authorization: `ApiKey ${api_key}:${secret_key}`, 'content-type': 'application/json' };
+      const user = await app.inject({ method: 'POST', url: '/api/clients/users/', headers, payload: JSON.stringify({ external_id: 'E1', name: 'X' }) });
+      assert.equal(user.statusCode, 201);
+      const off = await app.inject({ method: 'POST', url: '/api/clients/users/E1/deactivate/', headers, payload: '' });
+      assert.equal(off.statusCode, 200);
+      assert.equal(off.json().is_active, false);
+      const broken = await app.inject({ method: 'POST', url: '/api/clients/users/', headers, payload: '{"external_id": "E2",' });
+      assert.equal(broken.statusCode, 400);
+      assert.equal(broken.json().code, 'INVALID_JSON');
+      const poisoned = await app.inject({ method: 'POST', url: '/api/clients/users/', headers, payload: '{"__proto__":{"admin":true},"external_id":"E3","name":"Y"}' });
+      assert.equal(poisoned.statusCode, 400);
     });
 
     test('migrations ran on this backend', async () => {
