@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { appError } from '../errors.ts';
+import type { ServerMessage } from './messages.ts';
+import { DEFAULT_LIMITS, RecognitionConnection, type ConnectionDeps, type RecognitionLimits, type WsSocket } from './recognition.connection.ts';
+
+/** An in-memory socket: `receive` plays a client message, `sent` collects the server's. */
+class FakeSocket implements WsSocket {
+  readyState = 1;
+  sent: ServerMessage[] = [];
+  closedWith: number | null = null;
+  #onMessage: ((data: Buffer, isBinary: boolean) => void) | null = null;
+  #onClose: (() => void) | null = null;
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as ServerMessage);
+  }
+  close(code?: number): void {
+    if (this.readyState !== 1) return;
+    this.readyState = 3;
+    this.closedWith = code ?? 1000;
+    this.#onClose?.();
+  }
+  on(event: 'message' | 'close', listener: never): unknown {
+    if (event === 'message') this.#onMessage = listener;
+    else this.#onClose = listener;
+    return this;
+  }
+  receive(message: object): void {
+    this.#onMessage!(Buffer.from(JSON.stringify(message)), false);
+  }
+}
+
+const client = { id: 'c1', name: 'C', tier: 'enterprise' as const, settings: {}, apiKeyId: 'k1' };
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<ConnectionDeps> = {}) {
+  const socket = new FakeSocket();
+  const calls: string[] = [];
+  let authorizeOk = true;
+  const deps: ConnectionDeps = {
+    access: {
+      authorize: async () => {
+        if (!authorizeOk) throw appError('INVALID_CREDENTIALS', 'The API key has been revoked or has expired');
+        return { client, rate: null };
+      },
+    },
+    authentication: {
+      identify: async (_c, input) => {
+        calls.push(`identify`);
+        await tick(20);
+        if (input.image === 'bad') throw appError('INVALID_IMAGE');
+        return { status: 'completed' } as never;
+      },
+      verify: async () => ({ status: 'completed' }) as never,
+      create: async () => {
+        calls.push('create');
+        return { session_token: `tok${calls.filter((c) => c === 'create').length}` } as never;
+      },
+      processFrame: async (_c, token) => {
+        calls.push(`frame:${token}`);
+        await tick(10);
+        const n = calls.filter((c) => c === `frame:${token}`).length;
+        return { status: n >= 3 ? 'completed' : 'processing' } as never;
+      },
+    },
+    audit: { record: async () => {} },
+    log: { error: () => {} },
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    meta: { ip: '127.0.0.1', userAgent: null },
+    ...overrides,
+  };
+  const conn = new RecognitionConnection(socket, deps);
+  conn.start();
+  return { socket, calls, revoke: () => (authorizeOk = false) };
+}
+
+async function authenticated(limits: Partial<RecognitionLimits> = {}) {
+  const s = setup(limits);
+  s.socket.receive({ type: 'authenticate', api_key: 'k', secret_key: 's' });
+  await tick();
+  assert.deepEqual(s.socket.sent.shift(), { type: 'authenticated', client_id: 'c1' });
+  return s;
+}
+
+describe('RecognitionConnection', () => {
+  test('over the frame-rate cap: frame_dropped/rate, every frame answered once', async () => {
+    const { socket } = await authenticated({ maxFps: 3, maxInFlight: 10, maxPending: 10 });
+    for (let i = 0; i < 5; i++) socket.receive({ type: 'process_frame', frame: 'x', timestamp: i });
+    await tick(60);
+    const byTs = socket.sent.map((m) => [(m as { timestamp: number }).timestamp, m.type === 'frame_dropped' ? m.reason : m.type]);
+    assert.equal(byTs.length, 5);
+    assert.deepEqual(byTs.filter(([, k]) => k === 'rate').map(([ts]) => ts), [3, 4]);
+    socket.close();
+  });
+
+  test('a frame error answers that frame and the next frame is recognised', async () => {
+    const { socket } = await authenticated();
+    socket.receive({ type: 'process_frame', frame: 'bad', timestamp: 1 });
+    socket.receive({ type: 'process_frame', frame: 'x', timestamp: 2 });
+    await tick(80);
+    assert.deepEqual(socket.sent.map((m) => [m.type, (m as { code?: string }).code ?? null]), [['error', 'INVALID_IMAGE'], ['recognition_result', null]]);
+    socket.close();
+  });
+
+  test('liveness frames run one at a time on one session; a decision starts a new session', async () => {
+    const { socket, calls } = await authenticated({ maxPending: 10 });
+    for (let i = 0; i < 4; i++) socket.receive({ type: 'process_frame', frame: 'x', timestamp: i, options: { require_liveness: true } });
+    await tick(150);
+    assert.deepEqual(calls, ['create', 'frame:tok1', 'frame:tok1', 'frame:tok1', 'create', 'frame:tok2']);
+    assert.deepEqual(socket.sent.map((m) => (m as { timestamp: number }).timestamp), [0, 1, 2, 3], 'in order');
+    socket.close();
+  });
+
+  test('no authenticate within the timeout: NOT_AUTHENTICATED and close 4408', async () => {
+    const { socket } = setup({ authTimeoutMs: 20 });
+    await tick(40);
+    assert.equal(socket.sent[0]?.type === 'error' && socket.sent[0].code, 'NOT_AUTHENTICATED');
+    assert.equal(socket.closedWith, 4408);
+  });
+
+  test('a key revoked during the stream closes it at the next re-check (4401)', async () => {
+    const s = await authenticated({ reauthorizeMs: 20 });
+    s.revoke();
+    await tick(50);
+    assert.equal(s.socket.sent[0]?.type === 'error' && s.socket.sent[0].code, 'INVALID_CREDENTIALS');
+    assert.equal(s.socket.closedWith, 4401);
+  });
+});
