@@ -255,6 +255,7 @@ export class UsersService {
     const user = await this.db.transaction().execute(async (trx) => {
       const u = await this.getByRef(clientId, ref, trx);
       await this.users.delete(clientId, u.id, trx);
+      const redacted = await this.users.redactEvents(clientId, u.id, u.external_id, trx);
       await this.audit.record(
         {
           clientId,
@@ -263,7 +264,7 @@ export class UsersService {
           actor: actorOf(by),
           target: u.id,
           ip: by.ip ?? null,
-          details: { external_id: u.external_id, enrollments_deleted: u.enrollments_count },
+          details: { external_id: u.external_id, enrollments_deleted: u.enrollments_count, events_redacted: redacted },
         },
         trx,
       );

@@ -178,6 +178,16 @@ for (const backend of backendNames()) {
         const rows = await db.selectFrom(table).select('id').where('user_id', '=', user.id).execute();
         assert.equal(rows.length, 0, table);
       }
+      // The outbox keeps the user's events (deliveries, audit) but without personal fields.
+      const events = await db.selectFrom('events').select('payload').where('client_id', '=', c.client_id).execute();
+      const about = events.map((e) => e.payload as Record<string, unknown>).filter((p) => p.user_id === 'EMP002');
+      assert.ok(about.length > 0);
+      for (const p of about) {
+        assert.equal(p.redacted, true);
+        assert.equal(p.name, undefined);
+        assert.equal(p.email, undefined);
+        assert.equal(p.metadata, undefined);
+      }
       assert.equal((await call({ method: 'DELETE', url: '/api/clients/users/EMP002/' })).statusCode, 404);
     });
 

@@ -214,6 +214,27 @@ export class UsersRepository {
   }
 
   /** Outbox events about the user (payload.id is the uuid, payload.user_id the external id). */
+  /**
+   * Right to deletion: the outbox keeps the user's events for delivery and audit, but without the
+   * personal fields (name, email, metadata). Returns how many events were redacted.
+   */
+  async redactEvents(clientId: string, userId: string, externalId: string, trx: Db = this.db): Promise<number> {
+    const rows = await trx
+      .updateTable('events')
+      .set({ payload: sql`(payload - 'name' - 'email' - 'metadata' - 'user_name') || '{"redacted": true}'::jsonb` as never })
+      .where('client_id', '=', clientId)
+      .where((eb) =>
+        eb.or([
+          eb(sql`payload->>'id'`, '=', userId),
+          eb(sql`payload->>'user_id'`, '=', externalId),
+          eb(sql`payload->>'user_id'`, '=', userId),
+        ]),
+      )
+      .returning('id')
+      .execute();
+    return rows.length;
+  }
+
   async exportEvents(clientId: string, userId: string, externalId: string, trx: Db = this.db) {
     return trx
       .selectFrom('events')
