@@ -41,6 +41,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pg'),
+    onIdleError: (err) => log.warn(`database connection dropped: ${err.message}`),
   });
   const redis = config.redisUrl ? createRedis(config.redisUrl) : null;
   let engine: FaceEngine | null = null;

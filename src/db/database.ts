@@ -39,6 +39,8 @@ export interface DatabaseOptions {
   /** Directory for the embedded database, or 'memory://' for an in-memory one (tests). */
   pgliteDir: string;
   poolSize?: number;
+  /** Called when an idle pooled connection fails (logged by the container). */
+  onIdleError?: (err: Error) => void;
 }
 
 /** Opens the database and runs pending migrations. */
@@ -48,6 +50,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // timestamptz → Date, bigint counts → number (counts here never exceed 2^53).
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle pooled connection that the server drops (restart, failover, admin termination) must not
+    // crash the process: the pool discards it and the next query opens a new one.
+    pool.on('error', (err) => options.onIdleError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     handle = {
       db,
