@@ -6,8 +6,8 @@
  *   npm run eval -- spoof    --labels FILE.csv [--root DIR] [--json]   (columns path,label,...)
  *   npm run eval -- calibrate --labels labels.csv --pairs pairs.csv [--root DIR]  (prints calibration.ts tables)
  *
- * Common options: --model ID (recogniser), --workers N (default: one per core), --cache FILE (reuse
- * embeddings between runs). Detection failures count as errors. With --json the last line printed is one
+ * Common options: --model ID (recogniser), --detector ultraface-mesh|human (default ultraface-mesh),
+ * --workers N (default: one per core), --cache FILE (reuse embeddings between runs). Detection failures count as errors. With --json the last line printed is one
  * JSON object.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ interface Args {
   root: string;
   json: boolean;
   model: string;
+  detector: 'ultraface-mesh' | 'human';
   workers: number;
   cache?: string;
 }
@@ -48,6 +49,7 @@ function parseArgs(argv: string[]): Args {
     root: path.resolve(opt('root') ?? path.dirname(path.resolve(file))),
     json: argv.includes('--json'),
     model: opt('model') ?? DEFAULT_MODEL,
+    detector: opt('detector') === 'human' ? 'human' : 'ultraface-mesh',
     workers: Number(opt('workers') ?? cores),
     cache: opt('cache'),
   };
@@ -72,7 +74,7 @@ interface Embedded {
 /** Analyse every distinct image once, all workers busy, with a progress line on stderr. */
 async function embedAll(engine: FaceEngine, files: string[], args: Args, passive = false): Promise<Map<string, Embedded>> {
   const out = new Map<string, Embedded>();
-  const cacheKey = (f: string) => `${args.model}|${passive ? 'p' : ''}|${f}`;
+  const cacheKey = (f: string) => `${args.model}|${args.detector}|${passive ? 'p' : ''}|${f}`;
   const cache: Record<string, { e: number[] | null; p: number | null; ms: number; error?: string }> =
     args.cache && existsSync(args.cache) ? JSON.parse(readFileSync(args.cache, 'utf8')) : {};
   const todo = [...new Set(files)];
@@ -235,7 +237,7 @@ async function calibrate(engine: FaceEngine, args: Args) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const engine = await createFaceEngine({ workers: args.workers, queueSize: 100_000, defaultModel: DEFAULT_MODEL, preloadModels: [args.model] });
+const engine = await createFaceEngine({ workers: args.workers, queueSize: 100_000, defaultModel: DEFAULT_MODEL, preloadModels: [args.model], detector: args.detector });
 try {
   const run = { verify, identify, spoof, calibrate }[args.cmd as 'verify']!;
   const result = await run(engine, args);

@@ -1,7 +1,6 @@
 import { appError } from '../errors.ts';
 import { alignArcface } from './align/similarity.ts';
 import { decodeImage, DEFAULT_LIMITS, type DecodeLimits } from './decode/decode.ts';
-import { HumanDetector } from './detector/human/human-detector.ts';
 import type { DetectedFace, FaceDetector } from './detector/types.ts';
 import type { Embedder } from './embedder/types.ts';
 import { livenessSignals } from './liveness-signals/signals.ts';
@@ -26,20 +25,39 @@ export async function createEmbedder(id: ModelId): Promise<Embedder> {
 
 /**
  * Faces ordered main face first: by area, discounted by distance from the image centre (up to −60 % in
- * a corner), so that of two faces of similar size the one in the middle of the frame is the subject,
- * while a clearly larger face still wins.
+ * a corner) and by the share of the face cut off by the image border, so that of two faces of similar
+ * size the one in the middle of the frame is the subject, a face half outside the frame (a bystander
+ * at the edge) is not, while a clearly larger face still wins.
  */
 export function byPrimacy(faces: DetectedFace[], width: number, height: number): DetectedFace[] {
   const halfDiag = Math.hypot(width, height) / 2;
   const key = (f: DetectedFace) => {
     const d = Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2) / halfDiag;
-    return f.box.width * f.box.height * (1 - 0.6 * Math.min(1, d) ** 2);
+    let inside = 0;
+    for (let i = 0; i < 468; i++) {
+      const [x, y] = f.mesh[i];
+      if (x >= 0 && y >= 0 && x < width && y < height) inside++;
+    }
+    return f.box.width * f.box.height * (1 - 0.6 * Math.min(1, d) ** 2) * (inside / 468) ** 2;
   };
   return [...faces].sort((a, b) => key(b) - key(a));
 }
 
+/** Detector backends: `ultraface-mesh` (default) or `human` (BlazeFace + mesh + iris, the slower original). */
+export type DetectorId = 'ultraface-mesh' | 'human';
+
+export async function createDetector(id: DetectorId = 'ultraface-mesh'): Promise<FaceDetector> {
+  if (id === 'human') {
+    const { HumanDetector } = await import('./detector/human/human-detector.ts');
+    return HumanDetector.create();
+  }
+  const { UltrafaceMeshDetector } = await import('./detector/mesh/ultraface-mesh-detector.ts');
+  return UltrafaceMeshDetector.create();
+}
+
 export interface AnalyzerOptions {
   defaultModel?: string;
+  detector?: DetectorId;
   limits?: Partial<DecodeLimits>;
   /** Models to load at start (others load on first use). Default: just the default model. */
   preload?: string[];
@@ -63,7 +81,7 @@ export class Analyzer {
   static async create(opts: AnalyzerOptions = {}): Promise<Analyzer> {
     const defaultModel = opts.defaultModel ?? DEFAULT_MODEL;
     if (!isModelId(defaultModel)) throw new Error(`Unknown recognition model ${defaultModel}`);
-    const detector = await HumanDetector.create();
+    const detector = await createDetector(opts.detector);
     const a = new Analyzer(detector, defaultModel, { ...DEFAULT_LIMITS, ...opts.limits });
     for (const id of opts.preload ?? [defaultModel]) await a.embedder(id);
     return a;

@@ -25,6 +25,8 @@ export interface CreateFaceEngineOptions {
   preloadModels?: string[];
   /** Kill and replace a worker whose job runs longer than this (default 30 s). */
   jobTimeoutMs?: number;
+  /** Face detector backend: 'ultraface-mesh' (default) or 'human' (the slower BlazeFace pipeline). */
+  detector?: 'ultraface-mesh' | 'human';
 }
 
 /**
@@ -43,6 +45,7 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions): Promise<F
     queueSize: opts.queueSize,
     jobTimeoutMs: opts.jobTimeoutMs ?? 30_000,
     defaultModel,
+    detector: opts.detector,
     preload,
     maxImageBytes: opts.maxImageBytes,
     maxPixels: opts.maxPixels,

@@ -22,6 +22,7 @@ let analyzer: Analyzer;
 try {
   analyzer = await Analyzer.create({
     defaultModel: init.defaultModel,
+    detector: init.detector,
     preload: init.preload,
     limits: {
       ...(init.maxImageBytes ? { maxBytes: init.maxImageBytes } : {}),

@@ -11,6 +11,8 @@ export interface SerializedError {
 /** Data passed to each worker at start. */
 export interface WorkerInit {
   defaultModel?: string;
+  /** Face detector backend (default 'ultraface-mesh'). */
+  detector?: 'ultraface-mesh' | 'human';
   preload?: string[];
   maxImageBytes?: number;
   maxPixels?: number;

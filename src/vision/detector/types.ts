@@ -6,7 +6,7 @@ export interface DetectedFace {
   box: Box;
   /** Detector confidence 0..1. */
   score: number;
-  /** Dense landmarks in image pixels (MediaPipe 468-point mesh + 10 iris points) as [x, y, z]. */
+  /** Dense landmarks in image pixels (the MediaPipe 468-point mesh; Human's detector adds 10 iris points) as [x, y, z]. */
   mesh: Array<[number, number, number]>;
   /** Left eye, right eye, nose tip, left mouth corner, right mouth corner (each pair image-left first). */
   five: Array<[number, number]>;

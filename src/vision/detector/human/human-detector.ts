@@ -1,19 +1,11 @@
 import type { RgbImage } from '../../image.ts';
+import { boxFromMesh, clamp01, fivePoints, padImage, shiftFace } from '../geometry.ts';
 import type { DetectedFace, DetectOptions, FaceDetector } from '../types.ts';
 import { HUMAN_MODELS_DIR, WASM_DIR, installFileRouter, requireHuman } from './load-human.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- Human's result objects are untyped here */
+export { fivePoints, MESH } from '../geometry.ts';
 
-/** MediaPipe face-mesh indices used for the five alignment points. */
-export const MESH = {
-  rightEyeOuter: 33, // the subject's right eye = image-left in an unmirrored photo
-  rightEyeInner: 133,
-  leftEyeInner: 362,
-  leftEyeOuter: 263,
-  noseTip: 1,
-  mouthRight: 61,
-  mouthLeft: 291,
-} as const;
+/* eslint-disable @typescript-eslint/no-explicit-any -- Human's result objects are untyped here */
 
 const RAD = 180 / Math.PI;
 
@@ -110,52 +102,4 @@ export class HumanDetector implements FaceDetector {
     }
     return faces;
   }
-}
-
-function padImage(img: RgbImage, pad: number): RgbImage {
-  const W = img.width + 2 * pad, H = img.height + 2 * pad;
-  const data = new Uint8Array(W * H * 3).fill(128);
-  for (let y = 0; y < img.height; y++) {
-    data.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), ((y + pad) * W + pad) * 3);
-  }
-  return { data, width: W, height: H };
-}
-
-function shiftFace(f: DetectedFace, d: number): DetectedFace {
-  return {
-    ...f,
-    box: { ...f.box, x: f.box.x + d, y: f.box.y + d },
-    mesh: f.mesh.map(([x, y, z]) => [x + d, y + d, z] as [number, number, number]),
-    five: f.five.map(([x, y]) => [x + d, y + d] as [number, number]),
-  };
-}
-
-/** Five alignment points from the mesh, each pair sorted image-left first. */
-export function fivePoints(mesh: Array<[number, number, number]>): Array<[number, number]> {
-  const mid = (a: number, b: number): [number, number] => [(mesh[a][0] + mesh[b][0]) / 2, (mesh[a][1] + mesh[b][1]) / 2];
-  const e1 = mid(MESH.rightEyeOuter, MESH.rightEyeInner);
-  const e2 = mid(MESH.leftEyeInner, MESH.leftEyeOuter);
-  const m1: [number, number] = [mesh[MESH.mouthRight][0], mesh[MESH.mouthRight][1]];
-  const m2: [number, number] = [mesh[MESH.mouthLeft][0], mesh[MESH.mouthLeft][1]];
-  const nose: [number, number] = [mesh[MESH.noseTip][0], mesh[MESH.noseTip][1]];
-  const [le, re] = e1[0] <= e2[0] ? [e1, e2] : [e2, e1];
-  const [lm, rm] = m1[0] <= m2[0] ? [m1, m2] : [m2, m1];
-  return [le, re, nose, lm, rm];
-}
-
-/** Tight box around the 468 mesh points (Human's own box includes a margin). */
-function boxFromMesh(mesh: Array<[number, number, number]>) {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let i = 0; i < 468; i++) {
-    const [x, y] = mesh[i];
-    if (x < x0) x0 = x;
-    if (y < y0) y0 = y;
-    if (x > x1) x1 = x;
-    if (y > y1) y1 = y;
-  }
-  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-}
-
-function clamp01(v: number): number {
-  return Math.max(0, Math.min(1, v));
 }

@@ -1,0 +1,152 @@
+import type { RgbImage } from '../../image.ts';
+import { boxFromMesh, clamp01, fivePoints, padImage, shiftFace } from '../geometry.ts';
+import type { DetectedFace, DetectOptions, FaceDetector } from '../types.ts';
+import { headPose } from './head-pose.ts';
+import { MeshModel, type Crop, type Mesh } from './mesh-model.ts';
+import { Ultraface, type FaceBox } from './ultraface.ts';
+
+/** Minimum detector score and mesh confidence for a detection to count as a face. */
+export const MIN_BOX_SCORE = 0.6;
+export const MIN_MESH_SCORE = 0.5;
+
+/**
+ * Mesh crop relative to the mesh's own extent, measured on 394 images where Human's BlazeFace crop was
+ * not clipped (median 1.343, 10–90 % 1.29–1.42): the crops the mesh model sees stay as before.
+ */
+const CROP_PER_MESH = 1.343;
+/**
+ * First crop from an Ultraface box, from the same 394 images: crop ≈ 1.108 × box height ≈ 1.597 × box
+ * width (the larger of the two wins: a wide box means the face is wider than the box is tall, e.g. cut
+ * at the chin), centred 0.065 × height below the box centre.
+ */
+const CROP_PER_BOX_H = 1.108;
+const CROP_PER_BOX_W = 1.597;
+const MESH_DY_PER_BOX_H = 0.065;
+/** Re-run the mesh on a corrected crop when the first one was off by more than this (fraction of side). */
+const RECROP_TOLERANCE = 0.08;
+
+/** Grey border (fraction of the longer side) for re-detecting faces cut by the image border. */
+const BORDER_PAD = 0.25;
+
+/** Faces at most this many; a crowd beyond it is reported by its largest faces. */
+const MAX_FACES = 20;
+
+/**
+ * Detector backend: Ultraface (onnxruntime-node, ≈ 2 ms) finds face boxes, MediaPipe FaceMesh
+ * (tfjs-wasm, ≈ 7 ms) fits 468 landmarks in a crop derived from each box; head pose, alignment points
+ * and eye openness all come from the mesh. ≈ 12 ms per frame with one face, against ≈ 46 ms for Human's
+ * BlazeFace + mesh + iris, and more accurate end to end on pairs.csv (docs/vision.md).
+ *
+ * @example const det = await UltrafaceMeshDetector.create(); const faces = await det.detect(img, { passive: false });
+ */
+export class UltrafaceMeshDetector implements FaceDetector {
+  readonly id = 'ultraface-mediapipe-mesh';
+  private passiveDetector: Promise<FaceDetector> | null = null;
+
+  private constructor(
+    private readonly boxes: Ultraface,
+    private readonly mesh: MeshModel,
+  ) {}
+
+  static async create(): Promise<UltrafaceMeshDetector> {
+    const [boxes, mesh] = await Promise.all([Ultraface.create(), MeshModel.create()]);
+    return new UltrafaceMeshDetector(boxes, mesh);
+  }
+
+  async detect(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
+    if (options.passive) return this.passive(img, options);
+    const faces = await this.detectOnce(img, options);
+    if (faces.length > 0) return faces;
+    // A face that fills the whole frame (a tight crop) can fall outside the detector's anchors: retry
+    // once with a grey border, then map the coordinates back.
+    const pad = Math.round(Math.max(img.width, img.height) * 0.3);
+    return (await this.detectOnce(padImage(img, pad), options)).map((f) => shiftFace(f, -pad));
+  }
+
+  private async detectOnce(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
+    let boxes = (await this.boxes.detect(img, MIN_BOX_SCORE)).slice(0, MAX_FACES);
+    if (boxes.some((b) => touchesBorder(b, img))) {
+      // A face cut by the image border gets a box clipped to it, too small and off-centre for the mesh
+      // crop (tight ID-style crops): detect again with a grey border, where the box covers the whole face.
+      const pad = Math.round(Math.max(img.width, img.height) * BORDER_PAD);
+      const padded = await this.boxes.detect(padImage(img, pad), MIN_BOX_SCORE);
+      if (padded.length > 0) {
+        boxes = padded.slice(0, MAX_FACES).map((b) => ({ ...b, x0: b.x0 - pad, y0: b.y0 - pad, x1: b.x1 - pad, y1: b.y1 - pad }));
+      }
+    }
+    const faces: DetectedFace[] = [];
+    for (const b of boxes) {
+      const face = await this.fit(img, b);
+      if (face) faces.push(face);
+    }
+    return dedupe(faces);
+  }
+
+  /**
+   * Mesh for one detector box: the first crop comes from the box; when the mesh says that crop was off,
+   * it is fitted once more on the crop the mesh implies, and the more confident of the two fits is kept.
+   */
+  private async fit(img: RgbImage, b: FaceBox): Promise<DetectedFace | null> {
+    let crop = cropFromBox(b);
+    let r = await this.mesh.run(img, crop);
+    const ideal = cropFromMesh(r.mesh);
+    const off = Math.max(Math.abs(ideal.side / crop.side - 1), Math.hypot(ideal.cx - crop.cx, ideal.cy - crop.cy) / crop.side);
+    if (off > RECROP_TOLERANCE) {
+      const second = await this.mesh.run(img, ideal);
+      if (second.confidence >= r.confidence - 0.02) {
+        r = second;
+        crop = ideal;
+      }
+    }
+    if (r.confidence < MIN_MESH_SCORE) return null;
+    return {
+      box: boxFromMesh(r.mesh),
+      score: clamp01(b.score),
+      mesh: r.mesh,
+      five: fivePoints(r.mesh),
+      pose: headPose(r.mesh, crop.side),
+      passiveLiveScore: null,
+    };
+  }
+
+  /** The passive anti-spoof score comes from Human's models (evaluation only), loaded on first use. */
+  private async passive(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
+    this.passiveDetector ??= import('../human/human-detector.ts').then(({ HumanDetector }) => HumanDetector.create());
+    return (await this.passiveDetector).detect(img, options);
+  }
+}
+
+/** The crop the mesh model expects for a face whose mesh is `mesh`. */
+export function cropFromMesh(mesh: Mesh): Crop {
+  const b = boxFromMesh(mesh);
+  return { cx: b.x + b.width / 2, cy: b.y + b.height / 2, side: CROP_PER_MESH * Math.max(b.width, b.height) };
+}
+
+/** The mesh crop for a detector box (before any correction from the mesh itself). */
+function cropFromBox(b: FaceBox): Crop {
+  const h = b.y1 - b.y0;
+  const side = Math.max(CROP_PER_BOX_H * h, CROP_PER_BOX_W * (b.x1 - b.x0));
+  return { cx: (b.x0 + b.x1) / 2, cy: (b.y0 + b.y1) / 2 + MESH_DY_PER_BOX_H * h, side };
+}
+
+/** Whether a box's mesh crop reaches well outside the image: the face is probably cut by the border. */
+function touchesBorder(b: FaceBox, img: RgbImage): boolean {
+  const c = cropFromBox(b);
+  const m = -0.04 * c.side;
+  const half = c.side / 2;
+  return c.cx - half < m || c.cy - half < m || img.width - (c.cx + half) < m || img.height - (c.cy + half) < m;
+}
+
+/** Two detector boxes on one face converge to one mesh: keep the first (best-scored) of overlapping fits. */
+function dedupe(faces: DetectedFace[]): DetectedFace[] {
+  const keep: DetectedFace[] = [];
+  for (const f of faces) {
+    const overlaps = keep.some((k) => {
+      const w = Math.min(k.box.x + k.box.width, f.box.x + f.box.width) - Math.max(k.box.x, f.box.x);
+      const h = Math.min(k.box.y + k.box.height, f.box.y + f.box.height) - Math.max(k.box.y, f.box.y);
+      return w > 0 && h > 0 && (w * h) / Math.min(k.box.width * k.box.height, f.box.width * f.box.height) > 0.5;
+    });
+    if (!overlaps) keep.push(f);
+  }
+  return keep;
+}

@@ -1,0 +1,114 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as Ort from 'onnxruntime-node';
+import type { RgbImage } from '../../image.ts';
+
+const require = createRequire(import.meta.url);
+const ort = require('onnxruntime-node') as typeof Ort;
+
+/** The face detector shipped next to our default recogniser in faceplugin-face-recognition-js (MIT). */
+export const ULTRAFACE_MODEL_PATH = path.join(
+  path.dirname(require.resolve('faceplugin-face-recognition-js/package.json')),
+  'model/fr_detect.onnx',
+);
+
+const W = 320;
+const H = 240;
+
+export interface FaceBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  score: number;
+}
+
+/**
+ * Ultra-Light-Fast-Generic-Face-Detector (RFB-320, 4420 priors, boxes already decoded to corner form)
+ * on onnxruntime-node: ≈ 2 ms per frame on one core, against ≈ 21 ms for BlazeFace on tfjs-wasm.
+ * The image is letterboxed into 320×240 (aspect kept), normalised (x − 127) / 128, NCHW.
+ *
+ * @example const uf = await Ultraface.create(); const boxes = await uf.detect(img, 0.6);
+ */
+export class Ultraface {
+  private constructor(private readonly session: Ort.InferenceSession) {}
+
+  static async create(): Promise<Ultraface> {
+    const session = await ort.InferenceSession.create(ULTRAFACE_MODEL_PATH, {
+      intraOpNumThreads: 1, // one inference worker per core: parallelism comes from workers
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      // Flush-to-zero is per thread, and every session sets it on the thread that runs it: without this
+      // the recogniser's session (whose weights yield denormals) would lose it and run 4–6× slower.
+      extra: { session: { set_denormal_as_zero: '1' } },
+    });
+    return new Ultraface(session);
+  }
+
+  /** Faces with score ≥ minScore, after non-maximum suppression, in image pixels, best first. */
+  async detect(img: RgbImage, minScore: number, iou = 0.4): Promise<FaceBox[]> {
+    const { input, scale, ox, oy } = letterbox(img);
+    const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, 3, H, W]) });
+    const scores = out.scores.data as Float32Array;
+    const boxes = out.boxes.data as Float32Array;
+    const n = scores.length / 2;
+    const cand: FaceBox[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = scores[i * 2 + 1];
+      if (s < minScore) continue;
+      cand.push({
+        x0: (boxes[i * 4] * W - ox) / scale,
+        y0: (boxes[i * 4 + 1] * H - oy) / scale,
+        x1: (boxes[i * 4 + 2] * W - ox) / scale,
+        y1: (boxes[i * 4 + 3] * H - oy) / scale,
+        score: s,
+      });
+    }
+    return nms(cand, iou);
+  }
+}
+
+/** Bilinear letterbox of an RGB image into the detector's 320×240 NCHW input (grey padding). */
+function letterbox(img: RgbImage): { input: Float32Array; scale: number; ox: number; oy: number } {
+  const scale = Math.min(W / img.width, H / img.height);
+  const ox = (W - img.width * scale) / 2;
+  const oy = (H - img.height * scale) / 2;
+  const input = new Float32Array(3 * W * H); // 0 = grey 127 after normalisation
+  const plane = W * H;
+  const { data, width, height } = img;
+  const u0 = Math.max(0, Math.floor(ox)), u1 = Math.min(W, Math.ceil(ox + width * scale));
+  const v0 = Math.max(0, Math.floor(oy)), v1 = Math.min(H, Math.ceil(oy + height * scale));
+  for (let v = v0; v < v1; v++) {
+    const sy = Math.min(height - 1, Math.max(0, (v + 0.5 - oy) / scale - 0.5));
+    const y0 = Math.floor(sy), y1 = Math.min(height - 1, y0 + 1), fy = sy - y0;
+    for (let u = u0; u < u1; u++) {
+      const sx = Math.min(width - 1, Math.max(0, (u + 0.5 - ox) / scale - 0.5));
+      const x0 = Math.floor(sx), x1 = Math.min(width - 1, x0 + 1), fx = sx - x0;
+      const a = (y0 * width + x0) * 3, b = (y0 * width + x1) * 3, c = (y1 * width + x0) * 3, d = (y1 * width + x1) * 3;
+      const o = v * W + u;
+      for (let ch = 0; ch < 3; ch++) {
+        const top = data[a + ch] + (data[b + ch] - data[a + ch]) * fx;
+        const bot = data[c + ch] + (data[d + ch] - data[c + ch]) * fx;
+        input[ch * plane + o] = (top + (bot - top) * fy - 127) / 128;
+      }
+    }
+  }
+  return { input, scale, ox, oy };
+}
+
+function iouOf(a: FaceBox, b: FaceBox): number {
+  const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);
+  const h = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / ((a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter);
+}
+
+/** Greedy non-maximum suppression, best score first. */
+export function nms(boxes: FaceBox[], iou: number): FaceBox[] {
+  const sorted = [...boxes].sort((p, q) => q.score - p.score);
+  const keep: FaceBox[] = [];
+  for (const b of sorted) if (keep.every((k) => iouOf(k, b) <= iou)) keep.push(b);
+  return keep;
+}
