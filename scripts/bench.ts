@@ -1,7 +1,7 @@
 /**
  * Speed benchmark of the face engine on this machine.
  *
- *   npm run bench [-- --json] [--frames N] [--workers N] [--brute-search]
+ *   npm run bench [-- --json] [--frames N] [--workers N] [--brute-search] [--detector ultraface-mesh|human]
  *
  * Per-stage latency p50/p95 of one 640×480 JPEG with one worker (decode, detect+mesh, align+embed,
  * quality, total), frames/s with 1…N workers, peak memory, exact 1:N search latency over synthetic
@@ -24,6 +24,8 @@ const opt = (name: string, def: number) => {
   return i >= 0 ? Number(argv[i + 1]) : def;
 };
 const json = argv.includes('--json');
+const detectorArg = argv[argv.indexOf('--detector') + 1];
+const detector = argv.includes('--detector') && detectorArg === 'human' ? 'human' : 'ultraface-mesh';
 const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 const maxWorkers = opt('workers', cores);
 const FRAMES = opt('frames', 40);
@@ -41,7 +43,7 @@ async function testFrame(): Promise<Buffer> {
 }
 
 async function stageLatency(frame: Buffer) {
-  const engine = await createFaceEngine({ workers: 1, queueSize: 8 });
+  const engine = await createFaceEngine({ workers: 1, queueSize: 8, detector });
   try {
     for (let i = 0; i < 5; i++) await engine.analyze(frame, { multiple: 'largest', embed: true }); // warm-up
     const runs: AnalyzeResult['timings'][] = [];
@@ -67,7 +69,7 @@ async function stageLatency(frame: Buffer) {
 }
 
 async function throughput(frame: Buffer, workers: number): Promise<number> {
-  const engine = await createFaceEngine({ workers, queueSize: 1000 });
+  const engine = await createFaceEngine({ workers, queueSize: 1000, detector });
   try {
     await Promise.all(Array.from({ length: workers * 3 }, () => engine.analyze(frame, { multiple: 'largest', embed: true })));
     const n = FRAMES * workers;
@@ -137,7 +139,7 @@ async function searchBench(): Promise<Record<string, number>> {
 }
 
 const frame = await testFrame();
-console.log(`bench  ${os.cpus()[0]?.model ?? 'cpu'} × ${cores}, node ${process.version}, 640×480 JPEG (${frame.length} bytes), ${FRAMES} frames per run`);
+console.log(`bench  ${os.cpus()[0]?.model ?? 'cpu'} × ${cores}, node ${process.version}, 640×480 JPEG (${frame.length} bytes), ${FRAMES} frames per run, detector ${detector}`);
 // Other processes on the machine distort every number below: say how busy it was.
 console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 

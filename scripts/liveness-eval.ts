@@ -58,7 +58,7 @@ async function signals(refresh: boolean): Promise<Record<string, Cached[]>> {
       out[v.name] = [];
       for (const f of frames) {
         try {
-          const r = await engine.analyze(f, { multiple: 'largest', embed: false });
+          const r = await engine.analyze(f, { multiple: 'largest', embed: false, refineEyes: true }); // as session frames with liveness
           const face = r.faces[0];
           out[v.name].push({
             eye: face.signals.eyeOpenness,

@@ -147,7 +147,7 @@ export class AuthenticationService {
     let face: AnalyzedFace;
     let modelId: string;
     try {
-      ({ face, result: { modelId } } = await analyzeOne(this.d.engine, image));
+      ({ face, result: { modelId } } = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness }));
     } catch (e) {
       if (isAppError(e) && e.code === 'NO_FACE_DETECTED') {
         await this.#recordFailure(client, session.id, session.user_id, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);

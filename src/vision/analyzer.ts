@@ -25,20 +25,14 @@ export async function createEmbedder(id: ModelId): Promise<Embedder> {
 
 /**
  * Faces ordered main face first: by area, discounted by distance from the image centre (up to −60 % in
- * a corner) and by the share of the face cut off by the image border, so that of two faces of similar
- * size the one in the middle of the frame is the subject, a face half outside the frame (a bystander
- * at the edge) is not, while a clearly larger face still wins.
+ * a corner), so that of two faces of similar size the one in the middle of the frame is the subject,
+ * while a clearly larger face still wins.
  */
 export function byPrimacy(faces: DetectedFace[], width: number, height: number): DetectedFace[] {
   const halfDiag = Math.hypot(width, height) / 2;
   const key = (f: DetectedFace) => {
     const d = Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2) / halfDiag;
-    let inside = 0;
-    for (let i = 0; i < 468; i++) {
-      const [x, y] = f.mesh[i];
-      if (x >= 0 && y >= 0 && x < width && y < height) inside++;
-    }
-    return f.box.width * f.box.height * (1 - 0.6 * Math.min(1, d) ** 2) * (inside / 468) ** 2;
+    return f.box.width * f.box.height * (1 - 0.6 * Math.min(1, d) ** 2);
   };
   return [...faces].sort((a, b) => key(b) - key(a));
 }
@@ -108,7 +102,7 @@ export class Analyzer {
     const embedder = options.embed ? await this.embedder(modelId) : null;
     const img = await decodeImage(image, this.limits);
     const t1 = performance.now();
-    let detected: DetectedFace[] = await this.detector.detect(img, { passive: options.passive ?? false });
+    let detected: DetectedFace[] = await this.detector.detect(img, { passive: options.passive ?? false, refineEyes: options.refineEyes ?? false });
     const t2 = performance.now();
     if (detected.length === 0) throw appError('NO_FACE_DETECTED');
     detected = byPrimacy(detected, img.width, img.height);

@@ -93,6 +93,10 @@ export interface AnalyzeOptions {
   model?: string;
   /** Also run the passive anti-spoof models (≈ +10–40 ms); otherwise signals.passiveLiveScore is null. */
   passive?: boolean;
+  /** Re-fit the eye contours with the iris model before measuring eye openness (≈ +10 ms): for the
+   * frames of a liveness check, where blinks are looked for. Box, pose, quality pose and embeddings do
+   * not depend on it. */
+  refineEyes?: boolean;
 }
 
 export interface AnalyzeResult {

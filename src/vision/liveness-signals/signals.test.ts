@@ -32,6 +32,21 @@ test('blink video: eye openness drops during a blink and recovers', async () => 
   assert.ok(Math.max(...ear.slice(minI + 1)) > 0.9 * baseline, 'open again after');
 });
 
+test('re-fitting the eyes (liveness frames) makes the blink dip deeper, leaving pose and alignment alone', async () => {
+  const frames = readMjpegFrames(path.join(VIDEO, 'talking_blink_aoc_512x512_25fps.mjpeg'));
+  const dip = async (refineEyes: boolean) => {
+    const ear: number[] = [];
+    for (let i = 45; i <= 70; i++) ear.push((await analyzer.analyze(frames[i], { multiple: 'largest', embed: false, refineEyes })).faces[0].signals.eyeOpenness);
+    return Math.min(...ear) / [...ear].sort((a, b) => a - b)[Math.floor(ear.length / 2)];
+  };
+  const [plain, refined] = [await dip(false), await dip(true)];
+  assert.ok(refined < plain - 0.1, `closed/open EAR ratio: refined ${refined.toFixed(2)}, mesh only ${plain.toFixed(2)}`);
+  const a = (await analyzer.analyze(frames[57], { multiple: 'largest', embed: false })).faces[0];
+  const b = (await analyzer.analyze(frames[57], { multiple: 'largest', embed: false, refineEyes: true })).faces[0];
+  assert.deepEqual(b.landmarks, a.landmarks);
+  assert.deepEqual(b.pose, a.pose);
+});
+
 test('head-turn video: yaw swings both ways past the turn threshold', async () => {
   const frames = readMjpegFrames(path.join(VIDEO, 'personA_live_headturn_640x360_15fps.mjpeg'));
   const yaws: number[] = [];
