@@ -7,6 +7,7 @@ import { serializedDialect } from './pglite-serial.ts';
 import * as m0001 from './migrations/0001-initial.ts';
 import * as m0004 from './migrations/0004-webhooks.ts';
 import * as m0005 from './migrations/0005-analytics.ts';
+import * as m0006 from './migrations/0006-fallbacks.ts';
 
 export type DB = Kysely<Database>;
 
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': m0001,
   '0004-webhooks': m0004,
   '0005-analytics': m0005,
+  '0006-fallbacks': m0006,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
