@@ -193,7 +193,7 @@ async function spoof(engine: FaceEngine, args: Args) {
   const scored = rows.map((r) => ({ live: r.live, score: res.get(r.path)!.passive ?? -Infinity }));
   const r = M.spoofMetrics(scored);
   const result = { apcer: r.apcer, bpcer: r.bpcer, live: rows.filter((x) => x.live).length, spoof: rows.filter((x) => !x.live).length };
-  console.log(`spoof  ${path.relative(process.cwd(), args.file)}  passive score = min(Human antispoof, Human liveness)`);
+  console.log(`spoof  ${path.relative(process.cwd(), args.file)}  passive score = faceplugin fr_liveness (MiniFASNet-style), probability of "live"`);
   console.log(`  images                ${result.live} live, ${result.spoof} spoof (failures: ${failures(res).length})`);
   console.log(`  best threshold        live if score > ${r.threshold.toFixed(3)}  (minimises APCER + BPCER)`);
   console.log(`  APCER                 ${pct(result.apcer)}  (spoofs accepted as live)`);

@@ -58,7 +58,7 @@ async function signals(refresh: boolean): Promise<Record<string, Cached[]>> {
       out[v.name] = [];
       for (const f of frames) {
         try {
-          const r = await engine.analyze(f, { multiple: 'largest', embed: false, refineEyes: true }); // as session frames with liveness
+          const r = await engine.analyze(f, { multiple: 'largest', embed: false, refineEyes: true, passive: true }); // as session frames with liveness
           const face = r.faces[0];
           out[v.name].push({
             eye: face.signals.eyeOpenness,
@@ -122,6 +122,8 @@ export interface ScenarioOutcome {
   blink_detected: boolean;
   head_movement: number;
   static_detection: boolean;
+  passive_score: number | null;
+  spoof_detected: boolean;
   completed: string;
   failure: string | null;
   frames_to_decision: number;
@@ -155,6 +157,8 @@ function run(s: Scenario, data: Record<string, Cached[]>): ScenarioOutcome {
     blink_detected: r.checks.blink_detected,
     head_movement: r.checks.head_movement,
     static_detection: r.checks.static_detection,
+    passive_score: r.checks.passive_score,
+    spoof_detected: r.checks.spoof_detected,
     completed: r.challenges_completed.join('+') || '-',
     failure: state.failure ?? (state.index < state.order.length ? 'NOT_COMPLETED' : null),
     frames_to_decision: sent,
@@ -172,7 +176,8 @@ function describe(data: Record<string, Cached[]>): void {
     const q = (a: number[], p: number) => a[Math.floor((a.length - 1) * p)];
     console.log(
       `${name}: ${frames.length} frames, ${frames.length - ok.length} without a face; EAR ${Math.min(...eyes).toFixed(3)}..${Math.max(...eyes).toFixed(3)}; ` +
-        `yaw ${Math.min(...yaws).toFixed(1)}..${Math.max(...yaws).toFixed(1)}°; thumbnail change p5 ${q(diffs, 0.05).toFixed(2)} median ${q(diffs, 0.5).toFixed(2)}`,
+        `yaw ${Math.min(...yaws).toFixed(1)}..${Math.max(...yaws).toFixed(1)}°; thumbnail change p5 ${q(diffs, 0.05).toFixed(2)} median ${q(diffs, 0.5).toFixed(2)}; ` +
+        `passive ${passiveRange(ok.map((f) => f.passive))}`,
     );
   }
 }
@@ -184,12 +189,19 @@ if (args.includes('--json')) console.log(JSON.stringify(rows));
 else {
   describe(data);
   console.log('');
-  console.log('| scenario | challenges | frames | expected | result | score | blink | head_movement | static | completed | failure | ok |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| scenario | challenges | frames | expected | result | score | blink | head_movement | static | passive (median) | spoof | completed | failure | ok |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.scenario} | ${r.challenges} | ${r.frames_to_decision}/${r.frames_sent} | ${r.expected} | ${r.passed ? 'pass' : 'fail'} | ${r.score} | ${r.blink_detected} | ${r.head_movement} | ${r.static_detection} | ${r.completed} | ${r.failure ?? '-'} | ${r.ok ? '✓' : '✗'} |`,
+      `| ${r.scenario} | ${r.challenges} | ${r.frames_to_decision}/${r.frames_sent} | ${r.expected} | ${r.passed ? 'pass' : 'fail'} | ${r.score} | ${r.blink_detected} | ${r.head_movement} | ${r.static_detection} | ${r.passive_score ?? '-'} | ${r.spoof_detected} | ${r.completed} | ${r.failure ?? '-'} | ${r.ok ? '✓' : '✗'} |`,
     );
   }
 }
 process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
+
+function passiveRange(xs: Array<number | null>): string {
+  const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (!v.length) return 'n/a';
+  const q = (p: number) => v[Math.floor((v.length - 1) * p)].toFixed(3);
+  return `min ${q(0)} p10 ${q(0.1)} median ${q(0.5)}`;
+}

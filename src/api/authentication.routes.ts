@@ -18,7 +18,13 @@ const LivenessProgress = Type.Object({
 const LivenessResult = Type.Object({
   passed: Type.Boolean(),
   score: Type.Number(),
-  checks: Type.Object({ blink_detected: Type.Boolean(), head_movement: Type.Number(), static_detection: Type.Boolean() }),
+  checks: Type.Object({
+    blink_detected: Type.Boolean(),
+    head_movement: Type.Number(),
+    static_detection: Type.Boolean(),
+    passive_score: Nullable(Type.Number({ description: 'Median passive anti-spoof score of the frames (probability of a live face)' })),
+    spoof_detected: Type.Boolean({ description: 'The passive check judged the frames a print or a screen replay' }),
+  }),
   challenges_completed: Type.Array(Type.String()),
 });
 const Match = Type.Object({

@@ -230,7 +230,7 @@ export class AuthenticationService {
             liveness_score: liveness.score,
             checks: liveness.checks,
             challenges_completed: liveness.challenges_completed,
-            reason: state.liveness.failure ?? (liveness.checks.static_detection ? 'STATIC_IMAGE' : 'BELOW_THRESHOLD'),
+            reason: state.liveness.failure ?? (liveness.checks.static_detection ? 'STATIC_IMAGE' : liveness.checks.spoof_detected ? 'SPOOF_DETECTED' : 'BELOW_THRESHOLD'),
           });
           return {
             state: { ...state, attempts },

@@ -44,7 +44,7 @@ export interface EventPayloads {
     session_id: string;
     user_id?: string;
     liveness_score: number;
-    checks: { blink_detected: boolean; head_movement: number; static_detection: boolean };
+    checks: { blink_detected: boolean; head_movement: number; static_detection: boolean; passive_score: number | null; spoof_detected: boolean };
     challenges_completed: string[];
     reason: string;
   };

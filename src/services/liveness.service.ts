@@ -14,7 +14,10 @@
  *   STATIC_DIFF grey levels are "still"; STATIC_RUN still transitions in a row (a photo sent
  *   again and again), no natural micro-motion over MOTION_WINDOW transitions (a re-captured still:
  *   median change < MOTION_MIN_DIFF with yaw and pitch steady within MOTION_MIN_POSE degrees), or a
- *   session that ends with more than half of its transitions still, sets static_detection and fails.
+ *   session that ends with more than half of its transitions still, sets static_detection and fails;
+ * - passive check: each frame's passive anti-spoof score (probability of a live face rather than a
+ *   print or a screen); a session whose median over at least PASSIVE_MIN_FRAMES frames is below
+ *   PASSIVE_MIN_MEDIAN fails, even if a replayed video performs every challenge.
  * The measured pass/fail table is in docs/face-flows.md (scripts/liveness-eval.ts prints it).
  *
  * @example
@@ -46,6 +49,10 @@ export const LIVENESS_TUNING = {
    * change of 1.88; one photo re-encoded 20× gives 1.07. */
   MOTION_MIN_DIFF: 1.4,
   MOTION_MIN_POSE: 1.0,
+  /** Measured (`npm run eval -- spoof`, scripts/liveness-eval.ts): per-frame passive scores of print
+   * and screen-replay attacks ≤ 0.003; live webcam frames p10 0.007–0.03, session medians 0.16–0.42. */
+  PASSIVE_MIN_MEDIAN: 0.01,
+  PASSIVE_MIN_FRAMES: 3,
 };
 
 /** One frame's evidence (from AnalyzedFace.pose and .signals). */
@@ -236,7 +243,15 @@ export function expireLiveness(state: LivenessState, now: number): LivenessState
 export interface LivenessResult {
   passed: boolean;
   score: number;
-  checks: { blink_detected: boolean; head_movement: number; static_detection: boolean };
+  checks: {
+    blink_detected: boolean;
+    head_movement: number;
+    static_detection: boolean;
+    /** Median passive anti-spoof score of the session's frames (null when not measured). */
+    passive_score: number | null;
+    /** The passive check judged the frames a print or a screen replay. */
+    spoof_detected: boolean;
+  };
   challenges_completed: Challenge[];
 }
 
@@ -246,24 +261,30 @@ export function livenessDone(s: LivenessState): boolean {
 
 /**
  * The guide's liveness_result. score: 0.2 + 0.6 × (challenges met / issued) + 0.2 × natural motion
- * (mean thumbnail change, saturating at 4 grey levels); a static session scores at most 0.1.
+ * (mean thumbnail change, saturating at 4 grey levels); a static session, or one the passive check
+ * judges a print or screen, scores at most 0.1.
  */
 export function livenessResult(s: LivenessState, threshold: number): LivenessResult {
+  const T = LIVENESS_TUNING;
+  const passive = s.passive.length ? [...s.passive].sort((a, b) => a - b)[s.passive.length >> 1] : null;
+  const spoofDetected = passive !== null && s.passive.length >= T.PASSIVE_MIN_FRAMES && passive < T.PASSIVE_MIN_MEDIAN;
   const staticDetected =
     s.failure === 'STATIC_IMAGE' || (s.transitions >= 4 && s.stillTransitions / s.transitions > 0.5);
   const fraction = s.order.length ? s.completed.length / s.order.length : 0;
   const natural = s.transitions ? Math.min(1, s.motion / s.transitions / 4) : 0;
   let score = 0.2 + 0.6 * fraction + 0.2 * natural;
-  if (staticDetected) score = Math.min(score, 0.1);
+  if (staticDetected || spoofDetected) score = Math.min(score, 0.1);
   score = Math.round(score * 100) / 100;
   const allMet = s.index >= s.order.length && s.order.length > 0;
   return {
-    passed: allMet && !staticDetected && !s.failure && score >= threshold,
+    passed: allMet && !staticDetected && !spoofDetected && !s.failure && score >= threshold,
     score,
     checks: {
       blink_detected: s.blinks > 0,
       head_movement: Math.round((Math.max(s.maxYawDelta, s.maxPitchDelta) / 90) * 100) / 100,
       static_detection: staticDetected,
+      passive_score: passive === null ? null : Math.round(passive * 1000) / 1000,
+      spoof_detected: spoofDetected,
     },
     challenges_completed: [...s.completed],
   };

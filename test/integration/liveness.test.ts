@@ -58,6 +58,9 @@ if (backendNames().includes('pglite')) {
       assert.equal(body.liveness_result.passed, true);
       assert.equal(body.liveness_result.checks.blink_detected, true);
       assert.equal(body.liveness_result.checks.static_detection, false);
+      // Liveness frames carry the passive anti-spoof score: a live face, well above the spoof bar.
+      assert.ok(body.liveness_result.checks.passive_score > 0.1, `passive_score ${body.liveness_result.checks.passive_score}`);
+      assert.equal(body.liveness_result.checks.spoof_detected, false);
       assert.deepEqual(body.liveness_result.challenges_completed, ['blink']);
       assert.equal(body.result.liveness_score, body.liveness_result.score);
       assert.ok(body.liveness_result.score >= 0.7);

@@ -1,3 +1,4 @@
+import { PassiveAntiSpoof } from '../../anti-spoof/minifasnet.ts';
 import type { RgbImage } from '../../image.ts';
 import { boxFromMesh, clamp01, fivePoints, padImage, shiftFace } from '../geometry.ts';
 import type { DetectedFace, DetectOptions, FaceDetector } from '../types.ts';
@@ -42,20 +43,19 @@ const MAX_FACES = 20;
  */
 export class UltrafaceMeshDetector implements FaceDetector {
   readonly id = 'ultraface-mediapipe-mesh';
-  private passiveDetector: Promise<FaceDetector> | null = null;
 
   private constructor(
     private readonly boxes: Ultraface,
     private readonly mesh: MeshModel,
+    private readonly antiSpoof: PassiveAntiSpoof,
   ) {}
 
   static async create(): Promise<UltrafaceMeshDetector> {
-    const [boxes, mesh] = await Promise.all([Ultraface.create(), MeshModel.create()]);
-    return new UltrafaceMeshDetector(boxes, mesh);
+    const [boxes, mesh, antiSpoof] = await Promise.all([Ultraface.create(), MeshModel.create(), PassiveAntiSpoof.create()]);
+    return new UltrafaceMeshDetector(boxes, mesh, antiSpoof);
   }
 
   async detect(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
-    if (options.passive) return this.passive(img, options);
     const faces = await this.detectOnce(img, options);
     if (faces.length > 0) return faces;
     // A face that fills the whole frame (a tight crop) can fall outside the detector's anchors: retry
@@ -78,7 +78,10 @@ export class UltrafaceMeshDetector implements FaceDetector {
     const faces: DetectedFace[] = [];
     for (const b of boxes) {
       const face = await this.fit(img, b, options.refineEyes ?? false);
-      if (face) faces.push(face);
+      if (!face) continue;
+      // The passive model was trained on crops around this kind of detector box, not the mesh box.
+      if (options.passive) face.passiveLiveScore = await this.antiSpoof.score(img, b);
+      faces.push(face);
     }
     return dedupe(faces);
   }
@@ -110,12 +113,6 @@ export class UltrafaceMeshDetector implements FaceDetector {
       pose: headPose(r.mesh, crop.side),
       passiveLiveScore: null,
     };
-  }
-
-  /** The passive anti-spoof score comes from Human's models (evaluation only), loaded on first use. */
-  private async passive(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
-    this.passiveDetector ??= import('../human/human-detector.ts').then(({ HumanDetector }) => HumanDetector.create());
-    return (await this.passiveDetector).detect(img, options);
   }
 }
 
