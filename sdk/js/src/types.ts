@@ -284,10 +284,20 @@ export interface AuthResult {
   failure_reason?: string;
 }
 
+export interface LivenessChecks {
+  blink_detected: boolean;
+  head_movement: number;
+  static_detection: boolean;
+  /** Median passive anti-spoof score of the frames (probability of a live face), on servers that report it. */
+  passive_score?: number | null;
+  /** The passive check judged the frames a print or a screen replay, on servers that report it. */
+  spoof_detected?: boolean;
+}
+
 export interface LivenessResult {
   passed: boolean;
   score: number;
-  checks: { blink_detected: boolean; head_movement: number; static_detection: boolean };
+  checks: LivenessChecks;
   challenges_completed: string[];
 }
 
@@ -379,7 +389,7 @@ export interface WebhookEventPayloads {
     session_id: string;
     user_id?: string;
     liveness_score: number;
-    checks: { blink_detected: boolean; head_movement: number; static_detection: boolean };
+    checks: LivenessChecks;
     challenges_completed: string[];
     reason: string;
   };
