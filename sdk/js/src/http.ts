@@ -78,13 +78,17 @@ export class HttpTransport {
     try {
       const res = await this.#fetch(url, { method, headers, body, signal: controller.signal });
       const text = await res.text();
-      if (res.ok) return (text === '' ? undefined : JSON.parse(text)) as T;
-      throw responseError(res, text);
+      if (!res.ok) throw responseError(res, text);
+      if (text === '') return undefined as T;
+      try {
+        return JSON.parse(text) as T;
+      } catch (e) {
+        throw new FaceRecognitionError({ code: 'UNEXPECTED_RESPONSE', message: `${method} ${path}: the answer is not JSON`, statusCode: res.status, cause: e });
+      }
     } catch (e) {
       if (e instanceof FaceRecognitionError) throw e;
       if (timedOut) throw new FaceRecognitionError({ code: 'TIMEOUT', message: `${method} ${path}: no answer within ${timeoutMs} ms`, statusCode: 0, cause: e });
       if (userSignal?.aborted) throw new FaceRecognitionError({ code: 'ABORTED', message: `${method} ${path}: aborted`, statusCode: 0, cause: e });
-      if (e instanceof SyntaxError) throw new FaceRecognitionError({ code: 'UNEXPECTED_RESPONSE', message: `${method} ${path}: the answer is not JSON`, statusCode: 200, cause: e });
       throw new FaceRecognitionError({ code: 'NETWORK_ERROR', message: `${method} ${path}: ${(e as Error)?.message ?? String(e)}`, statusCode: 0, cause: e });
     } finally {
       clearTimeout(timer);

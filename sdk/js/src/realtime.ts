@@ -123,10 +123,17 @@ export class RecognitionSocket {
       // A failed handshake fires error then close; close carries the code, so only note it here.
     });
     socket.addEventListener('close', (event) => this.#onClose(event.code, event.reason));
-    return authenticated.then((m) => {
-      this.#clientId = (m as { client_id: string }).client_id;
-      return { client_id: this.#clientId };
-    });
+    return authenticated.then(
+      (m) => {
+        this.#clientId = (m as { client_id: string }).client_id;
+        return { client_id: this.#clientId };
+      },
+      (e: unknown) => {
+        // Refused or timed out: do not leave a half-open socket behind.
+        if (socket.readyState <= OPEN) socket.close();
+        throw e;
+      },
+    );
   }
 
   /**
