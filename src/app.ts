@@ -16,6 +16,9 @@ import { webhooksRoutes } from './api/webhooks.routes.ts';
 import { analyticsRoutes } from './api/analytics.routes.ts';
 import { requestTimingPlugin } from './api/request-timing.plugin.ts';
 import { recognitionWsPlugin } from './ws/recognition.plugin.ts';
+import fastifyStatic from '@fastify/static';
+import { fileURLToPath } from 'node:url';
+import { createReadStream } from 'node:fs';
 
 export type App = FastifyInstance;
 
@@ -97,6 +100,14 @@ export async function buildApp(config: AppConfig, container: Container): Promise
     limits: { fileSize: config.bodyLimit, files: 64, fields: 32, fieldSize: 1024 * 1024 },
   });
   await app.register(recognitionWsPlugin);
+  // --- web pages (C3): console and camera page, static files from web/ under /app/ (docs/web.md) ---
+  // decorateReply: false, because swagger-ui registers its own @fastify/static instance.
+  await app.register(fastifyStatic, { root: fileURLToPath(new URL('../web/', import.meta.url)), prefix: '/app/', decorateReply: false, redirect: true });
+  // ignoreTrailingSlash routes "/app/" as "/app", which the static wildcard "/app/*" does not match.
+  const webIndex = new URL('../web/index.html', import.meta.url);
+  app.get('/app/', { schema: { hide: true } }, (_request, reply) => reply.type('text/html; charset=utf-8').send(createReadStream(webIndex)));
+  app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/app/'));
+  // --- end web pages ---
 
   await app.register(
     async (api) => {
