@@ -14,6 +14,8 @@ import { enrollmentRoutes } from './api/enrollment.routes.ts';
 import { authenticationRoutes } from './api/authentication.routes.ts';
 import { webhooksRoutes } from './api/webhooks.routes.ts';
 import { analyticsRoutes } from './api/analytics.routes.ts';
+import { fallbackRoutes } from './api/fallback.routes.ts';
+import { reviewRoutes } from './api/review.routes.ts';
 import { requestTimingPlugin } from './api/request-timing.plugin.ts';
 import { recognitionWsPlugin } from './ws/recognition.plugin.ts';
 import fastifyStatic from '@fastify/static';
@@ -122,6 +124,8 @@ export async function buildApp(config: AppConfig, container: Container): Promise
       await api.register(authenticationRoutes);
       await api.register(webhooksRoutes);
       await api.register(analyticsRoutes);
+      await api.register(fallbackRoutes);
+      await api.register(reviewRoutes);
     },
     { prefix: config.basePath },
   );

@@ -7,6 +7,7 @@ import { createFoundationServices, type FoundationServices } from './services/fo
 import { createFaceServices, type FaceServices } from './services/face.ts';
 import { createWebhookServices, type WebhookServices } from './services/webhooks/index.ts';
 import { createAnalyticsServices, type AnalyticsServices } from './services/analytics.ts';
+import { createFallbackServices, type FallbackServices } from './services/fallbacks.ts';
 
 /** Infrastructure every service may use; services receive only the parts they need. */
 export interface Core {
@@ -24,6 +25,8 @@ export interface Container extends Core {
   face: FaceServices;
   webhooks: WebhookServices;
   analytics: AnalyticsServices;
+  /** PIN/password fallback and the manual-review queue (C5). */
+  fallbacks: FallbackServices;
   close(): Promise<void>;
 }
 
@@ -54,12 +57,14 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const face = await createFaceServices(core, foundation);
   const webhooks = await createWebhookServices(core);
   const analytics = await createAnalyticsServices(core, { flushAudit: () => foundation.audit.flush() });
+  const fallbacks = createFallbackServices(core, foundation, face);
   return {
     ...core,
     foundation,
     face,
     webhooks,
     analytics,
+    fallbacks,
     async close() {
       await webhooks.close();
       await analytics.close();

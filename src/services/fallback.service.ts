@@ -1,0 +1,304 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { ClientContext } from '../api/request-context.ts';
+import type { Database } from '../db/schema.ts';
+import { appError } from '../errors.ts';
+import { insertAttempt } from '../db/repositories/attempts.repository.ts';
+import type { UserWithCount } from '../db/repositories/users.repository.ts';
+import {
+  deleteFallback,
+  findFallbackInfo,
+  lockFallback,
+  markAttemptMethod,
+  updateFallbackCounters,
+  upsertFallback,
+  type FallbackInfo,
+  type FallbackKind,
+} from '../db/repositories/fallbacks.repository.ts';
+import { recordEvent, type EventPayloads } from './events.ts';
+import type { AuditService } from './audit.service.ts';
+import type { UsersService, UserActor } from './users.service.ts';
+import type { SecretHasher } from './fallback-hasher.ts';
+import type { RequestMeta } from './face.ts';
+
+/** Lock-out policy: this many consecutive wrong secrets lock the credential for lockoutSeconds. */
+export interface FallbackPolicy {
+  maxFailures: number;
+  lockoutSeconds: number;
+}
+
+export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = { maxFailures: 5, lockoutSeconds: 15 * 60 };
+
+const PIN = /^[0-9]{4,12}$/;
+export const PASSWORD_MIN = 8;
+
+/** A credential as the API shows it (never the hash). */
+export interface FallbackView {
+  user_id: string;
+  is_set: boolean;
+  type: FallbackKind | null;
+  failed_attempts: number;
+  locked: boolean;
+  locked_until: string | null;
+  last_used_at: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+export interface FallbackAuthInput {
+  user_id: string;
+  pin?: string;
+  password?: string;
+}
+
+/** Payload additions of the events this service writes: which credential proved (or failed) the identity. */
+type WithMethod<E extends 'authentication.success' | 'authentication.failed'> = EventPayloads[E] & { method: FallbackKind };
+
+/**
+ * PIN/password fallback (C5) for users whom face authentication fails or who cannot enroll. One
+ * credential per user, hashed by SecretHasher; a failed series locks it (FALLBACK_LOCKED). Every
+ * attempt writes an auth_attempts row (mode 'fallback', method pin/password) and its
+ * authentication.success / authentication.failed event in one transaction, as face attempts do.
+ *
+ * @example await fallbacks.authenticate(request.client!, { user_id: 'EMP001', pin: '4821' }, meta)
+ */
+export class FallbackService {
+  constructor(
+    private readonly d: {
+      db: Kysely<Database>;
+      users: UsersService;
+      audit: AuditService;
+      hasher: SecretHasher;
+      policy?: FallbackPolicy;
+      now?: () => Date;
+    },
+  ) {}
+
+  get policy(): FallbackPolicy {
+    return this.d.policy ?? DEFAULT_FALLBACK_POLICY;
+  }
+
+  #now(): Date {
+    return this.d.now?.() ?? new Date();
+  }
+
+  async get(clientId: string, ref: string): Promise<FallbackView> {
+    const user = await this.d.users.getByRef(clientId, ref);
+    return this.#view(user, await findFallbackInfo(this.d.db, clientId, user.id));
+  }
+
+  /** Sets or replaces the credential; a new secret clears failures and any lock. */
+  async set(clientId: string, ref: string, input: { type: FallbackKind; secret: string }, by: UserActor = {}): Promise<FallbackView> {
+    checkSecret(input.type, input.secret);
+    const user = await this.d.users.getByRef(clientId, ref);
+    const secretHash = await this.d.hasher.hash(input.secret);
+    const info = await this.d.db.transaction().execute(async (trx) => {
+      const before = await findFallbackInfo(trx, clientId, user.id);
+      const row = await upsertFallback(trx, { clientId, userId: user.id, kind: input.type, secretHash });
+      await this.d.audit.record(
+        { clientId, category: 'configuration', action: before ? 'fallback.replaced' : 'fallback.set', actor: actorOf(by), target: user.id, ip: by.ip ?? null, details: { type: input.type } },
+        trx,
+      );
+      return row;
+    });
+    return this.#view(user, info);
+  }
+
+  /** Removes the credential (idempotent). */
+  async remove(clientId: string, ref: string, by: UserActor = {}): Promise<void> {
+    const user = await this.d.users.getByRef(clientId, ref);
+    await this.d.db.transaction().execute(async (trx) => {
+      if (!(await deleteFallback(trx, clientId, user.id))) return;
+      await this.d.audit.record({ clientId, category: 'configuration', action: 'fallback.removed', actor: actorOf(by), target: user.id, ip: by.ip ?? null }, trx);
+    });
+  }
+
+  /** Clears a lock-out and the failure count (support desk, after checking the person otherwise). */
+  async unlock(clientId: string, ref: string, by: UserActor = {}): Promise<FallbackView> {
+    const user = await this.d.users.getByRef(clientId, ref);
+    const info = await this.d.db.transaction().execute(async (trx) => {
+      const row = await lockFallback(trx, clientId, user.id);
+      if (!row) throw appError('FALLBACK_NOT_SET');
+      await updateFallbackCounters(trx, clientId, user.id, { failed_attempts: 0, locked_until: null });
+      await this.d.audit.record({ clientId, category: 'configuration', action: 'fallback.unlocked', actor: actorOf(by), target: user.id, ip: by.ip ?? null }, trx);
+      return findFallbackInfo(trx, clientId, user.id);
+    });
+    return this.#view(user, info);
+  }
+
+  /** For the portability export: whether a credential is set, never its hash. */
+  async exportSection(clientId: string, userId: string) {
+    const info = await findFallbackInfo(this.d.db, clientId, userId);
+    return {
+      fallback_credential: info
+        ? { is_set: true, type: info.kind, failed_attempts: info.failed_attempts, locked_until: iso(info.locked_until), last_used_at: iso(info.last_used_at), created_at: iso(info.created_at), updated_at: iso(info.updated_at) }
+        : { is_set: false },
+    };
+  }
+
+  async authenticate(client: ClientContext, input: FallbackAuthInput, meta: RequestMeta) {
+    const started = performance.now();
+    const given = [input.pin !== undefined ? 'pin' : null, input.password !== undefined ? 'password' : null].filter(Boolean);
+    if (given.length !== 1) throw appError('VALIDATION_ERROR', 'Send exactly one of body.pin or body.password', { field: 'pin', location: 'body' });
+    const method: FallbackKind = input.pin !== undefined ? 'pin' : 'password';
+    const secret = (input.pin ?? input.password)!;
+    const user = await this.d.users.findByRef(client.id, input.user_id);
+    if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
+    if (!user.is_active) {
+      await this.d.db.transaction().execute((trx) => this.#failed(trx, client, user, method, 'USER_INACTIVE', 0, started, meta));
+      throw appError('USER_INACTIVE');
+    }
+
+    // 1. Reserve the attempt under the row lock (counted before the slow hash, so parallel guesses
+    //    cannot run past the limit), 2. check the secret without holding the lock, 3. settle.
+    const { maxFailures, lockoutSeconds } = this.policy;
+    const reserved = await this.d.db.transaction().execute(async (trx) => {
+      const row = await lockFallback(trx, client.id, user.id);
+      if (!row) return { kind: 'not_set' as const };
+      const now = this.#now();
+      if (row.locked_until && row.locked_until > now) return { kind: 'locked' as const, until: row.locked_until, failures: row.failed_attempts };
+      const failures = row.locked_until ? 0 : row.failed_attempts; // an expired lock starts a new series
+      if (failures >= maxFailures) {
+        const until = new Date(now.getTime() + lockoutSeconds * 1000);
+        await updateFallbackCounters(trx, client.id, user.id, { locked_until: until });
+        return { kind: 'locked' as const, until, failures };
+      }
+      await updateFallbackCounters(trx, client.id, user.id, { failed_attempts: failures + 1, locked_until: null });
+      return { kind: 'check' as const, row, failures: failures + 1 };
+    });
+    if (reserved.kind === 'not_set') throw appError('FALLBACK_NOT_SET', `User ${user.external_id} has no PIN or password`);
+    if (reserved.kind === 'locked') {
+      await this.d.db.transaction().execute((trx) => this.#failed(trx, client, user, method, 'FALLBACK_LOCKED', reserved.failures, started, meta));
+      throw lockedError(reserved.until, this.#now());
+    }
+
+    // The hash runs whatever the stored kind, so a wrong kind takes as long as a wrong secret.
+    const matches = (await this.d.hasher.verify(secret, reserved.row.secret_hash)) && reserved.row.kind === method;
+    const now = this.#now();
+    if (matches) {
+      await this.d.db.transaction().execute(async (trx) => {
+        await updateFallbackCounters(trx, client.id, user.id, { failed_attempts: 0, locked_until: null, last_used_at: now });
+        const attemptId = await insertAttempt(trx, attempt(client, user, 'success', null, started, meta));
+        await markAttemptMethod(trx, client.id, attemptId, method);
+        await this.d.users.touchLastAuthentication(client.id, user.id, now, trx);
+        const payload: WithMethod<'authentication.success'> = {
+          session_id: null,
+          user_id: user.external_id,
+          user_name: user.name,
+          confidence: 1,
+          liveness_score: null,
+          authentication_time: now.toISOString(),
+          device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
+          method,
+        };
+        await recordEvent(trx, client.id, 'authentication.success', payload);
+      });
+      return {
+        status: 'completed' as const,
+        result: { authenticated: true, confidence: 1, user_id: user.external_id, user_name: user.name, liveness_score: null, method },
+        processing_time: seconds(started),
+        timestamp: now.toISOString(),
+      };
+    }
+    const lockedUntil = reserved.failures >= maxFailures ? new Date(now.getTime() + lockoutSeconds * 1000) : null;
+    await this.d.db.transaction().execute(async (trx) => {
+      if (lockedUntil) {
+        await updateFallbackCounters(trx, client.id, user.id, { locked_until: lockedUntil });
+        await this.d.audit.record(
+          {
+            clientId: client.id,
+            category: 'security',
+            action: 'fallback.locked',
+            actor: `key:${client.apiKeyId}`,
+            target: user.id,
+            ip: meta.ip,
+            details: { method, failures: reserved.failures, locked_until: lockedUntil.toISOString() },
+          },
+          trx,
+        );
+      }
+      await this.#failed(trx, client, user, method, 'INVALID_FALLBACK_CREDENTIAL', reserved.failures, started, meta);
+    });
+    throw appError('INVALID_FALLBACK_CREDENTIAL', undefined, {
+      attempts_remaining: Math.max(0, maxFailures - reserved.failures),
+      ...(lockedUntil ? { locked_until: lockedUntil.toISOString() } : {}),
+    });
+  }
+
+  async #failed(
+    trx: Transaction<Database>,
+    client: ClientContext,
+    user: UserWithCount,
+    method: FallbackKind,
+    reason: string,
+    failures: number,
+    started: number,
+    meta: RequestMeta,
+  ): Promise<void> {
+    const attemptId = await insertAttempt(trx, attempt(client, user, 'failed', reason, started, meta));
+    await markAttemptMethod(trx, client.id, attemptId, method);
+    const payload: WithMethod<'authentication.failed'> = {
+      session_id: null,
+      failure_reason: reason,
+      confidence: null,
+      threshold: null,
+      attempts: Math.max(1, failures),
+      user_id: user.external_id,
+      method,
+    };
+    await recordEvent(trx, client.id, 'authentication.failed', payload);
+  }
+
+  #view(user: UserWithCount, info: FallbackInfo | undefined): FallbackView {
+    const now = this.#now();
+    const locked = !!info?.locked_until && info.locked_until > now;
+    return {
+      user_id: user.external_id,
+      is_set: !!info,
+      type: info?.kind ?? null,
+      failed_attempts: info && !(info.locked_until && !locked) ? info.failed_attempts : 0,
+      locked,
+      locked_until: locked ? iso(info!.locked_until) : null,
+      last_used_at: iso(info?.last_used_at ?? null),
+      created_at: iso(info?.created_at ?? null),
+      updated_at: iso(info?.updated_at ?? null),
+    };
+  }
+}
+
+function checkSecret(type: FallbackKind, secret: string): void {
+  if (type === 'pin' && !PIN.test(secret)) {
+    throw appError('VALIDATION_ERROR', 'body.secret: a PIN is 4 to 12 digits', { field: 'secret', location: 'body' });
+  }
+  if (type === 'password' && [...secret].length < PASSWORD_MIN) {
+    throw appError('VALIDATION_ERROR', `body.secret: a password has at least ${PASSWORD_MIN} characters`, { field: 'secret', location: 'body' });
+  }
+}
+
+function lockedError(until: Date, now: Date) {
+  const retryAfter = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+  return appError('FALLBACK_LOCKED', undefined, { locked_until: until.toISOString(), retry_after: retryAfter }, { 'Retry-After': String(retryAfter) });
+}
+
+function attempt(client: ClientContext, user: UserWithCount, outcome: 'success' | 'failed', reason: string | null, started: number, meta: RequestMeta) {
+  return {
+    clientId: client.id,
+    sessionId: null,
+    userId: user.id,
+    mode: 'fallback',
+    outcome,
+    failureReason: reason,
+    confidence: null,
+    livenessScore: null,
+    qualityScore: null,
+    processingMs: performance.now() - started,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+  };
+}
+
+function actorOf(by: UserActor): string | null {
+  return by.apiKeyId ? `key:${by.apiKeyId}` : null;
+}
+
+const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
+const seconds = (started: number) => Math.round(performance.now() - started) / 1000;

@@ -1,0 +1,43 @@
+import type { Core } from '../container.ts';
+import { TemplateCipher, loadMasterKey } from '../crypto/template-cipher.ts';
+import type { FoundationServices } from './foundation.ts';
+import { visionCalibration, type FaceServices } from './face.ts';
+import { TemplateVault } from './templates.service.ts';
+import { SecretHasher } from './fallback-hasher.ts';
+import { FallbackService } from './fallback.service.ts';
+import { ReviewService } from './review.service.ts';
+
+/**
+ * Fallbacks (C5): PIN/password credentials and the manual-review queue. Both sit on the users of
+ * the foundation layer; reviews enroll into the face layer's search. The user export gains
+ * `fallback_credential` (whether one is set, never the hash) and `manual_reviews`; deleting a user
+ * removes both (foreign keys cascade).
+ *
+ * @example const { fallback, reviews } = createFallbackServices(core, foundation, face)
+ */
+export interface FallbackServices {
+  fallback: FallbackService;
+  reviews: ReviewService;
+}
+
+export function createFallbackServices(core: Core, foundation: FoundationServices, face: FaceServices): FallbackServices {
+  const masterKey = loadMasterKey(core.config, { warn: () => {} }); // the face layer already warned about it
+  const cipher = new TemplateCipher(masterKey);
+  const db = core.database.db;
+  const fallback = new FallbackService({ db, users: foundation.users, audit: foundation.audit, hasher: new SecretHasher(masterKey) });
+  const reviews = new ReviewService({
+    db,
+    users: foundation.users,
+    audit: foundation.audit,
+    engine: core.engine,
+    cipher,
+    vault: new TemplateVault(cipher),
+    gallery: face.gallery,
+    calibration: visionCalibration,
+  });
+  foundation.users.setExportContributor('fallbacks', async ({ clientId, userId }) => ({
+    ...(await fallback.exportSection(clientId, userId)),
+    ...(await reviews.exportSection(clientId, userId)),
+  }));
+  return { fallback, reviews };
+}
