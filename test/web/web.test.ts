@@ -226,6 +226,29 @@ describe('web pages in a real browser', { skip }, () => {
     await page.context().close();
   });
 
+  test('camera: a liveness session shows the challenge while frames flow; Escape stops it and closes the camera', async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.locator('#client-area').waitFor({ state: 'visible' });
+    await page.goto(`${base}/app/camera/?mode=identification`);
+    assert.equal(await page.locator('#user-id').isVisible(), false, 'identification needs no user');
+    await page.check('#require-liveness');
+    await page.click('#start');
+    await page.waitForFunction(() => Number(document.querySelector('#frames-sent')?.textContent?.split(' ')[0]) >= 3, undefined, { timeout: 30_000 });
+    assert.match(await page.locator('#challenge').innerText(), /^(Blink|Turn your head|done)$/);
+    assert.equal(await page.locator('#start').isDisabled(), true, 'one run at a time');
+    assert.ok(await page.locator('#video').evaluate((v: HTMLVideoElement) => v.videoWidth > 0), 'the fake camera plays');
+    await shot(page, 'camera-running');
+    await page.keyboard.press('Escape');
+    await page.locator('#guidance', { hasText: 'Stopped.' }).waitFor();
+    assert.equal(await page.locator('#start').isDisabled(), false);
+    assert.equal(await page.locator('#camera-off').isVisible(), true);
+    const sent = await page.locator('#frames-sent').innerText();
+    await page.waitForTimeout(600);
+    assert.equal(await page.locator('#frames-sent').innerText(), sent, 'no frame after Stop');
+    await page.context().close();
+  });
+
   test('camera: without credentials the page asks for them; a bad key shows INVALID_CREDENTIALS', async () => {
     const page = await newPage();
     await page.goto(`${base}/app/camera/`);

@@ -11,8 +11,11 @@ export function renderDecision(box, r) {
   } else {
     headline = res.authenticated ? 'Authenticated' : 'Not authenticated';
   }
+  const best = Array.isArray(res.matches) ? res.matches[0] : undefined;
   const rows = [
-    ['Confidence', pct(res.confidence)],
+    !Array.isArray(res.matches) && (res.user_id || res.user_name) ? ['User', [res.user_id, res.user_name].filter(Boolean).join(' — ')] : null,
+    ['Confidence', pct(res.confidence ?? best?.confidence)],
+    typeof res.liveness_score === 'number' ? ['Liveness', res.liveness_score.toFixed(2)] : null,
     ['Quality', typeof res.quality_score === 'number' ? res.quality_score.toFixed(2) : '—'],
     res.failure_reason ? ['Reason', res.failure_reason] : null,
     ['Processing time', typeof r.processing_time === 'number' ? `${Math.round(r.processing_time * 1000)} ms` : '—'],

@@ -158,6 +158,7 @@ async function openCamera() {
   video.srcObject = stream;
   await video.play().catch(() => {});
   $('#camera-off').hidden = true;
+  preview.classList.add('live');
 }
 
 function closeCamera() {
@@ -165,6 +166,7 @@ function closeCamera() {
   stream = null;
   video.srcObject = null;
   $('#camera-off').hidden = false;
+  preview.classList.remove('live');
 }
 
 // ---- one run: a session, its frames, its result ----
@@ -196,7 +198,8 @@ async function sendFrame(blob) {
     guide(`Stopped: ${e.message}`, { urgent: true, tone: 'bad' });
     return false;
   } finally {
-    $('#frames-sent').textContent = `${loop?.sent ?? 0} frames sent`;
+    const n = loop?.sent ?? 0;
+    $('#frames-sent').textContent = `${n} frame${n === 1 ? '' : 's'} sent`;
   }
   return isEnrollment() ? onEnrollmentFrame(r) : onAuthenticationFrame(r);
 }
