@@ -14,6 +14,7 @@ import { enrollmentRoutes } from './api/enrollment.routes.ts';
 import { authenticationRoutes } from './api/authentication.routes.ts';
 import { webhooksRoutes } from './api/webhooks.routes.ts';
 import { analyticsRoutes } from './api/analytics.routes.ts';
+import { offlineRoutes } from './api/offline.routes.ts';
 import { fallbackRoutes } from './api/fallback.routes.ts';
 import { reviewRoutes } from './api/review.routes.ts';
 import { requestTimingPlugin } from './api/request-timing.plugin.ts';
@@ -124,6 +125,7 @@ export async function buildApp(config: AppConfig, container: Container): Promise
       await api.register(authenticationRoutes);
       await api.register(webhooksRoutes);
       await api.register(analyticsRoutes);
+      await api.register(offlineRoutes);
       await api.register(fallbackRoutes);
       await api.register(reviewRoutes);
     },

@@ -8,6 +8,7 @@ import { createFaceServices, type FaceServices } from './services/face.ts';
 import { createWebhookServices, type WebhookServices } from './services/webhooks/index.ts';
 import { createAnalyticsServices, type AnalyticsServices } from './services/analytics.ts';
 import { createFallbackServices, type FallbackServices } from './services/fallbacks.ts';
+import { createOfflinePackageService, type OfflinePackageService } from './services/offline-package.service.ts';
 
 /** Infrastructure every service may use; services receive only the parts they need. */
 export interface Core {
@@ -27,6 +28,8 @@ export interface Container extends Core {
   analytics: AnalyticsServices;
   /** PIN/password fallback and the manual-review queue (C5). */
   fallbacks: FallbackServices;
+  /** Offline verification packages (C6, docs/offline.md). */
+  offline: OfflinePackageService;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,8 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const webhooks = await createWebhookServices(core);
   const analytics = await createAnalyticsServices(core, { flushAudit: () => foundation.audit.flush() });
   const fallbacks = createFallbackServices(core, foundation, face);
+  // Read here rather than in config/env.ts: a secret key that only this service uses (docs/offline.md).
+  const offline = createOfflinePackageService(core, foundation.audit, process.env.WAJAH_OFFLINE_SIGNING_KEY || null);
   return {
     ...core,
     foundation,
@@ -65,6 +70,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     webhooks,
     analytics,
     fallbacks,
+    offline,
     async close() {
       await webhooks.close();
       await analytics.close();

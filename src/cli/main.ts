@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config/env.ts';
 import { isAppError } from '../errors.ts';
 import type { Tier } from '../db/schema.ts';
 import { CliError, connectAdmin, type AdminOps } from './admin-ops.ts';
+import { registerOfflineCommands } from './offline.command.ts';
 
 /**
  * `wajah` operator CLI: clients and API keys. Talks to a running server's admin API when one runs on
@@ -127,13 +128,15 @@ export function buildCli(): Command {
       const out = { client_id: r.client_id, api_key: r.api_key, secret_key: r.secret_key, tier: r.tier, replaces: r.replaces, old_key_expires_at: r.old_key_expires_at };
       print(o.json, out, () => credentialsText(out, `replaces:   ${r.replaces} (works until ${r.old_key_expires_at})`));
     });
+  registerOfflineCommands(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildCli().parseAsync(argv);
-    return 0;
+    // A command may set its own status (offline verify: 1 = not authenticated, 2 = error).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(e.message);

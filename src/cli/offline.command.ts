@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { isAppError } from '../errors.ts';
+
+/**
+ * `wajah offline verify`: verifies a face against an offline package on this machine (docs/offline.md).
+ * Opens no database and no network connection; prints one JSON object. Exit status: 0 authenticated,
+ * 1 not authenticated, 2 error (bad arguments, unreadable files, bad signature, expired, wrong secret, …).
+ *
+ * @example npx wajah offline verify --package pkg.json --secret "$SECRET" --public-key key.pem --image photo.jpg
+ */
+export const EXIT = { authenticated: 0, rejected: 1, error: 2 } as const;
+
+interface VerifyOptions {
+  package: string;
+  secret?: string;
+  publicKey: string;
+  image: string;
+  allowExpired?: boolean;
+}
+
+export function registerOfflineCommands(program: Command): void {
+  const offline = program.command('offline').description('offline verification packages (no server needed)');
+  offline
+    .command('verify')
+    .description('verify a face photo against an offline package, without the server; exit 0 authenticated, 1 not, 2 error')
+    .requiredOption('--package <file>', 'the package JSON (as issued by POST /api/clients/users/{user_id}/offline-package/)')
+    .option('--secret <secret>', 'the package secret (default: $WAJAH_OFFLINE_PACKAGE_SECRET, which keeps it out of the process list)')
+    .requiredOption('--public-key <file>', "the server's public key: PEM, JWK, or GET /api/offline/public-key/ saved as JSON")
+    .requiredOption('--image <file>', 'the probe photo (JPEG, PNG or WebP)')
+    .option('--allow-expired', 'report an expired package as not authenticated (exit 1) instead of an error')
+    // Argument errors are errors (2), not a rejected face (1).
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.error))
+    .action(async (o: VerifyOptions) => {
+      process.exitCode = await runVerify(o);
+    });
+}
+
+async function runVerify(o: VerifyOptions): Promise<number> {
+  try {
+    const secret = o.secret ?? process.env.WAJAH_OFFLINE_PACKAGE_SECRET;
+    if (!secret) return fail('VALIDATION_ERROR', 'give --secret or set WAJAH_OFFLINE_PACKAGE_SECRET');
+    const read = (file: string, what: string) => {
+      try {
+        return fs.readFileSync(file);
+      } catch (e) {
+        throw new CliInputError(`cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    };
+    const input = { package: read(o.package, 'package').toString('utf8'), publicKey: read(o.publicKey, 'public key'), image: new Uint8Array(read(o.image, 'image')) };
+    // Imported here so `wajah --help` and the other commands do not load the face engine.
+    const { verifyOffline } = await import('../offline/verifier.ts');
+    const result = await verifyOffline({ ...input, packageSecret: secret, allowExpired: o.allowExpired });
+    console.log(JSON.stringify(result));
+    return result.authenticated ? EXIT.authenticated : EXIT.rejected;
+  } catch (e) {
+    if (e instanceof CliInputError) return fail('VALIDATION_ERROR', e.message);
+    if (isAppError(e)) return fail(e.code, e.message, e.details);
+    return fail('INTERNAL_ERROR', (e as Error).message ?? String(e));
+  }
+}
+
+function fail(code: string, message: string, details?: unknown): number {
+  console.log(JSON.stringify({ authenticated: false, error: { code, message, ...(details !== undefined ? { details } : {}) } }));
+  console.error(`error ${code}: ${message}`);
+  return EXIT.error;
+}
+
+class CliInputError extends Error {}

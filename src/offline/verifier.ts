@@ -1,0 +1,124 @@
+import type { KeyObject } from 'node:crypto';
+import { appError } from '../errors.ts';
+import type { FaceEngine } from '../vision/types.ts';
+import { DEFAULT_MODEL } from '../vision/models.ts';
+import { decryptTemplates, openSignedPackage, parsePackage, type OfflinePayload } from './package-format.ts';
+import { importPublicKey } from './signing-key.ts';
+
+/**
+ * Device-side offline verification (C6, docs/offline.md). Runs without the server: no database, no
+ * network. Checks the package signature and expiry, decrypts the templates with the package secret, runs
+ * the same face engine in-process on the probe image, and compares with the package's calibrated threshold.
+ *
+ * Throws AppError with OFFLINE_PACKAGE_INVALID, OFFLINE_SIGNATURE_INVALID, OFFLINE_PACKAGE_EXPIRED,
+ * OFFLINE_DECRYPTION_FAILED, MODEL_MISMATCH, or the engine's image codes (NO_FACE_DETECTED, INVALID_IMAGE, …).
+ *
+ * @example
+ *   const r = await verifyOffline({ package: fs.readFileSync('pkg.json', 'utf8'), packageSecret, publicKey: pem, image: jpeg });
+ *   if (r.authenticated) open();
+ */
+export interface VerifyOfflineInput {
+  /** The package: JSON text, the bare package object, or the whole issue response (`{ package: … }`). */
+  package: unknown;
+  packageSecret: string;
+  /** The server's public key: PEM, JWK, the public-key endpoint's answer, or a KeyObject. */
+  publicKey: string | Buffer | KeyObject | Record<string, unknown>;
+  /** Probe image: JPEG/PNG/WebP bytes or a data URL. */
+  image: Uint8Array | string;
+  /** A running engine to reuse (its default model must be the package's); otherwise one worker is started and closed. */
+  engine?: FaceEngine;
+  /** The device clock (tests). */
+  now?: Date;
+  /** Report an expired package as `{ authenticated: false, expired: true }` instead of throwing OFFLINE_PACKAGE_EXPIRED. */
+  allowExpired?: boolean;
+}
+
+export interface VerifyOfflineResult {
+  authenticated: boolean;
+  /** Calibrated 0..1 confidence (same scale as the server's verification). */
+  confidence: number;
+  /** Best cosine similarity over the package's templates. */
+  similarity: number;
+  /** The user's external_id. */
+  user_id: string;
+  user_name: string;
+  model: string;
+  expired: boolean;
+  confidence_threshold: number;
+  package_id: string;
+  expires_at: string;
+}
+
+export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOfflineResult> {
+  const pkg = parsePackage(input.package);
+  let publicKey: KeyObject;
+  try {
+    publicKey = importPublicKey(input.publicKey);
+  } catch (e) {
+    throw appError('OFFLINE_PACKAGE_INVALID', `The public key cannot be read: ${(e as Error).message}`);
+  }
+  const payload = openSignedPackage(pkg, publicKey);
+  const now = input.now ?? new Date();
+  const expiresAt = Date.parse(payload.expires_at);
+  if (!Number.isFinite(expiresAt)) throw appError('OFFLINE_PACKAGE_INVALID', 'The package has no valid expires_at');
+  const expired = now.getTime() >= expiresAt;
+  if (expired && !input.allowExpired) {
+    throw appError('OFFLINE_PACKAGE_EXPIRED', `The package expired at ${payload.expires_at}`, { expires_at: payload.expires_at });
+  }
+  const engineModel = input.engine?.defaultModelId ?? DEFAULT_MODEL;
+  if (engineModel !== payload.model) {
+    throw appError('MODEL_MISMATCH', `The package holds ${payload.model} templates; this engine computes ${engineModel}`, { package_model: payload.model, engine_model: engineModel });
+  }
+  const templates = decryptTemplates(payload, input.packageSecret);
+  const base = {
+    user_id: payload.user.external_id,
+    user_name: payload.user.name,
+    model: payload.model,
+    confidence_threshold: payload.verification.confidence_threshold,
+    package_id: payload.package_id,
+    expires_at: payload.expires_at,
+  };
+  try {
+    if (expired) return { ...base, authenticated: false, confidence: 0, similarity: 0, expired: true };
+    const engine = input.engine ?? (await startEngine());
+    try {
+      const result = await engine.analyze(input.image, { multiple: 'largest', embed: true, model: payload.model });
+      const probe = result.faces[0]?.embedding;
+      if (!probe) throw appError('NO_FACE_DETECTED');
+      if (result.modelId !== payload.model || probe.length !== payload.dim) {
+        throw appError('MODEL_MISMATCH', `The probe embedding comes from ${result.modelId}, the package from ${payload.model}`);
+      }
+      let best = -1;
+      for (const t of templates) best = Math.max(best, engine.similarity(t, probe));
+      const confidence = round(confidenceFromAnchors(best, payload));
+      return { ...base, authenticated: confidence >= payload.verification.confidence_threshold, confidence, similarity: round(best, 4), expired: false };
+    } finally {
+      if (!input.engine) await engine.close();
+    }
+  } finally {
+    for (const t of templates) t.fill(0);
+  }
+}
+
+async function startEngine(): Promise<FaceEngine> {
+  // Loaded lazily: the signature, expiry and secret checks above need no models.
+  const { createFaceEngine } = await import('../vision/index.ts');
+  return createFaceEngine({ workers: 1, queueSize: 2 });
+}
+
+/** The server's calibration (src/vision/calibration.ts), taken from the signed package: linear between anchors. */
+function confidenceFromAnchors(cosine: number, payload: OfflinePayload): number {
+  const a = payload.verification.calibration_anchors;
+  if (!Array.isArray(a) || a.length < 2) throw appError('OFFLINE_PACKAGE_INVALID', 'The package has no calibration');
+  if (!(cosine > a[0][0])) return a[0][1];
+  for (let i = 1; i < a.length; i++) {
+    const [x1, y1] = a[i];
+    if (cosine <= x1) {
+      const [x0, y0] = a[i - 1];
+      return y0 + ((cosine - x0) / (x1 - x0)) * (y1 - y0);
+    }
+  }
+  return a[a.length - 1][1];
+}
+
+const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;

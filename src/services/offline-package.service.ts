@@ -1,0 +1,151 @@
+import crypto from 'node:crypto';
+import type { DB } from '../db/database.ts';
+import type { ClientContext } from '../api/request-context.ts';
+import { appError } from '../errors.ts';
+import { findFaceUser, loadUserTemplates } from '../db/repositories/templates.repository.ts';
+import { countIssuedOfflinePackages, OFFLINE_PACKAGE_ISSUED } from '../db/repositories/offline-packages.repository.ts';
+import { CALIBRATION, similarityForConfidence } from '../vision/calibration.ts';
+import { DEFAULT_MODEL } from '../vision/models.ts';
+import { encryptTemplates, signPackage, templatesAad, type OfflinePackage, type OfflinePayload } from '../offline/package-format.ts';
+import { exportPublicKey, loadSigningKey, parseSigningKey, type SigningKey } from '../offline/signing-key.ts';
+import { TemplateVault } from './templates.service.ts';
+import { TemplateCipher, loadMasterKey } from '../crypto/template-cipher.ts';
+import type { AuditService } from './audit.service.ts';
+
+export const OFFLINE_DEFAULTS = { expires_in: 7 * 86400, max_expires_in: 90 * 86400, min_expires_in: 60, confidence_threshold: 0.8 } as const;
+
+export interface IssueOfflinePackageInput {
+  package_secret: string;
+  expires_in?: number;
+  confidence_threshold?: number;
+  model?: string;
+}
+
+export interface OfflinePackageDeps {
+  db: DB;
+  /** The template vault (same key as the face layer); loaded on first use. */
+  vault: () => TemplateVault;
+  /** Loaded on first use, so a server that never issues a package never writes a key file. */
+  signingKey: () => SigningKey;
+  audit: Pick<AuditService, 'record'>;
+  /** The engine's default recogniser: preferred when the user has templates of several models. */
+  defaultModel?: string;
+  now?: () => Date;
+}
+
+/**
+ * Issues signed offline verification packages (C6, docs/offline.md): the user's templates, decrypted
+ * from storage and re-encrypted under a key derived from the client's `package_secret` (never stored),
+ * with the calibrated threshold, signed with the server's Ed25519 key. Every issuance is audited.
+ *
+ * @example await offline.issue(client, 'EMP001', { package_secret: 's3cret-from-the-device', expires_in: 86400 }, { ip })
+ */
+export class OfflinePackageService {
+  constructor(private readonly d: OfflinePackageDeps) {}
+
+  publicKey() {
+    return exportPublicKey(this.d.signingKey());
+  }
+
+  async issue(client: ClientContext, userRef: string, input: IssueOfflinePackageInput, meta: { ip: string | null }) {
+    const user = await findFaceUser(this.d.db, client.id, userRef);
+    if (!user) throw appError('USER_NOT_FOUND');
+    if (!user.is_active) throw appError('USER_INACTIVE', 'The user is deactivated: no offline package is issued');
+    const templates = await loadUserTemplates(this.d.db, client.id, user.id);
+    if (!templates.length) throw appError('NOT_ENROLLED', `User ${user.external_id} has no face enrollment`);
+    const models = [...new Set(templates.map((t) => t.model_id))];
+    const model = input.model ?? (models.includes(this.d.defaultModel ?? DEFAULT_MODEL) ? (this.d.defaultModel ?? DEFAULT_MODEL) : models[0]);
+    const chosen = templates.filter((t) => t.model_id === model);
+    if (!chosen.length) throw appError('MODEL_MISMATCH', `User ${user.external_id} has no template of model ${model} (has ${models.join(', ')})`);
+    const calibration = CALIBRATION[model];
+    if (!calibration) throw appError('MODEL_MISMATCH', `No calibration for model ${model}`);
+
+    const signingKey = this.d.signingKey();
+    const vectors = chosen.map((t) => this.d.vault().openTemplate(t));
+    const dim = vectors[0].length;
+    if (vectors.some((v) => v.length !== dim)) throw appError('INTERNAL_ERROR', 'Templates of one model differ in size');
+    const confidenceThreshold = input.confidence_threshold ?? OFFLINE_DEFAULTS.confidence_threshold;
+    const issuedAt = this.d.now?.() ?? new Date();
+    const expiresAt = new Date(issuedAt.getTime() + (input.expires_in ?? OFFLINE_DEFAULTS.expires_in) * 1000);
+    const head = {
+      package_id: crypto.randomUUID(),
+      client_id: client.id,
+      user: { id: user.id, external_id: user.external_id, name: user.name },
+      model,
+      dim,
+      template_count: vectors.length,
+    };
+    let templatesBox;
+    try {
+      templatesBox = encryptTemplates(vectors, input.package_secret, templatesAad(head));
+    } finally {
+      for (const v of vectors) v.fill(0);
+    }
+    const payload: OfflinePayload = {
+      v: 1,
+      ...head,
+      key_id: signingKey.keyId,
+      verification: {
+        confidence_threshold: confidenceThreshold,
+        cosine_threshold: round4(similarityForConfidence(confidenceThreshold, model)),
+        calibration_anchors: calibration.anchors.map(([c, p]) => [c, p] as [number, number]),
+      },
+      issued_at: issuedAt.toISOString(),
+      expires_at: expiresAt.toISOString(),
+      templates: templatesBox,
+    };
+    const pkg: OfflinePackage = signPackage(payload, signingKey.privateKey);
+
+    // Written at once (not buffered) so the count below includes this issuance.
+    const issuedCount = await this.d.db.transaction().execute(async (trx) => {
+      await this.d.audit.record(
+        {
+          clientId: client.id,
+          category: 'data_access',
+          action: OFFLINE_PACKAGE_ISSUED,
+          actor: `key:${client.apiKeyId}`,
+          target: user.id,
+          details: { package_id: head.package_id, model, template_count: head.template_count, expires_at: payload.expires_at, key_id: payload.key_id },
+          ip: meta.ip,
+        },
+        trx,
+      );
+      return countIssuedOfflinePackages(trx, client.id, user.id);
+    });
+    return {
+      package_id: head.package_id,
+      user_id: user.external_id,
+      model,
+      template_count: head.template_count,
+      issued_at: payload.issued_at,
+      expires_at: payload.expires_at,
+      key_id: payload.key_id,
+      issued_count: issuedCount,
+      package: pkg,
+    };
+  }
+}
+
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/**
+ * Builds the service from the container's parts. The template key is loaded the same way the face
+ * layer loads it (same env var or file), so this service decrypts what enrollment stored.
+ * `signingKeyEnv` is WAJAH_OFFLINE_SIGNING_KEY (null: generated into the data directory).
+ */
+export function createOfflinePackageService(
+  core: { config: { dataDir: string; masterKey: string | null; databaseUrl: string | null }; database: { db: DB }; engine: { defaultModelId: string } | null; log: { warn(m: string): void } },
+  audit: Pick<AuditService, 'record'>,
+  signingKeyEnv: string | null,
+): OfflinePackageService {
+  // A bad WAJAH_OFFLINE_SIGNING_KEY stops the start; a generated key is only created on first use.
+  let vault: TemplateVault | null = null;
+  let key: SigningKey | null = signingKeyEnv ? parseSigningKey(signingKeyEnv) : null;
+  return new OfflinePackageService({
+    db: core.database.db,
+    vault: () => (vault ??= new TemplateVault(new TemplateCipher(loadMasterKey(core.config, core.log)))),
+    signingKey: () => (key ??= loadSigningKey({ envValue: null, dataDir: core.config.dataDir }, core.log)),
+    audit,
+    defaultModel: core.engine?.defaultModelId,
+  });
+}
