@@ -8,6 +8,7 @@ import email.parser
 import email.policy
 import hashlib
 import hmac
+import inspect
 import io
 import json
 import os
@@ -423,6 +424,35 @@ class PackageTest(unittest.TestCase):
         for m in ["list", "get", "retry"]:
             self.assertTrue(callable(getattr(c.webhooks.logs, m)), f"client.webhooks.logs.{m}")
         self.assertEqual(c.timeout, 30)
+
+    def test_readme_examples_parse_and_name_real_methods(self) -> None:
+        text = (SDK_ROOT / "README.md").read_text(encoding="utf-8")
+        self.assertIn("pip install face-recognition-api-client", text)
+        blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+        self.assertGreaterEqual(len(blocks), 6)
+        c = Client("http://127.0.0.1:9/api", "k", "s")
+        calls = 0
+        for block in blocks:
+            tree = ast.parse(block, feature_version=(3, 9))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module == "face_recognition_api_client":
+                    for alias in node.names:
+                        self.assertTrue(hasattr(sdk, alias.name), f"README imports {alias.name}")
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    chain: List[str] = []
+                    target: ast.expr = node.func
+                    while isinstance(target, ast.Attribute):
+                        chain.insert(0, target.attr)
+                        target = target.value
+                    if isinstance(target, ast.Name) and target.id == "client":
+                        obj: Any = c
+                        for attr in chain:
+                            self.assertTrue(hasattr(obj, attr), f"README calls client.{'.'.join(chain)}")
+                            obj = getattr(obj, attr)
+                        # The arguments fit the method's signature (names of keywords, count of positionals).
+                        inspect.signature(obj).bind(*node.args, **{k.arg: k.value for k in node.keywords if k.arg})
+                        calls += 1
+        self.assertGreaterEqual(calls, 30)
 
 
 if __name__ == "__main__":
