@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { appError } from '../errors.ts';
 import type { FaceEngine } from '../vision/types.ts';
+import { confidenceFromAnchors } from '../vision/calibration.ts';
 import { DEFAULT_MODEL } from '../vision/models.ts';
 import { decryptTemplates, openSignedPackage, parsePackage, type OfflinePayload } from './package-format.ts';
 import { importPublicKey } from './signing-key.ts';
@@ -90,7 +91,7 @@ export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOf
       }
       let best = -1;
       for (const t of templates) best = Math.max(best, engine.similarity(t, probe));
-      const confidence = round(confidenceFromAnchors(best, payload));
+      const confidence = round(confidenceFromPackage(best, payload));
       return { ...base, authenticated: confidence >= payload.verification.confidence_threshold, confidence, similarity: round(best, 4), expired: false };
     } finally {
       if (!input.engine) await engine.close();
@@ -107,18 +108,10 @@ async function startEngine(): Promise<FaceEngine> {
 }
 
 /** The server's calibration (src/vision/calibration.ts), taken from the signed package: linear between anchors. */
-function confidenceFromAnchors(cosine: number, payload: OfflinePayload): number {
+function confidenceFromPackage(cosine: number, payload: OfflinePayload): number {
   const a = payload.verification.calibration_anchors;
   if (!Array.isArray(a) || a.length < 2) throw appError('OFFLINE_PACKAGE_INVALID', 'The package has no calibration');
-  if (!(cosine > a[0][0])) return a[0][1];
-  for (let i = 1; i < a.length; i++) {
-    const [x1, y1] = a[i];
-    if (cosine <= x1) {
-      const [x0, y0] = a[i - 1];
-      return y0 + ((cosine - x0) / (x1 - x0)) * (y1 - y0);
-    }
-  }
-  return a[a.length - 1][1];
+  return confidenceFromAnchors(cosine, a);
 }
 
 const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -437,20 +437,7 @@ export class EnrollmentService {
       angles,
     });
     const templates = faces.map((f) => ({ id: crypto.randomUUID(), face: f }));
-    await insertTemplates(
-      trx,
-      templates.map(({ id, face }) => ({
-        id,
-        clientId: client.id,
-        userId: user.id,
-        enrollmentId,
-        modelId,
-        dim: face.embedding.length,
-        ciphertext: this.d.vault.sealTemplate(client.id, id, modelId, face.embedding),
-        angle: face.angle,
-        quality: face.quality,
-      })),
-    );
+    await insertTemplates(trx, this.d.vault.templateRows({ clientId: client.id, userId: user.id, enrollmentId, modelId }, templates));
     for (const f of faces) {
       if (!f.photo) continue;
       const photoId = crypto.randomUUID();

@@ -219,20 +219,7 @@ export class ReviewService {
           averageConfidence: confidence,
           angles,
         });
-        await insertTemplates(
-          trx,
-          templates.map(({ id, face }) => ({
-            id,
-            clientId: client.id,
-            userId: user.id,
-            enrollmentId,
-            modelId,
-            dim: face.embedding.length,
-            ciphertext: this.d.vault.sealTemplate(client.id, id, modelId, face.embedding),
-            angle: face.angle,
-            quality: face.quality,
-          })),
-        );
+        await insertTemplates(trx, this.d.vault.templateRows({ clientId: client.id, userId: user.id, enrollmentId, modelId }, templates));
       }
       const deleted = await decideReview(trx, client.id, review.id, {
         status: 'approved',

@@ -7,6 +7,7 @@ import {
   findFaceUsersByIds,
   loadTemplatesById,
   loadTenantTemplatesPage,
+  type NewTemplate,
   type StoredTemplate,
 } from '../db/repositories/templates.repository.ts';
 
@@ -22,6 +23,21 @@ export class TemplateVault {
 
   sealTemplate(clientId: string, templateId: string, modelId: string, vec: Float32Array): Buffer {
     return this.cipher.encrypt(vec, templateAad(clientId, templateId, modelId));
+  }
+
+  /** Rows for insertTemplates: each face's embedding sealed under its template id. */
+  templateRows(
+    owner: { clientId: string; userId: string; enrollmentId: string; modelId: string },
+    templates: ReadonlyArray<{ id: string; face: { embedding: Float32Array; angle: string; quality: number } }>,
+  ): NewTemplate[] {
+    return templates.map(({ id, face }) => ({
+      id,
+      ...owner,
+      dim: face.embedding.length,
+      ciphertext: this.sealTemplate(owner.clientId, id, owner.modelId, face.embedding),
+      angle: face.angle,
+      quality: face.quality,
+    }));
   }
 
   openTemplate(row: StoredTemplate): Float32Array {

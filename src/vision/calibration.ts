@@ -57,7 +57,11 @@ function calibrationFor(modelId: string): ModelCalibration {
  * threshold on pairs.csv, 0.8 = false-accept rate 0.1 %, 0.9 = 0.01 %, 0.95 = 0.001 % (per comparison).
  */
 export function confidenceFromSimilarity(cosine: number, modelId: string): number {
-  const a = calibrationFor(modelId).anchors;
+  return confidenceFromAnchors(cosine, calibrationFor(modelId).anchors);
+}
+
+/** Piecewise-linear cosine → confidence through increasing anchors, clamped outside (also used offline). */
+export function confidenceFromAnchors(cosine: number, a: ReadonlyArray<readonly [number, number]>): number {
   if (!(cosine > a[0][0])) return a[0][1];
   for (let i = 1; i < a.length; i++) {
     const [x1, y1] = a[i];
