@@ -21,6 +21,7 @@ import {
 } from './liveness.service.ts';
 import { insertAttempt, countSessionAttempts, touchLastAuthentication } from '../db/repositories/attempts.repository.ts';
 import { findFaceUser, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
+import { markSsoAttempt } from '../db/repositories/sso.repository.ts';
 
 export type AuthMode = 'verification' | 'identification';
 
@@ -368,7 +369,10 @@ export class AuthenticationService {
     meta: RequestMeta,
   ): Promise<void> {
     const now = new Date();
-    await insertAttempt(trx, {
+    // Sessions of an SSO sign-in (docs/sso.md) mark their attempt and events with method 'sso'.
+    const sso = params.session_type === 'sso';
+    const method = sso ? { method: 'sso' as const } : {};
+    const attemptId = await insertAttempt(trx, {
       clientId: client.id,
       sessionId,
       userId: d.user?.id ?? null,
@@ -382,6 +386,7 @@ export class AuthenticationService {
       ip: meta.ip,
       userAgent: meta.userAgent,
     });
+    if (sso) await markSsoAttempt(trx, client.id, attemptId);
     if (d.success && d.user) {
       await touchLastAuthentication(trx, client.id, d.user.id, now);
       await recordEvent(trx, client.id, 'authentication.success', {
@@ -392,6 +397,7 @@ export class AuthenticationService {
         liveness_score: liveness?.score ?? null,
         authentication_time: now.toISOString(),
         device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
+        ...method,
       });
     } else {
       await recordEvent(trx, client.id, 'authentication.failed', {
@@ -401,6 +407,7 @@ export class AuthenticationService {
         threshold: d.threshold,
         attempts,
         ...(d.mode === 'verification' && d.user ? { user_id: d.user.external_id } : {}),
+        ...method,
       });
     }
   }

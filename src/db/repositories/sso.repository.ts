@@ -1,0 +1,197 @@
+import { type ColumnType, type Insertable, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+/** Tables of migration 0007-sso (kept here, next to their only queries). */
+export type SsoTables = {
+  sso_clients: {
+    id: string;
+    client_id: string;
+    name: string;
+    redirect_uris: Json<string[]>;
+    post_logout_redirect_uris: Json<string[]>;
+    token_endpoint_auth_method: string;
+    secret_ciphertext: Buffer | null;
+    liveness_challenges: Json<string[]>;
+    max_attempts: ColumnType<number, number | undefined, number>;
+    created_at: ColumnType<Date, undefined, never>;
+  };
+  oidc_payloads: {
+    model: string;
+    id: string;
+    payload: Json<Record<string, unknown>>;
+    grant_id: string | null;
+    user_code: string | null;
+    uid: string | null;
+    expires_at: Timestamp | null;
+    consumed_at: Timestamp | null;
+  };
+  sso_keys: { kind: string; id: string; ciphertext: Buffer; created_at: ColumnType<Date, undefined, never> };
+  sso_logins: {
+    uid: string;
+    client_id: string;
+    sso_client_id: string;
+    user_id: string | null;
+    session_id: string | null;
+    session_token_ciphertext: Buffer | null;
+    sessions_started: ColumnType<number, number | undefined, number>;
+    status: ColumnType<'active' | 'succeeded' | 'denied', 'active' | 'succeeded' | 'denied' | undefined>;
+    expires_at: Timestamp;
+    created_at: ColumnType<Date, undefined, never>;
+  };
+};
+
+type Db = Kysely<Database> | Transaction<Database>;
+const t = (db: Db) => db.withTables<SsoTables>();
+
+export type SsoClientRow = Awaited<ReturnType<typeof findSsoClient>> & object;
+
+const CLIENT_COLUMNS = ['id', 'client_id', 'name', 'redirect_uris', 'post_logout_redirect_uris', 'token_endpoint_auth_method', 'secret_ciphertext', 'liveness_challenges', 'max_attempts', 'created_at'] as const;
+
+export async function insertSsoClient(db: Db, row: Insertable<SsoTables['sso_clients']>) {
+  await t(db).insertInto('sso_clients').values(row).execute();
+}
+
+/** A relying party by its OAuth client_id, with its tenant (the provider's client lookup). */
+export async function findSsoClient(db: Db, id: string) {
+  return t(db)
+    .selectFrom('sso_clients')
+    .innerJoin('clients', 'clients.id', 'sso_clients.client_id')
+    .select(CLIENT_COLUMNS.map((c) => `sso_clients.${c}` as const))
+    .select('clients.is_active as tenant_active')
+    .where('sso_clients.id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function listSsoClients(db: Db, clientId: string, limit: number, offset: number) {
+  const rows = await t(db)
+    .selectFrom('sso_clients')
+    .select(CLIENT_COLUMNS)
+    .where('client_id', '=', clientId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+  const { count } = await t(db).selectFrom('sso_clients').select((eb) => eb.fn.countAll<number>().as('count')).where('client_id', '=', clientId).executeTakeFirstOrThrow();
+  return { rows, count: Number(count) };
+}
+
+export async function findTenantSsoClient(db: Db, clientId: string, id: string) {
+  return t(db).selectFrom('sso_clients').select(CLIENT_COLUMNS).where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function deleteSsoClient(db: Db, clientId: string, id: string): Promise<boolean> {
+  const rows = await t(db).deleteFrom('sso_clients').where('client_id', '=', clientId).where('id', '=', id).returning('id').execute();
+  return rows.length > 0;
+}
+
+// --- provider state (oidc-provider adapter) ---
+
+export async function upsertPayload(db: Db, model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null) {
+  const values = {
+    model,
+    id,
+    payload: JSON.stringify(payload),
+    grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
+    user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
+    uid: typeof payload.uid === 'string' ? payload.uid : null,
+    expires_at: expiresAt,
+  };
+  await t(db)
+    .insertInto('oidc_payloads')
+    .values(values)
+    .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({ payload: values.payload, grant_id: values.grant_id, user_code: values.user_code, uid: values.uid, expires_at: values.expires_at, consumed_at: null }))
+    .execute();
+}
+
+/** An unexpired stored instance, looked up by id, uid or user code. */
+export async function findPayload(db: Db, model: string, by: 'id' | 'uid' | 'user_code', value: string) {
+  return t(db)
+    .selectFrom('oidc_payloads')
+    .select(['payload', 'consumed_at'])
+    .where('model', '=', model)
+    .where(by, '=', value)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+    .executeTakeFirst();
+}
+
+export async function consumePayload(db: Db, model: string, id: string) {
+  await t(db).updateTable('oidc_payloads').set({ consumed_at: new Date() }).where('model', '=', model).where('id', '=', id).execute();
+}
+
+export async function destroyPayload(db: Db, model: string, id: string) {
+  await t(db).deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', id).execute();
+}
+
+export async function revokePayloadsByGrant(db: Db, grantId: string) {
+  await t(db).deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute();
+}
+
+export async function deleteExpiredPayloads(db: Db, now: Date) {
+  await t(db).deleteFrom('oidc_payloads').where('expires_at', '<', now).execute();
+  await t(db).deleteFrom('sso_logins').where('expires_at', '<', now).execute();
+}
+
+// --- keys ---
+
+export async function findSsoKey(db: Db, kind: string, id: string) {
+  return t(db).selectFrom('sso_keys').select(['ciphertext']).where('kind', '=', kind).where('id', '=', id).executeTakeFirst();
+}
+
+/** Inserts the key unless another instance did first (the caller re-reads). */
+export async function insertSsoKeyIfAbsent(db: Db, kind: string, id: string, ciphertext: Buffer) {
+  await t(db).insertInto('sso_keys').values({ kind, id, ciphertext }).onConflict((oc) => oc.columns(['kind', 'id']).doNothing()).execute();
+}
+
+// --- face logins attached to interactions ---
+
+export type SsoLoginRow = NonNullable<Awaited<ReturnType<typeof findSsoLogin>>>;
+
+export async function insertSsoLoginIfAbsent(db: Db, row: { uid: string; client_id: string; sso_client_id: string; user_id: string | null; expires_at: Date }) {
+  await t(db).insertInto('sso_logins').values(row).onConflict((oc) => oc.column('uid').doNothing()).execute();
+}
+
+export async function findSsoLogin(db: Db, uid: string) {
+  return t(db)
+    .selectFrom('sso_logins')
+    .select(['uid', 'client_id', 'sso_client_id', 'user_id', 'session_id', 'session_token_ciphertext', 'sessions_started', 'status', 'expires_at'])
+    .where('uid', '=', uid)
+    .executeTakeFirst();
+}
+
+/** Locks the login row (one frame at a time decides the interaction's outcome). */
+export async function lockSsoLogin(trx: Transaction<Database>, uid: string) {
+  return t(trx)
+    .selectFrom('sso_logins')
+    .select(['uid', 'client_id', 'sso_client_id', 'user_id', 'session_id', 'session_token_ciphertext', 'sessions_started', 'status', 'expires_at'])
+    .where('uid', '=', uid)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export async function updateSsoLogin(db: Db, uid: string, set: { session_id?: string | null; session_token_ciphertext?: Buffer | null; sessions_started?: number; status?: 'active' | 'succeeded' | 'denied' }) {
+  await t(db).updateTable('sso_logins').set(set).where('uid', '=', uid).execute();
+}
+
+/** The user a relying party may log in: same tenant, by uuid. */
+export async function findSsoAccount(db: Db, clientId: string, userId: string) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'external_id', 'name', 'email', 'is_active'])
+    .where('client_id', '=', clientId)
+    .where('id', '=', userId)
+    .executeTakeFirst();
+}
+
+/** The tenant as the face services see it (for sessions created on a relying party's behalf). */
+export async function findTenantContext(db: Db, clientId: string) {
+  return db.selectFrom('clients').select(['id', 'name', 'tier', 'settings', 'is_active']).where('id', '=', clientId).executeTakeFirst();
+}
+
+/** Marks an authentication attempt as made through SSO (auth_attempts.method, migration 0006). */
+export async function markSsoAttempt(db: Db, clientId: string, attemptId: string): Promise<void> {
+  await db.withTables<{ auth_attempts: { method: string } }>().updateTable('auth_attempts').set({ method: 'sso' }).where('client_id', '=', clientId).where('id', '=', attemptId).execute();
+}
