@@ -17,6 +17,8 @@ import { analyticsRoutes } from './api/analytics.routes.ts';
 import { offlineRoutes } from './api/offline.routes.ts';
 import { fallbackRoutes } from './api/fallback.routes.ts';
 import { reviewRoutes } from './api/review.routes.ts';
+import { ssoRoutes } from './api/sso.routes.ts';
+import { oidcPlugin } from './sso/oidc.plugin.ts';
 import { requestTimingPlugin } from './api/request-timing.plugin.ts';
 import { recognitionWsPlugin } from './ws/recognition.plugin.ts';
 import fastifyStatic from '@fastify/static';
@@ -111,6 +113,8 @@ export async function buildApp(config: AppConfig, container: Container): Promise
   app.get('/app/', { schema: { hide: true } }, (_request, reply) => reply.type('text/html; charset=utf-8').send(createReadStream(webIndex)));
   app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/app/'));
   // --- end web pages ---
+  // OpenID Provider and the face sign-in page under /oidc (C4, docs/sso.md).
+  await app.register(oidcPlugin);
 
   await app.register(
     async (api) => {
@@ -128,6 +132,7 @@ export async function buildApp(config: AppConfig, container: Container): Promise
       await api.register(offlineRoutes);
       await api.register(fallbackRoutes);
       await api.register(reviewRoutes);
+      await api.register(ssoRoutes);
     },
     { prefix: config.basePath },
   );

@@ -9,6 +9,7 @@ import { createWebhookServices, type WebhookServices } from './services/webhooks
 import { createAnalyticsServices, type AnalyticsServices } from './services/analytics.ts';
 import { createFallbackServices, type FallbackServices } from './services/fallbacks.ts';
 import { createOfflinePackageService, type OfflinePackageService } from './services/offline-package.service.ts';
+import { createSsoServices, type SsoServices } from './sso/index.ts';
 
 /** Infrastructure every service may use; services receive only the parts they need. */
 export interface Core {
@@ -30,6 +31,8 @@ export interface Container extends Core {
   fallbacks: FallbackServices;
   /** Offline verification packages (C6, docs/offline.md). */
   offline: OfflinePackageService;
+  /** OpenID Provider: face sign-in for the tenants' applications (C4, docs/sso.md). */
+  sso: SsoServices;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,8 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const fallbacks = createFallbackServices(core, foundation, face);
   // Read here rather than in config/env.ts: a secret key that only this service uses (docs/offline.md).
   const offline = createOfflinePackageService(core, foundation.audit, process.env.WAJAH_OFFLINE_SIGNING_KEY || null);
+  // Read here like the offline key: settings only the SSO layer uses (docs/sso.md).
+  const sso = await createSsoServices(core, foundation, face, { issuer: process.env.WAJAH_SSO_ISSUER || null, proxy: process.env.WAJAH_TRUST_PROXY === '1' });
   return {
     ...core,
     foundation,
@@ -71,6 +76,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     analytics,
     fallbacks,
     offline,
+    sso,
     async close() {
       await webhooks.close();
       await analytics.close();

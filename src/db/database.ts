@@ -8,6 +8,7 @@ import * as m0001 from './migrations/0001-initial.ts';
 import * as m0004 from './migrations/0004-webhooks.ts';
 import * as m0005 from './migrations/0005-analytics.ts';
 import * as m0006 from './migrations/0006-fallbacks.ts';
+import * as m0007 from './migrations/0007-sso.ts';
 
 export type DB = Kysely<Database>;
 
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-webhooks': m0004,
   '0005-analytics': m0005,
   '0006-fallbacks': m0006,
+  '0007-sso': m0007,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

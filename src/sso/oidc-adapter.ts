@@ -1,0 +1,93 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { DB } from '../db/database.ts';
+import {
+  consumePayload,
+  deleteExpiredPayloads,
+  destroyPayload,
+  findPayload,
+  findSsoClient,
+  revokePayloadsByGrant,
+  upsertPayload,
+} from '../db/repositories/sso.repository.ts';
+import type { SecretBox } from './secret-box.ts';
+
+/** Relying-party metadata as the provider reads it, from a registered `sso_clients` row. */
+export async function loadClientMetadata(db: DB, box: SecretBox, clientId: string): Promise<AdapterPayload | undefined> {
+  const row = await findSsoClient(db, clientId);
+  if (!row || !row.tenant_active) return undefined;
+  const secret = row.secret_ciphertext ? box.open(row.secret_ciphertext, `sso-client:${row.id}`).toString('utf8') : undefined;
+  return {
+    client_id: row.id,
+    ...(secret ? { client_secret: secret } : {}),
+    client_name: row.name,
+    redirect_uris: row.redirect_uris,
+    post_logout_redirect_uris: row.post_logout_redirect_uris,
+    token_endpoint_auth_method: row.token_endpoint_auth_method,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+  } as AdapterPayload;
+}
+
+/**
+ * oidc-provider storage in our database (table `oidc_payloads`), so that codes, sessions,
+ * interactions and tokens created on one instance are found on every other. Clients are not stored
+ * here: they come from the tenants' registrations (`sso_clients`).
+ *
+ * @example new Provider(issuer, { adapter: (name) => new KyselyOidcAdapter(name, db, box) })
+ */
+export class KyselyOidcAdapter implements Adapter {
+  static #lastSweep = 0;
+
+  constructor(
+    private readonly model: string,
+    private readonly db: DB,
+    private readonly box: SecretBox,
+  ) {}
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    if (this.model === 'Client') return;
+    const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+    await upsertPayload(this.db, this.model, id, payload as Record<string, unknown>, expiresAt);
+    await this.#sweep();
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    if (this.model === 'Client') return loadClientMetadata(this.db, this.box, id);
+    return this.#read(await findPayload(this.db, this.model, 'id', id));
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return this.#read(await findPayload(this.db, this.model, 'user_code', userCode));
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return this.#read(await findPayload(this.db, this.model, 'uid', uid));
+  }
+
+  async consume(id: string): Promise<void> {
+    await consumePayload(this.db, this.model, id);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await destroyPayload(this.db, this.model, id);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await revokePayloadsByGrant(this.db, grantId);
+  }
+
+  #read(row: { payload: Record<string, unknown>; consumed_at: Date | null } | undefined): AdapterPayload | undefined {
+    if (!row) return undefined;
+    const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as AdapterPayload;
+    // The provider detects a replayed authorization code by this mark.
+    return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload;
+  }
+
+  /** Expired rows are deleted at most once a minute per process, on a write. */
+  async #sweep(): Promise<void> {
+    const now = Date.now();
+    if (now - KyselyOidcAdapter.#lastSweep < 60_000) return;
+    KyselyOidcAdapter.#lastSweep = now;
+    await deleteExpiredPayloads(this.db, new Date(now));
+  }
+}

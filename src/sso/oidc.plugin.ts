@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { parseFaceUpload, imageField, requestMeta } from '../api/face-upload.ts';
+import { SSO_MOUNT_PATH } from './index.ts';
+
+const LOGIN_PAGE = new URL('../../web/sso/login.html', import.meta.url);
+const Uid = Type.Object({ uid: Type.String({ minLength: 1, maxLength: 100 }) });
+/** The face sign-in page and its calls are never cached, framed or leaked through Referer. */
+const PAGE_HEADERS = { 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' };
+
+/**
+ * Mounts the OpenID Provider under /oidc (discovery at /oidc/.well-known/openid-configuration) and
+ * the face sign-in interaction (/oidc/interaction/:uid, its start and frame calls). Not under /api:
+ * these are browser endpoints authenticated by the provider's interaction cookie, not API keys.
+ */
+export async function oidcPlugin(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const sso = app.container.sso;
+  const raw = (request: FastifyRequest, reply: FastifyReply) => ({ req: request.raw, res: reply.raw });
+  const hide = { hide: true };
+
+  app.get(`${SSO_MOUNT_PATH}/interaction/:uid`, { schema: { ...hide, params: Uid } }, async (request, reply) => {
+    const out = await sso.login.open(raw(request, reply), request.params.uid);
+    reply.headers(PAGE_HEADERS);
+    if ('redirect_to' in out) return reply.code(303).redirect(out.redirect_to);
+    return reply.type('text/html; charset=utf-8').send(fs.createReadStream(LOGIN_PAGE));
+  });
+
+  app.post(`${SSO_MOUNT_PATH}/interaction/:uid/start`, { schema: { ...hide, params: Uid } }, async (request, reply) => {
+    reply.headers(PAGE_HEADERS);
+    return sso.login.start(raw(request, reply), request.params.uid);
+  });
+
+  app.post(`${SSO_MOUNT_PATH}/interaction/:uid/frame`, { preValidation: parseFaceUpload, schema: { ...hide, params: Uid } }, async (request, reply) => {
+    reply.headers(PAGE_HEADERS);
+    const { image } = imageField(request, 'frame');
+    return sso.login.frame(raw(request, reply), request.params.uid, image, requestMeta(request));
+  });
+
+  // Everything else under /oidc is the provider's (authorization, token, userinfo, jwks, discovery,
+  // end_session, revocation). It reads its own bodies, so this scope parses none.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    const callback = sso.provider.callback();
+    const handler = (request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      const req = request.raw as IncomingMessage & { originalUrl?: string };
+      // Express-style mount: the provider sees paths without /oidc and builds its URLs from originalUrl.
+      req.originalUrl = req.url;
+      req.url = req.url!.slice(SSO_MOUNT_PATH.length) || '/';
+      if (!req.url.startsWith('/')) req.url = `/${req.url}`;
+      void callback(req, reply.raw);
+    };
+    scope.all(SSO_MOUNT_PATH, { schema: hide }, handler);
+    scope.all(`${SSO_MOUNT_PATH}/*`, { schema: hide }, handler);
+  });
+}

@@ -1,0 +1,233 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { DB } from '../db/database.ts';
+import type { ClientContext } from '../api/request-context.ts';
+import type { AuditService } from '../services/audit.service.ts';
+import type { AuthenticationService } from '../services/authentication.service.ts';
+import type { ImageInput, RequestMeta } from '../services/face.ts';
+import type { Challenge } from '../services/liveness.service.ts';
+import { appError, isAppError, type ErrorCode } from '../errors.ts';
+import { findFaceUser } from '../db/repositories/templates.repository.ts';
+import {
+  findSsoClient,
+  findSsoLogin,
+  findTenantContext,
+  insertSsoLoginIfAbsent,
+  lockSsoLogin,
+  updateSsoLogin,
+  type SsoLoginRow,
+} from '../db/repositories/sso.repository.ts';
+import { SSO_SCOPES } from './provider.ts';
+import type { SecretBox } from './secret-box.ts';
+
+type Raw = { req: IncomingMessage; res: ServerResponse };
+
+/** What the login page may learn: progress and guidance only, never names, matches or tokens. */
+export type FrameAnswer =
+  | { status: 'processing'; face_detected?: boolean; quality_score?: number; feedback?: unknown; liveness?: unknown }
+  | { status: 'retry'; message: string; attempts_remaining: number; liveness: unknown }
+  | { status: 'completed' | 'denied'; redirect_to: string };
+
+/** The parts of a process-frame answer read here. */
+interface SessionAnswer {
+  status: string;
+  face_detected?: boolean;
+  quality_score?: number;
+  feedback?: unknown;
+  liveness?: unknown;
+  result?: { authenticated?: boolean; user_id?: string | null; matches?: Array<{ user_id: string }> };
+  liveness_result?: { passed: boolean };
+}
+
+/** Errors of one frame that leave the session running (the page shows the message and goes on). */
+const FRAME_ERRORS: ReadonlySet<ErrorCode> = new Set(['NO_FACE_DETECTED', 'MULTIPLE_FACES', 'POOR_IMAGE_QUALITY', 'FACE_MISMATCH', 'INVALID_IMAGE', 'IMAGE_TOO_LARGE', 'SERVICE_BUSY']);
+/** Errors that end the face session (a new one may start while attempts remain). */
+const SESSION_ENDED: ReadonlySet<ErrorCode> = new Set(['SESSION_EXPIRED', 'SESSION_COMPLETED', 'SESSION_NOT_FOUND']);
+
+/**
+ * Face login for an OIDC interaction. The interaction cookie (set by the provider, path
+ * /oidc/interaction/<uid>) is the browser's only credential: the Wajah authentication session is
+ * created here with the tenant's context, its token is kept sealed in `sso_logins`, and frames are
+ * passed on to the authentication service server-side. Only the server decides the outcome, from
+ * the session's own decision, and finishes the interaction with the user's uuid as accountId.
+ */
+export class SsoLoginService {
+  constructor(
+    private readonly d: { db: DB; box: SecretBox; audit: AuditService; authentication: AuthenticationService; provider: Provider; log: { warn(m: string): void } },
+  ) {}
+
+  /**
+   * GET of the interaction page. Returns 'page' when the face login should be shown; otherwise the
+   * interaction has been finished (consent granted or login denied) and a redirect was sent.
+   */
+  async open(raw: Raw, uid: string): Promise<{ page: true } | { redirect_to: string }> {
+    const details = await this.#details(raw, uid);
+    const rpId = String(details.params.client_id);
+    if (details.prompt.name === 'consent') {
+      // Relying parties are registered by the tenant itself: its users' consent is implied.
+      const grant = details.grantId
+        ? await this.d.provider.Grant.find(details.grantId)
+        : new this.d.provider.Grant({ accountId: details.session!.accountId, clientId: rpId });
+      const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+      if (missing.missingOIDCScope) grant!.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant!.addOIDCClaims(missing.missingOIDCClaims);
+      const grantId = await grant!.save();
+      return { redirect_to: await this.d.provider.interactionResult(raw.req, raw.res, { consent: { grantId } }, { mergeWithLastSubmission: true }) };
+    }
+    const rp = await findSsoClient(this.d.db, rpId);
+    if (!rp) return this.#deny(raw, null, uid, 'The application is no longer registered');
+    const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : null;
+    let userId: string | null = null;
+    if (hint) {
+      // login_hint is looked up in the relying party's own tenant only.
+      const user = await findFaceUser(this.d.db, rp.client_id, hint);
+      if (!user || !user.is_active) return this.#deny(raw, { client_id: rp.client_id, sso_client_id: rp.id }, uid, 'This user cannot sign in here', { login_hint: hint });
+      userId = user.id;
+    }
+    await insertSsoLoginIfAbsent(this.d.db, { uid, client_id: rp.client_id, sso_client_id: rp.id, user_id: userId, expires_at: new Date(details.exp * 1000) });
+    return { page: true };
+  }
+
+  /** Starts (or restarts, while attempts remain) the face session of an interaction. */
+  async start(raw: Raw, uid: string): Promise<FrameAnswer | { status: 'active'; mode: string; attempts_remaining: number; liveness: unknown }> {
+    await this.#details(raw, uid);
+    const login = await this.#login(uid);
+    if (login.status !== 'active') throw appError('SSO_LOGIN_FINISHED');
+    const rp = await findSsoClient(this.d.db, login.sso_client_id);
+    if (!rp) return this.#deny(raw, login, uid, 'The application is no longer registered');
+    if (login.sessions_started >= rp.max_attempts) return this.#deny(raw, login, uid, 'No attempts left');
+    const tenant = await this.#tenant(login.client_id);
+    let created;
+    try {
+      created = await this.d.authentication.create(tenant, {
+        mode: login.user_id ? 'verification' : 'identification',
+        ...(login.user_id ? { user_id: login.user_id } : {}),
+        session_type: 'sso',
+        require_liveness: true,
+        liveness_challenges: rp.liveness_challenges as Challenge[],
+        challenge_timeout: 20,
+        max_attempts: 1,
+        timeout: 300,
+      });
+    } catch (e) {
+      if (isAppError(e) && (e.code === 'USER_INACTIVE' || e.code === 'USER_NOT_FOUND')) return this.#deny(raw, login, uid, 'This user cannot sign in');
+      throw e;
+    }
+    await updateSsoLogin(this.d.db, uid, {
+      session_id: created.session_id,
+      session_token_ciphertext: this.d.box.seal(created.session_token, `sso-login:${uid}`),
+      sessions_started: login.sessions_started + 1,
+    });
+    return { status: 'active', mode: created.mode, attempts_remaining: rp.max_attempts - login.sessions_started - 1, liveness: created.liveness };
+  }
+
+  /** One camera frame of the interaction's face session. */
+  async frame(raw: Raw, uid: string, image: ImageInput, meta: RequestMeta): Promise<FrameAnswer> {
+    await this.#details(raw, uid);
+    const login = await this.#login(uid);
+    if (login.status !== 'active') throw appError('SSO_LOGIN_FINISHED');
+    if (!login.session_id || !login.session_token_ciphertext) throw appError('SESSION_NOT_FOUND', 'Start the face session first');
+    const tenant = await this.#tenant(login.client_id);
+    const token = this.d.box.open(login.session_token_ciphertext, `sso-login:${uid}`).toString('utf8');
+    let out: SessionAnswer;
+    try {
+      out = (await this.d.authentication.processFrame(tenant, token, image, meta)) as SessionAnswer;
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      if (FRAME_ERRORS.has(e.code)) throw e;
+      if (SESSION_ENDED.has(e.code)) return this.#sessionFailed(raw, uid, login.session_id, `The face session ended (${e.code})`);
+      // NOT_ENROLLED, MODEL_MISMATCH, USER_NOT_FOUND…: no attempt can succeed.
+      return this.#finish(raw, uid, login.session_id, null, `Face authentication is not possible for this user (${e.code})`);
+    }
+    if (out.status === 'processing') {
+      return { status: 'processing', face_detected: out.face_detected, quality_score: out.quality_score, feedback: out.feedback, liveness: out.liveness };
+    }
+    // The server's own decision, never the page's: completed, authenticated and live.
+    const r = out.result;
+    const externalId = out.status === 'completed' && out.liveness_result?.passed === true ? (r?.authenticated === true ? r.user_id : r?.matches?.[0]?.user_id) : null;
+    if (!externalId) return this.#sessionFailed(raw, uid, login.session_id, 'Face authentication failed');
+    const user = await findFaceUser(this.d.db, login.client_id, externalId);
+    if (!user || !user.is_active || (login.user_id && user.id !== login.user_id)) return this.#sessionFailed(raw, uid, login.session_id, 'Face authentication failed');
+    return this.#finish(raw, uid, login.session_id, user.id, null);
+  }
+
+  async #sessionFailed(raw: Raw, uid: string, sessionId: string, message: string): Promise<FrameAnswer> {
+    const login = await this.#login(uid);
+    const rp = await findSsoClient(this.d.db, login.sso_client_id);
+    if (rp && login.status === 'active' && login.session_id === sessionId && login.sessions_started < rp.max_attempts) {
+      await updateSsoLogin(this.d.db, uid, { session_id: null, session_token_ciphertext: null });
+      const started = await this.start(raw, uid);
+      if (started.status !== 'active') return started;
+      return { status: 'retry', message: `${message}. Try again.`, attempts_remaining: started.attempts_remaining + 1, liveness: started.liveness };
+    }
+    return this.#finish(raw, uid, sessionId, null, message);
+  }
+
+  /** Ends the interaction once (row lock): login with the user's uuid, or access_denied. */
+  async #finish(raw: Raw, uid: string, sessionId: string, accountId: string | null, reason: string | null): Promise<FrameAnswer> {
+    const login = await this.d.db.transaction().execute(async (trx) => {
+      const locked = await lockSsoLogin(trx, uid);
+      if (!locked || locked.status !== 'active' || locked.session_id !== sessionId) return null;
+      await updateSsoLogin(trx, uid, { status: accountId ? 'succeeded' : 'denied', session_id: null, session_token_ciphertext: null });
+      return locked;
+    });
+    if (!login) throw appError('SSO_LOGIN_FINISHED');
+    if (!accountId) return this.#deny(raw, login, uid, reason ?? 'Face authentication failed', undefined, true);
+    const details = await this.#details(raw, uid);
+    const scopes = String(details.params.scope ?? 'openid')
+      .split(' ')
+      .filter((s) => (SSO_SCOPES as readonly string[]).includes(s));
+    const grant = new this.d.provider.Grant({ accountId, clientId: login.sso_client_id });
+    grant.addOIDCScope(scopes.join(' '));
+    const grantId = await grant.save();
+    const redirect = await this.d.provider.interactionResult(raw.req, raw.res, { login: { accountId, amr: ['face'] }, consent: { grantId } }, { mergeWithLastSubmission: false });
+    await this.d.audit.record({
+      clientId: login.client_id,
+      category: 'authentication',
+      action: 'sso.login.succeeded',
+      actor: `sso:${login.sso_client_id}`,
+      target: accountId,
+      details: { sso_client_id: login.sso_client_id, session_id: sessionId, mode: login.user_id ? 'verification' : 'identification' },
+    });
+    return { status: 'completed', redirect_to: redirect };
+  }
+
+  async #deny(
+    raw: Raw,
+    login: Pick<SsoLoginRow, 'client_id' | 'sso_client_id'> | null,
+    uid: string,
+    reason: string,
+    details: Record<string, unknown> = {},
+    already = false,
+  ): Promise<{ status: 'denied'; redirect_to: string }> {
+    if (!already && login) await updateSsoLogin(this.d.db, uid, { status: 'denied', session_id: null, session_token_ciphertext: null });
+    const redirect = await this.d.provider.interactionResult(raw.req, raw.res, { error: 'access_denied', error_description: reason }, { mergeWithLastSubmission: false });
+    if (login) {
+      await this.d.audit.record({ clientId: login.client_id, category: 'authentication', action: 'sso.login.denied', actor: `sso:${login.sso_client_id}`, details: { sso_client_id: login.sso_client_id, reason, ...details } });
+    }
+    return { status: 'denied', redirect_to: redirect };
+  }
+
+  async #details(raw: Raw, uid: string) {
+    let details;
+    try {
+      details = await this.d.provider.interactionDetails(raw.req, raw.res);
+    } catch {
+      throw appError('SSO_INTERACTION_NOT_FOUND');
+    }
+    if (details.uid !== uid) throw appError('SSO_INTERACTION_NOT_FOUND');
+    return details;
+  }
+
+  async #login(uid: string): Promise<SsoLoginRow> {
+    const login = await findSsoLogin(this.d.db, uid);
+    if (!login) throw appError('SSO_INTERACTION_NOT_FOUND');
+    return login;
+  }
+
+  async #tenant(clientId: string): Promise<ClientContext> {
+    const t = await findTenantContext(this.d.db, clientId);
+    if (!t || !t.is_active) throw appError('CLIENT_DISABLED');
+    return { id: t.id, name: t.name, tier: t.tier, settings: t.settings, apiKeyId: 'sso' };
+  }
+}

@@ -1,0 +1,389 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { backendNames } from '../helpers/backends.ts';
+import { useTestApp } from '../helpers/app.ts';
+import { TEST_MASTER_KEY, createTenant, createUser, multipart, postForm, type Tenant } from '../helpers/face-fixtures.ts';
+import { testDataDir } from '../../src/config/env.ts';
+import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
+
+const video = (name: string) => readMjpegFrames(path.join(testDataDir(), 'video/fakecam', name));
+const HOST = 'localhost:8000';
+const ISSUER = 'http://localhost:8000/oidc';
+const REDIRECT = 'https://rp.example.com/callback';
+
+/** The browser side of the flow: a cookie jar (names are unique across the provider's paths). */
+class Browser {
+  readonly cookies = new Map<string, string>();
+  constructor(private readonly app: FastifyInstance) {}
+
+  async request(method: 'GET' | 'POST', url: string, body?: { payload: Buffer; headers: Record<string, string> }): Promise<LightMyRequestResponse> {
+    const u = new URL(url, `http://${HOST}`);
+    const res = await this.app.inject({
+      method,
+      url: u.pathname + u.search,
+      headers: { host: HOST, cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(body?.headers ?? {}) },
+      ...(body ? { payload: body.payload } : {}),
+    });
+    const set = res.headers['set-cookie'];
+    for (const c of Array.isArray(set) ? set : set ? [set] : []) {
+      const [pair, ...attrs] = c.split(';');
+      const i = pair.indexOf('=');
+      const name = pair.slice(0, i).trim();
+      const value = pair.slice(i + 1).trim();
+      const expired = attrs.some((a) => /expires=thu, 01 jan 1970/i.test(a.trim()) || /^max-age=0$/i.test(a.trim()));
+      if (expired || !value) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+
+  async frame(uid: string, bytes: Buffer) {
+    return this.request('POST', `/oidc/interaction/${uid}/frame`, await multipart([{ name: 'frame', value: bytes }]));
+  }
+}
+
+const pkce = () => {
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  return { verifier, challenge: crypto.createHash('sha256').update(verifier).digest('base64url') };
+};
+
+function authorizeUrl(clientId: string, p: { challenge: string; state: string; nonce: string; loginHint?: string; redirectUri?: string; scope?: string }) {
+  const q = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: p.redirectUri ?? REDIRECT,
+    response_type: 'code',
+    scope: p.scope ?? 'openid profile email',
+    state: p.state,
+    nonce: p.nonce,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+    ...(p.loginHint ? { login_hint: p.loginHint } : {}),
+  });
+  return `/oidc/auth?${q}`;
+}
+
+async function registerRp(app: FastifyInstance, tenant: Tenant, body: Record<string, unknown> = {}) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/sso/clients/',
+    headers: { authorization: tenant.auth, 'content-type': 'application/json' },
+    payload: { name: 'Intranet', redirect_uris: [REDIRECT], ...body },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json() as { client_id: string; client_secret: string; issuer: string };
+}
+
+/** GET /oidc/auth and follow to the interaction page; returns its uid (or the final redirect when the provider answers directly). */
+async function beginLogin(b: Browser, url: string) {
+  const auth = await b.request('GET', url);
+  assert.equal(auth.statusCode, 303, auth.body);
+  const location = String(auth.headers.location);
+  const m = /\/oidc\/interaction\/([^/?]+)$/.exec(new URL(location, `http://${HOST}`).pathname);
+  assert.ok(m, `redirected to the interaction page, got ${location}`);
+  const page = await b.request('GET', location);
+  return { uid: m[1], page };
+}
+
+/** Follows the provider's redirects from `url` until it leaves the provider (to the RP). */
+async function followToRp(b: Browser, url: string): Promise<URL> {
+  let next = url;
+  for (let i = 0; i < 6; i++) {
+    const u = new URL(next, `http://${HOST}`);
+    if (u.origin !== `http://${HOST}`) return u;
+    const res = await b.request('GET', next);
+    assert.ok([302, 303].includes(res.statusCode), `${next}: ${res.statusCode} ${res.body.slice(0, 300)}`);
+    next = String(res.headers.location);
+  }
+  throw new Error('too many redirects');
+}
+
+async function runFrames(b: Browser, uid: string, frames: Buffer[]) {
+  let body: Record<string, any> = {};
+  for (const f of frames) {
+    const res = await b.frame(uid, f);
+    assert.equal(res.statusCode, 200, res.body);
+    body = res.json();
+    // The page never learns names, matches or tokens while the face session runs.
+    assert.ok(!('result' in body) && !('session_token' in body), JSON.stringify(body));
+    if (body.status !== 'processing') break;
+  }
+  return body;
+}
+
+if (backendNames().includes('pglite')) {
+  describe('SSO: face sign-in through OpenID Connect [pglite]', () => {
+    const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
+    const blink = video('talking_blink_aoc_512x512_25fps.mjpeg');
+    const headturn = video('personA_live_headturn_640x360_15fps.mjpeg');
+    const blinkFrames = blink.filter((_, i) => i > 0 && i % 2 === 0);
+    let a: Tenant;
+    let b: Tenant;
+    let aocId: string;
+    let personBId: string;
+
+    test('setup: tenant A enrolls AOC (first video frame), tenant B enrolls person A as PERSON_B', async () => {
+      const { app } = t();
+      a = await createTenant(app, 'SSO A');
+      b = await createTenant(app, 'SSO B');
+      aocId = await createUser(app, a, 'AOC', 'Talking Blink');
+      await app.inject({ method: 'PUT', url: '/api/clients/users/AOC/', headers: { authorization: a.auth, 'content-type': 'application/json' }, payload: { email: 'aoc@example.com' } });
+      personBId = await createUser(app, b, 'PERSON_B', 'Person B');
+      for (const [tenant, user, bytes] of [[a, 'AOC', blink[0]], [b, 'PERSON_B', headturn[0]]] as const) {
+        const res = await postForm(app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: user }, { name: 'image', value: bytes }, { name: 'quality_threshold', value: '0.3' }]);
+        assert.equal(res.statusCode, 201, res.body);
+      }
+    });
+
+    test('discovery and JWKS are published under /oidc (public keys only)', async () => {
+      const { app } = t();
+      const res = await app.inject({ method: 'GET', url: '/oidc/.well-known/openid-configuration', headers: { host: HOST } });
+      assert.equal(res.statusCode, 200, res.body);
+      const d = res.json();
+      assert.equal(d.issuer, ISSUER);
+      assert.equal(d.authorization_endpoint, `${ISSUER}/auth`);
+      assert.equal(d.token_endpoint, `${ISSUER}/token`);
+      assert.equal(d.jwks_uri, `${ISSUER}/jwks`);
+      assert.ok(d.code_challenge_methods_supported.includes('S256'));
+      assert.ok(d.claims_supported.includes('external_id'));
+      const jwks = (await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json();
+      assert.equal(jwks.keys.length, 1);
+      assert.equal(jwks.keys[0].kty, 'RSA');
+      assert.equal(jwks.keys[0].d, undefined, 'never the private part');
+    });
+
+    test('RP registration: secret once and sealed, list/get without it, tenant-scoped, validated', async () => {
+      const { app, container } = t();
+      const rp = await registerRp(app, a, { name: 'Registry check' });
+      assert.match(rp.client_id, /^wsso_/);
+      assert.match(rp.client_secret, /^wssos_/);
+      assert.equal(rp.issuer, ISSUER);
+      const row = await container.database.db.withTables<{ sso_clients: { id: string; secret_ciphertext: Buffer } }>().selectFrom('sso_clients').select('secret_ciphertext').where('id', '=', rp.client_id).executeTakeFirstOrThrow();
+      assert.ok(!Buffer.from(row.secret_ciphertext).includes(Buffer.from(rp.client_secret)), 'the secret is stored sealed');
+      const list = await app.inject({ method: 'GET', url: '/api/sso/clients/', headers: { authorization: a.auth } });
+      assert.equal(list.statusCode, 200);
+      assert.ok(list.json().results.some((r: any) => r.client_id === rp.client_id));
+      assert.ok(!list.body.includes(rp.client_secret));
+      assert.equal((await app.inject({ method: 'GET', url: `/api/sso/clients/${rp.client_id}/`, headers: { authorization: a.auth } })).statusCode, 200);
+      const foreign = await app.inject({ method: 'GET', url: `/api/sso/clients/${rp.client_id}/`, headers: { authorization: b.auth } });
+      assert.equal(foreign.statusCode, 404);
+      assert.equal(foreign.json().code, 'SSO_CLIENT_NOT_FOUND');
+      assert.equal((await app.inject({ method: 'DELETE', url: `/api/sso/clients/${rp.client_id}/`, headers: { authorization: b.auth } })).statusCode, 404);
+      const bad = await app.inject({ method: 'POST', url: '/api/sso/clients/', headers: { authorization: a.auth, 'content-type': 'application/json' }, payload: { name: 'x', redirect_uris: ['http://evil.example.com/cb'] } });
+      assert.equal(bad.statusCode, 400);
+      assert.equal(bad.json().details.field, 'redirect_uris.0');
+      assert.equal((await app.inject({ method: 'GET', url: '/api/sso/clients/' })).statusCode, 401);
+      const spec = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
+      assert.ok(spec.paths['/api/sso/clients/'] && spec.paths['/api/sso/clients/{client_id}/']);
+      // Deleted: its sign-ins stop at once.
+      const del = await app.inject({ method: 'DELETE', url: `/api/sso/clients/${rp.client_id}/`, headers: { authorization: a.auth } });
+      assert.equal(del.statusCode, 204, del.body);
+      const p = pkce();
+      const gone = await new Browser(app).request('GET', authorizeUrl(rp.client_id, { challenge: p.challenge, state: 's', nonce: 'n' }));
+      assert.equal(gone.statusCode, 400);
+      assert.match(gone.body, /invalid_client/);
+    });
+
+    test('full authorization-code + PKCE flow: face verification with liveness → code → tokens → id_token verified against the JWKS', async () => {
+      const { app, container } = t();
+      const rp = await registerRp(app, a, { liveness_challenges: ['blink'], max_attempts: 1 });
+      const br = new Browser(app);
+      const p = pkce();
+      const state = crypto.randomBytes(8).toString('hex');
+      const nonce = crypto.randomBytes(8).toString('hex');
+      const { uid, page } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state, nonce, loginHint: 'AOC' }));
+      assert.equal(page.statusCode, 200);
+      assert.match(String(page.headers['content-type']), /text\/html/);
+      assert.equal(page.headers['x-frame-options'], 'DENY');
+      assert.ok(!page.body.includes(a.auth.split(':')[1]), 'no tenant secret on the page');
+
+      // Another browser (no interaction cookie) cannot drive this sign-in.
+      const stranger = await new Browser(app).frame(uid, blink[2]);
+      assert.equal(stranger.statusCode, 404);
+      assert.equal(stranger.json().code, 'SSO_INTERACTION_NOT_FOUND');
+
+      const started = await br.request('POST', `/oidc/interaction/${uid}/start`);
+      assert.equal(started.statusCode, 200, started.body);
+      const s = started.json();
+      assert.equal(s.status, 'active');
+      assert.equal(s.mode, 'verification');
+      assert.equal(s.liveness.current_challenge, 'blink');
+      assert.ok(!('session_token' in s));
+
+      const done = await runFrames(br, uid, blinkFrames);
+      assert.equal(done.status, 'completed', JSON.stringify(done));
+      const cb = await followToRp(br, done.redirect_to);
+      assert.equal(cb.origin + cb.pathname, REDIRECT);
+      assert.equal(cb.searchParams.get('state'), state);
+      assert.equal(cb.searchParams.get('iss'), ISSUER);
+      const code = cb.searchParams.get('code');
+      assert.ok(code, cb.href);
+
+      // Once the provider resumed, the interaction is gone: no more frames.
+      const late = await br.frame(uid, blink[3]);
+      assert.equal(late.statusCode, 404);
+      assert.equal(late.json().code, 'SSO_INTERACTION_NOT_FOUND');
+
+      const tokenBody = (verifier: string) => new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: REDIRECT, code_verifier: verifier }).toString();
+      const basic = `Basic ${Buffer.from(`${encodeURIComponent(rp.client_id)}:${encodeURIComponent(rp.client_secret)}`).toString('base64')}`;
+      const wrongVerifier = await app.inject({ method: 'POST', url: '/oidc/token', headers: { host: HOST, authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, payload: tokenBody(pkce().verifier) });
+      assert.equal(wrongVerifier.statusCode, 400);
+      assert.equal(wrongVerifier.json().error, 'invalid_grant');
+
+      // The code of a failed PKCE check is consumed? It is not: PKCE failure does not consume. Exchange with the right verifier.
+      const tok = await app.inject({ method: 'POST', url: '/oidc/token', headers: { host: HOST, authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, payload: tokenBody(p.verifier) });
+      assert.equal(tok.statusCode, 200, tok.body);
+      const tokens = tok.json();
+      assert.ok(tokens.id_token && tokens.access_token);
+
+      const jwks = createLocalJWKSet((await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json());
+      const { payload, protectedHeader } = await jwtVerify(tokens.id_token, jwks, { issuer: ISSUER, audience: rp.client_id });
+      assert.equal(protectedHeader.alg, 'RS256');
+      assert.equal(payload.sub, aocId, 'sub is the user uuid');
+      assert.equal(payload.nonce, nonce);
+      assert.equal(payload.external_id, 'AOC');
+      assert.equal(payload.name, 'Talking Blink');
+      assert.equal(payload.email, 'aoc@example.com');
+      assert.deepEqual(payload.amr, ['face']);
+
+      const ui = await app.inject({ method: 'GET', url: '/oidc/me', headers: { host: HOST, authorization: `Bearer ${tokens.access_token}` } });
+      assert.equal(ui.statusCode, 200, ui.body);
+      assert.equal(ui.json().sub, aocId);
+      assert.equal(ui.json().external_id, 'AOC');
+
+      // The same code again: refused (one-time).
+      const replay = await app.inject({ method: 'POST', url: '/oidc/token', headers: { host: HOST, authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, payload: tokenBody(p.verifier) });
+      assert.equal(replay.statusCode, 400);
+
+      // Webhook events and audit, like face authentication, marked method sso.
+      const db = container.database.db;
+      const ev = await db.selectFrom('events').select(['event_type', 'payload']).where('client_id', '=', a.clientId).where('event_type', '=', 'authentication.success').execute();
+      const sso = ev.map((e) => e.payload as Record<string, any>).filter((x) => x.method === 'sso');
+      assert.equal(sso.length, 1);
+      assert.equal(sso[0].user_id, 'AOC');
+      await container.foundation.audit.flush();
+      const audit = await db.selectFrom('audit_logs').select(['action', 'target']).where('client_id', '=', a.clientId).where('action', '=', 'sso.login.succeeded').execute();
+      assert.equal(audit.length, 1);
+      assert.equal(audit[0].target, aocId);
+    });
+
+    test('identification without login_hint signs the right user in', async () => {
+      const { app } = t();
+      const rp = await registerRp(app, a, { liveness_challenges: ['blink'], max_attempts: 1, token_endpoint_auth_method: 'none' });
+      const br = new Browser(app);
+      const p = pkce();
+      const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st', nonce: 'nn', scope: 'openid' }));
+      const s = (await br.request('POST', `/oidc/interaction/${uid}/start`)).json();
+      assert.equal(s.mode, 'identification');
+      const done = await runFrames(br, uid, blink.filter((_, i) => i > 0 && i % 3 === 0));
+      assert.equal(done.status, 'completed', JSON.stringify(done));
+      const cb = await followToRp(br, done.redirect_to);
+      const tok = await app.inject({
+        method: 'POST',
+        url: '/oidc/token',
+        headers: { host: HOST, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ grant_type: 'authorization_code', code: cb.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: p.verifier, client_id: rp.client_id }).toString(),
+      });
+      assert.equal(tok.statusCode, 200, tok.body);
+      const { payload } = await jwtVerify(tok.json().id_token, createLocalJWKSet((await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json()), { issuer: ISSUER, audience: rp.client_id });
+      assert.equal(payload.sub, aocId);
+      assert.equal(payload.email, undefined, 'no email claim without the email scope');
+    });
+
+    test('a different person (verification against tenant B\'s PERSON_B with the AOC video) ends in access_denied', async () => {
+      const { app, container } = t();
+      const rp = await registerRp(app, b, { liveness_challenges: ['blink'], max_attempts: 1 });
+      const br = new Browser(app);
+      const p = pkce();
+      const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st1', nonce: 'n1', loginHint: 'PERSON_B' }));
+      assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).statusCode, 200);
+      const done = await runFrames(br, uid, blinkFrames);
+      assert.equal(done.status, 'denied', JSON.stringify(done));
+      const cb = await followToRp(br, done.redirect_to);
+      assert.equal(cb.searchParams.get('error'), 'access_denied');
+      assert.equal(cb.searchParams.get('state'), 'st1');
+      assert.equal(cb.searchParams.get('code'), null);
+      const ev = await container.database.db.selectFrom('events').select('payload').where('client_id', '=', b.clientId).where('event_type', '=', 'authentication.failed').execute();
+      const failed = ev.map((e) => e.payload as Record<string, any>).filter((x) => x.method === 'sso');
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0].failure_reason, 'LOW_CONFIDENCE');
+    });
+
+    test('a static repeated frame fails liveness; after max_attempts sessions: access_denied', async () => {
+      const { app } = t();
+      const rp = await registerRp(app, a, { liveness_challenges: ['blink'], max_attempts: 2 });
+      const br = new Browser(app);
+      const p = pkce();
+      const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st2', nonce: 'n2', loginHint: 'AOC' }));
+      const s = (await br.request('POST', `/oidc/interaction/${uid}/start`)).json();
+      assert.equal(s.attempts_remaining, 1);
+      const still = Array.from({ length: 6 }, () => blink[40]);
+      const first = await runFrames(br, uid, still);
+      assert.equal(first.status, 'retry', JSON.stringify(first));
+      assert.equal(first.attempts_remaining, 1);
+      assert.equal(first.liveness.current_challenge, 'blink');
+      const second = await runFrames(br, uid, still);
+      assert.equal(second.status, 'denied', JSON.stringify(second));
+      // Decided: further frames (or a new session) are refused, whatever the page does.
+      const more = await br.frame(uid, blink[2]);
+      assert.equal(more.statusCode, 409);
+      assert.equal(more.json().code, 'SSO_LOGIN_FINISHED');
+      assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).statusCode, 409);
+      const cb = await followToRp(br, second.redirect_to);
+      assert.equal(cb.searchParams.get('error'), 'access_denied');
+    });
+
+    test('tenancy: an RP of tenant A cannot sign in tenant B\'s user (login_hint by external_id or uuid)', async () => {
+      const { app, container } = t();
+      const rp = await registerRp(app, a, { liveness_challenges: ['blink'] });
+      for (const hint of ['PERSON_B', personBId]) {
+        const br = new Browser(app);
+        const p = pkce();
+        const auth = await br.request('GET', authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st3', nonce: 'n3', loginHint: hint }));
+        assert.equal(auth.statusCode, 303);
+        const page = await br.request('GET', String(auth.headers.location));
+        assert.equal(page.statusCode, 303, 'no sign-in page for a foreign user');
+        const cb = await followToRp(br, String(page.headers.location));
+        assert.equal(cb.searchParams.get('error'), 'access_denied');
+      }
+      // And the provider never resolves B's user for A's RP, even with a session holding B's user.
+      const { findSsoAccount, findSsoClient } = await import('../../src/db/repositories/sso.repository.ts');
+      const row = await findSsoClient(container.database.db, rp.client_id);
+      assert.equal(await findSsoAccount(container.database.db, row!.client_id, personBId), undefined);
+    });
+
+    test('a deactivated user cannot sign in', async () => {
+      const { app } = t();
+      const rp = await registerRp(app, b, { liveness_challenges: ['blink'] });
+      const other = await createUser(app, b, 'GONE', 'Gone');
+      assert.ok(other);
+      assert.equal((await app.inject({ method: 'POST', url: '/api/clients/users/GONE/deactivate/', headers: { authorization: b.auth } })).statusCode, 200);
+      const br = new Browser(app);
+      const p = pkce();
+      const auth = await br.request('GET', authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st4', nonce: 'n4', loginHint: 'GONE' }));
+      const page = await br.request('GET', String(auth.headers.location));
+      assert.equal(page.statusCode, 303);
+      assert.equal((await followToRp(br, String(page.headers.location))).searchParams.get('error'), 'access_denied');
+    });
+
+    test('unknown client_id, unregistered redirect_uri and a missing PKCE challenge are rejected', async () => {
+      const { app } = t();
+      const rp = await registerRp(app, a);
+      const p = pkce();
+      const unknown = await new Browser(app).request('GET', authorizeUrl('wsso_nope', { challenge: p.challenge, state: 's', nonce: 'n' }));
+      assert.equal(unknown.statusCode, 400);
+      assert.match(unknown.body, /invalid_client/);
+      const wrong = await new Browser(app).request('GET', authorizeUrl(rp.client_id, { challenge: p.challenge, state: 's', nonce: 'n', redirectUri: 'https://evil.example.com/cb' }));
+      assert.equal(wrong.statusCode, 400);
+      assert.match(wrong.body, /redirect_uri/);
+      assert.ok(!String(wrong.headers.location ?? '').includes('evil'));
+      const noPkce = await new Browser(app).request('GET', `/oidc/auth?${new URLSearchParams({ client_id: rp.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 's' })}`);
+      assert.equal(noPkce.statusCode, 303);
+      assert.match(String(noPkce.headers.location), /^https:\/\/rp\.example\.com\/callback\?error=invalid_request/);
+    });
+  });
+}
+
