@@ -5,7 +5,10 @@ import { describe, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { backendNames } from '../helpers/backends.ts';
-import { useTestApp } from '../helpers/app.ts';
+import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
+import { loadConfig } from '../../src/config/env.ts';
+import { createContainer } from '../../src/container.ts';
+import { buildApp } from '../../src/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, multipart, postForm, type Tenant } from '../helpers/face-fixtures.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
@@ -387,3 +390,42 @@ if (backendNames().includes('pglite')) {
   });
 }
 
+
+// Two instances on one PostgreSQL database behave as one provider: same keys, same interactions.
+if (backendNames().includes('postgres')) {
+  describe('SSO: two instances behind a load balancer [postgres]', () => {
+    const t = useTestApp('postgres', { engine: false, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
+
+    test('keys, clients and interactions are shared through the database', async (ctx) => {
+      const one = t();
+      const config = loadConfig({ LOG_LEVEL: 'silent', WAJAH_ADMIN_TOKEN: ADMIN_TOKEN, WAJAH_WORKERS: '0', WAJAH_MASTER_KEY: TEST_MASTER_KEY, DATABASE_URL: one.backend.databaseUrl! });
+      const container = await createContainer(config, { engine: false, log: { info() {}, warn() {}, error: (m: string) => console.error(m) } });
+      const two = await buildApp(config, container);
+      ctx.after(async () => {
+        await two.close();
+        await container.close();
+      });
+      const tenant = await createTenant(one.app, 'LB');
+      await createUser(one.app, tenant, 'EMP1', 'Emp One');
+      const rp = await registerRp(one.app, tenant, { liveness_challenges: ['blink'] });
+      const jwks = async (app: FastifyInstance) => (await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json();
+      assert.deepEqual(await jwks(two), await jwks(one.app), 'one signing key for every instance');
+
+      const p = pkce();
+      const first = new Browser(one.app);
+      const auth = await first.request('GET', authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'lb', nonce: 'lb', loginHint: 'EMP1' }));
+      assert.equal(auth.statusCode, 303, auth.body);
+      // The next requests of the same browser land on the other instance.
+      const second = new Browser(two);
+      for (const [k, v] of first.cookies) second.cookies.set(k, v);
+      const page = await second.request('GET', String(auth.headers.location));
+      assert.equal(page.statusCode, 200, page.body);
+      const uid = /interaction\/([^/?]+)/.exec(String(auth.headers.location))![1];
+      const started = await second.request('POST', `/oidc/interaction/${uid}/start`);
+      assert.equal(started.statusCode, 200, started.body);
+      assert.equal(started.json().mode, 'verification');
+      const row = await one.container.database.db.withTables<{ oidc_payloads: { model: string; id: string } }>().selectFrom('oidc_payloads').select('model').where('model', '=', 'Interaction').where('id', '=', uid).executeTakeFirst();
+      assert.equal(row?.model, 'Interaction', 'the interaction is stored in the shared database');
+    });
+  });
+}
