@@ -1,0 +1,80 @@
+// The SSO face sign-in page (feature C4, docs/sso.md) in a real Chromium whose fake camera plays the
+// talking_blink video: an RP's authorization request ends back at the RP with a code.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { useTestApp } from '../helpers/app.ts';
+import { TEST_MASTER_KEY, createTenant, createUser, postForm } from '../helpers/face-fixtures.ts';
+import { testDataDir } from '../../src/config/env.ts';
+import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FAKECAM = path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg');
+const missing = [CHROMIUM, FAKECAM].filter((p) => !fs.existsSync(p));
+const skip = missing.length > 0 && process.env.CI !== 'true' ? `SSO page test skipped: missing ${missing.join(', ')}` : false;
+if (skip) console.log(`# ${skip}`);
+
+describe('SSO sign-in page in a real browser', { skip }, () => {
+  const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
+  let browser: Browser;
+  let base: string;
+
+  before(async () => {
+    if (missing.length) throw new Error(`CI=true and missing: ${missing.join(', ')}`);
+    const { app } = t();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://localhost:${(app.server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${FAKECAM}`],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('face sign-in with the camera returns to the RP with a code', async () => {
+    const { app } = t();
+    const tenant = await createTenant(app, 'SSO page');
+    await createUser(app, tenant, 'AOC', 'Talking Blink');
+    const first = readMjpegFrames(FAKECAM)[0];
+    const enrolled = await postForm(app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: 'AOC' }, { name: 'image', value: first }, { name: 'quality_threshold', value: '0.3' }]);
+    assert.equal(enrolled.statusCode, 201, enrolled.body);
+    const callback = `${base}/rp/callback`;
+    const reg = await app.inject({ method: 'POST', url: '/api/sso/clients/', headers: { authorization: tenant.auth, 'content-type': 'application/json' }, payload: { name: 'Page RP', redirect_uris: [callback], liveness_challenges: ['blink'] } });
+    assert.equal(reg.statusCode, 201, reg.body);
+    const { client_id } = reg.json();
+    const verifier = crypto.randomBytes(32).toString('base64url');
+    const q = new URLSearchParams({
+      client_id,
+      redirect_uri: callback,
+      response_type: 'code',
+      scope: 'openid profile',
+      state: 'page-state',
+      nonce: 'page-nonce',
+      login_hint: 'AOC',
+      code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    });
+    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${base}/oidc/auth?${q}`);
+    await page.waitForURL(/\/oidc\/interaction\//);
+    assert.equal(await page.title(), 'Sign in with your face');
+    await page.screenshot({ path: '/tmp/wajah-sso-page-before.png', fullPage: true });
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#challenge')?.textContent === 'Blink slowly', null, { timeout: 15_000 });
+    await page.screenshot({ path: '/tmp/wajah-sso-page-running.png', fullPage: true });
+    await page.waitForURL(/\/rp\/callback\?/, { timeout: 60_000 });
+    const back = new URL(page.url());
+    assert.equal(back.searchParams.get('state'), 'page-state');
+    assert.ok(back.searchParams.get('code'), page.url());
+    await context.close();
+  });
+});
