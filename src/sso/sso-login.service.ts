@@ -14,6 +14,8 @@ import {
   findTenantContext,
   insertSsoLoginIfAbsent,
   lockSsoLogin,
+  releaseSsoSession,
+  reserveSsoAttempt,
   updateSsoLogin,
   type SsoLoginRow,
 } from '../db/repositories/sso.repository.ts';
@@ -42,7 +44,9 @@ interface SessionAnswer {
 /** Errors of one frame that leave the session running (the page shows the message and goes on). */
 const FRAME_ERRORS: ReadonlySet<ErrorCode> = new Set(['NO_FACE_DETECTED', 'MULTIPLE_FACES', 'POOR_IMAGE_QUALITY', 'FACE_MISMATCH', 'INVALID_IMAGE', 'IMAGE_TOO_LARGE', 'SERVICE_BUSY']);
 /** Errors that end the face session (a new one may start while attempts remain). */
-const SESSION_ENDED: ReadonlySet<ErrorCode> = new Set(['SESSION_EXPIRED', 'SESSION_COMPLETED', 'SESSION_NOT_FOUND']);
+const SESSION_ENDED: ReadonlySet<ErrorCode> = new Set(['SESSION_EXPIRED']);
+/** Another request of this sign-in already ended or replaced the session: it decides, this one only reports. */
+const SESSION_GONE: ReadonlySet<ErrorCode> = new Set(['SESSION_COMPLETED', 'SESSION_NOT_FOUND']);
 
 /**
  * Face login for an OIDC interaction. The interaction cookie (set by the provider, path
@@ -95,7 +99,9 @@ export class SsoLoginService {
     if (login.status !== 'active') throw appError('SSO_LOGIN_FINISHED');
     const rp = await findSsoClient(this.d.db, login.sso_client_id);
     if (!rp) return this.#deny(raw, login, uid, 'The application is no longer registered');
-    if (login.sessions_started >= rp.max_attempts) return this.#deny(raw, login, uid, 'No attempts left');
+    // One attempt is taken before the session exists, so racing calls cannot exceed max_attempts.
+    const used = await reserveSsoAttempt(this.d.db, uid, rp.max_attempts);
+    if (used === null) return this.#deny(raw, login, uid, 'No attempts left');
     const tenant = await this.#tenant(login.client_id);
     let created;
     try {
@@ -113,12 +119,8 @@ export class SsoLoginService {
       if (isAppError(e) && (e.code === 'USER_INACTIVE' || e.code === 'USER_NOT_FOUND')) return this.#deny(raw, login, uid, 'This user cannot sign in');
       throw e;
     }
-    await updateSsoLogin(this.d.db, uid, {
-      session_id: created.session_id,
-      session_token_ciphertext: this.d.box.seal(created.session_token, `sso-login:${uid}`),
-      sessions_started: login.sessions_started + 1,
-    });
-    return { status: 'active', mode: created.mode, attempts_remaining: rp.max_attempts - login.sessions_started - 1, liveness: created.liveness };
+    await updateSsoLogin(this.d.db, uid, { session_id: created.session_id, session_token_ciphertext: this.d.box.seal(created.session_token, `sso-login:${uid}`) });
+    return { status: 'active', mode: created.mode, attempts_remaining: rp.max_attempts - used, liveness: created.liveness };
   }
 
   /** One camera frame of the interaction's face session. */
@@ -134,7 +136,7 @@ export class SsoLoginService {
       out = (await this.d.authentication.processFrame(tenant, token, image, meta)) as SessionAnswer;
     } catch (e) {
       if (!isAppError(e)) throw e;
-      if (FRAME_ERRORS.has(e.code)) throw e;
+      if (FRAME_ERRORS.has(e.code) || SESSION_GONE.has(e.code)) throw e;
       if (SESSION_ENDED.has(e.code)) return this.#sessionFailed(raw, uid, login.session_id, `The face session ended (${e.code})`);
       // NOT_ENROLLED, MODEL_MISMATCH, USER_NOT_FOUND…: no attempt can succeed.
       return this.#finish(raw, uid, login.session_id, null, `Face authentication is not possible for this user (${e.code})`);
@@ -154,8 +156,8 @@ export class SsoLoginService {
   async #sessionFailed(raw: Raw, uid: string, sessionId: string, message: string): Promise<FrameAnswer> {
     const login = await this.#login(uid);
     const rp = await findSsoClient(this.d.db, login.sso_client_id);
-    if (rp && login.status === 'active' && login.session_id === sessionId && login.sessions_started < rp.max_attempts) {
-      await updateSsoLogin(this.d.db, uid, { session_id: null, session_token_ciphertext: null });
+    if (rp && login.status === 'active' && login.sessions_started < rp.max_attempts) {
+      if (!(await releaseSsoSession(this.d.db, uid, sessionId))) throw appError('SESSION_COMPLETED');
       const started = await this.start(raw, uid);
       if (started.status !== 'active') return started;
       return { status: 'retry', message: `${message}. Try again.`, attempts_remaining: started.attempts_remaining + 1, liveness: started.liveness };

@@ -195,3 +195,29 @@ export async function findTenantContext(db: Db, clientId: string) {
 export async function markSsoAttempt(db: Db, clientId: string, attemptId: string): Promise<void> {
   await db.withTables<{ auth_attempts: { method: string } }>().updateTable('auth_attempts').set({ method: 'sso' }).where('client_id', '=', clientId).where('id', '=', attemptId).execute();
 }
+
+/** Takes one face-session attempt of an active login, atomically; null when none is left. */
+export async function reserveSsoAttempt(db: Db, uid: string, maxAttempts: number): Promise<number | null> {
+  const row = await t(db)
+    .updateTable('sso_logins')
+    .set((eb) => ({ sessions_started: eb('sessions_started', '+', 1), session_id: null, session_token_ciphertext: null }))
+    .where('uid', '=', uid)
+    .where('status', '=', 'active')
+    .where('sessions_started', '<', maxAttempts)
+    .returning('sessions_started')
+    .executeTakeFirst();
+  return row ? row.sessions_started : null;
+}
+
+/** Detaches the ended face session from its login, unless another request already did. */
+export async function releaseSsoSession(db: Db, uid: string, sessionId: string): Promise<boolean> {
+  const rows = await t(db)
+    .updateTable('sso_logins')
+    .set({ session_id: null, session_token_ciphertext: null })
+    .where('uid', '=', uid)
+    .where('status', '=', 'active')
+    .where('session_id', '=', sessionId)
+    .returning('uid')
+    .execute();
+  return rows.length > 0;
+}
