@@ -8,22 +8,32 @@ import type { Database } from '../db/schema.ts';
  */
 export interface EventPayloads {
   'enrollment.completed': {
-    enrollment_id: string;
+    /** null only for a manual review approved without a usable face (outcome 'manually_verified'). */
+    enrollment_id: string | null;
     user_id: string;
     user_name: string;
     quality_score: number;
     angles_captured: number;
     enrollment_date: string;
+    /** Present when the enrollment came from the manual-review queue (docs/fallbacks.md). */
+    method?: 'manual_review';
+    review_id?: string;
+    outcome?: 'enrolled' | 'manually_verified';
   };
   'enrollment.failed': {
-    session_id: string;
+    /** null when a manual review was rejected (no session). */
+    session_id: string | null;
     user_id: string;
     error_code: string;
     error_message: string;
     attempts: number;
     last_attempt: string;
+    method?: 'manual_review';
+    review_id?: string;
   };
   'authentication.success': {
+    /** How the identity was proven when not by face alone: PIN/password fallback or SSO sign-in. */
+    method?: 'pin' | 'password' | 'sso';
     session_id: string | null;
     user_id: string;
     user_name: string;
@@ -33,6 +43,7 @@ export interface EventPayloads {
     device_info: { ip_address: string | null; user_agent: string | null };
   };
   'authentication.failed': {
+    method?: 'pin' | 'password' | 'sso';
     session_id: string | null;
     failure_reason: string;
     confidence: number | null;

@@ -78,13 +78,8 @@ interface PhotoVerdict {
   reason: string | null;
 }
 
-type Completed = Omit<EventPayloads['enrollment.completed'], 'enrollment_id'> & {
-  enrollment_id: string | null;
-  method: 'manual_review';
-  review_id: string;
-  outcome: 'enrolled' | 'manually_verified';
-};
-type Failed = Omit<EventPayloads['enrollment.failed'], 'session_id'> & { session_id: null; method: 'manual_review'; review_id: string };
+type Completed = EventPayloads['enrollment.completed'];
+type Failed = EventPayloads['enrollment.failed'];
 
 /**
  * The manual-review queue (C5) for users who cannot enroll: a client submits photos and a reason;
@@ -240,7 +235,7 @@ export class ReviewService {
         review_id: review.id,
         outcome,
       };
-      await recordEvent(trx, client.id, 'enrollment.completed', payload as EventPayloads['enrollment.completed']);
+      await recordEvent(trx, client.id, 'enrollment.completed', payload);
       await this.d.audit.record(
         {
           clientId: client.id,
@@ -295,7 +290,7 @@ export class ReviewService {
         method: 'manual_review',
         review_id: locked.id,
       };
-      await recordEvent(trx, client.id, 'enrollment.failed', payload as unknown as EventPayloads['enrollment.failed']);
+      await recordEvent(trx, client.id, 'enrollment.failed', payload);
       await this.d.audit.record(
         {
           clientId: client.id,

@@ -373,9 +373,33 @@ export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
 /** `data` of each event (docs/webhooks.md, "Events"). */
 export interface WebhookEventPayloads {
-  'enrollment.completed': { enrollment_id: string; user_id: string; user_name: string; quality_score: number; angles_captured: number; enrollment_date: string };
-  'enrollment.failed': { session_id: string; user_id: string; error_code: string; error_message: string; attempts: number; last_attempt: string };
+  'enrollment.completed': {
+    /** null only for a manual review approved without a usable face (outcome 'manually_verified'). */
+    enrollment_id: string | null;
+    user_id: string;
+    user_name: string;
+    quality_score: number;
+    angles_captured: number;
+    enrollment_date: string;
+    /** Present when the enrollment came from the manual-review queue. */
+    method?: 'manual_review';
+    review_id?: string;
+    outcome?: 'enrolled' | 'manually_verified';
+  };
+  'enrollment.failed': {
+    /** null when a manual review was rejected (no session). */
+    session_id: string | null;
+    user_id: string;
+    error_code: string;
+    error_message: string;
+    attempts: number;
+    last_attempt: string;
+    method?: 'manual_review';
+    review_id?: string;
+  };
   'authentication.success': {
+    /** How the identity was proven when not by face alone: PIN/password fallback or SSO sign-in. */
+    method?: 'pin' | 'password' | 'sso';
     session_id: string | null;
     user_id: string;
     user_name: string;
@@ -384,7 +408,15 @@ export interface WebhookEventPayloads {
     authentication_time: string;
     device_info: { ip_address: string | null; user_agent: string | null };
   };
-  'authentication.failed': { session_id: string | null; failure_reason: string; confidence: number | null; threshold: number | null; attempts: number; user_id?: string };
+  'authentication.failed': {
+    method?: 'pin' | 'password' | 'sso';
+    session_id: string | null;
+    failure_reason: string;
+    confidence: number | null;
+    threshold: number | null;
+    attempts: number;
+    user_id?: string;
+  };
   'liveness.failed': {
     session_id: string;
     user_id?: string;
