@@ -1,9 +1,11 @@
-import type { DatabaseConnection, Dialect, Driver, TransactionSettings } from 'kysely';
+import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
 
 /**
  * Wraps the kysely-pglite dialect so that its single connection is handed out to one holder at a
  * time. PGlite has one session: without this, a query from a concurrent request would run inside
  * another request's open transaction (and be rolled back or committed with it).
+ * It also reports affected rows as Kysely expects (`numAffectedRows`; kysely-pglite passes PGlite's
+ * `affectedRows` through unchanged, so every `numDeletedRows` / `numUpdatedRows` read 0 on PGlite).
  *
  * @example const db = new Kysely({ dialect: serializedDialect((await KyselyPGlite.create(dir)).dialect) })
  */
@@ -14,6 +16,23 @@ export function serializedDialect(inner: Dialect): Dialect {
     createQueryCompiler: () => inner.createQueryCompiler(),
     createDriver: () => new SerialDriver(inner.createDriver()),
   };
+}
+
+/** A connection whose results carry `numAffectedRows` (PGlite calls it `affectedRows`). */
+class CountingConnection implements DatabaseConnection {
+  constructor(readonly inner: DatabaseConnection) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const result = (await this.inner.executeQuery<R>(query)) as QueryResult<R> & { affectedRows?: number };
+    if (result.numAffectedRows === undefined && typeof result.affectedRows === 'number') {
+      return { ...result, numAffectedRows: BigInt(result.affectedRows) };
+    }
+    return result;
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
 }
 
 class SerialDriver implements Driver {
@@ -32,7 +51,7 @@ class SerialDriver implements Driver {
     const previous = this.#tail;
     this.#tail = previous.then(() => held);
     await previous;
-    const connection = await this.inner.acquireConnection();
+    const connection = new CountingConnection(await this.inner.acquireConnection());
     this.#release.set(connection, release);
     return connection;
   }
@@ -50,7 +69,7 @@ class SerialDriver implements Driver {
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    await this.inner.releaseConnection(connection);
+    await this.inner.releaseConnection(connection instanceof CountingConnection ? connection.inner : connection);
     const release = this.#release.get(connection);
     this.#release.delete(connection);
     release?.();
