@@ -7,11 +7,16 @@ import { HUMAN_MODELS_DIR, WASM_DIR, installFileRouter } from '../human/load-hum
    face-api and this module share one engine and one wasm backend per thread */
 const require = createRequire(import.meta.url);
 
-/** A square crop of the image in pixels (may reach outside the image: the outside reads as black). */
+/**
+ * A square crop of the image in pixels (may reach outside the image: the outside reads as black),
+ * optionally turned by `angle` radians (clockwise in image coordinates) so that a tilted face sits
+ * upright in it.
+ */
 export interface Crop {
   cx: number;
   cy: number;
   side: number;
+  angle?: number;
 }
 
 export type Mesh = Array<[number, number, number]>;
@@ -112,7 +117,12 @@ export class MeshModel {
       input.dispose();
     }
     const k = crop.side / MESH_INPUT;
-    const toImage = (pts: number[][]): Mesh => pts.map(([x, y, z]) => [crop.cx + k * (x - MESH_INPUT / 2), crop.cy + k * (y - MESH_INPUT / 2), z]);
+    const cos = Math.cos(crop.angle ?? 0), sin = Math.sin(crop.angle ?? 0);
+    const toImage = (pts: number[][]): Mesh =>
+      pts.map(([x, y, z]) => {
+        const du = k * (x - MESH_INPUT / 2), dv = k * (y - MESH_INPUT / 2);
+        return [crop.cx + du * cos - dv * sin, crop.cy + du * sin + dv * cos, z];
+      });
     const refined = refineEyes ? toImage(await this.refineEyes(raw, pixels)) : null;
     return { mesh: toImage(raw), refined, confidence };
   }
@@ -179,6 +189,7 @@ export class MeshModel {
  * tf.image.cropAndResize (corner-aligned), black outside the image.
  */
 export function cropResize(img: RgbImage, crop: Crop, size: number): Float32Array {
+  if (crop.angle) return cropResizeRotated(img, crop, size);
   const { data, width, height } = img;
   const out = new Float32Array(size * size * 3);
   const x0 = crop.cx - crop.side / 2, y0 = crop.cy - crop.side / 2;
@@ -193,6 +204,32 @@ export function cropResize(img: RgbImage, crop: Crop, size: number): Float32Arra
       const sx = baseX + u * stepX;
       if (sx < 0 || sx > width - 1) continue;
       const xi = Math.floor(sx), x1 = Math.min(width - 1, xi + 1), fx = sx - xi;
+      const a = (yi * width + xi) * 3, b = (yi * width + x1) * 3, c = (y1 * width + xi) * 3, d = (y1 * width + x1) * 3;
+      const o = (v * size + u) * 3;
+      for (let ch = 0; ch < 3; ch++) {
+        const top = data[a + ch] + (data[b + ch] - data[a + ch]) * fx;
+        const bot = data[c + ch] + (data[d + ch] - data[c + ch]) * fx;
+        out[o + ch] = (top + (bot - top) * fy) / 255;
+      }
+    }
+  }
+  return out;
+}
+
+/** Bilinear sampling of a turned square (`crop.angle`), 0..1 floats NHWC, black outside the image. */
+function cropResizeRotated(img: RgbImage, crop: Crop, size: number): Float32Array {
+  const { data, width, height } = img;
+  const out = new Float32Array(size * size * 3);
+  const cos = Math.cos(crop.angle ?? 0), sin = Math.sin(crop.angle ?? 0);
+  const k = crop.side / size;
+  for (let v = 0; v < size; v++) {
+    const dv = (v + 0.5 - size / 2) * k;
+    for (let u = 0; u < size; u++) {
+      const du = (u + 0.5 - size / 2) * k;
+      const sx = crop.cx + du * cos - dv * sin - 0.5, sy = crop.cy + du * sin + dv * cos - 0.5;
+      if (sx < 0 || sy < 0 || sx > width - 1 || sy > height - 1) continue;
+      const xi = Math.floor(sx), x1 = Math.min(width - 1, xi + 1), fx = sx - xi;
+      const yi = Math.floor(sy), y1 = Math.min(height - 1, yi + 1), fy = sy - yi;
       const a = (yi * width + xi) * 3, b = (yi * width + x1) * 3, c = (y1 * width + xi) * 3, d = (y1 * width + x1) * 3;
       const o = (v * size + u) * 3;
       for (let ch = 0; ch < 3; ch++) {

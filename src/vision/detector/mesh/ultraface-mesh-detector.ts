@@ -25,6 +25,12 @@ const CROP_PER_BOX_W = 1.597;
 const MESH_DY_PER_BOX_H = 0.065;
 /** Re-run the mesh on a corrected crop when the first one was off by more than this (fraction of side). */
 const RECROP_TOLERANCE = 0.08;
+/**
+ * Beyond this roll (8°) the mesh is fitted again on a crop turned upright. A fit on an upright crop
+ * underestimates a strong tilt (a face turned 45° first measures ≈ 11°), hence the low bar.
+ */
+const MAX_UPRIGHT_ROLL = (8 * Math.PI) / 180;
+const ROLL_AGREEMENT = (5 * Math.PI) / 180;
 
 /** Grey border (fraction of the longer side) for re-detecting faces cut by the image border. */
 const BORDER_PAD = 0.25;
@@ -103,6 +109,21 @@ export class UltrafaceMeshDetector implements FaceDetector {
       }
     }
     if (r.confidence < MIN_MESH_SCORE) return null;
+    // A tilted head (roll): the mesh model was trained on upright crops. Fit it again on a crop turned
+    // with the eye line and keep that fit when it is at least as confident. A fit on a crop far from
+    // upright underestimates the roll, so this repeats (at most 4 times) until the crop's own angle
+    // agrees with the eye line within 5°. Only a confident first fit starts it.
+    for (let i = 0; i < 4; i++) {
+      const roll = eyeLineAngle(r.mesh);
+      if (Math.abs(roll) <= MAX_UPRIGHT_ROLL && !crop.angle) break;
+      if (Math.abs(roll - (crop.angle ?? 0)) < ROLL_AGREEMENT) break;
+      const turned = cropFromMesh(r.mesh, roll);
+      const next = await this.mesh.run(img, turned, refineEyes);
+      if (next.confidence < r.confidence - 0.02) break;
+      r = next;
+      crop = turned;
+    }
+    if (r.confidence < MIN_MESH_SCORE) return null;
     // Box, alignment points and pose come from the 468-point mesh before any eye refinement, so
     // templates and angles do not depend on `refineEyes`; only eye openness does.
     return {
@@ -116,10 +137,33 @@ export class UltrafaceMeshDetector implements FaceDetector {
   }
 }
 
-/** The crop the mesh model expects for a face whose mesh is `mesh`. */
-export function cropFromMesh(mesh: Mesh): Crop {
-  const b = boxFromMesh(mesh);
-  return { cx: b.x + b.width / 2, cy: b.y + b.height / 2, side: CROP_PER_MESH * Math.max(b.width, b.height) };
+/**
+ * The crop the mesh model expects for a face whose mesh is `mesh`; with `angle`, turned by it (the
+ * extent is then measured in the face's own upright frame).
+ */
+export function cropFromMesh(mesh: Mesh, angle = 0): Crop {
+  if (!angle) {
+    const b = boxFromMesh(mesh);
+    return { cx: b.x + b.width / 2, cy: b.y + b.height / 2, side: CROP_PER_MESH * Math.max(b.width, b.height) };
+  }
+  const cos = Math.cos(angle), sin = Math.sin(angle);
+  let u0 = Infinity, v0 = Infinity, u1 = -Infinity, v1 = -Infinity;
+  for (let i = 0; i < 468; i++) {
+    const [x, y] = mesh[i];
+    const u = x * cos + y * sin, v = -x * sin + y * cos; // rotate by −angle into the face's frame
+    if (u < u0) u0 = u;
+    if (u > u1) u1 = u;
+    if (v < v0) v0 = v;
+    if (v > v1) v1 = v;
+  }
+  const cu = (u0 + u1) / 2, cv = (v0 + v1) / 2;
+  return { cx: cu * cos - cv * sin, cy: cu * sin + cv * cos, side: CROP_PER_MESH * Math.max(u1 - u0, v1 - v0), angle };
+}
+
+/** In-plane angle of the line through the outer eye corners (33 → 263), radians, clockwise positive. */
+function eyeLineAngle(mesh: Mesh): number {
+  const [a, b] = mesh[33][0] <= mesh[263][0] ? [mesh[33], mesh[263]] : [mesh[263], mesh[33]];
+  return Math.atan2(b[1] - a[1], b[0] - a[0]);
 }
 
 /** The mesh crop for a detector box (before any correction from the mesh itself). */
