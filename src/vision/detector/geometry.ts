@@ -34,7 +34,7 @@ export function shiftFace(f: DetectedFace, d: number): DetectedFace {
   };
 }
 
-/** Five alignment points from the mesh, each pair sorted image-left first. */
+/** Five alignment points from the mesh, each pair ordered image-left first on an upright face. */
 export function fivePoints(mesh: Mesh): Array<[number, number]> {
   const mid = (a: number, b: number): [number, number] => [(mesh[a][0] + mesh[b][0]) / 2, (mesh[a][1] + mesh[b][1]) / 2];
   const e1 = mid(MESH.rightEyeOuter, MESH.rightEyeInner);
@@ -42,8 +42,13 @@ export function fivePoints(mesh: Mesh): Array<[number, number]> {
   const m1: [number, number] = [mesh[MESH.mouthRight][0], mesh[MESH.mouthRight][1]];
   const m2: [number, number] = [mesh[MESH.mouthLeft][0], mesh[MESH.mouthLeft][1]];
   const nose: [number, number] = [mesh[MESH.noseTip][0], mesh[MESH.noseTip][1]];
-  const [le, re] = e1[0] <= e2[0] ? [e1, e2] : [e2, e1];
-  const [lm, rm] = m1[0] <= m2[0] ? [m1, m2] : [m2, m1];
+  // Each pair ordered along the face's own left-to-right axis (outer eye corner 33 → 263): on an upright
+  // face that is image-left first, and it stays right for a face on its side or upside down.
+  const ax = mesh[MESH.leftEyeOuter][0] - mesh[MESH.rightEyeOuter][0];
+  const ay = mesh[MESH.leftEyeOuter][1] - mesh[MESH.rightEyeOuter][1];
+  const along = (p: [number, number]) => p[0] * ax + p[1] * ay;
+  const [le, re] = along(e1) <= along(e2) ? [e1, e2] : [e2, e1];
+  const [lm, rm] = along(m1) <= along(m2) ? [m1, m2] : [m2, m1];
   return [le, re, nose, lm, rm];
 }
 

@@ -67,7 +67,34 @@ export class UltrafaceMeshDetector implements FaceDetector {
     // A face that fills the whole frame (a tight crop) can fall outside the detector's anchors: retry
     // once with a grey border, then map the coordinates back.
     const pad = Math.round(Math.max(img.width, img.height) * 0.3);
-    return (await this.detectOnce(padImage(img, pad), options)).map((f) => shiftFace(f, -pad));
+    const padded = (await this.detectOnce(padImage(img, pad), options)).map((f) => shiftFace(f, -pad));
+    if (padded.length > 0) return padded;
+    // A picture taken sideways (a phone photo without its EXIF orientation): look for faces a quarter
+    // turn either way and fit the mesh on crops turned to match.
+    // Both quarter turns can find "a face" (an upside-down one, from the wrong side): keep the turn
+    // whose best mesh fit is the more confident.
+    const [cw, ccw] = [await this.detectTurned(img, 1, options), await this.detectTurned(img, -1, options)];
+    const best = (r: { confidence: number[] }) => Math.max(-1, ...r.confidence);
+    return (best(cw) >= best(ccw) ? cw : ccw).faces;
+  }
+
+  /** Faces of `img` found upright in the image turned a quarter clockwise (turn 1) or anticlockwise (−1). */
+  private async detectTurned(img: RgbImage, turn: 1 | -1, options: DetectOptions): Promise<{ faces: DetectedFace[]; confidence: number[] }> {
+    const rotated = quarterTurn(img, turn);
+    const boxes = (await this.boxes.detect(rotated, MIN_BOX_SCORE)).slice(0, MAX_FACES);
+    const faces: DetectedFace[] = [];
+    const confidence: number[] = [];
+    for (const b of boxes) {
+      const c = cropFromBox(b);
+      // Back to the original picture: turned clockwise, rotated (x', y') came from (y', H − 1 − x').
+      const [cx, cy] = turn === 1 ? [c.cy, img.height - 1 - c.cx] : [img.width - 1 - c.cy, c.cx];
+      const fitted = await this.fitWithConfidence(img, { ...c, cx, cy, angle: -turn * (Math.PI / 2) }, b.score, options.refineEyes ?? false);
+      if (!fitted) continue;
+      if (options.passive) fitted.face.passiveLiveScore = await this.antiSpoof.score(rotated, b);
+      faces.push(fitted.face);
+      confidence.push(fitted.confidence);
+    }
+    return { faces: dedupe(faces), confidence };
   }
 
   private async detectOnce(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
@@ -83,7 +110,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
     }
     const faces: DetectedFace[] = [];
     for (const b of boxes) {
-      const face = await this.fit(img, b, options.refineEyes ?? false);
+      const face = await this.fit(img, cropFromBox(b), b.score, options.refineEyes ?? false);
       if (!face) continue;
       // The passive model was trained on crops around this kind of detector box, not the mesh box.
       if (options.passive) face.passiveLiveScore = await this.antiSpoof.score(img, b);
@@ -93,13 +120,18 @@ export class UltrafaceMeshDetector implements FaceDetector {
   }
 
   /**
-   * Mesh for one detector box: the first crop comes from the box; when the mesh says that crop was off,
-   * it is fitted once more on the crop the mesh implies, and the more confident of the two fits is kept.
+   * Mesh for one face: the first crop comes from the detector box; when the mesh says that crop was
+   * off, it is fitted once more on the crop the mesh implies, and the more confident of the two fits
+   * is kept.
    */
-  private async fit(img: RgbImage, b: FaceBox, refineEyes: boolean): Promise<DetectedFace | null> {
-    let crop = cropFromBox(b);
+  private async fit(img: RgbImage, first: Crop, boxScore: number, refineEyes: boolean): Promise<DetectedFace | null> {
+    return (await this.fitWithConfidence(img, first, boxScore, refineEyes))?.face ?? null;
+  }
+
+  private async fitWithConfidence(img: RgbImage, first: Crop, boxScore: number, refineEyes: boolean): Promise<{ face: DetectedFace; confidence: number } | null> {
+    let crop = first;
     let r = await this.mesh.run(img, crop, refineEyes);
-    const ideal = cropFromMesh(r.mesh);
+    const ideal = cropFromMesh(r.mesh, crop.angle ?? 0);
     const off = Math.max(Math.abs(ideal.side / crop.side - 1), Math.hypot(ideal.cx - crop.cx, ideal.cy - crop.cy) / crop.side);
     if (off > RECROP_TOLERANCE) {
       const second = await this.mesh.run(img, ideal, refineEyes);
@@ -116,7 +148,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
     for (let i = 0; i < 4; i++) {
       const roll = eyeLineAngle(r.mesh);
       if (Math.abs(roll) <= MAX_UPRIGHT_ROLL && !crop.angle) break;
-      if (Math.abs(roll - (crop.angle ?? 0)) < ROLL_AGREEMENT) break;
+      if (Math.abs(angleDiff(roll, crop.angle ?? 0)) < ROLL_AGREEMENT) break;
       const turned = cropFromMesh(r.mesh, roll);
       const next = await this.mesh.run(img, turned, refineEyes);
       if (next.confidence < r.confidence - 0.02) break;
@@ -126,14 +158,15 @@ export class UltrafaceMeshDetector implements FaceDetector {
     if (r.confidence < MIN_MESH_SCORE) return null;
     // Box, alignment points and pose come from the 468-point mesh before any eye refinement, so
     // templates and angles do not depend on `refineEyes`; only eye openness does.
-    return {
+    const face: DetectedFace = {
       box: boxFromMesh(r.mesh),
-      score: clamp01(b.score),
+      score: clamp01(boxScore),
       mesh: r.refined ?? r.mesh,
       five: fivePoints(r.mesh),
       pose: headPose(r.mesh, crop.side),
       passiveLiveScore: null,
     };
+    return { face, confidence: r.confidence };
   }
 }
 
@@ -160,10 +193,16 @@ export function cropFromMesh(mesh: Mesh, angle = 0): Crop {
   return { cx: cu * cos - cv * sin, cy: cu * sin + cv * cos, side: CROP_PER_MESH * Math.max(u1 - u0, v1 - v0), angle };
 }
 
-/** In-plane angle of the line through the outer eye corners (33 → 263), radians, clockwise positive. */
+/**
+ * In-plane angle of the face: the direction from outer eye corner 33 to 263 (image-left to image-right
+ * on an upright face), radians, clockwise positive, in (−π, π] so that a face on its side reads ±π/2.
+ */
+function angleDiff(a: number, b: number): number {
+  return Math.atan2(Math.sin(a - b), Math.cos(a - b));
+}
+
 function eyeLineAngle(mesh: Mesh): number {
-  const [a, b] = mesh[33][0] <= mesh[263][0] ? [mesh[33], mesh[263]] : [mesh[263], mesh[33]];
-  return Math.atan2(b[1] - a[1], b[0] - a[0]);
+  return Math.atan2(mesh[263][1] - mesh[33][1], mesh[263][0] - mesh[33][0]);
 }
 
 /** The mesh crop for a detector box (before any correction from the mesh itself). */
@@ -171,6 +210,23 @@ function cropFromBox(b: FaceBox): Crop {
   const h = b.y1 - b.y0;
   const side = Math.max(CROP_PER_BOX_H * h, CROP_PER_BOX_W * (b.x1 - b.x0));
   return { cx: (b.x0 + b.x1) / 2, cy: (b.y0 + b.y1) / 2 + MESH_DY_PER_BOX_H * h, side };
+}
+
+/** The image turned a quarter clockwise (turn 1) or anticlockwise (−1). */
+function quarterTurn(img: RgbImage, turn: 1 | -1): RgbImage {
+  const { width: W, height: H, data } = img;
+  const out = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      // clockwise: (x, y) → (H − 1 − y, x); anticlockwise: (x, y) → (y, W − 1 − x); output width is H.
+      const [nx, ny] = turn === 1 ? [H - 1 - y, x] : [y, W - 1 - x];
+      const o = (ny * H + nx) * 3, i = (y * W + x) * 3;
+      out[o] = data[i];
+      out[o + 1] = data[i + 1];
+      out[o + 2] = data[i + 2];
+    }
+  }
+  return { data: out, width: H, height: W };
 }
 
 /** Whether a box's mesh crop reaches well outside the image: the face is probably cut by the border. */
