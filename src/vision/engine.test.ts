@@ -75,6 +75,8 @@ test('a tilted head (30°, 45°) and a sideways photo (90°, no EXIF) still matc
     const face = (await one(tilted, { embed: true })).faces[0];
     assert.ok(engine.similarity(ref, face.embedding!) > t, `${deg}°: similarity ${engine.similarity(ref, face.embedding!)}`);
     assert.ok(Math.abs(Math.abs(face.pose.roll) - Math.abs(deg)) < 15, `${deg}°: roll ${face.pose.roll}`);
+    // yaw and pitch are measured in the face's upright frame: a sideways photo of a frontal face is frontal.
+    assert.ok(Math.abs(face.pose.yaw) < 25 && Math.abs(face.pose.pitch) < 25, `${deg}°: yaw ${face.pose.yaw}, pitch ${face.pose.pitch}`);
   }
 });
 

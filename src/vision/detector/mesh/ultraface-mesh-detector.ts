@@ -32,6 +32,10 @@ const RECROP_TOLERANCE = 0.08;
 const MAX_UPRIGHT_ROLL = (8 * Math.PI) / 180;
 const ROLL_AGREEMENT = (5 * Math.PI) / 180;
 
+/** Sideways search: minimum mesh confidence, and largest yaw/pitch (degrees) of an accepted face. */
+const TURNED_MIN_CONFIDENCE = 0.9;
+const TURNED_MAX_ANGLE = 50;
+
 /** Grey border (fraction of the longer side) for re-detecting faces cut by the image border. */
 const BORDER_PAD = 0.25;
 
@@ -89,7 +93,10 @@ export class UltrafaceMeshDetector implements FaceDetector {
       // Back to the original picture: turned clockwise, rotated (x', y') came from (y', H − 1 − x').
       const [cx, cy] = turn === 1 ? [c.cy, img.height - 1 - c.cx] : [img.width - 1 - c.cy, c.cx];
       const fitted = await this.fitWithConfidence(img, { ...c, cx, cy, angle: -turn * (Math.PI / 2) }, b.score, options.refineEyes ?? false);
-      if (!fitted) continue;
+      // A sideways search also meets profile views and other non-faces: keep only confident, roughly
+      // frontal fits.
+      if (!fitted || fitted.confidence < TURNED_MIN_CONFIDENCE) continue;
+      if (Math.abs(fitted.face.pose.yaw) > TURNED_MAX_ANGLE || Math.abs(fitted.face.pose.pitch) > TURNED_MAX_ANGLE) continue;
       if (options.passive) fitted.face.passiveLiveScore = await this.antiSpoof.score(rotated, b);
       faces.push(fitted.face);
       confidence.push(fitted.confidence);
@@ -163,7 +170,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
       score: clamp01(boxScore),
       mesh: r.refined ?? r.mesh,
       five: fivePoints(r.mesh),
-      pose: headPose(r.mesh, crop.side),
+      pose: poseInCrop(r.mesh, crop),
       passiveLiveScore: null,
     };
     return { face, confidence: r.confidence };
@@ -197,6 +204,23 @@ export function cropFromMesh(mesh: Mesh, angle = 0): Crop {
  * In-plane angle of the face: the direction from outer eye corner 33 to 263 (image-left to image-right
  * on an upright face), radians, clockwise positive, in (−π, π] so that a face on its side reads ±π/2.
  */
+/**
+ * Head pose measured in the crop's own upright frame (the Euler decomposition breaks down near a
+ * 90° roll), with the crop's turn added back to the roll.
+ */
+function poseInCrop(mesh: Mesh, crop: Crop) {
+  const a = crop.angle ?? 0;
+  if (!a) return headPose(mesh, crop.side);
+  const cos = Math.cos(-a), sin = Math.sin(-a);
+  const upright: Mesh = mesh.map(([x, y, z]) => {
+    const dx = x - crop.cx, dy = y - crop.cy;
+    return [crop.cx + dx * cos - dy * sin, crop.cy + dx * sin + dy * cos, z];
+  });
+  const p = headPose(upright, crop.side);
+  const roll = p.roll + (a * 180) / Math.PI;
+  return { ...p, roll: ((((roll + 180) % 360) + 360) % 360) - 180 };
+}
+
 function angleDiff(a: number, b: number): number {
   return Math.atan2(Math.sin(a - b), Math.cos(a - b));
 }
