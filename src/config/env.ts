@@ -32,6 +32,15 @@ export interface AppConfig {
   webhookPollMs: number;
   /** Timeout of one webhook HTTP attempt in ms (WAJAH_WEBHOOK_TIMEOUT_MS, default 10000). */
   webhookTimeoutMs: number;
+  /** ICE servers handed to WebRTC streaming sessions and used by the server's peer (WAJAH_ICE_SERVERS, JSON; default none: host candidates only). */
+  iceServers: IceServer[];
+}
+
+/** One RTCIceServer entry, as the browser's RTCPeerConnection takes it. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const webhookAllowPrivate = bool(env, 'WAJAH_WEBHOOK_ALLOW_PRIVATE', true, problems);
   const webhookPollMs = int(env, 'WAJAH_WEBHOOK_POLL_MS', 500, 10, 60000, problems);
   const webhookTimeoutMs = int(env, 'WAJAH_WEBHOOK_TIMEOUT_MS', 10000, 100, 120000, problems);
+  const iceServers = iceServerList(env.WAJAH_ICE_SERVERS, problems);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -109,8 +119,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webhookAllowPrivate,
     webhookPollMs,
     webhookTimeoutMs,
+    iceServers,
     ...overrides,
   });
+}
+
+/** WAJAH_ICE_SERVERS: a JSON array of {urls, username?, credential?} (stun:/turn:/turns: URLs). */
+function iceServerList(raw: string | undefined, problems: string[]): IceServer[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const bad = () => problems.push('WAJAH_ICE_SERVERS must be a JSON array of {"urls": "stun:…" | ["turn:…"], "username"?, "credential"?}');
+  let list: unknown;
+  try {
+    list = JSON.parse(raw);
+  } catch {
+    bad();
+    return [];
+  }
+  const url = (u: unknown) => typeof u === 'string' && /^(stun|turn|turns):/.test(u);
+  const ok =
+    Array.isArray(list) &&
+    list.every((s: Record<string, unknown>) =>
+      typeof s === 'object' && s !== null &&
+      (url(s.urls) || (Array.isArray(s.urls) && s.urls.length > 0 && s.urls.every(url))) &&
+      (s.username === undefined || typeof s.username === 'string') &&
+      (s.credential === undefined || typeof s.credential === 'string'));
+  if (!ok) {
+    bad();
+    return [];
+  }
+  return (list as IceServer[]).map((s) => ({ urls: s.urls, ...(s.username !== undefined ? { username: s.username } : {}), ...(s.credential !== undefined ? { credential: s.credential } : {}) }));
 }
 
 export function isKey(value: string): boolean {
