@@ -1,10 +1,11 @@
 import type { ClientContext } from '../api/request-context.ts';
-import { appError, isAppError, type ErrorCode } from '../errors.ts';
+import { isAppError, type ErrorCode } from '../errors.ts';
 import type { AccessService } from '../services/access.service.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
 import type { RequestMeta } from '../services/face.ts';
-import { parseClientMessage, type AuthenticateMessage, type DropReason, type FrameOptions, type ProcessFrameMessage, type ServerMessage } from './messages.ts';
+import { FrameRecognizer, answerFrame } from './frame-recognizer.ts';
+import { parseClientMessage, type AuthenticateMessage, type DropReason, type ProcessFrameMessage, type ServerMessage } from './messages.ts';
 
 /** Per-connection limits of `/ws/recognition/` (defaults in DEFAULT_LIMITS; docs/realtime.md). */
 export interface RecognitionLimits {
@@ -59,7 +60,6 @@ interface Frame {
 }
 
 const OPEN = 1;
-const SESSION_GONE = new Set<ErrorCode>(['SESSION_EXPIRED', 'SESSION_COMPLETED', 'SESSION_NOT_FOUND']);
 
 /**
  * One `/ws/recognition/` connection: authenticate, then recognise frames with bounded latency.
@@ -78,8 +78,8 @@ export class RecognitionConnection {
   #pending: Frame[] = [];
   #tokens: number;
   #refilledAt = performance.now();
-  /** The authentication session of a liveness stream, keyed by the options that created it. */
-  #live: { key: string; token: string } | null = null;
+  /** Per-frame recognition (and the liveness session of a liveness stream), set on authentication. */
+  #recognizer: FrameRecognizer | null = null;
   #stats = { frames: 0, results: 0, errors: 0, dropped: 0, openedAt: Date.now() };
 
   constructor(
@@ -148,6 +148,7 @@ export class RecognitionConnection {
       const { client } = await this.d.access.authorize(authorization, this.d.meta.ip ?? '');
       if (this.#closed) return;
       this.#client = client;
+      this.#recognizer = new FrameRecognizer({ authentication: this.d.authentication, meta: this.d.meta }, client, { session_type: 'websocket' });
       this.#authorization = authorization;
       this.#send({ type: 'authenticated', client_id: client.id });
       this.#timers.push(setInterval(() => void this.#reauthorize(), this.d.limits.reauthorizeMs));
@@ -229,64 +230,13 @@ export class RecognitionConnection {
   }
 
   async #recognize(frame: Frame): Promise<void> {
-    const timestamp = frame.msg.timestamp ?? null;
-    try {
-      const result = await this.#decide(frame.msg);
-      this.#stats.results++;
-      this.#send({
-        type: 'recognition_result',
-        timestamp,
-        processing_time: Math.round(performance.now() - frame.receivedAt) / 1000,
-        // The face layer recognises the largest face of a frame; frames without one answer NO_FACE_DETECTED.
-        faces_detected: 1,
-        result,
-      });
-    } catch (e) {
-      this.#stats.errors++;
-      if (isAppError(e)) {
-        this.#send({ type: 'error', code: e.code, message: e.message, timestamp, ...(e.details !== undefined ? { details: e.details } : {}) });
-      } else {
-        this.d.log.error({ err: e }, 'ws frame failed');
-        this.#send({ type: 'error', code: 'INTERNAL_ERROR', message: 'Internal server error', timestamp });
-      }
-    }
-  }
-
-  /** The same call as the HTTP one-shot identify/verify, or a step of the connection's liveness session. */
-  async #decide(msg: ProcessFrameMessage): Promise<unknown> {
-    const client = this.#client!;
-    const o: FrameOptions = msg.options ?? {};
-    const mode = o.mode ?? (o.user_id ? 'verification' : 'identification');
-    const thresholds = { confidence_threshold: o.confidence_threshold, search_threshold: o.search_threshold, max_results: o.max_results };
-    if (mode === 'verification' && !o.user_id) {
-      throw appError('VALIDATION_ERROR', 'options.user_id is required for verification', { field: 'options.user_id' });
-    }
-    if (o.require_liveness) return this.#livenessStep(client, mode, o.user_id, thresholds, msg.frame);
-    if (mode === 'verification') return this.d.authentication.verify(client, { user_id: o.user_id!, image: msg.frame, ...thresholds }, this.d.meta);
-    return this.d.authentication.identify(client, { image: msg.frame, ...thresholds }, this.d.meta);
-  }
-
-  async #livenessStep(
-    client: ClientContext,
-    mode: 'identification' | 'verification',
-    userId: string | undefined,
-    thresholds: Pick<FrameOptions, 'confidence_threshold' | 'search_threshold' | 'max_results'>,
-    image: string,
-  ): Promise<unknown> {
-    const key = JSON.stringify([mode, userId ?? null, thresholds.confidence_threshold, thresholds.search_threshold, thresholds.max_results]);
-    if (this.#live?.key !== key) {
-      const session = await this.d.authentication.create(client, { mode, user_id: userId, require_liveness: true, session_type: 'websocket', ...thresholds });
-      this.#live = { key, token: session.session_token };
-    }
-    try {
-      const out = (await this.d.authentication.processFrame(client, this.#live.token, image, this.d.meta)) as { status?: string };
-      // A decision ends the session; the next liveness frame starts a new one.
-      if (out.status !== 'processing') this.#live = null;
-      return out;
-    } catch (e) {
-      if (isAppError(e) && SESSION_GONE.has(e.code)) this.#live = null;
-      throw e;
-    }
+    const msg = frame.msg;
+    const answer = await answerFrame(() => this.#recognizer!.recognize(msg.frame, msg.options ?? {}), msg.timestamp ?? null, frame.receivedAt, {
+      error: (obj) => this.d.log.error(obj, 'ws frame failed'),
+    });
+    if (answer.type === 'recognition_result') this.#stats.results++;
+    else this.#stats.errors++;
+    this.#send(answer);
   }
 
   #drop(msg: ProcessFrameMessage, reason: DropReason): void {
