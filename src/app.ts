@@ -18,6 +18,7 @@ import { offlineRoutes } from './api/offline.routes.ts';
 import { fallbackRoutes } from './api/fallback.routes.ts';
 import { reviewRoutes } from './api/review.routes.ts';
 import { ssoRoutes } from './api/sso.routes.ts';
+import { streamingRoutes } from './api/streaming.routes.ts';
 import { oidcPlugin } from './sso/oidc.plugin.ts';
 import { requestTimingPlugin } from './api/request-timing.plugin.ts';
 import { recognitionWsPlugin } from './ws/recognition.plugin.ts';
@@ -133,6 +134,7 @@ export async function buildApp(config: AppConfig, container: Container): Promise
       await api.register(fallbackRoutes);
       await api.register(reviewRoutes);
       await api.register(ssoRoutes);
+      await api.register(streamingRoutes);
     },
     { prefix: config.basePath },
   );

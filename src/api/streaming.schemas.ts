@@ -1,0 +1,64 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CHALLENGES } from '../services/liveness.service.ts';
+import { Nullable } from './common.schemas.ts';
+
+const unit = Type.Number({ minimum: 0, maximum: 1 });
+
+export const CreateStreamBody = Type.Object(
+  {
+    session_type: Type.Optional(Type.Literal('webrtc', { description: 'Only webrtc; the WebSocket stream needs no session (docs/realtime.md)' })),
+    mode: Type.Optional(Type.Union([Type.Literal('identification'), Type.Literal('verification')], { description: 'Default: verification with user_id, else identification' })),
+    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'External id of the user to verify' })),
+    require_liveness: Type.Optional(Type.Boolean({ description: 'Frames feed server-driven liveness challenges, as over the WebSocket' })),
+    liveness_challenges: Type.Optional(Type.Array(Type.Union(CHALLENGES.map((c) => Type.Literal(c))), { minItems: 1, maxItems: 4, description: 'Default: blink, head_movement' })),
+    challenge_timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 300, description: 'Seconds per challenge (default as POST /auth/authentication/create/)' })),
+    confidence_threshold: Type.Optional(unit),
+    search_threshold: Type.Optional(unit),
+    max_results: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+    max_fps: Type.Optional(Type.Number({ minimum: 1, maximum: 30, description: 'Frames per second sampled from the camera track (default 10); never more than the engine keeps up with' })),
+    timeout: Type.Optional(Type.Integer({ minimum: 30, maximum: 3600, description: 'Session lifetime in seconds (default 600)' })),
+  },
+  { additionalProperties: false },
+);
+export type CreateStreamBody = Static<typeof CreateStreamBody>;
+
+const IceServer = Type.Object({
+  urls: Type.Union([Type.String(), Type.Array(Type.String())]),
+  username: Type.Optional(Type.String()),
+  credential: Type.Optional(Type.String()),
+});
+
+const SessionFields = {
+  session_id: Type.String({ format: 'uuid' }),
+  session_type: Type.Literal('webrtc'),
+  status: Type.Union([Type.Literal('created'), Type.Literal('connecting'), Type.Literal('connected'), Type.Literal('closed')]),
+  mode: Type.Union([Type.Literal('identification'), Type.Literal('verification')]),
+  user_id: Nullable(Type.String()),
+  require_liveness: Type.Boolean(),
+  max_fps: Type.Number(),
+  data_channel: Type.String({ description: 'Label of the data channel the browser opens for results' }),
+  offer_url: Type.String(),
+  expires_at: Type.String({ format: 'date-time' }),
+};
+
+export const StreamSession = Type.Object({ ...SessionFields, ice_servers: Type.Array(IceServer) });
+
+export const StreamStatus = Type.Object({
+  ...SessionFields,
+  stats: Type.Object({
+    frames_received: Type.Integer(),
+    frames_processed: Type.Integer(),
+    frames_skipped: Type.Integer(),
+    results: Type.Integer(),
+    errors: Type.Integer(),
+  }),
+});
+
+export const StreamParams = Type.Object({ session_id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const OfferBody = Type.Object(
+  { type: Type.Literal('offer'), sdp: Type.String({ minLength: 1, maxLength: 100_000 }) },
+  { additionalProperties: false },
+);
+
+export const AnswerBody = Type.Object({ type: Type.Literal('answer'), sdp: Type.String(), session_id: Type.String() });

@@ -1,0 +1,140 @@
+import crypto from 'node:crypto';
+import type { ClientContext } from '../api/request-context.ts';
+import type { IceServer } from '../config/env.ts';
+import type { Tier } from '../db/schema.ts';
+import { appError } from '../errors.ts';
+import type { AuditService } from '../services/audit.service.ts';
+import type { RequestMeta } from '../services/face.ts';
+import type { FrameRecognizerDeps } from '../ws/frame-recognizer.ts';
+import { StreamSession, type StreamOptions } from './stream-session.ts';
+import type { Wrtc } from './wrtc.ts';
+
+/** Concurrent WebRTC streaming sessions per client, by tier (each holds a peer connection and decodes video). */
+export const STREAMING_SESSION_LIMITS: Record<Tier, number> = { basic: 2, premium: 10, enterprise: 50 };
+
+export interface CreateStreamInput extends Partial<StreamOptions> {
+  session_type?: 'webrtc';
+  /** Lifetime in seconds (default 600). */
+  timeout?: number;
+}
+
+export interface StreamingServiceDeps {
+  authentication: FrameRecognizerDeps['authentication'];
+  audit: Pick<AuditService, 'record'>;
+  log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
+  iceServers: IceServer[];
+  engineAvailable: boolean;
+  loadWrtc(): Promise<Wrtc>;
+  iceGatheringTimeoutMs?: number;
+}
+
+/**
+ * WebRTC streaming sessions of this process (the peer connection lives here: see docs/streaming.md
+ * for sticky routing). Sessions are tenant-scoped: another client's id answers SESSION_NOT_FOUND.
+ *
+ * @example const s = await streaming.create(client, { mode: 'identification' }, meta); await streaming.offer(client, s.session_id, sdp)
+ */
+export class StreamingService {
+  #sessions = new Map<string, { session: StreamSession; timer: NodeJS.Timeout; meta: RequestMeta }>();
+
+  constructor(private readonly d: StreamingServiceDeps) {}
+
+  async create(client: ClientContext, input: CreateStreamInput, meta: RequestMeta) {
+    const mode = input.mode ?? (input.user_id ? 'verification' : 'identification');
+    if (mode === 'verification' && !input.user_id) throw appError('VALIDATION_ERROR', 'body.user_id is required for verification', { field: 'user_id' });
+    if (!this.d.engineAvailable) throw appError('SERVICE_UNAVAILABLE', 'The face engine is not running on this server');
+    let wrtc: Wrtc;
+    try {
+      wrtc = await this.d.loadWrtc();
+    } catch (e) {
+      this.d.log.error({ err: e }, 'WebRTC (@roamhq/wrtc) could not be loaded');
+      throw appError('SERVICE_UNAVAILABLE', 'WebRTC is not available on this server');
+    }
+    const max = STREAMING_SESSION_LIMITS[client.tier];
+    const open = [...this.#sessions.values()].filter((s) => s.session.client.id === client.id).length;
+    if (open >= max) throw appError('STREAMING_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${max} concurrent streaming sessions`, { max_sessions: max });
+    const options: StreamOptions = {
+      mode,
+      user_id: input.user_id,
+      require_liveness: input.require_liveness ?? false,
+      confidence_threshold: input.confidence_threshold,
+      search_threshold: input.search_threshold,
+      max_results: input.max_results,
+      liveness_challenges: input.liveness_challenges,
+      challenge_timeout: input.challenge_timeout,
+      max_fps: input.max_fps ?? 10,
+    };
+    const id = crypto.randomUUID();
+    const timeout = input.timeout ?? 600;
+    const expiresAt = new Date(Date.now() + timeout * 1000);
+    const session = new StreamSession(
+      id,
+      client,
+      options,
+      expiresAt,
+      { wrtc, authentication: this.d.authentication, meta, log: this.d.log, iceServers: this.d.iceServers, iceGatheringTimeoutMs: this.d.iceGatheringTimeoutMs ?? 5000 },
+      (s) => this.#forget(s),
+    );
+    const timer = setTimeout(() => session.close('expired', { type: 'error', code: 'SESSION_EXPIRED', message: 'The streaming session has expired' }), timeout * 1000);
+    timer.unref();
+    this.#sessions.set(id, { session, timer, meta });
+    return { ...view(session), ice_servers: this.d.iceServers };
+  }
+
+  async offer(client: ClientContext, id: string, sdp: string) {
+    const answer = await this.#get(client, id).answer(sdp);
+    return { ...answer, session_id: id };
+  }
+
+  status(client: ClientContext, id: string) {
+    const s = this.#get(client, id);
+    return { ...view(s), stats: { ...s.stats } };
+  }
+
+  close(client: ClientContext, id: string): void {
+    this.#get(client, id).close('closed by the client');
+  }
+
+  /** Closes every peer connection (app shutdown). */
+  closeAll(): void {
+    for (const { session } of [...this.#sessions.values()]) session.close('server shutdown');
+  }
+
+  #get(client: ClientContext, id: string): StreamSession {
+    const entry = this.#sessions.get(id);
+    // Another tenant's session is indistinguishable from an unknown one.
+    if (!entry || entry.session.client.id !== client.id) throw appError('SESSION_NOT_FOUND', `No streaming session ${id}`);
+    return entry.session;
+  }
+
+  #forget(session: StreamSession): void {
+    const entry = this.#sessions.get(session.id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.#sessions.delete(session.id);
+    // One API-access audit entry per stream, like the WebSocket.
+    void this.d.audit.record({
+      clientId: session.client.id,
+      category: 'api_access',
+      action: 'WEBRTC /api/streaming/sessions/',
+      actor: `key:${session.client.apiKeyId}`,
+      ip: entry.meta.ip,
+      details: { session_id: session.id, ...session.stats, seconds: Math.round((Date.now() - session.createdAt) / 100) / 10 },
+    });
+  }
+}
+
+function view(s: StreamSession) {
+  return {
+    session_id: s.id,
+    session_type: 'webrtc' as const,
+    status: s.status,
+    mode: s.options.mode!,
+    user_id: s.options.user_id ?? null,
+    require_liveness: s.options.require_liveness ?? false,
+    max_fps: s.options.max_fps,
+    data_channel: 'results',
+    offer_url: `/api/streaming/sessions/${s.id}/offer/`,
+    expires_at: s.expiresAt.toISOString(),
+  };
+}
