@@ -183,10 +183,13 @@ function frameForm(blob) {
 /** Sends one frame; returns false when the session is over. */
 async function sendFrame(blob) {
   const path = isEnrollment() ? '/auth/enrollment/process-frame/' : '/auth/authentication/process-frame/';
+  const run = loop;
+  showFramesSent(run?.sent ?? 0); // counted when sent, not when answered
   let r;
   try {
     r = await api(path, { auth: auth(), form: frameForm(blob), headers: { 'x-session-token': token } });
   } catch (e) {
+    if (!run?.running) return false; // stopped while this frame was in flight: its answer is stale
     if (FRAME_HINTS[e.code]) {
       guide(FRAME_HINTS[e.code], { tone: 'bad' });
       showSuggestions([]);
@@ -197,11 +200,13 @@ async function sendFrame(blob) {
     showError(errorBox, e);
     guide(`Stopped: ${e.message}`, { urgent: true, tone: 'bad' });
     return false;
-  } finally {
-    const n = loop?.sent ?? 0;
-    $('#frames-sent').textContent = `${n} frame${n === 1 ? '' : 's'} sent`;
   }
+  if (!run?.running) return false; // stopped while this frame was in flight: its answer is stale
   return isEnrollment() ? onEnrollmentFrame(r) : onAuthenticationFrame(r);
+}
+
+function showFramesSent(n) {
+  $('#frames-sent').textContent = `${n} frame${n === 1 ? '' : 's'} sent`;
 }
 
 async function onEnrollmentFrame(r) {
