@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { AppConfig } from './config/env.ts';
+import { loadMasterKey } from './crypto/template-cipher.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import type { FaceEngine } from './vision/types.ts';
 import { createFoundationServices, type FoundationServices } from './services/foundation.ts';
@@ -20,6 +21,11 @@ export interface Core {
   /** Null when started without the face engine (WAJAH_WORKERS=0 or tests of the plain API). */
   engine: FaceEngine | null;
   log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  /**
+   * The template master key (WAJAH_MASTER_KEY, or generated into the data directory), read once on
+   * first use. Templates use it directly; other secrets use keys derived from it (crypto/sealing-key.ts).
+   */
+  masterKey(): Buffer;
 }
 
 export interface Container extends Core {
@@ -58,14 +64,14 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     const { createFaceEngine } = await import('./vision/index.ts');
     engine = await createFaceEngine({ workers: Math.max(1, config.workers), queueSize: config.queueSize, maxImageBytes: config.bodyLimit });
   }
-  const core: Core = { config, database, redis, engine, log };
+  const core: Core = { config, database, redis, engine, log, masterKey: lazyMasterKey(config, log) };
   const foundation = await createFoundationServices(core);
   const face = await createFaceServices(core, foundation);
   const webhooks = await createWebhookServices(core);
   const analytics = await createAnalyticsServices(core, { flushAudit: () => foundation.audit.flush() });
   const fallbacks = createFallbackServices(core, foundation, face);
   // Read here rather than in config/env.ts: a secret key that only this service uses (docs/offline.md).
-  const offline = createOfflinePackageService(core, foundation.audit, process.env.WAJAH_OFFLINE_SIGNING_KEY || null);
+  const offline = createOfflinePackageService(core, foundation.audit, face.vault, process.env.WAJAH_OFFLINE_SIGNING_KEY || null);
   // Read here like the offline key: settings only the SSO layer uses (docs/sso.md).
   const sso = await createSsoServices(core, foundation, face, { issuer: process.env.WAJAH_SSO_ISSUER || null, proxy: process.env.WAJAH_TRUST_PROXY === '1' });
   return {
@@ -87,6 +93,12 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
       await database.close();
     },
   };
+}
+
+/** Core.masterKey: loaded (and, the first time, generated with a warning) once per process. */
+export function lazyMasterKey(config: AppConfig, log: Core['log']): () => Buffer {
+  let key: Buffer | null = null;
+  return () => (key ??= loadMasterKey(config, log));
 }
 
 export function createRedis(url: string): Redis {

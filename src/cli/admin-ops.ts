@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/env.ts';
-import type { Core } from '../container.ts';
+import { lazyMasterKey, type Core } from '../container.ts';
 import { openDatabase } from '../db/database.ts';
 import { createFoundationServices } from '../services/foundation.ts';
 import type { ClientView, CreateClientInput, IssuedCredentials, KeyView, NewKeyInput } from '../services/clients.service.ts';
@@ -124,7 +124,7 @@ class DirectOps implements AdminOps {
   static async open(config: AppConfig): Promise<DirectOps> {
     const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pg` });
     const log = { info: () => {}, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
-    const core: Core = { config, database, redis: null, engine: null, log };
+    const core: Core = { config, database, redis: null, engine: null, log, masterKey: lazyMasterKey(config, log) };
     const services = await createFoundationServices(core);
     return new DirectOps(database.dialect === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `${config.dataDir}/pg`, core, services);
   }

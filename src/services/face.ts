@@ -2,7 +2,7 @@ import type { Core } from '../container.ts';
 import type { DB } from '../db/database.ts';
 import type { AnalyzedFace, AnalyzeResult, FaceEngine } from '../vision/types.ts';
 import { appError, isAppError } from '../errors.ts';
-import { TemplateCipher, loadMasterKey } from '../crypto/template-cipher.ts';
+import { TemplateCipher } from '../crypto/template-cipher.ts';
 import { confidenceFromSimilarity, defaultVerifyThreshold, identificationThreshold } from '../vision/calibration.ts';
 import type { FoundationServices } from './foundation.ts';
 import { FaceGallery, TemplateVault } from './templates.service.ts';
@@ -16,6 +16,8 @@ export interface FaceServices {
   enrollment: EnrollmentService;
   authentication: AuthenticationService;
   gallery: FaceGallery;
+  /** Seals and opens templates (and opt-in photos) with the master key; shared by every face-data service. */
+  vault: TemplateVault;
   close?(): Promise<void>;
 }
 
@@ -77,7 +79,7 @@ export function isNoFace(e: unknown): boolean {
 export const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export async function createFaceServices(core: Core, foundation: FoundationServices): Promise<FaceServices> {
-  const vault = new TemplateVault(new TemplateCipher(loadMasterKey(core.config, core.log)));
+  const vault = new TemplateVault(new TemplateCipher(core.masterKey()));
   const gallery = new FaceGallery({ db: core.database.db, vault, redisUrl: core.config.redisUrl, log: core.log });
   await gallery.start();
   const deps: FaceDeps = {
@@ -105,6 +107,7 @@ export async function createFaceServices(core: Core, foundation: FoundationServi
     })),
   }));
   return {
+    vault,
     enrollment: new EnrollmentService(deps),
     authentication: new AuthenticationService(deps),
     gallery,

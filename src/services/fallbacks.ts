@@ -1,8 +1,6 @@
 import type { Core } from '../container.ts';
-import { TemplateCipher, loadMasterKey } from '../crypto/template-cipher.ts';
 import type { FoundationServices } from './foundation.ts';
 import { visionCalibration, type FaceServices } from './face.ts';
-import { TemplateVault } from './templates.service.ts';
 import { SecretHasher } from './fallback-hasher.ts';
 import { FallbackService } from './fallback.service.ts';
 import { ReviewService } from './review.service.ts';
@@ -21,17 +19,14 @@ export interface FallbackServices {
 }
 
 export function createFallbackServices(core: Core, foundation: FoundationServices, face: FaceServices): FallbackServices {
-  const masterKey = loadMasterKey(core.config, { warn: () => {} }); // the face layer already warned about it
-  const cipher = new TemplateCipher(masterKey);
   const db = core.database.db;
-  const fallback = new FallbackService({ db, users: foundation.users, audit: foundation.audit, hasher: new SecretHasher(masterKey) });
+  const fallback = new FallbackService({ db, users: foundation.users, audit: foundation.audit, hasher: new SecretHasher(core.masterKey()) });
   const reviews = new ReviewService({
     db,
     users: foundation.users,
     audit: foundation.audit,
     engine: core.engine,
-    cipher,
-    vault: new TemplateVault(cipher),
+    vault: face.vault,
     gallery: face.gallery,
     calibration: visionCalibration,
   });

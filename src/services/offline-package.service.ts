@@ -9,7 +9,6 @@ import { DEFAULT_MODEL } from '../vision/models.ts';
 import { encryptTemplates, signPackage, templatesAad, type OfflinePackage, type OfflinePayload } from '../offline/package-format.ts';
 import { exportPublicKey, loadSigningKey, parseSigningKey, type SigningKey } from '../offline/signing-key.ts';
 import { TemplateVault } from './templates.service.ts';
-import { TemplateCipher, loadMasterKey } from '../crypto/template-cipher.ts';
 import type { AuditService } from './audit.service.ts';
 
 export const OFFLINE_DEFAULTS = { expires_in: 7 * 86400, max_expires_in: 90 * 86400, min_expires_in: 60, confidence_threshold: 0.8 } as const;
@@ -129,21 +128,21 @@ export class OfflinePackageService {
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
 /**
- * Builds the service from the container's parts. The template key is loaded the same way the face
- * layer loads it (same env var or file), so this service decrypts what enrollment stored.
- * `signingKeyEnv` is WAJAH_OFFLINE_SIGNING_KEY (null: generated into the data directory).
+ * Builds the service from the container's parts; `vault` is the face layer's, so this service
+ * decrypts what enrollment stored. `signingKeyEnv` is WAJAH_OFFLINE_SIGNING_KEY (null: generated
+ * into the data directory).
  */
 export function createOfflinePackageService(
-  core: { config: { dataDir: string; masterKey: string | null; databaseUrl: string | null }; database: { db: DB }; engine: { defaultModelId: string } | null; log: { warn(m: string): void } },
+  core: { config: { dataDir: string }; database: { db: DB }; engine: { defaultModelId: string } | null; log: { warn(m: string): void } },
   audit: Pick<AuditService, 'record'>,
+  vault: TemplateVault,
   signingKeyEnv: string | null,
 ): OfflinePackageService {
   // A bad WAJAH_OFFLINE_SIGNING_KEY stops the start; a generated key is only created on first use.
-  let vault: TemplateVault | null = null;
   let key: SigningKey | null = signingKeyEnv ? parseSigningKey(signingKeyEnv) : null;
   return new OfflinePackageService({
     db: core.database.db,
-    vault: () => (vault ??= new TemplateVault(new TemplateCipher(loadMasterKey(core.config, core.log)))),
+    vault: () => vault,
     signingKey: () => (key ??= loadSigningKey({ envValue: null, dataDir: core.config.dataDir }, core.log)),
     audit,
     defaultModel: core.engine?.defaultModelId,

@@ -3,7 +3,6 @@ import type { Kysely } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { FaceEngine } from '../vision/types.ts';
-import type { TemplateCipher } from '../crypto/template-cipher.ts';
 import { appError, isAppError } from '../errors.ts';
 import { insertEnrollment } from '../db/repositories/enrollments.repository.ts';
 import { insertTemplates } from '../db/repositories/templates.repository.ts';
@@ -98,7 +97,6 @@ export class ReviewService {
       users: UsersService;
       audit: AuditService;
       engine: FaceEngine | null;
-      cipher: TemplateCipher;
       vault: TemplateVault;
       gallery: FaceGallery;
       calibration: Calibration;
@@ -136,7 +134,7 @@ export class ReviewService {
             byteLength: p.bytes.length,
             faceDetected: p.faceDetected,
             qualityScore: p.quality,
-            ciphertext: this.d.cipher.encrypt(bytesAsFloats(p.bytes), photoAad(client.id, photoId)),
+            ciphertext: this.d.vault.sealBytes(p.bytes, photoAad(client.id, photoId)),
           };
         }),
       });
@@ -362,8 +360,7 @@ export class ReviewService {
   }
 
   #open(row: ReviewPhotoRow): Buffer {
-    const f = this.d.cipher.decrypt(Buffer.from(row.ciphertext), photoAad(row.client_id, row.id));
-    return Buffer.from(f.buffer, f.byteOffset, row.byte_length);
+    return this.d.vault.openBytes(row.ciphertext, photoAad(row.client_id, row.id), row.byte_length);
   }
 }
 
@@ -375,13 +372,6 @@ export function decodeDataUrl(value: string, field: string): ReviewPhotoInput {
 }
 
 const photoAad = (clientId: string, photoId: string) => `${clientId}:review-photo:${photoId}`;
-
-/** Pads bytes to a multiple of 4 and views them as floats (the cipher encrypts raw bytes); byte_length undoes the padding. */
-function bytesAsFloats(bytes: Uint8Array): Float32Array {
-  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
-  padded.set(bytes);
-  return new Float32Array(padded.buffer);
-}
 
 function actorOf(by: UserActor): string | null {
   return by.apiKeyId ? `key:${by.apiKeyId}` : null;

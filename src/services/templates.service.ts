@@ -61,7 +61,17 @@ export class TemplateVault {
 
   /** Opt-in photo storage (client.settings.store_photos): the image bytes, encrypted like a template. */
   sealPhoto(clientId: string, photoId: string, bytes: Uint8Array): Buffer {
-    return this.cipher.encrypt(bytesAsFloats(bytes), `${clientId}:photo:${photoId}`);
+    return this.sealBytes(bytes, `${clientId}:photo:${photoId}`);
+  }
+
+  /** Raw bytes (an image) sealed under `aad`; opening needs the original length (sealing pads to 4). */
+  sealBytes(bytes: Uint8Array, aad: string): Buffer {
+    return this.cipher.encrypt(bytesAsFloats(bytes), aad);
+  }
+
+  openBytes(sealed: Uint8Array, aad: string, byteLength: number): Buffer {
+    const f = this.cipher.decrypt(Buffer.from(sealed), aad);
+    return Buffer.from(f.buffer, f.byteOffset, byteLength);
   }
 }
 

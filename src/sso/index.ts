@@ -2,7 +2,6 @@ import type Provider from 'oidc-provider';
 import type { Core } from '../container.ts';
 import type { FoundationServices } from '../services/foundation.ts';
 import type { FaceServices } from '../services/face.ts';
-import { loadMasterKey } from '../crypto/template-cipher.ts';
 import { SecretBox } from './secret-box.ts';
 import { createProvider, mountPathOf } from './provider.ts';
 import { SsoClientsService } from './sso-clients.service.ts';
@@ -31,7 +30,7 @@ export async function createSsoServices(core: Core, foundation: FoundationServic
   const issuer = (options.issuer || `http://localhost:${core.config.port}${SSO_MOUNT_PATH}`).replace(/\/$/, '');
   if (mountPathOf(issuer) !== SSO_MOUNT_PATH) throw new Error(`WAJAH_SSO_ISSUER must end with ${SSO_MOUNT_PATH} (got ${issuer})`);
   const db = core.database.db;
-  const box = new SecretBox(loadMasterKey(core.config, core.log));
+  const box = new SecretBox(core.masterKey());
   const provider = await createProvider({ issuer, db, box, proxy: options.proxy ?? false, log: core.log });
   return {
     issuer,

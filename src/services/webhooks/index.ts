@@ -1,6 +1,5 @@
 import type { Core } from '../../container.ts';
 import { WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
-import { loadMasterKey } from '../../crypto/template-cipher.ts';
 import { WebhookDispatcher } from './dispatcher.ts';
 import { SecretBox } from './secret-box.ts';
 import { sendWebhook } from './sender.ts';
@@ -27,8 +26,7 @@ export async function createWebhookServices(core: Core): Promise<WebhookServices
   const { config } = core;
   const repo = new WebhooksRepository(core.database.db);
   // Endpoint secrets are sealed with a key derived from the template master key (secret-box.ts).
-  // The face services load it first and give its warnings (new key generated, shared database).
-  const box = new SecretBox(loadMasterKey(config, { warn: () => {} }));
+  const box = new SecretBox(core.masterKey());
   const dispatcher = new WebhookDispatcher(repo, sendWebhook, box, core.log, {
     pollMs: config.webhookPollMs,
     timeoutMs: config.webhookTimeoutMs,
