@@ -2,21 +2,15 @@
 // talking_blink video: an RP's authorization request ends back at the RP with a code.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { useTestApp } from '../helpers/app.ts';
+import { FAKECAM, browserSkip, launchBrowser, requireBrowserFiles } from '../helpers/browser.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, postForm } from '../helpers/face-fixtures.ts';
-import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FAKECAM = path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg');
-const missing = [CHROMIUM, FAKECAM].filter((p) => !fs.existsSync(p));
-const skip = missing.length > 0 && process.env.CI !== 'true' ? `SSO page test skipped: missing ${missing.join(', ')}` : false;
-if (skip) console.log(`# ${skip}`);
+const skip = browserSkip('SSO page test');
 
 describe('SSO sign-in page in a real browser', { skip }, () => {
   const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
@@ -24,15 +18,11 @@ describe('SSO sign-in page in a real browser', { skip }, () => {
   let base: string;
 
   before(async () => {
-    if (missing.length) throw new Error(`CI=true and missing: ${missing.join(', ')}`);
+    requireBrowserFiles();
     const { app } = t();
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://localhost:${(app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${FAKECAM}`],
-    });
+    browser = await launchBrowser();
   });
 
   after(async () => {

@@ -2,24 +2,17 @@
 // (web/streaming/stream.js) with a fake camera playing a real face video; the recognition result for the
 // enrolled person must come back over the data channel.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { useTestApp } from '../helpers/app.ts';
+import { FAKECAM, browserSkip, launchBrowser, requireBrowserFiles } from '../helpers/browser.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, postForm, type Tenant } from '../helpers/face-fixtures.ts';
-import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FAKECAM = path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg');
-
-const missing = [CHROMIUM, FAKECAM].filter((p) => !fs.existsSync(p));
-const skip = missing.length > 0 && process.env.CI !== 'true' ? `WebRTC browser test skipped: missing ${missing.join(', ')}` : false;
-if (skip) console.log(`# ${skip}`);
+const skip = browserSkip('WebRTC browser test');
 
 describe('WebRTC streaming from a real browser', { skip }, () => {
   const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
@@ -28,7 +21,7 @@ describe('WebRTC streaming from a real browser', { skip }, () => {
   let tenant: Tenant;
 
   before(async () => {
-    if (missing.length) throw new Error(`CI=true and missing: ${missing.join(', ')}`);
+    requireBrowserFiles();
     const { app } = t();
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -36,21 +29,7 @@ describe('WebRTC streaming from a real browser', { skip }, () => {
     await createUser(app, tenant, 'AOC', 'Talking Blink');
     const res = await postForm(app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: 'AOC' }, { name: 'image', value: readMjpegFrames(FAKECAM)[0] }, { name: 'quality_threshold', value: '0.3' }]);
     assert.equal(res.statusCode, 201, res.body);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-video-capture=${FAKECAM}`,
-      ],
-    });
+    browser = await launchBrowser();
   });
 
   after(async () => {

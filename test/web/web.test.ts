@@ -1,24 +1,19 @@
 // The console and camera pages (feature C3) in a real Chromium with a fake camera that plays a real
 // face video, against a real app (real face engine) on an ephemeral port.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
+import { browserSkip, launchBrowser, requireBrowserFiles } from '../helpers/browser.ts';
 import { quickBackend } from '../helpers/foundation.ts';
 import { TEST_MASTER_KEY, createTenant, createUser } from '../helpers/face-fixtures.ts';
 import { testDataDir } from '../../src/config/env.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FAKECAM = path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg');
 const PHOTO = path.join(testDataDir(), 'faces_extra/face_recognition/obama/obama_01.jpg');
-
-const missing = [CHROMIUM, FAKECAM, PHOTO].filter((p) => !fs.existsSync(p));
-const skip = missing.length > 0 && process.env.CI !== 'true' ? `web tests skipped: missing ${missing.join(', ')}` : false;
-if (skip) console.log(`# ${skip}`);
+const skip = browserSkip('web tests', [PHOTO]);
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `/tmp/wajah-web-${name}.png`, fullPage: true });
 
@@ -33,7 +28,7 @@ describe('web pages in a real browser', { skip }, () => {
   let hookUrl: string;
 
   before(async () => {
-    if (missing.length) throw new Error(`CI=true and missing: ${missing.join(', ')}`);
+    requireBrowserFiles([PHOTO]);
     const { app } = t();
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -44,21 +39,7 @@ describe('web pages in a real browser', { skip }, () => {
     hookServer = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end('ok')));
     await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
     hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-video-capture=${FAKECAM}`,
-      ],
-    });
+    browser = await launchBrowser();
   });
 
   after(async () => {

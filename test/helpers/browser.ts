@@ -1,0 +1,49 @@
+// Debian's Chromium driven by playwright-core, with a fake camera playing a real face video: the setup
+// shared by the browser tests in test/web/.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { testDataDir } from '../../src/config/env.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const FAKECAM = path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg');
+
+/**
+ * The `skip` option of a browser suite: a reason when Chromium, the fake camera or `extra` files are
+ * missing (printed once), except under CI=true, where the suite runs and its `before` fails instead
+ * (call `requireBrowserFiles` there).
+ */
+export function browserSkip(label: string, extra: string[] = []): string | false {
+  const missing = missingFiles(extra);
+  const skip = missing.length > 0 && process.env.CI !== 'true' ? `${label} skipped: missing ${missing.join(', ')}` : false;
+  if (skip) console.log(`# ${skip}`);
+  return skip;
+}
+
+export function requireBrowserFiles(extra: string[] = []): void {
+  const missing = missingFiles(extra);
+  if (missing.length) throw new Error(`CI=true and missing: ${missing.join(', ')}`);
+}
+
+function missingFiles(extra: string[]): string[] {
+  return [CHROMIUM, FAKECAM, ...extra].filter((p) => !fs.existsSync(p));
+}
+
+/** Headless Chromium without network chatter, camera permission granted, FAKECAM as the camera. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${FAKECAM}`,
+    ],
+  });
+}
