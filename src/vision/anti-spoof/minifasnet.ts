@@ -1,18 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { RgbImage } from '../image.ts';
-import { flushDenormalWeights } from '../onnx/flush-denormals.ts';
-
-const require = createRequire(import.meta.url);
-const ort = require('onnxruntime-node') as typeof Ort;
+import { createWorkerSession, facepluginModel, ort } from '../onnx/session.ts';
 
 /** The passive anti-spoof model shipped with our detector and recogniser in faceplugin-face-recognition-js (MIT). */
-export const PASSIVE_MODEL_PATH = path.join(
-  path.dirname(require.resolve('faceplugin-face-recognition-js/package.json')),
-  'model/fr_liveness.onnx',
-);
+export const PASSIVE_MODEL_PATH = facepluginModel('fr_liveness.onnx');
 
 const SIZE = 128;
 /** Context around the detector box, as the vendor's own code crops it (the model sees the face's surroundings). */
@@ -39,14 +30,7 @@ export class PassiveAntiSpoof {
   private constructor(private readonly session: Ort.InferenceSession) {}
 
   static async create(): Promise<PassiveAntiSpoof> {
-    const { bytes } = flushDenormalWeights(readFileSync(PASSIVE_MODEL_PATH), 1e-12);
-    const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
-    return new PassiveAntiSpoof(session);
+    return new PassiveAntiSpoof(await createWorkerSession(PASSIVE_MODEL_PATH, { flushBelow: 1e-12 }));
   }
 
   /** Probability 0..1 that the face in `box` is a live person rather than a print or a screen. */

@@ -92,7 +92,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
       const c = cropFromBox(b);
       // Back to the original picture: turned clockwise, rotated (x', y') came from (y', H − 1 − x').
       const [cx, cy] = turn === 1 ? [c.cy, img.height - 1 - c.cx] : [img.width - 1 - c.cy, c.cx];
-      const fitted = await this.fitWithConfidence(img, { ...c, cx, cy, angle: -turn * (Math.PI / 2) }, b.score, options.refineEyes ?? false);
+      const fitted = await this.fit(img, { ...c, cx, cy, angle: -turn * (Math.PI / 2) }, b.score, options.refineEyes ?? false);
       // A sideways search also meets profile views and other non-faces: keep only confident, roughly
       // frontal fits.
       if (!fitted || fitted.confidence < TURNED_MIN_CONFIDENCE) continue;
@@ -117,7 +117,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
     }
     const faces: DetectedFace[] = [];
     for (const b of boxes) {
-      const face = await this.fit(img, cropFromBox(b), b.score, options.refineEyes ?? false);
+      const face = (await this.fit(img, cropFromBox(b), b.score, options.refineEyes ?? false))?.face;
       if (!face) continue;
       // The passive model was trained on crops around this kind of detector box, not the mesh box.
       if (options.passive) face.passiveLiveScore = await this.antiSpoof.score(img, b);
@@ -131,11 +131,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
    * off, it is fitted once more on the crop the mesh implies, and the more confident of the two fits
    * is kept.
    */
-  private async fit(img: RgbImage, first: Crop, boxScore: number, refineEyes: boolean): Promise<DetectedFace | null> {
-    return (await this.fitWithConfidence(img, first, boxScore, refineEyes))?.face ?? null;
-  }
-
-  private async fitWithConfidence(img: RgbImage, first: Crop, boxScore: number, refineEyes: boolean): Promise<{ face: DetectedFace; confidence: number } | null> {
+  private async fit(img: RgbImage, first: Crop, boxScore: number, refineEyes: boolean): Promise<{ face: DetectedFace; confidence: number } | null> {
     let crop = first;
     let r = await this.mesh.run(img, crop, refineEyes);
     const ideal = cropFromMesh(r.mesh, crop.angle ?? 0);

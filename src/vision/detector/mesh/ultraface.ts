@@ -1,16 +1,9 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { RgbImage } from '../../image.ts';
-
-const require = createRequire(import.meta.url);
-const ort = require('onnxruntime-node') as typeof Ort;
+import { createWorkerSession, facepluginModel, ort } from '../../onnx/session.ts';
 
 /** The face detector shipped next to our default recogniser in faceplugin-face-recognition-js (MIT). */
-export const ULTRAFACE_MODEL_PATH = path.join(
-  path.dirname(require.resolve('faceplugin-face-recognition-js/package.json')),
-  'model/fr_detect.onnx',
-);
+export const ULTRAFACE_MODEL_PATH = facepluginModel('fr_detect.onnx');
 
 const W = 320;
 const H = 240;
@@ -34,16 +27,7 @@ export class Ultraface {
   private constructor(private readonly session: Ort.InferenceSession) {}
 
   static async create(): Promise<Ultraface> {
-    const session = await ort.InferenceSession.create(ULTRAFACE_MODEL_PATH, {
-      intraOpNumThreads: 1, // one inference worker per core: parallelism comes from workers
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      // Flush-to-zero is per thread, and every session sets it on the thread that runs it: without this
-      // the recogniser's session (whose weights yield denormals) would lose it and run 4–6× slower.
-      extra: { session: { set_denormal_as_zero: '1' } },
-    });
-    return new Ultraface(session);
+    return new Ultraface(await createWorkerSession(ULTRAFACE_MODEL_PATH));
   }
 
   /** Faces with score ≥ minScore, after non-maximum suppression, in image pixels, best first. */

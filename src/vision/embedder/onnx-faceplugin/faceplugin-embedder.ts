@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { alignArcface } from '../../align/similarity.ts';
-import { flushDenormalWeights } from '../../onnx/flush-denormals.ts';
+import { createWorkerSession, facepluginModel, ort } from '../../onnx/session.ts';
 import type { DetectedFace } from '../../detector/types.ts';
 import { mirrorRgb, type RgbImage } from '../../image.ts';
 import { l2normalize, type Embedder } from '../types.ts';
 
-const require = createRequire(import.meta.url);
-export const FACEPLUGIN_MODEL_PATH = path.join(
-  path.dirname(require.resolve('faceplugin-face-recognition-js/package.json')),
-  'model/fr_feature.onnx',
-);
+export const FACEPLUGIN_MODEL_PATH = facepluginModel('fr_feature.onnx');
 
 /**
  * The 512-d recogniser `fr_feature.onnx` from the npm package faceplugin-face-recognition-js (MIT), on
@@ -26,7 +19,7 @@ export class FacepluginEmbedder implements Embedder {
 
   private constructor(
     readonly id: string,
-    private readonly session: ort.InferenceSession,
+    private readonly session: Ort.InferenceSession,
     private readonly flip: boolean,
   ) {}
 
@@ -36,14 +29,7 @@ export class FacepluginEmbedder implements Embedder {
     // `set_denormal_as_zero` reaches only the first thread of the process that creates a session, so
     // every other worker thread stayed slow. Zeroing those weights fixes all threads; the embeddings are
     // unchanged to 5 decimals and the eval numbers are identical (docs/vision.md).
-    const { bytes } = flushDenormalWeights(readFileSync(FACEPLUGIN_MODEL_PATH), 1e-12);
-    const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: opts.threads ?? 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      extra: { session: { set_denormal_as_zero: '1' } }, // still helps the one thread it reaches
-    });
+    const session = await createWorkerSession(FACEPLUGIN_MODEL_PATH, { flushBelow: 1e-12, threads: opts.threads });
     return new FacepluginEmbedder(opts.id, session, opts.flip);
   }
 

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as Ort from 'onnxruntime-node';
+import { flushDenormalWeights } from './flush-denormals.ts';
+
+const require = createRequire(import.meta.url);
+export const ort = require('onnxruntime-node') as typeof Ort;
+
+/**
+ * A model shipped in faceplugin-face-recognition-js (MIT; docs/vision.md): the detector
+ * `fr_detect.onnx`, the recogniser `fr_feature.onnx`, the passive anti-spoof model `fr_liveness.onnx`.
+ */
+export function facepluginModel(file: 'fr_detect.onnx' | 'fr_feature.onnx' | 'fr_liveness.onnx'): string {
+  return path.join(path.dirname(require.resolve('faceplugin-face-recognition-js/package.json')), 'model', file);
+}
+
+/**
+ * An onnxruntime session for an inference worker: one thread (one worker per core: parallelism comes
+ * from workers), sequential, full graph optimisation. With `flushBelow`, weights smaller than that are
+ * zeroed in memory first (flush-denormals.ts: denormal products are slow on x86 on every thread, and
+ * `set_denormal_as_zero` only reaches the first thread that creates a session in the process).
+ */
+export async function createWorkerSession(modelPath: string, opts: { flushBelow?: number; threads?: number } = {}): Promise<Ort.InferenceSession> {
+  const options: Ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: opts.threads ?? 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    extra: { session: { set_denormal_as_zero: '1' } },
+  };
+  if (opts.flushBelow === undefined) return ort.InferenceSession.create(modelPath, options);
+  return ort.InferenceSession.create(flushDenormalWeights(readFileSync(modelPath), opts.flushBelow).bytes, options);
+}
