@@ -39,7 +39,7 @@ export async function buildApp(config: AppConfig, container: Container): Promise
       },
     },
     bodyLimit: config.bodyLimit,
-    trustProxy: process.env.WAJAH_TRUST_PROXY === '1',
+    trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

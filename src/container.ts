@@ -70,10 +70,8 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const webhooks = await createWebhookServices(core);
   const analytics = await createAnalyticsServices(core, { flushAudit: () => foundation.audit.flush() });
   const fallbacks = createFallbackServices(core, foundation, face);
-  // Read here rather than in config/env.ts: a secret key that only this service uses (docs/offline.md).
-  const offline = createOfflinePackageService(core, foundation.audit, face.vault, process.env.WAJAH_OFFLINE_SIGNING_KEY || null);
-  // Read here like the offline key: settings only the SSO layer uses (docs/sso.md).
-  const sso = await createSsoServices(core, foundation, face, { issuer: process.env.WAJAH_SSO_ISSUER || null, proxy: process.env.WAJAH_TRUST_PROXY === '1' });
+  const offline = createOfflinePackageService(core, foundation.audit, face.vault, config.offlineSigningKey);
+  const sso = await createSsoServices(core, foundation, face, { issuer: config.ssoIssuer, proxy: config.trustProxy });
   return {
     ...core,
     foundation,

@@ -22,7 +22,6 @@ export interface AppConfig {
   bodyLimit: number;
   /** Seconds a rotated API key keeps working after its replacement is issued (default 24 h). */
   keyGraceSeconds: number;
-  /** Directory of test/eval data (../shared/data by default). */
   version: string;
   /** Run the webhook dispatcher in this process (WAJAH_WEBHOOKS, default 1). */
   webhooks: boolean;
@@ -34,6 +33,12 @@ export interface AppConfig {
   webhookTimeoutMs: number;
   /** ICE servers handed to WebRTC streaming sessions and used by the server's peer (WAJAH_ICE_SERVERS, JSON; default none: host candidates only). */
   iceServers: IceServer[];
+  /** Behind a TLS-terminating reverse proxy: client IP, protocol and host from X-Forwarded-* (WAJAH_TRUST_PROXY). */
+  trustProxy: boolean;
+  /** Public URL of the OpenID Provider, ending in /oidc (WAJAH_SSO_ISSUER; default http://localhost:PORT/oidc). */
+  ssoIssuer: string | null;
+  /** Ed25519 key signing offline packages (WAJAH_OFFLINE_SIGNING_KEY; default: generated into the data dir). */
+  offlineSigningKey: string | null;
 }
 
 /** One RTCIceServer entry, as the browser's RTCPeerConnection takes it. */
@@ -99,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const webhookPollMs = int(env, 'WAJAH_WEBHOOK_POLL_MS', 500, 10, 60000, problems);
   const webhookTimeoutMs = int(env, 'WAJAH_WEBHOOK_TIMEOUT_MS', 10000, 100, 120000, problems);
   const iceServers = iceServerList(env.WAJAH_ICE_SERVERS, problems);
+  const trustProxy = bool(env, 'WAJAH_TRUST_PROXY', false, problems);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -120,6 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webhookPollMs,
     webhookTimeoutMs,
     iceServers,
+    trustProxy,
+    ssoIssuer: env.WAJAH_SSO_ISSUER || null,
+    offlineSigningKey: env.WAJAH_OFFLINE_SIGNING_KEY || null,
     ...overrides,
   });
 }
