@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// `npx wajah …`: runs the TypeScript CLI (src/cli/main.ts) through tsx, resolved from this package,
-// so it works from any working directory without a build step.
-import { register } from 'tsx/esm/api';
-
-register();
+// `npx wajah …`: the CLI (src/cli/main.ts). Node ≥ 22.18 runs the TypeScript sources as they are
+// (erasable syntax only, enforced by tsconfig's erasableSyntaxOnly), so no build step and no loader.
 await import('../src/cli/main.ts');

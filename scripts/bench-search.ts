@@ -2,9 +2,9 @@
  * 1:N search benchmark (issue 4 item 15): identification latency over synthetic galleries and the
  * start-up cost of loading encrypted templates.
  *
- *   tsx scripts/bench-search.ts            10k and 100k (≈ 2 min on 2 cores)
- *   tsx scripts/bench-search.ts --1m       also 1M (graph build ≈ 10 min on 2 cores)
- *   tsx scripts/bench-search.ts --json     machine-readable result on the last line
+ *   node scripts/bench-search.ts            10k and 100k (≈ 2 min on 2 cores)
+ *   node scripts/bench-search.ts --1m       also 1M (graph build ≈ 10 min on 2 cores)
+ *   node scripts/bench-search.ts --json     machine-readable result on the last line
  *
  * Galleries: L2-normalised 512-d templates, three per identity, identity centres in a rank-96
  * subspace (impostor cosine σ ≈ 0.1, like real face embeddings; see src/search/synthetic.ts).

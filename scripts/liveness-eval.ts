@@ -1,6 +1,6 @@
 /**
  * Measures the server-driven liveness decision (src/services/liveness.service.ts) on real video:
- * `npx tsx scripts/liveness-eval.ts [--json] [--refresh]`.
+ * `node scripts/liveness-eval.ts [--json] [--refresh]`.
  *
  * Frames come from ../shared/data/video/fakecam/*.mjpeg (the fake-camera files). Each scenario feeds
  * a frame sequence with frame-time timestamps into a liveness state with the given challenges and

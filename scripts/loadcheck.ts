@@ -40,7 +40,7 @@ interface Result {
 }
 
 async function startServer(backend: Backend, dataDir: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server.ts')], {
+  const child = spawn(process.execPath, [path.join(root, 'src/server.ts')], {
     cwd: root,
     env: {
       ...process.env,

@@ -55,7 +55,7 @@ if (!redisUp) {
 const files = args.length ? args : [...findTests(path.join(root, 'src')), ...findTests(path.join(root, 'test'))].sort();
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
+  ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
   { cwd: root, env, stdio: 'inherit' },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,7 +1,7 @@
 /**
  * Frames/s of one `/ws/recognition/` stream on this machine.
  *
- *   npx tsx scripts/ws-bench.ts [--workers N] [--json]
+ *   node scripts/ws-bench.ts [--workers N] [--json]
  *
  * Starts the server (embedded database, real face engine) on a local port, enrolls the person of
  * `video/fakecam/personA_live_headturn_640x360_15fps.mjpeg` from its first frame, then plays the clip

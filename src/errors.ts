@@ -71,14 +71,18 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class AppError extends Error {
   readonly statusCode: number;
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+  readonly headers?: Record<string, string>;
   constructor(
-    readonly code: ErrorCode,
+    code: ErrorCode,
     message?: string,
-    readonly details?: unknown,
+    details?: unknown,
     /** Extra response headers, e.g. Retry-After. */
-    readonly headers?: Record<string, string>,
+    headers?: Record<string, string>,
   ) {
     super(message ?? ERROR_CODES[code].message);
+    this.code = code; this.details = details; this.headers = headers;
     this.name = 'AppError';
     this.statusCode = ERROR_CODES[code].status;
   }

@@ -18,11 +18,13 @@ export interface AdminOps {
 }
 
 export class CliError extends Error {
+  readonly code: string;
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
   ) {
     super(message);
+    this.code = code;
   }
 }
 
@@ -46,11 +48,16 @@ export async function connectAdmin(config: AppConfig, opts: { url?: string; env?
 
 class ApiOps implements AdminOps {
   readonly mode = 'api' as const;
+  private readonly base: string;
+  private readonly token: string;
+  private readonly fallbackToken?: string;
   constructor(
-    private readonly base: string,
-    private readonly token: string,
-    private readonly fallbackToken?: string,
-  ) {}
+    base: string,
+    token: string,
+    fallbackToken?: string,
+  ) {
+    this.base = base; this.token = token; this.fallbackToken = fallbackToken;
+  }
 
   get target(): string {
     return this.base;
@@ -115,11 +122,16 @@ class ApiOps implements AdminOps {
 
 class DirectOps implements AdminOps {
   readonly mode = 'direct' as const;
+  readonly target: string;
+  private readonly core: Core;
+  private readonly services: Awaited<ReturnType<typeof createFoundationServices>>;
   private constructor(
-    readonly target: string,
-    private readonly core: Core,
-    private readonly services: Awaited<ReturnType<typeof createFoundationServices>>,
-  ) {}
+    target: string,
+    core: Core,
+    services: Awaited<ReturnType<typeof createFoundationServices>>,
+  ) {
+    this.target = target; this.core = core; this.services = services;
+  }
 
   static async open(config: AppConfig): Promise<DirectOps> {
     const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pg` });

@@ -49,8 +49,10 @@ export interface IceServer {
 }
 
 export class ConfigError extends Error {
-  constructor(public readonly problems: string[]) {
+  public readonly problems: string[];
+  constructor(problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
   }
 }
 

@@ -130,7 +130,7 @@ describe('loadMasterKey', () => {
       process.stdout.write(loadMasterKey({ masterKey: null, dataDir: process.argv[1] }, { warn() {} }).toString('hex'));`;
     const run = () =>
       new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+        execFile(process.execPath, ['--input-type=module', '-e', script, dir], (err, stdout) => (err ? reject(err) : resolve(stdout)));
       });
     const keys = await Promise.all([run(), run(), run()]);
     assert.equal(new Set(keys).size, 1, 'all processes use the same key');

@@ -20,7 +20,10 @@ export function serializedDialect(inner: Dialect): Dialect {
 
 /** A connection whose results carry `numAffectedRows` (PGlite calls it `affectedRows`). */
 class CountingConnection implements DatabaseConnection {
-  constructor(readonly inner: DatabaseConnection) {}
+  readonly inner: DatabaseConnection;
+  constructor(inner: DatabaseConnection) {
+    this.inner = inner;
+  }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const result = (await this.inner.executeQuery<R>(query)) as QueryResult<R> & { affectedRows?: number };
@@ -39,7 +42,10 @@ class SerialDriver implements Driver {
   #tail: Promise<void> = Promise.resolve();
   #release = new WeakMap<DatabaseConnection, () => void>();
 
-  constructor(private readonly inner: Driver) {}
+  private readonly inner: Driver;
+  constructor(inner: Driver) {
+    this.inner = inner;
+  }
 
   init(): Promise<void> {
     return this.inner.init();

@@ -162,7 +162,9 @@ export class TopK {
   /** Scores ≤ floor cannot enter: -Infinity until full, then the worst kept score. */
   floor = -Infinity;
 
-  constructor(readonly k: number) {
+  readonly k: number;
+  constructor(k: number) {
+    this.k = k;
     this.#scores = new Float64Array(k);
     this.#items = new Int32Array(k);
   }

@@ -35,14 +35,22 @@ export class AccessService {
   #cache = new Map<string, { row: CredentialRow; at: number }>();
   #lastUsedWritten = new Map<string, number>();
 
+  private readonly keys: ApiKeysRepository;
+  private readonly limiter: RateLimiter;
+  private readonly ipAllowlist: IpAllowlist;
+  private readonly monitor: SecurityMonitor;
+  private readonly log: { warn(msg: string): void };
+  private readonly options: { cacheMs: number; lastUsedEveryMs: number };
   constructor(
-    private readonly keys: ApiKeysRepository,
-    private readonly limiter: RateLimiter,
-    private readonly ipAllowlist: IpAllowlist,
-    private readonly monitor: SecurityMonitor,
-    private readonly log: { warn(msg: string): void },
-    private readonly options = { cacheMs: 5000, lastUsedEveryMs: 60_000 },
-  ) {}
+    keys: ApiKeysRepository,
+    limiter: RateLimiter,
+    ipAllowlist: IpAllowlist,
+    monitor: SecurityMonitor,
+    log: { warn(msg: string): void },
+    options = { cacheMs: 5000, lastUsedEveryMs: 60_000 },
+  ) {
+    this.keys = keys; this.limiter = limiter; this.ipAllowlist = ipAllowlist; this.monitor = monitor; this.log = log; this.options = options;
+  }
 
   invalidate(): void {
     this.#cache.clear();

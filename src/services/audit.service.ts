@@ -32,11 +32,16 @@ export class AuditService {
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
 
+  private readonly repo: AuditRepository;
+  private readonly log: { warn(msg: string): void };
+  private readonly options: { flushMs: number; maxBuffer: number };
   constructor(
-    private readonly repo: AuditRepository,
-    private readonly log: { warn(msg: string): void },
-    private readonly options = { flushMs: 1000, maxBuffer: 500 },
-  ) {}
+    repo: AuditRepository,
+    log: { warn(msg: string): void },
+    options = { flushMs: 1000, maxBuffer: 500 },
+  ) {
+    this.repo = repo; this.log = log; this.options = options;
+  }
 
   async record(entry: AuditEntry, trx?: Transaction<Database>): Promise<void> {
     const row = toRow(entry);

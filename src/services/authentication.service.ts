@@ -85,7 +85,10 @@ interface Decision {
  * and in batches. Every outcome writes an auth_attempts row and its event in one transaction.
  */
 export class AuthenticationService {
-  constructor(private readonly d: FaceDeps) {}
+  private readonly d: FaceDeps;
+  constructor(d: FaceDeps) {
+    this.d = d;
+  }
 
   async create(client: ClientContext, input: CreateAuthInput) {
     const mode: AuthMode = input.mode ?? (input.user_id ? 'verification' : 'identification');

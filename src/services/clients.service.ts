@@ -75,13 +75,20 @@ export interface NewKeyInput {
  * same transaction (category 'configuration'); secrets are returned once and stored as hashes.
  */
 export class ClientsService {
+  private readonly db: Kysely<Database>;
+  private readonly clients: ClientsRepository;
+  private readonly keys: ApiKeysRepository;
+  private readonly audit: AuditService;
+  private readonly options: { keyGraceSeconds: number; onCredentialsChanged: () => void };
   constructor(
-    private readonly db: Kysely<Database>,
-    private readonly clients: ClientsRepository,
-    private readonly keys: ApiKeysRepository,
-    private readonly audit: AuditService,
-    private readonly options: { keyGraceSeconds: number; onCredentialsChanged: () => void },
-  ) {}
+    db: Kysely<Database>,
+    clients: ClientsRepository,
+    keys: ApiKeysRepository,
+    audit: AuditService,
+    options: { keyGraceSeconds: number; onCredentialsChanged: () => void },
+  ) {
+    this.db = db; this.clients = clients; this.keys = keys; this.audit = audit; this.options = options;
+  }
 
   async create(input: CreateClientInput, by: Actor): Promise<IssuedCredentials> {
     const ip_allowlist = validateCidrs(input.ip_allowlist ?? [], 'ip_allowlist');

@@ -68,7 +68,10 @@ interface AcceptedFace {
  * best per user.
  */
 export class EnrollmentService {
-  constructor(private readonly d: FaceDeps) {}
+  private readonly d: FaceDeps;
+  constructor(d: FaceDeps) {
+    this.d = d;
+  }
 
   async create(client: ClientContext, input: CreateEnrollmentInput) {
     const user = await this.#activeUser(client.id, input.user_id);

@@ -22,7 +22,9 @@ function scrypt(input: Buffer, salt: Buffer, p: { N: number; r: number; p: numbe
 export class SecretHasher {
   readonly #pepper: Buffer;
 
-  constructor(masterKey: Buffer, private readonly params: { N: number; r: number; p: number } = SCRYPT_PARAMS) {
+  private readonly params: { N: number; r: number; p: number };
+  constructor(masterKey: Buffer, params: { N: number; r: number; p: number } = SCRYPT_PARAMS) {
+    this.params = params;
     this.#pepper = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), 'wajah:fallback-pepper:v1', 32));
   }
 

@@ -62,8 +62,16 @@ type WithMethod<E extends 'authentication.success' | 'authentication.failed'> = 
  * @example await fallbacks.authenticate(request.client!, { user_id: 'EMP001', pin: '4821' }, meta)
  */
 export class FallbackService {
+  private readonly d: {
+      db: Kysely<Database>;
+      users: UsersService;
+      audit: AuditService;
+      hasher: SecretHasher;
+      policy?: FallbackPolicy;
+      now?: () => Date;
+    };
   constructor(
-    private readonly d: {
+    d: {
       db: Kysely<Database>;
       users: UsersService;
       audit: AuditService;
@@ -71,7 +79,9 @@ export class FallbackService {
       policy?: FallbackPolicy;
       now?: () => Date;
     },
-  ) {}
+  ) {
+    this.d = d;
+  }
 
   get policy(): FallbackPolicy {
     return this.d.policy ?? DEFAULT_FALLBACK_POLICY;

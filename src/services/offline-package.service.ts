@@ -40,7 +40,10 @@ export interface OfflinePackageDeps {
  * @example await offline.issue(client, 'EMP001', { package_secret: 's3cret-from-the-device', expires_in: 86400 }, { ip })
  */
 export class OfflinePackageService {
-  constructor(private readonly d: OfflinePackageDeps) {}
+  private readonly d: OfflinePackageDeps;
+  constructor(d: OfflinePackageDeps) {
+    this.d = d;
+  }
 
   publicKey() {
     return exportPublicKey(this.d.signingKey());

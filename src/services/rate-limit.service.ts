@@ -39,7 +39,10 @@ function decision(count: number, limit: number, windowStart: number, windowMs: n
 export class MemoryRateLimiter implements RateLimiter {
   readonly backend = 'memory' as const;
   #windows = new Map<string, { start: number; count: number }>();
-  constructor(private readonly windowMs = HOUR) {}
+  private readonly windowMs: number;
+  constructor(windowMs = HOUR) {
+    this.windowMs = windowMs;
+  }
 
   async hit(clientId: string, limit: number, now = Date.now()): Promise<RateDecision> {
     return this.hitSync(clientId, limit, now);
@@ -72,11 +75,15 @@ export class RedisRateLimiter implements RateLimiter {
   #fallback: MemoryRateLimiter;
   #lastWarn = 0;
 
+  private readonly redis: Redis;
+  private readonly log: { warn(msg: string): void };
+  private readonly windowMs: number;
   constructor(
-    private readonly redis: Redis,
-    private readonly log: { warn(msg: string): void },
-    private readonly windowMs = HOUR,
+    redis: Redis,
+    log: { warn(msg: string): void },
+    windowMs = HOUR,
   ) {
+    this.redis = redis; this.log = log; this.windowMs = windowMs;
     this.#fallback = new MemoryRateLimiter(windowMs);
   }
 

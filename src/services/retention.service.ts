@@ -7,10 +7,14 @@ import type { AuditRepository } from '../db/repositories/audit.repository.ts';
 export class RetentionService {
   #timer: NodeJS.Timeout | null = null;
 
+  private readonly repo: AuditRepository;
+  private readonly log: { info(msg: string): void; warn(msg: string): void };
   constructor(
-    private readonly repo: AuditRepository,
-    private readonly log: { info(msg: string): void; warn(msg: string): void },
-  ) {}
+    repo: AuditRepository,
+    log: { info(msg: string): void; warn(msg: string): void },
+  ) {
+    this.repo = repo; this.log = log;
+  }
 
   start(everyMs = 3600_000, firstMs = 60_000): void {
     const run = () => {

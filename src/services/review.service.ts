@@ -91,8 +91,17 @@ type Failed = EventPayloads['enrollment.failed'];
  * @example await reviews.approve(client, reviewId, { notes: 'ID card checked at the desk' }, actor)
  */
 export class ReviewService {
+  private readonly d: {
+      db: Kysely<Database>;
+      users: UsersService;
+      audit: AuditService;
+      engine: FaceEngine | null;
+      vault: TemplateVault;
+      gallery: FaceGallery;
+      calibration: Calibration;
+    };
   constructor(
-    private readonly d: {
+    d: {
       db: Kysely<Database>;
       users: UsersService;
       audit: AuditService;
@@ -101,7 +110,9 @@ export class ReviewService {
       gallery: FaceGallery;
       calibration: Calibration;
     },
-  ) {}
+  ) {
+    this.d = d;
+  }
 
   async submit(client: ClientContext, input: SubmitReviewInput, by: UserActor = {}): Promise<ReviewView> {
     if (!input.photos.length) throw appError('VALIDATION_ERROR', 'body.images: send at least one photo', { field: 'images', location: 'body' });

@@ -22,10 +22,14 @@ export class SecurityMonitor {
   #failures = new Map<string, number[]>();
   #reported = new Map<string, number>();
 
+  private readonly audit: AuditService;
+  private readonly t: SecurityThresholds;
   constructor(
-    private readonly audit: AuditService,
-    private readonly t: SecurityThresholds = DEFAULT_THRESHOLDS,
-  ) {}
+    audit: AuditService,
+    t: SecurityThresholds = DEFAULT_THRESHOLDS,
+  ) {
+    this.audit = audit; this.t = t;
+  }
 
   /** A request presented no valid credentials. `clientId` is known when the key exists. */
   authFailure(ip: string, info: { clientId: string | null; key: string | null; reason: string }, now = Date.now()): void {

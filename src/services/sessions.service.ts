@@ -25,7 +25,10 @@ export function hashToken(token: string): string {
  *   await sessions.update(s.id, (locked, trx) => ({ state: next(locked.state, out) }));
  */
 export class SessionStore {
-  constructor(private readonly db: DB) {}
+  private readonly db: DB;
+  constructor(db: DB) {
+    this.db = db;
+  }
 
   async create(s: Omit<NewSession, 'tokenHash'>): Promise<{ token: string }> {
     const { token, hash } = newSessionToken();

@@ -18,10 +18,14 @@ export interface SystemStatus {
  * online; 'disabled' (Redis not configured, or started without the face engine) does not degrade.
  */
 export class StatusService {
+  private readonly deps: { version: string; database: DatabaseHandle; redis: Redis | null; engine: () => FaceEngine | null };
+  private readonly timeoutMs: number;
   constructor(
-    private readonly deps: { version: string; database: DatabaseHandle; redis: Redis | null; engine: () => FaceEngine | null },
-    private readonly timeoutMs = 1000,
-  ) {}
+    deps: { version: string; database: DatabaseHandle; redis: Redis | null; engine: () => FaceEngine | null },
+    timeoutMs = 1000,
+  ) {
+    this.deps = deps; this.timeoutMs = timeoutMs;
+  }
 
   async check(): Promise<SystemStatus> {
     const [database, redis] = await Promise.all([this.#database(), this.#redis()]);

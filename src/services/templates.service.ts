@@ -19,7 +19,10 @@ import {
  * @example const blob = vault.sealTemplate(clientId, templateId, modelId, embedding);
  */
 export class TemplateVault {
-  constructor(readonly cipher: TemplateCipher) {}
+  readonly cipher: TemplateCipher;
+  constructor(cipher: TemplateCipher) {
+    this.cipher = cipher;
+  }
 
   sealTemplate(clientId: string, templateId: string, modelId: string, vec: Float32Array): Buffer {
     return this.cipher.encrypt(vec, templateAad(clientId, templateId, modelId));
@@ -102,7 +105,9 @@ export class FaceGallery {
   readonly sync: IndexSync;
   readonly #pubsub: PubSub;
 
-  constructor(private readonly deps: { db: DB; vault: TemplateVault; redisUrl: string | null; log: { warn(m: string): void; error(m: string): void } }) {
+  private readonly deps: { db: DB; vault: TemplateVault; redisUrl: string | null; log: { warn(m: string): void; error(m: string): void } };
+  constructor(deps: { db: DB; vault: TemplateVault; redisUrl: string | null; log: { warn(m: string): void; error(m: string): void } }) {
+    this.deps = deps;
     this.registry = new IndexRegistry({
       loader: (clientId, modelId) => this.#stream(clientId, modelId),
       tenant: { onError: (e) => deps.log.warn(`search index build failed: ${String(e)}`) },

@@ -93,13 +93,20 @@ export class UsersService {
   #active: UserActiveListener[] = [];
   #contributors = new Map<string, ExportContributor>();
 
+  private readonly db: Kysely<Database>;
+  private readonly users: UsersRepository;
+  private readonly clients: ClientsRepository;
+  private readonly audit: AuditService;
+  private readonly log: { warn(msg: string): void; error(msg: string): void };
   constructor(
-    private readonly db: Kysely<Database>,
-    private readonly users: UsersRepository,
-    private readonly clients: ClientsRepository,
-    private readonly audit: AuditService,
-    private readonly log: { warn(msg: string): void; error(msg: string): void },
-  ) {}
+    db: Kysely<Database>,
+    users: UsersRepository,
+    clients: ClientsRepository,
+    audit: AuditService,
+    log: { warn(msg: string): void; error(msg: string): void },
+  ) {
+    this.db = db; this.users = users; this.clients = clients; this.audit = audit; this.log = log;
+  }
 
   // ---- hooks for the face layer ----
 

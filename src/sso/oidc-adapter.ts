@@ -38,11 +38,16 @@ export async function loadClientMetadata(db: DB, box: SecretBox, clientId: strin
 export class KyselyOidcAdapter implements Adapter {
   static #lastSweep = 0;
 
+  private readonly model: string;
+  private readonly db: DB;
+  private readonly box: SecretBox;
   constructor(
-    private readonly model: string,
-    private readonly db: DB,
-    private readonly box: SecretBox,
-  ) {}
+    model: string,
+    db: DB,
+    box: SecretBox,
+  ) {
+    this.model = model; this.db = db; this.box = box;
+  }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     if (this.model === 'Client') return;

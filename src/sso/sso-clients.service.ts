@@ -27,7 +27,10 @@ export const SSO_DEFAULT_CHALLENGES: Challenge[] = ['blink', 'head_movement'];
  * @example const rp = await clients.register(client, { name: 'Intranet', redirect_uris: ['https://intranet.example/cb'] });
  */
 export class SsoClientsService {
-  constructor(private readonly d: { db: DB; box: SecretBox; audit: AuditService }) {}
+  private readonly d: { db: DB; box: SecretBox; audit: AuditService };
+  constructor(d: { db: DB; box: SecretBox; audit: AuditService }) {
+    this.d = d;
+  }
 
   async register(client: ClientContext, input: RegisterSsoClientInput, ip: string | null) {
     for (const [field, uris] of [['redirect_uris', input.redirect_uris], ['post_logout_redirect_uris', input.post_logout_redirect_uris ?? []]] as const) {

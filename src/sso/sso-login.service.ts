@@ -56,9 +56,12 @@ const SESSION_GONE: ReadonlySet<ErrorCode> = new Set(['SESSION_COMPLETED', 'SESS
  * the session's own decision, and finishes the interaction with the user's uuid as accountId.
  */
 export class SsoLoginService {
+  private readonly d: { db: DB; box: SecretBox; audit: AuditService; authentication: AuthenticationService; provider: Provider; log: { warn(m: string): void } };
   constructor(
-    private readonly d: { db: DB; box: SecretBox; audit: AuditService; authentication: AuthenticationService; provider: Provider; log: { warn(m: string): void } },
-  ) {}
+    d: { db: DB; box: SecretBox; audit: AuditService; authentication: AuthenticationService; provider: Provider; log: { warn(m: string): void } },
+  ) {
+    this.d = d;
+  }
 
   /**
    * GET of the interaction page. Returns 'page' when the face login should be shown; otherwise the

@@ -41,14 +41,21 @@ export class StreamSession {
   #lastSampled = 0;
   #recognizer: FrameRecognizer;
 
+  readonly id: string;
+  readonly client: ClientContext;
+  readonly options: StreamOptions;
+  readonly expiresAt: Date;
+  private readonly d: StreamSessionDeps;
+  private readonly onClosed: (session: StreamSession) => void;
   constructor(
-    readonly id: string,
-    readonly client: ClientContext,
-    readonly options: StreamOptions,
-    readonly expiresAt: Date,
-    private readonly d: StreamSessionDeps,
-    private readonly onClosed: (session: StreamSession) => void,
+    id: string,
+    client: ClientContext,
+    options: StreamOptions,
+    expiresAt: Date,
+    d: StreamSessionDeps,
+    onClosed: (session: StreamSession) => void,
   ) {
+    this.id = id; this.client = client; this.options = options; this.expiresAt = expiresAt; this.d = d; this.onClosed = onClosed;
     const { liveness_challenges, challenge_timeout } = options;
     this.#recognizer = new FrameRecognizer(d, client, { session_type: 'webrtc', ...(liveness_challenges ? { liveness_challenges } : {}), ...(challenge_timeout ? { challenge_timeout } : {}) });
   }

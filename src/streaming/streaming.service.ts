@@ -37,7 +37,10 @@ export interface StreamingServiceDeps {
 export class StreamingService {
   #sessions = new Map<string, { session: StreamSession; timer: NodeJS.Timeout; meta: RequestMeta }>();
 
-  constructor(private readonly d: StreamingServiceDeps) {}
+  private readonly d: StreamingServiceDeps;
+  constructor(d: StreamingServiceDeps) {
+    this.d = d;
+  }
 
   async create(client: ClientContext, input: CreateStreamInput, meta: RequestMeta) {
     const mode = input.mode ?? (input.user_id ? 'verification' : 'identification');

@@ -66,11 +66,16 @@ export interface AnalyzerOptions {
 export class Analyzer {
   private readonly embedders = new Map<string, Promise<Embedder>>();
 
+  private readonly detector: FaceDetector;
+  readonly defaultModel: ModelId;
+  private readonly limits: DecodeLimits;
   private constructor(
-    private readonly detector: FaceDetector,
-    readonly defaultModel: ModelId,
-    private readonly limits: DecodeLimits,
-  ) {}
+    detector: FaceDetector,
+    defaultModel: ModelId,
+    limits: DecodeLimits,
+  ) {
+    this.detector = detector; this.defaultModel = defaultModel; this.limits = limits;
+  }
 
   static async create(opts: AnalyzerOptions = {}): Promise<Analyzer> {
     const defaultModel = opts.defaultModel ?? DEFAULT_MODEL;

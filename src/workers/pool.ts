@@ -31,7 +31,7 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-const WORKER_URL = new URL('./inference.worker.mjs', import.meta.url);
+const WORKER_URL = new URL('./inference.worker.ts', import.meta.url);
 
 export function deserializeError(e: SerializedError): AppError {
   const headers = e.code === 'SERVICE_BUSY' ? { 'Retry-After': '1' } : undefined;
@@ -55,7 +55,10 @@ export class WorkerPool {
   models: string[] = [];
   defaultModel = '';
 
-  private constructor(private readonly opts: PoolOptions) {}
+  private readonly opts: PoolOptions;
+  private constructor(opts: PoolOptions) {
+    this.opts = opts;
+  }
 
   static async start(opts: PoolOptions): Promise<WorkerPool> {
     const pool = new WorkerPool({ ...opts, workers: Math.max(1, Math.floor(opts.workers)) });

@@ -30,11 +30,16 @@ export class FrameRecognizer {
   /** The authentication session of a liveness stream, keyed by the options that created it. */
   #live: { key: string; token: string } | null = null;
 
+  private readonly d: FrameRecognizerDeps;
+  private readonly client: ClientContext;
+  private readonly session: LivenessSessionDefaults;
   constructor(
-    private readonly d: FrameRecognizerDeps,
-    private readonly client: ClientContext,
-    private readonly session: LivenessSessionDefaults,
-  ) {}
+    d: FrameRecognizerDeps,
+    client: ClientContext,
+    session: LivenessSessionDefaults,
+  ) {
+    this.d = d; this.client = client; this.session = session;
+  }
 
   async recognize(image: ImageInput, o: FrameOptions): Promise<unknown> {
     const mode = o.mode ?? (o.user_id ? 'verification' : 'identification');

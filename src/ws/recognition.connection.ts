@@ -82,10 +82,13 @@ export class RecognitionConnection {
   #recognizer: FrameRecognizer | null = null;
   #stats = { frames: 0, results: 0, errors: 0, dropped: 0, openedAt: Date.now() };
 
+  private readonly socket: WsSocket;
+  private readonly d: ConnectionDeps;
   constructor(
-    private readonly socket: WsSocket,
-    private readonly d: ConnectionDeps,
+    socket: WsSocket,
+    d: ConnectionDeps,
   ) {
+    this.socket = socket; this.d = d;
     this.#tokens = d.limits.maxFps;
   }
 

@@ -1,4 +1,4 @@
-// A Node WebRTC client run as a child process (fork with `--import tsx`): it plays a real video (or a still
+// A Node WebRTC client run as a child process (forked; Node runs the .ts file directly): it plays a real video (or a still
 // photo) as a camera track to a Wajah streaming session and forwards every data-channel message to the parent.
 // It runs in its own process because node-webrtc's RTCVideoSource keeps the event loop alive and crashes
 // when finalised at exit; this process ends with process.exit() instead.

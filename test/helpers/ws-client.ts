@@ -22,7 +22,9 @@ export class WsClient {
   #waiters: Array<(m: ServerMessage) => void> = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  private constructor(private readonly socket: RawSocket) {
+  private readonly socket: RawSocket;
+  private constructor(socket: RawSocket) {
+    this.socket = socket;
     socket.on('message', (data) => {
       const msg = JSON.parse(data.toString('utf8')) as ServerMessage;
       const w = this.#waiters.shift();

@@ -49,7 +49,7 @@ describe('wajah CLI on the embedded database', () => {
   });
 
   test('with a server running: goes through its admin API (local token from the runtime file)', async () => {
-    server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server.ts')], { cwd: root, env: { ...env, PORT: '0', HOST: '127.0.0.1' }, stdio: 'ignore' });
+    server = spawn(process.execPath, [path.join(root, 'src/server.ts')], { cwd: root, env: { ...env, PORT: '0', HOST: '127.0.0.1' }, stdio: 'ignore' });
     let info = null;
     for (let i = 0; i < 600 && !info; i++) {
       await sleep(100);

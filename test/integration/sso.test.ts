@@ -21,7 +21,10 @@ const REDIRECT = 'https://rp.example.com/callback';
 /** The browser side of the flow: a cookie jar (names are unique across the provider's paths). */
 class Browser {
   readonly cookies = new Map<string, string>();
-  constructor(private readonly app: FastifyInstance) {}
+  private readonly app: FastifyInstance;
+  constructor(app: FastifyInstance) {
+    this.app = app;
+  }
 
   async request(method: 'GET' | 'POST', url: string, body?: { payload: Buffer; headers: Record<string, string> }): Promise<LightMyRequestResponse> {
     const u = new URL(url, `http://${HOST}`);

@@ -19,7 +19,7 @@ const CLIENT = new URL('../helpers/webrtc-client.ts', import.meta.url);
 
 /** Runs the WebRTC client until `done` holds for the events so far (or the timeout); always stops the child. */
 async function stream(job: Omit<ClientJob, 'fps'> & { fps?: number }, done: (events: ClientEvent[]) => boolean, timeoutMs = 45_000): Promise<ClientEvent[]> {
-  const child = fork(CLIENT, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(CLIENT, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const events: ClientEvent[] = [];
   const exited = new Promise((r) => child.once('exit', r));
   try {

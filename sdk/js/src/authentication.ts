@@ -17,7 +17,10 @@ import type {
  * @example const d = await client.authentication.verify({ user_id: 'EMP001', image: bytes }); d.result?.authenticated
  */
 export class AuthenticationApi {
-  constructor(private readonly http: HttpTransport) {}
+  private readonly http: HttpTransport;
+  constructor(http: HttpTransport) {
+    this.http = http;
+  }
 
   create(input: CreateAuthenticationSessionInput, call?: CallOptions): Promise<AuthenticationSession> {
     return this.http.request('POST', '/auth/authentication/create/', { json: input, call });

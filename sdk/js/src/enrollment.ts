@@ -19,7 +19,10 @@ import type {
  * @example await client.enrollment.direct({ user_id: 'EMP001', image: await file.arrayBuffer() })
  */
 export class EnrollmentApi {
-  constructor(private readonly http: HttpTransport) {}
+  private readonly http: HttpTransport;
+  constructor(http: HttpTransport) {
+    this.http = http;
+  }
 
   /** Starts a frame session (webcam, mobile, upload); keep `session_token` for the frames. */
   create(input: CreateEnrollmentSessionInput, call?: CallOptions): Promise<EnrollmentSession> {

@@ -6,7 +6,10 @@ import type { CreateUserInput, ListUsersQuery, Page, UpdateUserInput, User, User
  * @example const user = await client.users.create({ external_id: 'EMP001', name: 'John Doe' })
  */
 export class UsersApi {
-  constructor(private readonly http: HttpTransport) {}
+  private readonly http: HttpTransport;
+  constructor(http: HttpTransport) {
+    this.http = http;
+  }
 
   create(input: CreateUserInput, call?: CallOptions): Promise<User> {
     return this.http.request('POST', '/clients/users/', { json: input, call });

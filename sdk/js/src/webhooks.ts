@@ -3,7 +3,10 @@ import type { ListWebhookLogsQuery, Page, PageQuery, WebhookEndpoint, WebhookEnd
 
 /** `/api/webhooks/endpoints/…`. */
 export class WebhookEndpointsApi {
-  constructor(private readonly http: HttpTransport) {}
+  private readonly http: HttpTransport;
+  constructor(http: HttpTransport) {
+    this.http = http;
+  }
 
   /** The answer carries `secret` once, when the server generated it. */
   create(input: WebhookEndpointInput, call?: CallOptions): Promise<WebhookEndpoint> {
@@ -41,7 +44,10 @@ export class WebhookEndpointsApi {
 
 /** `/api/webhooks/logs/…`: deliveries, newest first. */
 export class WebhookLogsApi {
-  constructor(private readonly http: HttpTransport) {}
+  private readonly http: HttpTransport;
+  constructor(http: HttpTransport) {
+    this.http = http;
+  }
 
   list(query: ListWebhookLogsQuery = {}, call?: CallOptions): Promise<Page<WebhookLog>> {
     return this.http.request('GET', '/webhooks/logs/', { query: { ...query }, call });

@@ -54,7 +54,10 @@ export type AuditFeedCategory = (typeof AUDIT_CATEGORIES)[number];
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 export class AnalyticsRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+  }
 
   async attemptSummary(clientId: string, r: Range): Promise<AttemptSummary> {
     const { rows } = await sql<AttemptSummary>`

@@ -39,7 +39,10 @@ const KEY_COLUMNS = [
 ] as const;
 
 export class ApiKeysRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+  }
 
   async insert(
     row: { id: string; client_id: string; key: string; secret_hash: string; name: string | null; ip_allowlist: string[]; expires_at: Date | null },

@@ -25,7 +25,10 @@ export interface AuditQuery {
 }
 
 export class AuditRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+  }
 
   /** One multi-row insert (the audit writer batches API-access entries). */
   async insertMany(rows: NewAuditRow[], trx: Db = this.db): Promise<void> {

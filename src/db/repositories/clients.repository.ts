@@ -32,7 +32,10 @@ const COLUMNS = ['id', 'name', 'tier', 'max_users', 'calls_per_hour', 'ip_allowl
 
 /** Tenants. Operator-level queries (not tenant-scoped: the tenant is the row itself). */
 export class ClientsRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+  }
 
   async insert(client: NewClient, trx: Db = this.db): Promise<ClientRow> {
     return (await trx

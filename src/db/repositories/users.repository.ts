@@ -60,7 +60,10 @@ function escapeLike(s: string): string {
 }
 
 export class UsersRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+  }
 
   async insert(
     row: { id: string; client_id: string; external_id: string; name: string; email: string | null; metadata: Record<string, unknown> },

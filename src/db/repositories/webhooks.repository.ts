@@ -108,7 +108,10 @@ const inMs = (ms: number) => sql<Date>`now() + ${Math.max(0, Math.round(ms))} * 
  * API instances on one PostgreSQL never take the same event or delivery at the same time.
  */
 export class WebhooksRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+  }
 
   // ---- endpoints ----
 

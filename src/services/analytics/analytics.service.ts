@@ -28,10 +28,14 @@ export interface AuditLogQuery extends PeriodQuery {
  * @example await analytics.dashboard(client.id, { period: 'last_7_days' })
  */
 export class AnalyticsService {
+  private readonly repo: AnalyticsRepository;
+  private readonly deps: { clock?: () => Date; flushAudit?: () => Promise<void> };
   constructor(
-    private readonly repo: AnalyticsRepository,
-    private readonly deps: { clock?: () => Date; flushAudit?: () => Promise<void> } = {},
-  ) {}
+    repo: AnalyticsRepository,
+    deps: { clock?: () => Date; flushAudit?: () => Promise<void> } = {},
+  ) {
+    this.repo = repo; this.deps = deps;
+  }
 
   #now(): Date {
     return this.deps.clock?.() ?? new Date();

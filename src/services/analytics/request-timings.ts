@@ -15,11 +15,15 @@ export class RequestTimings {
   #size = 0;
   readonly #startedAt: number;
 
+  private readonly windowMs: number;
+  private readonly capacity: number;
+  private readonly clock: () => number;
   constructor(
-    private readonly windowMs = 5 * 60_000,
-    private readonly capacity = 50_000,
-    private readonly clock: () => number = Date.now,
+    windowMs = 5 * 60_000,
+    capacity = 50_000,
+    clock: () => number = Date.now,
   ) {
+    this.windowMs = windowMs; this.capacity = capacity; this.clock = clock;
     this.#at = new Float64Array(capacity);
     this.#ms = new Float64Array(capacity);
     this.#status = new Uint16Array(capacity);

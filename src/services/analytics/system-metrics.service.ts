@@ -11,8 +11,16 @@ import type { SystemProbe } from './system-probe.ts';
  * @example await systemMetrics.read(client.id) // → { timestamp, metrics: {…}, performance: {…} }
  */
 export class SystemMetricsService {
+  private readonly d: {
+      repo: Pick<AnalyticsRepository, 'activeSessions'>;
+      probe: SystemProbe;
+      timings: RequestTimings;
+      engineStatus: () => EngineStatus | null;
+      connections: () => number;
+      clock?: () => Date;
+    };
   constructor(
-    private readonly d: {
+    d: {
       repo: Pick<AnalyticsRepository, 'activeSessions'>;
       probe: SystemProbe;
       timings: RequestTimings;
@@ -20,7 +28,9 @@ export class SystemMetricsService {
       connections: () => number;
       clock?: () => Date;
     },
-  ) {}
+  ) {
+    this.d = d;
+  }
 
   async read(clientId: string) {
     const now = this.d.clock?.() ?? new Date();

@@ -14,10 +14,13 @@ export class SystemProbe {
   #last: { at: number; idle: number; total: number } | null = null;
   #lastCpu: number | null = null;
 
+  private readonly dataDir: string;
+  private readonly clock: () => number;
   constructor(
-    private readonly dataDir: string,
-    private readonly clock: () => number = Date.now,
+    dataDir: string,
+    clock: () => number = Date.now,
   ) {
+    this.dataDir = dataDir; this.clock = clock;
     this.#last = { at: clock(), ...cpuTimes() };
   }
 

@@ -42,13 +42,19 @@ export class WebhookDispatcher {
   #prunedAt = 0;
   #errorLoggedAt = 0;
 
+  private readonly repo: WebhooksRepository;
+  private readonly send: WebhookSender;
+  private readonly box: SecretBox;
+  private readonly log: { warn(msg: string): void; error(msg: string): void };
+  private readonly options: DispatcherOptions;
   constructor(
-    private readonly repo: WebhooksRepository,
-    private readonly send: WebhookSender,
-    private readonly box: SecretBox,
-    private readonly log: { warn(msg: string): void; error(msg: string): void },
-    private readonly options: DispatcherOptions,
+    repo: WebhooksRepository,
+    send: WebhookSender,
+    box: SecretBox,
+    log: { warn(msg: string): void; error(msg: string): void },
+    options: DispatcherOptions,
   ) {
+    this.repo = repo; this.send = send; this.box = box; this.log = log; this.options = options;
     this.#concurrency = options.concurrency ?? 16;
     this.#leaseMs = options.timeoutMs + 30_000;
   }

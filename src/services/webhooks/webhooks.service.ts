@@ -74,12 +74,18 @@ export interface DeliveryQuery {
  * @example const ep = await webhooks.create(clientId, { url: 'https://example.com/hook', events: ['user.created'] })
  */
 export class WebhooksService {
+  private readonly repo: WebhooksRepository;
+  private readonly dispatcher: WebhookDispatcher;
+  private readonly box: SecretBox;
+  private readonly options: { allowPrivate: boolean; dispatch: boolean };
   constructor(
-    private readonly repo: WebhooksRepository,
-    private readonly dispatcher: WebhookDispatcher,
-    private readonly box: SecretBox,
-    private readonly options: { allowPrivate: boolean; dispatch: boolean },
-  ) {}
+    repo: WebhooksRepository,
+    dispatcher: WebhookDispatcher,
+    box: SecretBox,
+    options: { allowPrivate: boolean; dispatch: boolean },
+  ) {
+    this.repo = repo; this.dispatcher = dispatcher; this.box = box; this.options = options;
+  }
 
   async create(clientId: string, input: EndpointInput): Promise<EndpointView> {
     const url = await checkWebhookUrl(input.url, this.options.allowPrivate);

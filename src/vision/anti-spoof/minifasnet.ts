@@ -27,7 +27,10 @@ export interface PassiveBox {
  * @example const p = await PassiveAntiSpoof.create(); const live = await p.score(img, box); // 0..1
  */
 export class PassiveAntiSpoof {
-  private constructor(private readonly session: Ort.InferenceSession) {}
+  private readonly session: Ort.InferenceSession;
+  private constructor(session: Ort.InferenceSession) {
+    this.session = session;
+  }
 
   static async create(): Promise<PassiveAntiSpoof> {
     return new PassiveAntiSpoof(await createWorkerSession(PASSIVE_MODEL_PATH, { flushBelow: 1e-12 }));

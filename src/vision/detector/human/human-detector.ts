@@ -22,7 +22,10 @@ export const MIN_FACE_SCORE = 0.5;
 export class HumanDetector implements FaceDetector {
   readonly id = 'human-blazeface-mesh';
 
-  private constructor(private readonly human: any) {}
+  private readonly human: any;
+  private constructor(human: any) {
+    this.human = human;
+  }
 
   static async create(opts: { maxFaces?: number } = {}): Promise<HumanDetector> {
     const { Human } = requireHuman();

@@ -76,11 +76,16 @@ export function loadTf(): Promise<any> {
  * @example const m = await MeshModel.create(); const r = await m.run(img, { cx, cy, side }, false);
  */
 export class MeshModel {
+  private readonly tf: any;
+  private readonly mesh: any;
+  private readonly iris: any;
   private constructor(
-    private readonly tf: any,
-    private readonly mesh: any,
-    private readonly iris: any,
-  ) {}
+    tf: any,
+    mesh: any,
+    iris: any,
+  ) {
+    this.tf = tf; this.mesh = mesh; this.iris = iris;
+  }
 
   static async create(): Promise<MeshModel> {
     const tf = await loadTf();

@@ -54,11 +54,16 @@ const MAX_FACES = 20;
 export class UltrafaceMeshDetector implements FaceDetector {
   readonly id = 'ultraface-mediapipe-mesh';
 
+  private readonly boxes: Ultraface;
+  private readonly mesh: MeshModel;
+  private readonly antiSpoof: PassiveAntiSpoof;
   private constructor(
-    private readonly boxes: Ultraface,
-    private readonly mesh: MeshModel,
-    private readonly antiSpoof: PassiveAntiSpoof,
-  ) {}
+    boxes: Ultraface,
+    mesh: MeshModel,
+    antiSpoof: PassiveAntiSpoof,
+  ) {
+    this.boxes = boxes; this.mesh = mesh; this.antiSpoof = antiSpoof;
+  }
 
   static async create(): Promise<UltrafaceMeshDetector> {
     const [boxes, mesh, antiSpoof] = await Promise.all([Ultraface.create(), MeshModel.create(), PassiveAntiSpoof.create()]);

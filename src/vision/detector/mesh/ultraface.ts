@@ -24,7 +24,10 @@ export interface FaceBox {
  * @example const uf = await Ultraface.create(); const boxes = await uf.detect(img, 0.6);
  */
 export class Ultraface {
-  private constructor(private readonly session: Ort.InferenceSession) {}
+  private readonly session: Ort.InferenceSession;
+  private constructor(session: Ort.InferenceSession) {
+    this.session = session;
+  }
 
   static async create(): Promise<Ultraface> {
     return new Ultraface(await createWorkerSession(ULTRAFACE_MODEL_PATH));

@@ -73,7 +73,10 @@ export class FaceapiDlibEmbedder implements Embedder {
   readonly id = 'dlib-faceapi-v1';
   readonly dims = 128;
 
-  private constructor(private readonly faceapi: any) {}
+  private readonly faceapi: any;
+  private constructor(faceapi: any) {
+    this.faceapi = faceapi;
+  }
 
   static async create(): Promise<FaceapiDlibEmbedder> {
     const faceapi = loadFaceapi();

@@ -17,11 +17,16 @@ export const FACEPLUGIN_MODEL_PATH = facepluginModel('fr_feature.onnx');
 export class FacepluginEmbedder implements Embedder {
   readonly dims = 512;
 
+  readonly id: string;
+  private readonly session: Ort.InferenceSession;
+  private readonly flip: boolean;
   private constructor(
-    readonly id: string,
-    private readonly session: Ort.InferenceSession,
-    private readonly flip: boolean,
-  ) {}
+    id: string,
+    session: Ort.InferenceSession,
+    flip: boolean,
+  ) {
+    this.id = id; this.session = session; this.flip = flip;
+  }
 
   static async create(opts: { id: string; flip: boolean; threads?: number }): Promise<FacepluginEmbedder> {
     // About 196k of the model's weights are below 1e-12 (dead channels); products with them are denormal
