@@ -457,6 +457,16 @@ describe('face-recognition-sdk against a real server', () => {
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(badCloses, [4401]);
 
-    await rejects(client.realtime().connect(), 'WEBSOCKET_UNAVAILABLE');
+    // Node 24 has a global WebSocket: without options.WebSocket the client uses it; with none at all it says so.
+    const viaGlobal = client.realtime();
+    assert.match((await viaGlobal.connect()).client_id, /.+/);
+    viaGlobal.close();
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    delete (globalThis as { WebSocket?: unknown }).WebSocket;
+    try {
+      await rejects(client.realtime().connect(), 'WEBSOCKET_UNAVAILABLE');
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'WebSocket', saved);
+    }
   });
 });
