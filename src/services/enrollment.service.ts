@@ -180,10 +180,10 @@ export class EnrollmentService {
           };
         }
       }
-      const quality = round(q.score);
       const angle = q.poseBucket;
-      const threshold = angleThreshold(params, angle);
-      if (q.score < threshold) {
+      const score = captureScore(params, q);
+      const quality = round(score);
+      if (score < captureThreshold(params, q.poseBucket)) {
         state.rejected++;
         return {
           state: { ...state },
@@ -198,7 +198,7 @@ export class EnrollmentService {
           }),
         };
       }
-      const frame: CapturedFrame = { emb: '', quality: q.score, confidence: face.score, angle, model: modelId };
+      const frame: CapturedFrame = { emb: '', quality: score, confidence: face.score, angle, model: modelId };
       let accepted = false;
       let reason: string | null = null;
       if (params.require_multiple_angles) {
@@ -512,9 +512,27 @@ function dot(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
-/** Turned faces score lower on the pose component of quality; angle frames get a 20 % allowance. */
-function angleThreshold(params: EnrollParams, angle: PoseBucket): number {
-  return params.require_multiple_angles && angle !== 'front' ? params.quality_threshold * 0.8 : params.quality_threshold;
+/**
+ * The quality a captured frame is judged by: in a multi-angle session a left or right frame is the turn
+ * that was asked for, so it is judged as one (QualityReport.turnScore: no pose penalty up to a
+ * three-quarter view, size corrected for foreshortening); a turn too far to recognise is caught by the
+ * identity check above, not by quality.
+ */
+function captureScore(params: EnrollParams, q: { score: number; turnScore: number; poseBucket: PoseBucket }): number {
+  return isTurnCapture(params, q.poseBucket) ? q.turnScore : q.score;
+}
+
+/**
+ * A turn is captured while the head moves: a normal-pace turn (≈ 90°/s) blurs a webcam frame by several
+ * pixels and lasts only a few frames at 5 frames/s, so turn frames get a 20 % allowance on the threshold
+ * (sharpness alone is 20 % of the score's weight). Front frames are held still and meet it in full.
+ */
+function captureThreshold(params: EnrollParams, angle: PoseBucket): number {
+  return isTurnCapture(params, angle) ? params.quality_threshold * 0.8 : params.quality_threshold;
+}
+
+function isTurnCapture(params: EnrollParams, angle: PoseBucket): boolean {
+  return params.require_multiple_angles && (angle === 'left' || angle === 'right');
 }
 
 function progressCurrent(params: EnrollParams, state: EnrollState): number {

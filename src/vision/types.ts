@@ -39,6 +39,11 @@ export interface Pose {
 export interface QualityReport {
   /** 0..1, higher is better. */
   score: number;
+  /**
+   * 0..1: the same frame judged as a requested head turn (multi-angle enrollment's left/right): the
+   * inter-ocular size corrected for the turn's foreshortening and no pose penalty up to a three-quarter view.
+   */
+  turnScore: number;
   suggestions: Suggestion[];
   /** One human sentence built from the suggestions. */
   message: string;

@@ -32,6 +32,13 @@ export const QUALITY = {
   /** Pose buckets for multi-angle enrollment. */
   bucketYaw: 15,
   bucketPitch: 15,
+  /**
+   * A requested head turn (multi-angle enrollment): a three-quarter view up to turnFree degrees of yaw is
+   * what was asked for, so it costs nothing; beyond it the far half of the face self-occludes and the
+   * pose component falls to zero at turnMax (a profile).
+   */
+  turnFree: 35,
+  turnMax: 55,
   /** Eye aspect ratio mapped 0 → 1. */
   earClosed: 0.12,
   earOpen: 0.2,
@@ -52,6 +59,13 @@ const MESSAGES: Record<Suggestion, string> = {
   open_eyes: 'keep your eyes open',
   center_face: 'center your face in the frame',
 };
+
+/** Weighted geometric mean of the components: one bad component pulls the score down hard. */
+function weightedScore(components: Record<keyof typeof WEIGHTS, number>): number {
+  let logSum = 0;
+  for (const k of Object.keys(WEIGHTS) as Array<keyof typeof WEIGHTS>) logSum += WEIGHTS[k] * Math.log(Math.max(0.02, components[k]));
+  return Math.exp(logSum);
+}
 
 function ramp(v: number, lo: number, hi: number): number {
   return Math.max(0, Math.min(1, (v - lo) / (hi - lo)));
@@ -120,10 +134,16 @@ export function assessQuality(img: RgbImage, face: DetectedFace, aligned: RgbIma
     eyes: ramp(eyeOpenness, QUALITY.earClosed, QUALITY.earOpen),
     confidence: Math.max(0, Math.min(1, face.score)),
   };
-  // Weighted geometric mean (one bad component pulls the score down hard), times the visible share.
-  let logSum = 0;
-  for (const k of Object.keys(WEIGHTS) as Array<keyof typeof WEIGHTS>) logSum += WEIGHTS[k] * Math.log(Math.max(0.02, components[k]));
-  const score = Math.exp(logSum) * visible ** 2 * (offCentre > 0.4 ? 0.8 : 1);
+  const frame = visible ** 2 * (offCentre > 0.4 ? 0.8 : 1);
+  const score = weightedScore(components) * frame;
+  // The same frame judged as a capture of a requested turn: the eyes' distance in the picture shrinks by
+  // cos(yaw) (foreshortening, not distance from the camera), and a three-quarter view is not a bad pose.
+  const turnComponents = {
+    ...components,
+    size: ramp(ipd / Math.max(0.5, Math.cos((yaw * Math.PI) / 180)), QUALITY.ipdMin, QUALITY.ipdGood) * (tooBig ? 0.6 : 1),
+    pose: Math.min(1 - ramp(Math.abs(yaw), QUALITY.turnFree, QUALITY.turnMax), 1 - ramp(Math.abs(pitch), QUALITY.pitchFree, QUALITY.pitchMax)),
+  };
+  const turnScore = weightedScore(turnComponents) * frame;
 
   const suggestions: Suggestion[] = [];
   if (visible < 0.97 || offCentre > 0.4) suggestions.push('center_face');
@@ -141,6 +161,7 @@ export function assessQuality(img: RgbImage, face: DetectedFace, aligned: RgbIma
 
   return {
     score: Math.max(0, Math.min(1, score)),
+    turnScore: Math.max(0, Math.min(1, turnScore)),
     suggestions,
     message: messageFor(suggestions),
     poseBucket: poseBucket(yaw, pitch),
