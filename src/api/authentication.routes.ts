@@ -26,6 +26,11 @@ const LivenessResult = Type.Object({
     spoof_detected: Type.Boolean({ description: 'The passive check judged the frames a print or a screen replay' }),
   }),
   challenges_completed: Type.Array(Type.String()),
+  failure_reason: Type.Optional(
+    Type.Union([Type.Literal('SPOOF_DETECTED'), Type.Literal('STATIC_IMAGE'), Type.Literal('CHALLENGE_TIMEOUT'), Type.Literal('BELOW_THRESHOLD')], {
+      description: 'Why liveness failed (only when passed is false). SPOOF_DETECTED and STATIC_IMAGE end the session at the frame that decided them.',
+    }),
+  ),
 });
 const Match = Type.Object({
   user_id: Type.String(),

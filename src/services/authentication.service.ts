@@ -4,6 +4,7 @@ import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
 import { appError, isAppError } from '../errors.ts';
+import { DEFAULT_MODEL, thresholdFloor } from '../vision/calibration.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, round, type FaceDeps, type ImageInput, type RequestMeta } from './face.ts';
 import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
@@ -91,6 +92,7 @@ export class AuthenticationService {
   }
 
   async create(client: ClientContext, input: CreateAuthInput) {
+    assertThresholds(input);
     const mode: AuthMode = input.mode ?? (input.user_id ? 'verification' : 'identification');
     let user: FaceUser | null = null;
     if (mode === 'verification') {
@@ -153,9 +155,7 @@ export class AuthenticationService {
     try {
       ({ face, result: { modelId } } = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness }));
     } catch (e) {
-      if (isAppError(e) && e.code === 'NO_FACE_DETECTED') {
-        await this.#recordFailure(client, session.id, session.user_id, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
-      }
+      if (isAppError(e) && e.code === 'NO_FACE_DETECTED') return this.#noFace(client, session.id, params, started, meta);
       throw e;
     }
     // Recognition needs only reads: done before the short locked update.
@@ -227,19 +227,22 @@ export class AuthenticationService {
         state.best = null;
         if (!liveness.passed) {
           const attempts = state.attempts + 1;
-          await this.#writeOutcome(trx, client, locked.id, params, { ...decision, success: false, failureReason: 'LIVENESS_FAILED' }, liveness, attempts, started, meta);
+          // A face that failed liveness learns nothing about whom it matches: no confidence, no identification
+          // match; only the verification target the caller named is kept for the tenant's records.
+          const failed = livenessFailedDecision(decision);
+          await this.#writeOutcome(trx, client, locked.id, params, failed, liveness, attempts, started, meta);
           await recordEvent(trx, client.id, 'liveness.failed', {
             session_id: locked.id,
-            ...(decision.mode === 'verification' && decision.user ? { user_id: decision.user.external_id } : {}),
+            ...(failed.user ? { user_id: failed.user.external_id } : {}),
             liveness_score: liveness.score,
             checks: liveness.checks,
             challenges_completed: liveness.challenges_completed,
-            reason: state.liveness.failure ?? (liveness.checks.static_detection ? 'STATIC_IMAGE' : liveness.checks.spoof_detected ? 'SPOOF_DETECTED' : 'BELOW_THRESHOLD'),
+            reason: liveness.failure_reason ?? 'BELOW_THRESHOLD',
           });
           return {
             state: { ...state, attempts },
             status: 'failed',
-            result: this.#response(params, { ...decision, success: false, failureReason: 'LIVENESS_FAILED' }, liveness, 'failed', started, 0),
+            result: this.#response(params, { ...failed, user: null }, liveness, 'failed', started, 0),
           };
         }
       }
@@ -253,6 +256,31 @@ export class AuthenticationService {
         ...(finished ? { status } : {}),
         result: this.#response(params, decision, liveness, status, started, finished ? 0 : params.max_attempts - attempts),
       };
+    });
+  }
+
+  /**
+   * A session frame without a face (docs/face-flows.md, "No face in a frame"): 200 with face_detected
+   * false, as in enrollment sessions; no attempt is counted (a camera sends such frames while the person
+   * sits down). The liveness clock keeps running: past the challenge's window the session fails.
+   */
+  async #noFace(client: ClientContext, sessionId: string, params: AuthParams, started: number, meta: RequestMeta) {
+    return this.d.sessions.update(sessionId, async (locked, trx) => {
+      const state = structuredClone(locked.state) as unknown as AuthState;
+      const base = { face_detected: false, quality_score: 0, processing_time: seconds(started), timestamp: new Date().toISOString() };
+      if (state.liveness) {
+        state.liveness = expireLiveness(state.liveness, Date.now());
+        if (livenessDone(state.liveness)) {
+          const liveness = livenessResult(state.liveness, params.liveness_threshold);
+          const attempts = state.attempts + 1;
+          const failed: Decision = { mode: params.mode, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold, user: null, matches: [], quality: 0 };
+          await this.#writeOutcome(trx, client, locked.id, params, failed, liveness, attempts, started, meta);
+          await recordEvent(trx, client.id, 'liveness.failed', { session_id: locked.id, liveness_score: liveness.score, checks: liveness.checks, challenges_completed: liveness.challenges_completed, reason: liveness.failure_reason ?? 'CHALLENGE_TIMEOUT' });
+          return { state: { ...state, attempts }, status: 'failed', result: this.#response(params, failed, liveness, 'failed', started, 0) };
+        }
+        return { state: { ...state }, result: { status: 'processing', ...base, liveness: livenessProgress(state.liveness), feedback: NO_FACE_FEEDBACK } };
+      }
+      return { result: { status: 'processing', ...base, feedback: NO_FACE_FEEDBACK } };
     });
   }
 
@@ -492,7 +520,25 @@ export class AuthenticationService {
   }
 }
 
+/**
+ * confidence_threshold and search_threshold may not go below the recogniser's calibrated floor
+ * (thresholdFloor: FAR 1 % rounded up, at least 0.5); a lower one would let a different person verify.
+ */
+export function assertThresholds(o: { confidence_threshold?: number; search_threshold?: number }): void {
+  const floor = thresholdFloor(DEFAULT_MODEL);
+  for (const field of ['confidence_threshold', 'search_threshold'] as const) {
+    const v = o[field];
+    if (v !== undefined && !(v >= floor)) {
+      throw appError('VALIDATION_ERROR', `${field} must be at least ${floor} (the calibrated floor: below it a different person is accepted more than 1 % of the time); got ${v}`, {
+        field,
+        minimum: floor,
+      });
+    }
+  }
+}
+
 function oneShotParams(mode: AuthMode, o: AuthOptions): AuthParams {
+  assertThresholds(o);
   return {
     mode,
     session_type: 'api',
@@ -530,3 +576,15 @@ function livenessFeedback(s: LivenessState): { message: string; suggestions: str
 }
 
 const seconds = (started: number) => round((performance.now() - started) / 1000);
+
+const NO_FACE_FEEDBACK = { message: 'No face found. Look at the camera.', suggestions: ['center_face'] };
+
+/**
+ * The decision recorded when liveness fails: whatever the recogniser found is dropped (confidence,
+ * matches, the identified user), so neither the response, nor the attempt row, nor an event tells the
+ * presenter of a photo whom it resembles. A verification keeps its target (the caller named it) for the
+ * tenant's records; the response omits even that.
+ */
+function livenessFailedDecision(d: Decision): Decision {
+  return { ...d, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, matches: [], user: d.mode === 'verification' ? d.user : null };
+}

@@ -88,7 +88,7 @@ export interface LivenessState {
   motion: number;
   recent: { d: number[]; yaw: number[]; pitch: number[] };
   passive: number[];
-  failure: null | 'CHALLENGE_TIMEOUT' | 'STATIC_IMAGE';
+  failure: null | 'CHALLENGE_TIMEOUT' | 'STATIC_IMAGE' | 'SPOOF_DETECTED';
 }
 
 export function newLiveness(challenges: Challenge[], timeoutMs: number, now: number, random: () => number = Math.random): LivenessState {
@@ -152,7 +152,17 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
     return s;
   }
   s.frames++;
-  if (f.passive !== null) s.passive.push(f.passive);
+  if (f.passive !== null) {
+    s.passive.push(f.passive);
+    // Fail fast: once the passive check decides print or screen (the same median rule as the final
+    // decision, with the last PASSIVE_MIN_FRAMES frames all below it too), no challenge can rescue the
+    // session, so it ends at this frame instead of at the challenge timeout.
+    const last = s.passive.slice(-T.PASSIVE_MIN_FRAMES);
+    if (s.passive.length >= T.PASSIVE_MIN_FRAMES && median(s.passive) < T.PASSIVE_MIN_MEDIAN && last.every((p) => p < T.PASSIVE_MIN_MEDIAN)) {
+      s.failure = 'SPOOF_DETECTED';
+      return s;
+    }
+  }
 
   if (prevThumb) {
     const d = thumbDiff(prevThumb, f.thumb);
@@ -253,6 +263,12 @@ export interface LivenessResult {
     spoof_detected: boolean;
   };
   challenges_completed: Challenge[];
+  /** Why it failed (absent when passed). */
+  failure_reason?: 'SPOOF_DETECTED' | 'STATIC_IMAGE' | 'CHALLENGE_TIMEOUT' | 'BELOW_THRESHOLD';
+}
+
+function median(a: number[]): number {
+  return [...a].sort((x, y) => x - y)[a.length >> 1];
 }
 
 export function livenessDone(s: LivenessState): boolean {
@@ -266,8 +282,8 @@ export function livenessDone(s: LivenessState): boolean {
  */
 export function livenessResult(s: LivenessState, threshold: number): LivenessResult {
   const T = LIVENESS_TUNING;
-  const passive = s.passive.length ? [...s.passive].sort((a, b) => a - b)[s.passive.length >> 1] : null;
-  const spoofDetected = passive !== null && s.passive.length >= T.PASSIVE_MIN_FRAMES && passive < T.PASSIVE_MIN_MEDIAN;
+  const passive = s.passive.length ? median(s.passive) : null;
+  const spoofDetected = s.failure === 'SPOOF_DETECTED' || (passive !== null && s.passive.length >= T.PASSIVE_MIN_FRAMES && passive < T.PASSIVE_MIN_MEDIAN);
   const staticDetected =
     s.failure === 'STATIC_IMAGE' || (s.transitions >= 4 && s.stillTransitions / s.transitions > 0.5);
   const fraction = s.order.length ? s.completed.length / s.order.length : 0;
@@ -276,8 +292,18 @@ export function livenessResult(s: LivenessState, threshold: number): LivenessRes
   if (staticDetected || spoofDetected) score = Math.min(score, 0.1);
   score = Math.round(score * 100) / 100;
   const allMet = s.index >= s.order.length && s.order.length > 0;
+  const passed = allMet && !staticDetected && !spoofDetected && !s.failure && score >= threshold;
+  const failureReason = passed
+    ? undefined
+    : spoofDetected
+      ? 'SPOOF_DETECTED'
+      : staticDetected
+        ? 'STATIC_IMAGE'
+        : s.failure === 'CHALLENGE_TIMEOUT' || !allMet
+          ? 'CHALLENGE_TIMEOUT'
+          : 'BELOW_THRESHOLD';
   return {
-    passed: allMet && !staticDetected && !spoofDetected && !s.failure && score >= threshold,
+    passed,
     score,
     checks: {
       blink_detected: s.blinks > 0,
@@ -287,5 +313,6 @@ export function livenessResult(s: LivenessState, threshold: number): LivenessRes
       spoof_detected: spoofDetected,
     },
     challenges_completed: [...s.completed],
+    ...(failureReason ? { failure_reason: failureReason } : {}),
   };
 }

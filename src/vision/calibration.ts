@@ -115,13 +115,28 @@ export function impostorExceedance(cosine: number, modelId: string): number {
 export function identificationThreshold(modelId: string, fpir: number, gallerySize: number): number {
   const n = Math.max(1, gallerySize);
   const pTarget = -Math.expm1(Math.log1p(-Math.min(Math.max(fpir, 1e-12), 0.999999)) / n);
+  // Never below the 1:1 threshold: a gallery search must be at least as strict as a verification.
+  return Math.min(1, Math.max(impostorCosine(modelId, pTarget), defaultVerifyThreshold(modelId)));
+}
+
+/** The cosine one impostor comparison exceeds with probability `pTarget` (inverse of impostorExceedance). */
+export function impostorCosine(modelId: string, pTarget: number): number {
   const t = calibrationFor(modelId).impostorTail;
   // Invert the log-linear interpolation: find the segment whose p range contains pTarget.
   let i = 1;
   while (i < t.length - 1 && t[i][1] > pTarget) i++;
   const [x0, p0] = t[i - 1], [x1, p1] = t[i];
   const slope = (Math.log(p1) - Math.log(p0)) / (x1 - x0);
-  const x = x0 + (Math.log(pTarget) - Math.log(p0)) / slope;
-  // Never below the 1:1 threshold: a gallery search must be at least as strict as a verification.
-  return Math.min(1, Math.max(x, defaultVerifyThreshold(modelId)));
+  return x0 + (Math.log(pTarget) - Math.log(p0)) / slope;
+}
+
+/**
+ * The lowest `confidence_threshold` / `search_threshold` a caller may ask for with this recogniser: the
+ * calibrated confidence at which one impostor comparison passes with probability 1 % (FAR 1 %), rounded
+ * up to 0.05, and never below 0.5 (the best-accuracy threshold). Below it a different person verifies
+ * too often for a face decision to mean anything. Faceplugin: FAR 1 % is confidence 0.47 → floor 0.5.
+ */
+export function thresholdFloor(modelId: string): number {
+  const far1 = confidenceFromSimilarity(impostorCosine(modelId, 0.01), modelId);
+  return Math.max(0.5, Math.ceil(far1 * 20 - 1e-9) / 20);
 }

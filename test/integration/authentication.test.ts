@@ -83,13 +83,21 @@ for (const backend of backendNames()) {
       assert.equal(p?.user_id, 'EMP001');
     });
 
-    test('no face: 422 NO_FACE_DETECTED and an attempt row', async () => {
+    test('no face in a session frame: 200 face_detected false, the session goes on, no attempt counted', async () => {
       const { container } = t();
       const { res, session_id } = await verifySession('EMP001', 'no_face/skimage_coffee.png');
-      assert.equal(res.statusCode, 422);
-      assert.equal(res.json().code, 'NO_FACE_DETECTED');
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().status, 'processing');
+      assert.equal(res.json().face_detected, false);
+      assert.deepEqual(res.json().feedback.suggestions, ['center_face']);
       const a = await container.database.db.selectFrom('auth_attempts').select(['failure_reason', 'outcome']).where('session_id', '=', session_id).execute();
-      assert.deepEqual(a, [{ failure_reason: 'NO_FACE_DETECTED', outcome: 'failed' }]);
+      assert.deepEqual(a, []);
+    });
+
+    test('no face in a one-shot verify: 422 NO_FACE_DETECTED and an attempt row', async () => {
+      const res = await postForm(t().app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'EMP001' }, { name: 'image', value: dataFile('no_face/skimage_coffee.png') }]);
+      assert.equal(res.statusCode, 422, res.body);
+      assert.equal(res.json().code, 'NO_FACE_DETECTED');
     });
 
     test('identification: the right person first; a stranger gets an empty list', async () => {

@@ -1,0 +1,100 @@
+// Liveness attacks over the public API (issue 8): what a photo or a replay can win, and what a failed
+// decision tells its presenter. Each test is an attack; it fails if the defence is removed.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { useTestApp } from '../helpers/app.ts';
+import { TEST_MASTER_KEY, createTenant, createUser, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
+import { testDataDir } from '../../src/config/env.ts';
+import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
+
+const SPOOF_DIR = path.join(testDataDir(), 'antispoof/frames');
+const spoofStills = () => fs.readdirSync(SPOOF_DIR).filter((f) => f.startsWith('personA_spoof_')).sort().map((f) => fs.readFileSync(path.join(SPOOF_DIR, f)));
+
+describe('liveness attacks [pglite]', () => {
+  const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
+  const headturn = readMjpegFrames(path.join(testDataDir(), 'video/fakecam/personA_live_headturn_640x360_15fps.mjpeg'));
+  let tenant: Tenant;
+
+  const frame = (token: string, bytes: Buffer) => postForm(t().app, '/api/auth/authentication/process-frame/', tenant, [{ name: 'frame', value: bytes }], token);
+  const create = async (body: Record<string, unknown>) => {
+    const res = await postJson(t().app, '/api/auth/authentication/create/', tenant, { require_liveness: true, challenge_timeout: 60, ...body });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json() as { session_token: string; session_id: string };
+  };
+  /** Sends frames until the session leaves 'processing'; returns the last body and how many frames it took. */
+  const run = async (token: string, frames: Buffer[]) => {
+    let body: Record<string, any> = {};
+    let sent = 0;
+    for (const f of frames) {
+      const res = await frame(token, f);
+      assert.equal(res.statusCode, 200, res.body);
+      body = res.json();
+      sent++;
+      if (body.status !== 'processing') break;
+    }
+    return { body, sent };
+  };
+
+  test('setup: enroll person A from a live frame', async () => {
+    const { app } = t();
+    tenant = await createTenant(app, 'Attacks');
+    await createUser(app, tenant, 'PERSON_A', 'Person A');
+    const res = await postForm(app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: 'PERSON_A' }, { name: 'image', value: headturn[0] }, { name: 'quality_threshold', value: '0.3' }]);
+    assert.equal(res.statusCode, 201, res.body);
+  });
+
+  for (const mode of ['verification', 'identification'] as const) {
+    test(`phone-screen replay (${mode}): refused at once as SPOOF_DETECTED, and the response says nothing about whom it matches`, async () => {
+      const { container } = t();
+      const s = await create(mode === 'verification' ? { mode, user_id: 'PERSON_A', liveness_challenges: ['head_movement', 'blink'] } : { mode, liveness_challenges: ['head_movement', 'blink'] });
+      const stills = spoofStills();
+      const { body, sent } = await run(s.session_token, [...stills, ...stills]);
+      assert.equal(body.status, 'failed', JSON.stringify(body));
+      assert.ok(sent <= 5, `the session ended after ${sent} frames, not at the challenge timeout`);
+      assert.equal(body.liveness_result.passed, false);
+      assert.equal(body.liveness_result.failure_reason, 'SPOOF_DETECTED');
+      assert.equal(body.result.failure_reason, 'LIVENESS_FAILED');
+      // Nothing that tells the presenter whom the photo resembles.
+      if (mode === 'verification') {
+        assert.equal(body.result.authenticated, false);
+        assert.equal(body.result.confidence, null);
+        assert.equal(body.result.user_id, null);
+        assert.equal(body.result.user_name, null);
+      } else assert.deepEqual(body.result.matches, []);
+      // The tenant's records: the attempt carries no confidence; an identification attempt no user.
+      const db = container.database.db;
+      const attempt = await db.selectFrom('auth_attempts').select(['user_id', 'confidence', 'failure_reason']).where('session_id', '=', s.session_id).executeTakeFirstOrThrow();
+      assert.equal(attempt.failure_reason, 'LIVENESS_FAILED');
+      assert.equal(attempt.confidence, null);
+      if (mode === 'identification') assert.equal(attempt.user_id, null);
+      const events = await db.selectFrom('events').select(['event_type', 'payload']).where('client_id', '=', tenant.clientId).execute();
+      const mine = events.map((e) => ({ type: e.event_type, p: e.payload as Record<string, any> })).filter((e) => e.p.session_id === s.session_id);
+      assert.deepEqual(mine.map((e) => e.type).sort(), ['authentication.failed', 'liveness.failed']);
+      for (const e of mine) {
+        assert.ok(!('user_name' in e.p) && !('matches' in e.p), JSON.stringify(e.p));
+        if (e.type === 'authentication.failed') assert.equal(e.p.confidence, null);
+        if (mode === 'identification') assert.ok(!('user_id' in e.p), JSON.stringify(e.p));
+        else assert.equal(e.p.user_id ?? 'PERSON_A', 'PERSON_A');
+      }
+      assert.equal(mine.find((e) => e.type === 'liveness.failed')!.p.reason, 'SPOOF_DETECTED');
+    });
+  }
+
+  test('a caller cannot lower the bar: thresholds below the calibrated floor are VALIDATION_ERROR naming it', async () => {
+    const { app } = t();
+    for (const body of [{ mode: 'verification', user_id: 'PERSON_A', confidence_threshold: 0 }, { mode: 'identification', search_threshold: 0.2 }]) {
+      const res = await postJson(app, '/api/auth/authentication/create/', tenant, body);
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal(res.json().code, 'VALIDATION_ERROR');
+      assert.match(res.json().message, /at least 0\.5/);
+    }
+    const oneShot = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'PERSON_A' }, { name: 'image', value: headturn[0] }, { name: 'confidence_threshold', value: '0' }]);
+    assert.equal(oneShot.statusCode, 400, oneShot.body);
+    assert.equal(oneShot.json().code, 'VALIDATION_ERROR');
+    assert.equal(oneShot.json().details.minimum, 0.5);
+    const ok = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'PERSON_A' }, { name: 'image', value: headturn[0] }, { name: 'confidence_threshold', value: '0.5' }]);
+    assert.equal(ok.statusCode, 200, ok.body);
+  });
+});
