@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { testDataDir } from '../src/config/env.ts';
 import { createFaceEngine } from '../src/vision/index.ts';
 import { readMjpegFrames } from '../src/vision/mjpeg.ts';
+import { panZoom, stretchBlink } from './lib/attacks.ts';
 import {
   applyLivenessFrame,
   livenessResult,
@@ -53,6 +54,13 @@ async function signals(refresh: boolean): Promise<Record<string, Cached[]>> {
     const spoofDir = path.join(testDataDir(), 'antispoof/frames');
     const spoof = fs.readdirSync(spoofDir).filter((f) => f.startsWith('personA_spoof_')).sort();
     sources.push({ name: 'personA_spoof_replay_stills', frames: spoof.map((f) => fs.readFileSync(path.join(spoofDir, f))) });
+    // Attacks from still photos (scripts/lib/attacks.ts): stretch/squash "blinks" of several strengths on
+    // two photos, and a moving crop.
+    for (const photo of ATTACK_PHOTOS) {
+      const bytes = fs.readFileSync(path.join(testDataDir(), photo.file));
+      for (const factor of STRETCH_FACTORS) sources.push({ name: `${photo.name}_stretch_${factor}`, frames: await stretchBlink(bytes, factor, 36) });
+      sources.push({ name: `${photo.name}_panzoom`, frames: await panZoom(bytes, 30) });
+    }
     for (const v of sources) {
       const frames = v.frames;
       out[v.name] = [];
@@ -95,6 +103,13 @@ interface Scenario {
 const every = (step: number) => (n: number) => Array.from({ length: Math.ceil(n / step) }, (_, i) => i * step);
 const repeat = (index: number, times: number) => () => Array.from({ length: times }, () => index);
 
+const ATTACK_PHOTOS = [
+  { name: 'obama_720p', file: 'quality/obama_720p.jpg' },
+  { name: 'biden_01', file: 'faces_extra/face_recognition/biden/biden_01.jpg' },
+];
+const STRETCH_FACTORS = [1.15, 1.25, 1.4, 0.75];
+const ATTACK_SETS: Challenge[][] = [['blink'], ['blink', 'head_movement'], ['head_movement']];
+
 const SCENARIOS: Scenario[] = [
   { name: 'talking_blink, all frames', video: 'talking_blink', challenges: ['blink'], pick: every(1), fps: 25, expect: 'pass' },
   { name: 'talking_blink, every 2nd frame (12.5 fps)', video: 'talking_blink', challenges: ['blink'], pick: every(2), fps: 12.5, expect: 'pass' },
@@ -109,6 +124,13 @@ const SCENARIOS: Scenario[] = [
   { name: 'talking_blink frame 0 re-encoded ×20 (JPEG q70–94, ±2 % brightness)', video: 'talking_blink_frame0_reencoded', challenges: ['blink'], pick: every(1), fps: 10, expect: 'fail' },
   { name: 'personA phone-screen replay, 8 stills 0.6 s apart', video: 'personA_spoof_replay_stills', challenges: ['head_movement'], pick: every(1), fps: 1 / 0.6, expect: 'fail' },
   { name: 'personA frame 60 repeated ×30', video: 'personA_live_headturn', challenges: ['blink', 'head_movement'], pick: repeat(60, 30), fps: 10, expect: 'fail' },
+  // Attacks from one photo, 80 ms between frames (12.5 frames/s), against each challenge set.
+  ...ATTACK_PHOTOS.flatMap((p) =>
+    ATTACK_SETS.flatMap((challenges) => [
+      ...STRETCH_FACTORS.map((f): Scenario => ({ name: `${p.name}: ${f > 1 ? 'stretch' : 'squash'} ×${f} "blink" with jitter`, video: `${p.name}_stretch_${f}`, challenges, pick: every(1), fps: 12.5, expect: 'fail' })),
+      { name: `${p.name}: moving crop (zoom and pan) with jitter`, video: `${p.name}_panzoom`, challenges, pick: every(1), fps: 12.5, expect: 'fail' } as Scenario,
+    ]),
+  ),
 ];
 
 export interface ScenarioOutcome {

@@ -25,7 +25,9 @@ test('a session the passive check judges a print or screen fails even when every
   assert.equal(live.checks.passive_score, 0.4);
 
   const replay = headTurnSession(0.002); // the phone-replay frames score ≤ 0.003 (npm run eval -- spoof)
-  assert.deepEqual(replay.challenges_completed, ['head_movement']);
+  // Fail fast: the session ends at the frame the passive check decides, before the turn is even made.
+  assert.deepEqual(replay.challenges_completed, []);
+  assert.equal(replay.failure_reason, 'SPOOF_DETECTED');
   assert.equal(replay.checks.spoof_detected, true);
   assert.equal(replay.passed, false);
   assert.ok(replay.score <= 0.1);

@@ -5,7 +5,9 @@
  * `challenge_timeout` seconds of being issued. Everything is relative to the session's own frames,
  * never to absolute constants of one face:
  * - blink: the eye aspect ratio drops below BLINK_CLOSE × the open-eye baseline (a high percentile of
- *   the session's recent EAR values) and then recovers above BLINK_REOPEN × baseline;
+ *   the session's recent EAR values) in a frame whose change from the previous one is local to the eyes
+ *   (BLINK_LOCAL: a stretched or squashed picture changes the whole face), and then recovers above
+ *   BLINK_REOPEN × baseline;
  * - blink also needs the head still (yaw within BLINK_MAX_YAW between closing and reopening);
  * - head_movement: |yaw − yaw of the first frame| ≥ TURN_DEG (turn_left/turn_right: same, by sign);
  * - nod: pitch goes NOD_DEG below the first frame's pitch and comes back within NOD_DEG / 2;
@@ -24,13 +26,35 @@
  *   let s = newLiveness(['blink', 'head_movement'], 10_000, Date.now());
  *   s = applyLivenessFrame(s, frame, prevThumb); livenessResult(s, 0.7).passed
  */
-import { thumbnailChange } from '../vision/liveness-signals/signals.ts';
+import { bandChanges, thumbnailChange } from '../vision/liveness-signals/signals.ts';
 
 export const CHALLENGES = ['blink', 'head_movement', 'turn_left', 'turn_right', 'nod', 'smile'] as const;
 export type Challenge = (typeof CHALLENGES)[number];
+/**
+ * Challenges that need the head to move in 3-D. Blink and smile change only part of the face, which an
+ * edited or animated picture can imitate more easily; a set without one of these is weaker, and the SSO
+ * face sign-in refuses it (docs/sso.md).
+ */
+export const HEAD_CHALLENGES: readonly Challenge[] = ['head_movement', 'turn_left', 'turn_right', 'nod'];
+
+/** A challenge set with a 3-D action: the one given, or it plus head_movement. */
+export function withHeadChallenge(challenges: readonly Challenge[]): Challenge[] {
+  return challenges.some((c) => HEAD_CHALLENGES.includes(c)) ? [...challenges] : [...challenges, 'head_movement'];
+}
 
 export const LIVENESS_TUNING = {
-  BLINK_CLOSE: 0.65,
+  /** A blink behind glasses can read as only a 25 % drop of the eye aspect ratio (developers' guide). */
+  BLINK_CLOSE: 0.75,
+  /**
+   * A closing counts only when it is local: between the frame before and the closing frame, the eye band
+   * of the aligned face thumbnail changes at least BLINK_LOCAL × as much as the forehead and the nose
+   * (bandChanges). Physics: eyelids move, the skull does not. A picture stretched or squashed to swing
+   * the eye aspect ratio moves the whole face's texture (measured: ratio ≤ 1.14 for stretches of 5–40 %;
+   * real blinks 1.35–4.5 on the talking-head video, including talking and head motion).
+   */
+  BLINK_LOCAL: 1.2,
+  /** Below this many grey levels of forehead/nose change, the band is taken as still (sensor noise). */
+  BLINK_REST_NOISE: 1.5,
   BLINK_REOPEN: 0.85,
   /** A blink happens with the head still: more yaw change than this between close and reopen is a turn. */
   BLINK_MAX_YAW: 10,
@@ -201,7 +225,7 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
   const base = baseline(s.ears);
   let blinked = false;
   if (base !== null) {
-    if (!s.eyeClosed && f.eye < base * T.BLINK_CLOSE) {
+    if (!s.eyeClosed && f.eye < base * T.BLINK_CLOSE && localClosing(prevThumb, f.thumb)) {
       s.eyeClosed = true;
       s.closedYaw = f.yaw;
     } else if (s.eyeClosed && f.eye > base * T.BLINK_REOPEN) {
@@ -242,6 +266,13 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
     if (s.index < s.order.length) s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
   }
   return s;
+}
+
+/** The closing frame changed the eyes, not the whole face (BLINK_LOCAL); without a previous frame, no. */
+function localClosing(prev: Uint8Array | null, cur: Uint8Array): boolean {
+  if (!prev) return false;
+  const b = bandChanges(prev, cur);
+  return b.eyes >= LIVENESS_TUNING.BLINK_LOCAL * Math.max(b.forehead, b.nose, LIVENESS_TUNING.BLINK_REST_NOISE);
 }
 
 /** Marks a timeout that happened between frames (checked when a frame or the result is requested). */

@@ -3,7 +3,7 @@ import type { DB } from '../db/database.ts';
 import type { ClientContext } from '../api/request-context.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import { appError } from '../errors.ts';
-import { CHALLENGES, type Challenge } from '../services/liveness.service.ts';
+import { CHALLENGES, HEAD_CHALLENGES, type Challenge } from '../services/liveness.service.ts';
 import { deleteSsoClient, findTenantSsoClient, insertSsoClient, listSsoClients } from '../db/repositories/sso.repository.ts';
 import type { SecretBox } from './secret-box.ts';
 
@@ -38,6 +38,12 @@ export class SsoClientsService {
     }
     const challenges = input.liveness_challenges?.length ? [...new Set(input.liveness_challenges)] : SSO_DEFAULT_CHALLENGES;
     if (challenges.some((c) => !CHALLENGES.includes(c))) throw appError('VALIDATION_ERROR', 'body.liveness_challenges has an unknown challenge', { field: 'liveness_challenges' });
+    if (!challenges.some((c) => HEAD_CHALLENGES.includes(c))) {
+      throw appError('VALIDATION_ERROR', `body.liveness_challenges needs a head movement (one of ${HEAD_CHALLENGES.join(', ')}): blink or smile alone is too weak for a sign-in`, {
+        field: 'liveness_challenges',
+        allowed: [...HEAD_CHALLENGES],
+      });
+    }
     const id = `wsso_${crypto.randomBytes(12).toString('base64url')}`;
     const method = input.token_endpoint_auth_method ?? 'client_secret_basic';
     const secret = method === 'none' ? null : `wssos_${crypto.randomBytes(32).toString('base64url')}`;

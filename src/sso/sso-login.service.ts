@@ -5,7 +5,7 @@ import type { ClientContext } from '../api/request-context.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
 import type { ImageInput, RequestMeta } from '../services/face.ts';
-import type { Challenge } from '../services/liveness.service.ts';
+import { withHeadChallenge, type Challenge } from '../services/liveness.service.ts';
 import { appError, isAppError, type ErrorCode } from '../errors.ts';
 import { findFaceUser } from '../db/repositories/templates.repository.ts';
 import {
@@ -113,7 +113,8 @@ export class SsoLoginService {
         ...(login.user_id ? { user_id: login.user_id } : {}),
         session_type: 'sso',
         require_liveness: true,
-        liveness_challenges: rp.liveness_challenges as Challenge[],
+        // Applications registered before the rule still get a 3-D action.
+        liveness_challenges: withHeadChallenge(rp.liveness_challenges as Challenge[]),
         challenge_timeout: 20,
         max_attempts: 1,
         timeout: 300,

@@ -7,6 +7,8 @@ import { testDataDir } from '../../src/config/env.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const FAKECAM = path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg');
+/** Person A turning their head left and right (a 3-D liveness action). */
+export const FAKECAM_HEADTURN = path.join(testDataDir(), 'video/fakecam/personA_live_headturn_640x360_15fps.mjpeg');
 
 /**
  * The `skip` option of a browser suite: a reason when Chromium, the fake camera or `extra` files are
@@ -29,8 +31,8 @@ function missingFiles(extra: string[]): string[] {
   return [CHROMIUM, FAKECAM, ...extra].filter((p) => !fs.existsSync(p));
 }
 
-/** Headless Chromium without network chatter, camera permission granted, FAKECAM as the camera. */
-export function launchBrowser(): Promise<Browser> {
+/** Headless Chromium without network chatter, camera permission granted, `camera` (FAKECAM) as the camera. */
+export function launchBrowser(camera: string = FAKECAM): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -43,7 +45,7 @@ export function launchBrowser(): Promise<Browser> {
       '--no-first-run',
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${FAKECAM}`,
+      `--use-file-for-fake-video-capture=${camera}`,
     ],
   });
 }

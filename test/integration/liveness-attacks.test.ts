@@ -8,6 +8,7 @@ import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
+import { stretchBlink } from '../../scripts/lib/attacks.ts';
 
 const SPOOF_DIR = path.join(testDataDir(), 'antispoof/frames');
 const spoofStills = () => fs.readdirSync(SPOOF_DIR).filter((f) => f.startsWith('personA_spoof_')).sort().map((f) => fs.readFileSync(path.join(SPOOF_DIR, f)));
@@ -81,6 +82,21 @@ describe('liveness attacks [pglite]', () => {
       assert.equal(mine.find((e) => e.type === 'liveness.failed')!.p.reason, 'SPOOF_DETECTED');
     });
   }
+
+  test('a still photo stretched and squashed so the eye aspect swings like a blink does not pass the blink challenge', async () => {
+    const { app } = t();
+    await createUser(app, tenant, 'OBAMA', 'Barack Obama');
+    const enrolled = await postForm(app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: 'OBAMA' }, { name: 'image', value: fs.readFileSync(path.join(testDataDir(), 'quality/obama_480p.jpg')) }, { name: 'quality_threshold', value: '0.3' }]);
+    assert.equal(enrolled.statusCode, 201, enrolled.body);
+    const photo = fs.readFileSync(path.join(testDataDir(), 'quality/obama_720p.jpg'));
+    for (const factor of [1.4, 0.75]) {
+      const s = await create({ mode: 'verification', user_id: 'OBAMA', liveness_challenges: ['blink'] });
+      const { body } = await run(s.session_token, await stretchBlink(photo, factor, 36));
+      assert.notEqual(body.status, 'completed', `×${factor}: ${JSON.stringify(body)}`);
+      assert.notEqual(body.result?.authenticated, true);
+      assert.ok(!body.liveness_result?.passed, JSON.stringify(body.liveness_result));
+    }
+  });
 
   test('a caller cannot lower the bar: thresholds below the calibrated floor are VALIDATION_ERROR naming it', async () => {
     const { app } = t();

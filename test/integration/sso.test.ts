@@ -125,22 +125,38 @@ if (backendNames().includes('pglite')) {
     const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
     const blink = video('talking_blink_aoc_512x512_25fps.mjpeg');
     const headturn = video('personA_live_headturn_640x360_15fps.mjpeg');
-    const blinkFrames = blink.filter((_, i) => i > 0 && i % 2 === 0);
+    // The sign-in face is person A turning their head (a 3-D action: blink alone is refused for SSO).
+    const signInFrames = headturn.filter((_, i) => i > 0 && i % 2 === 0);
     let a: Tenant;
     let b: Tenant;
     let aocId: string;
     let personBId: string;
 
-    test('setup: tenant A enrolls AOC (first video frame), tenant B enrolls person A as PERSON_B', async () => {
+    test('setup: tenant A enrolls person A of the head-turn video as AOC, tenant B enrolls the talking-head face as PERSON_B', async () => {
       const { app } = t();
       a = await createTenant(app, 'SSO A');
       b = await createTenant(app, 'SSO B');
       aocId = await createUser(app, a, 'AOC', 'Talking Blink');
       await app.inject({ method: 'PUT', url: '/api/clients/users/AOC/', headers: { authorization: a.auth, 'content-type': 'application/json' }, payload: { email: 'aoc@example.com' } });
       personBId = await createUser(app, b, 'PERSON_B', 'Person B');
-      for (const [tenant, user, bytes] of [[a, 'AOC', blink[0]], [b, 'PERSON_B', headturn[0]]] as const) {
+      for (const [tenant, user, bytes] of [[a, 'AOC', headturn[0]], [b, 'PERSON_B', blink[0]]] as const) {
         const res = await postForm(app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: user }, { name: 'image', value: bytes }, { name: 'quality_threshold', value: '0.3' }]);
         assert.equal(res.statusCode, 201, res.body);
+      }
+    });
+
+    test('an application whose sign-in would ask for blink alone is refused: a face sign-in needs a head movement', async () => {
+      const { app } = t();
+      for (const liveness_challenges of [['blink'], ['blink', 'smile']]) {
+        const res = await app.inject({
+          method: 'POST',
+          url: '/api/sso/clients/',
+          headers: { authorization: a.auth, 'content-type': 'application/json' },
+          payload: { name: 'Weak RP', redirect_uris: [REDIRECT], liveness_challenges },
+        });
+        assert.equal(res.statusCode, 400, res.body);
+        assert.equal(res.json().code, 'VALIDATION_ERROR');
+        assert.match(res.json().message, /head_movement/);
       }
     });
 
@@ -195,7 +211,7 @@ if (backendNames().includes('pglite')) {
 
     test('full authorization-code + PKCE flow: face verification with liveness → code → tokens → id_token verified against the JWKS', async () => {
       const { app, container } = t();
-      const rp = await registerRp(app, a, { liveness_challenges: ['blink'], max_attempts: 1 });
+      const rp = await registerRp(app, a, { liveness_challenges: ['head_movement'], max_attempts: 1 });
       const br = new Browser(app);
       const p = pkce();
       const state = crypto.randomBytes(8).toString('hex');
@@ -207,7 +223,7 @@ if (backendNames().includes('pglite')) {
       assert.ok(!page.body.includes(a.auth.split(':')[1]), 'no tenant secret on the page');
 
       // Another browser (no interaction cookie) cannot drive this sign-in.
-      const stranger = await new Browser(app).frame(uid, blink[2]);
+      const stranger = await new Browser(app).frame(uid, headturn[2]);
       assert.equal(stranger.statusCode, 404);
       assert.equal(stranger.json().code, 'SSO_INTERACTION_NOT_FOUND');
 
@@ -216,10 +232,10 @@ if (backendNames().includes('pglite')) {
       const s = started.json();
       assert.equal(s.status, 'active');
       assert.equal(s.mode, 'verification');
-      assert.equal(s.liveness.current_challenge, 'blink');
+      assert.equal(s.liveness.current_challenge, 'head_movement');
       assert.ok(!('session_token' in s));
 
-      const done = await runFrames(br, uid, blinkFrames);
+      const done = await runFrames(br, uid, signInFrames);
       assert.equal(done.status, 'completed', JSON.stringify(done));
       const cb = await followToRp(br, done.redirect_to);
       assert.equal(cb.origin + cb.pathname, REDIRECT);
@@ -229,7 +245,7 @@ if (backendNames().includes('pglite')) {
       assert.ok(code, cb.href);
 
       // Once the provider resumed, the interaction is gone: no more frames.
-      const late = await br.frame(uid, blink[3]);
+      const late = await br.frame(uid, headturn[3]);
       assert.equal(late.statusCode, 404);
       assert.equal(late.json().code, 'SSO_INTERACTION_NOT_FOUND');
 
@@ -278,13 +294,13 @@ if (backendNames().includes('pglite')) {
 
     test('identification without login_hint signs the right user in', async () => {
       const { app } = t();
-      const rp = await registerRp(app, a, { liveness_challenges: ['blink'], max_attempts: 1, token_endpoint_auth_method: 'none' });
+      const rp = await registerRp(app, a, { liveness_challenges: ['head_movement'], max_attempts: 1, token_endpoint_auth_method: 'none' });
       const br = new Browser(app);
       const p = pkce();
       const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st', nonce: 'nn', scope: 'openid' }));
       const s = (await br.request('POST', `/oidc/interaction/${uid}/start`)).json();
       assert.equal(s.mode, 'identification');
-      const done = await runFrames(br, uid, blink.filter((_, i) => i > 0 && i % 3 === 0));
+      const done = await runFrames(br, uid, headturn.filter((_, i) => i > 0 && i % 2 === 1));
       assert.equal(done.status, 'completed', JSON.stringify(done));
       const cb = await followToRp(br, done.redirect_to);
       const tok = await app.inject({
@@ -301,12 +317,12 @@ if (backendNames().includes('pglite')) {
 
     test('a different person (verification against tenant B\'s PERSON_B with the AOC video) ends in access_denied', async () => {
       const { app, container } = t();
-      const rp = await registerRp(app, b, { liveness_challenges: ['blink'], max_attempts: 1 });
+      const rp = await registerRp(app, b, { liveness_challenges: ['head_movement'], max_attempts: 1 });
       const br = new Browser(app);
       const p = pkce();
       const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st1', nonce: 'n1', loginHint: 'PERSON_B' }));
       assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).statusCode, 200);
-      const done = await runFrames(br, uid, blinkFrames);
+      const done = await runFrames(br, uid, signInFrames);
       assert.equal(done.status, 'denied', JSON.stringify(done));
       const cb = await followToRp(br, done.redirect_to);
       assert.equal(cb.searchParams.get('error'), 'access_denied');
@@ -320,21 +336,21 @@ if (backendNames().includes('pglite')) {
 
     test('a static repeated frame fails liveness; after max_attempts sessions: access_denied', async () => {
       const { app } = t();
-      const rp = await registerRp(app, a, { liveness_challenges: ['blink'], max_attempts: 2 });
+      const rp = await registerRp(app, a, { liveness_challenges: ['head_movement'], max_attempts: 2 });
       const br = new Browser(app);
       const p = pkce();
       const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st2', nonce: 'n2', loginHint: 'AOC' }));
       const s = (await br.request('POST', `/oidc/interaction/${uid}/start`)).json();
       assert.equal(s.attempts_remaining, 1);
-      const still = Array.from({ length: 6 }, () => blink[40]);
+      const still = Array.from({ length: 6 }, () => headturn[40]);
       const first = await runFrames(br, uid, still);
       assert.equal(first.status, 'retry', JSON.stringify(first));
       assert.equal(first.attempts_remaining, 1);
-      assert.equal(first.liveness.current_challenge, 'blink');
+      assert.equal(first.liveness.current_challenge, 'head_movement');
       const second = await runFrames(br, uid, still);
       assert.equal(second.status, 'denied', JSON.stringify(second));
       // Decided: further frames (or a new session) are refused, whatever the page does.
-      const more = await br.frame(uid, blink[2]);
+      const more = await br.frame(uid, headturn[2]);
       assert.equal(more.statusCode, 409);
       assert.equal(more.json().code, 'SSO_LOGIN_FINISHED');
       assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).statusCode, 409);
@@ -344,7 +360,7 @@ if (backendNames().includes('pglite')) {
 
     test('tenancy: an RP of tenant A cannot sign in tenant B\'s user (login_hint by external_id or uuid)', async () => {
       const { app, container } = t();
-      const rp = await registerRp(app, a, { liveness_challenges: ['blink'] });
+      const rp = await registerRp(app, a, { liveness_challenges: ['head_movement'] });
       for (const hint of ['PERSON_B', personBId]) {
         const br = new Browser(app);
         const p = pkce();
@@ -363,7 +379,7 @@ if (backendNames().includes('pglite')) {
 
     test('a deactivated user cannot sign in', async () => {
       const { app } = t();
-      const rp = await registerRp(app, b, { liveness_challenges: ['blink'] });
+      const rp = await registerRp(app, b, { liveness_challenges: ['head_movement'] });
       const other = await createUser(app, b, 'GONE', 'Gone');
       assert.ok(other);
       assert.equal((await app.inject({ method: 'POST', url: '/api/clients/users/GONE/deactivate/', headers: { authorization: b.auth } })).statusCode, 200);
@@ -410,7 +426,7 @@ if (backendNames().includes('postgres')) {
       });
       const tenant = await createTenant(one.app, 'LB');
       await createUser(one.app, tenant, 'EMP1', 'Emp One');
-      const rp = await registerRp(one.app, tenant, { liveness_challenges: ['blink'] });
+      const rp = await registerRp(one.app, tenant, { liveness_challenges: ['head_movement'] });
       const jwks = async (app: FastifyInstance) => (await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json();
       assert.deepEqual(await jwks(two), await jwks(one.app), 'one signing key for every instance');
 

@@ -1,12 +1,13 @@
 // The SSO face sign-in page (feature C4, docs/sso.md) in a real Chromium whose fake camera plays the
-// talking_blink video: an RP's authorization request ends back at the RP with a code.
+// head-turn video (a face sign-in asks for a head movement): an RP's authorization request ends back at
+// the RP with a code.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { useTestApp } from '../helpers/app.ts';
-import { FAKECAM, browserSkip, launchBrowser, requireBrowserFiles } from '../helpers/browser.ts';
+import { FAKECAM_HEADTURN, browserSkip, launchBrowser, requireBrowserFiles } from '../helpers/browser.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, postForm } from '../helpers/face-fixtures.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
 
@@ -18,11 +19,11 @@ describe('SSO sign-in page in a real browser', { skip }, () => {
   let base: string;
 
   before(async () => {
-    requireBrowserFiles();
+    requireBrowserFiles([FAKECAM_HEADTURN]);
     const { app } = t();
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://localhost:${(app.server.address() as AddressInfo).port}`;
-    browser = await launchBrowser();
+    browser = await launchBrowser(FAKECAM_HEADTURN);
   });
 
   after(async () => {
@@ -32,12 +33,12 @@ describe('SSO sign-in page in a real browser', { skip }, () => {
   test('face sign-in with the camera returns to the RP with a code', async () => {
     const { app } = t();
     const tenant = await createTenant(app, 'SSO page');
-    await createUser(app, tenant, 'AOC', 'Talking Blink');
-    const first = readMjpegFrames(FAKECAM)[0];
+    await createUser(app, tenant, 'AOC', 'Person A');
+    const first = readMjpegFrames(FAKECAM_HEADTURN)[0];
     const enrolled = await postForm(app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: 'AOC' }, { name: 'image', value: first }, { name: 'quality_threshold', value: '0.3' }]);
     assert.equal(enrolled.statusCode, 201, enrolled.body);
     const callback = `${base}/rp/callback`;
-    const reg = await app.inject({ method: 'POST', url: '/api/sso/clients/', headers: { authorization: tenant.auth, 'content-type': 'application/json' }, payload: { name: 'Page RP', redirect_uris: [callback], liveness_challenges: ['blink'] } });
+    const reg = await app.inject({ method: 'POST', url: '/api/sso/clients/', headers: { authorization: tenant.auth, 'content-type': 'application/json' }, payload: { name: 'Page RP', redirect_uris: [callback], liveness_challenges: ['head_movement'] } });
     assert.equal(reg.statusCode, 201, reg.body);
     const { client_id } = reg.json();
     const verifier = crypto.randomBytes(32).toString('base64url');
@@ -59,7 +60,7 @@ describe('SSO sign-in page in a real browser', { skip }, () => {
     assert.equal(await page.title(), 'Sign in with your face');
     await page.screenshot({ path: '/tmp/wajah-sso-page-before.png', fullPage: true });
     await page.click('#start');
-    await page.waitForFunction(() => document.querySelector('#challenge')?.textContent === 'Blink slowly', null, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('#challenge')?.textContent === 'Turn your head slowly to one side', null, { timeout: 15_000 });
     await page.screenshot({ path: '/tmp/wajah-sso-page-running.png', fullPage: true });
     await page.waitForURL(/\/rp\/callback\?/, { timeout: 60_000 });
     const back = new URL(page.url());

@@ -78,6 +78,25 @@ export function thumbnailChange(a: Uint8Array, b: Uint8Array): number {
   return d / a.length;
 }
 
+/**
+ * Where on the face two 32×32 aligned thumbnails differ (mean absolute difference per band, each
+ * thumbnail's brightness removed). ArcFace alignment puts the eyes on row ≈ 15, the nose tip on ≈ 20
+ * and the mouth on ≈ 26: a blink changes the eye band and leaves the forehead and nose as they were;
+ * a picture stretched or squashed to fake one moves the texture of the whole face.
+ */
+export function bandChanges(a: Uint8Array, b: Uint8Array): { eyes: number; forehead: number; nose: number } {
+  if (a.length !== 1024 || b.length !== 1024) return { eyes: 0, forehead: 0, nose: 0 };
+  let ma = 0, mb = 0;
+  for (let i = 0; i < 1024; i++) { ma += a[i]; mb += b[i]; }
+  ma /= 1024; mb /= 1024;
+  const band = (r0: number, r1: number, c0: number, c1: number) => {
+    let d = 0, n = 0;
+    for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) { d += Math.abs(a[r * 32 + c] - ma - (b[r * 32 + c] - mb)); n++; }
+    return d / n;
+  };
+  return { eyes: band(11, 18, 4, 28), forehead: band(2, 9, 4, 28), nose: band(18, 23, 10, 22) };
+}
+
 export function livenessSignals(mesh: Mesh, aligned: RgbImage, passiveLiveScore: number | null): LivenessSignals {
   const rightEyeOpenness = eyeAspectRatio(mesh, EYE_RIGHT);
   const leftEyeOpenness = eyeAspectRatio(mesh, EYE_LEFT);
