@@ -39,7 +39,7 @@ export const ERROR_CODES = {
   MULTIPLE_FACES: { status: 422, message: 'More than one face was detected' },
   POOR_IMAGE_QUALITY: { status: 422, message: 'The face image quality is too low' },
   INSUFFICIENT_QUALITY: { status: 422, message: 'Unable to capture sufficient quality images' },
-  FACE_MISMATCH: { status: 422, message: 'The face does not match the earlier frames of this session' },
+  FACE_MISMATCH: { status: 422, message: "The face does not match the earlier frames of this session, or the user's enrolled face" },
   NOT_ENROLLED: { status: 422, message: 'The user has no face enrollment' },
   MODEL_MISMATCH: { status: 422, message: 'Templates come from different recognition models' },
   LOW_CONFIDENCE: { status: 401, message: 'The face did not match with enough confidence' },

@@ -114,12 +114,15 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
         user_id: Type.String({ minLength: 1 }),
         image: Type.Optional(UploadText('image file (multipart) or data URL (JSON)')),
         quality_threshold: Type.Optional(unit),
+        face_index: Type.Optional(Type.Integer({ minimum: 0, description: 'Which face of a picture with several (0-based, the order of MULTIPLE_FACES details.faces); without it such a picture is refused' })),
+        replace: Type.Optional(Type.Boolean({ description: "true: delete the user's existing enrollments and enroll this face instead; otherwise a face that does not match them is FACE_MISMATCH" })),
       }),
       response: { 201: EnrollmentCompleted, '4xx': ErrorResponse },
     },
     handler: async (request, reply) => {
       const { image, contentType } = imageField(request, 'image');
-      const out = await svc().direct(request.client!, { user_id: request.body.user_id, quality_threshold: request.body.quality_threshold, image, contentType });
+      const { user_id, quality_threshold, face_index, replace } = request.body;
+      const out = await svc().direct(request.client!, { user_id, quality_threshold, face_index, replace, image, contentType });
       return reply.status(201).send(out);
     },
   });

@@ -6,13 +6,15 @@ import type { AnalyzedFace, PoseBucket, Suggestion } from '../vision/types.ts';
 import { appError, isAppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, isNoFace, round, type FaceDeps, type ImageInput } from './face.ts';
-import { insertEnrollment, deleteEnrollment, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
-import { findFaceUser, insertPhoto, insertTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
+import { insertEnrollment, deleteEnrollment, deleteUserEnrollments, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
+import { findFaceUser, insertPhoto, insertTemplates, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
 
 export type SessionType = 'webcam' | 'mobile' | 'upload';
 const ANGLES: PoseBucket[] = ['front', 'left', 'right'];
 /** A frame of a different person than the session's first accepted frame: below this calibrated confidence. */
 export const SAME_PERSON_CONFIDENCE = 0.5;
+/** A second face at least this share of the main face's width makes an enrollment picture ambiguous. */
+const COMPARABLE_FACE = 0.4;
 
 export interface CreateEnrollmentInput {
   user_id: string;
@@ -283,10 +285,10 @@ export class EnrollmentService {
   }
 
   /** Single-image enrollment (multipart user_id + image + quality_threshold). */
-  async direct(client: ClientContext, input: { user_id: string; image: ImageInput; quality_threshold?: number; contentType?: string }) {
+  async direct(client: ClientContext, input: { user_id: string; image: ImageInput; quality_threshold?: number; contentType?: string; face_index?: number; replace?: boolean }) {
     const user = await this.#activeUser(client.id, input.user_id);
-    const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.contentType);
-    const saved = await this.d.db.transaction().execute((trx) => this.#store(trx, client, user, [face], { source: 'direct', sessionId: null }));
+    const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.contentType, input.face_index);
+    const saved = await this.d.db.transaction().execute((trx) => this.#store(trx, client, user, [face], { source: 'direct', sessionId: null, replace: input.replace ?? false }));
     await this.#publish(client.id, saved);
     return saved.response;
   }
@@ -389,8 +391,26 @@ export class EnrollmentService {
     return user;
   }
 
-  async #acceptImage(image: ImageInput, threshold: number, client: ClientContext, contentType?: string): Promise<AcceptedFace> {
-    const { face, result } = await analyzeOne(this.d.engine, image);
+  /**
+   * The one face of an enrollment picture. A second face of comparable size (≥ 40 % of the main face's
+   * width: a group photo, not a poster far behind) is MULTIPLE_FACES with every face's box, unless the
+   * caller chose one with `faceIndex` (0-based, in the order of that error's `details.faces`).
+   */
+  async #acceptImage(image: ImageInput, threshold: number, client: ClientContext, contentType?: string, faceIndex?: number): Promise<AcceptedFace> {
+    if (!this.d.engine) throw appError('SERVICE_UNAVAILABLE', 'The face engine is not running on this server');
+    const result = await this.d.engine.analyze(image, { multiple: 'all', embed: true, refineEyes: false, passive: false });
+    if (!result.faces.length) throw appError('NO_FACE_DETECTED');
+    const main = result.faces[0];
+    const comparable = result.faces.filter((f) => f.box.width >= COMPARABLE_FACE * main.box.width);
+    const boxes = () => result.faces.map((f, index) => ({ index, box: { x: Math.round(f.box.x), y: Math.round(f.box.y), width: Math.round(f.box.width), height: Math.round(f.box.height) } }));
+    if (faceIndex === undefined && comparable.length > 1) {
+      throw appError('MULTIPLE_FACES', `${result.faces.length} faces were detected; pass face_index to choose the one to enroll`, { count: result.faces.length, faces: boxes() });
+    }
+    if (faceIndex !== undefined && faceIndex >= result.faces.length) {
+      throw appError('VALIDATION_ERROR', `face_index ${faceIndex} is out of range: the picture has ${result.faces.length} face(s)`, { field: 'face_index', faces: boxes() });
+    }
+    const face = result.faces[faceIndex ?? 0];
+    if (!face.embedding) throw appError('NO_FACE_DETECTED');
     if (face.quality.score < threshold) {
       throw appError('POOR_IMAGE_QUALITY', face.quality.message || undefined, {
         quality_score: round(face.quality.score),
@@ -419,10 +439,27 @@ export class EnrollmentService {
     client: ClientContext,
     user: FaceUser,
     faces: AcceptedFace[],
-    how: { source: string; sessionId: string | null },
+    how: { source: string; sessionId: string | null; replace?: boolean },
   ) {
     const modelId = faces[0].modelId;
     if (faces.some((f) => f.modelId !== modelId)) throw appError('MODEL_MISMATCH');
+    // The new faces must be the person already enrolled (best match over the user's templates of this
+    // model, the same-person rule of sessions); `replace` starts the user's face data over instead.
+    let replaced: string[] = [];
+    if (how.replace) replaced = await deleteUserEnrollments(trx, client.id, user.id);
+    else {
+      const existing = (await loadUserTemplates(trx, client.id, user.id)).filter((t) => t.model_id === modelId).map((t) => this.d.vault.openTemplate(t));
+      if (existing.length) {
+        for (const f of faces) {
+          let best = -1;
+          for (const ref of existing) if (ref.length === f.embedding.length) best = Math.max(best, dot(ref, f.embedding));
+          const confidence = this.d.calibration.confidence(best, modelId);
+          if (confidence < SAME_PERSON_CONFIDENCE) {
+            throw appError('FACE_MISMATCH', `The face does not match ${user.external_id}'s enrolled face; pass replace=true to enroll this face instead`, { confidence: round(confidence) });
+          }
+        }
+      }
+    }
     const enrollmentId = crypto.randomUUID();
     const quality = faces.reduce((s, f) => s + f.quality, 0) / faces.length;
     const confidence = faces.reduce((s, f) => s + f.confidence, 0) / faces.length;
@@ -463,6 +500,7 @@ export class EnrollmentService {
     });
     return {
       modelId,
+      replaced,
       index: templates.map(({ id, face }) => ({ templateId: id, userId: user.id, vec: face.embedding })),
       response: {
         status: 'completed' as const,
@@ -479,7 +517,8 @@ export class EnrollmentService {
     };
   }
 
-  async #publish(clientId: string, saved: { modelId: string; index: Array<{ templateId: string; userId: string; vec: Float32Array }> }) {
+  async #publish(clientId: string, saved: { modelId: string; replaced: string[]; index: Array<{ templateId: string; userId: string; vec: Float32Array }> }) {
+    if (saved.replaced.length) await this.d.gallery.removed(clientId, saved.replaced);
     await this.d.gallery.added(clientId, saved.modelId, saved.index);
   }
 }

@@ -81,3 +81,10 @@ export async function deleteEnrollment(db: Db, clientId: string, enrollmentId: s
   await db.deleteFrom('enrollments').where('client_id', '=', clientId).where('id', '=', enrollmentId).execute();
   return templates.map((t) => t.id);
 }
+
+/** Deletes every enrollment of a user (templates and photos cascade); returns the removed template ids. */
+export async function deleteUserEnrollments(db: Db, clientId: string, userId: string): Promise<string[]> {
+  const templates = await db.selectFrom('face_templates').select('id').where('client_id', '=', clientId).where('user_id', '=', userId).execute();
+  await db.deleteFrom('enrollments').where('client_id', '=', clientId).where('user_id', '=', userId).execute();
+  return templates.map((t) => t.id);
+}

@@ -1,0 +1,77 @@
+// Direct enrollment cannot put the wrong face into an account (issue 8): a group photo is refused unless
+// the caller says which face; a different person's face is refused for an enrolled user unless the
+// caller asks to replace the user's face data.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { backendNames } from '../helpers/backends.ts';
+import { useTestApp } from '../helpers/app.ts';
+import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
+
+const OBAMA = 'faces_extra/face_recognition/obama/obama_01.jpg';
+const OBAMA2 = 'faces_extra/face_recognition/obama/obama_02.jpg';
+const BIDEN = 'faces_extra/face_recognition/biden/biden_01.jpg';
+const GROUP = 'multi_face/fr_two_people.jpg'; // Obama and Biden side by side
+
+for (const backend of backendNames()) {
+  describe(`direct enrollment identity [${backend}]`, () => {
+    const t = useTestApp(backend, { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
+    let tenant: Tenant;
+    const enroll = (user: string, file: string, extra: Array<{ name: string; value: string }> = []) =>
+      postForm(t().app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: user }, { name: 'image', value: dataFile(file) }, { name: 'quality_threshold', value: '0.3' }, ...extra]);
+    const templates = async (user: string) => {
+      const res = await t().app.inject({ method: 'GET', url: `/api/auth/enrollments/?user_id=${user}`, headers: { authorization: tenant.auth } });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json().enrollments as Array<{ enrollment_id: string }>;
+    };
+
+    test('a group photo is MULTIPLE_FACES with every face; face_index chooses one', async () => {
+      const { app } = t();
+      tenant = await createTenant(app, 'Identity');
+      await createUser(app, tenant, 'BIDEN', 'Joe Biden');
+      let res = await enroll('BIDEN', GROUP);
+      assert.equal(res.statusCode, 422, res.body);
+      assert.equal(res.json().code, 'MULTIPLE_FACES');
+      const faces = res.json().details.faces as Array<{ index: number; box: { x: number } }>;
+      assert.ok(faces.length >= 2, JSON.stringify(faces));
+      assert.deepEqual(await templates('BIDEN'), [], 'nothing written');
+      // Choose each face in turn: only Biden's face verifies as Biden afterwards.
+      const chosen: number[] = [];
+      for (const f of faces.slice(0, 2)) {
+        res = await enroll('BIDEN', GROUP, [{ name: 'face_index', value: String(f.index) }, { name: 'replace', value: 'true' }]);
+        assert.equal(res.statusCode, 201, res.body);
+        const v = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'BIDEN' }, { name: 'image', value: dataFile(BIDEN) }]);
+        assert.equal(v.statusCode, 200, v.body);
+        if (v.json().result.authenticated) chosen.push(f.index);
+      }
+      assert.equal(chosen.length, 1, 'exactly one face of the group photo is Biden');
+      res = await enroll('BIDEN', GROUP, [{ name: 'face_index', value: '7' }]);
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal(res.json().code, 'VALIDATION_ERROR');
+    });
+
+    test("another person's face for an enrolled user is FACE_MISMATCH; the same person is added; replace starts over", async () => {
+      const { app } = t();
+      await createUser(app, tenant, 'OBAMA', 'Barack Obama');
+      assert.equal((await enroll('OBAMA', OBAMA)).statusCode, 201);
+      let res = await enroll('OBAMA', BIDEN);
+      assert.equal(res.statusCode, 422, res.body);
+      assert.equal(res.json().code, 'FACE_MISMATCH');
+      assert.ok(res.json().details.confidence < 0.5);
+      assert.equal((await templates('OBAMA')).length, 1, 'nothing written');
+      res = await enroll('OBAMA', OBAMA2);
+      assert.equal(res.statusCode, 201, res.body);
+      assert.equal((await templates('OBAMA')).length, 2);
+      // Identification does not find Biden as Obama.
+      let id = await postForm(app, '/api/auth/authentication/identify/', tenant, [{ name: 'image', value: dataFile(BIDEN) }]);
+      assert.ok(!id.json().result.matches.some((m: { user_id: string }) => m.user_id === 'OBAMA'), id.body);
+      // On purpose: replace the user's face data with another face.
+      res = await enroll('OBAMA', BIDEN, [{ name: 'replace', value: 'true' }]);
+      assert.equal(res.statusCode, 201, res.body);
+      assert.equal((await templates('OBAMA')).length, 1);
+      id = await postForm(app, '/api/auth/authentication/identify/', tenant, [{ name: 'image', value: dataFile(OBAMA2) }]);
+      assert.ok(!id.json().result.matches.some((m: { user_id: string }) => m.user_id === 'OBAMA'), 'the old face left the index');
+      const session = await postJson(app, '/api/auth/authentication/create/', tenant, { mode: 'verification', user_id: 'OBAMA' });
+      assert.equal(session.statusCode, 201);
+    });
+  });
+}
