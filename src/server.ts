@@ -4,6 +4,11 @@ import { buildApp } from './app.ts';
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { removeRuntimeFile, writeRuntimeFile } from './cli/runtime-file.ts';
+import { privateUmask, securePrivateDir } from './config/private-files.ts';
+import { isAppError } from './errors.ts';
+
+/** After SIGTERM/SIGINT the process exits within this many ms even if Redis, PostgreSQL or a webhook receiver hangs. */
+const SHUTDOWN_LIMIT_MS = Number(process.env.WAJAH_SHUTDOWN_TIMEOUT_MS) || 15_000;
 
 /** Entry point: validate config, open the container, listen, and shut down cleanly on signals. */
 async function main(): Promise<void> {
@@ -17,6 +22,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  privateUmask();
+  securePrivateDir(config.dataDir);
   const container = await createContainer(config);
   // The CLI reaches this server's admin API with a per-start local token from the runtime file.
   container.foundation.runtime.localAdminToken = crypto.randomBytes(24).toString('base64url');
@@ -32,6 +39,11 @@ async function main(): Promise<void> {
       if (closing) return;
       closing = true;
       app.log.info({ signal }, 'shutting down');
+      // Bounded: whatever a dependency does, the process is gone within SHUTDOWN_LIMIT_MS.
+      setTimeout(() => {
+        app.log.error(`shutdown did not finish within ${SHUTDOWN_LIMIT_MS} ms; exiting`);
+        process.exit(1);
+      }, SHUTDOWN_LIMIT_MS).unref();
       app.close().then(
         () => process.exit(0),
         (err: unknown) => {
@@ -57,6 +69,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (isAppError(err)) {
+    // A refusal to start (DATA_DIR_LOCKED, a key that does not fit the data, …): one clear line.
+    console.error(`${err.code}: ${err.message}`);
+    process.exit(1);
+  }
   console.error(err);
   process.exit(1);
 });

@@ -1,9 +1,13 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AppConfig } from '../config/env.ts';
 import { lazyMasterKey, type Core } from '../container.ts';
 import { openDatabase } from '../db/database.ts';
+import { lockOwner } from '../db/data-dir-lock.ts';
+import { isAppError } from '../errors.ts';
 import { createFoundationServices } from '../services/foundation.ts';
 import type { ClientView, CreateClientInput, IssuedCredentials, KeyView, NewKeyInput } from '../services/clients.service.ts';
-import { findRunningServer, localUrl } from './runtime-file.ts';
+import { findRunningServer, localUrl, type RuntimeInfo } from './runtime-file.ts';
 
 /** The operator operations the CLI offers, either through a running server's admin API or directly on the database. */
 export interface AdminOps {
@@ -34,16 +38,41 @@ export class CliError extends Error {
  * with WAJAH_ADMIN_TOKEN or the local token from that file. Otherwise → the database directly
  * (embedded PGlite in WAJAH_DATA_DIR, or DATABASE_URL).
  */
-export async function connectAdmin(config: AppConfig, opts: { url?: string; env?: NodeJS.ProcessEnv }): Promise<AdminOps> {
+export async function connectAdmin(config: AppConfig, opts: { url?: string; env?: NodeJS.ProcessEnv; init?: boolean; waitMs?: number }): Promise<AdminOps> {
   const env = opts.env ?? process.env;
   const url = opts.url || env.WAJAH_URL;
   if (url) {
     if (!config.adminToken) throw new CliError('ADMIN_TOKEN_REQUIRED', 'Set WAJAH_ADMIN_TOKEN to use the admin API of a remote server');
     return new ApiOps(url.replace(/\/+$/, '').replace(/(\/api)?$/, '/api'), config.adminToken);
   }
-  const running = findRunningServer(config.dataDir);
+  let running = findRunningServer(config.dataDir) ?? (await waitForStartingServer(config.dataDir, opts.waitMs ?? 120_000));
+  if (!running && !config.databaseUrl && !opts.init && !fs.existsSync(path.join(config.dataDir, 'pg', 'PG_VERSION'))) {
+    // No database yet: a server launched a moment ago (`npm start &` then the CLI) may not hold the lock
+    // yet. Give it a few seconds to appear before saying there is no database here.
+    const until = Date.now() + (Number(env.WAJAH_CLI_START_WAIT_MS) || 10_000);
+    while (Date.now() < until && !lockOwner(config.dataDir)) await new Promise((r) => setTimeout(r, 250));
+    running = await waitForStartingServer(config.dataDir, opts.waitMs ?? 120_000);
+  }
   if (running) return new ApiOps(localUrl(running), config.adminToken ?? running.token, running.token);
-  return DirectOps.open(config);
+  return DirectOps.open(config, opts.init ?? false);
+}
+
+/**
+ * A server that holds the data directory's lock but has not written server.json yet is starting
+ * (migrations, models): wait for it rather than open its database behind its back.
+ */
+async function waitForStartingServer(dataDir: string, waitMs: number): Promise<RuntimeInfo | null> {
+  const owner = lockOwner(dataDir);
+  if (!owner || owner.kind !== 'server') return null;
+  console.error(`wajah: the server (pid ${owner.pid}) on ${dataDir} is starting; waiting for it…`);
+  const until = Date.now() + waitMs;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 250));
+    const running = findRunningServer(dataDir);
+    if (running) return running;
+    if (!lockOwner(dataDir)) return null; // it stopped: open the database ourselves
+  }
+  throw new CliError('SERVER_NOT_READY', `The server (pid ${owner.pid}) on ${dataDir} did not become ready within ${Math.round(waitMs / 1000)} s`);
 }
 
 class ApiOps implements AdminOps {
@@ -133,8 +162,19 @@ class DirectOps implements AdminOps {
     this.target = target; this.core = core; this.services = services;
   }
 
-  static async open(config: AppConfig): Promise<DirectOps> {
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: `${config.dataDir}/pg` });
+  static async open(config: AppConfig, init: boolean): Promise<DirectOps> {
+    const pgDir = `${config.dataDir}/pg`;
+    // Never create a database by accident (a mistyped --data-dir): the server's first start does, or --init.
+    if (!config.databaseUrl && !init && !fs.existsSync(path.join(pgDir, 'PG_VERSION'))) {
+      throw new CliError('NO_DATABASE', `No Wajah database in ${path.resolve(config.dataDir)}: start the server once there (npm start), check --data-dir / WAJAH_DATA_DIR, or pass --init to create one`);
+    }
+    let database;
+    try {
+      database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgDir, lockKind: 'cli' });
+    } catch (e) {
+      if (isAppError(e) && e.code === 'DATA_DIR_LOCKED') throw new CliError('DATA_DIR_LOCKED', e.message);
+      throw e;
+    }
     const log = { info: () => {}, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
     const core: Core = { config, database, redis: null, engine: null, log, masterKey: lazyMasterKey(config, log) };
     const services = await createFoundationServices(core);

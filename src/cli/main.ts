@@ -1,3 +1,4 @@
+import { privateUmask } from '../config/private-files.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/env.ts';
 import { isAppError } from '../errors.ts';
@@ -26,14 +27,17 @@ const list = (value: string) =>
 interface Globals {
   url?: string;
   dataDir?: string;
+  init?: boolean;
 }
 
 async function withOps<T>(program: Command, fn: (ops: AdminOps) => Promise<T>): Promise<T> {
+  privateUmask();
   const g = program.opts<Globals>();
   const env = { ...process.env, ...(g.dataDir ? { WAJAH_DATA_DIR: g.dataDir } : {}) };
   const config = loadConfig(env);
-  const ops = await connectAdmin(config, { url: g.url, env });
-  if (process.env.WAJAH_CLI_VERBOSE) console.error(`wajah: ${ops.mode === 'api' ? 'admin API at' : 'database'} ${ops.target}`);
+  const ops = await connectAdmin(config, { url: g.url, env, init: g.init });
+  // Say which database was used (on stderr, so --json output stays clean).
+  console.error(`wajah: ${ops.mode === 'api' ? 'admin API at' : 'database'} ${ops.target}`);
   try {
     return await fn(ops);
   } finally {
@@ -45,9 +49,10 @@ function print(json: boolean | undefined, value: unknown, human: () => string): 
   console.log(json ? JSON.stringify(value) : human());
 }
 
-function credentialsText(c: { client_id: string; api_key: string; secret_key: string; tier: string }, extra = ''): string {
+function credentialsText(c: { client_id: string; name?: string; api_key: string; secret_key: string; tier: string }, extra = ''): string {
   return [
     `client_id:  ${c.client_id}`,
+    c.name ? `name:       ${c.name}` : '',
     `tier:       ${c.tier}`,
     `api_key:    ${c.api_key}`,
     `secret_key: ${c.secret_key}`,
@@ -63,6 +68,7 @@ export function buildCli(): Command {
     .description('Wajah operator CLI: clients (tenants) and API keys')
     .option('--url <url>', 'admin API of a server (default: a server running on this data dir, else the database directly)')
     .option('--data-dir <dir>', 'data directory (default WAJAH_DATA_DIR or ./data)')
+    .option('--init', 'create the embedded database if the data directory has none (otherwise that is an error)')
     .showHelpAfterError();
 
   const clients = program.command('clients').description('manage clients (tenants)');
@@ -79,7 +85,7 @@ export function buildCli(): Command {
       const created = await withOps(program, (ops) =>
         ops.createClient({ name: o.name, tier: o.tier, max_users: o.maxUsers, calls_per_hour: o.callsPerHour, ip_allowlist: o.ipAllowlist }),
       );
-      const out = { client_id: created.client_id, api_key: created.api_key, secret_key: created.secret_key, tier: created.tier };
+      const out = { client_id: created.client_id, name: o.name, api_key: created.api_key, secret_key: created.secret_key, tier: created.tier };
       print(o.json, out, () => credentialsText(out));
     });
   clients

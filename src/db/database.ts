@@ -4,6 +4,7 @@ import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationP
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { serializedDialect } from './pglite-serial.ts';
+import { acquireDataDirLock, type LockInfo } from './data-dir-lock.ts';
 import * as m0001 from './migrations/0001-initial.ts';
 import * as m0004 from './migrations/0004-webhooks.ts';
 import * as m0005 from './migrations/0005-analytics.ts';
@@ -45,6 +46,20 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Called when an idle pooled connection fails (logged by the container). */
   onIdleError?: (err: Error) => void;
+  /** Who opens the embedded database (the directory lock records it). Default 'server'. */
+  lockKind?: LockInfo['kind'];
+}
+
+/** "a running Wajah server (pid 123, port 8000)" from the lock and the server's runtime file. */
+function describeOwner(dataDir: string, o: LockInfo): string {
+  let port = '';
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(dataDir, 'server.json'), 'utf8')) as { pid: number; port: number };
+    if (info.pid === o.pid) port = `, port ${info.port}`;
+  } catch {
+    // not listening yet (starting) or a CLI
+  }
+  return `a running Wajah ${o.kind} (pid ${o.pid}${port}${port ? '' : o.kind === 'server' ? ', starting' : ''})`;
 }
 
 /** Opens the database and runs pending migrations. */
@@ -68,13 +83,41 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   } else {
     const { KyselyPGlite } = await import('kysely-pglite');
     const dir = options.pgliteDir;
-    if (dir !== 'memory://') fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
-    const { dialect } = await KyselyPGlite.create(dir === 'memory://' ? undefined : dir);
+    let release = () => {};
+    if (dir !== 'memory://') {
+      // One process per embedded database: the lock lives in the data directory (the parent of pg/).
+      const dataDir = path.dirname(path.resolve(dir));
+      release = acquireDataDirLock(dataDir, options.lockKind ?? 'server', (o) => describeOwner(dataDir, o));
+    }
+    let dialect;
+    try {
+      ({ dialect } = await KyselyPGlite.create(dir === 'memory://' ? undefined : dir));
+    } catch (e) {
+      release();
+      throw e;
+    }
     // One session: serialize its use so concurrent requests never share a transaction.
     const db = new Kysely<Database>({ dialect: serializedDialect(dialect) });
-    handle = { db, dialect: 'pglite', ping: () => ping(db), connections: () => 1, close: () => db.destroy() };
+    handle = {
+      db,
+      dialect: 'pglite',
+      ping: () => ping(db),
+      connections: () => 1,
+      close: async () => {
+        try {
+          await db.destroy();
+        } finally {
+          release();
+        }
+      },
+    };
   }
-  await migrate(handle.db);
+  try {
+    await migrate(handle.db);
+  } catch (e) {
+    await handle.close().catch(() => {});
+    throw e;
+  }
   return handle;
 }
 

@@ -287,7 +287,7 @@ export class EnrollmentService {
   /** Single-image enrollment (multipart user_id + image + quality_threshold). */
   async direct(client: ClientContext, input: { user_id: string; image: ImageInput; quality_threshold?: number; contentType?: string; face_index?: number; replace?: boolean }) {
     const user = await this.#activeUser(client.id, input.user_id);
-    const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.contentType, input.face_index);
+    const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.contentType, input.face_index, true);
     const saved = await this.d.db.transaction().execute((trx) => this.#store(trx, client, user, [face], { source: 'direct', sessionId: null, replace: input.replace ?? false }));
     await this.#publish(client.id, saved);
     return saved.response;
@@ -392,18 +392,20 @@ export class EnrollmentService {
   }
 
   /**
-   * The one face of an enrollment picture. A second face of comparable size (≥ 40 % of the main face's
-   * width: a group photo, not a poster far behind) is MULTIPLE_FACES with every face's box, unless the
-   * caller chose one with `faceIndex` (0-based, in the order of that error's `details.faces`).
+   * The one face of an enrollment picture. With `oneFace` (direct enrollment, one person at a time), a
+   * second face of comparable size (≥ 40 % of the main face's width: a group photo, not a poster far
+   * behind) is MULTIPLE_FACES with every face's box, unless the caller chose one with `faceIndex` (0-based,
+   * in the order of that error's `details.faces`). Batch imports of existing photo sets take the main face
+   * (largest, most central), as before; the same-person check against existing templates still applies.
    */
-  async #acceptImage(image: ImageInput, threshold: number, client: ClientContext, contentType?: string, faceIndex?: number): Promise<AcceptedFace> {
+  async #acceptImage(image: ImageInput, threshold: number, client: ClientContext, contentType?: string, faceIndex?: number, oneFace = false): Promise<AcceptedFace> {
     if (!this.d.engine) throw appError('SERVICE_UNAVAILABLE', 'The face engine is not running on this server');
     const result = await this.d.engine.analyze(image, { multiple: 'all', embed: true, refineEyes: false, passive: false });
     if (!result.faces.length) throw appError('NO_FACE_DETECTED');
     const main = result.faces[0];
     const comparable = result.faces.filter((f) => f.box.width >= COMPARABLE_FACE * main.box.width);
     const boxes = () => result.faces.map((f, index) => ({ index, box: { x: Math.round(f.box.x), y: Math.round(f.box.y), width: Math.round(f.box.width), height: Math.round(f.box.height) } }));
-    if (faceIndex === undefined && comparable.length > 1) {
+    if (oneFace && faceIndex === undefined && comparable.length > 1) {
       throw appError('MULTIPLE_FACES', `${result.faces.length} faces were detected; pass face_index to choose the one to enroll`, { count: result.faces.length, faces: boxes() });
     }
     if (faceIndex !== undefined && faceIndex >= result.faces.length) {

@@ -13,8 +13,12 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-cli-'));
 const env = { ...process.env, WAJAH_DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', WAJAH_ADMIN_TOKEN: '', WAJAH_WORKERS: '0', LOG_LEVEL: 'warn', WAJAH_CLI_VERBOSE: '1' };
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith(env, ...args);
+}
+
+function cliWith(withEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/wajah.js'), ...args], { cwd: os.tmpdir(), env });
+    const child = spawn(process.execPath, [path.join(root, 'bin/wajah.js'), ...args], { cwd: os.tmpdir(), env: withEnv });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -38,12 +42,25 @@ describe('wajah CLI on the embedded database', () => {
 
   let direct: { client_id: string; api_key: string; secret_key: string; tier: string };
 
-  test('without a server: opens the database directly; --json prints one object', async () => {
-    const r = await cli('clients', 'create', '--name', 'Acme', '--tier', 'basic', '--json');
+  test('without a database: refuses instead of creating one by accident; --init creates it', async () => {
+    // (The CLI first waits a moment for a server that may just have been launched; not here.)
+    const quick = { ...env, WAJAH_CLI_START_WAIT_MS: '300' };
+    const r = await cliWith(quick, 'clients', 'list', '--json');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /NO_DATABASE|No Wajah database/);
+    assert.ok(!fs.existsSync(path.join(dataDir, 'pg')), 'nothing created');
+    const typo = await cliWith(quick, '--data-dir', `${dataDir}-typo`, 'clients', 'list');
+    assert.notEqual(typo.code, 0);
+    assert.ok(!fs.existsSync(`${dataDir}-typo`), 'a mistyped --data-dir creates nothing');
+  });
+
+  test('without a server: opens the database directly (with --init the first time); --json prints one object with the name', async () => {
+    const r = await cli('--init', 'clients', 'create', '--name', 'Acme', '--tier', 'basic', '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /database /);
     direct = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(direct).sort(), ['api_key', 'client_id', 'secret_key', 'tier']);
+    assert.deepEqual(Object.keys(direct).sort(), ['api_key', 'client_id', 'name', 'secret_key', 'tier']);
+    assert.equal((direct as { name?: string }).name, 'Acme');
     assert.equal(direct.tier, 'basic');
     assert.equal(r.stdout.trim().split('\n').length, 1);
   });
@@ -75,6 +92,31 @@ describe('wajah CLI on the embedded database', () => {
     assert.equal(await status(base, globex), 401, 'old key stops after a zero grace period');
   });
 
+  test('a second server on the same data directory is refused, naming the first (pid and port); the first keeps serving', async () => {
+    const info = readRuntimeFile(dataDir)!;
+    const second = spawn(process.execPath, [path.join(root, 'src/server.ts')], { cwd: root, env: { ...env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    second.stdout!.on('data', (d) => (out += d));
+    second.stderr!.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((r) => second.once('exit', r));
+    assert.notEqual(code, 0);
+    assert.match(out, /DATA_DIR_LOCKED/);
+    assert.match(out, new RegExp(`pid ${info.pid}, port ${info.port}`));
+    assert.equal(await status(localUrl(info), direct), 200);
+    assert.equal(readRuntimeFile(dataDir)?.pid, info.pid, 'the runtime file is still the first server\'s');
+  });
+
+  test('the data directory is private whatever the umask: directory 0700, files 0600', async () => {
+    const bad: string[] = [];
+    const walk = (p: string) => {
+      const st = fs.statSync(p);
+      if ((st.mode & 0o077) !== 0) bad.push(`${p} ${(st.mode & 0o777).toString(8)}`);
+      if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+    };
+    walk(dataDir);
+    assert.deepEqual(bad.slice(0, 5), [], `${bad.length} entries readable by group or others`);
+  });
+
   test('after the server stops: the runtime file is gone and the CLI is direct again', async () => {
     server!.kill('SIGTERM');
     await new Promise((r) => server!.once('exit', r));
@@ -84,5 +126,85 @@ describe('wajah CLI on the embedded database', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /database /);
     assert.deepEqual(JSON.parse(r.stdout).map((c: { name: string }) => c.name).sort(), ['Acme', 'Globex']);
+  });
+});
+
+describe('one owner per data directory: kill -9 during writes, then restart', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-lock-'));
+  const lockEnv = { ...env, WAJAH_DATA_DIR: dir };
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const start = async () => {
+    const child = spawn(process.execPath, [path.join(root, 'src/server.ts')], { cwd: root, env: { ...lockEnv, PORT: '0', HOST: '127.0.0.1' }, stdio: 'ignore' });
+    for (let i = 0; i < 600; i++) {
+      await sleep(100);
+      const info = readRuntimeFile(dir);
+      if (info && info.pid === child.pid) return { child, base: localUrl(info) };
+    }
+    throw new Error('server did not start');
+  };
+
+  test('the CLI started while the server is still starting waits for it and goes through its admin API', async () => {
+    const { child } = await (async () => {
+      const c = spawn(process.execPath, [path.join(root, 'src/server.ts')], { cwd: root, env: { ...lockEnv, PORT: '0', HOST: '127.0.0.1' }, stdio: 'ignore' });
+      return { child: c };
+    })();
+    // At once, as in the README's first steps (`npm start &` then the CLI).
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const c = spawn(process.execPath, [path.join(root, 'bin/wajah.js'), 'clients', 'create', '--name', 'Early', '--json'], { cwd: os.tmpdir(), env: lockEnv });
+      let stdout = '', stderr = '';
+      c.stdout.on('data', (d) => (stdout += d));
+      c.stderr.on('data', (d) => (stderr += d));
+      c.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /admin API at/);
+    assert.equal(child.exitCode, null, 'the server is still running');
+    child.kill('SIGTERM');
+    await new Promise((res) => child.once('exit', res));
+  });
+
+  test('every write acknowledged before a kill -9 is there after the restart, and the stale lock is taken over', async () => {
+    const created = await new Promise<string>((resolve) => {
+      const c = spawn(process.execPath, [path.join(root, 'bin/wajah.js'), 'clients', 'create', '--name', 'Writes', '--json'], { cwd: os.tmpdir(), env: lockEnv });
+      let stdout = '';
+      c.stdout.on('data', (d) => (stdout += d));
+      c.on('exit', () => resolve(stdout));
+    });
+    const { api_key, secret_key } = JSON.parse(created);
+    const auth = { authorization: `ApiKey ${api_key}:${secret_key}`, 'content-type': 'application/json' };
+    const { child, base } = await start();
+    const acked: string[] = [];
+    let stop = false;
+    const writers = Array.from({ length: 4 }, async (_, w) => {
+      for (let i = 0; !stop; i++) {
+        const id = `W${w}_${i}`;
+        try {
+          const res = await fetch(`${base}/clients/users/`, { method: 'POST', headers: auth, body: JSON.stringify({ external_id: id, name: `User ${id}` }) });
+          if (res.status === 201) acked.push(id);
+        } catch {
+          return; // the server is gone
+        }
+      }
+    });
+    await sleep(1500);
+    child.kill('SIGKILL');
+    stop = true;
+    await Promise.all(writers);
+    await new Promise((res) => (child.exitCode !== null || child.signalCode !== null ? res(null) : child.once('exit', res)));
+    assert.ok(acked.length > 10, `only ${acked.length} writes acknowledged`);
+    const again = await start();
+    const found = new Set<string>();
+    for (let page = 1; ; page++) {
+      const res = await fetch(`${again.base}/clients/users/?page=${page}&page_size=100`, { headers: auth });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { results: Array<{ external_id: string }>; total_pages: number };
+      for (const u of body.results) found.add(u.external_id);
+      if (page >= body.total_pages) break;
+    }
+    const lost = acked.filter((id) => !found.has(id));
+    assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged writes lost`);
+    again.child.kill('SIGTERM');
+    await new Promise((res) => again.child.once('exit', res));
   });
 });
