@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from './config/env.ts';
 import { loadMasterKey } from './crypto/template-cipher.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
+import { refuseNewKeyBesideData, verifyMasterKey } from './crypto/key-check.ts';
 import type { FaceEngine } from './vision/types.ts';
 import { createFoundationServices, type FoundationServices } from './services/foundation.ts';
 import { createFaceServices, type FaceServices } from './services/face.ts';
@@ -65,6 +66,17 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     engine = await createFaceEngine({ workers: Math.max(1, config.workers), queueSize: config.queueSize, maxImageBytes: config.bodyLimit });
   }
   const core: Core = { config, database, redis, engine, log, masterKey: lazyMasterKey(config, log) };
+  try {
+    // The key must fit the data before anything is sealed or opened with it (docs/foundation.md, Master key).
+    await refuseNewKeyBesideData(database.db, config);
+    const check = await verifyMasterKey(database.db, core.masterKey());
+    if (check.stored) log.info(`master key fingerprint ${check.fingerprint} recorded with the data`);
+  } catch (e) {
+    await engine?.close();
+    redis?.disconnect();
+    await database.close();
+    throw e;
+  }
   const foundation = await createFoundationServices(core);
   const face = await createFaceServices(core, foundation);
   const webhooks = await createWebhookServices(core);

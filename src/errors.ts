@@ -65,6 +65,7 @@ export const ERROR_CODES = {
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
   SERVICE_BUSY: { status: 503, message: 'The face engine is busy, retry shortly' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A required service is unavailable' },
+  MASTER_KEY_MISMATCH: { status: 503, message: 'The master key does not fit the stored data' },
   DATA_DIR_LOCKED: { status: 503, message: 'The data directory is in use by another Wajah process' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -10,6 +10,7 @@ import * as m0004 from './migrations/0004-webhooks.ts';
 import * as m0005 from './migrations/0005-analytics.ts';
 import * as m0006 from './migrations/0006-fallbacks.ts';
 import * as m0007 from './migrations/0007-sso.ts';
+import * as m0008 from './migrations/0008-instance-settings.ts';
 
 export type DB = Kysely<Database>;
 
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-analytics': m0005,
   '0006-fallbacks': m0006,
   '0007-sso': m0007,
+  '0008-instance-settings': m0008,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -1,0 +1,24 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+type SettingsTables = { instance_settings: { key: string; value: string; updated_at: Date } };
+const t = (db: Kysely<Database>) => db.withTables<SettingsTables>();
+
+export async function getInstanceSetting(db: Kysely<Database>, key: string): Promise<string | null> {
+  const row = await t(db).selectFrom('instance_settings').select('value').where('key', '=', key).executeTakeFirst();
+  return row?.value ?? null;
+}
+
+/** Inserts the value unless one is already stored; returns the stored value (ours or the earlier one). */
+export async function putInstanceSettingOnce(db: Kysely<Database>, key: string, value: string): Promise<string> {
+  await t(db).insertInto('instance_settings').values({ key, value, updated_at: new Date() }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  return (await getInstanceSetting(db, key))!;
+}
+
+/** Whether the database already holds data sealed or keyed under a master key. */
+export async function holdsSealedData(db: Kysely<Database>): Promise<boolean> {
+  const { rows } = await sql<{ found: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM face_templates) OR EXISTS (SELECT 1 FROM webhook_endpoints)
+        OR EXISTS (SELECT 1 FROM sso_keys) OR EXISTS (SELECT 1 FROM fallback_credentials) AS found`.execute(db);
+  return rows[0]?.found === true;
+}
