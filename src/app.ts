@@ -1,3 +1,4 @@
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
@@ -29,6 +30,8 @@ import { createReadStream } from 'node:fs';
 export type App = FastifyInstance;
 
 /** Builds the HTTP application around an already-opened container. Never listens (server.ts does). */
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
 export async function buildApp(config: AppConfig, container: Container): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -85,8 +88,29 @@ export async function buildApp(config: AppConfig, container: Container): Promise
     return reply.status(500).send({ code: 'INTERNAL_ERROR', message: ERROR_CODES.INTERNAL_ERROR.message, statusCode: 500 });
   });
 
+  // A known path with another method is 405 with the methods it has (Allow), not 404: every route is
+  // mirrored into a method-agnostic router (find-my-way, Fastify's own) that the not-found handler asks.
+  const known = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD' || !HTTP_METHODS.includes(method as (typeof HTTP_METHODS)[number])) continue;
+      try {
+        known.on(method as HTTPMethod, route.url, () => {});
+      } catch {
+        // the same method and path registered twice (an alias): one is enough
+      }
+    }
+  });
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: `No endpoint ${request.method} ${request.url.split('?')[0]}`, statusCode: 404 });
+    const path = request.url.split('?')[0];
+    const allow = HTTP_METHODS.filter((m) => m !== request.method && known.find(m, path));
+    if (allow.length && request.method !== 'OPTIONS') {
+      return reply
+        .status(405)
+        .header('allow', allow.join(', '))
+        .send({ code: 'METHOD_NOT_ALLOWED', message: `${request.method} is not allowed on ${path}; use ${allow.join(', ')}`, statusCode: 405, details: { allowed: allow } });
+    }
+    return reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: `No endpoint ${request.method} ${path}`, statusCode: 404 });
   });
 
   await app.register(swagger, {

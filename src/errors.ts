@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   INVALID_CREDENTIALS: { status: 401, message: 'Missing or invalid API credentials' },
   ADMIN_TOKEN_REQUIRED: { status: 401, message: 'A valid operator token is required' },
   NOT_AUTHENTICATED: { status: 401, message: 'Authenticate the WebSocket connection first' },
+  ADMIN_TOKEN_INVALID: { status: 401, message: 'The operator token is wrong' },
+  ADMIN_TOKEN_LOCKED: { status: 429, message: 'Too many wrong operator tokens from this address; retry later' },
   ADMIN_DISABLED: { status: 403, message: 'The admin API is disabled: set WAJAH_ADMIN_TOKEN' },
   IP_NOT_ALLOWED: { status: 403, message: 'This address is not on the client IP allow-list' },
   CLIENT_DISABLED: { status: 403, message: 'This client is disabled' },

@@ -104,6 +104,6 @@ export class RedisRateLimiter implements RateLimiter {
   }
 }
 
-export function createRateLimiter(redis: Redis | null, log: { warn(msg: string): void }): RateLimiter {
-  return redis ? new RedisRateLimiter(redis, log) : new MemoryRateLimiter();
+export function createRateLimiter(redis: Redis | null, log: { warn(msg: string): void }, windowMs = HOUR): RateLimiter {
+  return redis ? new RedisRateLimiter(redis, log, windowMs) : new MemoryRateLimiter(windowMs);
 }
