@@ -32,7 +32,7 @@ export function rateHeaders(rate: RateDecision): Record<string, string> {
  * `cacheMs`. Expiry is evaluated per request, so rotation grace ends on time.
  */
 export class AccessService {
-  #cache = new Map<string, { row: CredentialRow; at: number }>();
+  #cache = new Map<string, { row: CredentialRow | undefined; at: number }>();
   #lastUsedWritten = new Map<string, number>();
 
   private readonly keys: ApiKeysRepository;
@@ -109,10 +109,11 @@ export class AccessService {
       this.log.warn(`authentication: database unavailable (${(e as Error).message})`);
       throw appError('SERVICE_UNAVAILABLE', 'The database is unavailable');
     }
-    if (row) {
-      if (this.#cache.size > 10_000) this.#cache.clear();
-      this.#cache.set(key, { row, at: now });
-    } else this.#cache.delete(key);
+    // Unknown keys are cached too: a known key and an unknown one take the same path (a cache hit after
+    // the first try), so response time does not tell an attacker which key ids exist. A new key was
+    // never looked up before it existed, so caching misses delays nobody.
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(key, { row, at: now });
     return row;
   }
 

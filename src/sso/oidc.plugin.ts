@@ -46,9 +46,16 @@ export async function oidcPlugin(fastify: FastifyInstance): Promise<void> {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const callback = sso.provider.callback();
+    const issuer = new URL(sso.issuer);
     const handler = (request: FastifyRequest, reply: FastifyReply) => {
       reply.hijack();
       const req = request.raw as IncomingMessage & { originalUrl?: string };
+      // The provider builds every URL it advertises (discovery endpoints, jwks_uri, redirects) from the
+      // request's host: pin it to the configured issuer, so a forged Host or X-Forwarded-Host cannot make
+      // discovery point relying parties at someone else's server.
+      req.headers.host = issuer.host;
+      delete req.headers['x-forwarded-host'];
+      if (req.headers['x-forwarded-proto'] !== undefined) req.headers['x-forwarded-proto'] = issuer.protocol.replace(':', '');
       // Express-style mount: the provider sees paths without /oidc and builds its URLs from originalUrl.
       req.originalUrl = req.url;
       req.url = req.url!.slice(SSO_MOUNT_PATH.length) || '/';

@@ -160,6 +160,15 @@ if (backendNames().includes('pglite')) {
       }
     });
 
+    test('discovery advertises the configured issuer whatever Host or X-Forwarded-Host says', async () => {
+      const { app } = t();
+      for (const headers of [{ host: 'evil.example.com' }, { host: HOST, 'x-forwarded-host': 'evil.example.com', 'x-forwarded-proto': 'http' }]) {
+        const d = (await app.inject({ method: 'GET', url: '/oidc/.well-known/openid-configuration', headers })).json();
+        assert.equal(d.issuer, ISSUER);
+        for (const k of ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'userinfo_endpoint']) assert.ok(String(d[k]).startsWith(`${ISSUER}/`), `${k}: ${d[k]}`);
+      }
+    });
+
     test('discovery and JWKS are published under /oidc (public keys only)', async () => {
       const { app } = t();
       const res = await app.inject({ method: 'GET', url: '/oidc/.well-known/openid-configuration', headers: { host: HOST } });
