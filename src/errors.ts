@@ -65,6 +65,9 @@ export const ERROR_CODES = {
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
   SERVICE_BUSY: { status: 503, message: 'The face engine is busy, retry shortly' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A required service is unavailable' },
+  INVALID_MULTIPART: { status: 400, message: 'The multipart body is malformed (boundary missing or wrong, or the body is truncated)' },
+  METADATA_TOO_LARGE: { status: 413, message: 'The metadata is larger than the 16 KiB limit' },
+  ADMIN_TOKEN_INVALID: { status: 401, message: 'The operator token is wrong' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { appError } from '../errors.ts';
 import { rateHeaders } from '../services/access.service.ts';
 import { tokensEqual } from '../services/credentials.ts';
+import { AdminTokenGuard } from '../services/admin-token-guard.ts';
 import './request-context.ts';
 
 /**
@@ -16,6 +17,7 @@ export const authPlugin = fp(
     const { foundation, config } = app.container;
 
     app.decorateRequest('client', null);
+    const adminGuard = new AdminTokenGuard();
 
     app.decorate('authenticateClient', async function authenticateClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const { client, rate } = await foundation.access.authorize(request.headers.authorization, request.ip);
@@ -29,10 +31,16 @@ export const authPlugin = fp(
       if (!configured && !local) throw appError('ADMIN_DISABLED');
       const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
       const token = m?.[1];
-      const ok = !!token && ((!!configured && tokensEqual(token, configured)) || (!!local && tokensEqual(token, local)));
+      if (!token) throw appError(configured ? 'ADMIN_TOKEN_REQUIRED' : 'ADMIN_DISABLED');
+      const retryAfter = adminGuard.retryAfter(request.ip);
+      if (retryAfter) {
+        throw appError('RATE_LIMIT_EXCEEDED', `Too many wrong operator tokens from this address; retry in ${retryAfter} s`, undefined, { 'retry-after': String(retryAfter) });
+      }
+      const ok = (!!configured && tokensEqual(token, configured)) || (!!local && tokensEqual(token, local));
       if (ok) return;
       foundation.security.authFailure(request.ip, { clientId: null, key: null, reason: 'admin_token' });
-      throw appError(configured ? 'ADMIN_TOKEN_REQUIRED' : 'ADMIN_DISABLED');
+      await adminGuard.fail(request.ip);
+      throw appError(configured ? 'ADMIN_TOKEN_INVALID' : 'ADMIN_DISABLED');
     });
 
     // API-access log (M6): one buffered audit entry per authenticated request, written in batches.

@@ -32,7 +32,8 @@ export function rateHeaders(rate: RateDecision): Record<string, string> {
  * `cacheMs`. Expiry is evaluated per request, so rotation grace ends on time.
  */
 export class AccessService {
-  #cache = new Map<string, { row: CredentialRow; at: number }>();
+  // Unknown keys are cached like known ones: the same path (and time) whether the key exists or not.
+  #cache = new Map<string, { row: CredentialRow | undefined; at: number }>();
   #lastUsedWritten = new Map<string, number>();
 
   private readonly keys: ApiKeysRepository;
@@ -109,10 +110,8 @@ export class AccessService {
       this.log.warn(`authentication: database unavailable (${(e as Error).message})`);
       throw appError('SERVICE_UNAVAILABLE', 'The database is unavailable');
     }
-    if (row) {
-      if (this.#cache.size > 10_000) this.#cache.clear();
-      this.#cache.set(key, { row, at: now });
-    } else this.#cache.delete(key);
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(key, { row, at: now });
     return row;
   }
 
