@@ -32,6 +32,12 @@ async function main(): Promise<void> {
       if (closing) return;
       closing = true;
       app.log.info({ signal }, 'shutting down');
+      // Bounded whatever a dependency does (a Redis that stopped answering, a stuck query, a receiver
+      // that holds a webhook open): past the deadline the process exits anyway.
+      setTimeout(() => {
+        app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs).unref();
       app.close().then(
         () => process.exit(0),
         (err: unknown) => {
