@@ -67,7 +67,7 @@ export class AccessService {
     // Always hash and compare, even for an unknown key: the timing does not tell which part was wrong.
     const ok = secretMatches(parsed.secret, cred?.key.secret_hash ?? DUMMY_HASH);
     if (!cred || !ok) {
-      this.monitor.authFailure(ip, { clientId: cred?.client.id ?? null, key: cred ? parsed.key : null, reason: cred ? 'invalid_secret' : 'unknown_key' }, now);
+      this.monitor.authFailure(ip, { clientId: cred?.client.id ?? null, key: cred ? parsed.key : null, reason: cred ? 'invalid_secret' : 'unknown_key', probe: parsed.key }, now);
       throw appError('INVALID_CREDENTIALS');
     }
     const { key, client } = cred;
