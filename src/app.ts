@@ -73,7 +73,7 @@ export async function buildApp(config: AppConfig, container: Container, options:
   // Path ids and query strings: no control characters (a NUL cannot even reach the database).
   app.addHook('onRequest', async (request) => {
     assertCleanInput(request.params, 'params', true);
-    assertCleanInput(request.query, 'query', true);
+    assertCleanInput(request.query, 'query');
   });
   await app.register(methodNotAllowedPlugin);
 
