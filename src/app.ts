@@ -1,4 +1,3 @@
-import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
@@ -26,21 +25,27 @@ import { recognitionWsPlugin } from './ws/recognition.plugin.ts';
 import fastifyStatic from '@fastify/static';
 import { fileURLToPath } from 'node:url';
 import { createReadStream } from 'node:fs';
+import { assertCleanInput } from './api/input-guard.ts';
+import { allowedMethods, methodNotAllowedPlugin } from './api/method-not-allowed.ts';
+import { errSerializer, frameworkErrors, validationMessage } from './api/error-format.ts';
 
 export type App = FastifyInstance;
 
 /** Builds the HTTP application around an already-opened container. Never listens (server.ts does). */
-const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-
-export async function buildApp(config: AppConfig, container: Container): Promise<FastifyInstance> {
+export async function buildApp(config: AppConfig, container: Container, options: { /** Where logs go instead of stdout (tests read them). */ logStream?: { write(line: string): void } } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
+      ...(options.logStream ? { stream: options.logStream } : {}),
       level: config.logLevel,
       redact: {
         paths: ['req.headers.authorization', 'req.headers["x-session-token"]', 'req.headers["x-admin-token"]'],
         censor: '[redacted]',
       },
+      // Errors are logged without SQL parameters, query text or row values (docs/errors.md).
+      serializers: { err: errSerializer },
     },
+    // A path that is not valid percent-encoding is a coded 400 like every other bad input.
+    frameworkErrors,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
@@ -55,11 +60,26 @@ export async function buildApp(config: AppConfig, container: Container): Promise
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-    return defaultJson(request, body as string, done);
+    return defaultJson(request, body as string, (err, parsed) => {
+      if (err) return done(err, undefined);
+      try {
+        assertCleanInput(parsed, 'body');
+      } catch (e) {
+        return done(e as Error, undefined);
+      }
+      return done(null, parsed);
+    });
   });
+  // Path ids and query strings: no control characters (a NUL cannot even reach the database).
+  app.addHook('onRequest', async (request) => {
+    assertCleanInput(request.params, 'params', true);
+    assertCleanInput(request.query, 'query');
+  });
+  await app.register(methodNotAllowedPlugin);
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (isAppError(error)) {
+      if (error.statusCode >= 500) request.log.error({ err: error }, 'request failed');
       if (error.headers) reply.headers(error.headers);
       const body: Record<string, unknown> = { code: error.code, message: error.message, statusCode: error.statusCode };
       if (error.details !== undefined) body.details = error.details;
@@ -71,11 +91,12 @@ export async function buildApp(config: AppConfig, container: Container): Promise
       const field =
         (first?.instancePath || '').replace(/^\//, '').replace(/\//g, '.') ||
         (first?.params as { missingProperty?: string } | undefined)?.missingProperty ||
+        (first?.params as { additionalProperty?: string } | undefined)?.additionalProperty ||
         '';
       const where = fe.validationContext ?? 'body';
       return reply.status(400).send({
         code: 'VALIDATION_ERROR',
-        message: `${where}${field ? `.${field}` : ''} ${first?.message ?? 'is invalid'}`,
+        message: `${where}${field ? `.${field}` : ''} ${validationMessage(fe.validation)}`,
         statusCode: 400,
         details: { field: field || null, location: where, errors: fe.validation.map((v) => ({ path: v.instancePath, message: v.message })) },
       });
@@ -88,29 +109,15 @@ export async function buildApp(config: AppConfig, container: Container): Promise
     return reply.status(500).send({ code: 'INTERNAL_ERROR', message: ERROR_CODES.INTERNAL_ERROR.message, statusCode: 500 });
   });
 
-  // A known path with another method is 405 with the methods it has (Allow), not 404: every route is
-  // mirrored into a method-agnostic router (find-my-way, Fastify's own) that the not-found handler asks.
-  const known = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
-  app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) {
-      if (method === 'HEAD' || !HTTP_METHODS.includes(method as (typeof HTTP_METHODS)[number])) continue;
-      try {
-        known.on(method as HTTPMethod, route.url, () => {});
-      } catch {
-        // the same method and path registered twice (an alias): one is enough
-      }
-    }
-  });
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    const allow = HTTP_METHODS.filter((m) => m !== request.method && known.find(m, path));
-    if (allow.length && request.method !== 'OPTIONS') {
+    const allow = allowedMethods(app, request.url);
+    if (allow.length && !allow.includes(request.method)) {
       return reply
         .status(405)
         .header('allow', allow.join(', '))
-        .send({ code: 'METHOD_NOT_ALLOWED', message: `${request.method} is not allowed on ${path}; use ${allow.join(', ')}`, statusCode: 405, details: { allowed: allow } });
+        .send({ code: 'METHOD_NOT_ALLOWED', message: `${request.method} is not allowed on ${request.url.split('?')[0]}; use ${allow.join(', ')}`, statusCode: 405 });
     }
-    return reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: `No endpoint ${request.method} ${path}`, statusCode: 404 });
+    reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: `No endpoint ${request.method} ${request.url.split('?')[0]}`, statusCode: 404 });
   });
 
   await app.register(swagger, {
@@ -178,7 +185,13 @@ function mapFastifyError(e: FastifyError): { code: keyof typeof ERROR_CODES; mes
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { code: 'INVALID_JSON', message: e.message, statusCode: 400 };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'VALIDATION_ERROR', message: e.message, statusCode: 400 };
     default:
+      // Broken multipart framing (busboy: missing boundary, truncated body).
+      if (/multipart|boundary/i.test(e.message ?? '') && !e.statusCode) return { code: 'INVALID_MULTIPART', message: `The multipart body is malformed: ${e.message}`, statusCode: 400 };
+      // @fastify/static refuses paths outside web/ (traversal): answer as for any unknown path.
+      if (e.statusCode === 403 || e.statusCode === 404) return { code: 'ROUTE_NOT_FOUND', message: 'No such endpoint', statusCode: 404 };
       if (e.statusCode === 413) return { code: 'PAYLOAD_TOO_LARGE', message: e.message, statusCode: 413 };
       if (e.statusCode === 415) return { code: 'UNSUPPORTED_MEDIA_TYPE', message: e.message, statusCode: 415 };
       if (e.statusCode === 400) return { code: 'VALIDATION_ERROR', message: e.message, statusCode: 400 };

@@ -11,8 +11,6 @@ export const ERROR_CODES = {
   INVALID_CREDENTIALS: { status: 401, message: 'Missing or invalid API credentials' },
   ADMIN_TOKEN_REQUIRED: { status: 401, message: 'A valid operator token is required' },
   NOT_AUTHENTICATED: { status: 401, message: 'Authenticate the WebSocket connection first' },
-  ADMIN_TOKEN_INVALID: { status: 401, message: 'The operator token is wrong' },
-  ADMIN_TOKEN_LOCKED: { status: 429, message: 'Too many wrong operator tokens from this address; retry later' },
   ADMIN_DISABLED: { status: 403, message: 'The admin API is disabled: set WAJAH_ADMIN_TOKEN' },
   IP_NOT_ALLOWED: { status: 403, message: 'This address is not on the client IP allow-list' },
   CLIENT_DISABLED: { status: 403, message: 'This client is disabled' },
@@ -69,6 +67,9 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: { status: 503, message: 'A required service is unavailable' },
   MASTER_KEY_MISMATCH: { status: 503, message: 'The master key does not fit the stored data' },
   DATA_DIR_LOCKED: { status: 503, message: 'The data directory is in use by another Wajah process' },
+  INVALID_MULTIPART: { status: 400, message: 'The multipart body is malformed (boundary missing or wrong, or the body is truncated)' },
+  METADATA_TOO_LARGE: { status: 413, message: 'The metadata is larger than the 16 KiB limit' },
+  ADMIN_TOKEN_INVALID: { status: 401, message: 'The operator token is wrong' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -7,8 +7,6 @@ import { removeRuntimeFile, writeRuntimeFile } from './cli/runtime-file.ts';
 import { privateUmask, securePrivateDir } from './config/private-files.ts';
 import { isAppError } from './errors.ts';
 
-/** After SIGTERM/SIGINT the process exits within this many ms even if Redis, PostgreSQL or a webhook receiver hangs. */
-const SHUTDOWN_LIMIT_MS = Number(process.env.WAJAH_SHUTDOWN_TIMEOUT_MS) || 15_000;
 
 /** Entry point: validate config, open the container, listen, and shut down cleanly on signals. */
 async function main(): Promise<void> {
@@ -39,11 +37,12 @@ async function main(): Promise<void> {
       if (closing) return;
       closing = true;
       app.log.info({ signal }, 'shutting down');
-      // Bounded: whatever a dependency does, the process is gone within SHUTDOWN_LIMIT_MS.
+      // Bounded whatever a dependency does (a Redis that stopped answering, a stuck query, a receiver
+      // that holds a webhook open): past the deadline the process exits anyway.
       setTimeout(() => {
-        app.log.error(`shutdown did not finish within ${SHUTDOWN_LIMIT_MS} ms; exiting`);
+        app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
         process.exit(1);
-      }, SHUTDOWN_LIMIT_MS).unref();
+      }, config.shutdownTimeoutMs).unref();
       app.close().then(
         () => process.exit(0),
         (err: unknown) => {

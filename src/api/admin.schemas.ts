@@ -3,7 +3,7 @@ import { DateTime, Nullable, PageQuery, PageSchema } from './common.schemas.ts';
 
 export const TierSchema = Type.Union([Type.Literal('basic'), Type.Literal('premium'), Type.Literal('enterprise')]);
 const Cidrs = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 256, description: 'IPv4/IPv6 addresses or CIDRs; empty = any address' });
-const Limit = Nullable(Type.Integer({ minimum: 0, description: 'Overrides the tier default; null = tier default (unlimited for enterprise)' }));
+const Limit = Nullable(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Overrides the tier default; null = tier default (unlimited for enterprise)' }));
 const Settings = Type.Object(
   {
     store_photos: Type.Optional(Type.Boolean()),
@@ -22,7 +22,7 @@ export const CreateClientBody = Type.Object({
   calls_per_hour: Type.Optional(Limit),
   ip_allowlist: Type.Optional(Cidrs),
   settings: Type.Optional(Settings),
-});
+}, { additionalProperties: false });
 
 export const UpdateClientBody = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -32,7 +32,7 @@ export const UpdateClientBody = Type.Object({
   ip_allowlist: Type.Optional(Cidrs),
   settings: Type.Optional(Settings),
   is_active: Type.Optional(Type.Boolean()),
-});
+}, { additionalProperties: false });
 
 export const CreateKeyBody = Type.Object({
   name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),

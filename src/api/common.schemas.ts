@@ -36,7 +36,7 @@ export function PageSchema<T extends TSchema>(item: T, description: string) {
 }
 
 export const PageQuery = {
-  page: Type.Integer({ minimum: 1, default: 1, description: 'Page number (default 1)' }),
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Page number (default 1, at most 1,000,000)' }),
   page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Items per page (max 100)' }),
 };
 

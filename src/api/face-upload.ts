@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { appError } from '../errors.ts';
+import { assertCleanInput } from './input-guard.ts';
 
 /** One uploaded file part. */
 export interface UploadedFile {
@@ -40,6 +41,7 @@ export async function parseFaceUpload(request: FastifyRequest): Promise<void> {
         fields[part.fieldname] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
       }
     }
+    assertCleanInput(fields, 'body');
     request.body = fields;
     return;
   }

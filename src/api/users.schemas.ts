@@ -28,7 +28,7 @@ export const CreateUserBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 255 }),
   email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 320 }))),
   metadata: Type.Optional(Metadata),
-});
+}, { additionalProperties: false });
 
 export const UpdateUserBody = Type.Object(
   {
@@ -38,7 +38,7 @@ export const UpdateUserBody = Type.Object(
     metadata: Type.Optional(Metadata),
     is_active: Type.Optional(Type.Boolean()),
   },
-  { description: 'Fields given are replaced (metadata as a whole); absent fields are kept' },
+  { description: 'Fields given are replaced (metadata as a whole); absent fields are kept', additionalProperties: false },
 );
 
 export const ListUsersQuery = Type.Object({

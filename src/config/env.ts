@@ -31,6 +31,8 @@ export interface AppConfig {
   webhookPollMs: number;
   /** Timeout of one webhook HTTP attempt in ms (WAJAH_WEBHOOK_TIMEOUT_MS, default 10000). */
   webhookTimeoutMs: number;
+  /** After SIGTERM/SIGINT the process exits within this many ms, whatever Redis, PostgreSQL or a receiver does (WAJAH_SHUTDOWN_TIMEOUT_MS, default 10000). */
+  shutdownTimeoutMs: number;
   /** ICE servers handed to WebRTC streaming sessions and used by the server's peer (WAJAH_ICE_SERVERS, JSON; default none: host candidates only). */
   iceServers: IceServer[];
   /** Behind a TLS-terminating reverse proxy: client IP, protocol and host from X-Forwarded-* (WAJAH_TRUST_PROXY). */
@@ -107,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const webhookTimeoutMs = int(env, 'WAJAH_WEBHOOK_TIMEOUT_MS', 10000, 100, 120000, problems);
   const iceServers = iceServerList(env.WAJAH_ICE_SERVERS, problems);
   const trustProxy = bool(env, 'WAJAH_TRUST_PROXY', false, problems);
+  const shutdownTimeoutMs = int(env, 'WAJAH_SHUTDOWN_TIMEOUT_MS', 10000, 1000, 600000, problems);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     trustProxy,
     ssoIssuer: env.WAJAH_SSO_ISSUER || null,
     offlineSigningKey: env.WAJAH_OFFLINE_SIGNING_KEY || null,
+    shutdownTimeoutMs,
     ...overrides,
   });
 }

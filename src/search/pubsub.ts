@@ -104,6 +104,15 @@ export class RedisPubSub implements PubSub {
 
   async close(): Promise<void> {
     this.#handlers.clear();
-    await Promise.allSettled([this.#sub.quit(), this.#pub.quit()]);
+    // quit() waits for Redis to answer; one that stopped answering would hold shutdown forever.
+    await Promise.allSettled([this.#sub, this.#pub].map((r) => quitWithin(r, 1000)));
   }
+}
+
+async function quitWithin(redis: Redis, ms: number): Promise<void> {
+  if (redis.status !== 'ready') return redis.disconnect();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([redis.quit().catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+  redis.disconnect();
 }

@@ -32,6 +32,7 @@ export function rateHeaders(rate: RateDecision): Record<string, string> {
  * `cacheMs`. Expiry is evaluated per request, so rotation grace ends on time.
  */
 export class AccessService {
+  // Unknown keys are cached like known ones: the same path (and time) whether the key exists or not.
   #cache = new Map<string, { row: CredentialRow | undefined; at: number }>();
   #lastUsedWritten = new Map<string, number>();
 
@@ -66,7 +67,7 @@ export class AccessService {
     // Always hash and compare, even for an unknown key: the timing does not tell which part was wrong.
     const ok = secretMatches(parsed.secret, cred?.key.secret_hash ?? DUMMY_HASH);
     if (!cred || !ok) {
-      this.monitor.authFailure(ip, { clientId: cred?.client.id ?? null, key: cred ? parsed.key : null, reason: cred ? 'invalid_secret' : 'unknown_key' }, now);
+      this.monitor.authFailure(ip, { clientId: cred?.client.id ?? null, key: cred ? parsed.key : null, reason: cred ? 'invalid_secret' : 'unknown_key', probe: parsed.key }, now);
       throw appError('INVALID_CREDENTIALS');
     }
     const { key, client } = cred;
@@ -109,9 +110,6 @@ export class AccessService {
       this.log.warn(`authentication: database unavailable (${(e as Error).message})`);
       throw appError('SERVICE_UNAVAILABLE', 'The database is unavailable');
     }
-    // Unknown keys are cached too: a known key and an unknown one take the same path (a cache hit after
-    // the first try), so response time does not tell an attacker which key ids exist. A new key was
-    // never looked up before it existed, so caching misses delays nobody.
     if (this.#cache.size > 10_000) this.#cache.clear();
     this.#cache.set(key, { row, at: now });
     return row;

@@ -32,7 +32,7 @@ export class SecurityMonitor {
   }
 
   /** A request presented no valid credentials. `clientId` is known when the key exists. */
-  authFailure(ip: string, info: { clientId: string | null; key: string | null; reason: string }, now = Date.now()): void {
+  authFailure(ip: string, info: { clientId: string | null; key: string | null; reason: string; probe?: string }, now = Date.now()): void {
     if (this.#count(`ip:${ip}`, now) >= this.t.ipFailures) {
       this.#report(`burst:${ip}`, now, {
         clientId: info.clientId,
@@ -42,8 +42,10 @@ export class SecurityMonitor {
         details: { failures: this.t.ipFailures, window_seconds: this.t.windowMs / 1000, last_reason: info.reason },
       });
     }
+    // Counted for unknown key ids too (the caller passes `probe`): the same work whether the key exists.
+    const keyCount = info.key || info.probe ? this.#count(`key:${info.key ?? info.probe}`, now) : 0;
     if (info.clientId && info.key && info.reason === 'invalid_secret') {
-      if (this.#count(`key:${info.key}`, now) >= this.t.keyFailures) {
+      if (keyCount >= this.t.keyFailures) {
         this.#report(`keyfail:${info.key}`, now, {
           clientId: info.clientId,
           action: 'key_secret_failures',

@@ -9,6 +9,17 @@ import type { AuditService } from './audit.service.ts';
 import { limitsFor } from './tiers.ts';
 import { pageOf, type Page } from './paging.ts';
 
+/** The metadata cap (docs/errors.md "Input rules"): every list and webhook carries it. */
+export const MAX_METADATA_BYTES = 16 * 1024;
+
+function assertMetadataFits(metadata: Record<string, unknown> | undefined): void {
+  if (metadata === undefined) return;
+  const bytes = Buffer.byteLength(JSON.stringify(metadata));
+  if (bytes > MAX_METADATA_BYTES) {
+    throw appError('METADATA_TOO_LARGE', `metadata is ${bytes} bytes as JSON; the limit is ${MAX_METADATA_BYTES}`, { field: 'metadata', bytes, max_bytes: MAX_METADATA_BYTES });
+  }
+}
+
 /** A user as the API returns it (guide: "Membuat User Baru"). */
 export interface UserView {
   id: string;
@@ -149,6 +160,7 @@ export class UsersService {
   // ---- API operations ----
 
   async create(clientId: string, input: CreateUserInput, by: UserActor = {}): Promise<UserView> {
+    assertMetadataFits(input.metadata);
     try {
       const row = await this.db.transaction().execute(async (trx) => {
         // Lock the tenant row: concurrent creations are counted one after another.
@@ -226,6 +238,7 @@ export class UsersService {
   }
 
   async #change(clientId: string, ref: string, input: UpdateUserInput, _by: UserActor): Promise<{ view: UserView; changes: string[] }> {
+    assertMetadataFits(input.metadata);
     try {
       return await this.db.transaction().execute(async (trx) => {
         const before = await this.getByRef(clientId, ref, trx);

@@ -19,7 +19,17 @@ const PAGE_HEADERS = { 'cache-control': 'no-store', 'x-frame-options': 'DENY', '
 export async function oidcPlugin(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const sso = app.container.sso;
-  const raw = (request: FastifyRequest, reply: FastifyReply) => ({ req: request.raw, res: reply.raw });
+  const issuer = new URL(sso.issuer);
+  const trustProxy = !!app.container.config.trustProxy;
+  /** The provider builds every URL (discovery, redirects) from the request: make it the configured issuer's. */
+  const pinToIssuer = (req: IncomingMessage): IncomingMessage => {
+    req.headers.host = issuer.host;
+    req.headers['x-forwarded-host'] = issuer.host;
+    req.headers['x-forwarded-proto'] = issuer.protocol.replace(/:$/, '');
+    if (!trustProxy) delete req.headers['x-forwarded-for'];
+    return req;
+  };
+  const raw = (request: FastifyRequest, reply: FastifyReply) => ({ req: pinToIssuer(request.raw), res: reply.raw });
   const hide = { hide: true };
 
   app.get(`${SSO_MOUNT_PATH}/interaction/:uid`, { schema: { ...hide, params: Uid } }, async (request, reply) => {
@@ -46,16 +56,9 @@ export async function oidcPlugin(fastify: FastifyInstance): Promise<void> {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const callback = sso.provider.callback();
-    const issuer = new URL(sso.issuer);
     const handler = (request: FastifyRequest, reply: FastifyReply) => {
       reply.hijack();
-      const req = request.raw as IncomingMessage & { originalUrl?: string };
-      // The provider builds every URL it advertises (discovery endpoints, jwks_uri, redirects) from the
-      // request's host: pin it to the configured issuer, so a forged Host or X-Forwarded-Host cannot make
-      // discovery point relying parties at someone else's server.
-      req.headers.host = issuer.host;
-      delete req.headers['x-forwarded-host'];
-      if (req.headers['x-forwarded-proto'] !== undefined) req.headers['x-forwarded-proto'] = issuer.protocol.replace(':', '');
+      const req = pinToIssuer(request.raw) as IncomingMessage & { originalUrl?: string };
       // Express-style mount: the provider sees paths without /oidc and builds its URLs from originalUrl.
       req.originalUrl = req.url;
       req.url = req.url!.slice(SSO_MOUNT_PATH.length) || '/';

@@ -108,7 +108,9 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
     },
   };
   const provider = new Provider(o.issuer, configuration);
-  provider.proxy = o.proxy;
+  // Always: the oidc plugin pins X-Forwarded-Proto/Host to the configured issuer on every request
+  // (pinToIssuer), so URLs come from WAJAH_SSO_ISSUER and never from what a client sends.
+  provider.proxy = true;
   provider.on('server_error', (_ctx: unknown, err: Error) => o.log.error(`oidc: ${err.stack ?? err.message}`));
   return provider;
 }

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ErrorCode } from '../errors.ts';
+import { assertCleanInput } from '../api/input-guard.ts';
 
 /**
  * The `/ws/recognition/` protocol: JSON text frames, each a message keyed by `type`.
@@ -72,6 +73,11 @@ export function parseClientMessage(text: string): ParseResult {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, code: 'VALIDATION_ERROR', message: 'A message is a JSON object with a "type"', timestamp: null };
+  }
+  try {
+    assertCleanInput(raw, 'message');
+  } catch (e) {
+    return { ok: false, code: 'VALIDATION_ERROR', message: (e as Error).message, timestamp: null };
   }
   const obj = raw as Record<string, unknown>;
   const ts = obj.timestamp;

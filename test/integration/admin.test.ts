@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
-import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 import { adminHeaders, as, createClient, quickBackend } from '../helpers/foundation.ts';
 
 for (const backend of backendNames()) {
@@ -18,34 +18,16 @@ for (const backend of backendNames()) {
       assert.match(body.secret_key, /^wsk_[\w-]{43}$/);
     });
 
-    test('operator token: missing → 401 ADMIN_TOKEN_REQUIRED; wrong → 401 ADMIN_TOKEN_INVALID', async () => {
+    test('operator token: missing → 401 ADMIN_TOKEN_REQUIRED, wrong → 401 ADMIN_TOKEN_INVALID', async () => {
       const { app } = t();
-      let res = await app.inject({ method: 'GET', url: '/api/admin/clients/' });
-      assert.equal(res.statusCode, 401);
-      assert.equal(res.json().code, 'ADMIN_TOKEN_REQUIRED');
-      res = await app.inject({ method: 'GET', url: '/api/admin/clients/', headers: { authorization: 'Bearer wrong-token-wrong-token' }, remoteAddress: '10.9.9.1' });
-      assert.equal(res.statusCode, 401);
-      assert.equal(res.json().code, 'ADMIN_TOKEN_INVALID');
+      for (const [headers, code] of [[{}, 'ADMIN_TOKEN_REQUIRED'], [{ authorization: 'Bearer wrong-token-wrong-token' }, 'ADMIN_TOKEN_INVALID']] as const) {
+        const res = await app.inject({ method: 'GET', url: '/api/admin/clients/', headers, remoteAddress: '198.51.100.20' });
+        assert.equal(res.statusCode, 401);
+        assert.equal(res.json().code, code);
+      }
       // An API key is not an operator token.
       const c = await createClient(app);
       assert.equal((await as(app, c, { method: 'GET', url: '/api/admin/clients/' })).statusCode, 401);
-    });
-
-    test('guessing the operator token is limited per address: after 10 wrong tokens 429 ADMIN_TOKEN_LOCKED, even for the right one; other addresses unaffected', async () => {
-      const { app } = t();
-      const attacker = `10.66.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`; // fresh: the window may live in a shared Redis
-      const codes: string[] = [];
-      for (let i = 0; i < 12; i++) {
-        const res = await app.inject({ method: 'GET', url: '/api/admin/clients/', headers: { authorization: `Bearer guess-${i}-xxxxxxxxxxxx` }, remoteAddress: attacker });
-        codes.push(res.json().code);
-      }
-      assert.deepEqual(codes.slice(0, 10), Array(10).fill('ADMIN_TOKEN_INVALID'));
-      assert.deepEqual(codes.slice(10), ['ADMIN_TOKEN_LOCKED', 'ADMIN_TOKEN_LOCKED']);
-      const right = await app.inject({ method: 'GET', url: '/api/admin/clients/', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, remoteAddress: attacker });
-      assert.equal(right.statusCode, 429);
-      assert.ok(Number(right.headers['retry-after']) > 0);
-      const other = await app.inject({ method: 'GET', url: '/api/admin/clients/', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, remoteAddress: '10.67.0.8' });
-      assert.equal(other.statusCode, 200);
     });
 
     test('list, get with keys, patch tier/limits/settings; changes audited as configuration', async () => {

@@ -28,6 +28,8 @@ export interface NewClient {
 
 export type ClientPatch = Partial<Omit<NewClient, 'id'> & { is_active: boolean }>;
 
+const PATCHABLE: ReadonlySet<string> = new Set(['name', 'tier', 'max_users', 'calls_per_hour', 'ip_allowlist', 'settings', 'is_active'] satisfies Array<keyof ClientPatch>);
+
 const COLUMNS = ['id', 'name', 'tier', 'max_users', 'calls_per_hour', 'ip_allowlist', 'settings', 'is_active', 'created_at', 'updated_at'] as const;
 
 /** Tenants. Operator-level queries (not tenant-scoped: the tenant is the row itself). */
@@ -86,7 +88,8 @@ export class ClientsRepository {
   async update(id: string, patch: ClientPatch, trx: Db = this.db): Promise<ClientRow | undefined> {
     const values: Record<string, unknown> = { updated_at: sql`now()` };
     for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined) continue;
+      // Only the patchable columns, whatever object the caller hands in (never id or timestamps).
+      if (v === undefined || !PATCHABLE.has(k)) continue;
       values[k] = k === 'ip_allowlist' || k === 'settings' ? JSON.stringify(v) : v;
     }
     return (await trx

@@ -153,7 +153,8 @@ export class UsersRepository {
   ): Promise<UserRow | undefined> {
     const values: Record<string, unknown> = { updated_at: sql`now()` };
     for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined) continue;
+      // Only the patchable columns, whatever object the caller hands in: never client_id (tenant) or id.
+      if (v === undefined || !USER_PATCHABLE.has(k)) continue;
       values[k] = k === 'metadata' ? JSON.stringify(v) : v;
     }
     return (await trx
@@ -254,3 +255,5 @@ export class UsersRepository {
       .execute();
   }
 }
+
+const USER_PATCHABLE: ReadonlySet<string> = new Set(['external_id', 'name', 'email', 'metadata', 'is_active']);

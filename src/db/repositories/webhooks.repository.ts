@@ -236,6 +236,52 @@ export class WebhooksRepository {
     });
   }
 
+  /**
+   * Due deliveries for a fair claim: at most `perEndpoint` per endpoint and `perClient` per client
+   * (earliest first), so one tenant's backlog cannot fill the candidate list. Endpoints in `skip`
+   * (open circuit breakers) are left out. Nothing is locked: claimIds() does that.
+   */
+  async dueCandidates(opts: { perEndpoint: number; perClient: number; limit: number; skipEndpoints: string[] }): Promise<Array<{ id: string; client_id: string; endpoint_id: string }>> {
+    const skip = opts.skipEndpoints.length ? sql`and endpoint_id not in (${sql.join(opts.skipEndpoints)})` : sql``;
+    const { rows } = await sql<{ id: string; client_id: string; endpoint_id: string }>`
+      select id, client_id, endpoint_id from (
+        select id, client_id, endpoint_id, next_attempt_at,
+               row_number() over (partition by client_id order by next_attempt_at, id) as rn_client
+        from (
+          select id, client_id, endpoint_id, next_attempt_at,
+                 row_number() over (partition by endpoint_id order by next_attempt_at, id) as rn_endpoint
+          from webhook_deliveries
+          where status = 'pending' and next_attempt_at <= now() ${skip}
+        ) per_endpoint
+        where rn_endpoint <= ${opts.perEndpoint}
+      ) per_client
+      where rn_client <= ${opts.perClient}
+      order by next_attempt_at, id
+      limit ${opts.limit}`.execute(this.db);
+    return rows;
+  }
+
+  /** Claims the given deliveries that are still pending and due (others' claims are skipped, not awaited). */
+  async claimIds(ids: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
+    if (!ids.length) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const due = await trx
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', sql<Date>`now()`)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      if (!due.length) return [];
+      for (const { id } of due) {
+        await trx.updateTable('webhook_deliveries').set({ claim_id: crypto.randomUUID(), next_attempt_at: inMs(leaseMs) }).where('id', '=', id).execute();
+      }
+      return this.#claimed(trx, due.map((d) => d.id));
+    });
+  }
+
   async #claimed(db: Kysely<Database>, ids: string[]): Promise<ClaimedDelivery[]> {
     const rows = await db
       .selectFrom('webhook_deliveries as d')

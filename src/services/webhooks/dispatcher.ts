@@ -3,6 +3,7 @@ import { retryDelayMs, shouldRetry } from './retry-policy.ts';
 import { secretAad, type SecretBox } from './secret-box.ts';
 import type { SendOutcome, WebhookSender } from './sender.ts';
 import { serializeBody, signBody } from './signer.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
 
 export interface DispatcherOptions {
   pollMs: number;
@@ -12,6 +13,12 @@ export interface DispatcherOptions {
   concurrency?: number;
   /** How long close() lets in-flight sends finish before aborting them. */
   shutdownGraceMs?: number;
+  /** Deliveries in flight at once for one client (default a quarter of `concurrency`, at least 2). */
+  perClient?: number;
+  /** Deliveries in flight at once for one endpoint (default 2). */
+  perEndpoint?: number;
+  /** Circuit breaker: consecutive failures that open an endpoint's circuit, and for how long. */
+  breaker?: { failures?: number; openMs?: number };
 }
 
 export const USER_AGENT = 'Wajah-Webhooks/1.0';
@@ -27,11 +34,18 @@ const PRUNE_EVERY_MS = 3600_000;
  * At-least-once: a claim is a lease (timeout + 30 s); a process that dies mid-send leaves the
  * delivery to be retried by whoever runs next, so receivers dedupe on X-Webhook-Id.
  *
+ * Fair share (issue 9.8): one client holds at most `perClient` of the slots and one endpoint
+ * `perEndpoint`, claims go round-robin over clients, and endpoints that keep failing are paused by
+ * a circuit breaker, so a tenant's hanging receivers cannot delay another tenant's deliveries.
+ *
  * @example const d = new WebhookDispatcher(repo, sendWebhook, new SecretBox(masterKey), log, { pollMs: 500, timeoutMs: 10_000, allowPrivate: true }); d.start(); d.notify(); await d.close();
  */
 export class WebhookDispatcher {
-  readonly #inflight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  readonly #inflight = new Map<string, { abort: AbortController; done: Promise<void>; clientId: string; endpointId: string }>();
   readonly #concurrency: number;
+  readonly #perClient: number;
+  readonly #perEndpoint: number;
+  readonly breaker: CircuitBreaker;
   readonly #leaseMs: number;
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Infinity;
@@ -56,6 +70,9 @@ export class WebhookDispatcher {
   ) {
     this.repo = repo; this.send = send; this.box = box; this.log = log; this.options = options;
     this.#concurrency = options.concurrency ?? 16;
+    this.#perClient = options.perClient ?? Math.max(2, Math.floor(this.#concurrency / 4));
+    this.#perEndpoint = options.perEndpoint ?? 2;
+    this.breaker = new CircuitBreaker(options.breaker);
     this.#leaseMs = options.timeoutMs + 30_000;
   }
 
@@ -118,7 +135,7 @@ export class WebhookDispatcher {
         try {
           while ((await this.repo.fanOut(FAN_OUT_BATCH)) === FAN_OUT_BATCH && !this.#stopped);
           const free = this.#concurrency - this.#inflight.size;
-          const claimed = this.#stopped ? [] : await this.repo.claimDue(free, this.#leaseMs);
+          const claimed = this.#stopped || free <= 0 ? [] : await this.#claimFair(free);
           for (const d of claimed) void this.#track(d);
           if (claimed.length > 0 && claimed.length === free) this.#again = true; // more may be due once sends finish
         } catch (e) {
@@ -136,7 +153,9 @@ export class WebhookDispatcher {
       // Next pass: the poll interval, or sooner when a retry (possibly scheduled elsewhere) falls due.
       try {
         const due = this.#stopped ? null : await this.repo.msUntilNextDue();
-        if (due !== null) next = Math.min(next, due);
+        // Due now but not claimed (a client's or endpoint's share is full, or its circuit is open):
+        // finished sends call notify(), so wait the poll interval rather than spin.
+        if (due !== null && due > 0) next = Math.min(next, due);
       } catch {
         // the poll timer still runs
       }
@@ -149,6 +168,41 @@ export class WebhookDispatcher {
     this.#wakeIn(this.#again ? 0 : next);
   }
 
+  /** Picks up to `free` due deliveries round-robin over clients, within the per-client and per-endpoint shares. */
+  async #claimFair(free: number): Promise<ClaimedDelivery[]> {
+    const candidates = await this.repo.dueCandidates({
+      perEndpoint: this.#perEndpoint,
+      perClient: this.#perClient,
+      limit: 500,
+      skipEndpoints: this.breaker.open(),
+    });
+    const byClient = new Map<string, number>();
+    const byEndpoint = new Map<string, number>();
+    for (const f of this.#inflight.values()) {
+      byClient.set(f.clientId, (byClient.get(f.clientId) ?? 0) + 1);
+      byEndpoint.set(f.endpointId, (byEndpoint.get(f.endpointId) ?? 0) + 1);
+    }
+    const queues = new Map<string, typeof candidates>();
+    for (const c of candidates) queues.set(c.client_id, [...(queues.get(c.client_id) ?? []), c]);
+    const picked: string[] = [];
+    let progress = true;
+    while (picked.length < free && progress) {
+      progress = false;
+      for (const [clientId, queue] of queues) {
+        if (picked.length >= free) break;
+        if ((byClient.get(clientId) ?? 0) >= this.#perClient) continue;
+        const i = queue.findIndex((c) => (byEndpoint.get(c.endpoint_id) ?? 0) < (this.breaker.halfOpen(c.endpoint_id) ? 1 : this.#perEndpoint));
+        if (i < 0) continue;
+        const [c] = queue.splice(i, 1);
+        picked.push(c!.id);
+        byClient.set(clientId, (byClient.get(clientId) ?? 0) + 1);
+        byEndpoint.set(c!.endpoint_id, (byEndpoint.get(c!.endpoint_id) ?? 0) + 1);
+        progress = true;
+      }
+    }
+    return this.repo.claimIds(picked, this.#leaseMs);
+  }
+
   #track(d: ClaimedDelivery): Promise<void> {
     const abort = new AbortController();
     const done = this.#attempt(d, abort.signal)
@@ -157,7 +211,7 @@ export class WebhookDispatcher {
         this.#inflight.delete(d.id);
         this.notify();
       });
-    this.#inflight.set(d.id, { abort, done });
+    this.#inflight.set(d.id, { abort, done, clientId: d.client_id, endpointId: d.endpoint_id });
     return done;
   }
 
@@ -195,6 +249,9 @@ export class WebhookDispatcher {
       outcome = { ok: false, statusCode: null, error: (e as Error).message, ms: 0, aborted: signal.aborted };
     }
     if (outcome.aborted) return this.repo.releaseClaim(d.id, d.claim_id);
+    if (this.breaker.record(d.endpoint_id, outcome.ok)) {
+      this.log.warn(`webhooks: endpoint ${d.endpoint_id} failed ${this.breaker.failures} times in a row; its deliveries pause a while (circuit open)`);
+    }
     if (outcome.ok) {
       await this.repo.markDelivered(d.id, d.claim_id, { statusCode: outcome.statusCode ?? 200, ms: outcome.ms });
       return;

@@ -7,7 +7,12 @@ export interface DecodeLimits {
   maxBytes: number;
   /** Maximum decoded width × height (IMAGE_TOO_LARGE above). */
   maxPixels: number;
+  /** Maximum width or height (IMAGE_TOO_LARGE above); optional for older callers. */
+  maxSide?: number;
 }
+
+/** libvips and the codecs refuse some extreme shapes with internal messages: stop them first. */
+export const MAX_SIDE = 16_384;
 
 export const DEFAULT_LIMITS: DecodeLimits = { maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000 };
 
@@ -64,13 +69,20 @@ export async function decodeImage(input: Uint8Array | string, limits: DecodeLimi
   const format = sniffFormat(bytes);
   if (format === 'unsupported') throw appError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported image format; use JPEG, PNG or WebP');
   if (format === 'unknown') throw appError('INVALID_IMAGE', 'The data is not a JPEG, PNG or WebP image');
+  // PNG: the IHDR sizes are read here, since libpng refuses extreme widths with an opaque error.
+  const declared = format === 'png' && bytes.length >= 24 ? { width: readU32(bytes, 16), height: readU32(bytes, 20) } : null;
+  if (declared) checkSides(declared.width, declared.height, limits);
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(bytes).metadata();
+    // Header only (no pixels are decoded): the size checks below come before any decoding.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
     throw appError('INVALID_IMAGE', `The ${format.toUpperCase()} image could not be read`);
   }
-  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  const width = meta.autoOrient?.width ?? meta.width ?? 0;
+  const height = meta.autoOrient?.height ?? meta.height ?? 0;
+  const pixels = width * height;
+  checkSides(width, height, limits);
   if (pixels > limits.maxPixels) {
     throw appError('IMAGE_TOO_LARGE', `The image has ${pixels} pixels; the limit is ${limits.maxPixels}`, {
       width: meta.width,
@@ -89,9 +101,19 @@ export async function decodeImage(input: Uint8Array | string, limits: DecodeLimi
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
-  } catch (e) {
-    throw appError('INVALID_IMAGE', `The ${format.toUpperCase()} image could not be decoded (corrupt or truncated)`, {
-      reason: e instanceof Error ? e.message : String(e),
-    });
+  } catch {
+    // libvips' message names internal files and buffers: it stays out of the answer.
+    throw appError('INVALID_IMAGE', `The ${format.toUpperCase()} image could not be decoded (corrupt or truncated)`);
   }
+}
+
+function checkSides(width: number, height: number, limits: DecodeLimits): void {
+  const maxSide = limits.maxSide ?? MAX_SIDE;
+  if (width > maxSide || height > maxSide) {
+    throw appError('IMAGE_TOO_LARGE', `The image is ${width}×${height} pixels; each side may be at most ${maxSide}`, { width, height, maxSide });
+  }
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) >>> 0) + (b[at + 1]! << 16) + (b[at + 2]! << 8) + b[at + 3]!;
 }

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, test } from 'node:test';
+import { useTestApp } from '../helpers/app.ts';
+import { as, createClient, quickBackend, type TestClient } from '../helpers/foundation.ts';
+
+/** A receiver that answers 200 at once and notes when each delivery arrived. */
+function quickReceiver() {
+  const arrived: Array<{ at: number; event: string }> = [];
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      arrived.push({ at: Date.now(), event: (JSON.parse(raw) as { event: string }).event });
+      res.writeHead(200).end('{}');
+    });
+  });
+  return { server, arrived };
+}
+
+/** A receiver that reads the request and never answers (the issue's "endpoints that never answer"). */
+function hangingReceiver() {
+  const open = new Set<http.ServerResponse>();
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    received++;
+    open.add(res);
+    req.resume();
+  });
+  return { server, open, received: () => received };
+}
+
+async function listen(server: http.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+async function endpoint(app: Parameters<typeof as>[0], c: TestClient, url: string) {
+  const res = await as(app, c, { method: 'POST', url: '/api/webhooks/endpoints/', payload: { url, events: ['user.created'], secret: 'fairness_secret_123456', retry_policy: { max_retries: 0 } } });
+  assert.equal(res.statusCode, 201, res.body);
+}
+
+// Issue 9.8: 50 endpoints of tenant B that never answer must not delay tenant A's deliveries.
+describe('fair webhook delivery', () => {
+  const t = useTestApp(quickBackend(), { env: { WAJAH_WEBHOOK_POLL_MS: '100', WAJAH_WEBHOOK_TIMEOUT_MS: '30000' } });
+
+  test("tenant A delivers while tenant B's 50 hanging endpoints are in flight", async () => {
+    const { app, container } = t();
+    container.webhooks.dispatcher.start();
+    const quick = quickReceiver();
+    const hang = hangingReceiver();
+    const quickPort = await listen(quick.server);
+    const hangPort = await listen(hang.server);
+    try {
+      const a = await createClient(app, { name: 'Tenant A', tier: 'enterprise' });
+      const b = await createClient(app, { name: 'Tenant B', tier: 'enterprise' });
+      await endpoint(app, a, `http://127.0.0.1:${quickPort}/a`);
+      for (let i = 0; i < 50; i++) await endpoint(app, b, `http://127.0.0.1:${hangPort}/b${i}`);
+      // B first: 3 events × 50 endpoints = 150 deliveries that will hang for 30 s each.
+      for (let i = 0; i < 3; i++) assert.equal((await as(app, b, { method: 'POST', url: '/api/clients/users/', payload: { external_id: `b${i}`, name: 'B' } })).statusCode, 201);
+      const deadline = Date.now() + 5000;
+      while (hang.received() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(hang.received() > 0, "B's deliveries are in flight");
+
+      const latencies: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const sent = Date.now();
+        const before = quick.arrived.length;
+        assert.equal((await as(app, a, { method: 'POST', url: '/api/clients/users/', payload: { external_id: `a${i}`, name: 'A' } })).statusCode, 201);
+        while (quick.arrived.length === before && Date.now() - sent < 10_000) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(quick.arrived.length > before, `A's delivery ${i} did not arrive within 10 s`);
+        latencies.push(quick.arrived.at(-1)!.at - sent);
+      }
+      // B's receivers still hold their requests: A was not waiting behind them.
+      assert.ok(hang.open.size > 0 && [...hang.open].some((r) => !r.writableEnded));
+      // B holds at most its share of the dispatcher.
+      assert.ok(hang.received() <= 8, `B had ${hang.received()} deliveries in flight`);
+      assert.ok(Math.max(...latencies) < 2000, `A's latencies ${latencies.join(', ')} ms`);
+    } finally {
+      for (const r of hang.open) r.destroy();
+      hang.server.closeAllConnections();
+      quick.server.closeAllConnections();
+      await Promise.all([new Promise((r) => hang.server.close(r)), new Promise((r) => quick.server.close(r))]);
+    }
+  });
+});
