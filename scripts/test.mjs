@@ -56,7 +56,7 @@ const files = args.length ? args : [...findTests(path.join(root, 'src')), ...fin
 // Real-time media (WebRTC): the sender's encoder lowers quality when the CPU is starved, which changes
 // what the face engine sees. Those files run after the others, alone, so a busy neighbour cannot
 // decide their liveness outcome.
-const ALONE = /[\\/]streaming\.test\.ts$/;
+const ALONE = /[\\/]integration[\\/]streaming\.test\.ts$/;
 const together = files.filter((f) => !ALONE.test(f));
 const alone = files.filter((f) => ALONE.test(f));
 

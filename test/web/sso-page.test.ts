@@ -3,7 +3,7 @@
 // the RP with a code.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { useTestApp } from '../helpers/app.ts';
@@ -13,16 +13,25 @@ import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
 
 const skip = browserSkip('SSO page test');
 
+// The provider advertises and redirects to its configured issuer only (never the request's Host), so the
+// server listens on the port the issuer names: a free one, chosen first.
+const port = await new Promise<number>((resolve) => {
+  const probe = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = (probe.address() as AddressInfo).port;
+    probe.close(() => resolve(p));
+  });
+});
+
 describe('SSO sign-in page in a real browser', { skip }, () => {
-  const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
+  const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY, WAJAH_SSO_ISSUER: `http://localhost:${port}/oidc`, PORT: String(port) } });
   let browser: Browser;
   let base: string;
 
   before(async () => {
     requireBrowserFiles([FAKECAM_HEADTURN]);
     const { app } = t();
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://localhost:${(app.server.address() as AddressInfo).port}`;
+    await app.listen({ port, host: '127.0.0.1' });
+    base = `http://localhost:${port}`;
     browser = await launchBrowser(FAKECAM_HEADTURN);
   });
 
