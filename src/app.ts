@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -27,23 +27,35 @@ import { fileURLToPath } from 'node:url';
 import { createReadStream } from 'node:fs';
 import { assertCleanInput } from './api/input-guard.ts';
 import { allowedMethods, methodNotAllowedPlugin } from './api/method-not-allowed.ts';
-import { errSerializer, frameworkErrors, validationMessage } from './api/error-format.ts';
+import { frameworkErrors, validationMessage } from './api/error-format.ts';
+import crypto from 'node:crypto';
+import type { Logger } from 'pino';
+import { fastifyRequestContext } from '@fastify/request-context';
+import { createLogger } from './observability/logger.ts';
+import { requestIdFrom } from './observability/request-scope.ts';
+import { API_VERSION, apiVersionAlias, operationsRoutes, versionedOpenApiPath } from './api/operations.routes.ts';
 
 export type App = FastifyInstance;
 
 /** Builds the HTTP application around an already-opened container. Never listens (server.ts does). */
-export async function buildApp(config: AppConfig, container: Container, options: { /** Where logs go instead of stdout (tests read them). */ logStream?: { write(line: string): void } } = {}): Promise<FastifyInstance> {
+export async function buildApp(
+  config: AppConfig,
+  container: Container,
+  options: {
+    /** Where logs go instead of stdout (tests read them). */
+    logStream?: { write(line: string): void };
+    /** The process's logger (server.ts shares it with the services). */
+    logger?: Logger;
+  } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: {
-      ...(options.logStream ? { stream: options.logStream } : {}),
-      level: config.logLevel,
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-session-token"]', 'req.headers["x-admin-token"]'],
-        censor: '[redacted]',
-      },
-      // Errors are logged without SQL parameters, query text or row values (docs/errors.md).
-      serializers: { err: errSerializer },
-    },
+    loggerInstance: (options.logger ?? createLogger(config, options.logStream)) as FastifyBaseLogger,
+    // X-Request-Id: the caller's (a load balancer's) when it is a plain token, else a fresh UUID; sent back
+    // on every response and stamped on the events (hence webhook deliveries) the request causes.
+    requestIdHeader: false,
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id'], crypto.randomUUID),
+    // /api/v1/… is the documented path of the API; /api/… stays as its alias (the guide's examples).
+    rewriteUrl: (req) => apiVersionAlias(req.url ?? '/', config.basePath),
     // A path that is not valid percent-encoding is a coded 400 like every other bad input.
     frameworkErrors,
     bodyLimit: config.bodyLimit,
@@ -53,6 +65,11 @@ export async function buildApp(config: AppConfig, container: Container, options:
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('container', container);
+  await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ requestId: request.id }) });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-api-version', API_VERSION);
+  });
 
   // Action endpoints (deactivate, complete, retry…) have no body, but many HTTP clients still send
   // `Content-Type: application/json` with an empty one: treat that as no body instead of INVALID_JSON.
@@ -123,7 +140,15 @@ export async function buildApp(config: AppConfig, container: Container, options:
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Wajah API', version: config.version, description: 'Self-hosted face recognition: users, enrollment, authentication, liveness, webhooks.' },
+      info: {
+        title: 'Wajah API',
+        version: config.version,
+        description:
+          'Self-hosted face recognition: users, enrollment, authentication, liveness, webhooks. ' +
+          `Version ${API_VERSION} of the API lives under ${config.basePath}/v${API_VERSION}/; every path is also served without the version ` +
+          `(${config.basePath}/…, the user guide's spelling) with the same behaviour. Every response carries X-API-Version and X-Request-Id. ` +
+          'Compatible changes (new fields, new endpoints) keep the version; a breaking change gets a new one beside it.',
+      },
       components: {
         securitySchemes: {
           ApiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'ApiKey KEY:SECRET' },
@@ -132,7 +157,11 @@ export async function buildApp(config: AppConfig, container: Container, options:
       },
       security: [{ ApiKey: [] }],
     },
+    // Routes are registered once under /api; the document names their versioned spelling.
+    transform: ({ schema, url }) => ({ schema: schema as never, url: versionedOpenApiPath(url, config.basePath) }),
   });
+  // /healthz, /readyz, /metrics and the per-request metrics hook (after swagger: it documents them).
+  await app.register(operationsRoutes);
   await app.register(multipart, {
     limits: { fileSize: config.bodyLimit, files: 64, fields: 32, fieldSize: 1024 * 1024 },
   });

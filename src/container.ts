@@ -12,6 +12,9 @@ import { createAnalyticsServices, type AnalyticsServices } from './services/anal
 import { createFallbackServices, type FallbackServices } from './services/fallbacks.ts';
 import { createOfflinePackageService, type OfflinePackageService } from './services/offline-package.service.ts';
 import { createSsoServices, type SsoServices } from './sso/index.ts';
+import { Metrics } from './observability/metrics.ts';
+import type { ServiceLog } from './observability/logger.ts';
+import { instrumentEngine } from './observability/instrument-engine.ts';
 
 /** Infrastructure every service may use; services receive only the parts they need. */
 export interface Core {
@@ -21,12 +24,14 @@ export interface Core {
   redis: Redis | null;
   /** Null when started without the face engine (WAJAH_WORKERS=0 or tests of the plain API). */
   engine: FaceEngine | null;
-  log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  log: ServiceLog;
   /**
    * The template master key (WAJAH_MASTER_KEY, or generated into the data directory), read once on
    * first use. Templates use it directly; other secrets use keys derived from it (crypto/sealing-key.ts).
    */
   masterKey(): Buffer;
+  /** Prometheus metrics of this server (GET /metrics, docs/operations.md). */
+  metrics: Metrics;
 }
 
 export interface Container extends Core {
@@ -54,18 +59,27 @@ export interface ContainerOptions {
 /** Opens database, Redis and the face engine, then builds the services on top. */
 export async function createContainer(config: AppConfig, options: ContainerOptions = {}): Promise<Container> {
   const log = options.log ?? consoleLog;
+  const metrics = new Metrics();
+  // Start-up takes seconds (migrations on a new data directory, model loading): say what is happening.
+  const t0 = performance.now();
+  const since = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  log.info(`start-up: opening the ${config.databaseUrl ? 'PostgreSQL' : 'embedded'} database and applying migrations`);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pg'),
     onIdleError: (err) => log.warn(`database connection dropped: ${err.message}`),
   });
+  log.info(`start-up: database ready (${since()})`);
   const redis = config.redisUrl ? createRedis(config.redisUrl) : null;
   let engine: FaceEngine | null = null;
   if (options.engine ?? config.workers > 0) {
+    const workers = Math.max(1, config.workers);
+    log.info(`start-up: loading the face models in ${workers} inference worker${workers === 1 ? '' : 's'}`);
     const { createFaceEngine } = await import('./vision/index.ts');
-    engine = await createFaceEngine({ workers: Math.max(1, config.workers), queueSize: config.queueSize, maxImageBytes: config.bodyLimit });
+    engine = instrumentEngine(await createFaceEngine({ workers, queueSize: config.queueSize, maxImageBytes: config.bodyLimit }), metrics, log);
+    log.info(`start-up: face models loaded (${since()})`);
   }
-  const core: Core = { config, database, redis, engine, log, masterKey: lazyMasterKey(config, log) };
+  const core: Core = { config, database, redis, engine, log, masterKey: lazyMasterKey(config, log), metrics };
   try {
     // The key must fit the data before anything is sealed or opened with it (docs/foundation.md, Master key).
     await refuseNewKeyBesideData(database.db, config);
@@ -84,6 +98,12 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const fallbacks = createFallbackServices(core, foundation, face);
   const offline = createOfflinePackageService(core, foundation.audit, face.vault, config.offlineSigningKey);
   const sso = await createSsoServices(core, foundation, face, { issuer: config.ssoIssuer, proxy: config.trustProxy });
+  metrics.setSources({
+    engine: () => engine?.status() ?? null,
+    index: () => face.gallery.registry.stats(),
+    databasePool: () => database.pool(),
+  });
+  log.info(`start-up: services ready (${since()})`);
   return {
     ...core,
     foundation,

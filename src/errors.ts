@@ -62,6 +62,8 @@ export const ERROR_CODES = {
   STREAMING_LIMIT_EXCEEDED: { status: 429, message: 'The client has reached its limit of concurrent streaming sessions' },
   USER_LIMIT_EXCEEDED: { status: 403, message: 'The client has reached its user limit' },
   RATE_LIMIT_EXCEEDED: { status: 429, message: 'Rate limit exceeded' },
+  FRAME_RATE_EXCEEDED: { status: 429, message: 'Frames of this session arrive faster than the tier allows' },
+  SESSION_LIMIT_EXCEEDED: { status: 429, message: 'Sessions started this hour exceed the tier\'s budget' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
   SERVICE_BUSY: { status: 503, message: 'The face engine is busy, retry shortly' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A required service is unavailable' },

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { removeRuntimeFile, writeRuntimeFile } from './cli/runtime-file.ts';
 import { privateUmask, securePrivateDir } from './config/private-files.ts';
 import { isAppError } from './errors.ts';
+import { createLogger, serviceLog } from './observability/logger.ts';
 
 
 /** Entry point: validate config, open the container, listen, and shut down cleanly on signals. */
@@ -22,10 +23,12 @@ async function main(): Promise<void> {
   }
   privateUmask();
   securePrivateDir(config.dataDir);
-  const container = await createContainer(config);
+  // One JSON logger for the HTTP layer and the services (start-up progress, webhook deliveries, …).
+  const logger = createLogger(config);
+  const container = await createContainer(config, { log: serviceLog(logger) });
   // The CLI reaches this server's admin API with a per-start local token from the runtime file.
   container.foundation.runtime.localAdminToken = crypto.randomBytes(24).toString('base64url');
-  const app = await buildApp(config, container);
+  const app = await buildApp(config, container, { logger });
   app.addHook('onClose', async () => {
     removeRuntimeFile(config.dataDir);
     await container.close();
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
     started_at: new Date().toISOString(),
   });
   app.log.info(
-    `Wajah ${config.version} on http://${config.host}:${port}${config.basePath} (database: ${container.database.dialect}, redis: ${config.redisUrl ? 'on' : 'off'})`,
+    `ready: Wajah ${config.version} on http://${config.host}:${port}${config.basePath} (database: ${container.database.dialect}, redis: ${config.redisUrl ? 'on' : 'off'})`,
   );
 }
 

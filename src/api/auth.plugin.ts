@@ -25,6 +25,23 @@ export const authPlugin = fp(
       if (rate) reply.headers(rateHeaders(rate));
     });
 
+    // A frame of an enrollment/authentication session: credentials as for any call, then the session's
+    // frames-per-second budget instead of the hourly call count (X-Session-Token names the session).
+    app.decorate('authenticateFrame', async function authenticateFrame(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const { client } = await foundation.access.authorize(request.headers.authorization, request.ip, Date.now(), { countCall: false });
+      request.client = client;
+      const token = request.headers['x-session-token'];
+      reply.headers(await foundation.sessionBudget.frame(client, Array.isArray(token) ? token[0] : token));
+    });
+
+    // Starting a session: one call, and one of the tier's sessions per hour.
+    app.decorate('authenticateSessionStart', async function authenticateSessionStart(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const { client, rate } = await foundation.access.authorize(request.headers.authorization, request.ip);
+      request.client = client;
+      if (rate) reply.headers(rateHeaders(rate));
+      reply.headers(await foundation.sessionBudget.sessionStart(client));
+    });
+
     app.decorate('authenticateAdmin', async function authenticateAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
       const configured = config.adminToken;
       const local = foundation.runtime.localAdminToken;
@@ -66,6 +83,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** API-key authentication (`Authorization: ApiKey KEY:SECRET`); sets request.client. */
     authenticateClient: AuthHook;
+    /** A session frame: API key, then the session's frames-per-second budget (not the hourly calls). */
+    authenticateFrame: AuthHook;
+    /** Session creation: API key, one hourly call, one of the tier's sessions per hour. */
+    authenticateSessionStart: AuthHook;
     /** Operator authentication (`Authorization: Bearer <WAJAH_ADMIN_TOKEN>`). */
     authenticateAdmin: AuthHook;
   }

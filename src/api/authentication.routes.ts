@@ -74,7 +74,7 @@ export async function authenticationRoutes(fastify: FastifyInstance): Promise<vo
   const tags = ['authentication'];
 
   app.post('/auth/authentication/create/', {
-    onRequest: app.authenticateClient,
+    onRequest: app.authenticateSessionStart,
     schema: {
       tags,
       summary: 'Create a verification (1:1) or identification (1:N) session',
@@ -116,7 +116,7 @@ export async function authenticationRoutes(fastify: FastifyInstance): Promise<vo
   });
 
   app.post('/auth/authentication/process-frame/', {
-    onRequest: app.authenticateClient,
+    onRequest: app.authenticateFrame,
     preValidation: parseFaceUpload,
     schema: {
       tags,

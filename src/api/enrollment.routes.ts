@@ -42,7 +42,7 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
   const tags = ['enrollment'];
 
   app.post('/auth/enrollment/create/', {
-    onRequest: app.authenticateClient,
+    onRequest: app.authenticateSessionStart,
     schema: {
       tags,
       summary: 'Create an enrollment session',
@@ -80,7 +80,7 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
   });
 
   app.post('/auth/enrollment/process-frame/', {
-    onRequest: app.authenticateClient,
+    onRequest: app.authenticateFrame,
     preValidation: parseFaceUpload,
     schema: {
       tags,

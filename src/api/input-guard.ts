@@ -21,6 +21,11 @@ export function assertCleanInput(value: unknown, location: string, strict = fals
 }
 
 function walk(value: unknown, location: string, path: string[], depth: number, control: RegExp): void {
+  // 1e309 in JSON, or "1e309" / "Infinity" in a query string (which the validator coerces), is not a
+  // number any field takes: it would pass `integer` checks and reach SQL as Infinity.
+  if ((typeof value === 'number' && !Number.isFinite(value)) || (location === 'query' && typeof value === 'string' && value.trim() !== '' && Math.abs(Number(value)) === Infinity)) {
+    throw appError('VALIDATION_ERROR', `${describe(location, path)} must be a finite number`, { field: path.join('.') || null, location });
+  }
   if (typeof value === 'string') return checkString(value, location, path, control);
   if (value === null || typeof value !== 'object') return;
   if (depth >= MAX_INPUT_DEPTH) {

@@ -29,7 +29,7 @@ export async function streamingRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/streaming/sessions/',
     {
-      onRequest: app.authenticateClient,
+      onRequest: app.authenticateSessionStart,
       preValidation: requireJson,
       schema: { tags, summary: 'Create a WebRTC streaming session (ICE servers, data-channel label, expiry)', body: CreateStreamBody, response: { 201: StreamSession, ...errors(400, 401, 403, 415, 429, 503) } },
     },

@@ -11,6 +11,8 @@ export interface AppConfig {
   databaseUrl: string | null;
   redisUrl: string | null;
   adminToken: string | null;
+  /** Bearer token that may read GET /metrics and nothing else (WAJAH_METRICS_TOKEN); the operator token may too. */
+  metricsToken: string | null;
   /** 32-byte key (hex or base64) for AES-256-GCM of face templates; generated in dataDir when unset. */
   masterKey: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -119,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl,
     redisUrl,
     adminToken,
+    metricsToken: env.WAJAH_METRICS_TOKEN || null,
     masterKey,
     logLevel,
     workers,

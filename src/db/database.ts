@@ -11,6 +11,7 @@ import * as m0005 from './migrations/0005-analytics.ts';
 import * as m0006 from './migrations/0006-fallbacks.ts';
 import * as m0007 from './migrations/0007-sso.ts';
 import * as m0008 from './migrations/0008-instance-settings.ts';
+import * as m0010 from './migrations/0010-event-request-id.ts';
 
 export type DB = Kysely<Database>;
 
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-fallbacks': m0006,
   '0007-sso': m0007,
   '0008-instance-settings': m0008,
+  '0010-event-request-id': m0010,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -37,6 +39,8 @@ export interface DatabaseHandle {
   ping(): Promise<boolean>;
   /** Open connections (pool size for postgres, 1 for the embedded database). */
   connections(): number;
+  /** Pool state for /metrics: connections open, idle, and queries waiting for one (null: embedded). */
+  pool(): { total: number; idle: number; waiting: number } | null;
   close(): Promise<void>;
 }
 
@@ -80,6 +84,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       dialect: 'postgres',
       ping: () => ping(db),
       connections: () => pool.totalCount,
+      pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       close: () => db.destroy(),
     };
   } else {
@@ -105,6 +110,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       dialect: 'pglite',
       ping: () => ping(db),
       connections: () => 1,
+      pool: () => null,
       close: async () => {
         try {
           await db.destroy();

@@ -133,6 +133,8 @@ export interface EventTable {
   created_at: Timestamp;
   /** Set when the webhook dispatcher has fanned the event out into deliveries (0004). */
   dispatched_at: Timestamp | null;
+  /** X-Request-Id of the HTTP request that caused the event (0010); null for background work. */
+  request_id: string | null;
 }
 
 export interface AuditLogTable {

@@ -47,6 +47,7 @@ interface Entry {
 export class IndexRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #options: IndexRegistryOptions;
+  #builds = 0;
 
   constructor(options: IndexRegistryOptions) {
     this.#options = options;
@@ -78,6 +79,18 @@ export class IndexRegistry {
   hasClient(clientId: string): boolean {
     for (const e of this.#entries.values()) if (e.clientId === clientId) return true;
     return false;
+  }
+
+  /** Sizes for /metrics: loaded indexes, vectors in them, and builds since start (loads and reloads). */
+  stats(): { tenants: number; vectors: number; builds: number } {
+    let vectors = 0;
+    let tenants = 0;
+    for (const e of this.#entries.values()) {
+      if (!e.index) continue;
+      tenants++;
+      vectors += e.index.size;
+    }
+    return { tenants, vectors, builds: this.#builds };
   }
 
   loadedKeys(): { clientId: string; modelId: string }[] {
@@ -140,6 +153,7 @@ export class IndexRegistry {
       }
       throw err;
     }
+    this.#builds++;
     for (const change of entry.pending) applyTo(index, change);
     entry.pending = [];
     entry.loading = null;

@@ -57,7 +57,11 @@ export class AccessService {
     this.#cache.clear();
   }
 
-  async authorize(authorization: string | undefined, ip: string, now = Date.now()): Promise<AccessResult> {
+  /**
+   * `countCall: false` for session frames: they draw from their session's frame budget
+   * (session-budget.service.ts) instead of the hourly calls.
+   */
+  async authorize(authorization: string | undefined, ip: string, now = Date.now(), options: { countCall?: boolean } = {}): Promise<AccessResult> {
     const parsed = parseApiKeyHeader(authorization);
     if (!parsed) {
       this.monitor.authFailure(ip, { clientId: null, key: null, reason: authorization ? 'malformed' : 'missing' }, now);
@@ -88,7 +92,7 @@ export class AccessService {
     this.#touch(key.id, now);
     const context: ClientContext = { id: client.id, name: client.name, tier: client.tier, settings: client.settings, apiKeyId: key.id };
     const limit = limitsFor(client).callsPerHour;
-    if (limit === null) return { client: context, rate: null };
+    if (limit === null || options.countCall === false) return { client: context, rate: null };
     const rate = await this.limiter.hit(client.id, limit, now);
     if (!rate.allowed) {
       this.monitor.rateLimited(ip, { clientId: client.id, key: key.key, limit }, now);

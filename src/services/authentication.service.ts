@@ -404,6 +404,7 @@ export class AuthenticationService {
     meta: RequestMeta,
   ): Promise<void> {
     const now = new Date();
+    if (liveness) this.d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
     // Sessions of an SSO sign-in (docs/sso.md) mark their attempt and events with method 'sso'.
     const sso = params.session_type === 'sso';
     const method = sso ? { method: 'sso' as const } : {};

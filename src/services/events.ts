@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { currentRequestId } from '../observability/request-scope.ts';
 
 /**
  * Domain events, keyed by name, with the payload fields of the user guide (webhook section).
@@ -84,7 +85,7 @@ export async function recordEvent<E extends EventName>(
   const id = crypto.randomUUID();
   await db
     .insertInto('events')
-    .values({ id, client_id: clientId, event_type: event, payload: JSON.stringify(data) })
+    .values({ id, client_id: clientId, event_type: event, payload: JSON.stringify(data), request_id: currentRequestId() })
     .execute();
   return id;
 }

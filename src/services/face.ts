@@ -53,6 +53,7 @@ export interface FaceDeps {
   sessions: SessionStore;
   calibration: Calibration;
   log: Core['log'];
+  metrics: Core['metrics'];
 }
 
 /**
@@ -90,6 +91,7 @@ export async function createFaceServices(core: Core, foundation: FoundationServi
     sessions: new SessionStore(core.database.db),
     calibration: visionCalibration,
     log: core.log,
+    metrics: core.metrics,
   };
   // A user deleted through the users API leaves every process's search at once; the portability
   // export carries the decrypted embeddings (U4).

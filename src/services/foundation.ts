@@ -1,3 +1,4 @@
+import { SessionBudget } from './session-budget.service.ts';
 import type { Core } from '../container.ts';
 import { ApiKeysRepository } from '../db/repositories/api-keys.repository.ts';
 import { AuditRepository } from '../db/repositories/audit.repository.ts';
@@ -26,6 +27,8 @@ export interface FoundationServices {
   audit: AuditService;
   security: SecurityMonitor;
   rateLimiter: RateLimiter;
+  /** Frames per second of a session and sessions per hour: apart from the hourly calls. */
+  sessionBudget: SessionBudget;
   ipAllowlist: IpAllowlist;
   status: StatusService;
   retention: RetentionService;
@@ -65,6 +68,7 @@ export async function createFoundationServices(core: Core): Promise<FoundationSe
     audit,
     security,
     rateLimiter,
+    sessionBudget: new SessionBudget(core.redis, core.log),
     ipAllowlist,
     status,
     retention,

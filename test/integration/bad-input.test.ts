@@ -96,6 +96,20 @@ for (const backend of backendNames()) {
       assert.equal(lim.json().details.field, 'max_users');
     });
 
+    test('1e309 and Infinity (query) or 1e309 (JSON) are 400, never a 500 from SQL', async () => {
+      const { app } = t();
+      const c = await createClient(app);
+      for (const url of ['/api/clients/users/?page=1e309', '/api/sso/clients/?page_size=Infinity', '/api/clients/users/?page=-1e309']) {
+        const res = await as(app, c, { method: 'GET', url });
+        assert.equal(res.statusCode, 400, `${url} ${res.body}`);
+        assert.equal(res.json().code, 'VALIDATION_ERROR');
+        assert.match(res.json().message, /finite number/);
+      }
+      const body = await as(app, c, { method: 'POST', url: '/api/clients/users/', headers: { 'content-type': 'application/json' }, payload: '{"external_id":"x1","name":"X","metadata":{"n":1e309}}' });
+      assert.equal(body.statusCode, 400, body.body);
+      assert.equal(body.json().details.field, 'metadata.n');
+    });
+
     test('mass assignment: a user update cannot move the user to another tenant; unknown fields are 400 naming them', async () => {
       const { app } = t();
       const a = await createClient(app);

@@ -44,17 +44,17 @@ describe('error shapes over HTTP', () => {
     const res = await t().app.inject({ method: 'GET', url: '/api/openapi.json' });
     const paths = res.json().paths;
     for (const p of [
-      '/api/core/status/',
-      '/api/clients/users/',
-      '/api/clients/users/{user_id}/',
-      '/api/clients/users/{user_id}/deactivate/',
-      '/api/clients/users/{user_id}/activate/',
-      '/api/clients/users/{user_id}/export/',
-      '/api/admin/clients/',
-      '/api/admin/clients/{client_id}/',
-      '/api/admin/clients/{client_id}/keys/',
-      '/api/admin/keys/{key}/revoke/',
-      '/api/admin/keys/{key}/rotate/',
+      '/api/v1/core/status/',
+      '/api/v1/clients/users/',
+      '/api/v1/clients/users/{user_id}/',
+      '/api/v1/clients/users/{user_id}/deactivate/',
+      '/api/v1/clients/users/{user_id}/activate/',
+      '/api/v1/clients/users/{user_id}/export/',
+      '/api/v1/admin/clients/',
+      '/api/v1/admin/clients/{client_id}/',
+      '/api/v1/admin/clients/{client_id}/keys/',
+      '/api/v1/admin/keys/{key}/revoke/',
+      '/api/v1/admin/keys/{key}/rotate/',
     ]) {
       assert.ok(paths[p], p);
       for (const op of Object.values(paths[p]) as Array<{ responses: Record<string, unknown>; tags: string[] }>) {

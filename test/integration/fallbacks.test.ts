@@ -362,15 +362,15 @@ for (const backend of backendNames()) {
     test('the new routes are in the OpenAPI document', async () => {
       const paths = (await t().app.inject({ method: 'GET', url: '/api/openapi.json' })).json().paths;
       for (const p of [
-        '/api/clients/users/{user_id}/fallback/',
-        '/api/clients/users/{user_id}/fallback/unlock/',
-        '/api/auth/authentication/fallback/',
-        '/api/auth/enrollment/review/',
-        '/api/reviews/',
-        '/api/reviews/{review_id}/',
-        '/api/reviews/{review_id}/photos/{photo_id}/',
-        '/api/reviews/{review_id}/approve/',
-        '/api/reviews/{review_id}/reject/',
+        '/api/v1/clients/users/{user_id}/fallback/',
+        '/api/v1/clients/users/{user_id}/fallback/unlock/',
+        '/api/v1/auth/authentication/fallback/',
+        '/api/v1/auth/enrollment/review/',
+        '/api/v1/reviews/',
+        '/api/v1/reviews/{review_id}/',
+        '/api/v1/reviews/{review_id}/photos/{photo_id}/',
+        '/api/v1/reviews/{review_id}/approve/',
+        '/api/v1/reviews/{review_id}/reject/',
       ]) {
         assert.ok(paths[p], p);
       }

@@ -109,7 +109,7 @@ describe('fuzz: generated bad requests at a real server', () => {
           path,
           query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
           body: props,
-          admin: path.startsWith('/api/admin/'),
+          admin: path.startsWith('/api/v1/admin/') || path === '/metrics',
           upload: 'multipart/form-data' in content,
         });
       }

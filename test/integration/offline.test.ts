@@ -103,11 +103,11 @@ for (const backend of backendNames()) {
 
     test('the routes and their schemas are in the OpenAPI document', async () => {
       const doc = (await t().app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
-      const issuePath = doc.paths['/api/clients/users/{user_id}/offline-package/'];
+      const issuePath = doc.paths['/api/v1/clients/users/{user_id}/offline-package/'];
       assert.ok(issuePath?.post, Object.keys(doc.paths).join(' '));
       assert.ok(JSON.stringify(issuePath.post.requestBody).includes('package_secret'));
       assert.ok(issuePath.post.responses['201']);
-      assert.ok(doc.paths['/api/offline/public-key/']?.get?.responses['200']);
+      assert.ok(doc.paths['/api/v1/offline/public-key/']?.get?.responses['200']);
     });
 
     test('issue: a signed package with the encrypted template, model, calibrated threshold, expiry; audited and counted', async () => {

@@ -208,7 +208,7 @@ if (backendNames().includes('pglite')) {
       assert.equal(bad.json().details.field, 'redirect_uris.0');
       assert.equal((await app.inject({ method: 'GET', url: '/api/sso/clients/' })).statusCode, 401);
       const spec = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
-      assert.ok(spec.paths['/api/sso/clients/'] && spec.paths['/api/sso/clients/{client_id}/']);
+      assert.ok(spec.paths['/api/v1/sso/clients/'] && spec.paths['/api/v1/sso/clients/{client_id}/']);
       // Deleted: its sign-ins stop at once.
       const del = await app.inject({ method: 'DELETE', url: `/api/sso/clients/${rp.client_id}/`, headers: { authorization: a.auth } });
       assert.equal(del.statusCode, 204, del.body);

@@ -169,6 +169,6 @@ describe('WebRTC streaming /api/streaming/sessions/ [pglite]', () => {
     assert.equal((await api('POST', '/api/streaming/sessions/', other, { session_type: 'webrtc' })).statusCode, 201);
 
     const paths = Object.keys((await t().app.inject({ method: 'GET', url: '/api/openapi.json' })).json().paths);
-    for (const p of ['/api/streaming/sessions/', '/api/streaming/sessions/{session_id}/offer/', '/api/streaming/sessions/{session_id}/']) assert.ok(paths.includes(p), p);
+    for (const p of ['/api/v1/streaming/sessions/', '/api/v1/streaming/sessions/{session_id}/offer/', '/api/v1/streaming/sessions/{session_id}/']) assert.ok(paths.includes(p), p);
   });
 });

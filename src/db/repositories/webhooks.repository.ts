@@ -38,6 +38,8 @@ export interface ClaimedDelivery {
   /** Null when the outbox row is gone (retention, tenant deletion). */
   payload: Record<string, unknown> | null;
   event_created_at: Date | null;
+  /** X-Request-Id of the request that caused the event (null for background work, pings). */
+  request_id: string | null;
 }
 
 export interface DeliveryRow {
@@ -303,6 +305,7 @@ export class WebhooksRepository {
         'e.retry_delay',
         'ev.payload',
         'ev.created_at as event_created_at',
+        'ev.request_id',
       ])
       .where('d.id', 'in', ids)
       .execute();

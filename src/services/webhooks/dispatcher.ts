@@ -19,6 +19,8 @@ export interface DispatcherOptions {
   perEndpoint?: number;
   /** Circuit breaker: consecutive failures that open an endpoint's circuit, and for how long. */
   breaker?: { failures?: number; openMs?: number };
+  /** Each finished attempt's outcome (metrics). */
+  onOutcome?: (outcome: 'delivered' | 'retry' | 'failed') => void;
 }
 
 export const USER_AGENT = 'Wajah-Webhooks/1.0';
@@ -59,13 +61,13 @@ export class WebhookDispatcher {
   private readonly repo: WebhooksRepository;
   private readonly send: WebhookSender;
   private readonly box: SecretBox;
-  private readonly log: { warn(msg: string): void; error(msg: string): void };
+  private readonly log: { info?(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void; error(msg: string): void };
   private readonly options: DispatcherOptions;
   constructor(
     repo: WebhooksRepository,
     send: WebhookSender,
     box: SecretBox,
-    log: { warn(msg: string): void; error(msg: string): void },
+    log: { info?(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void; error(msg: string): void },
     options: DispatcherOptions,
   ) {
     this.repo = repo; this.send = send; this.box = box; this.log = log; this.options = options;
@@ -241,6 +243,7 @@ export class WebhookDispatcher {
       'X-Event-Id': d.event_id,
       'X-Webhook-Id': d.id,
       'X-Webhook-Attempt': String(d.attempts + 1),
+      ...(d.request_id ? { 'X-Request-Id': d.request_id } : {}),
     };
     let outcome: SendOutcome;
     try {
@@ -252,12 +255,18 @@ export class WebhookDispatcher {
     if (this.breaker.record(d.endpoint_id, outcome.ok)) {
       this.log.warn(`webhooks: endpoint ${d.endpoint_id} failed ${this.breaker.failures} times in a row; its deliveries pause a while (circuit open)`);
     }
+    const about = `webhook delivery ${d.id} (${d.event_type}, attempt ${d.attempts + 1}, request ${d.request_id ?? '-'})`;
+    const fields = { reqId: d.request_id, webhookDelivery: d.id, event: d.event_type, attempt: d.attempts + 1, statusCode: outcome.statusCode };
     if (outcome.ok) {
       await this.repo.markDelivered(d.id, d.claim_id, { statusCode: outcome.statusCode ?? 200, ms: outcome.ms });
+      this.log.info?.(`${about}: delivered, HTTP ${outcome.statusCode ?? 200} in ${Math.round(outcome.ms)} ms`, fields);
+      this.options.onOutcome?.('delivered');
       return;
     }
     const attempt = d.attempts + 1;
     const retryInMs = shouldRetry(d, attempt) ? retryDelayMs(d, attempt) : null;
+    this.log.warn(`${about}: failed (${outcome.statusCode ? `HTTP ${outcome.statusCode}` : (outcome.error ?? 'no answer')}); ${retryInMs === null ? 'no retry left' : `retry in ${Math.round(retryInMs / 1000)} s`}`, fields);
+    this.options.onOutcome?.(retryInMs === null ? 'failed' : 'retry');
     await this.repo.markAttemptFailed(d.id, d.claim_id, { statusCode: outcome.statusCode, error: outcome.error ?? 'failed', ms: outcome.ms, retryInMs });
     if (retryInMs !== null) this.#wakeIn(retryInMs);
   }

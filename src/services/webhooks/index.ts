@@ -31,6 +31,7 @@ export async function createWebhookServices(core: Core): Promise<WebhookServices
     pollMs: config.webhookPollMs,
     timeoutMs: config.webhookTimeoutMs,
     allowPrivate: config.webhookAllowPrivate,
+    onOutcome: (outcome) => core.metrics.webhookDelivery(outcome),
   });
   const webhooks = new WebhooksService(repo, dispatcher, box, { allowPrivate: config.webhookAllowPrivate, dispatch: config.webhooks });
   const unsubscribe = onWebhookWake(() => dispatcher.notify());

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { useTestApp } from '../helpers/app.ts';
+import { quickBackend } from '../helpers/foundation.ts';
+import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
+
+const FRAME = 'faces_extra/face_recognition/obama/obama_02.jpg';
+
+describe('session budgets: frames per second per session and sessions per hour, apart from the hourly calls', () => {
+  const t = useTestApp(quickBackend(), { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
+  let basic: Tenant;
+
+  const callsLeft = async (who: Tenant) => Number((await t().app.inject({ method: 'GET', url: '/api/core/status/', headers: { authorization: who.auth } })).headers['x-ratelimit-remaining']);
+  const session = async (who: Tenant) => {
+    const res = await postJson(t().app, '/api/auth/authentication/create/', who, { mode: 'identification' });
+    assert.equal(res.statusCode, 201, res.body);
+    return res;
+  };
+
+  test('a session at 10 frames/s for 3 s on the basic tier: every frame answered, the hourly calls untouched', async () => {
+    const { app } = t();
+    basic = await createTenant(app, 'Budget basic', 'basic');
+    await createUser(app, basic, 'EMP1', 'Barack Obama');
+    const before = await callsLeft(basic);
+    const created = await postJson(app, '/api/auth/enrollment/create/', basic, { user_id: 'EMP1', require_multiple_angles: true, timeout: 60 });
+    assert.equal(created.statusCode, 201, created.body);
+    const token = created.json().session_token as string;
+    const frame = dataFile(FRAME);
+    const statuses: number[] = [];
+    const started = Date.now();
+    for (let i = 0; i < 30; i++) {
+      // A camera loop: one frame every 100 ms, the next sent while earlier ones may still be processed.
+      const wait = started + i * 100 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const res = await postForm(app, '/api/auth/enrollment/process-frame/', basic, [{ name: 'frame', value: frame }], token);
+      statuses.push(res.statusCode);
+      assert.equal(res.headers['x-framelimit-limit'], '10');
+      assert.equal(res.headers['x-ratelimit-remaining'], undefined, 'frames do not report or spend hourly calls');
+    }
+    assert.ok(statuses.every((s) => s === 200 || s === 422), statuses.join(','));
+    // Two calls since `before`: the session's creation and this status call; 30 frames cost none.
+    assert.equal(before - (await callsLeft(basic)), 2);
+  });
+
+  test('frames faster than the tier allows get 429 FRAME_RATE_EXCEEDED with Retry-After; another session is unaffected', async () => {
+    const { app } = t();
+    const a = (await session(basic)).json().session_token as string;
+    const b = (await session(basic)).json().session_token as string;
+    const frame = dataFile(FRAME);
+    // 25 frames at once: even split across two one-second windows, at most 20 fit.
+    const burst = await Promise.all(Array.from({ length: 25 }, () => postForm(app, '/api/auth/authentication/process-frame/', basic, [{ name: 'frame', value: frame }], a)));
+    const limited = burst.filter((r) => r.statusCode === 429);
+    assert.ok(limited.length >= 5, burst.map((r) => r.statusCode).join(','));
+    const one = limited[0]!;
+    assert.equal(one.json().code, 'FRAME_RATE_EXCEEDED');
+    assert.equal(one.headers['retry-after'], '1');
+    assert.equal(one.headers['x-framelimit-remaining'], '0');
+    const other = await postForm(app, '/api/auth/authentication/process-frame/', basic, [{ name: 'frame', value: frame }], b);
+    assert.notEqual(other.statusCode, 429, other.body);
+  });
+
+  test('sessions per hour: the basic tier starts 300, then SESSION_LIMIT_EXCEEDED; headers show the budget', async () => {
+    const { app } = t();
+    const tenant = await createTenant(app, 'Budget sessions', 'basic');
+    const first = await session(tenant);
+    assert.equal(first.headers['x-sessionlimit-limit'], '300');
+    assert.equal(first.headers['x-sessionlimit-remaining'], '299');
+    for (let i = 1; i < 300; i++) await session(tenant);
+    const over = await postJson(app, '/api/auth/authentication/create/', tenant, { mode: 'identification' });
+    assert.equal(over.statusCode, 429, over.body);
+    assert.equal(over.json().code, 'SESSION_LIMIT_EXCEEDED');
+    assert.ok(Number(over.headers['retry-after']) > 0);
+    // Other calls still work: the session budget is not the call budget.
+    assert.equal((await app.inject({ method: 'GET', url: '/api/clients/users/', headers: { authorization: tenant.auth } })).statusCode, 200);
+    // An enterprise tenant has no session budget.
+    const big = await createTenant(app, 'Budget enterprise', 'enterprise');
+    assert.equal((await session(big)).headers['x-sessionlimit-limit'], undefined);
+  });
+});
