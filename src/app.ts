@@ -28,6 +28,7 @@ import { createReadStream } from 'node:fs';
 import { assertCleanInput } from './api/input-guard.ts';
 import { allowedMethods, methodNotAllowedPlugin } from './api/method-not-allowed.ts';
 import { errSerializer, frameworkErrors, validationMessage } from './api/error-format.ts';
+import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
 
 export type App = FastifyInstance;
 
@@ -169,6 +170,8 @@ export async function buildApp(config: AppConfig, container: Container, options:
     },
     { prefix: config.basePath },
   );
+  // CompreFace's REST API v1 at its own absolute paths (docs/compreface.md).
+  await app.register(compreFacePlugin);
   return app;
 }
 

@@ -71,8 +71,8 @@ export class AccessService {
    * the CompreFace-compatible API's `x-api-key` (src/services/compreface/keys.service.ts), whose keys
    * carry a `:` and so can never be presented as `Authorization: ApiKey KEY:SECRET`.
    */
-  async authorizeKey(key: string, secret: string, ip: string, now = Date.now()): Promise<AccessResult> {
-    const parsed = { key, secret };
+  async authorizeKey(presentedKey: string, presentedSecret: string, ip: string, now = Date.now()): Promise<AccessResult> {
+    const parsed = { key: presentedKey, secret: presentedSecret };
     const cred = await this.#lookup(parsed.key, now);
     // Always hash and compare, even for an unknown key: the timing does not tell which part was wrong.
     const ok = secretMatches(parsed.secret, cred?.key.secret_hash ?? DUMMY_HASH);
