@@ -46,6 +46,7 @@ if (backendNames().includes('pglite')) {
     let port: number;
     const keys: Record<'recognition' | 'detection' | 'verification', string> = { recognition: '', detection: '', verification: '' };
     const ids: Record<string, string> = {};
+    const storedKeys: Record<string, string> = {};
 
     before(async () => {
       const { app } = t();
@@ -63,6 +64,7 @@ if (backendNames().includes('pglite')) {
         assert.match(body.api_key, /^[0-9a-f-]{36}$/);
         assert.equal(body.service, service);
         keys[service] = body.api_key;
+        storedKeys[service] = body.key;
       }
     });
 
@@ -229,6 +231,18 @@ if (backendNames().includes('pglite')) {
       const all = (await subjects().deleteAll()) as { deleted: number };
       assert.equal(all.deleted, 3); // obama, biden, rose_leslie (examples gone, subjects kept until now)
       assert.deepEqual(((await subjects().list()) as { subjects: string[] }).subjects, []);
+    });
+
+    test('a revoked service key stops working; it never opens Wajah\'s own API', async () => {
+      const { app } = t();
+      const asWajahKey = await app.inject({ method: 'GET', url: '/api/clients/users/', headers: { authorization: `ApiKey ${storedKeys.detection}:${keys.detection}` } });
+      assert.equal(asWajahKey.statusCode, 401);
+      const listed = await app.inject({ method: 'GET', url: `/api/admin/clients/${tenant.clientId}/compreface-keys/`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.deepEqual((listed.json() as { keys: Array<{ service: string }> }).keys.map((k) => k.service).sort(), ['detection', 'recognition', 'verification']);
+      const revoked = await app.inject({ method: 'POST', url: `/api/admin/keys/${encodeURIComponent(storedKeys.detection!)}/revoke/`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(revoked.statusCode, 200, revoked.body);
+      const after = await rejected(cf().initFaceDetectionService(keys.detection).detect(file(`${FR}/obama/obama_01.jpg`), { limit: 0 }));
+      assert.equal(after.data.code, 10);
     });
   });
 }
