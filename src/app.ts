@@ -34,6 +34,7 @@ import { fastifyRequestContext } from '@fastify/request-context';
 import { createLogger } from './observability/logger.ts';
 import { requestIdFrom } from './observability/request-scope.ts';
 import { API_VERSION, apiVersionAlias, operationsRoutes, versionedOpenApiPath } from './api/operations.routes.ts';
+import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
 
 export type App = FastifyInstance;
 
@@ -198,6 +199,8 @@ export async function buildApp(
     },
     { prefix: config.basePath },
   );
+  // CompreFace's REST API v1 at its own absolute paths (docs/compreface.md).
+  await app.register(compreFacePlugin);
   return app;
 }
 

@@ -72,6 +72,10 @@ export const ERROR_CODES = {
   INVALID_MULTIPART: { status: 400, message: 'The multipart body is malformed (boundary missing or wrong, or the body is truncated)' },
   METADATA_TOO_LARGE: { status: 413, message: 'The metadata is larger than the 16 KiB limit' },
   ADMIN_TOKEN_INVALID: { status: 401, message: 'The operator token is wrong' },
+  COMPREFACE_KEY_MISSING: { status: 400, message: 'Missing header: x-api-key' },
+  COMPREFACE_KEY_MALFORMED: { status: 400, message: 'Service API key should be UUID' },
+  COMPREFACE_KEY_NOT_FOUND: { status: 404, message: 'No service with this API key' },
+  EXAMPLE_IMAGE_NOT_STORED: { status: 404, message: 'The image of this example is not stored' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

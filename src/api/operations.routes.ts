@@ -14,12 +14,17 @@ export const API_VERSION = '1';
  */
 export function apiVersionAlias(url: string, basePath: string): string {
   const versioned = `${basePath}/v${API_VERSION}`;
+  // CompreFace's API lives at its own /api/v1/{recognition,detection,verification}/ paths (docs/compreface.md).
+  if (COMPREFACE_PATH.test(url)) return url;
   if (url === versioned || url.startsWith(`${versioned}/`) || url.startsWith(`${versioned}?`)) return basePath + url.slice(versioned.length);
   return url;
 }
 
+const COMPREFACE_PATH = /^\/api\/v1\/(recognition|detection|verification)(\/|\?|$)/;
+
 /** The documented (OpenAPI) path of a route registered under `basePath`: its /api/v1/ spelling. */
 export function versionedOpenApiPath(url: string, basePath: string): string {
+  if (url.startsWith(`${basePath}/v${API_VERSION}/`)) return url;
   return url === basePath || url.startsWith(`${basePath}/`) ? `${basePath}/v${API_VERSION}${url.slice(basePath.length)}` : url;
 }
 

@@ -67,6 +67,16 @@ export class AccessService {
       this.monitor.authFailure(ip, { clientId: null, key: null, reason: authorization ? 'malformed' : 'missing' }, now);
       throw appError('INVALID_CREDENTIALS');
     }
+    return this.authorizeKey(parsed.key, parsed.secret, ip, now, options);
+  }
+
+  /**
+   * The checks of `authorize` for a key and secret that arrived some other way than the ApiKey header:
+   * the CompreFace-compatible API's `x-api-key` (src/services/compreface/keys.service.ts), whose keys
+   * carry a `:` and so can never be presented as `Authorization: ApiKey KEY:SECRET`.
+   */
+  async authorizeKey(presentedKey: string, presentedSecret: string, ip: string, now = Date.now(), options: { countCall?: boolean } = {}): Promise<AccessResult> {
+    const parsed = { key: presentedKey, secret: presentedSecret };
     const cred = await this.#lookup(parsed.key, now);
     // Always hash and compare, even for an unknown key: the timing does not tell which part was wrong.
     const ok = secretMatches(parsed.secret, cred?.key.secret_hash ?? DUMMY_HASH);

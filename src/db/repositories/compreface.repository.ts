@@ -1,0 +1,92 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+import type { StoredTemplate } from './templates.repository.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Queries of the CompreFace-compatible API (docs/compreface.md), where a subject is a user of the tenant
+ * (its external_id) and an example ("image_id") is an enrollment. Every query is scoped by client.
+ */
+
+/** Every subject name of the tenant, oldest first. */
+export async function listSubjectNames(db: Db, clientId: string): Promise<string[]> {
+  const rows = await db.selectFrom('users').select('external_id').where('client_id', '=', clientId).orderBy('created_at').orderBy('id').execute();
+  return rows.map((r) => r.external_id);
+}
+
+/** One page of examples (enrollments with their subject), optionally of one user, oldest first. */
+export async function listExamples(db: Db, clientId: string, opts: { userId?: string; limit: number; offset: number }) {
+  let base = db.selectFrom('enrollments').innerJoin('users', 'users.id', 'enrollments.user_id').where('enrollments.client_id', '=', clientId);
+  if (opts.userId) base = base.where('enrollments.user_id', '=', opts.userId);
+  const [count, rows] = await Promise.all([
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    base
+      .select(['enrollments.id as image_id', 'users.external_id as subject'])
+      .orderBy('enrollments.created_at')
+      .orderBy('enrollments.id')
+      .limit(opts.limit)
+      .offset(opts.offset)
+      .execute(),
+  ]);
+  return { total: Number(count.n), rows };
+}
+
+/** An example with its subject. */
+export async function findExample(db: Db, clientId: string, enrollmentId: string) {
+  return db
+    .selectFrom('enrollments')
+    .innerJoin('users', 'users.id', 'enrollments.user_id')
+    .select(['enrollments.id as image_id', 'enrollments.user_id', 'enrollments.model_id', 'users.external_id as subject', 'users.is_active'])
+    .where('enrollments.client_id', '=', clientId)
+    .where('enrollments.id', '=', enrollmentId)
+    .executeTakeFirst();
+}
+
+/** The templates of one example (verification against it). */
+export async function loadExampleTemplates(db: Db, clientId: string, enrollmentId: string): Promise<StoredTemplate[]> {
+  return db
+    .selectFrom('face_templates')
+    .select(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])
+    .where('client_id', '=', clientId)
+    .where('enrollment_id', '=', enrollmentId)
+    .execute();
+}
+
+/** The stored (opt-in, sealed) image of an example, if any. */
+export async function findExamplePhoto(db: Db, clientId: string, enrollmentId: string) {
+  return db
+    .selectFrom('face_photos')
+    .select(['id', 'content_type', 'ciphertext'])
+    .where('client_id', '=', clientId)
+    .where('enrollment_id', '=', enrollmentId)
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Deletes every example of the tenant, or of one user (templates and photos cascade). */
+export async function deleteExamples(trx: Db, clientId: string, userId?: string): Promise<{ count: number; templateIds: string[] }> {
+  let templates = trx.selectFrom('face_templates').select('id').where('client_id', '=', clientId);
+  let del = trx.deleteFrom('enrollments').where('client_id', '=', clientId);
+  if (userId) {
+    templates = templates.where('user_id', '=', userId);
+    del = del.where('user_id', '=', userId);
+  }
+  const ids = await templates.execute();
+  const res = await del.executeTakeFirst();
+  return { count: Number(res.numDeletedRows), templateIds: ids.map((t) => t.id) };
+}
+
+/** Moves every example of one user to another (merging subjects on rename); returns the moved templates. */
+export async function moveExamples(trx: Db, clientId: string, fromUserId: string, toUserId: string): Promise<StoredTemplate[]> {
+  await trx.updateTable('enrollments').set({ user_id: toUserId }).where('client_id', '=', clientId).where('user_id', '=', fromUserId).execute();
+  await trx.updateTable('face_photos').set({ user_id: toUserId }).where('client_id', '=', clientId).where('user_id', '=', fromUserId).execute();
+  return trx
+    .updateTable('face_templates')
+    .set({ user_id: toUserId })
+    .where('client_id', '=', clientId)
+    .where('user_id', '=', fromUserId)
+    .returning(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])
+    .execute();
+}
