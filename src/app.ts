@@ -9,6 +9,7 @@ import type { Container } from './container.ts';
 import { authPlugin } from './api/auth.plugin.ts';
 import { statusRoutes } from './api/status.routes.ts';
 import { adminRoutes } from './api/admin.routes.ts';
+import { backupRoutes } from './api/backup.routes.ts';
 import { usersRoutes } from './api/users.routes.ts';
 import { enrollmentRoutes } from './api/enrollment.routes.ts';
 import { authenticationRoutes } from './api/authentication.routes.ts';
@@ -186,6 +187,7 @@ export async function buildApp(
       await api.register(requestTimingPlugin);
       await api.register(statusRoutes);
       await api.register(adminRoutes);
+      await api.register(backupRoutes);
       await api.register(usersRoutes);
       await api.register(enrollmentRoutes);
       await api.register(authenticationRoutes);

@@ -5,6 +5,7 @@ import { isAppError } from '../errors.ts';
 import type { Tier } from '../db/schema.ts';
 import { CliError, connectAdmin, type AdminOps } from './admin-ops.ts';
 import { registerOfflineCommands } from './offline.command.ts';
+import { registerBackupCommands } from './backup.command.ts';
 
 /**
  * `wajah` operator CLI: clients and API keys. Talks to a running server's admin API when one runs on
@@ -135,6 +136,7 @@ export function buildCli(): Command {
       print(o.json, out, () => credentialsText(out, `replaces:   ${r.replaces} (works until ${r.old_key_expires_at})`));
     });
   registerOfflineCommands(program);
+  registerBackupCommands(program);
   return program;
 }
 

@@ -41,6 +41,11 @@ export interface DatabaseHandle {
   connections(): number;
   /** Pool state for /metrics: connections open, idle, and queries waiting for one (null: embedded). */
   pool(): { total: number; idle: number; waiting: number } | null;
+  /**
+   * The embedded database as a gzipped tar of its data directory, taken after a CHECKPOINT while no other
+   * query runs (the single session is held), so it is consistent; null for PostgreSQL (use pg_dump).
+   */
+  dumpEmbedded: (() => Promise<Blob>) | null;
   close(): Promise<void>;
 }
 
@@ -85,6 +90,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       ping: () => ping(db),
       connections: () => pool.totalCount,
       pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      dumpEmbedded: null,
       close: () => db.destroy(),
     };
   } else {
@@ -97,8 +103,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       release = acquireDataDirLock(dataDir, options.lockKind ?? 'server', (o) => describeOwner(dataDir, o));
     }
     let dialect;
+    let client;
     try {
-      ({ dialect } = await KyselyPGlite.create(dir === 'memory://' ? undefined : dir));
+      ({ dialect, client } = await KyselyPGlite.create(dir === 'memory://' ? undefined : dir));
     } catch (e) {
       release();
       throw e;
@@ -111,6 +118,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       ping: () => ping(db),
       connections: () => 1,
       pool: () => null,
+      dumpEmbedded: () =>
+        db.connection().execute(async (session) => {
+          await sql`CHECKPOINT`.execute(session);
+          return client.dumpDataDir('gzip');
+        }),
       close: async () => {
         try {
           await db.destroy();

@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/env.ts';
+import { privateUmask } from '../config/private-files.ts';
+import { backupFileName, restoreEmbedded } from '../db/backup.ts';
+import { openDatabase } from '../db/database.ts';
+import { fingerprint, keyCheckValue } from '../crypto/key-check.ts';
+import { parseKey } from '../crypto/template-cipher.ts';
+import { getInstanceSetting } from '../db/repositories/instance-settings.repository.ts';
+import { CliError } from './admin-ops.ts';
+import { findRunningServer, localUrl } from './runtime-file.ts';
+
+/**
+ * `wajah backup` and `wajah restore`: the embedded database (docs/operations.md, "Backup and restore").
+ * Backup works while the server runs (through its admin API, which dumps consistently) or on a stopped
+ * data directory; restore needs the server stopped. PostgreSQL deployments use pg_dump / pg_restore.
+ * The master key is never part of a backup: keep master.key (or WAJAH_MASTER_KEY) apart, safely.
+ *
+ * @example npx wajah backup --out /backups/   then   npx wajah restore --from /backups/wajah-backup-….tar.gz
+ */
+export function registerBackupCommands(program: Command): void {
+  program
+    .command('backup')
+    .description('back up the embedded database to a .tar.gz (the server may keep running); PostgreSQL: use pg_dump')
+    .option('--out <path>', 'file, or directory to write wajah-backup-<time>.tar.gz into', '.')
+    .action(async (opts: { out: string }) => {
+      const config = configFor(program);
+      if (config.databaseUrl) throw new CliError('BACKUP_UNAVAILABLE', 'DATABASE_URL is set: back up PostgreSQL with pg_dump -Fc (docs/operations.md)');
+      let archive: Buffer;
+      let keyFingerprint: string | null;
+      const running = findRunningServer(config.dataDir);
+      if (running) {
+        const res = await fetch(`${localUrl(running)}/admin/backup/`, { headers: { authorization: `Bearer ${running.token}`, 'x-wajah-actor': 'cli' } }).catch((e: Error) => {
+          throw new CliError('SERVER_UNREACHABLE', `Cannot reach the server on ${config.dataDir} (${e.message})`);
+        });
+        if (!res.ok) {
+          const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+          throw new CliError(body.code ?? String(res.status), body.message ?? res.statusText);
+        }
+        archive = Buffer.from(await res.arrayBuffer());
+        keyFingerprint = res.headers.get('x-wajah-master-key-fingerprint');
+        console.error(`wajah: backup through the running server (pid ${running.pid})`);
+      } else {
+        if (!fs.existsSync(path.join(config.dataDir, 'pg', 'PG_VERSION'))) throw new CliError('NO_DATABASE', `No database in ${config.dataDir} (set WAJAH_DATA_DIR or --data-dir)`);
+        const database = await openDatabase({ databaseUrl: null, pgliteDir: path.join(config.dataDir, 'pg'), lockKind: 'cli' });
+        try {
+          archive = Buffer.from(await (await database.dumpEmbedded!()).arrayBuffer());
+          const kcv = await getInstanceSetting(database.db, 'master_key_check');
+          keyFingerprint = kcv ? fingerprint(kcv) : null;
+        } finally {
+          await database.close();
+        }
+        console.error(`wajah: backup of the stopped data directory ${config.dataDir}`);
+      }
+      const target = fs.existsSync(opts.out) && fs.statSync(opts.out).isDirectory() ? path.join(opts.out, backupFileName()) : opts.out;
+      fs.writeFileSync(target, archive, { mode: 0o600 });
+      console.log(JSON.stringify({ file: path.resolve(target), bytes: archive.length, master_key_fingerprint: keyFingerprint }));
+      console.error(`wajah: the backup does not contain the master key; it opens only with the key of fingerprint ${keyFingerprint ?? '(none yet)'}`);
+    });
+
+  program
+    .command('restore')
+    .description('restore a backup into the data directory (stop the server first)')
+    .requiredOption('--from <file>', 'a .tar.gz written by `wajah backup`')
+    .option('--force', 'the data directory already holds a database: keep it aside as pg.before-restore-<time> and restore')
+    .action(async (opts: { from: string; force?: boolean }) => {
+      const config = configFor(program);
+      if (config.databaseUrl) throw new CliError('BACKUP_UNAVAILABLE', 'DATABASE_URL is set: restore PostgreSQL with pg_restore (docs/operations.md)');
+      if (!fs.existsSync(opts.from)) throw new CliError('NOT_FOUND', `No file ${opts.from}`);
+      const { keptAs } = await restoreEmbedded(config.dataDir, fs.readFileSync(opts.from), { force: opts.force });
+      // Open it as the server would: migrations of this version, and the master key's fingerprint.
+      const database = await openDatabase({ databaseUrl: null, pgliteDir: path.join(config.dataDir, 'pg'), lockKind: 'cli' });
+      try {
+        const counts = await database.db
+          .selectNoFrom((eb) => [
+            eb.selectFrom('clients').select(eb.fn.countAll<number>().as('n')).as('clients'),
+            eb.selectFrom('users').select(eb.fn.countAll<number>().as('n')).as('users'),
+            eb.selectFrom('face_templates').select(eb.fn.countAll<number>().as('n')).as('face_templates'),
+          ])
+          .executeTakeFirstOrThrow();
+        const kcv = await getInstanceSetting(database.db, 'master_key_check');
+        const keyFile = path.join(config.dataDir, 'master.key');
+        const key = config.masterKey ?? (fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8').trim() : null);
+        const have = key ? fingerprint(keyCheckValue(parseKey(key))) : null;
+        const needs = kcv ? fingerprint(kcv) : null;
+        console.log(JSON.stringify({ restored: path.resolve(opts.from), data_dir: config.dataDir, kept_aside: keptAs, counts: { clients: Number(counts.clients), users: Number(counts.users), face_templates: Number(counts.face_templates) }, master_key_fingerprint: needs, master_key_present: have !== null && have === needs }));
+        if (needs && have !== needs) {
+          console.error(`wajah: the restored data needs the master key of fingerprint ${needs}; ${have ? `the configured key is ${have}` : 'no key is configured'}: put it in ${keyFile} or WAJAH_MASTER_KEY before starting the server`);
+        }
+      } finally {
+        await database.close();
+      }
+    });
+}
+
+function configFor(program: Command) {
+  privateUmask();
+  const g = program.opts<{ dataDir?: string }>();
+  return loadConfig({ ...process.env, ...(g.dataDir ? { WAJAH_DATA_DIR: g.dataDir } : {}) });
+}

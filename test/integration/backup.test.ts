@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { dataFile } from '../helpers/face-fixtures.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const ADMIN = 'backup-admin-token-0123456789';
+const FR = 'faces_extra/face_recognition';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `wajah …` with the data directory given; resolves with the exit code and both outputs. */
+function cli(dataDir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/wajah.js', ...args], { cwd: root, env: { ...process.env, WAJAH_DATA_DIR: dataDir, WAJAH_MASTER_KEY: '', LOG_LEVEL: 'error' } }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/**
+ * Backup and restore of the embedded database (docs/operations.md): a backup taken while the server runs,
+ * restored into a new data directory, opens with the original master key and still verifies the enrolled
+ * face; it is a point in time; restore refuses a live directory, a populated one (unless --force) and a
+ * file that is not a backup, changing nothing.
+ */
+describe('backup and restore of the embedded database', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-backup-'));
+  const [dirA, dirB] = [path.join(work, 'a'), path.join(work, 'b')];
+  const servers: ChildProcess[] = [];
+  let auth: Record<string, string> = {};
+  let backupFile = '';
+  after(() => {
+    for (const s of servers) s.kill('SIGKILL');
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  const start = async (dataDir: string) => {
+    const port = await freePort();
+    const proc = spawn(process.execPath, ['src/server.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', WAJAH_DATA_DIR: dataDir, WAJAH_ADMIN_TOKEN: ADMIN, WAJAH_WORKERS: '1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let logs = '';
+    proc.stdout!.on('data', (d) => (logs += d));
+    proc.stderr!.on('data', (d) => (logs += d));
+    servers.push(proc);
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 180_000;
+    while (Date.now() < deadline && proc.exitCode === null) {
+      if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) return { base, proc, logs: () => logs };
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`server on ${dataDir} did not become ready:\n${logs}`);
+  };
+  const stop = async (proc: ChildProcess) => {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  };
+  const verify = (base: string, user: string, file: string) => {
+    const f = new FormData();
+    f.append('user_id', user);
+    f.append('image', new Blob([new Uint8Array(dataFile(file))], { type: 'image/jpeg' }), 'face.jpg');
+    return fetch(`${base}/api/v1/auth/authentication/verify/`, { method: 'POST', headers: auth, body: f });
+  };
+
+  test('a backup while the server runs is a consistent point in time; restored elsewhere it verifies the same face', async () => {
+    const a = await start(dirA);
+    const created = await fetch(`${a.base}/api/v1/admin/clients/`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Backup', tier: 'enterprise' }) });
+    const c = (await created.json()) as { api_key: string; secret_key: string };
+    auth = { authorization: `ApiKey ${c.api_key}:${c.secret_key}` };
+    const user = (id: string, name: string) => fetch(`${a.base}/api/v1/clients/users/`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ external_id: id, name }) });
+    assert.equal((await user('EMP1', 'Barack Obama')).status, 201);
+    const f = new FormData();
+    f.append('user_id', 'EMP1');
+    f.append('image', new Blob([new Uint8Array(dataFile(`${FR}/obama/obama_01.jpg`))], { type: 'image/jpeg' }), 'face.jpg');
+    assert.equal((await fetch(`${a.base}/api/v1/auth/enrollment/direct/`, { method: 'POST', headers: auth, body: f })).status, 201);
+
+    const out = await cli(dirA, ['backup', '--out', work]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /through the running server/);
+    const info = JSON.parse(out.stdout) as { file: string; bytes: number; master_key_fingerprint: string };
+    backupFile = info.file;
+    assert.ok(fs.statSync(backupFile).size === info.bytes && info.bytes > 100_000);
+    assert.equal(fs.statSync(backupFile).mode & 0o077, 0, 'the backup file is private');
+    assert.match(info.master_key_fingerprint, /^[0-9a-f]{12}$/);
+    // After the backup: not in it.
+    assert.equal((await user('EMP2', 'Later')).status, 201);
+    await stop(a.proc);
+
+    // Restore into an empty directory that has no master key yet: it says which key the data needs.
+    const restored = await cli(dirB, ['restore', '--from', backupFile]);
+    assert.equal(restored.code, 0, restored.stderr);
+    const r = JSON.parse(restored.stdout) as { counts: { users: number; face_templates: number }; master_key_fingerprint: string; master_key_present: boolean };
+    assert.deepEqual(r.counts, { ...r.counts, users: 1, face_templates: 1 });
+    assert.equal(r.master_key_fingerprint, info.master_key_fingerprint);
+    assert.equal(r.master_key_present, false);
+    assert.match(restored.stderr, new RegExp(`needs the master key of fingerprint ${info.master_key_fingerprint}`));
+
+    fs.copyFileSync(path.join(dirA, 'master.key'), path.join(dirB, 'master.key'));
+    const b = await start(dirB);
+    const same = await verify(b.base, 'EMP1', `${FR}/obama/obama_02.jpg`);
+    assert.equal(same.status, 200);
+    assert.equal(((await same.json()) as { result: { authenticated: boolean } }).result.authenticated, true);
+    const other = await verify(b.base, 'EMP1', `${FR}/biden/biden_01.jpg`);
+    assert.equal(((await other.json()) as { result: { authenticated: boolean } }).result.authenticated, false);
+    const later = await fetch(`${b.base}/api/v1/clients/users/EMP2/`, { headers: auth });
+    assert.equal(later.status, 404);
+
+    // A running server's directory cannot be restored over.
+    const live = await cli(dirB, ['restore', '--from', backupFile, '--force']);
+    assert.equal(live.code, 1);
+    assert.match(live.stderr, /DATA_DIR_LOCKED/);
+    await stop(b.proc);
+  });
+
+  test('restore refuses a populated directory without --force and a file that is not a backup, changing nothing', async () => {
+    const populated = await cli(dirB, ['restore', '--from', backupFile]);
+    assert.equal(populated.code, 1);
+    assert.match(populated.stderr, /RESTORE_TARGET_NOT_EMPTY/);
+    const truncated = path.join(work, 'truncated.tar.gz');
+    fs.writeFileSync(truncated, fs.readFileSync(backupFile).subarray(0, 50_000));
+    const before = fs.readdirSync(path.join(dirB, 'pg')).sort();
+    const bad = await cli(dirB, ['restore', '--from', truncated, '--force']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /BACKUP_INVALID/);
+    assert.deepEqual(fs.readdirSync(path.join(dirB, 'pg')).sort(), before, 'the existing database is back in place');
+    const notGzip = path.join(work, 'photo.tar.gz');
+    fs.writeFileSync(notGzip, dataFile(`${FR}/obama/obama_01.jpg`));
+    assert.match((await cli(dirB, ['restore', '--from', notGzip, '--force'])).stderr, /BACKUP_INVALID/);
+    // --force keeps the old database aside instead of deleting it.
+    const forced = await cli(dirB, ['restore', '--from', backupFile, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    const kept = (JSON.parse(forced.stdout) as { kept_aside: string }).kept_aside;
+    assert.ok(fs.existsSync(path.join(kept, 'PG_VERSION')));
+  });
+
+  test('a stopped data directory is backed up directly', async () => {
+    const out = await cli(dirB, ['backup', '--out', path.join(work, 'offline.tar.gz')]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /stopped data directory/);
+    assert.ok(fs.statSync(path.join(work, 'offline.tar.gz')).size > 100_000);
+  });
+});
