@@ -58,6 +58,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     databaseUrl: config.databaseUrl,
     pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pg'),
     onIdleError: (err) => log.warn(`database connection dropped: ${err.message}`),
+    log,
   });
   const redis = config.redisUrl ? createRedis(config.redisUrl) : null;
   let engine: FaceEngine | null = null;
@@ -81,7 +82,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const face = await createFaceServices(core, foundation);
   const webhooks = await createWebhookServices(core);
   const analytics = await createAnalyticsServices(core, { flushAudit: () => foundation.audit.flush() });
-  const fallbacks = createFallbackServices(core, foundation, face);
+  const fallbacks = await createFallbackServices(core, foundation, face);
   const offline = createOfflinePackageService(core, foundation.audit, face.vault, config.offlineSigningKey);
   const sso = await createSsoServices(core, foundation, face, { issuer: config.ssoIssuer, proxy: config.trustProxy });
   return {
