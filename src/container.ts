@@ -4,6 +4,7 @@ import type { AppConfig } from './config/env.ts';
 import { loadMasterKey } from './crypto/template-cipher.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { refuseNewKeyBesideData, verifyMasterKey } from './crypto/key-check.ts';
+import { readStagedKey } from './crypto/master-key-files.ts';
 import type { FaceEngine } from './vision/types.ts';
 import { createFoundationServices, type FoundationServices } from './services/foundation.ts';
 import { createFaceServices, type FaceServices } from './services/face.ts';
@@ -70,7 +71,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   try {
     // The key must fit the data before anything is sealed or opened with it (docs/foundation.md, Master key).
     await refuseNewKeyBesideData(database.db, config);
-    const check = await verifyMasterKey(database.db, core.masterKey());
+    const check = await verifyMasterKey(database.db, core.masterKey(), config.masterKey ? null : readStagedKeyQuietly(config.dataDir));
     if (check.stored) log.info(`master key fingerprint ${check.fingerprint} recorded with the data`);
   } catch (e) {
     await engine?.close();
@@ -104,6 +105,15 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
       await database.close();
     },
   };
+}
+
+/** The key a master-key rotation left staged (master.key.next), to name it when the server refuses. */
+function readStagedKeyQuietly(dataDir: string): Buffer | null {
+  try {
+    return readStagedKey(dataDir);
+  } catch {
+    return null;
+  }
 }
 
 /** Core.masterKey: loaded (and, the first time, generated with a warning) once per process. */

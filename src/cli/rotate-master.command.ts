@@ -146,7 +146,7 @@ export function registerRotateMasterCommand(keys: Command, program: Command): vo
     .action(async (o: { newKeyFile?: string; json?: boolean; crashAfter?: number }) => {
       privateUmask();
       const g = program.opts<{ dataDir?: string }>();
-      const env = { ...process.env, ...(g.dataDir ? { WAJAH_DATA_DIR: g.dataDir } : {}) };
+      const env: NodeJS.ProcessEnv = { ...process.env, ...(g.dataDir ? { WAJAH_DATA_DIR: g.dataDir } : {}) };
       const config = loadConfig(env);
       const r = await rotateMaster(config, { newKeyFile: o.newKeyFile, newKey: env.WAJAH_NEW_MASTER_KEY || undefined, crashAfter: o.crashAfter, log: (m) => console.error(`wajah: ${m}`) });
       console.log(o.json ? JSON.stringify(r) : nextSteps(r, Boolean(config.databaseUrl)));
