@@ -149,7 +149,7 @@ for (const name of backendNames()) {
       // The server starts with the old key (its check value is still the stored one) and opens the sealed SSO keys.
       const { container, stop } = await start({}, false);
       try {
-        const rows = await container.database.db.selectFrom('face_templates').select(['id', 'client_id', 'model_id', 'ciphertext']).execute();
+        const rows = await container.database.db.selectFrom('face_templates').select(['id', 'client_id', 'user_id', 'model_id', 'ciphertext']).execute();
         assert.ok(rows.length > 0);
         for (const row of rows) assert.doesNotThrow(() => new TemplateVault(new TemplateCipher(originalKey)).openTemplate(row));
       } finally {
@@ -188,7 +188,7 @@ for (const name of backendNames()) {
         let res = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'P1' }, { name: 'image', value: dataFile(OBAMA2) }]);
         assert.equal(res.statusCode, 200, res.body);
         assert.equal(res.json().result.authenticated, true);
-        res = await postJson(app, '/api/auth/authentication/fallback/', tenant, { user_id: 'P1', secret: '4821' });
+        res = await postJson(app, '/api/auth/authentication/fallback/', tenant, { user_id: 'P1', pin: '4821' });
         assert.equal(res.statusCode, 200, res.body);
         // The provider's signing key decrypted to the same key: the same JWKS.
         assert.deepEqual((await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json(), jwksBefore);
