@@ -29,6 +29,8 @@ export interface RotateMasterOptions {
   newKey?: string;
   /** Tests: kill the process (SIGKILL) after this many values were re-sealed, before the commit. */
   crashAfter?: number;
+  /** Tests: kill the process (SIGKILL) after the commit, before the key files are in place. */
+  crashAfterCommit?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -86,6 +88,7 @@ export async function rotateMaster(config: AppConfig, o: RotateMasterOptions = {
         if (o.crashAfter !== undefined && n >= o.crashAfter) process.kill(process.pid, 'SIGKILL');
       },
     });
+    if (o.crashAfterCommit) process.kill(process.pid, 'SIGKILL');
     const old = fromEnv ? null : installStagedKey(config.dataDir, current).oldKeyFile;
     return { ...base, outcome: 'rotated', from: result.from, to: result.to, old_key_file: old, resealed: result.resealed };
   } finally {
@@ -143,12 +146,13 @@ export function registerRotateMasterCommand(keys: Command, program: Command): vo
     .option('--new-key-file <file>', 'the new key (64 hex characters or base64); default $WAJAH_NEW_MASTER_KEY, else generated into master.key')
     .option('--json', 'print one JSON object')
     .addOption(new Option('--crash-after <n>', 'tests: SIGKILL after n re-sealed values, before the commit').argParser(count).hideHelp())
-    .action(async (o: { newKeyFile?: string; json?: boolean; crashAfter?: number }) => {
+    .addOption(new Option('--crash-after-commit', 'tests: SIGKILL after the commit, before the key files are in place').hideHelp())
+    .action(async (o: { newKeyFile?: string; json?: boolean; crashAfter?: number; crashAfterCommit?: boolean }) => {
       privateUmask();
       const g = program.opts<{ dataDir?: string }>();
       const env: NodeJS.ProcessEnv = { ...process.env, ...(g.dataDir ? { WAJAH_DATA_DIR: g.dataDir } : {}) };
       const config = loadConfig(env);
-      const r = await rotateMaster(config, { newKeyFile: o.newKeyFile, newKey: env.WAJAH_NEW_MASTER_KEY || undefined, crashAfter: o.crashAfter, log: (m) => console.error(`wajah: ${m}`) });
+      const r = await rotateMaster(config, { newKeyFile: o.newKeyFile, newKey: env.WAJAH_NEW_MASTER_KEY || undefined, crashAfter: o.crashAfter, crashAfterCommit: o.crashAfterCommit, log: (m) => console.error(`wajah: ${m}`) });
       console.log(o.json ? JSON.stringify(r) : nextSteps(r, Boolean(config.databaseUrl)));
     });
 }

@@ -39,10 +39,12 @@ export async function acquireInstanceLock(
   } else {
     await waitShared(client, log);
     // A dropped lock connection (database restart, failover) loses the share: take it again.
-    const keep = () => {
-      client.on('error', (err) => {
-        if (closed) return;
-        log.warn(`database lock connection lost (${err.message}); taking the lock again`);
+    const keep = (c: pg.Client) => {
+      let lost = false;
+      const onLost = (err?: Error) => {
+        if (closed || lost) return;
+        lost = true;
+        log.warn(`database lock connection lost (${err?.message ?? 'closed'}); taking the lock again`);
         void (async () => {
           for (let delay = 500; !closed; delay = Math.min(delay * 2, 10_000)) {
             try {
@@ -53,21 +55,24 @@ export async function acquireInstanceLock(
                 return;
               }
               client = next;
-              keep();
+              keep(next);
               return;
             } catch {
-              await new Promise((r) => setTimeout(r, delay));
+              await new Promise((r) => setTimeout(r, delay).unref());
             }
           }
         })();
-      });
+      };
+      c.on('error', onLost);
+      c.on('end', () => onLost());
     };
-    keep();
+    keep(client);
   }
   return {
     async release() {
       closed = true;
-      await client.end().catch(() => {});
+      // Bounded: an unreachable database must not hold up shutdown.
+      await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
     },
   };
 }

@@ -231,8 +231,36 @@ for (const name of backendNames()) {
       });
     });
 
+    let currentKey: Buffer;
+
+    test('killed after the commit, before master.key was replaced: the server names the unfinished rotation; a rerun finishes it', async () => {
+      const r = await cli(env, 'keys', 'rotate-master', '--crash-after-commit');
+      assert.equal(r.signal, 'SIGKILL', `${r.code} ${r.stderr}`);
+      assert.equal(fs.readFileSync(keyFile, 'utf8').trim(), newKey.toString('hex'));
+      const staged = Buffer.from(fs.readFileSync(`${keyFile}.next`, 'utf8').trim(), 'hex');
+      await assert.rejects(start({}, false), (e: { code?: string; message: string }) => {
+        assert.equal(e.code, 'MASTER_KEY_MISMATCH');
+        assert.match(e.message, /rotate-master/);
+        return true;
+      });
+      const again = await cli(env, 'keys', 'rotate-master', '--json');
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(JSON.parse(again.stdout).outcome, 'resumed');
+      currentKey = Buffer.from(fs.readFileSync(keyFile, 'utf8').trim(), 'hex');
+      assert.deepEqual(currentKey, staged);
+      assert.ok(!fs.existsSync(`${keyFile}.next`));
+      assert.ok(fs.existsSync(path.join(dataDir, `master.key.old-${fingerprint(keyCheckValue(newKey))}`)));
+      const { app, stop } = await start();
+      try {
+        const res = await postJson(app, '/api/auth/authentication/fallback/', tenant, { user_id: 'P1', pin: '4821' });
+        assert.equal(res.statusCode, 200, res.body);
+      } finally {
+        await stop();
+      }
+    });
+
     test('keys in the environment: the new key must be given; then WAJAH_MASTER_KEY=new starts, and a rerun changes nothing', async () => {
-      const envKey = { ...env, WAJAH_MASTER_KEY: newKey.toString('hex') };
+      const envKey = { ...env, WAJAH_MASTER_KEY: currentKey.toString('hex') };
       let r = await cli(envKey, 'keys', 'rotate-master');
       assert.equal(r.code, 1);
       assert.match(r.stderr, /NEW_MASTER_KEY_INVALID/);
@@ -243,7 +271,7 @@ for (const name of backendNames()) {
         r = await cli(envKey, 'keys', 'rotate-master', '--new-key-file', file);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /Set WAJAH_MASTER_KEY to the new key/);
-        assert.equal(fs.readFileSync(keyFile, 'utf8').trim(), newKey.toString('hex'), 'master.key is not written when the key comes from the environment');
+        assert.equal(fs.readFileSync(keyFile, 'utf8').trim(), currentKey.toString('hex'), 'master.key is not written when the key comes from the environment');
         r = await cli(envKey, 'keys', 'rotate-master', '--new-key-file', file, '--json');
         assert.equal(r.code, 0, r.stderr);
         assert.equal(JSON.parse(r.stdout).outcome, 'unchanged');
