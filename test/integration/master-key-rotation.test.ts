@@ -67,6 +67,7 @@ for (const name of backendNames()) {
     let originalKey: Buffer;
     let rp: { client_id: string; client_secret: string };
     let jwksBefore: unknown;
+    let openSession: string;
     const photo = dataFile(OBAMA);
 
     before(async () => {
@@ -120,6 +121,13 @@ for (const name of backendNames()) {
         rp = res.json();
         res = await app.inject({ method: 'POST', url: '/api/webhooks/endpoints/', headers: { authorization: tenant.auth, 'content-type': 'application/json' }, payload: { url: `http://127.0.0.1:${(hook.server.address() as { port: number }).port}/hook`, events: ['user.created'], secret: WEBHOOK_SECRET } });
         assert.equal(res.statusCode, 201, res.body);
+        // An enrollment session left open: its accepted frame is sealed in the session state.
+        await createUser(app, tenant, 'E1', 'Open Session');
+        res = await postJson(app, '/api/auth/enrollment/create/', tenant, { user_id: 'E1', session_type: 'upload', quality_threshold: 0.3, timeout: 3600 });
+        assert.equal(res.statusCode, 201, res.body);
+        openSession = res.json().session_token;
+        res = await postForm(app, '/api/auth/enrollment/process-frame/', tenant, [{ name: 'frame', value: dataFile(OBAMA2) }], openSession);
+        assert.equal(res.json().frame_accepted, true, res.body);
         jwksBefore = (await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json();
         const photos = await container.database.db.selectFrom('face_photos').select('id').execute();
         assert.equal(photos.length, 1);
@@ -212,6 +220,10 @@ for (const name of backendNames()) {
         const [ep] = await container.database.db.selectFrom('webhook_endpoints').select(['id', 'client_id', 'secret']).execute();
         assert.equal(new WebhookBox(newKey).open(ep.secret, secretAad(ep.client_id, ep.id)), WEBHOOK_SECRET);
         assert.throws(() => new WebhookBox(originalKey).open(ep.secret, secretAad(ep.client_id, ep.id)));
+        // The open session's sealed frame was re-sealed too: it completes into an enrollment.
+        res = await postJson(app, '/api/auth/enrollment/complete/', tenant, {}, openSession);
+        assert.equal(res.statusCode, 201, res.body);
+        assert.equal(res.json().user_id, 'E1');
         hook.got.length = 0;
         await createUser(app, tenant, 'P2', 'After Rotation');
         for (let i = 0; i < 100 && !hook.got.some((g) => g.body.includes('P2')); i++) await new Promise((r) => setTimeout(r, 100));
@@ -232,6 +244,7 @@ for (const name of backendNames()) {
     });
 
     let currentKey: Buffer;
+    let thirdKey: Buffer;
 
     test('killed after the commit, before master.key was replaced: the server names the unfinished rotation; a rerun finishes it', async () => {
       const r = await cli(env, 'keys', 'rotate-master', '--crash-after-commit');
@@ -264,7 +277,7 @@ for (const name of backendNames()) {
       let r = await cli(envKey, 'keys', 'rotate-master');
       assert.equal(r.code, 1);
       assert.match(r.stderr, /NEW_MASTER_KEY_INVALID/);
-      const third = crypto.randomBytes(32);
+      const third = (thirdKey = crypto.randomBytes(32));
       const file = path.join(os.tmpdir(), `wajah-new-key-${process.pid}`);
       fs.writeFileSync(file, third.toString('base64'), { mode: 0o600 });
       try {
@@ -285,6 +298,26 @@ for (const name of backendNames()) {
       } finally {
         await stop();
       }
+    });
+    test('a value the current key does not open stops the rotation (SEALED_DATA_UNREADABLE naming the row); nothing changes', async () => {
+      const envKey = { ...env, WAJAH_MASTER_KEY: thirdKey.toString('hex') };
+      let { container, stop } = await start({ WAJAH_MASTER_KEY: thirdKey.toString('hex') }, false);
+      let tampered: string;
+      try {
+        const [row] = await container.database.db.selectFrom('face_templates').select(['id', 'ciphertext']).orderBy('id').execute();
+        const bad = Buffer.from(row.ciphertext);
+        bad[bad.length - 1] ^= 1;
+        tampered = row.id;
+        await container.database.db.updateTable('face_templates').set({ ciphertext: bad }).where('id', '=', row.id).execute();
+      } finally {
+        await stop();
+      }
+      const r = await cli({ ...envKey, WAJAH_NEW_MASTER_KEY: crypto.randomBytes(32).toString('hex') }, 'keys', 'rotate-master');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`SEALED_DATA_UNREADABLE: face_templates ${tampered}`));
+      // Still entirely under the current key (its check value unchanged): the server starts with it.
+      ({ container, stop } = await start({ WAJAH_MASTER_KEY: thirdKey.toString('hex') }, false));
+      await stop();
     });
   });
 }
