@@ -173,7 +173,7 @@ for (const name of backendNames()) {
       const out = JSON.parse(r.stdout);
       assert.equal(out.outcome, 'rotated');
       assert.equal(out.from, fingerprint(keyCheckValue(originalKey)));
-      for (const table of ['face_templates', 'face_photos', 'review_photos', 'webhook_endpoints', 'sso_clients', 'sso_keys', 'instance_settings']) {
+      for (const table of ['face_templates', 'face_photos', 'review_photos', 'sessions', 'webhook_endpoints', 'sso_clients', 'sso_keys', 'instance_settings']) {
         assert.ok(out.resealed[table] >= 1, `${table}: ${JSON.stringify(out.resealed)}`);
       }
       newKey = Buffer.from(fs.readFileSync(keyFile, 'utf8').trim(), 'hex');
