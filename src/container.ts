@@ -4,6 +4,7 @@ import type { AppConfig } from './config/env.ts';
 import { loadMasterKey } from './crypto/template-cipher.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { refuseNewKeyBesideData, verifyMasterKey } from './crypto/key-check.ts';
+import { readStagedKey } from './crypto/master-key-files.ts';
 import type { FaceEngine } from './vision/types.ts';
 import { createFoundationServices, type FoundationServices } from './services/foundation.ts';
 import { createFaceServices, type FaceServices } from './services/face.ts';
@@ -68,6 +69,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     databaseUrl: config.databaseUrl,
     pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pg'),
     onIdleError: (err) => log.warn(`database connection dropped: ${err.message}`),
+    log,
   });
   log.info(`start-up: database ready (${since()})`);
   const redis = config.redisUrl ? createRedis(config.redisUrl) : null;
@@ -83,7 +85,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   try {
     // The key must fit the data before anything is sealed or opened with it (docs/foundation.md, Master key).
     await refuseNewKeyBesideData(database.db, config);
-    const check = await verifyMasterKey(database.db, core.masterKey());
+    const check = await verifyMasterKey(database.db, core.masterKey(), config.masterKey ? null : readStagedKeyQuietly(config.dataDir));
     if (check.stored) log.info(`master key fingerprint ${check.fingerprint} recorded with the data`);
   } catch (e) {
     await engine?.close();
@@ -95,7 +97,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const face = await createFaceServices(core, foundation);
   const webhooks = await createWebhookServices(core);
   const analytics = await createAnalyticsServices(core, { flushAudit: () => foundation.audit.flush() });
-  const fallbacks = createFallbackServices(core, foundation, face);
+  const fallbacks = await createFallbackServices(core, foundation, face);
   const offline = createOfflinePackageService(core, foundation.audit, face.vault, config.offlineSigningKey);
   const sso = await createSsoServices(core, foundation, face, { issuer: config.ssoIssuer, proxy: config.trustProxy });
   metrics.setSources({
@@ -123,6 +125,15 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
       await database.close();
     },
   };
+}
+
+/** The key a master-key rotation left staged (master.key.next), to name it when the server refuses. */
+function readStagedKeyQuietly(dataDir: string): Buffer | null {
+  try {
+    return readStagedKey(dataDir);
+  } catch {
+    return null;
+  }
 }
 
 /** Core.masterKey: loaded (and, the first time, generated with a warning) once per process. */

@@ -6,6 +6,7 @@ import type { Tier } from '../db/schema.ts';
 import { CliError, connectAdmin, type AdminOps } from './admin-ops.ts';
 import { registerOfflineCommands } from './offline.command.ts';
 import { registerBackupCommands } from './backup.command.ts';
+import { registerRotateMasterCommand } from './rotate-master.command.ts';
 
 /**
  * `wajah` operator CLI: clients and API keys. Talks to a running server's admin API when one runs on
@@ -104,7 +105,7 @@ export function buildCli(): Command {
       );
     });
 
-  const keys = program.command('keys').description('manage API keys');
+  const keys = program.command('keys').description('manage API keys, and the master key (rotate-master)');
   keys
     .command('create')
     .description('issue another API key for a client')
@@ -135,6 +136,7 @@ export function buildCli(): Command {
       const out = { client_id: r.client_id, api_key: r.api_key, secret_key: r.secret_key, tier: r.tier, replaces: r.replaces, old_key_expires_at: r.old_key_expires_at };
       print(o.json, out, () => credentialsText(out, `replaces:   ${r.replaces} (works until ${r.old_key_expires_at})`));
     });
+  registerRotateMasterCommand(keys, program);
   registerOfflineCommands(program);
   registerBackupCommands(program);
   return program;

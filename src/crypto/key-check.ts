@@ -40,10 +40,18 @@ export async function refuseNewKeyBesideData(db: Kysely<Database>, config: { mas
 }
 
 /** After the key is loaded: the stored check value must be this key's (the first start stores it). */
-export async function verifyMasterKey(db: Kysely<Database>, key: Buffer): Promise<{ fingerprint: string; stored: boolean }> {
+export async function verifyMasterKey(db: Kysely<Database>, key: Buffer, stagedKey: Buffer | null = null): Promise<{ fingerprint: string; stored: boolean }> {
   const kcv = keyCheckValue(key);
   const before = await getInstanceSetting(db, SETTING);
   const stored = before ?? (await putInstanceSettingOnce(db, SETTING, kcv));
+  if (stored !== kcv && stagedKey && keyCheckValue(stagedKey) === stored) {
+    throw appError(
+      'MASTER_KEY_MISMATCH',
+      `A master-key rotation re-sealed the database under key ${fingerprint(stored)} but stopped before putting that key in place (it waits in master.key.next): ` +
+        'run `wajah keys rotate-master` again to finish, then start the server.',
+      { expected: fingerprint(stored), got: fingerprint(kcv) },
+    );
+  }
   if (stored !== kcv) {
     throw appError(
       'MASTER_KEY_MISMATCH',

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Database } from './schema.ts';
 import { serializedDialect } from './pglite-serial.ts';
 import { acquireDataDirLock, type LockInfo } from './data-dir-lock.ts';
+import { acquireInstanceLock } from './pg-instance-lock.ts';
 import * as m0001 from './migrations/0001-initial.ts';
 import * as m0004 from './migrations/0004-webhooks.ts';
 import * as m0005 from './migrations/0005-analytics.ts';
@@ -59,6 +60,12 @@ export interface DatabaseOptions {
   onIdleError?: (err: Error) => void;
   /** Who opens the embedded database (the directory lock records it). Default 'server'. */
   lockKind?: LockInfo['kind'];
+  /**
+   * PostgreSQL: every process holds the database's instance lock shared (pg-instance-lock.ts);
+   * 'exclusive' (the master-key rotation) fails with DATABASE_IN_USE while any other process holds it.
+   */
+  instanceLock?: 'shared' | 'exclusive';
+  log?: { warn(msg: string): void };
 }
 
 /** "a running Wajah server (pid 123, port 8000)" from the lock and the server's runtime file. */
@@ -79,6 +86,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   if (options.databaseUrl) {
     // timestamptz → Date, bigint counts → number (counts here never exceed 2^53).
     pg.types.setTypeParser(20, (v: string) => Number(v));
+    const lock = await acquireInstanceLock(options.databaseUrl, options.instanceLock ?? 'shared', options.log);
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
     // An idle pooled connection that the server drops (restart, failover, admin termination) must not
     // crash the process: the pool discards it and the next query opens a new one.
@@ -91,7 +99,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       connections: () => pool.totalCount,
       pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       dumpEmbedded: null,
-      close: () => db.destroy(),
+      close: async () => {
+        try {
+          await db.destroy();
+        } finally {
+          await lock.release();
+        }
+      },
     };
   } else {
     const { KyselyPGlite } = await import('kysely-pglite');

@@ -13,19 +13,21 @@ function scrypt(input: Buffer, salt: Buffer, p: { N: number; r: number; p: numbe
 
 /**
  * Slow salted hashes for PIN/password fallback credentials. Each secret gets its own random salt
- * and is first keyed with a pepper derived from the template master key (HMAC-SHA256), so a copy of
- * the database alone does not allow an offline search of the 10^4..10^12 PINs. Comparison is
+ * and is first keyed with a pepper (HMAC-SHA256) that comes from the master key (crypto/fallback-pepper.ts:
+ * derived from it, or stored sealed under it after a rotation), so a copy of the database alone does
+ * not allow an offline search of the 10^4..10^12 PINs. Comparison is
  * constant-time. Format: `scrypt$1$N$r$p$salt$hash` (base64).
  *
- * @example const h = await hasher.hash('1234'); await hasher.verify('1234', h) // true
+ * @example const hasher = new SecretHasher(await loadFallbackPepper(db, masterKey));
+ *          const h = await hasher.hash('1234'); await hasher.verify('1234', h) // true
  */
 export class SecretHasher {
   readonly #pepper: Buffer;
 
   private readonly params: { N: number; r: number; p: number };
-  constructor(masterKey: Buffer, params: { N: number; r: number; p: number } = SCRYPT_PARAMS) {
+  constructor(pepper: Buffer, params: { N: number; r: number; p: number } = SCRYPT_PARAMS) {
     this.params = params;
-    this.#pepper = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), 'wajah:fallback-pepper:v1', 32));
+    this.#pepper = Buffer.from(pepper);
   }
 
   async hash(secret: string): Promise<string> {

@@ -2,6 +2,7 @@ import type { Core } from '../container.ts';
 import type { FoundationServices } from './foundation.ts';
 import { visionCalibration, type FaceServices } from './face.ts';
 import { SecretHasher } from './fallback-hasher.ts';
+import { loadFallbackPepper } from '../crypto/fallback-pepper.ts';
 import { FallbackService } from './fallback.service.ts';
 import { ReviewService } from './review.service.ts';
 
@@ -11,16 +12,17 @@ import { ReviewService } from './review.service.ts';
  * `fallback_credential` (whether one is set, never the hash) and `manual_reviews`; deleting a user
  * removes both (foreign keys cascade).
  *
- * @example const { fallback, reviews } = createFallbackServices(core, foundation, face)
+ * @example const { fallback, reviews } = await createFallbackServices(core, foundation, face)
  */
 export interface FallbackServices {
   fallback: FallbackService;
   reviews: ReviewService;
 }
 
-export function createFallbackServices(core: Core, foundation: FoundationServices, face: FaceServices): FallbackServices {
+export async function createFallbackServices(core: Core, foundation: FoundationServices, face: FaceServices): Promise<FallbackServices> {
   const db = core.database.db;
-  const fallback = new FallbackService({ db, users: foundation.users, audit: foundation.audit, hasher: new SecretHasher(core.masterKey()) });
+  const hasher = new SecretHasher(await loadFallbackPepper(db, core.masterKey()));
+  const fallback = new FallbackService({ db, users: foundation.users, audit: foundation.audit, hasher });
   const reviews = new ReviewService({
     db,
     users: foundation.users,

@@ -22,3 +22,12 @@ export async function holdsSealedData(db: Kysely<Database>): Promise<boolean> {
         OR EXISTS (SELECT 1 FROM sso_keys) OR EXISTS (SELECT 1 FROM fallback_credentials) AS found`.execute(db);
   return rows[0]?.found === true;
 }
+
+/** Inserts or replaces the value (a master-key rotation moves the check value and the sealed pepper). */
+export async function putInstanceSetting(db: Kysely<Database>, key: string, value: string): Promise<void> {
+  await t(db)
+    .insertInto('instance_settings')
+    .values({ key, value, updated_at: new Date() })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
+    .execute();
+}

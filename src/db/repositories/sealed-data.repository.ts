@@ -1,0 +1,49 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/**
+ * Every column that holds a value sealed under the master key, for the master-key rotation
+ * (services/master-key-rotation.service.ts). `keys` is the primary key (keyset paging and the update),
+ * `aad` the further columns the sealing binds the value to.
+ */
+export const SEALED_COLUMNS = {
+  face_templates: { table: 'face_templates', keys: ['id'], aad: ['client_id', 'model_id'], sealed: 'ciphertext' },
+  face_photos: { table: 'face_photos', keys: ['id'], aad: ['client_id'], sealed: 'ciphertext' },
+  review_photos: { table: 'review_photos', keys: ['id'], aad: ['client_id'], sealed: 'ciphertext' },
+  sessions: { table: 'sessions', keys: ['id'], aad: ['client_id', 'kind'], sealed: 'state' },
+  webhook_endpoints: { table: 'webhook_endpoints', keys: ['id'], aad: ['client_id'], sealed: 'secret' },
+  sso_clients: { table: 'sso_clients', keys: ['id'], aad: [], sealed: 'secret_ciphertext' },
+  sso_keys: { table: 'sso_keys', keys: ['kind', 'id'], aad: [], sealed: 'ciphertext' },
+  sso_logins: { table: 'sso_logins', keys: ['uid'], aad: [], sealed: 'session_token_ciphertext' },
+} as const satisfies Record<string, SealedColumn>;
+
+export interface SealedColumn {
+  table: string;
+  keys: readonly string[];
+  aad: readonly string[];
+  sealed: string;
+}
+
+export type SealedRow = Record<string, unknown>;
+
+/** Up to `limit` rows whose sealed column is set, after the key `after` (keyset on the primary key). */
+export async function loadSealedPage(db: Kysely<Database>, c: SealedColumn, after: unknown[] | null, limit: number): Promise<SealedRow[]> {
+  const keyTuple = sql.join(c.keys.map((k) => sql.ref(k)));
+  const { rows } = await sql<SealedRow>`
+    SELECT ${sql.join([...c.keys, ...c.aad, c.sealed].map((k) => sql.ref(k)))}
+    FROM ${sql.table(c.table)}
+    WHERE ${sql.ref(c.sealed)} IS NOT NULL
+      ${after ? sql`AND (${keyTuple}) > (${sql.join(after.map((v) => sql`${v}`))})` : sql``}
+    ORDER BY ${keyTuple}
+    LIMIT ${limit}`.execute(db);
+  return rows;
+}
+
+/** Replaces the sealed value of one row (found by its primary key). */
+export async function updateSealedValue(db: Kysely<Database>, c: SealedColumn, row: SealedRow, value: unknown): Promise<void> {
+  const where = sql.join(
+    c.keys.map((k) => sql`${sql.ref(k)} = ${row[k]}`),
+    sql` AND `,
+  );
+  await sql`UPDATE ${sql.table(c.table)} SET ${sql.ref(c.sealed)} = ${value} WHERE ${where}`.execute(db);
+}

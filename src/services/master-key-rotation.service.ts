@@ -1,0 +1,157 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { TemplateCipher, templateAad } from '../crypto/template-cipher.ts';
+import { keyCheckValue, fingerprint } from '../crypto/key-check.ts';
+import { FALLBACK_PEPPER_SETTING, openFallbackPepper, sealFallbackPepper } from '../crypto/fallback-pepper.ts';
+import { getInstanceSetting, putInstanceSetting } from '../db/repositories/instance-settings.repository.ts';
+import { loadSealedPage, SEALED_COLUMNS, updateSealedValue, type SealedColumn, type SealedRow } from '../db/repositories/sealed-data.repository.ts';
+import { SecretBox as SsoBox } from '../sso/secret-box.ts';
+import { SecretBox as WebhookBox, secretAad } from '../services/webhooks/secret-box.ts';
+import { appError } from '../errors.ts';
+
+/** The master-key check value setting (crypto/key-check.ts). */
+const KCV_SETTING = 'master_key_check';
+const PAGE = 500;
+
+/** Opens a value with the old key's sealers and seals it with the new key's; null when the row holds nothing sealed. */
+type Reseal = (row: SealedRow, from: Sealers, to: Sealers) => unknown;
+
+interface Sealers {
+  cipher: TemplateCipher;
+  sso: SsoBox;
+  webhook: WebhookBox;
+}
+
+const sealers = (key: Buffer): Sealers => ({ cipher: new TemplateCipher(key), sso: new SsoBox(key), webhook: new WebhookBox(key) });
+const bytes = (v: unknown) => Buffer.from(v as Uint8Array);
+
+/** Re-seals a TemplateCipher blob under the same AAD (templates, photos: the padded bytes are kept as they are). */
+const blob = (aad: (r: SealedRow) => string): Reseal => (r, from, to) => {
+  const a = aad(r);
+  return to.cipher.encrypt(from.cipher.decrypt(bytes(r.ciphertext), a), a);
+};
+
+/** How each sealed column is re-sealed: the AAD each write path binds it to (see the services named). */
+const RESEAL: Record<keyof typeof SEALED_COLUMNS, Reseal> = {
+  // services/templates.service.ts
+  face_templates: blob((r) => templateAad(String(r.client_id), String(r.id), String(r.model_id))),
+  face_photos: blob((r) => `${String(r.client_id)}:photo:${String(r.id)}`),
+  // services/review.service.ts
+  review_photos: blob((r) => `${String(r.client_id)}:review-photo:${String(r.id)}`),
+  sessions: resealSessionState,
+  // services/webhooks/webhooks.service.ts
+  webhook_endpoints: (r, from, to) => {
+    const aad = secretAad(String(r.client_id), String(r.id));
+    return to.webhook.seal(from.webhook.open(String(r.secret), aad), aad);
+  },
+  // sso/sso-clients.service.ts, sso/provider.ts, sso/sso-login.service.ts
+  sso_clients: (r, from, to) => to.sso.seal(from.sso.open(bytes(r.secret_ciphertext), `sso-client:${String(r.id)}`), `sso-client:${String(r.id)}`),
+  sso_keys: (r, from, to) => {
+    const aad = `sso-key:${String(r.kind)}:${String(r.id)}`;
+    return to.sso.seal(from.sso.open(bytes(r.ciphertext), aad), aad);
+  },
+  sso_logins: (r, from, to) => to.sso.seal(from.sso.open(bytes(r.session_token_ciphertext), `sso-login:${String(r.uid)}`), `sso-login:${String(r.uid)}`),
+};
+
+/**
+ * Session state holds sealed per-session vectors (services/enrollment.service.ts: `frames[].emb` as
+ * `label|base64`; services/authentication.service.ts: `anchor` and `thumb`), AAD
+ * `${clientId}:session:${sessionId}:${label}`. Returns the new state as JSON, or null when it seals nothing.
+ */
+function resealSessionState(r: SealedRow, from: Sealers, to: Sealers): string | null {
+  const state = (typeof r.state === 'string' ? JSON.parse(r.state) : structuredClone(r.state)) as Record<string, unknown> | null;
+  if (!state || typeof state !== 'object') return null;
+  const aad = (label: string) => `${String(r.client_id)}:session:${String(r.id)}:${label}`;
+  const move = (label: string, sealed: string) => to.cipher.encrypt(from.cipher.decrypt(Buffer.from(sealed, 'base64'), aad(label)), aad(label)).toString('base64');
+  let changed = false;
+  if (Array.isArray(state.frames)) {
+    for (const f of state.frames as Array<{ emb?: unknown }>) {
+      if (typeof f?.emb !== 'string' || !f.emb.includes('|')) continue;
+      const i = f.emb.indexOf('|');
+      const label = f.emb.slice(0, i);
+      f.emb = `${label}|${move(label, f.emb.slice(i + 1))}`;
+      changed = true;
+    }
+  }
+  for (const label of ['anchor', 'thumb'] as const) {
+    if (typeof state[label] === 'string' && state[label]) {
+      state[label] = move(label, state[label]);
+      changed = true;
+    }
+  }
+  return changed ? JSON.stringify(state) : null;
+}
+
+export interface RotationResult {
+  /** Fingerprints (key check values, short form) of the key before and after. */
+  from: string;
+  to: string;
+  /** Values re-sealed, per table (plus `instance_settings` for the fallback pepper). */
+  resealed: Record<string, number>;
+}
+
+export interface RotationOptions {
+  /** Called after each re-sealed value, inside the transaction (progress; the tests crash here). */
+  onResealed?: (total: number) => void;
+}
+
+/**
+ * Re-seals everything sealed under `oldKey` with `newKey` in ONE transaction, then stores the new
+ * key's check value: the database is either wholly under the old key or wholly under the new one,
+ * so a crash at any point loses nothing (the old key still opens everything until the commit).
+ * A value the old key does not open (tampered, or sealed under a third key) aborts the rotation
+ * with SEALED_DATA_UNREADABLE naming the row: re-sealing around it would lose it for good.
+ * The caller must hold the database alone (no server may seal with the old key meanwhile).
+ *
+ * @example await rotateMasterKey(db, oldKey, newKey) // → { from: '3f…', to: '9a…', resealed: { face_templates: 120, … } }
+ */
+export async function rotateMasterKey(db: Kysely<Database>, oldKey: Buffer, newKey: Buffer, options: RotationOptions = {}): Promise<RotationResult> {
+  const from = keyCheckValue(oldKey);
+  const to = keyCheckValue(newKey);
+  if (from === to) throw appError('NEW_MASTER_KEY_INVALID', 'The new master key is the current one: give a different key (or none, to generate one)');
+  return db.transaction().execute(async (trx) => {
+    const stored = await getInstanceSetting(trx, KCV_SETTING);
+    if (stored !== null && stored !== from) {
+      throw appError('MASTER_KEY_MISMATCH', `The current master key (fingerprint ${fingerprint(from)}) is not the one this database is sealed with (fingerprint ${fingerprint(stored)}): nothing was changed.`, {
+        expected: fingerprint(stored),
+        got: fingerprint(from),
+      });
+    }
+    const old = sealers(oldKey);
+    const next = sealers(newKey);
+    const resealed: Record<string, number> = {};
+    let total = 0;
+    for (const [name, column] of Object.entries(SEALED_COLUMNS) as Array<[keyof typeof SEALED_COLUMNS, SealedColumn]>) {
+      resealed[name] = 0;
+      for (let after: unknown[] | null = null; ; ) {
+        const rows = await loadSealedPage(trx, column, after, PAGE);
+        for (const row of rows) {
+          let value: unknown;
+          try {
+            value = RESEAL[name](row, old, next);
+          } catch (e) {
+            const id = column.keys.map((k) => String(row[k])).join('/');
+            throw appError('SEALED_DATA_UNREADABLE', `${column.table} ${id}: the current master key does not open its ${column.sealed} (${(e as Error).message}); nothing was changed. Delete or repair that row, then rotate again.`, {
+              table: column.table,
+              id,
+            });
+          }
+          if (value === null) continue;
+          await updateSealedValue(trx, column, row, value);
+          resealed[name]++;
+          options.onResealed?.(++total);
+        }
+        if (rows.length < PAGE) break;
+        const last = rows[rows.length - 1];
+        after = column.keys.map((k) => last[k]);
+      }
+    }
+    // PIN/password hashes cannot be re-sealed: keep their pepper, now sealed under the new key.
+    const pepper = openFallbackPepper(oldKey, await getInstanceSetting(trx, FALLBACK_PEPPER_SETTING));
+    await putInstanceSetting(trx, FALLBACK_PEPPER_SETTING, sealFallbackPepper(newKey, pepper));
+    resealed.instance_settings = 1;
+    options.onResealed?.(++total);
+    await putInstanceSetting(trx, KCV_SETTING, to);
+    return { from: fingerprint(from), to: fingerprint(to), resealed };
+  });
+}
