@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -68,7 +69,18 @@ function run(list, concurrency) {
   });
 }
 
+// Suites that cannot run here (no Chromium, no nginx, …) record themselves in this file; they are listed
+// after node's own summary, where "N skipped" alone would not say that whole suites did not run.
+const skipLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-test-')), 'skipped.jsonl');
+env.WAJAH_TEST_SKIP_LOG = skipLog;
 const first = await run(together, 2);
 const second = await run(alone, 1);
 if (alone.length && together.length) console.log(`\n# npm test: ${together.length} files in parallel (exit ${first}), then ${alone.length} real-time media file(s) alone (exit ${second})`);
+const skipped = fs.existsSync(skipLog) ? fs.readFileSync(skipLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+if (skipped.length) {
+  const line = '!'.repeat(100);
+  console.log(`\n${line}\n! ${skipped.length} test suite(s) were SKIPPED and did not run:`);
+  for (const s of skipped) console.log(`!   - ${s.suite}: ${s.reason}`);
+  console.log(`! Install what they need (Debian: apt-get install chromium nginx) and run npm test again; under CI=true they fail instead.\n${line}`);
+}
 process.exit(first || second);

@@ -4,8 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { testDataDir } from '../../src/config/env.ts';
+import { recordSkip } from './skips.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium (WAJAH_CHROMIUM overrides the path). */
+export const CHROMIUM = process.env.WAJAH_CHROMIUM || '/usr/bin/chromium';
 export const FAKECAM = path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg');
 /** Person A turning their head left and right (a 3-D liveness action). */
 export const FAKECAM_HEADTURN = path.join(testDataDir(), 'video/fakecam/personA_live_headturn_640x360_15fps.mjpeg');
@@ -18,7 +20,7 @@ export const FAKECAM_HEADTURN = path.join(testDataDir(), 'video/fakecam/personA_
 export function browserSkip(label: string, extra: string[] = []): string | false {
   const missing = missingFiles(extra);
   const skip = missing.length > 0 && process.env.CI !== 'true' ? `${label} skipped: missing ${missing.join(', ')}` : false;
-  if (skip) console.log(`# ${skip}`);
+  if (skip) recordSkip(label, `missing ${missing.join(', ')}`);
   return skip;
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
 import { dataFile } from '../helpers/face-fixtures.ts';
+import { recordSkip } from '../helpers/skips.ts';
 
 /**
  * The production topology of compose.yaml, as processes (no container engine runs on the test machine;
@@ -23,7 +24,7 @@ const ADMIN = 'topology-admin-token-0123456789';
 const MASTER = 'b'.repeat(64);
 const skip = !NGINX ? 'nginx is not installed (apt-get install nginx; .ci/run installs it)' : !REDIS || !backendNames().includes('postgres') ? 'needs PostgreSQL and Redis' : false;
 if (skip && process.env.CI === 'true') throw new Error(`topology test cannot run under CI: ${skip}`);
-if (skip) console.warn(`! topology test skipped: ${skip}`);
+if (skip) recordSkip('topology test', skip);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
