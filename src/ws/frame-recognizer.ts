@@ -47,7 +47,7 @@ export class FrameRecognizer {
     if (mode === 'verification' && !o.user_id) {
       throw appError('VALIDATION_ERROR', 'options.user_id is required for verification', { field: 'options.user_id' });
     }
-    if (o.require_liveness) return this.#livenessStep(mode, o.user_id, thresholds, image);
+    if (o.require_liveness) return this.#livenessStep(mode, o.user_id, thresholds, image, o);
     if (mode === 'verification') return this.d.authentication.verify(this.client, { user_id: o.user_id!, image, ...thresholds }, this.d.meta);
     return this.d.authentication.identify(this.client, { image, ...thresholds }, this.d.meta);
   }
@@ -57,10 +57,17 @@ export class FrameRecognizer {
     userId: string | undefined,
     thresholds: Pick<FrameOptions, 'confidence_threshold' | 'search_threshold' | 'max_results'>,
     image: ImageInput,
+    o: Pick<FrameOptions, 'liveness_challenges' | 'challenge_timeout' | 'liveness_threshold'> = {},
   ): Promise<unknown> {
-    const key = JSON.stringify([mode, userId ?? null, thresholds.confidence_threshold, thresholds.search_threshold, thresholds.max_results]);
+    // The frame's own challenge set, timeout and threshold (as for an HTTP session), else the stream's defaults.
+    const liveness = {
+      ...(o.liveness_challenges ? { liveness_challenges: o.liveness_challenges as Challenge[] } : {}),
+      ...(o.challenge_timeout !== undefined ? { challenge_timeout: o.challenge_timeout } : {}),
+      ...(o.liveness_threshold !== undefined ? { liveness_threshold: o.liveness_threshold } : {}),
+    };
+    const key = JSON.stringify([mode, userId ?? null, thresholds.confidence_threshold, thresholds.search_threshold, thresholds.max_results, liveness]);
     if (this.#live?.key !== key) {
-      const session = await this.d.authentication.create(this.client, { mode, user_id: userId, require_liveness: true, ...this.session, ...thresholds });
+      const session = await this.d.authentication.create(this.client, { mode, user_id: userId, require_liveness: true, ...this.session, ...liveness, ...thresholds });
       this.#live = { key, token: session.session_token };
     }
     try {

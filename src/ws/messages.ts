@@ -1,3 +1,4 @@
+import { CHALLENGES } from '../services/liveness.service.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ErrorCode } from '../errors.ts';
@@ -28,6 +29,10 @@ export const FrameOptions = Type.Object({
   search_threshold: Type.Optional(unit),
   max_results: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
   confidence_threshold: Type.Optional(unit),
+  // The same liveness settings as POST /api/v1/auth/authentication/create/ (the server shuffles the order).
+  liveness_challenges: Type.Optional(Type.Array(Type.Union(CHALLENGES.map((c) => Type.Literal(c))), { minItems: 1, maxItems: 6 })),
+  challenge_timeout: Type.Optional(Type.Number({ minimum: 1, maximum: 120 })),
+  liveness_threshold: Type.Optional(unit),
 });
 
 export const ProcessFrameMessage = Type.Object({

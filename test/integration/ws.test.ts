@@ -111,6 +111,29 @@ describe('WebSocket /ws/recognition/ [pglite]', () => {
     c.close();
   });
 
+  test('liveness over the WebSocket: the same challenge sets as HTTP, issued in a random order', async () => {
+    const c = await WsClient.authenticated(url, key.api_key, key.secret_key);
+    const img = frame(`${FACES}/obama/obama_02.jpg`);
+    const first = async (options: Record<string, unknown>, ts: number) => {
+      c.send({ type: 'process_frame', frame: img, timestamp: ts, options: { mode: 'identification', require_liveness: true, ...options } });
+      const m = await c.next();
+      assert.equal(m.type, 'recognition_result', JSON.stringify(m));
+      return ((m as Extract<ServerMessage, { type: 'recognition_result' }>).result as { liveness: { current_challenge: string } }).liveness.current_challenge;
+    };
+    assert.equal(await first({ liveness_challenges: ['turn_left'] }, 40), 'turn_left');
+    assert.equal(await first({ liveness_challenges: ['nod'], challenge_timeout: 5 }, 41), 'nod');
+    // The default pair: twelve new sessions (each timeout makes a new one) must not all start alike.
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add(await first({ challenge_timeout: 20 + i }, 50 + i));
+    assert.deepEqual([...seen].sort(), ['blink', 'head_movement']);
+    // An unknown challenge is refused like over HTTP.
+    c.send({ type: 'process_frame', frame: img, timestamp: 70, options: { require_liveness: true, liveness_challenges: ['wink'] } });
+    const bad = await c.next();
+    assert.equal(bad.type, 'error');
+    assert.equal((bad as { code: string }).code, 'VALIDATION_ERROR');
+    c.close();
+  });
+
   test('20 frames at once with 2 in flight: some results, the rest frame_dropped, exactly one answer per frame', async () => {
     const c = await WsClient.authenticated(url, key.api_key, key.secret_key);
     const img = frame(`${FACES}/obama/obama_02.jpg`);
