@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { panZoom } from '../../scripts/lib/attacks.ts';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -341,6 +343,24 @@ if (backendNames().includes('pglite')) {
       const failed = ev.map((e) => e.payload as Record<string, any>).filter((x) => x.method === 'sso');
       assert.equal(failed.length, 1);
       assert.equal(failed[0].failure_reason, 'LOW_CONFIDENCE');
+    });
+
+    test('attacks on the face sign-in: a phone-screen replay of AOC and a panned/zoomed still never sign in', async () => {
+      const { app } = t();
+      const spoofDir = path.join(testDataDir(), 'antispoof/frames');
+      const replay = fs.readdirSync(spoofDir).filter((f) => f.startsWith('personA_spoof_')).sort().map((f) => fs.readFileSync(path.join(spoofDir, f)));
+      const attacks: Record<string, Buffer[]> = { 'phone replay': [...replay, ...replay, ...replay], 'pan/zoom still': await panZoom(headturn[40]!, 30) };
+      for (const [name, frames] of Object.entries(attacks)) {
+        const rp = await registerRp(app, a, { max_attempts: 1 });
+        const br = new Browser(app);
+        const p = pkce();
+        const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'atk', nonce: 'atk', loginHint: 'AOC' }));
+        assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).statusCode, 200);
+        const body = await runFrames(br, uid, frames);
+        assert.notEqual(body.status, 'completed', `${name}: ${JSON.stringify(body)}`);
+        assert.ok(!('redirect_to' in body) || body.status === 'denied', `${name}: ${JSON.stringify(body)}`);
+        if (body.status === 'denied') assert.equal((await followToRp(br, body.redirect_to)).searchParams.get('error'), 'access_denied');
+      }
     });
 
     test('a static repeated frame fails liveness; after max_attempts sessions: access_denied', async () => {
