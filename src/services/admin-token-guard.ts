@@ -1,40 +1,71 @@
+import type { Redis } from 'ioredis';
+
 /**
  * Slows and limits wrong operator tokens per address (issue 9.10): each wrong token is answered
  * after a delay that grows with the address's recent failures, and after `maxFailures` within
  * `windowMs` the address gets 429 for the rest of the window, right or wrong token alike (else the
- * guessing would simply continue). In memory, per process: the limit holds per server instance.
+ * guessing would simply continue). With Redis the failures are counted across every instance behind
+ * the load balancer (a sorted set per address, one atomic script), so N instances do not give an
+ * attacker N times the guesses; without Redis, or while it is down, in this process.
  *
- * @example const wait = guard.check(ip); if (wait) throw 429; … if (!ok) await guard.fail(ip);
+ * @example if (ok) { if (await guard.retryAfter(ip)) throw 429 } else if (await guard.fail(ip)) throw 429; else throw 401
  */
 export class AdminTokenGuard {
   #failures = new Map<string, number[]>();
   readonly maxFailures: number;
   readonly windowMs: number;
   readonly delayMs: number;
-  constructor(options: { maxFailures?: number; windowMs?: number; delayMs?: number } = {}) {
+  readonly #redis: Redis | null;
+  constructor(options: { maxFailures?: number; windowMs?: number; delayMs?: number; redis?: Redis | null } = {}) {
     this.maxFailures = options.maxFailures ?? 10;
     this.windowMs = options.windowMs ?? 60_000;
     this.delayMs = options.delayMs ?? 100;
+    this.#redis = options.redis ?? null;
   }
 
   /** Seconds until `ip` may try again, or 0 when it may try now. */
-  retryAfter(ip: string, now = Date.now()): number {
-    const recent = this.#recent(ip, now);
-    if (recent.length < this.maxFailures) return 0;
-    return Math.max(1, Math.ceil((recent[0]! + this.windowMs - now) / 1000));
+  async retryAfter(ip: string, now = Date.now()): Promise<number> {
+    const shared = await this.#shared(ip, now, false);
+    const { count, oldest } = shared ?? this.#local(ip, now);
+    if (count < this.maxFailures) return 0;
+    return Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000));
   }
 
-  /** Records a wrong token and waits before the answer (the n-th recent failure waits n × delay, at most 1 s). */
-  async fail(ip: string, now = Date.now()): Promise<void> {
-    const recent = this.#recent(ip, now);
+  /**
+   * Records a wrong token, atomically with counting it (so parallel guesses through several instances
+   * cannot all slip under the limit): past the limit returns the seconds to wait (answer 429 at once);
+   * otherwise waits before the answer (the n-th recent failure waits n × delay, at most 1 s) and returns 0.
+   */
+  async fail(ip: string, now = Date.now()): Promise<number> {
+    const recent = this.#recentLocal(ip, now);
     recent.push(now);
     this.#failures.set(ip, recent);
     if (this.#failures.size > 10_000) this.#prune(now);
-    const wait = Math.min(1000, this.delayMs * recent.length);
+    const shared = await this.#shared(ip, now, true);
+    const count = shared?.count ?? recent.length;
+    if (count > this.maxFailures) return Math.max(1, Math.ceil(((shared?.oldest ?? recent[0]!) + this.windowMs - now) / 1000));
+    const wait = Math.min(1000, this.delayMs * count);
     await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    return 0;
   }
 
-  #recent(ip: string, now: number): number[] {
+  /** The address's failures in the window from Redis (adding one when `add`), or null without Redis. */
+  async #shared(ip: string, now: number, add: boolean): Promise<{ count: number; oldest: number } | null> {
+    if (!this.#redis) return null;
+    try {
+      const [count, oldest] = (await this.#redis.eval(FAILURES_SCRIPT, 1, `wajah:admin-fail:${ip}`, String(now), String(this.windowMs), add ? '1' : '0', `${now}:${Math.random()}`)) as [number, string];
+      return { count: Number(count), oldest: Number(oldest) || now };
+    } catch {
+      return null; // Redis down: this process's own count still limits
+    }
+  }
+
+  #local(ip: string, now: number): { count: number; oldest: number } {
+    const recent = this.#recentLocal(ip, now);
+    return { count: recent.length, oldest: recent[0] ?? now };
+  }
+
+  #recentLocal(ip: string, now: number): number[] {
     return (this.#failures.get(ip) ?? []).filter((t) => now - t < this.windowMs);
   }
 
@@ -42,3 +73,12 @@ export class AdminTokenGuard {
     for (const [ip, times] of this.#failures) if (!times.some((t) => now - t < this.windowMs)) this.#failures.delete(ip);
   }
 }
+
+// KEYS[1] = the address's set; ARGV = now, window (ms), add (1/0), a unique member. Returns {count, oldest}.
+const FAILURES_SCRIPT = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if ARGV[3] == '1' then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {redis.call('ZCARD', KEYS[1]), oldest[2] or ARGV[1]}`;

@@ -74,3 +74,25 @@ describe('admin token and key checks that leak nothing', () => {
     }
   });
 });
+
+// With Redis, the limit holds across instances: two servers behind one load balancer do not double the guesses.
+const REDIS = process.env.WAJAH_TEST_REDIS;
+describe('operator-token guessing across two instances sharing Redis', { skip: REDIS ? false : 'needs Redis (WAJAH_TEST_REDIS)' }, () => {
+  const env = { WAJAH_MASTER_KEY: TEST_MASTER_KEY, REDIS_URL: REDIS ?? '' };
+  const one = useTestApp(quickBackend(), { env });
+  const two = useTestApp(quickBackend(), { env });
+
+  test('30 parallel wrong tokens spread over both instances: 10 answered ADMIN_TOKEN_INVALID in all, the rest 429, on both', async () => {
+    const attacker = `203.0.113.${10 + Math.floor(Math.random() * 200)}`;
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => (i % 2 ? two() : one()).app.inject({ method: 'GET', url: '/api/admin/clients/', headers: { authorization: `Bearer guess-${i}` }, remoteAddress: attacker })),
+    );
+    const codes = answers.map((r) => r.json().code as string);
+    assert.equal(codes.filter((c) => c === 'ADMIN_TOKEN_INVALID').length, 10, codes.join(','));
+    assert.equal(codes.filter((c) => c === 'RATE_LIMIT_EXCEEDED').length, 20);
+    for (const t of [one, two]) {
+      const blocked = await t().app.inject({ method: 'GET', url: '/api/admin/clients/', headers: adminHeaders, remoteAddress: attacker });
+      assert.equal(blocked.statusCode, 429);
+    }
+  });
+});
