@@ -66,8 +66,8 @@ describe('bounded shutdown', { skip: !process.env.WAJAH_TEST_REDIS && 'Redis not
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
       const ready = Date.now() + 60_000;
-      while (!/"msg":"Wajah .* on http/.test(out) && Date.now() < ready) await new Promise((r) => setTimeout(r, 100));
-      assert.match(out, /"msg":"Wajah .* on http/, out.slice(-2000));
+      while (!/"msg":"ready: Wajah .* on http/.test(out) && Date.now() < ready) await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, /"msg":"ready: Wajah .* on http/, out.slice(-2000));
       const port = Number(/on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
       redis.cut();
       // Requests that touch Redis (the rate limiter) while it hangs.
