@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ErrorResponse, SessionHeaders, UploadText, unit } from './face-schemas.ts';
+import { ErrorResponse, FaceLocationSchema, SessionHeaders, UploadText, unit } from './face-schemas.ts';
 import { imageField, imageList, jsonField, parseFaceUpload, requestMeta } from './face-upload.ts';
 import { appError } from '../errors.ts';
 import { CHALLENGES, type Challenge } from '../services/liveness.service.ts';
@@ -60,6 +60,7 @@ const Decision = Type.Object({
   attempts_remaining: Type.Optional(Type.Integer()),
   processing_time: Type.Number({ description: 'seconds' }),
   timestamp: Type.String({ format: 'date-time' }),
+  face: Type.Optional(FaceLocationSchema),
 });
 const Thresholds = {
   confidence_threshold: Type.Optional(unit),

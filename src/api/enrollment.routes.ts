@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ErrorResponse, SessionHeaders, UploadText, unit } from './face-schemas.ts';
+import { ErrorResponse, FaceLocationSchema, SessionHeaders, UploadText, unit } from './face-schemas.ts';
 import { imageField, imageList, jsonField, parseFaceUpload } from './face-upload.ts';
 import { appError } from '../errors.ts';
 import type { SessionType } from '../services/enrollment.service.ts';
@@ -19,6 +19,7 @@ const EnrollmentCompleted = Type.Object({
   user_id: Type.String({ description: 'external_id of the user' }),
   quality_metrics: QualityMetrics,
   created_at: Type.String({ format: 'date-time' }),
+  face: Type.Optional(FaceLocationSchema),
 });
 const FrameResponse = Type.Object({
   status: Type.Union([Type.Literal('processing'), Type.Literal('ready'), Type.Literal('rejected')], {

@@ -13,3 +13,13 @@ export const unit = Type.Number({ minimum: 0, maximum: 1 });
 
 /** An image part: documented as a file; in a JSON body a data URL string. */
 export const UploadText = (description: string) => Type.String({ description });
+
+/** Where the face that was used sits in the picture (pixels of the decoded, EXIF-rotated image). */
+export const FaceLocationSchema = Type.Object(
+  {
+    box: Type.Object({ x: Type.Integer(), y: Type.Integer(), width: Type.Integer(), height: Type.Integer() }),
+    image_width: Type.Integer(),
+    image_height: Type.Integer(),
+  },
+  { description: 'The face the result is about: its box in the image, and the image size, so a client can draw it' },
+);

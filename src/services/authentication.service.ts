@@ -6,7 +6,7 @@ import type { AnalyzedFace } from '../vision/types.ts';
 import { appError, isAppError } from '../errors.ts';
 import { DEFAULT_MODEL, thresholdFloor } from '../vision/calibration.ts';
 import { recordEvent } from './events.ts';
-import { analyzeOne, round, type FaceDeps, type ImageInput, type RequestMeta } from './face.ts';
+import { analyzeOne, faceLocation, round, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
 import {
   applyLivenessFrame,
@@ -338,8 +338,12 @@ export class AuthenticationService {
     const started = performance.now();
     let face: AnalyzedFace;
     let modelId: string;
+    let location: FaceLocation;
     try {
-      ({ face, result: { modelId } } = await analyzeOne(this.d.engine, image));
+      let result;
+      ({ face, result } = await analyzeOne(this.d.engine, image));
+      modelId = result.modelId;
+      location = faceLocation(result, face);
     } catch (e) {
       if (isAppError(e) && e.code === 'NO_FACE_DETECTED') {
         await this.#recordFailure(client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
@@ -348,7 +352,8 @@ export class AuthenticationService {
     }
     const decision = await this.#decide(client, params, userId, face, modelId);
     await this.d.db.transaction().execute((trx) => this.#writeOutcome(trx, client, null, params, decision, null, 1, started, meta));
-    return this.#response(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined);
+    // The face the decision was taken on (the largest of the picture), for the caller to draw.
+    return { ...this.#response(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined), face: location };
   }
 
   /** The recognition decision for one analysed face (no writes). */

@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace, PoseBucket, Suggestion } from '../vision/types.ts';
 import { appError, isAppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
-import { analyzeOne, isNoFace, round, type FaceDeps, type ImageInput } from './face.ts';
+import { analyzeOne, faceLocation, isNoFace, round, type FaceDeps, type FaceLocation, type ImageInput } from './face.ts';
 import { insertEnrollment, deleteEnrollment, deleteUserEnrollments, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
 import { findFaceUser, insertPhoto, insertTemplates, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
 
@@ -62,6 +62,8 @@ interface AcceptedFace {
   confidence: number;
   angle: PoseBucket;
   photo?: { bytes: Uint8Array; contentType: string };
+  /** Where the face is in its picture (direct enrollment answers with it; session frames do not keep it). */
+  location?: FaceLocation;
 }
 
 /**
@@ -290,7 +292,8 @@ export class EnrollmentService {
     const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.contentType, input.face_index, true);
     const saved = await this.d.db.transaction().execute((trx) => this.#store(trx, client, user, [face], { source: 'direct', sessionId: null, replace: input.replace ?? false }));
     await this.#publish(client.id, saved);
-    return saved.response;
+    // Which face of the picture was enrolled (with face_index: the chosen one), for the caller to show.
+    return { ...saved.response, ...(face.location ? { face: face.location } : {}) };
   }
 
   /**
@@ -426,6 +429,7 @@ export class EnrollmentService {
       quality: face.quality.score,
       confidence: face.score,
       angle: face.quality.poseBucket,
+      location: faceLocation(result, face),
       photo: client.settings?.store_photos && typeof image !== 'string' ? { bytes: image, contentType: contentType ?? 'image/jpeg' } : undefined,
     };
   }

@@ -73,6 +73,18 @@ export async function analyzeOne(
   return { face, result };
 }
 
+/** Where the face that was used sits in the picture (pixels of the decoded, EXIF-rotated image): drawn by clients. */
+export interface FaceLocation {
+  box: { x: number; y: number; width: number; height: number };
+  image_width: number;
+  image_height: number;
+}
+
+export function faceLocation(result: Pick<AnalyzeResult, 'width' | 'height'>, face: Pick<AnalyzedFace, 'box'>): FaceLocation {
+  const b = face.box;
+  return { box: { x: Math.round(b.x), y: Math.round(b.y), width: Math.round(b.width), height: Math.round(b.height) }, image_width: result.width, image_height: result.height };
+}
+
 export function isNoFace(e: unknown): boolean {
   return isAppError(e) && e.code === 'NO_FACE_DETECTED';
 }

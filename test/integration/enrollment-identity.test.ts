@@ -39,8 +39,14 @@ for (const backend of backendNames()) {
       for (const f of faces.slice(0, 2)) {
         res = await enroll('BIDEN', GROUP, [{ name: 'face_index', value: String(f.index) }, { name: 'replace', value: 'true' }]);
         assert.equal(res.statusCode, 201, res.body);
+        // The answer says which face was taken: the chosen one's box, in the picture's pixels.
+        assert.deepEqual(res.json().face.box, f.box);
+        assert.ok(res.json().face.image_width > f.box.x + f.box.width - 2 && res.json().face.image_height > 0);
         const v = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'BIDEN' }, { name: 'image', value: dataFile(BIDEN) }]);
         assert.equal(v.statusCode, 200, v.body);
+        // The one-shot decision names the face it was taken on, too.
+        const vb = v.json().face;
+        assert.ok(vb.box.width > 20 && vb.box.x >= 0 && vb.box.x + vb.box.width <= vb.image_width + 2, JSON.stringify(vb));
         if (v.json().result.authenticated) chosen.push(f.index);
       }
       assert.equal(chosen.length, 1, 'exactly one face of the group photo is Biden');
