@@ -33,6 +33,7 @@ async function cuttableRedis(): Promise<{ url: string; cut(): void; close(): voi
       for (const s of sockets) s.pause();
     },
     close() {
+      relay.close();
       for (const s of sockets) s.destroy();
     },
   };
