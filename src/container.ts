@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { AppConfig } from './config/env.ts';
-import { loadMasterKey } from './crypto/template-cipher.ts';
+import { loadMasterKey, parseKey } from './crypto/template-cipher.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { refuseNewKeyBesideData, verifyMasterKey } from './crypto/key-check.ts';
 import { readStagedKey } from './crypto/master-key-files.ts';
@@ -31,6 +31,8 @@ export interface Core {
    * first use. Templates use it directly; other secrets use keys derived from it (crypto/sealing-key.ts).
    */
   masterKey(): Buffer;
+  /** Keys being rotated away (WAJAH_MASTER_KEY_PREVIOUS): every sealer still opens values sealed with them. */
+  previousMasterKeys: Buffer[];
   /** Prometheus metrics of this server (GET /metrics, docs/operations.md). */
   metrics: Metrics;
 }
@@ -81,12 +83,13 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     engine = instrumentEngine(await createFaceEngine({ workers, queueSize: config.queueSize, maxImageBytes: config.bodyLimit }), metrics, log);
     log.info(`start-up: face models loaded (${since()})`);
   }
-  const core: Core = { config, database, redis, engine, log, masterKey: lazyMasterKey(config, log), metrics };
+  const core: Core = { config, database, redis, engine, log, masterKey: lazyMasterKey(config, log), previousMasterKeys: config.masterKeyPrevious.map(parseKey), metrics };
   try {
     // The key must fit the data before anything is sealed or opened with it (docs/foundation.md, Master key).
     await refuseNewKeyBesideData(database.db, config);
-    const check = await verifyMasterKey(database.db, core.masterKey(), config.masterKey ? null : readStagedKeyQuietly(config.dataDir));
+    const check = await verifyMasterKey(database.db, core.masterKey(), config.masterKey ? null : readStagedKeyQuietly(config.dataDir), core.previousMasterKeys);
     if (check.stored) log.info(`master key fingerprint ${check.fingerprint} recorded with the data`);
+    if (check.rotating) log.warn(`master key rotation in progress: the data is recorded under key ${check.rotating} (WAJAH_MASTER_KEY_PREVIOUS); new values are sealed with ${check.fingerprint}. Run \`wajah keys rotate-master --online\` to finish.`);
   } catch (e) {
     await engine?.close();
     redis?.disconnect();

@@ -1,3 +1,4 @@
+import { parseKey } from '../crypto/template-cipher.ts';
 import { Metrics } from '../observability/metrics.ts';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -177,7 +178,7 @@ class DirectOps implements AdminOps {
       throw e;
     }
     const log = { info: () => {}, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
-    const core: Core = { config, database, redis: null, engine: null, log, masterKey: lazyMasterKey(config, log), metrics: new Metrics({ defaultMetrics: false }) };
+    const core: Core = { config, database, redis: null, engine: null, log, masterKey: lazyMasterKey(config, log), previousMasterKeys: config.masterKeyPrevious.map(parseKey), metrics: new Metrics({ defaultMetrics: false }) };
     const services = await createFoundationServices(core);
     return new DirectOps(database.dialect === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `${config.dataDir}/pg`, core, services);
   }

@@ -10,7 +10,7 @@ import { parseKey } from '../crypto/template-cipher.ts';
 import { openDatabase } from '../db/database.ts';
 import { getInstanceSetting } from '../db/repositories/instance-settings.repository.ts';
 import { appError } from '../errors.ts';
-import { rotateMasterKey } from '../services/master-key-rotation.service.ts';
+import { rotateMasterKey, rotateMasterKeyOnline } from '../services/master-key-rotation.service.ts';
 import { CliError } from './admin-ops.ts';
 
 /**
@@ -96,6 +96,32 @@ export async function rotateMaster(config: AppConfig, o: RotateMasterOptions = {
   }
 }
 
+/**
+ * `--online`: the rotation while the servers run (PostgreSQL only). Every server has already been restarted
+ * with the new key in WAJAH_MASTER_KEY and the old one in WAJAH_MASTER_KEY_PREVIOUS; this re-seals what is
+ * still under the old key and records the new key. Then WAJAH_MASTER_KEY_PREVIOUS can be removed.
+ */
+export async function rotateMasterOnline(config: AppConfig, o: Pick<RotateMasterOptions, 'log' | 'crashAfter'> = {}): Promise<RotateMasterResult> {
+  if (!config.databaseUrl) {
+    throw new CliError('ONLINE_ROTATION_NEEDS_POSTGRES', 'The embedded database serves one server, which must be stopped anyway to change its key: use `wajah keys rotate-master` without --online (docs/operations-keys.md)');
+  }
+  if (!config.masterKey || config.masterKeyPrevious.length === 0) {
+    throw appError('NEW_MASTER_KEY_INVALID', 'An online rotation needs WAJAH_MASTER_KEY set to the new key and WAJAH_MASTER_KEY_PREVIOUS to the old one, here and on every running server (docs/operations-keys.md)');
+  }
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'pg'), lockKind: 'cli' });
+  try {
+    o.log?.('re-sealing the values still under the previous key, row by row, while the servers run…');
+    const r = await rotateMasterKeyOnline(database.db, parseKey(config.masterKey), config.masterKeyPrevious.map(parseKey), {
+      onResealed: (n) => {
+        if (o.crashAfter !== undefined && n >= o.crashAfter) process.kill(process.pid, 'SIGKILL');
+      },
+    });
+    return { outcome: 'rotated', from: r.from, to: r.to, key_source: 'env', master_key_file: null, old_key_file: null, resealed: r.resealed, database: 'PostgreSQL (DATABASE_URL)' };
+  } finally {
+    await database.close();
+  }
+}
+
 function readCurrentFile(dataDir: string): Buffer {
   const file = keyFile(dataDir);
   if (!fs.existsSync(file)) {
@@ -144,14 +170,20 @@ export function registerRotateMasterCommand(keys: Command, program: Command): vo
     .command('rotate-master')
     .description('re-seal every template, photo and secret under a new master key (stop the servers first)')
     .option('--new-key-file <file>', 'the new key (64 hex characters or base64); default $WAJAH_NEW_MASTER_KEY, else generated into master.key')
+    .option('--online', 'PostgreSQL: re-seal while the servers run, which already hold the new key (WAJAH_MASTER_KEY) and the old one (WAJAH_MASTER_KEY_PREVIOUS)')
     .option('--json', 'print one JSON object')
     .addOption(new Option('--crash-after <n>', 'tests: SIGKILL after n re-sealed values, before the commit').argParser(count).hideHelp())
     .addOption(new Option('--crash-after-commit', 'tests: SIGKILL after the commit, before the key files are in place').hideHelp())
-    .action(async (o: { newKeyFile?: string; json?: boolean; crashAfter?: number; crashAfterCommit?: boolean }) => {
+    .action(async (o: { newKeyFile?: string; json?: boolean; online?: boolean; crashAfter?: number; crashAfterCommit?: boolean }) => {
       privateUmask();
       const g = program.opts<{ dataDir?: string }>();
       const env: NodeJS.ProcessEnv = { ...process.env, ...(g.dataDir ? { WAJAH_DATA_DIR: g.dataDir } : {}) };
       const config = loadConfig(env);
+      if (o.online) {
+        const r = await rotateMasterOnline(config, { crashAfter: o.crashAfter, log: (m) => console.error(`wajah: ${m}`) });
+        console.log(o.json ? JSON.stringify(r) : `${nextSteps(r, true)}\nThen remove WAJAH_MASTER_KEY_PREVIOUS from every server (a rolling restart).`);
+        return;
+      }
       const r = await rotateMaster(config, { newKeyFile: o.newKeyFile, newKey: env.WAJAH_NEW_MASTER_KEY || undefined, crashAfter: o.crashAfter, crashAfterCommit: o.crashAfterCommit, log: (m) => console.error(`wajah: ${m}`) });
       console.log(o.json ? JSON.stringify(r) : nextSteps(r, Boolean(config.databaseUrl)));
     });

@@ -15,6 +15,8 @@ export interface AppConfig {
   metricsToken: string | null;
   /** 32-byte key (hex or base64) for AES-256-GCM of face templates; generated in dataDir when unset. */
   masterKey: string | null;
+  /** Master keys being rotated away (WAJAH_MASTER_KEY_PREVIOUS, comma-separated): opened, never sealed with (docs/operations-keys.md). */
+  masterKeyPrevious: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Inference worker threads (default: one per core). */
   workers: number;
@@ -98,6 +100,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (masterKey && !isKey(masterKey)) {
     problems.push('WAJAH_MASTER_KEY must be 32 bytes as 64 hex characters or base64');
   }
+  const masterKeyPrevious = (env.WAJAH_MASTER_KEY_PREVIOUS || '').split(',').map((k) => k.trim()).filter(Boolean);
+  if (masterKeyPrevious.some((k) => !isKey(k))) problems.push('WAJAH_MASTER_KEY_PREVIOUS must be a comma-separated list of 32-byte keys (64 hex characters or base64)');
+  if (masterKeyPrevious.length && !masterKey) problems.push('WAJAH_MASTER_KEY_PREVIOUS needs WAJAH_MASTER_KEY (the new key) to be set');
   const logLevel = (env.LOG_LEVEL || 'info') as AppConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
@@ -123,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     adminToken,
     metricsToken: env.WAJAH_METRICS_TOKEN || null,
     masterKey,
+    masterKeyPrevious,
     logLevel,
     workers,
     queueSize,

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { getInstanceSetting } from '../db/repositories/instance-settings.repository.ts';
 import { SealingKey } from './sealing-key.ts';
+import { keyCheckValue } from './key-check.ts';
 
 /**
  * The pepper of the PIN/password hashes (services/fallback-hasher.ts). Hashes cannot be re-sealed
@@ -30,6 +31,16 @@ export function openFallbackPepper(masterKey: Buffer, stored: string | null): Bu
   return stored ? box(masterKey).open(Buffer.from(stored, 'base64'), AAD) : derivedFallbackPepper(masterKey);
 }
 
-export async function loadFallbackPepper(db: Kysely<Database>, masterKey: Buffer): Promise<Buffer> {
-  return openFallbackPepper(masterKey, await getInstanceSetting(db, FALLBACK_PEPPER_SETTING));
+/**
+ * During an online rotation (`previousKeys` set) the pepper may still be sealed under, or derived from, a
+ * previous key: the stored one opens with any key held; with none stored, the pepper is derived from the key
+ * the data is recorded under (its check value), since the hashes were made with that one.
+ */
+export async function loadFallbackPepper(db: Kysely<Database>, masterKey: Buffer, previousKeys: readonly Buffer[] = []): Promise<Buffer> {
+  const stored = await getInstanceSetting(db, FALLBACK_PEPPER_SETTING);
+  if (!previousKeys.length) return openFallbackPepper(masterKey, stored);
+  const keys = [masterKey, ...previousKeys];
+  if (stored) return new SealingKey(masterKey, 'wajah:instance-secret:v1', previousKeys).open(Buffer.from(stored, 'base64'), AAD);
+  const kcv = await getInstanceSetting(db, 'master_key_check');
+  return derivedFallbackPepper(keys.find((k) => keyCheckValue(k) === kcv) ?? masterKey);
 }

@@ -40,10 +40,20 @@ export async function refuseNewKeyBesideData(db: Kysely<Database>, config: { mas
 }
 
 /** After the key is loaded: the stored check value must be this key's (the first start stores it). */
-export async function verifyMasterKey(db: Kysely<Database>, key: Buffer, stagedKey: Buffer | null = null): Promise<{ fingerprint: string; stored: boolean }> {
+export async function verifyMasterKey(
+  db: Kysely<Database>,
+  key: Buffer,
+  stagedKey: Buffer | null = null,
+  previousKeys: readonly Buffer[] = [],
+): Promise<{ fingerprint: string; stored: boolean; rotating?: string }> {
   const kcv = keyCheckValue(key);
   const before = await getInstanceSetting(db, SETTING);
   const stored = before ?? (await putInstanceSettingOnce(db, SETTING, kcv));
+  // An online rotation (docs/operations-keys.md): the data is still recorded under a previous key that this
+  // server also holds; it seals with the new key and opens with both until `rotate-master --online` finishes.
+  if (stored !== kcv && previousKeys.some((k) => keyCheckValue(k) === stored)) {
+    return { fingerprint: fingerprint(kcv), stored: false, rotating: fingerprint(stored) };
+  }
   if (stored !== kcv && stagedKey && keyCheckValue(stagedKey) === stored) {
     throw appError(
       'MASTER_KEY_MISMATCH',

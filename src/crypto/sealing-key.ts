@@ -9,9 +9,13 @@ import crypto from 'node:crypto';
  */
 export class SealingKey {
   readonly #key: Buffer;
+  /** Keys derived from previous master keys: `open` accepts them during an online rotation. */
+  readonly #previous: Buffer[];
 
-  constructor(masterKey: Buffer, purpose: string) {
-    this.#key = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), purpose, 32));
+  constructor(masterKey: Buffer, purpose: string, previousMasterKeys: readonly Buffer[] = []) {
+    const derive = (k: Buffer) => Buffer.from(crypto.hkdfSync('sha256', k, Buffer.alloc(0), purpose, 32));
+    this.#key = derive(masterKey);
+    this.#previous = previousMasterKeys.map(derive);
   }
 
   seal(plain: Buffer | string, aad: string): Buffer {
@@ -22,12 +26,24 @@ export class SealingKey {
     return Buffer.concat([iv, cipher.getAuthTag(), ct]);
   }
 
-  /** Throws when the key or `aad` differ, or the bytes were tampered with. */
+  /** Throws when no key (the current one, then the previous ones) opens it, `aad` differs, or the bytes were tampered with. */
   open(sealed: Buffer, aad: string): Buffer {
     if (sealed.length < 28) throw new Error('sealed value too short');
-    const decipher = crypto.createDecipheriv('aes-256-gcm', this.#key, sealed.subarray(0, 12));
-    decipher.setAAD(Buffer.from(aad, 'utf8'));
-    decipher.setAuthTag(sealed.subarray(12, 28));
-    return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]);
+    let failure: unknown;
+    for (const key of [this.#key, ...this.#previous]) {
+      try {
+        return openWith(key, sealed, aad);
+      } catch (e) {
+        failure = e;
+      }
+    }
+    throw failure;
   }
+}
+
+function openWith(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  const decipher = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+  decipher.setAAD(Buffer.from(aad, 'utf8'));
+  decipher.setAuthTag(sealed.subarray(12, 28));
+  return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]);
 }

@@ -34,6 +34,8 @@ export interface TemplateCipherOptions {
   version?: number;
   /** Keys of earlier versions, still accepted for decryption during a rotation. */
   previousKeys?: ReadonlyMap<number, Buffer>;
+  /** Previous master keys (WAJAH_MASTER_KEY_PREVIOUS), tried for any version during an online master-key rotation. */
+  fallbackKeys?: readonly Buffer[];
 }
 
 /**
@@ -47,6 +49,8 @@ export interface TemplateCipherOptions {
 export class TemplateCipher {
   readonly #keys = new Map<number, Buffer>();
   readonly #version: number;
+  /** Previous master keys, tried after the version's own key during an online rotation. */
+  readonly #fallbacks: Buffer[];
 
   constructor(key: Buffer, options: TemplateCipherOptions = {}) {
     const version = options.version ?? 1;
@@ -54,6 +58,7 @@ export class TemplateCipher {
     for (const [v, k] of options.previousKeys ?? []) this.#keys.set(v, checkKey(k));
     this.#keys.set(version, checkKey(key));
     this.#version = version;
+    this.#fallbacks = (options.fallbackKeys ?? []).map(checkKey);
   }
 
   get version(): number {
@@ -80,19 +85,21 @@ export class TemplateCipher {
     const version = blob[0];
     const key = this.#keys.get(version);
     if (!key) throw new TemplateDecryptError(`template was encrypted with unknown key version ${version}`);
-    const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
-    decipher.setAAD(aadBytes(version, aad));
-    decipher.setAuthTag(blob.subarray(1 + IV_BYTES, TEMPLATE_BLOB_HEADER));
     const out = new Float32Array((blob.length - TEMPLATE_BLOB_HEADER) / 4);
     const outBytes = Buffer.from(out.buffer);
-    try {
-      const n = decipher.update(blob.subarray(TEMPLATE_BLOB_HEADER)).copy(outBytes);
-      decipher.final().copy(outBytes, n);
-    } catch {
-      out.fill(0); // never hand back bytes that failed authentication
-      throw new TemplateDecryptError('template failed authentication (wrong key, tenant, template or model, or tampered)');
+    for (const k of [key, ...this.#fallbacks]) {
+      const decipher = createDecipheriv('aes-256-gcm', k, blob.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
+      decipher.setAAD(aadBytes(version, aad));
+      decipher.setAuthTag(blob.subarray(1 + IV_BYTES, TEMPLATE_BLOB_HEADER));
+      try {
+        const n = decipher.update(blob.subarray(TEMPLATE_BLOB_HEADER)).copy(outBytes);
+        decipher.final().copy(outBytes, n);
+        return out;
+      } catch {
+        out.fill(0); // never hand back bytes that failed authentication
+      }
     }
-    return out;
+    throw new TemplateDecryptError('template failed authentication (wrong key, tenant, template or model, or tampered)');
   }
 }
 

@@ -92,7 +92,7 @@ export function isNoFace(e: unknown): boolean {
 export const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export async function createFaceServices(core: Core, foundation: FoundationServices): Promise<FaceServices> {
-  const vault = new TemplateVault(new TemplateCipher(core.masterKey()));
+  const vault = new TemplateVault(new TemplateCipher(core.masterKey(), { fallbackKeys: core.previousMasterKeys }));
   const gallery = new FaceGallery({ db: core.database.db, vault, redisUrl: core.config.redisUrl, log: core.log });
   await gallery.start();
   const deps: FaceDeps = {

@@ -21,7 +21,7 @@ export interface FallbackServices {
 
 export async function createFallbackServices(core: Core, foundation: FoundationServices, face: FaceServices): Promise<FallbackServices> {
   const db = core.database.db;
-  const hasher = new SecretHasher(await loadFallbackPepper(db, core.masterKey()));
+  const hasher = new SecretHasher(await loadFallbackPepper(db, core.masterKey(), core.previousMasterKeys));
   const fallback = new FallbackService({ db, users: foundation.users, audit: foundation.audit, hasher });
   const reviews = new ReviewService({
     db,

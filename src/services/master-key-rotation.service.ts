@@ -2,9 +2,9 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { TemplateCipher, templateAad } from '../crypto/template-cipher.ts';
 import { keyCheckValue, fingerprint } from '../crypto/key-check.ts';
-import { FALLBACK_PEPPER_SETTING, openFallbackPepper, sealFallbackPepper } from '../crypto/fallback-pepper.ts';
+import { FALLBACK_PEPPER_SETTING, loadFallbackPepper, openFallbackPepper, sealFallbackPepper } from '../crypto/fallback-pepper.ts';
 import { getInstanceSetting, putInstanceSetting } from '../db/repositories/instance-settings.repository.ts';
-import { loadSealedPage, SEALED_COLUMNS, updateSealedValue, type SealedColumn, type SealedRow } from '../db/repositories/sealed-data.repository.ts';
+import { loadSealedPage, lockSealedRow, SEALED_COLUMNS, updateSealedValue, type SealedColumn, type SealedRow } from '../db/repositories/sealed-data.repository.ts';
 import { SecretBox as SsoBox } from '../sso/secret-box.ts';
 import { SecretBox as WebhookBox, secretAad } from '../services/webhooks/secret-box.ts';
 import { appError } from '../errors.ts';
@@ -22,7 +22,11 @@ interface Sealers {
   webhook: WebhookBox;
 }
 
-const sealers = (key: Buffer): Sealers => ({ cipher: new TemplateCipher(key), sso: new SsoBox(key), webhook: new WebhookBox(key) });
+const sealers = (key: Buffer, previous: readonly Buffer[] = []): Sealers => ({
+  cipher: new TemplateCipher(key, { fallbackKeys: previous }),
+  sso: new SsoBox(key, previous),
+  webhook: new WebhookBox(key, previous),
+});
 const bytes = (v: unknown) => Buffer.from(v as Uint8Array);
 
 /** Re-seals a TemplateCipher blob under the same AAD (templates, photos: the padded bytes are kept as they are). */
@@ -154,4 +158,89 @@ export async function rotateMasterKey(db: Kysely<Database>, oldKey: Buffer, newK
     await putInstanceSetting(trx, KCV_SETTING, to);
     return { from: fingerprint(from), to: fingerprint(to), resealed };
   });
+}
+
+/**
+ * The rotation without downtime (PostgreSQL; docs/operations-keys.md): every server already runs with the new
+ * key as WAJAH_MASTER_KEY and the old one in WAJAH_MASTER_KEY_PREVIOUS, so each seals with the new key and opens
+ * with both. This re-seals what is still under an old key row by row, each row in its own short transaction
+ * that locks it (a server updating the same row waits, and nothing it writes is lost), skipping rows already
+ * under the new key; it stores the PIN/password pepper under the new key first, and the new key's check value
+ * last. Interrupted, it can run again: it continues where values are still under the old key.
+ */
+export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Buffer, previousKeys: readonly Buffer[], options: RotationOptions = {}): Promise<RotationResult> {
+  const to = keyCheckValue(currentKey);
+  const stored = await getInstanceSetting(db, KCV_SETTING);
+  const olds = previousKeys.map(keyCheckValue);
+  if (stored !== null && stored !== to && !olds.includes(stored)) {
+    throw appError('MASTER_KEY_MISMATCH', `The database is sealed under key ${fingerprint(stored)}, which is neither WAJAH_MASTER_KEY (${fingerprint(to)}) nor in WAJAH_MASTER_KEY_PREVIOUS: nothing was changed.`, {
+      expected: fingerprint(stored),
+      got: fingerprint(to),
+    });
+  }
+  const current = sealers(currentKey);
+  const keyring = sealers(currentKey, previousKeys);
+  const resealed: Record<string, number> = {};
+  let total = 0;
+  // The pepper first: PIN/password hashes keep verifying on every server whichever key it loads it with.
+  await db.transaction().execute(async (trx) => {
+    const raw = await getInstanceSetting(trx, FALLBACK_PEPPER_SETTING);
+    try {
+      if (raw) {
+        openFallbackPepper(currentKey, raw);
+        return; // already under the new key
+      }
+    } catch {
+      /* sealed under an old key: re-seal below */
+    }
+    const pepper = await loadFallbackPepper(trx, currentKey, previousKeys);
+    await putInstanceSetting(trx, FALLBACK_PEPPER_SETTING, sealFallbackPepper(currentKey, pepper));
+    resealed.instance_settings = 1;
+    options.onResealed?.(++total);
+  });
+  for (const [name, column] of Object.entries(SEALED_COLUMNS) as Array<[keyof typeof SEALED_COLUMNS, SealedColumn]>) {
+    resealed[name] ??= 0;
+    for (let after: unknown[] | null = null; ; ) {
+      const rows = await loadSealedPage(db, column, after, PAGE);
+      for (const row of rows) {
+        if (underCurrent(name, row, current)) continue;
+        const done = await db.transaction().execute(async (trx) => {
+          const fresh = await lockSealedRow(trx, column, row);
+          if (!fresh || underCurrent(name, fresh, current)) return false;
+          let value: unknown;
+          try {
+            value = RESEAL[name](fresh, keyring, current);
+          } catch (e) {
+            const id = column.keys.map((k) => String(fresh[k])).join('/');
+            throw appError('SEALED_DATA_UNREADABLE', `${column.table} ${id}: neither the new nor a previous master key opens its ${column.sealed} (${(e as Error).message}). Rows re-sealed so far stay re-sealed; delete or repair that row, then run the rotation again.`, {
+              table: column.table,
+              id,
+            });
+          }
+          if (value === null) return false;
+          await updateSealedValue(trx, column, fresh, value);
+          return true;
+        });
+        if (done) {
+          resealed[name]++;
+          options.onResealed?.(++total);
+        }
+      }
+      if (rows.length < PAGE) break;
+      const last = rows[rows.length - 1];
+      after = column.keys.map((k) => last[k]);
+    }
+  }
+  await putInstanceSetting(db, KCV_SETTING, to);
+  return { from: stored ? fingerprint(stored) : fingerprint(to), to: fingerprint(to), resealed };
+}
+
+/** Whether every value of the row already opens with the current key alone (or it seals nothing). */
+function underCurrent(name: keyof typeof SEALED_COLUMNS, row: SealedRow, current: Sealers): boolean {
+  try {
+    RESEAL[name](row, current, current);
+    return true;
+  } catch {
+    return false;
+  }
 }

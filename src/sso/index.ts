@@ -30,7 +30,7 @@ export async function createSsoServices(core: Core, foundation: FoundationServic
   const issuer = (options.issuer || `http://localhost:${core.config.port}${SSO_MOUNT_PATH}`).replace(/\/$/, '');
   if (mountPathOf(issuer) !== SSO_MOUNT_PATH) throw new Error(`WAJAH_SSO_ISSUER must end with ${SSO_MOUNT_PATH} (got ${issuer})`);
   const db = core.database.db;
-  const box = new SecretBox(core.masterKey());
+  const box = new SecretBox(core.masterKey(), core.previousMasterKeys);
   const provider = await createProvider({ issuer, db, box, proxy: options.proxy ?? false, log: core.log });
   return {
     issuer,

@@ -11,8 +11,9 @@ import { SealingKey } from '../crypto/sealing-key.ts';
 export class SecretBox {
   readonly #key: SealingKey;
 
-  constructor(masterKey: Buffer) {
-    this.#key = new SealingKey(masterKey, 'wajah-sso-v1');
+  /** `previousMasterKeys`: still opened (never sealed with) during an online master-key rotation. */
+  constructor(masterKey: Buffer, previousMasterKeys: readonly Buffer[] = []) {
+    this.#key = new SealingKey(masterKey, 'wajah-sso-v1', previousMasterKeys);
   }
 
   /** Stored form: a version byte (1) ‖ iv ‖ tag ‖ ciphertext. */

@@ -31,7 +31,7 @@ for (const backend of backendNames()) {
       let res = await enroll('BIDEN', GROUP);
       assert.equal(res.statusCode, 422, res.body);
       assert.equal(res.json().code, 'MULTIPLE_FACES');
-      const faces = res.json().details.faces as Array<{ index: number; box: { x: number } }>;
+      const faces = res.json().details.faces as Array<{ index: number; box: { x: number; y: number; width: number; height: number } }>;
       assert.ok(faces.length >= 2, JSON.stringify(faces));
       assert.deepEqual(await templates('BIDEN'), [], 'nothing written');
       // Choose each face in turn: only Biden's face verifies as Biden afterwards.

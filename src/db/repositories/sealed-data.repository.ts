@@ -47,3 +47,15 @@ export async function updateSealedValue(db: Kysely<Database>, c: SealedColumn, r
   );
   await sql`UPDATE ${sql.table(c.table)} SET ${sql.ref(c.sealed)} = ${value} WHERE ${where}`.execute(db);
 }
+
+/** One row again, locked until the transaction ends (an online rotation re-seals it while servers run). */
+export async function lockSealedRow(db: Kysely<Database>, c: SealedColumn, row: SealedRow): Promise<SealedRow | undefined> {
+  const where = sql.join(
+    c.keys.map((k) => sql`${sql.ref(k)} = ${row[k]}`),
+    sql` AND `,
+  );
+  const { rows } = await sql<SealedRow>`
+    SELECT ${sql.join([...c.keys, ...c.aad, c.sealed].map((k) => sql.ref(k)))}
+    FROM ${sql.table(c.table)} WHERE ${where} AND ${sql.ref(c.sealed)} IS NOT NULL FOR UPDATE`.execute(db);
+  return rows[0];
+}

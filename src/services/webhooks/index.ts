@@ -26,7 +26,7 @@ export async function createWebhookServices(core: Core): Promise<WebhookServices
   const { config } = core;
   const repo = new WebhooksRepository(core.database.db);
   // Endpoint secrets are sealed with a key derived from the template master key (secret-box.ts).
-  const box = new SecretBox(core.masterKey());
+  const box = new SecretBox(core.masterKey(), core.previousMasterKeys);
   const dispatcher = new WebhookDispatcher(repo, sendWebhook, box, core.log, {
     pollMs: config.webhookPollMs,
     timeoutMs: config.webhookTimeoutMs,

@@ -12,8 +12,9 @@ import { SealingKey } from '../../crypto/sealing-key.ts';
 export class SecretBox {
   readonly #key: SealingKey;
 
-  constructor(masterKey: Buffer) {
-    this.#key = new SealingKey(masterKey, 'wajah:webhook-secret:v1');
+  /** `previousMasterKeys`: still opened (never sealed with) during an online master-key rotation. */
+  constructor(masterKey: Buffer, previousMasterKeys: readonly Buffer[] = []) {
+    this.#key = new SealingKey(masterKey, 'wajah:webhook-secret:v1', previousMasterKeys);
   }
 
   seal(secret: string, aad: string): string {
