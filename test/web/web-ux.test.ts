@@ -140,9 +140,9 @@ describe('web pages people like (issue 12)', { skip }, () => {
       await p.click(`nav.tabs button[data-tab=${tab}]`);
       await p.waitForLoadState('networkidle');
     }
+    await p.click('nav.tabs button[data-tab=users]');
     await p.locator('#users-table tr[data-external-id=UX001] button').first().click();
     await p.locator('#enrollments-table tbody tr').first().waitFor();
-    await p.click('nav.tabs button[data-tab=users]');
     assert.match(await p.locator('#users-page').innerText(), /^Halaman 1 dari 1 · 1 pengguna$/);
     assert.deepEqual(await missing(p), [], 'console strings without Indonesian');
     await shot(p, 'console-users-id');
@@ -245,7 +245,7 @@ describe('web pages people like (issue 12)', { skip }, () => {
     await shot(p, 'camera-liveness-countdown');
     // Let the run go on (the fake camera blinks and talks) until it ends or for 8 s.
     await p.waitForFunction(() => document.querySelector('#start') && !(document.querySelector('#start') as HTMLButtonElement).disabled, undefined, { timeout: 8000 }).catch(() => {});
-    if (await p.locator('#stop').isEnabled()) await p.click('#stop');
+    await p.evaluate(() => (document.querySelector('#stop') as HTMLButtonElement).click()); // a no-op when the run already ended
     const seen = await p.evaluate(() => {
       const w = window as unknown as { __lines: Array<{ text: string; t: number }>; __chips: string[]; __spoken: Array<{ text: string }> };
       return { lines: w.__lines, chips: w.__chips, spoken: w.__spoken.map((s) => s.text), page: document.querySelector('main')!.textContent ?? '' };
@@ -322,8 +322,10 @@ describe('web pages people like (issue 12)', { skip }, () => {
     });
     assert.equal(drawn.successes, stats.totals.successes);
     assert.equal(drawn.failures, stats.totals.failures);
-    assert.equal(stats.totals.authentications, 3, 'three decisions: two verifications and a photo without a face');
-    assert.equal(await p.locator('[data-metric=total_authentications] .value').innerText(), '3');
+    // Decisions, not frames: the three one-shot checks of before() plus at most one decision for each camera
+    // run of the tests above (which sent dozens of frames, most without a decision).
+    assert.ok(stats.totals.authentications >= 3 && stats.totals.authentications <= 6, `decisions: ${stats.totals.authentications}`);
+    assert.equal(await p.locator('[data-metric=total_authentications] .value').innerText(), String(stats.totals.authentications));
     assert.ok(drawn.reasons.includes('No face can be seen.'), `reasons in words: ${JSON.stringify(drawn.reasons)}`);
     assert.equal(await p.locator('#dash-empty').isVisible(), false);
     await shot(p, 'console-dashboard');

@@ -138,6 +138,10 @@ export const ID = {
   '{n} users': '{n} pengguna',
   'Page {page} of {pages}': 'Halaman {page} dari {pages}',
   webcam: 'kamera web',
+  direct: 'foto langsung',
+  mobile: 'ponsel',
+  session: 'sesi',
+  batch: 'kumpulan foto',
   upload: 'unggahan',
   api: 'API',
   // verify / identify
