@@ -43,13 +43,14 @@ export function showError(box, err, { showCode = true, onNext, nexts } = {}) {
   const x = explain(err);
   box.dataset.code = x.code;
   const field = err.details?.field;
-  box.append(
+  const parts = [
     el('strong', { class: 'msg', text: x.text }),
     ' ',
     el('span', { class: 'help', text: field ? `${x.help} (${field})` : x.help }),
     onNext && x.nextLabel && (!nexts || nexts.includes(x.next)) ? el('div', {}, el('button', { type: 'button', class: 'small next-step', dataset: { next: x.next }, onclick: () => onNext(x.next) }, x.nextLabel)) : null,
     showCode ? el('small', { class: 'error-code', translate: 'no', text: x.code }) : null,
-  );
+  ];
+  box.append(...parts.filter(Boolean));
 }
 
 /** Shows a success/info note in a status box. */

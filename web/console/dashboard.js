@@ -33,6 +33,16 @@ function chartCard(name, empty, emptyText) {
   return !empty;
 }
 
+/** Splits a long label into lines of about `width` characters (Chart.js draws an array as lines). */
+function wrap(text, width) {
+  const lines = [''];
+  for (const word of text.split(' ')) {
+    if (lines.at(-1).length + word.length > width && lines.at(-1)) lines.push('');
+    lines[lines.length - 1] += (lines.at(-1) ? ' ' : '') + word;
+  }
+  return lines;
+}
+
 const colour = (v) => getComputedStyle(document.documentElement).getPropertyValue(v).trim();
 
 function bucketLabel(iso, granularity) {
@@ -89,7 +99,7 @@ export function initDashboard(ctx) {
       if (chartCard('reasons', reasons.length === 0, t('No failed authentications in this period.')))
         draw('reasons', {
           type: 'bar',
-          data: { labels: reasons.map((r) => explain(r.reason).text), datasets: [{ label: t('Failures'), data: reasons.map((r) => r.count), backgroundColor: colour('--bad') }] },
+          data: { labels: reasons.map((r) => wrap(explain(r.reason).text, 26)), datasets: [{ label: t('Failures'), data: reasons.map((r) => r.count), backgroundColor: colour('--bad') }] },
           options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
         });
 
