@@ -103,7 +103,7 @@ export const MESSAGES = {
 
   // ---- the pages' own codes ----
   NETWORK_ERROR: { next: 'retry', en: ['The server could not be reached.', 'Check the connection and try again.'], id: ['Server tidak dapat dihubungi.', 'Periksa koneksi lalu coba lagi.'] },
-  CAMERA_DENIED: { next: 'camera', en: ['The camera is blocked for this page.', 'Click the camera icon in the address bar, choose “Allow”, then press Try again.'], id: ['Kamera diblokir untuk halaman ini.', 'Klik ikon kamera di bilah alamat, pilih “Izinkan”, lalu tekan Coba lagi.'] },
+  CAMERA_DENIED: { next: 'camera', en: ['The camera is blocked for this page.', 'Click the camera icon in the address bar, choose “Allow”, then start again.'], id: ['Kamera diblokir untuk halaman ini.', 'Klik ikon kamera di bilah alamat, pilih “Izinkan”, lalu mulai lagi.'] },
   CAMERA_UNAVAILABLE: { next: 'retry', en: ['The camera could not be opened.', 'Check that a camera is connected and not used by another app; the page needs https or localhost.'], id: ['Kamera tidak dapat dibuka.', 'Pastikan kamera terpasang dan tidak dipakai aplikasi lain; halaman ini memerlukan https atau localhost.'] },
   NO_FACE_TIMEOUT: { next: 'retry', en: ['No face was seen for a while, so the camera was stopped.', 'Sit in front of the camera with light on your face, then press Try again.'], id: ['Wajah tidak terlihat cukup lama, jadi kamera dihentikan.', 'Duduklah di depan kamera dengan cahaya pada wajah, lalu tekan Coba lagi.'] },
   CREDENTIALS_NEEDED: { next: 'signin', en: ['You are not signed in.', 'Enter the API key and secret above, or sign in on the console.'], id: ['Anda belum masuk.', 'Isi kunci API dan kunci rahasia di atas, atau masuk di konsol.'] },

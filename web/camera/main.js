@@ -187,6 +187,8 @@ function fail(err) {
   finish();
   const x = explain(err);
   showError(errorBox, err, { showCode: false, onNext, nexts: NEXTS });
+  // Camera problems are also written where the picture would be.
+  $('#camera-off').textContent = x.code.startsWith('CAMERA_') ? `${x.text} ${x.help}` : t('Camera is off. Choose a mode and press Start.');
   guide(`error.${x.code}`, `${x.text} ${x.help}`, { urgent: true, tone: 'bad' });
 }
 
