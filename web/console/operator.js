@@ -43,7 +43,7 @@ export function initOperator(ctx) {
             { dataset: { clientId: c.client_id } },
             el('td', { text: c.name }),
             el('td', { class: 'mono', text: c.client_id }),
-            el('td', { text: c.tier }),
+            el('td', { text: t(c.tier) }),
             el('td', { text: String(c.users_count ?? '—') }),
             el('td', { text: t('{users} users · {calls} calls/h', { users: c.limits.max_users ?? '∞', calls: c.limits.calls_per_hour ?? '∞' }) }),
             el('td', {}, el('span', { class: `badge ${c.is_active ? 'ok' : 'bad'}`, text: c.is_active ? t('active') : t('disabled') })),
