@@ -171,6 +171,8 @@ export async function buildApp(
   // --- web pages (C3): console and camera page, static files from web/ under /app/ (docs/web.md) ---
   // decorateReply: false, because swagger-ui registers its own @fastify/static instance.
   await app.register(fastifyStatic, { root: fileURLToPath(new URL('../web/', import.meta.url)), prefix: '/app/', decorateReply: false, redirect: true });
+  // The console's chart library, served locally from node_modules (no CDN; docs/web.md).
+  await app.register(fastifyStatic, { root: fileURLToPath(new URL('../node_modules/chart.js/dist/', import.meta.url)), prefix: '/app/vendor/chart.js/', decorateReply: false });
   // ignoreTrailingSlash routes "/app/" as "/app", which the static wildcard "/app/*" does not match.
   const webIndex = new URL('../web/index.html', import.meta.url);
   app.get('/app/', { schema: { hide: true } }, (_request, reply) => reply.type('text/html; charset=utf-8').send(createReadStream(webIndex)));

@@ -69,7 +69,7 @@ describe('SSO sign-in page in a real browser', { skip }, () => {
     assert.equal(await page.title(), 'Sign in with your face');
     await page.screenshot({ path: '/tmp/wajah-sso-page-before.png', fullPage: true });
     await page.click('#start');
-    await page.waitForFunction(() => document.querySelector('#challenge')?.textContent === 'Turn your head slowly to one side', null, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('#challenge')?.textContent === 'Turn your head slowly to one side.', null, { timeout: 15_000 });
     await page.screenshot({ path: '/tmp/wajah-sso-page-running.png', fullPage: true });
     await page.waitForURL(/\/rp\/callback\?/, { timeout: 60_000 });
     const back = new URL(page.url());

@@ -1,35 +1,41 @@
-// Renders an authentication decision (verify, identify, session process-frame) for people.
+// Renders an authentication decision (verify, identify, session process-frame) for people: a plain
+// headline, the reason in words from the message table, and (console only) the full JSON.
 import { el, pct } from './dom.js';
+import { t, tn } from './i18n.js';
+import { explain } from './messages.js';
 
-/** Renders a decision response (verify/identify) as a short summary plus the raw JSON. */
-export function renderDecision(box, r) {
+/**
+ * @param {HTMLElement} box
+ * @param {any} r a decision response
+ * @param {{ technical?: boolean }} [opts] technical: also the full response (console); the camera page leaves it out
+ */
+export function renderDecision(box, r, { technical = true } = {}) {
   const res = r.result ?? {};
   const ok = r.status === 'completed';
+  const isId = Array.isArray(res.matches);
   let headline;
-  if (Array.isArray(res.matches)) {
-    headline = res.matches.length ? `${res.matches.length} match${res.matches.length === 1 ? '' : 'es'}` : 'No match';
-  } else {
-    headline = res.authenticated ? 'Authenticated' : 'Not authenticated';
-  }
-  const best = Array.isArray(res.matches) ? res.matches[0] : undefined;
+  if (isId) headline = res.matches.length ? tn(res.matches.length, '{n} match', '{n} matches') : t('No match');
+  else headline = res.authenticated ? t('Authenticated') : t('Not authenticated');
+  const why = res.failure_reason ? explain(res.failure_reason) : null;
+  const best = isId ? res.matches[0] : undefined;
   const rows = [
-    !Array.isArray(res.matches) && (res.user_id || res.user_name) ? ['User', [res.user_id, res.user_name].filter(Boolean).join(' — ')] : null,
-    ['Confidence', pct(res.confidence ?? best?.confidence)],
-    typeof res.liveness_score === 'number' ? ['Liveness', res.liveness_score.toFixed(2)] : null,
-    ['Quality', typeof res.quality_score === 'number' ? res.quality_score.toFixed(2) : '—'],
-    res.failure_reason ? ['Reason', res.failure_reason] : null,
-    ['Processing time', typeof r.processing_time === 'number' ? `${Math.round(r.processing_time * 1000)} ms` : '—'],
+    !isId && (res.user_id || res.user_name) ? [t('User'), [res.user_id, res.user_name].filter(Boolean).join(' — ')] : null,
+    [t('Confidence'), pct(res.confidence ?? best?.confidence)],
+    typeof res.liveness_score === 'number' ? [t('Liveness'), res.liveness_score.toFixed(2)] : null,
+    [t('Quality'), typeof res.quality_score === 'number' ? res.quality_score.toFixed(2) : '—'],
+    why ? [t('Reason'), why.text] : null,
+    [t('Processing time'), typeof r.processing_time === 'number' ? `${Math.round(r.processing_time * 1000)} ms` : '—'],
   ].filter(Boolean);
   box.replaceChildren(
     el(
       'div',
-      { class: `card result ${ok ? 'ok' : 'bad'}`, dataset: { status: r.status } },
+      { class: `card result ${ok ? 'ok' : 'bad'}`, dataset: { status: r.status, reason: res.failure_reason } },
       el('div', { class: 'headline', text: headline }),
+      why && !ok ? el('p', { class: 'help', text: why.help }) : null,
       el('dl', { class: 'kv' }, ...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })])),
-      Array.isArray(res.matches) && res.matches.length
-        ? el('ol', { class: 'matches' }, ...res.matches.map((m) => el('li', { text: `${m.user_id} — ${m.name ?? ''} (${pct(m.confidence)})` })))
-        : null,
-      el('details', {}, el('summary', { text: 'Full response' }), el('pre', { text: JSON.stringify(r, null, 2) })),
+      isId && res.matches.length ? el('ol', { class: 'matches' }, ...res.matches.map((m) => el('li', { text: `${m.user_id} — ${m.name ?? ''} (${pct(m.confidence)})` }))) : null,
+      technical ? el('details', {}, el('summary', { text: t('Full response') }), el('pre', { text: JSON.stringify(r, null, 2) })) : null,
     ),
   );
+  return box.firstElementChild;
 }

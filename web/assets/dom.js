@@ -1,4 +1,6 @@
 // Tiny DOM helpers: build elements without innerHTML (no injection from API data).
+import { explain } from './messages.js';
+import { locale } from './i18n.js';
 
 /**
  * @param {string} tag
@@ -24,13 +26,31 @@ export function el(tag, attrs = {}, ...children) {
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
-/** Shows an error (ApiError or any Error) as "CODE: message" in an alert box; clears it when err is null. */
-export function showError(box, err) {
+/**
+ * Shows an error (ApiError or any Error with a `code`) in plain words from the message table, with
+ * what to do next; clears the box when err is null. The code is kept in `data-code` and, where
+ * `showCode` (the console, for support), as a small reference; the camera and sign-in pages hide it.
+ * `onNext` turns the next step into a button ("Try again", "Use PIN", …), for the steps in `nexts` (all when absent).
+ * @example showError(box, e, { showCode: false, onNext: () => start() })
+ */
+export function showError(box, err, { showCode = true, onNext, nexts } = {}) {
   box.replaceChildren();
   box.hidden = !err;
-  if (!err) return;
-  const code = err.code ?? 'ERROR';
-  box.append(el('strong', { class: 'error-code', text: code }), ' ', el('span', { text: err.message ?? String(err) }));
+  if (!err) {
+    delete box.dataset.code;
+    return;
+  }
+  const x = explain(err);
+  box.dataset.code = x.code;
+  const field = err.details?.field;
+  const parts = [
+    el('strong', { class: 'msg', text: x.text }),
+    ' ',
+    el('span', { class: 'help', text: field ? `${x.help} (${field})` : x.help }),
+    onNext && x.nextLabel && (!nexts || nexts.includes(x.next)) ? el('div', {}, el('button', { type: 'button', class: 'small next-step', dataset: { next: x.next }, onclick: () => onNext(x.next) }, x.nextLabel)) : null,
+    showCode ? el('small', { class: 'error-code', translate: 'no', text: x.code }) : null,
+  ];
+  box.append(...parts.filter(Boolean));
 }
 
 /** Shows a success/info note in a status box. */
@@ -42,7 +62,7 @@ export function showNote(box, text) {
 export function fmtDate(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString(locale);
 }
 
 export const pct = (x) => (typeof x === 'number' ? `${Math.round(x * 100)} %` : '—');

@@ -1,62 +1,40 @@
-// Camera page: enrollment or authentication through the HTTP session API, with live guidance
-// (text, aria-live, optional voice), quality, progress and the final result.
+// Camera page: enrollment or authentication through the HTTP session API, with live coaching (one
+// stable instruction, a countdown per liveness challenge, a time-out when no face is seen), written
+// to an aria-live region and optionally spoken, in the page's language. Every failure is said in plain
+// words from the message table (web/assets/messages.js) with a next step; no raw code is shown or spoken.
+import '/app/assets/page.js';
 import { api, clientAuth } from '/app/assets/api.js';
-import { $, $$, el, busy, formValues, showError, pct } from '/app/assets/dom.js';
-import { bindContrastToggle, flag } from '/app/assets/prefs.js';
+import { $, $$, el, busy, formValues, showError } from '/app/assets/dom.js';
+import { flag } from '/app/assets/prefs.js';
+import { t, tn, speechLang } from '/app/assets/i18n.js';
+import { explain, line, instruction, chip } from '/app/assets/messages.js';
 import { loadCredentials, saveCredentials } from '/app/assets/session.js';
 import { renderDecision } from '/app/assets/decision.js';
 import { createFrameLoop } from './frame-loop.js';
 import { createVoice } from './voice.js';
+import { createCoach, createCountdown, createNoFaceWatch } from './coach.js';
 
 /** ~6.7 frames/s: enough for blink and head-turn challenges, light on the server. */
 const FRAME_INTERVAL_MS = 150;
-
 /** Frame errors that are guidance, not the end of the session: keep sending frames. */
-const FRAME_HINTS = {
-  NO_FACE_DETECTED: 'No face found. Look at the camera and keep your face inside the oval.',
-  MULTIPLE_FACES: 'More than one face is visible. Only one person should be in view.',
-  FACE_MISMATCH: 'A different face was seen. Only the person being checked should be in view.',
-  POOR_IMAGE_QUALITY: 'The image is not clear enough. Improve the lighting and hold still.',
-  INVALID_IMAGE: 'The camera image could not be read. Trying again…',
-  SERVICE_BUSY: 'The server is busy. Trying again…',
-};
-
-/** Readable labels of the guide's suggestion codes. */
-const SUGGESTIONS = {
-  turn_left: 'Turn left',
-  turn_right: 'Turn right',
-  look_up: 'Look up',
-  look_down: 'Look down',
-  look_straight: 'Look straight ahead',
-  move_closer: 'Move closer',
-  move_back: 'Move back',
-  improve_lighting: 'More light',
-  hold_still: 'Hold still',
-  center_face: 'Center your face',
-  blink: 'Blink',
-  head_movement: 'Turn your head',
-  nod: 'Nod',
-  smile: 'Smile',
-};
-
-const CHALLENGES = { blink: 'Blink', head_movement: 'Turn your head', turn_left: 'Turn left', turn_right: 'Turn right', nod: 'Nod', smile: 'Smile' };
-
-bindContrastToggle($('#contrast-toggle'));
+const FRAME_HINTS = new Set(['NO_FACE_DETECTED', 'MULTIPLE_FACES', 'FACE_MISMATCH', 'POOR_IMAGE_QUALITY', 'INVALID_IMAGE', 'SERVICE_BUSY', 'FRAME_RATE_EXCEEDED']);
+/** Next steps this page can act on (others are explained without a button). */
+const NEXTS = ['retry', 'restart', 'wait', 'camera', 'pin', 'signin', 'enroll'];
 
 // ---- voice guidance toggle (persisted) ----
 const voicePref = flag('voiceGuidance', false);
-const voice = createVoice({ enabled: () => voicePref.get() });
+const voice = createVoice({ enabled: () => voicePref.get(), lang: speechLang });
 const voiceButton = $('#voice-toggle');
 voiceButton.setAttribute('aria-pressed', String(voicePref.get()));
 if (!voice.supported) {
   voiceButton.disabled = true;
-  voiceButton.title = 'This browser has no speech synthesis';
+  voiceButton.title = t('This browser has no speech synthesis');
 }
 voiceButton.addEventListener('click', () => {
   const on = !voicePref.get();
   voicePref.set(on);
   voiceButton.setAttribute('aria-pressed', String(on));
-  if (on) voice.say('Voice guidance on.', { urgent: true });
+  if (on) voice.say(line('guide.voice_on'), { urgent: true });
   else voice.stop();
 });
 
@@ -65,17 +43,19 @@ const credsForm = $('#credentials-form');
 function renderWho() {
   const c = loadCredentials();
   credsForm.hidden = Boolean(c);
-  $('#who').textContent = c ? `Key ${c.apiKey.slice(0, 12)}…` : 'Not signed in';
+  $('#who').textContent = c ? t('Key {key}…', { key: c.apiKey.slice(0, 12) }) : t('Not signed in');
 }
 credsForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const { api_key, secret_key } = formValues(credsForm);
-  void busy(credsForm.querySelector('button'), credsForm.querySelector('.alert'), async () => {
+  const box = credsForm.querySelector('.alert');
+  void busy(credsForm.querySelector('button'), null, async () => {
+    showError(box, null);
     await api('/clients/users/', { auth: clientAuth({ apiKey: api_key, secretKey: secret_key }), query: { page_size: 1 } });
     saveCredentials(api_key, secret_key);
     credsForm.reset();
     renderWho();
-  });
+  }).catch((err) => showError(box, err, { showCode: false }));
 });
 renderWho();
 const auth = () => {
@@ -86,9 +66,8 @@ const auth = () => {
 // ---- settings ----
 const settings = $('#settings');
 const params = new URLSearchParams(location.search);
-if (params.get('mode') && settings.querySelector(`input[name=mode][value="${params.get('mode')}"]`)) {
-  settings.querySelector(`input[name=mode][value="${params.get('mode')}"]`).checked = true;
-}
+const modeRadio = (m) => settings.querySelector(`input[name=mode][value="${m}"]`);
+if (params.get('mode') && modeRadio(params.get('mode'))) modeRadio(params.get('mode')).checked = true;
 if (params.get('user_id')) $('#user-id').value = params.get('user_id');
 
 const mode = () => settings.querySelector('input[name=mode]:checked').value;
@@ -109,22 +88,39 @@ const guidanceBox = $('#guidance');
 const errorBox = $('#camera-error');
 const resultBox = $('#result');
 
-/** Writes guidance to the aria-live region (only when it changes, so screen readers are not flooded) and speaks it. */
-function guide(message, { urgent = false, tone } = {}) {
-  if (!message) return;
-  if (guidanceBox.textContent !== message) guidanceBox.textContent = message;
-  if (tone) preview.classList.toggle('state-good', tone === 'good'), preview.classList.toggle('state-bad', tone === 'bad');
-  voice.say(message, { urgent });
+/** Writes the instruction (aria-live, only when it changes) and speaks it. */
+const coach = createCoach({
+  show(key, text, urgent) {
+    guidanceBox.dataset.key = key;
+    if (guidanceBox.textContent !== text) guidanceBox.textContent = text;
+    voice.say(text, { urgent });
+  },
+});
+const guide = (key, text, { urgent = false, soft = false, tone } = {}) => {
+  if (tone) setTone(tone);
+  coach.propose(key, text, { urgent, soft });
+};
+/** The oval turns green only for a good frame, orange for a problem, white otherwise. */
+function setTone(tone) {
+  preview.classList.toggle('state-good', tone === 'good');
+  preview.classList.toggle('state-bad', tone === 'bad');
 }
 
+const countdown = createCountdown((secs, fraction) => {
+  $('#countdown').textContent = secs === null ? '—' : tn(secs, '{n} second', '{n} seconds');
+  const bar = $('#challenge-time');
+  bar.value = secs === null ? 0 : fraction;
+  bar.hidden = secs === null;
+});
+const noFace = createNoFaceWatch();
+
 function showSuggestions(list) {
-  $('#suggestions').replaceChildren(...(list ?? []).map((s) => el('span', { class: 'chip', text: SUGGESTIONS[s] ?? s.replace(/_/g, ' ') })));
+  $('#suggestions').replaceChildren(...(list ?? []).map(chip).filter(Boolean).map((text) => el('span', { class: 'chip', text })));
 }
 
 function showQuality(q) {
-  const meter = $('#quality');
-  meter.value = typeof q === 'number' ? q : 0;
-  $('#quality-text').textContent = typeof q === 'number' ? q.toFixed(2) : '—';
+  $('#quality').value = typeof q === 'number' ? q : 0;
+  $('#quality-text').textContent = typeof q === 'number' ? (q >= 0.6 ? t('good') : q >= 0.45 ? t('fair') : t('poor')) : '—';
 }
 
 function showEnrollProgress(p) {
@@ -137,11 +133,16 @@ function showEnrollProgress(p) {
   for (const s of $$('#angles span')) s.classList.toggle('done', got.has(s.dataset.angle));
 }
 
-function showLiveness(l, attemptsRemaining) {
-  $('#challenge').textContent = l ? (l.current_challenge ? CHALLENGES[l.current_challenge] ?? l.current_challenge : 'done') : '—';
-  $('#challenges-remaining').textContent = l ? String(Array.isArray(l.challenges_remaining) ? l.challenges_remaining.length : l.challenges_remaining ?? '—') : '—';
-  if (attemptsRemaining !== undefined) $('#attempts-remaining').textContent = String(attemptsRemaining);
+let challengeKey = null;
+function showLiveness(l, serverNow) {
+  const c = l?.current_challenge ?? null;
+  $('#challenge').textContent = !l ? '—' : c ? chip(c) : t('Done');
+  $('#challenges-remaining').textContent = l ? String(l.challenges_remaining ?? '—') : '—';
+  countdown.set(c, l?.challenge_expires_at, serverNow);
+  if (c && c !== challengeKey) guide(`challenge.${c}`, instruction(c), { urgent: true });
+  challengeKey = c;
 }
+const showAttempts = (n) => ($('#attempts-remaining').textContent = n === undefined || n === null ? '—' : String(n));
 
 // ---- camera ----
 const video = $('#video');
@@ -149,11 +150,12 @@ let stream = null;
 
 async function openCamera() {
   if (stream) return;
-  if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('This browser cannot use a camera here (a secure context, https or localhost, is needed).'), { code: 'CAMERA_UNAVAILABLE' });
+  if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('no camera API'), { code: 'CAMERA_UNAVAILABLE' });
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' }, audio: false });
   } catch (e) {
-    throw Object.assign(new Error(`The camera could not be opened: ${e.message || e.name}`), { code: 'CAMERA_UNAVAILABLE' });
+    const denied = e?.name === 'NotAllowedError' || e?.name === 'SecurityError';
+    throw Object.assign(new Error(e?.message ?? String(e)), { code: denied ? 'CAMERA_DENIED' : 'CAMERA_UNAVAILABLE' });
   }
   video.srcObject = stream;
   await video.play().catch(() => {});
@@ -162,7 +164,7 @@ async function openCamera() {
 }
 
 function closeCamera() {
-  for (const t of stream?.getTracks() ?? []) t.stop();
+  for (const tr of stream?.getTracks() ?? []) tr.stop();
   stream = null;
   video.srcObject = null;
   $('#camera-off').hidden = false;
@@ -180,6 +182,16 @@ function frameForm(blob) {
   return fd;
 }
 
+/** Ends the run with a plain explanation, a next step and the same words spoken. */
+function fail(err) {
+  finish();
+  const x = explain(err);
+  showError(errorBox, err, { showCode: false, onNext, nexts: NEXTS });
+  // Camera problems are also written where the picture would be.
+  $('#camera-off').textContent = x.code.startsWith('CAMERA_') ? `${x.text} ${x.help}` : t('Camera is off. Choose a mode and press Start.');
+  guide(`error.${x.code}`, `${x.text} ${x.help}`, { urgent: true, tone: 'bad' });
+}
+
 /** Sends one frame; returns false when the session is over. */
 async function sendFrame(blob) {
   const path = isEnrollment() ? '/auth/enrollment/process-frame/' : '/auth/authentication/process-frame/';
@@ -190,125 +202,175 @@ async function sendFrame(blob) {
     r = await api(path, { auth: auth(), form: frameForm(blob), headers: { 'x-session-token': token } });
   } catch (e) {
     if (!run?.running) return false; // stopped while this frame was in flight: its answer is stale
-    if (FRAME_HINTS[e.code]) {
-      guide(FRAME_HINTS[e.code], { tone: 'bad' });
-      showSuggestions([]);
-      if (e.code === 'NO_FACE_DETECTED') showQuality(0);
+    if (FRAME_HINTS.has(e.code)) {
+      if (e.code === 'NO_FACE_DETECTED') return onNoFace();
+      noFace.seen(true);
+      guide(`hint.${e.code}`, `${explain(e.code).text} ${explain(e.code).help}`, { tone: 'bad' });
+      showSuggestions(e.details?.suggestions);
       return true;
     }
-    finish();
-    showError(errorBox, e);
-    guide(`Stopped: ${e.message}`, { urgent: true, tone: 'bad' });
+    fail(e);
     return false;
   }
-  if (!run?.running) return false; // stopped while this frame was in flight: its answer is stale
+  if (!run?.running) return false;
+  if (r.face_detected === false && r.status === 'processing') {
+    if (!isEnrollment()) showLiveness(r.liveness ?? null, r.timestamp);
+    return onNoFace();
+  }
+  noFace.seen(true);
   return isEnrollment() ? onEnrollmentFrame(r) : onAuthenticationFrame(r);
 }
 
+/** No face in this frame: say so (steadily), and stop with help once none was seen for a while. */
+function onNoFace() {
+  showQuality(0);
+  showSuggestions([]);
+  if (noFace.seen(false)) {
+    fail({ code: 'NO_FACE_TIMEOUT' });
+    return false;
+  }
+  guide('no_face', line('guide.no_face'), { tone: 'bad' });
+  return true;
+}
+
 function showFramesSent(n) {
-  $('#frames-sent').textContent = `${n} frame${n === 1 ? '' : 's'} sent`;
+  $('#frames-sent').textContent = tn(n, '{n} frame sent', '{n} frames sent');
+}
+
+/** The instruction for a frame: the first suggestion, else "hold still". */
+function frameInstruction(suggestions, good) {
+  const s = (suggestions ?? [])[0];
+  if (s) guide(`do.${s}`, instruction(s), { tone: good ? 'good' : 'bad' });
+  else guide('hold_still', line('guide.hold_still'), { tone: good ? 'good' : 'bad' });
 }
 
 async function onEnrollmentFrame(r) {
   showQuality(r.quality_score);
   showEnrollProgress(r.progress);
   showSuggestions(r.feedback?.suggestions);
-  guide(r.feedback?.message ?? (r.face_detected ? 'Hold still.' : FRAME_HINTS.NO_FACE_DETECTED), { tone: r.frame_accepted ? 'good' : 'bad' });
+  frameInstruction(r.feedback?.suggestions, Boolean(r.frame_accepted));
   if (r.status !== 'ready') return true;
   // Enough good frames (and every angle, when asked): close the session into an enrollment.
-  guide('Saving your enrollment…', { urgent: true, tone: 'good' });
+  guide('saving', line('outcome.saving'), { urgent: true, tone: 'good' });
   try {
     const done = await api('/auth/enrollment/complete/', { method: 'POST', auth: auth(), headers: { 'x-session-token': token } });
     showEnrollmentResult(done);
-    guide('Enrollment complete. Thank you.', { urgent: true, tone: 'good' });
+    finish();
+    guide('enrolled', line('outcome.enrolled'), { urgent: true, tone: 'good' });
   } catch (e) {
-    showError(errorBox, e);
-    guide(`Enrollment failed: ${e.message}`, { urgent: true, tone: 'bad' });
+    fail(e);
   }
-  finish();
   return false;
 }
 
 function showEnrollmentResult(d) {
   const m = d.quality_metrics ?? {};
+  const kv = [
+    [t('Enrollment id'), el('dd', { class: 'mono', id: 'enrollment-id', text: d.enrollment_id })],
+    [t('User'), el('dd', { text: d.user_id })],
+    [t('Overall quality'), el('dd', { text: typeof m.overall_quality === 'number' ? m.overall_quality.toFixed(2) : '—' })],
+    [t('Frames kept'), el('dd', { text: String(m.face_count ?? '—') })],
+    [t('Angles'), el('dd', { text: (m.angles_captured ?? []).map((a) => t(a)).join(', ') || '—' })],
+  ];
   resultBox.replaceChildren(
-    el(
-      'div',
-      { class: 'card result ok', dataset: { status: d.status } },
-      el('div', { class: 'headline', text: 'Enrollment complete' }),
-      el(
-        'dl',
-        { class: 'kv' },
-        el('dt', { text: 'Enrollment id' }),
-        el('dd', { class: 'mono', id: 'enrollment-id', text: d.enrollment_id }),
-        el('dt', { text: 'User' }),
-        el('dd', { text: d.user_id }),
-        el('dt', { text: 'Overall quality' }),
-        el('dd', { text: typeof m.overall_quality === 'number' ? m.overall_quality.toFixed(2) : '—' }),
-        el('dt', { text: 'Frames kept' }),
-        el('dd', { text: String(m.face_count ?? '—') }),
-        el('dt', { text: 'Angles' }),
-        el('dd', { text: (m.angles_captured ?? []).join(', ') || '—' }),
-      ),
-    ),
+    el('div', { class: 'card result ok', dataset: { status: d.status } }, el('div', { class: 'headline', text: t('Enrollment complete') }), el('dl', { class: 'kv' }, ...kv.flatMap(([k, v]) => [el('dt', { text: k }), v]))),
   );
 }
 
 function onAuthenticationFrame(r) {
-  if (typeof r.quality_score === 'number' || typeof r.result?.quality_score === 'number') showQuality(r.quality_score ?? r.result.quality_score);
-  showLiveness(r.liveness ?? null, r.attempts_remaining);
+  const q = r.quality_score ?? r.result?.quality_score;
+  if (typeof q === 'number') showQuality(q);
+  showLiveness(r.liveness ?? null, r.timestamp);
+  if (r.attempts_remaining !== undefined) showAttempts(r.attempts_remaining);
   if (r.status === 'processing') {
-    showSuggestions(r.feedback?.suggestions);
-    guide(r.feedback?.message ?? 'Hold still.', { tone: 'good' });
+    const suggestions = r.feedback?.suggestions ?? [];
+    const c = r.liveness?.current_challenge;
+    // During a challenge the challenge is the instruction; a problem replaces it only if it persists.
+    const other = suggestions.find((s) => s !== c);
+    if (c && !other) guide(`challenge.${c}`, instruction(c), { tone: q >= 0.45 ? 'good' : undefined });
+    else frameInstruction(other ? [other] : [], q >= 0.45);
+    showSuggestions(c ? [] : suggestions);
     return true;
   }
-  renderDecision(resultBox, r);
   const res = r.result ?? {};
   if (r.status === 'completed') {
+    countdown.stop();
+    renderDecision(resultBox, r, { technical: false });
     const who = Array.isArray(res.matches) ? res.matches.map((m) => m.name || m.user_id).join(', ') : res.user_name || res.user_id;
-    guide(`Authenticated${who ? `: ${who}` : ''}. Confidence ${pct(res.confidence)}.`, { urgent: true, tone: 'good' });
     finish();
+    guide('authenticated', Array.isArray(res.matches) ? line('outcome.identified', { name: who }) : line('outcome.authenticated', { name: who }), { urgent: true, tone: 'good' });
     return false;
   }
   if ((r.attempts_remaining ?? 0) > 0) {
-    guide(`Not recognised (${res.failure_reason ?? 'no match'}). Trying again — look straight at the camera.`, { tone: 'bad' });
+    guide('retrying', line('outcome.retrying'), { tone: 'bad' });
     return true;
   }
-  guide(`Authentication failed: ${res.failure_reason ?? 'not recognised'}.`, { urgent: true, tone: 'bad' });
+  countdown.stop();
+  const box = renderDecision(resultBox, r, { technical: false });
+  const x = explain(res.failure_reason ?? 'FAILED');
+  // The next steps: try again, and the PIN when a user was named (verification).
+  box.append(
+    el(
+      'div',
+      { class: 'row next-steps' },
+      el('button', { type: 'button', class: 'next-step', dataset: { next: 'retry' }, onclick: () => onNext('retry') }, explain('LIVENESS_FAILED').nextLabel),
+      mode() === 'verification' ? el('button', { type: 'button', class: 'secondary next-step', dataset: { next: 'pin' }, onclick: () => onNext('pin') }, explain('LOW_CONFIDENCE').nextLabel) : null,
+    ),
+  );
   finish();
+  guide(`failed.${x.code}`, `${x.text} ${x.help}`, { urgent: true, tone: 'bad' });
   return false;
 }
 
 function finish() {
   loop?.stop();
+  countdown.stop();
   preview.classList.remove('running');
   $('#start').disabled = false;
   $('#stop').disabled = true;
   closeCamera();
 }
 
+/** What a next-step button does on this page. */
+function onNext(next) {
+  if (next === 'pin') return showPinForm();
+  if (next === 'signin') {
+    credsForm.hidden = false;
+    return credsForm.querySelector('input').focus();
+  }
+  if (next === 'enroll') {
+    modeRadio('enrollment').checked = true;
+    renderMode();
+  }
+  settings.requestSubmit();
+}
+
 function resetView() {
   showError(errorBox, null);
   resultBox.replaceChildren();
+  $('#pin-form').hidden = true;
   showSuggestions([]);
   showQuality(null);
   showEnrollProgress({ current: 0, required: 1, angles_captured: [] });
-  showLiveness(null, undefined);
-  $('#attempts-remaining').textContent = '—';
-  preview.classList.remove('state-good', 'state-bad');
+  challengeKey = null;
+  showLiveness(null);
+  showAttempts(null);
+  setTone(null);
+  coach.reset();
+  noFace.reset();
 }
 
 settings.addEventListener('submit', (e) => {
   e.preventDefault();
   if (!loadCredentials()) {
-    showError(errorBox, { code: 'INVALID_CREDENTIALS', message: 'Enter an API key and secret first (above), or sign in on the console.' });
+    showError(errorBox, { code: 'CREDENTIALS_NEEDED' }, { showCode: false });
     credsForm.querySelector('input').focus();
     return;
   }
   resetView();
   const v = formValues(settings);
-  void busy($('#start'), errorBox, async () => {
-    guide('Starting the camera…');
+  void busy($('#start'), null, async () => {
+    guide('starting', line('guide.starting'), { urgent: true, soft: true });
     await openCamera();
     let session;
     if (isEnrollment()) {
@@ -322,27 +384,52 @@ settings.addEventListener('submit', (e) => {
         auth: auth(),
         json: { mode: mode(), ...(mode() === 'verification' ? { user_id: v.user_id } : {}), session_type: 'webcam', require_liveness: $('#require-liveness').checked },
       });
-      showLiveness(session.liveness ?? null, undefined);
+      showAttempts(session.settings?.max_attempts);
     }
     token = session.session_token;
-    guide(session.liveness?.current_challenge ? `Look at the camera. ${CHALLENGES[session.liveness.current_challenge] ?? ''}.` : 'Look at the camera and keep your face inside the oval.', { urgent: true });
+    guide('look', line('guide.look'), { urgent: true, soft: true });
+    if (session.liveness) showLiveness(session.liveness);
     loop = createFrameLoop({ video, intervalMs: FRAME_INTERVAL_MS, onFrame: sendFrame });
     preview.classList.add('running');
     $('#stop').disabled = false;
     loop.start();
-  }).then(() => {
-    // busy() re-enables Start; keep it disabled while frames are flowing.
-    $('#start').disabled = Boolean(loop?.running);
-    if (!loop?.running) closeCamera();
-  });
+  })
+    .catch((err) => fail(err))
+    .then(() => {
+      // busy() re-enables Start; keep it disabled while frames are flowing.
+      $('#start').disabled = Boolean(loop?.running);
+      if (!loop?.running) closeCamera();
+    });
 });
 
 $('#stop').addEventListener('click', () => {
   finish();
-  guide('Stopped.', { urgent: true });
+  guide('stopped', line('guide.stopped'), { urgent: true });
 });
 
 // Keyboard: Escape stops a running capture from anywhere on the page.
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && loop?.running) $('#stop').click();
 });
+
+// ---- PIN fallback (verification) ----
+function showPinForm() {
+  const form = $('#pin-form');
+  form.hidden = false;
+  form.pin.focus();
+}
+$('#pin-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const box = form.querySelector('.alert');
+  showError(box, null);
+  void busy(form.querySelector('button'), null, async () => {
+    const r = await api('/auth/authentication/fallback/', { auth: auth(), json: { user_id: $('#user-id').value.trim(), pin: form.pin.value } });
+    form.reset();
+    form.hidden = true;
+    showError(errorBox, null);
+    renderDecision(resultBox, r, { technical: false });
+    guide('pin_ok', line('outcome.pin_ok', { name: r.result.user_name }), { urgent: true, tone: 'good' });
+  }).catch((err) => showError(box, err, { showCode: false }));
+});
+

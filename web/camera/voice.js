@@ -5,7 +5,7 @@ const MIN_GAP_MS = 2500;
 const REPEAT_MS = 6000;
 
 /**
- * @param {{ enabled: () => boolean, now?: () => number }} opts
+ * @param {{ enabled: () => boolean, now?: () => number, lang?: string }} opts  lang: BCP 47 tag of the voice (id-ID, en-US)
  * @example const v = createVoice({ enabled: () => toggle.on }); v.say('Please blink.');
  */
 export function createVoice(opts) {
@@ -17,7 +17,7 @@ export function createVoice(opts) {
   function speak(text) {
     if (!synth || typeof SpeechSynthesisUtterance === 'undefined') return false;
     const u = new SpeechSynthesisUtterance(text);
-    u.lang = document.documentElement.lang || 'en';
+    u.lang = opts.lang ?? document.documentElement.lang ?? 'en';
     u.rate = 1;
     synth.speak(u);
     return true;

@@ -1,15 +1,15 @@
 // Console entry: sign-in (client or operator), tabs, and wiring of the panels.
 import { api, clientAuth, adminAuth } from '/app/assets/api.js';
 import { $, $$, busy, formValues } from '/app/assets/dom.js';
-import { bindContrastToggle } from '/app/assets/prefs.js';
+import '/app/assets/page.js';
+import { t } from '/app/assets/i18n.js';
+import { clearSecrets } from '/app/assets/secret.js';
 import { loadCredentials, saveCredentials, clearCredentials, loadAdminToken, saveAdminToken, clearAdminToken } from '/app/assets/session.js';
 import { initUsers } from './users.js';
 import { initFace } from './face.js';
 import { initWebhooks } from './webhooks.js';
 import { initDashboard } from './dashboard.js';
 import { initOperator } from './operator.js';
-
-bindContrastToggle($('#contrast-toggle'));
 
 /** What every panel needs: the current Authorization header. */
 const ctx = {
@@ -29,6 +29,10 @@ const panels = {
 const operator = initOperator(ctx);
 
 function showTab(name) {
+  // Moving on hides whatever the previous tab showed once (secrets, test outcomes).
+  const previous = sessionStorage.getItem('wajah.consoleTab');
+  if (previous && previous !== name) panels[previous]?.hide?.();
+  clearSecrets();
   for (const b of $$('nav.tabs button')) {
     if (b.dataset.tab === name) b.setAttribute('aria-current', 'page');
     else b.removeAttribute('aria-current');
@@ -47,7 +51,7 @@ function render() {
   $('#client-area').hidden = !creds;
   $('#operator-area').hidden = !admin || Boolean(creds);
   $('#sign-out').hidden = !(creds || admin);
-  $('#who').textContent = creds ? `Client key ${creds.apiKey.slice(0, 12)}…` : admin ? 'Operator' : '';
+  $('#who').textContent = creds ? t('Client key {key}…', { key: creds.apiKey.slice(0, 12) }) : admin ? t('Operator') : '';
   if (creds) showTab(sessionStorage.getItem('wajah.consoleTab') ?? 'users');
   else if (admin) void operator.show();
 }

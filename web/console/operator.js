@@ -1,15 +1,28 @@
 // Operator mode (Authorization: Bearer WAJAH_ADMIN_TOKEN): clients and their API keys.
 import { api } from '/app/assets/api.js';
+import { t, tn } from '/app/assets/i18n.js';
+import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
 import { $, el, busy, fmtDate, formValues } from '/app/assets/dom.js';
 
 /** Shows freshly issued credentials once, with a button to use them in this console. */
 function showCredentials(box, c) {
-  box.replaceChildren(
+  clearSecrets();
+  showSecretBox(
+    box,
     el(
       'div',
       { class: 'note stack' },
-      el('strong', { text: 'New credentials — the secret is shown only once:' }),
-      el('dl', { class: 'kv' }, el('dt', { text: 'Client id' }), el('dd', { class: 'mono secret', text: c.client_id }), el('dt', { text: 'API key' }), el('dd', { class: 'mono secret', 'data-field': 'api_key', text: c.api_key }), el('dt', { text: 'Secret key' }), el('dd', { class: 'mono secret', 'data-field': 'secret_key', text: c.secret_key })),
+      el('strong', { text: t('New credentials — the secret is shown only once:') }),
+      el(
+        'dl',
+        { class: 'kv stacked' },
+        el('dt', { text: t('Client id') }),
+        el('dd', {}, secretValue(c.client_id, { label: t('Client id') })),
+        el('dt', { text: t('API key') }),
+        el('dd', {}, secretValue(c.api_key, { field: 'api_key', label: t('API key') })),
+        el('dt', { text: t('Secret key') }),
+        el('dd', {}, secretValue(c.secret_key, { field: 'secret_key', label: t('Secret key') })),
+      ),
     ),
   );
 }
@@ -30,17 +43,17 @@ export function initOperator(ctx) {
             { dataset: { clientId: c.client_id } },
             el('td', { text: c.name }),
             el('td', { class: 'mono', text: c.client_id }),
-            el('td', { text: c.tier }),
+            el('td', { text: t(c.tier) }),
             el('td', { text: String(c.users_count ?? '—') }),
-            el('td', { text: `${c.limits.max_users ?? '∞'} users · ${c.limits.calls_per_hour ?? '∞'} calls/h` }),
-            el('td', {}, el('span', { class: `badge ${c.is_active ? 'ok' : 'bad'}`, text: c.is_active ? 'active' : 'disabled' })),
+            el('td', { text: t('{users} users · {calls} calls/h', { users: c.limits.max_users ?? '∞', calls: c.limits.calls_per_hour ?? '∞' }) }),
+            el('td', {}, el('span', { class: `badge ${c.is_active ? 'ok' : 'bad'}`, text: c.is_active ? t('active') : t('disabled') })),
             el('td', { text: fmtDate(c.created_at) }),
-            el('td', { class: 'actions' }, el('button', { type: 'button', class: 'small secondary', 'aria-label': `Keys of ${c.name}`, onclick: () => void selectClient(c) }, 'Keys')),
+            el('td', { class: 'actions' }, el('button', { type: 'button', class: 'small secondary', 'aria-label': t('Keys of {name}', { name: c.name }), onclick: () => void selectClient(c) }, t('Keys'))),
           ),
         ),
       );
-      if (p.results.length === 0) tb.append(el('tr', {}, el('td', { colspan: 8, class: 'muted', text: 'No clients yet.' })));
-      $('#clients-page').textContent = `Page ${p.page} of ${state.totalPages} · ${p.count} client${p.count === 1 ? '' : 's'}`;
+      if (p.results.length === 0) tb.append(el('tr', {}, el('td', { colspan: 8, class: 'muted', text: t('No clients yet.') })));
+      $('#clients-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: state.totalPages })} · ${tn(p.count, '{n} client', '{n} clients')}`;
       $('#clients-prev').disabled = state.page <= 1;
       $('#clients-next').disabled = state.page >= state.totalPages;
     });
@@ -49,8 +62,8 @@ export function initOperator(ctx) {
   async function selectClient(c) {
     state.selected = c;
     keysCard.hidden = false;
-    keysCard.querySelector('.credentials').replaceChildren();
-    $('#client-keys-title').textContent = `Keys of ${c.name}`;
+    clearSecrets();
+    $('#client-keys-title').textContent = t('Keys of {name}', { name: c.name });
     await loadKeys();
   }
 
@@ -64,10 +77,10 @@ export function initOperator(ctx) {
             {},
             el('td', { class: 'mono', text: k.key }),
             el('td', { text: k.name ?? '' }),
-            el('td', {}, el('span', { class: `badge ${k.status === 'active' ? 'ok' : 'bad'}`, text: k.status })),
+            el('td', {}, el('span', { class: `badge ${k.status === 'active' ? 'ok' : 'bad'}`, text: t(k.status) })),
             el('td', { text: fmtDate(k.created_at) }),
             el('td', { text: fmtDate(k.last_used_at) }),
-            el('td', { class: 'actions' }, k.status === 'active' || k.status === 'expiring' ? el('button', { type: 'button', class: 'small danger', 'aria-label': `Revoke ${k.key}`, onclick: (e) => void revoke(k, e.currentTarget) }, 'Revoke') : null),
+            el('td', { class: 'actions' }, k.status === 'active' || k.status === 'expiring' ? el('button', { type: 'button', class: 'small danger', 'aria-label': t('Revoke {key}', { key: k.key }), onclick: (e) => void revoke(k, e.currentTarget) }, t('Revoke')) : null),
           ),
         ),
       );
@@ -75,7 +88,7 @@ export function initOperator(ctx) {
   }
 
   async function revoke(k, button) {
-    if (!confirm(`Revoke ${k.key}? Requests with it fail at once.`)) return;
+    if (!confirm(t('Revoke {key}? Requests with it fail at once.', { key: k.key }))) return;
     await busy(button, keysCard.querySelector('.alert'), async () => {
       await api(`/admin/keys/${encodeURIComponent(k.key)}/revoke/`, { method: 'POST', auth: ctx.adminAuth() });
       await loadKeys();

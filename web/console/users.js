@@ -1,6 +1,7 @@
 // Users panel: list/search/page, create, edit, (de)activate, delete; a user's enrollments and
 // enrollment from an uploaded photo.
 import { api } from '/app/assets/api.js';
+import { t, tn } from '/app/assets/i18n.js';
 import { $, el, busy, fmtDate, formValues, showError, showNote } from '/app/assets/dom.js';
 
 const PAGE_SIZE = 20;
@@ -12,9 +13,9 @@ function parseMetadata(text) {
   try {
     v = JSON.parse(text);
   } catch {
-    throw Object.assign(new Error('Metadata must be valid JSON.'), { code: 'VALIDATION_ERROR' });
+    throw Object.assign(new Error('Metadata must be valid JSON.'), { code: 'METADATA_INVALID' });
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw Object.assign(new Error('Metadata must be a JSON object.'), { code: 'VALIDATION_ERROR' });
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw Object.assign(new Error('Metadata must be a JSON object.'), { code: 'METADATA_INVALID' });
   return v;
 }
 
@@ -29,8 +30,8 @@ export function initUsers(ctx) {
       const p = await api('/clients/users/', { auth: ctx.auth(), query: { page: state.page, page_size: PAGE_SIZE, ...state.filters } });
       state.totalPages = Math.max(1, p.total_pages);
       tbody.replaceChildren(...p.results.map(row));
-      if (p.results.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 7, class: 'muted', text: 'No users.' })));
-      $('#users-page').textContent = `Page ${p.page} of ${state.totalPages} · ${p.count} user${p.count === 1 ? '' : 's'}`;
+      if (p.results.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 7, class: 'muted', text: t('No users.') })));
+      $('#users-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: state.totalPages })} · ${tn(p.count, '{n} user', '{n} users')}`;
       $('#users-prev').disabled = state.page <= 1;
       $('#users-next').disabled = state.page >= state.totalPages;
     });
@@ -43,21 +44,21 @@ export function initUsers(ctx) {
       el('td', { class: 'mono', text: u.external_id }),
       el('td', { text: u.name }),
       el('td', { text: u.email ?? '' }),
-      el('td', {}, el('span', { class: `badge ${u.is_active ? 'ok' : 'bad'}`, text: u.is_active ? 'active' : 'inactive' })),
+      el('td', {}, el('span', { class: `badge ${u.is_active ? 'ok' : 'bad'}`, text: u.is_active ? t('active') : t('inactive') })),
       el('td', { class: 'enrollments-count', text: String(u.enrollments_count) }),
       el('td', { text: fmtDate(u.last_authentication) }),
       el(
         'td',
         { class: 'actions' },
-        el('button', { type: 'button', class: 'small secondary', 'aria-label': `Open ${u.external_id}`, onclick: () => void select(u) }, 'Open'),
-        el('button', { type: 'button', class: 'small danger', 'aria-label': `Delete ${u.external_id}`, onclick: () => void remove(u) }, 'Delete'),
+        el('button', { type: 'button', class: 'small secondary', 'aria-label': t('Open {id}', { id: u.external_id }), onclick: () => void select(u) }, t('Open')),
+        el('button', { type: 'button', class: 'small danger', 'aria-label': t('Delete {id}', { id: u.external_id }), onclick: () => void remove(u) }, t('Delete')),
       ),
     );
     return tr;
   }
 
   async function remove(u) {
-    if (!confirm(`Delete ${u.external_id} (${u.name}) and all of their face data? This cannot be undone.`)) return;
+    if (!confirm(t('Delete {id} ({name}) and all of their face data? This cannot be undone.', { id: u.external_id, name: u.name }))) return;
     await busy(null, $('#users-error'), async () => {
       await api(`/clients/users/${encodeURIComponent(u.id)}/`, { method: 'DELETE', auth: ctx.auth() });
       if (state.selected?.id === u.id) {
@@ -76,7 +77,7 @@ export function initUsers(ctx) {
     editForm.name.value = u.name;
     editForm.email.value = u.email ?? '';
     editForm.metadata.value = u.metadata && Object.keys(u.metadata).length ? JSON.stringify(u.metadata, null, 2) : '';
-    $('#user-toggle-active').textContent = u.is_active ? 'Deactivate' : 'Activate';
+    $('#user-toggle-active').textContent = u.is_active ? t('Deactivate') : t('Activate');
     $('#user-camera-link').href = `/app/camera/?mode=enrollment&user_id=${encodeURIComponent(u.external_id)}`;
     for (const box of detail.querySelectorAll('.alert, .note')) box.hidden = true;
     for (const tr of tbody.rows) tr.classList.toggle('selected', tr.dataset.externalId === u.external_id);
@@ -101,20 +102,20 @@ export function initUsers(ctx) {
             'tr',
             {},
             el('td', { class: 'mono', text: e.enrollment_id.slice(0, 8) + '…', title: e.enrollment_id }),
-            el('td', { text: e.source }),
+            el('td', { text: t(e.source) }),
             el('td', { text: typeof e.quality_score === 'number' ? e.quality_score.toFixed(2) : '—' }),
             el('td', { text: (e.angles_captured ?? []).join(', ') || '—' }),
             el('td', { text: fmtDate(e.created_at) }),
-            el('td', { class: 'actions' }, el('button', { type: 'button', class: 'small danger', 'aria-label': `Delete enrollment ${e.enrollment_id}`, onclick: () => void removeEnrollment(e) }, 'Delete')),
+            el('td', { class: 'actions' }, el('button', { type: 'button', class: 'small danger', 'aria-label': t('Delete enrollment {id}', { id: e.enrollment_id }), onclick: () => void removeEnrollment(e) }, t('Delete'))),
           ),
         ),
       );
-      if (r.enrollments.length === 0) tb.append(el('tr', {}, el('td', { colspan: 6, class: 'muted', text: 'No enrollments yet.' })));
+      if (r.enrollments.length === 0) tb.append(el('tr', {}, el('td', { colspan: 6, class: 'muted', text: t('No enrollments yet.') })));
     });
   }
 
   async function removeEnrollment(e) {
-    if (!confirm(`Delete enrollment ${e.enrollment_id}? Its templates leave the search at once.`)) return;
+    if (!confirm(t('Delete enrollment {id}? Its templates leave the search at once.', { id: e.enrollment_id }))) return;
     await busy(null, $('#enrollments-error'), async () => {
       await api(`/auth/enrollments/${encodeURIComponent(e.enrollment_id)}/`, { method: 'DELETE', auth: ctx.auth() });
       await refreshSelected();
@@ -148,7 +149,7 @@ export function initUsers(ctx) {
       if (metadata) body.metadata = metadata;
       const u = await api('/clients/users/', { auth: ctx.auth(), json: body });
       form.reset();
-      showNote(note, `Created ${u.external_id}.`);
+      showNote(note, t('Created {id}.', { id: u.external_id }));
       state.page = 1;
       await loadList();
       await select(u);
@@ -164,7 +165,7 @@ export function initUsers(ctx) {
       const body = { external_id: v.external_id, name: v.name, email: v.email || null, metadata: parseMetadata(v.metadata) ?? {} };
       await api(`/clients/users/${encodeURIComponent(state.selected.id)}/`, { method: 'PUT', auth: ctx.auth(), json: body });
       await refreshSelected();
-      showNote(editForm.querySelector('.note'), 'Saved.');
+      showNote(editForm.querySelector('.note'), t('Saved.'));
     });
   });
 
@@ -173,7 +174,7 @@ export function initUsers(ctx) {
     void busy(e.currentTarget, editForm.querySelector('.alert'), async () => {
       await api(`/clients/users/${encodeURIComponent(u.id)}/${u.is_active ? 'deactivate' : 'activate'}/`, { method: 'POST', auth: ctx.auth() });
       await refreshSelected();
-      showNote(editForm.querySelector('.note'), u.is_active ? 'Deactivated: this user cannot authenticate.' : 'Activated.');
+      showNote(editForm.querySelector('.note'), u.is_active ? t('Deactivated: this user cannot authenticate.') : t('Activated.'));
     });
   });
 
@@ -190,7 +191,7 @@ export function initUsers(ctx) {
       const r = await api('/auth/enrollment/direct/', { auth: ctx.auth(), form: fd });
       form.image.value = '';
       await refreshSelected();
-      showNote(form.querySelector('.note'), `Enrolled: ${r.enrollment_id} (quality ${r.quality_metrics.overall_quality.toFixed(2)}).`);
+      showNote(form.querySelector('.note'), t('Enrolled: {id} (quality {q}).', { id: r.enrollment_id, q: r.quality_metrics.overall_quality.toFixed(2) }));
     });
   });
 

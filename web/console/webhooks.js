@@ -1,9 +1,24 @@
 // Webhooks panel: endpoints (list, create, test, delete) and delivery logs with filters.
 import { api } from '/app/assets/api.js';
+import { t } from '/app/assets/i18n.js';
 import { $, el, busy, fmtDate, formValues, showNote } from '/app/assets/dom.js';
+import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
 
 /** The events of the guide (docs/webhooks.md); webhook.test is sent only by the test button. */
 const EVENTS = ['enrollment.completed', 'enrollment.failed', 'authentication.success', 'authentication.failed', 'liveness.failed', 'user.created', 'user.updated'];
+
+/** Why a delivery did not arrive, in words (the receiver's raw error is shown beside it). */
+function deliveryProblem(d) {
+  const e = d.last_error ?? '';
+  if (/ECONNREFUSED/i.test(e)) return t('the receiver refused the connection (nothing is listening at this address)');
+  if (/ENOTFOUND|EAI_AGAIN/i.test(e)) return t('the host name could not be found');
+  if (/timed? ?out|ETIMEDOUT|abort/i.test(e)) return t('the receiver did not answer in time');
+  if (/ECONNRESET|socket hang up/i.test(e)) return t('the connection was cut off');
+  if (/inactive/i.test(e)) return t('the endpoint is paused');
+  if (/certificate|TLS|SSL/i.test(e)) return t('the receiver’s certificate was not accepted');
+  if (d.last_status_code) return t('the receiver answered HTTP {code}', { code: d.last_status_code });
+  return t('the receiver could not be reached');
+}
 
 export function initWebhooks(ctx) {
   const logs = { page: 1, totalPages: 1, filters: {} };
@@ -22,33 +37,49 @@ export function initWebhooks(ctx) {
             {},
             el('td', { class: 'mono', text: w.url }),
             el('td', { text: w.events.join(', ') }),
-            el('td', {}, el('span', { class: `badge ${w.is_active ? 'ok' : 'bad'}`, text: w.is_active ? 'active' : 'paused' })),
+            el('td', {}, el('span', { class: `badge ${w.is_active ? 'ok' : 'bad'}`, text: w.is_active ? t('active') : t('paused') })),
             el('td', { text: `${w.retry_policy.max_retries}× ${w.retry_policy.backoff_strategy} ${w.retry_policy.retry_delay}s` }),
             el('td', { text: fmtDate(w.created_at) }),
             el(
               'td',
               { class: 'actions' },
-              el('button', { type: 'button', class: 'small secondary', 'aria-label': `Send a test event to ${w.url}`, onclick: (e) => void testEndpoint(w, e.currentTarget) }, 'Test'),
-              el('button', { type: 'button', class: 'small danger', 'aria-label': `Delete endpoint ${w.url}`, onclick: () => void removeEndpoint(w) }, 'Delete'),
+              el('button', { type: 'button', class: 'small secondary', 'aria-label': t('Send a test event to {url}', { url: w.url }), onclick: (e) => void testEndpoint(w, e.currentTarget) }, t('Test')),
+              el('button', { type: 'button', class: 'small danger', 'aria-label': t('Delete endpoint {url}', { url: w.url }), onclick: () => void removeEndpoint(w) }, t('Delete')),
             ),
           ),
         ),
       );
-      if (p.results.length === 0) tb.append(el('tr', {}, el('td', { colspan: 6, class: 'muted', text: 'No webhook endpoints.' })));
+      if (p.results.length === 0) tb.append(el('tr', {}, el('td', { colspan: 6, class: 'muted', text: t('No webhook endpoints.') })));
     });
   }
 
   async function testEndpoint(w, button) {
     showNote($('#endpoints-note'), '');
+    showTestFailure(null);
     await busy(button, $('#endpoints-error'), async () => {
       const d = await api(`/webhooks/endpoints/${encodeURIComponent(w.id)}/test/`, { method: 'POST', auth: ctx.auth() });
-      showNote($('#endpoints-note'), `Test delivery ${d.status}${d.last_status_code ? ` (HTTP ${d.last_status_code})` : ''}${d.last_error ? `: ${d.last_error}` : ''}.`);
+      if (d.status === 'delivered') showNote($('#endpoints-note'), t('Test delivered (HTTP {code}).', { code: d.last_status_code }));
+      else showTestFailure(d);
       await loadLogs();
     });
   }
 
+  /** A test that did not arrive is shown as a failure, in words, with the receiver's raw answer below. */
+  function showTestFailure(d) {
+    const box = $('#endpoints-test-failed');
+    box.hidden = !d;
+    if (!d) return box.replaceChildren();
+    const queued = d.status === 'pending' && !d.attempts;
+    box.dataset.outcome = queued ? 'queued' : 'failed';
+    box.replaceChildren(
+      el('strong', { class: 'msg', text: queued ? t('The test is queued: this server sends no webhooks itself (WAJAH_WEBHOOKS=0).') : t('The test delivery failed: {why}.', { why: deliveryProblem(d) }) }),
+      d.status === 'pending' && !queued ? el('span', { class: 'help', text: t('A retry is scheduled; see the delivery log below.') }) : null,
+      d.last_error ? el('small', { class: 'error-code', translate: 'no', text: d.last_error }) : null,
+    );
+  }
+
   async function removeEndpoint(w) {
-    if (!confirm(`Delete the endpoint ${w.url} and its delivery logs?`)) return;
+    if (!confirm(t('Delete the endpoint {url} and its delivery logs?', { url: w.url }))) return;
     await busy(null, $('#endpoints-error'), async () => {
       await api(`/webhooks/endpoints/${encodeURIComponent(w.id)}/`, { method: 'DELETE', auth: ctx.auth() });
       await Promise.all([loadEndpoints(), loadLogs()]);
@@ -68,16 +99,16 @@ export function initWebhooks(ctx) {
             el('td', { text: fmtDate(d.created_at) }),
             el('td', { class: 'mono', text: d.event_type }),
             el('td', { class: 'mono', text: d.url }),
-            el('td', {}, el('span', { class: `badge ${d.status === 'delivered' ? 'ok' : d.status === 'failed' ? 'bad' : ''}`, text: d.status })),
+            el('td', {}, el('span', { class: `badge ${d.status === 'delivered' ? 'ok' : d.status === 'failed' ? 'bad' : ''}`, text: t(d.status) })),
             el('td', { text: String(d.attempts) }),
             el('td', { text: d.last_status_code ?? '—' }),
             el('td', { text: d.last_error ?? '' }),
-            el('td', { class: 'actions' }, d.status === 'failed' ? el('button', { type: 'button', class: 'small secondary', onclick: (e) => void retry(d, e.currentTarget) }, 'Retry') : null),
+            el('td', { class: 'actions' }, d.status === 'failed' ? el('button', { type: 'button', class: 'small secondary', onclick: (e) => void retry(d, e.currentTarget) }, t('Retry')) : null),
           ),
         ),
       );
-      if (p.results.length === 0) tb.append(el('tr', {}, el('td', { colspan: 8, class: 'muted', text: 'No deliveries.' })));
-      $('#logs-page').textContent = `Page ${p.page} of ${logs.totalPages} · ${p.count}`;
+      if (p.results.length === 0) tb.append(el('tr', {}, el('td', { colspan: 8, class: 'muted', text: t('No deliveries.') })));
+      $('#logs-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: logs.totalPages })} · ${p.count}`;
       $('#logs-prev').disabled = logs.page <= 1;
       $('#logs-next').disabled = logs.page >= logs.totalPages;
     });
@@ -107,7 +138,8 @@ export function initWebhooks(ctx) {
       const w = await api('/webhooks/endpoints/', { auth: ctx.auth(), json: body });
       form.url.value = '';
       form.secret.value = '';
-      showNote(note, w.secret ? `Created. Signing secret (shown once): ${w.secret}` : 'Created.');
+      showNote(note, t('Created.'));
+      if (w.secret) showSecretBox($('#endpoint-secret'), el('strong', { text: t('Signing secret (shown once):') }), ' ', secretValue(w.secret, { field: 'secret', label: t('signing secret') }));
       await loadEndpoints();
     });
   });
@@ -127,5 +159,12 @@ export function initWebhooks(ctx) {
     void loadLogs();
   });
 
-  return { show: () => Promise.all([loadEndpoints(), loadLogs()]) };
+  return {
+    show: () => Promise.all([loadEndpoints(), loadLogs()]),
+    hide: () => {
+      clearSecrets();
+      showTestFailure(null);
+      showNote($('#endpoints-note'), '');
+    },
+  };
 }

@@ -1,25 +1,17 @@
 // Face sign-in page of an OpenID Connect interaction (docs/sso.md). Its only credential is the
 // provider's interaction cookie: the server holds the face session and decides the outcome; this page
 // sends camera frames and follows the redirect the server gives when the sign-in ends.
+import '/app/assets/page.js';
+import { t } from '/app/assets/i18n.js';
+import { explain, instruction, line } from '/app/assets/messages.js';
 import { createFrameLoop } from '/app/camera/frame-loop.js';
 
 const $ = (s) => document.querySelector(s);
 const base = location.pathname.replace(/\/$/, '');
-const CHALLENGES = {
-  blink: 'Blink slowly',
-  head_movement: 'Turn your head slowly to one side',
-  turn_left: 'Turn your head to your left',
-  turn_right: 'Turn your head to your right',
-  nod: 'Nod your head',
-  smile: 'Smile',
-};
-const FRAME_HINTS = {
-  NO_FACE_DETECTED: 'No face seen: look at the camera, with light on your face.',
-  MULTIPLE_FACES: 'Only one person in front of the camera, please.',
-  POOR_IMAGE_QUALITY: 'The picture is not clear enough: more light, hold still.',
-  FACE_MISMATCH: 'A different face appeared: only the person signing in, please.',
-  SERVICE_BUSY: 'The server is busy, retrying…',
-};
+// Challenges and problems are said in words from the message table (web/assets/messages.js).
+const CHALLENGES = { get: (c) => instruction(c) };
+const FRAME_HINTS = new Set(['NO_FACE_DETECTED', 'MULTIPLE_FACES', 'POOR_IMAGE_QUALITY', 'FACE_MISMATCH', 'SERVICE_BUSY']);
+const hint = (code) => `${explain(code).text} ${explain(code).help}`;
 
 const video = $('#video');
 let loop = null;
@@ -31,12 +23,16 @@ function guide(text, tone) {
   $('#preview').classList.toggle('state-bad', tone === 'bad');
 }
 function showLiveness(l) {
-  if (l && 'current_challenge' in l) $('#challenge').textContent = l.current_challenge ? CHALLENGES[l.current_challenge] ?? l.current_challenge : 'done';
+  if (l && 'current_challenge' in l) $('#challenge').textContent = l.current_challenge ? CHALLENGES.get(l.current_challenge) : t('Done');
 }
-function showError(message) {
+/** A failure in plain words (never the raw code, which stays in data-code). */
+function showError(err) {
   const a = $('#alert');
-  a.textContent = message;
-  a.hidden = !message;
+  a.hidden = !err;
+  if (!err) return (a.textContent = '');
+  const x = explain(err.code ? err : { code: err.status >= 500 ? 'INTERNAL_ERROR' : 'FAILED' });
+  a.dataset.code = x.code;
+  a.textContent = `${x.text} ${x.help}`;
 }
 
 async function call(path, body) {
@@ -54,24 +50,25 @@ function leave(to) {
 
 function onAnswer(r) {
   if (r.status === 'completed') {
-    guide('Signed in. Returning to the application…', 'good');
+    guide(t('Signed in. Returning to the application…'), 'good');
     leave(r.redirect_to);
     return false;
   }
   if (r.status === 'denied') {
-    guide('Sign-in refused. Returning to the application…', 'bad');
+    guide(t('Sign-in refused. Returning to the application…'), 'bad');
     leave(r.redirect_to);
     return false;
   }
   if (r.status === 'retry') {
-    guide(r.message, 'bad');
+    guide(line('outcome.retrying'), 'bad');
     $('#attempts').textContent = String(r.attempts_remaining);
     showLiveness(r.liveness);
     return true;
   }
   showLiveness(r.liveness);
   const l = r.liveness;
-  guide(l?.current_challenge ? CHALLENGES[l.current_challenge] ?? r.feedback?.message : r.feedback?.message ?? 'Hold still.', 'good');
+  const s = r.feedback?.suggestions?.[0];
+  guide(l?.current_challenge ? CHALLENGES.get(l.current_challenge) : s ? instruction(s) : line('guide.hold_still'), 'good');
   return true;
 }
 
@@ -81,18 +78,18 @@ async function sendFrame(blob) {
   try {
     return onAnswer(await call('/frame', fd));
   } catch (e) {
-    if (FRAME_HINTS[e.code]) {
-      guide(FRAME_HINTS[e.code], 'bad');
+    if (FRAME_HINTS.has(e.code)) {
+      guide(hint(e.code), 'bad');
       return true;
     }
-    showError(`${e.message}${e.code ? ` (${e.code})` : ''}`);
-    guide('Stopped.', 'bad');
+    showError(e);
+    guide(line('guide.stopped'), 'bad');
     return false;
   }
 }
 
 async function start() {
-  showError('');
+  showError(null);
   $('#start').disabled = true;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' }, audio: false });
@@ -104,11 +101,13 @@ async function start() {
     if (s.status === 'denied') return leave(s.redirect_to);
     $('#attempts').textContent = String(s.attempts_remaining + 1);
     showLiveness(s.liveness);
-    guide(s.liveness?.current_challenge ? CHALLENGES[s.liveness.current_challenge] : 'Look at the camera.', 'good');
+    guide(s.liveness?.current_challenge ? CHALLENGES.get(s.liveness.current_challenge) : line('guide.look'), 'good');
     loop = createFrameLoop({ video, intervalMs: 120, onFrame: sendFrame });
     loop.start();
   } catch (e) {
-    showError(`${e.message}${e.code ? ` (${e.code})` : ''}`);
+    const denied = e?.name === 'NotAllowedError' || e?.name === 'SecurityError';
+    showError(e?.name && !e.code ? { code: denied ? 'CAMERA_DENIED' : 'CAMERA_UNAVAILABLE' } : e);
+    guide(line('guide.stopped'), 'bad');
     $('#start').disabled = false;
   }
 }
@@ -117,9 +116,5 @@ $('#start').addEventListener('click', () => void start());
 $('#cancel').addEventListener('click', (ev) => {
   ev.preventDefault();
   loop?.stop();
-  guide('Cancelled. Close this page or start again from the application.', 'bad');
-});
-$('#contrast-toggle').addEventListener('click', (ev) => {
-  const on = document.documentElement.classList.toggle('high-contrast');
-  ev.currentTarget.setAttribute('aria-pressed', String(on));
+  guide(t('Cancelled. Close this page or start again from the application.'), 'bad');
 });
