@@ -28,6 +28,9 @@ export const FrameOptions = Type.Object({
   search_threshold: Type.Optional(unit),
   max_results: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
   confidence_threshold: Type.Optional(unit),
+  /** Follow the face from frame to frame (default true): the detector and the recogniser run only when
+   * needed (docs/realtime.md, "Tracking"). false: the full pipeline on every frame. */
+  tracking: Type.Optional(Type.Boolean()),
 });
 
 export const ProcessFrameMessage = Type.Object({
