@@ -19,6 +19,11 @@ import { createFaceEngine } from '../src/vision/index.ts';
 import type { AnalyzeResult } from '../src/vision/types.ts';
 
 const argv = process.argv.slice(2);
+if (argv.includes('--streams')) {
+  // Concurrent camera streams over the real WebSocket endpoint: scripts/stream-bench.ts.
+  await import('./stream-bench.ts');
+  process.exit(0);
+}
 const opt = (name: string, def: number) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : def;

@@ -1,17 +1,19 @@
 /**
  * Measures the server-driven liveness decision (src/services/liveness.service.ts) on real video:
- * `node scripts/liveness-eval.ts [--json] [--refresh]`.
+ * `node scripts/liveness-eval.ts [--json] [--refresh] [--tracking]`.
  *
  * Frames come from ../shared/data/video/fakecam/*.mjpeg (the fake-camera files). Each scenario feeds
  * a frame sequence with frame-time timestamps into a liveness state with the given challenges and
  * prints pass/fail, score, checks and the signals behind them. The per-frame engine signals are cached
- * in .tmp/liveness-signals.json (pass --refresh after changing the engine).
+ * in .tmp/liveness-signals.json (pass --refresh after changing the engine). With --tracking each clip is
+ * played as one stream (withStreamTrack, as the WebSocket does; cache .tmp/liveness-signals-tracking.json):
+ * the table must be the same as without.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { testDataDir } from '../src/config/env.ts';
-import { createFaceEngine } from '../src/vision/index.ts';
+import { createFaceEngine, StreamTrack, withStreamTrack } from '../src/vision/index.ts';
 import { readMjpegFrames } from '../src/vision/mjpeg.ts';
 import { panZoom, stretchBlink } from './lib/attacks.ts';
 import {
@@ -37,7 +39,8 @@ const VIDEOS: Video[] = [
 type Cached = { eye: number; yaw: number; pitch: number; smile: number; thumb: string; passive: number | null } | null;
 
 async function signals(refresh: boolean): Promise<Record<string, Cached[]>> {
-  const cacheFile = path.resolve(import.meta.dirname, '../.tmp/liveness-signals.json');
+  const tracking = process.argv.includes('--tracking');
+  const cacheFile = path.resolve(import.meta.dirname, `../.tmp/liveness-signals${tracking ? '-tracking' : ''}.json`);
   if (!refresh && fs.existsSync(cacheFile)) return JSON.parse(fs.readFileSync(cacheFile, 'utf8'));
   const engine = await createFaceEngine({ workers: 1, queueSize: 256 });
   const out: Record<string, Cached[]> = {};
@@ -64,9 +67,11 @@ async function signals(refresh: boolean): Promise<Record<string, Cached[]>> {
     for (const v of sources) {
       const frames = v.frames;
       out[v.name] = [];
+      const track = new StreamTrack();
       for (const f of frames) {
         try {
-          const r = await engine.analyze(f, { multiple: 'largest', embed: false, refineEyes: true, passive: true }); // as session frames with liveness
+          const analyze = () => engine.analyze(f, { multiple: 'largest', embed: false, refineEyes: true, passive: true }); // as session frames with liveness
+          const r = tracking ? await withStreamTrack(track, analyze) : await analyze();
           const face = r.faces[0];
           out[v.name].push({
             eye: face.signals.eyeOpenness,

@@ -1,11 +1,12 @@
 import { appError } from '../errors.ts';
 import { alignArcface } from './align/similarity.ts';
 import { decodeImage, DEFAULT_LIMITS, type DecodeLimits } from './decode/decode.ts';
-import type { DetectedFace, FaceDetector } from './detector/types.ts';
+import type { DetectedFace, FaceDetector, TrackCrop } from './detector/types.ts';
 import type { Embedder } from './embedder/types.ts';
 import { livenessSignals } from './liveness-signals/signals.ts';
 import { DEFAULT_MODEL, isModelId, MODEL_DLIB, MODEL_FACEPLUGIN, type ModelId } from './models.ts';
 import { assessQuality } from './quality/quality.ts';
+import { iou, mustEmbed, TRACKING, type TrackState } from './tracking/track-state.ts';
 import type { AnalyzedFace, AnalyzeOptions, AnalyzeResult } from './types.ts';
 
 /** Build a recogniser backend by id (each loads its weights from node_modules). */
@@ -136,6 +137,78 @@ export class Analyzer {
       faces,
       modelId,
       timings: { decodeMs: t1 - t0, detectMs: t2 - t1, embedMs, qualityMs, totalMs },
+    };
+  }
+
+  /**
+   * One frame of a stream, following the main face from the previous frame (`prev`, null for the first):
+   * the mesh is fitted on the crop the last frame predicts, and the detector runs only when there is no
+   * track, the fit is not confident, or every TRACKING.DETECT_EVERY frames; the embedding is the track's
+   * last one unless identity must be confirmed (mustEmbed). Quality and liveness signals come from this
+   * frame. Returns the state for the next frame.
+   */
+  async analyzeTracked(image: Uint8Array | string, options: AnalyzeOptions, prev: TrackState | null): Promise<{ result: AnalyzeResult; track: TrackState }> {
+    const t0 = performance.now();
+    const modelId = options.model ?? this.defaultModel;
+    const embedder = options.embed ? await this.embedder(modelId) : null;
+    const img = await decodeImage(image, this.limits);
+    const t1 = performance.now();
+    const detectOptions = { passive: options.passive ?? false, refineEyes: options.refineEyes ?? false };
+    const usable = prev && prev.modelId === modelId ? prev : null;
+    let face: DetectedFace | null = null;
+    let next: TrackCrop | null = null;
+    let faces = usable?.faces ?? 0;
+    let detected = false;
+    if (usable && this.detector.track && usable.sinceDetect + 1 < TRACKING.DETECT_EVERY) {
+      const fit = await this.detector.track(img, usable.crop, detectOptions);
+      if (fit && fit.confidence >= TRACKING.MIN_TRACK_CONFIDENCE) {
+        face = { ...fit.face, score: usable.score };
+        next = fit.next;
+      }
+    }
+    if (!face) {
+      const all = byPrimacy(await this.detector.detect(img, detectOptions), img.width, img.height);
+      if (all.length === 0) throw appError('NO_FACE_DETECTED');
+      face = all[0];
+      faces = all.length;
+      detected = true;
+      next = this.detector.trackCrop?.(face) ?? { cx: face.box.x + face.box.width / 2, cy: face.box.y + face.box.height / 2, side: Math.max(face.box.width, face.box.height) };
+    }
+    const t2 = performance.now();
+    // A detector frame whose main face is elsewhere (another person stepped in, the scene changed)
+    // starts a new track: nothing of the old face's identity carries over.
+    const base = usable && (!detected || iou(usable.box, face.box) >= TRACKING.SAME_FACE_IOU) ? usable : null;
+    const frame = base ? base.frame + 1 : 0;
+    const aligned = alignArcface(img, face.five, 112);
+    const signals = livenessSignals(face.mesh, aligned, face.passiveLiveScore);
+    const quality = assessQuality(img, face, aligned, signals.eyeOpenness);
+    const t3 = performance.now();
+    const embedNow = embedder !== null && mustEmbed(base, frame, face.pose, signals.faceThumb);
+    const embedding = embedNow ? await embedder.embed(img, face) : embedder ? base!.embedding : null;
+    const t4 = performance.now();
+    const track: TrackState = {
+      modelId,
+      frame,
+      sinceDetect: detected ? 0 : base!.sinceDetect + 1,
+      crop: next!,
+      box: face.box,
+      score: face.score,
+      faces,
+      embedding: embedNow ? embedding : (base?.embedding ?? null),
+      embeddedAt: embedNow ? frame : (base?.embeddedAt ?? -1),
+      embeddedPose: embedNow ? { yaw: face.pose.yaw, pitch: face.pose.pitch } : (base?.embeddedPose ?? { yaw: 0, pitch: 0 }),
+      embeddedThumb: embedNow ? signals.faceThumb : (base?.embeddedThumb ?? null),
+    };
+    return {
+      result: {
+        width: img.width,
+        height: img.height,
+        faces: [{ box: face.box, score: face.score, landmarks: face.five, pose: face.pose, quality, signals, embedding }],
+        modelId,
+        timings: { decodeMs: t1 - t0, detectMs: t2 - t1, embedMs: t4 - t3, qualityMs: t3 - t2, totalMs: performance.now() - t0 },
+        tracking: { detected, embedded: embedNow, faces, frame },
+      },
+      track,
     };
   }
 }

@@ -1,6 +1,7 @@
 import { WorkerPool } from '../workers/pool.ts';
 import { cosine } from './embedder/types.ts';
 import { DEFAULT_MODEL } from './models.ts';
+import { trackFor } from './tracking/stream-track.ts';
 import type { AnalyzeOptions, AnalyzeResult, EngineStatus, FaceEngine } from './types.ts';
 
 export type * from './types.ts';
@@ -11,6 +12,8 @@ export {
   identificationThreshold,
 } from './calibration.ts';
 export { thumbnailChange } from './liveness-signals/signals.ts';
+export { StreamTrack, withStreamTrack } from './tracking/stream-track.ts';
+export { TRACKING } from './tracking/track-state.ts';
 
 export interface CreateFaceEngineOptions {
   /** Worker threads (one per core is right: each runs single-threaded wasm + onnxruntime). */
@@ -51,10 +54,18 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions): Promise<F
     maxPixels: opts.maxPixels,
   });
   let closed = false;
+  const tracking = { frames: 0, detectorRuns: 0, embeddings: 0 };
   return {
     defaultModelId: defaultModel,
-    analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
-      return pool.analyze(image, options);
+    async analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
+      // A frame of a stream (withStreamTrack) follows the face; one-shot calls run the whole pipeline.
+      const track = trackFor(options);
+      if (!track) return pool.analyze(image, options);
+      const result = await track.run((state) => pool.analyzeTracked(image, options, state));
+      tracking.frames++;
+      if (result.tracking?.detected) tracking.detectorRuns++;
+      if (result.tracking?.embedded) tracking.embeddings++;
+      return result;
     },
     similarity(a: Float32Array, b: Float32Array): number {
       if (a.length !== b.length) throw new Error(`embedding sizes differ (${a.length} vs ${b.length}): different models`);
@@ -69,7 +80,7 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions): Promise<F
           : s.ready === 0
             ? 'starting'
             : 'degraded';
-      return { state, workers: s.ready, busy: s.busy, queued: s.queued, models: pool.models };
+      return { state, workers: s.ready, busy: s.busy, queued: s.queued, models: pool.models, tracking: { ...tracking } };
     },
     async close(): Promise<void> {
       closed = true;

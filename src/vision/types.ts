@@ -1,3 +1,5 @@
+import type { TrackingInfo } from './tracking/track-state.ts';
+
 /**
  * The face engine contract. Everything outside src/vision and src/workers talks to faces
  * only through these types (services never import a model library).
@@ -111,6 +113,8 @@ export interface AnalyzeResult {
   /** Model id of the embeddings (e.g. "faceplugin-r100-v1"). Templates of different models never compare. */
   modelId: string;
   timings: { decodeMs: number; detectMs: number; embedMs: number; qualityMs: number; totalMs: number };
+  /** Only on a stream frame that followed its face (src/vision/tracking): what this frame ran. */
+  tracking?: TrackingInfo;
 }
 
 export interface EngineStatus {
@@ -119,6 +123,8 @@ export interface EngineStatus {
   busy: number;
   queued: number;
   models: string[];
+  /** Stream frames that were tracked since start: detector runs and recogniser runs among them. */
+  tracking: { frames: number; detectorRuns: number; embeddings: number };
 }
 
 export interface FaceEngine {

@@ -43,6 +43,12 @@ port.on('message', (msg: ToWorker) => {
         (e: unknown) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
       );
       break;
+    case 'analyze-tracked':
+      analyzer.analyzeTracked(msg.image, msg.options, msg.track).then(
+        ({ result, track }) => send({ type: 'result', id: msg.id, result, track }),
+        (e: unknown) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
+      );
+      break;
     case 'test:exit':
       process.exit(msg.code);
       break;

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors.ts';
+import type { TrackState } from '../vision/tracking/track-state.ts';
 import type { AnalyzeOptions, AnalyzeResult } from '../vision/types.ts';
 
 /** An error as it crosses the thread boundary (AppError fields, or INTERNAL_ERROR for anything else). */
@@ -21,6 +22,8 @@ export interface WorkerInit {
 /** Messages the pool sends to a worker, keyed by `type`. */
 export type ToWorker =
   | { type: 'analyze'; id: number; image: Uint8Array | string; options: AnalyzeOptions }
+  /** A stream frame: follow the face from `track` (the stream's state after its previous frame). */
+  | { type: 'analyze-tracked'; id: number; image: Uint8Array | string; options: AnalyzeOptions; track: TrackState | null }
   /** Test-only: make the worker exit with `code` (proves dead workers are replaced). */
   | { type: 'test:exit'; id: number; code: number }
   /** Test-only: block the worker thread for `ms` (proves a stuck job is killed and replaced). */
@@ -30,5 +33,5 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; models: string[]; defaultModel: string }
   | { type: 'init-failed'; error: SerializedError }
-  | { type: 'result'; id: number; result: AnalyzeResult }
+  | { type: 'result'; id: number; result: AnalyzeResult; track?: TrackState }
   | { type: 'error'; id: number; error: SerializedError };

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { appError, AppError } from '../errors.ts';
+import type { TrackState } from '../vision/tracking/track-state.ts';
 import type { AnalyzeOptions, AnalyzeResult } from '../vision/types.ts';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './messages.ts';
 
@@ -17,7 +18,7 @@ export interface PoolOptions extends WorkerInit {
 interface Job {
   id: number;
   message: ToWorker;
-  resolve: (r: AnalyzeResult) => void;
+  resolve: (r: Extract<FromWorker, { type: 'result' }>) => void;
   reject: (e: AppError) => void;
 }
 
@@ -96,7 +97,7 @@ export class WorkerPool {
             const job = slot.job;
             if (!job || job.id !== msg.id) break;
             this.finish(slot);
-            if (msg.type === 'result') job.resolve(msg.result);
+            if (msg.type === 'result') job.resolve(msg);
             else job.reject(deserializeError(msg.error));
             this.pump();
             break;
@@ -149,31 +150,40 @@ export class WorkerPool {
     }
   }
 
-  private submit<T extends ToWorker>(make: (id: number) => T): Promise<AnalyzeResult> {
+  private submit<T extends ToWorker>(make: (id: number) => T): Promise<Extract<FromWorker, { type: 'result' }>> {
     if (this.closing) return Promise.reject(appError('SERVICE_UNAVAILABLE', 'The face engine is shutting down'));
     const idle = this.slots.some((s) => s.ready && !s.job);
     if (!idle && this.queue.length >= this.opts.queueSize) {
       return Promise.reject(appError('SERVICE_BUSY', undefined, { queued: this.queue.length }, { 'Retry-After': '1' }));
     }
-    return new Promise<AnalyzeResult>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.queue.push({ id, message: make(id), resolve, reject });
       this.pump();
     });
   }
 
-  analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
-    return this.submit((id) => ({ type: 'analyze', id, image, options }));
+  async analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
+    return (await this.submit((id) => ({ type: 'analyze', id, image, options }))).result;
+  }
+
+  /**
+   * A stream frame that follows the face from `track`. The state travels with the job, so any free
+   * worker can take the next frame of a stream (no stream is stuck behind a busy worker).
+   */
+  async analyzeTracked(image: Uint8Array | string, options: AnalyzeOptions, track: TrackState | null): Promise<{ result: AnalyzeResult; track: TrackState | null }> {
+    const msg = await this.submit((id) => ({ type: 'analyze-tracked', id, image, options, track }));
+    return { result: msg.result, track: msg.track ?? null };
   }
 
   /** Test-only: the next free worker exits with `code`. */
-  crashOneWorker(code = 7): Promise<AnalyzeResult> {
-    return this.submit((id) => ({ type: 'test:exit', id, code }));
+  async crashOneWorker(code = 7): Promise<AnalyzeResult> {
+    return (await this.submit((id) => ({ type: 'test:exit', id, code }))).result;
   }
 
   /** Test-only: the next free worker blocks its thread for `ms`. */
-  blockOneWorker(ms: number): Promise<AnalyzeResult> {
-    return this.submit((id) => ({ type: 'test:block', id, ms }));
+  async blockOneWorker(ms: number): Promise<AnalyzeResult> {
+    return (await this.submit((id) => ({ type: 'test:block', id, ms }))).result;
   }
 
   stats(): { workers: number; ready: number; busy: number; queued: number; restarts: number } {

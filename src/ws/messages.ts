@@ -33,6 +33,9 @@ export const FrameOptions = Type.Object({
   liveness_challenges: Type.Optional(Type.Array(Type.Union(CHALLENGES.map((c) => Type.Literal(c))), { minItems: 1, maxItems: 6 })),
   challenge_timeout: Type.Optional(Type.Number({ minimum: 1, maximum: 120 })),
   liveness_threshold: Type.Optional(unit),
+  /** Follow the face from frame to frame (default true): the detector and the recogniser run only when
+   * needed (docs/realtime.md, "Tracking"). false: the full pipeline on every frame. */
+  tracking: Type.Optional(Type.Boolean()),
 });
 
 export const ProcessFrameMessage = Type.Object({

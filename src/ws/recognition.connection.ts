@@ -4,6 +4,7 @@ import type { AccessService } from '../services/access.service.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
 import type { RequestMeta } from '../services/face.ts';
+import { StreamTrack, withStreamTrack } from '../vision/index.ts';
 import { FrameRecognizer, answerFrame } from './frame-recognizer.ts';
 import { parseClientMessage, type AuthenticateMessage, type DropReason, type ProcessFrameMessage, type ServerMessage } from './messages.ts';
 
@@ -81,6 +82,8 @@ export class RecognitionConnection {
   /** Per-frame recognition (and the liveness session of a liveness stream), set on authentication. */
   #recognizer: FrameRecognizer | null = null;
   #stats = { frames: 0, results: 0, errors: 0, dropped: 0, openedAt: Date.now() };
+  /** The face followed from frame to frame (the engine's tracking; `options.tracking: false` opts out). */
+  #track = new StreamTrack();
 
   private readonly socket: WsSocket;
   private readonly d: ConnectionDeps;
@@ -234,7 +237,10 @@ export class RecognitionConnection {
 
   async #recognize(frame: Frame): Promise<void> {
     const msg = frame.msg;
-    const answer = await answerFrame(() => this.#recognizer!.recognize(msg.frame, msg.options ?? {}), msg.timestamp ?? null, frame.receivedAt, {
+    const options = msg.options ?? {};
+    const recognize = () => this.#recognizer!.recognize(msg.frame, options);
+    const run = options.tracking === false ? recognize : () => withStreamTrack(this.#track, recognize);
+    const answer = await answerFrame(run, msg.timestamp ?? null, frame.receivedAt, {
       error: (obj) => this.d.log.error(obj, 'ws frame failed'),
     });
     if (answer.type === 'recognition_result') this.#stats.results++;

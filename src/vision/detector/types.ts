@@ -23,6 +23,23 @@ export interface DetectOptions {
   refineEyes?: boolean;
 }
 
+/** Where to fit the face of the next stream frame: a square crop (image pixels), turned by `angle` radians. */
+export interface TrackCrop {
+  cx: number;
+  cy: number;
+  side: number;
+  angle?: number;
+}
+
+/** A face followed from the previous frame's crop (no detector pass). */
+export interface TrackedFit {
+  face: DetectedFace;
+  /** Mesh confidence 0..1 of this fit. */
+  confidence: number;
+  /** The crop for the frame after this one. */
+  next: TrackCrop;
+}
+
 /**
  * A face detector backend.
  *
@@ -31,4 +48,12 @@ export interface DetectOptions {
 export interface FaceDetector {
   readonly id: string;
   detect(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]>;
+  /**
+   * Streams: fit the landmarks on the crop predicted from the previous frame, without the detector.
+   * Null when the fit fails. Backends without it run `detect` on every frame. `score` of the face is
+   * the caller's to set (no detector ran).
+   */
+  track?(img: RgbImage, crop: TrackCrop, options: DetectOptions): Promise<TrackedFit | null>;
+  /** The crop to follow `face` (one of `detect`'s) in the next frame. */
+  trackCrop?(face: DetectedFace): TrackCrop;
 }

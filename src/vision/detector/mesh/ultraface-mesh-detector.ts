@@ -1,7 +1,7 @@
 import { PassiveAntiSpoof } from '../../anti-spoof/minifasnet.ts';
 import type { RgbImage } from '../../image.ts';
 import { boxFromMesh, clamp01, fivePoints, padImage, shiftFace } from '../geometry.ts';
-import type { DetectedFace, DetectOptions, FaceDetector } from '../types.ts';
+import type { DetectedFace, DetectOptions, FaceDetector, TrackCrop, TrackedFit } from '../types.ts';
 import { headPose } from './head-pose.ts';
 import { MeshModel, type Crop, type Mesh } from './mesh-model.ts';
 import { Ultraface, type FaceBox } from './ultraface.ts';
@@ -85,6 +85,23 @@ export class UltrafaceMeshDetector implements FaceDetector {
     const [cw, ccw] = [await this.detectTurned(img, 1, options), await this.detectTurned(img, -1, options)];
     const best = (r: { confidence: number[] }) => Math.max(-1, ...r.confidence);
     return (best(cw) >= best(ccw) ? cw : ccw).faces;
+  }
+
+  /**
+   * Streams: the mesh fitted on the crop the previous frame's mesh implies (with the same re-crop and
+   * roll corrections as after a detection), ≈ 7 ms instead of detector + mesh. The passive anti-spoof
+   * score needs a detector box: frames that ask for it are not tracked.
+   */
+  async track(img: RgbImage, crop: TrackCrop, options: DetectOptions): Promise<TrackedFit | null> {
+    const fitted = await this.fit(img, crop, 1, options.refineEyes ?? false);
+    if (!fitted) return null;
+    return { face: fitted.face, confidence: fitted.confidence, next: this.trackCrop(fitted.face) };
+  }
+
+  trackCrop(face: DetectedFace): TrackCrop {
+    const mesh = face.mesh.slice(0, 468) as Mesh;
+    const roll = eyeLineAngle(mesh);
+    return cropFromMesh(mesh, Math.abs(roll) > MAX_UPRIGHT_ROLL ? roll : 0);
   }
 
   /** Faces of `img` found upright in the image turned a quarter clockwise (turn 1) or anticlockwise (−1). */
