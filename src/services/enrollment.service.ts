@@ -409,7 +409,7 @@ export class EnrollmentService {
     const comparable = result.faces.filter((f) => f.box.width >= COMPARABLE_FACE * main.box.width);
     const boxes = () => result.faces.map((f, index) => ({ index, box: { x: Math.round(f.box.x), y: Math.round(f.box.y), width: Math.round(f.box.width), height: Math.round(f.box.height) } }));
     if (oneFace && faceIndex === undefined && comparable.length > 1) {
-      throw appError('MULTIPLE_FACES', `${result.faces.length} faces were detected; pass face_index to choose the one to enroll`, { count: result.faces.length, faces: boxes() });
+      throw appError('MULTIPLE_FACES', `${result.faces.length} faces were detected; pass face_index to choose the one to enroll`, { count: result.faces.length, faces: boxes(), image_width: result.width, image_height: result.height });
     }
     if (faceIndex !== undefined && faceIndex >= result.faces.length) {
       throw appError('VALIDATION_ERROR', `face_index ${faceIndex} is out of range: the picture has ${result.faces.length} face(s)`, { field: 'face_index', faces: boxes() });

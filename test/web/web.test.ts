@@ -13,7 +13,8 @@ import { TEST_MASTER_KEY, createTenant, createUser } from '../helpers/face-fixtu
 import { testDataDir } from '../../src/config/env.ts';
 
 const PHOTO = path.join(testDataDir(), 'faces_extra/face_recognition/obama/obama_01.jpg');
-const skip = browserSkip('web tests', [PHOTO]);
+const GROUP = path.join(testDataDir(), 'multi_face/fr_obama_and_biden.jpg');
+const skip = browserSkip('web tests', [PHOTO, GROUP]);
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `/tmp/wajah-web-${name}.png`, fullPage: true });
 
@@ -265,10 +266,52 @@ describe('web pages in a real browser', { skip }, () => {
     await page.setInputFiles('#verify-form input[name=image]', PHOTO);
     await page.click('#verify-form button[type=submit]');
     await page.locator('#verify-form .result .headline', { hasText: 'Authenticated' }).waitFor({ timeout: 30_000 });
+    // The photo is shown with the face the decision was taken on drawn over it, inside the picture.
+    const drawn = page.locator('#verify-form figure.face-photo');
+    await drawn.waitFor();
+    assert.equal(await drawn.locator('.face-box').count(), 1);
+    const fit = await drawn.evaluate((fig) => {
+      const img = fig.querySelector('img')!.getBoundingClientRect();
+      const box = fig.querySelector('.face-box')!.getBoundingClientRect();
+      return { inside: box.left >= img.left - 1 && box.right <= img.right + 1 && box.top >= img.top - 1 && box.bottom <= img.bottom + 1, area: (box.width * box.height) / (img.width * img.height) };
+    });
+    assert.ok(fit.inside && fit.area > 0.02 && fit.area < 0.9, JSON.stringify(fit));
     await page.setInputFiles('#identify-form input[name=image]', PHOTO);
     await page.click('#identify-form button[type=submit]');
     await page.locator('#identify-form .matches li', { hasText: 'WEB001' }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#identify-form figure.face-photo .face-box').count(), 1);
     await shot(page, 'console-face');
+    await page.context().close();
+  });
+
+  test('console: a group photo shows every face numbered; the operator picks one and sees which face was enrolled', async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.click('nav.tabs button[data-tab=users]');
+    const create = page.locator('#user-create');
+    await create.locator('input[name=external_id]').fill('GROUP1');
+    await create.locator('input[name=name]').fill('Group Photo');
+    await create.locator('button[type=submit]').click();
+    await page.locator('#user-detail').waitFor({ state: 'visible' });
+    await page.setInputFiles('#direct-enroll input[name=image]', GROUP);
+    await page.fill('#direct-enroll input[name=quality_threshold]', '0.3');
+    await page.click('#direct-enroll button[type=submit]');
+    const figure = page.locator('#direct-enroll figure.face-photo');
+    await figure.waitFor({ timeout: 30_000 });
+    const faces = await figure.locator('.face-box').count();
+    assert.ok(faces >= 2, `${faces} faces drawn`);
+    assert.equal(await figure.locator('.face-label').count(), faces);
+    const choice = page.locator('#direct-enroll select[name=face_index]');
+    await choice.waitFor({ state: 'visible' });
+    assert.equal(await choice.locator('option').count(), faces + 1);
+    await shot(page, 'console-group-photo');
+    await choice.selectOption('1');
+    await page.click('#direct-enroll button[type=submit]');
+    await page.locator('#direct-enroll .note', { hasText: 'Enrolled' }).waitFor({ timeout: 30_000 });
+    // One face drawn now: the chosen one, where face 1 was.
+    const after = page.locator('#direct-enroll figure.face-photo .face-box');
+    assert.equal(await after.count(), 1);
+    assert.ok(await page.locator('#direct-enroll .face-choice').isHidden());
     await page.context().close();
   });
 

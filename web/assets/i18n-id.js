@@ -14,6 +14,14 @@ export const ID = {
   HTTP: 'HTTP',
   URL: 'URL',
   PIN: 'PIN',
+  // faces drawn on photos (face-photo.js)
+  'The photo that was sent': 'Foto yang dikirim',
+  'The face the decision was taken on': 'Wajah yang menjadi dasar keputusan',
+  'The face that was enrolled': 'Wajah yang didaftarkan',
+  "Several faces: choose the number of this user's face, then enroll again.": 'Ada beberapa wajah: pilih nomor wajah pengguna ini, lalu daftarkan lagi.',
+  'Which face': 'Wajah yang mana',
+  'Choose…': 'Pilih…',
+  'Face {n}': 'Wajah {n}',
   // start page
   'API docs': 'Dokumentasi API',
   'High contrast': 'Kontras tinggi',

@@ -3,6 +3,7 @@
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { $, el, busy, fmtDate, formValues, showError, showNote } from '/app/assets/dom.js';
+import { facePhoto } from '/app/assets/face-photo.js';
 
 const PAGE_SIZE = 20;
 
@@ -182,14 +183,33 @@ export function initUsers(ctx) {
     e.preventDefault();
     const form = e.currentTarget;
     const note = form.querySelector('.note');
+    const photo = form.querySelector('.enroll-photo');
     showNote(note, '');
+    const file = form.image.files[0];
     void busy(form.querySelector('button'), form.querySelector('.alert'), async () => {
+      photo.replaceChildren();
       const fd = new FormData();
       fd.append('user_id', state.selected.external_id);
-      fd.append('image', form.image.files[0]);
+      fd.append('image', file);
       if (form.quality_threshold.value) fd.append('quality_threshold', form.quality_threshold.value);
-      const r = await api('/auth/enrollment/direct/', { auth: ctx.auth(), form: fd });
+      if (form.face_index.value !== '') fd.append('face_index', form.face_index.value);
+      let r;
+      try {
+        r = await api('/auth/enrollment/direct/', { auth: ctx.auth(), form: fd });
+      } catch (err) {
+        // Several faces: show them numbered, and let the operator say which one is this user.
+        if (err?.code === 'MULTIPLE_FACES' && err.details?.faces && file) {
+          const faces = err.details.faces;
+          photo.replaceChildren(facePhoto(file, faces, err.details, { chosen: -1, caption: t('Several faces: choose the number of this user\'s face, then enroll again.') }));
+          form.face_index.replaceChildren(el('option', { value: '', text: t('Choose…') }), ...faces.map((f) => el('option', { value: String(f.index), text: t('Face {n}', { n: f.index }) })));
+          form.querySelector('.face-choice').hidden = false;
+        }
+        throw err;
+      }
+      photo.replaceChildren(facePhoto(file, [{ box: r.face.box }], r.face, { caption: t('The face that was enrolled') }));
       form.image.value = '';
+      form.face_index.replaceChildren(el('option', { value: '', text: t('Choose…') }));
+      form.querySelector('.face-choice').hidden = true;
       await refreshSelected();
       showNote(form.querySelector('.note'), t('Enrolled: {id} (quality {q}).', { id: r.enrollment_id, q: r.quality_metrics.overall_quality.toFixed(2) }));
     });
