@@ -86,15 +86,15 @@ function assertShape<T>(value: unknown, keys: Record<keyof T, true>, optional: A
 }
 const DECISION_KEYS: Record<keyof AuthDecision, true> = {
   status: true, result: true, liveness_result: true, liveness: true, face_detected: true, feedback: true,
-  quality_score: true, attempts_remaining: true, processing_time: true, timestamp: true,
+  quality_score: true, attempts_remaining: true, processing_time: true, timestamp: true, face: true,
 };
-const DECISION_OPTIONAL: Array<keyof AuthDecision> = ['result', 'liveness_result', 'liveness', 'face_detected', 'feedback', 'quality_score', 'attempts_remaining'];
+const DECISION_OPTIONAL: Array<keyof AuthDecision> = ['result', 'liveness_result', 'liveness', 'face_detected', 'feedback', 'quality_score', 'attempts_remaining', 'face'];
 const RESULT_KEYS: Record<keyof AuthResult, true> = {
   authenticated: true, confidence: true, user_id: true, user_name: true, matches: true, liveness_score: true,
   quality_score: true, threshold: true, failure_reason: true,
 };
 const RESULT_OPTIONAL: Array<keyof AuthResult> = ['authenticated', 'confidence', 'user_id', 'user_name', 'matches', 'failure_reason'];
-const ENROLLED_KEYS: Record<keyof EnrollmentResult, true> = { status: true, enrollment_id: true, user_id: true, quality_metrics: true, created_at: true };
+const ENROLLED_KEYS: Record<keyof EnrollmentResult, true> = { status: true, enrollment_id: true, user_id: true, quality_metrics: true, created_at: true, face: true };
 
 const USER_KEYS: Record<keyof User, true> = {
   id: true, external_id: true, name: true, email: true, metadata: true, is_active: true, created_at: true, updated_at: true,
@@ -277,7 +277,7 @@ describe('face-recognition-sdk against a real server', () => {
   test('enrollment: direct (bytes → multipart), list; verify the same person (Blob) and another (data URL → JSON); identify; authenticate()', async () => {
     await client.users.create({ external_id: 'obama', name: 'Barack Obama', metadata: { team: 'A' } });
     const enrolled = await client.enrollment.direct({ user_id: 'obama', image: new Uint8Array(dataFile(OBAMA_1)), quality_threshold: 0.3 });
-    assertShape<EnrollmentResult>(enrolled, ENROLLED_KEYS);
+    assertShape<EnrollmentResult>(enrolled, ENROLLED_KEYS, ['face']);
     assert.equal(enrolled.status, 'completed');
     assert.equal(enrolled.user_id, 'obama');
     assert.equal(enrolled.quality_metrics.face_count, 1);
@@ -324,7 +324,7 @@ describe('face-recognition-sdk against a real server', () => {
     });
     assert.equal(frame.status, 'ready', JSON.stringify(frame));
     const done = await client.enrollment.complete(session.session_token);
-    assertShape<EnrollmentResult>(done, ENROLLED_KEYS);
+    assertShape<EnrollmentResult>(done, ENROLLED_KEYS, ['face']);
     assert.equal(done.user_id, 'biden');
     await rejects(client.enrollment.processFrame(session.session_token, dataFile(BIDEN_1)), 'SESSION_COMPLETED', 409);
 

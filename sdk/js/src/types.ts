@@ -158,6 +158,15 @@ export interface EnrollmentResult {
   user_id: string;
   quality_metrics: QualityMetrics;
   created_at: string;
+  /** Direct enrollment: which face of the picture was enrolled. */
+  face?: FaceLocation;
+}
+
+/** Where the face a result is about sits in the picture (pixels of the decoded, EXIF-rotated image). */
+export interface FaceLocation {
+  box: { x: number; y: number; width: number; height: number };
+  image_width: number;
+  image_height: number;
 }
 
 export interface DirectEnrollmentInput {
@@ -315,6 +324,8 @@ export interface AuthDecision {
   /** Seconds. */
   processing_time: number;
   timestamp: string;
+  /** One-shot verify/identify: the face the decision was taken on. */
+  face?: FaceLocation;
 }
 
 export interface VerifyInput extends Thresholds {
