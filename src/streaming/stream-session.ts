@@ -1,3 +1,4 @@
+import { StreamTrack, withStreamTrack } from '../vision/index.ts';
 import sharp from 'sharp';
 import type { ClientContext } from '../api/request-context.ts';
 import { appError, isAppError } from '../errors.ts';
@@ -31,6 +32,8 @@ export interface StreamSessionDeps extends FrameRecognizerDeps {
  * data channel the browser opened, with the WebSocket's messages.
  */
 export class StreamSession {
+  /** Where the face was in the previous frames of this camera track (tracking). */
+  readonly #track = new StreamTrack();
   status: StreamStatus = 'created';
   readonly stats = { frames_received: 0, frames_processed: 0, frames_skipped: 0, results: 0, errors: 0 };
   readonly createdAt = Date.now();
@@ -126,7 +129,11 @@ export class StreamSession {
   async #process(frame: I420Frame, receivedAt: number, timestamp: number): Promise<void> {
     this.stats.frames_processed++;
     const answer = await answerFrame(
-      async () => this.#recognizer.recognize(await this.#toJpeg(frame), this.options),
+      // The camera's frames follow the face (docs/vision.md, "Tracking in streams"), as over the WebSocket.
+      async () => {
+        const jpeg = await this.#toJpeg(frame);
+        return withStreamTrack(this.#track, () => this.#recognizer.recognize(jpeg, this.options));
+      },
       timestamp,
       receivedAt,
       this.d.log,

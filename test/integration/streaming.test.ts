@@ -74,6 +74,7 @@ describe('WebRTC streaming /api/streaming/sessions/ [pglite]', () => {
     t().app.inject({ method: method as 'GET', url, headers: { authorization: who.auth, ...(payload ? { 'content-type': 'application/json' } : {}) }, ...(payload ? { payload: payload as object } : {}) });
 
   test('identification: the enrolled person on the camera track comes back over the data channel', async () => {
+    const tracked = t().container.engine!.status().tracking.frames;
     const events = await stream({ base, auth: tenant.auth, session: { session_type: 'webrtc', mode: 'identification' }, source: { video: BLINK } }, (ev) =>
       messages(ev).some((m) => m.type === 'recognition_result' && m.result?.result?.matches?.[0]?.user_id === 'AOC'),
     );
@@ -91,6 +92,8 @@ describe('WebRTC streaming /api/streaming/sessions/ [pglite]', () => {
     assert.equal(hit.result.result.matches[0].user_id, 'AOC');
     assert.equal(hit.faces_detected, 1);
     assert.equal(typeof hit.timestamp, 'number');
+    // The camera track's frames go through the engine as a tracked stream (docs/vision.md, "Tracking in streams").
+    assert.ok(t().container.engine!.status().tracking.frames > tracked, 'the stream frames were tracked');
     // The child is gone: the server notices the closed peer, or the test closes the session itself.
     const status = await api('GET', `/api/streaming/sessions/${session.body.session_id}/`, tenant);
     if (status.statusCode === 200) {
