@@ -27,8 +27,8 @@ for (const dir of ['src', 'web', 'bin']) {
 for (const file of ['package.json', 'package-lock.json', 'README.md', 'LICENSE']) {
   if (fs.existsSync(path.join(root, file))) fs.copyFileSync(path.join(root, file), path.join(out, file));
 }
-fs.mkdirSync(path.join(out, 'docs'));
-for (const doc of fs.readdirSync(path.join(root, 'docs'))) fs.copyFileSync(path.join(root, 'docs', doc), path.join(out, 'docs', doc));
+// The docs, without their screenshots (the release needs the words, not the pictures).
+fs.cpSync(path.join(root, 'docs'), path.join(out, 'docs'), { recursive: true, filter: (p) => !/\.(png|jpe?g)$/i.test(p) && !p.endsWith(`${path.sep}img`) });
 
 // The release's package.json: no scripts that need the repository (tests, bench). Its devDependencies stay
 // listed (npm ci checks package.json against the lockfile) but are not installed (--omit=dev).
