@@ -2,6 +2,8 @@
 // WebRTC client (child process, test/helpers/webrtc-client.ts) sending a real video as its camera track.
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -12,6 +14,7 @@ import { TEST_MASTER_KEY, createTenant, createUser, postForm, type Tenant } from
 import type { ClientEvent, ClientJob } from '../helpers/webrtc-client.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
+import { stretchBlink } from '../../scripts/lib/attacks.ts';
 
 const BLINK = path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg');
 const STRANGER = path.join(testDataDir(), 'faces_extra/face_recognition/obama/obama_01.jpg');
@@ -119,6 +122,28 @@ describe('WebRTC streaming /api/streaming/sessions/ [pglite]', () => {
     assert.equal(final.result.liveness_result.passed, true);
     assert.deepEqual(final.result.liveness_result.challenges_completed, ['blink']);
     assert.equal(final.result.result.authenticated, true);
+  });
+
+  test('attack over WebRTC: a still of AOC with stretch "blinks" and jitter, as the camera track, never passes the blink challenge', async () => {
+    // The passive score is not used on WebRTC frames (the codec's artefacts read as a screen): the challenge
+    // and motion rules alone must refuse the warped still (docs/streaming.md).
+    const still = readMjpegFrames(BLINK)[0]!;
+    const attack = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-rtc-attack-')), 'stretch.mjpeg');
+    fs.writeFileSync(attack, Buffer.concat(await stretchBlink(still, 1.4, 60)));
+    const decided = (m: any) => m.type === 'recognition_result' && m.result?.status && m.result.status !== 'processing';
+    const events = await stream(
+      { base, auth: tenant.auth, session: { session_type: 'webrtc', mode: 'verification', user_id: 'AOC', require_liveness: true, liveness_challenges: ['blink'], challenge_timeout: 5, max_fps: 12 }, source: { video: attack }, fps: 12 },
+      (ev) => messages(ev).some(decided),
+      60_000,
+    );
+    const all = messages(events);
+    assert.ok(all.some((m) => m.type === 'recognition_result'), JSON.stringify(all.slice(0, 3)));
+    assert.ok(!all.some((m) => m.result?.status === 'completed'), 'the attack was never authenticated');
+    const final = all.find(decided);
+    assert.ok(final, `decided by the challenge timeout: ${JSON.stringify(all.slice(-2))}`);
+    assert.equal(final.result.status, 'failed');
+    assert.equal(final.result.liveness_result.passed, false);
+    assert.equal(final.result.result.user_id, null, 'a failed liveness names nobody');
   });
 
   test('an unknown person (another photo as the camera) is not matched', async () => {
