@@ -44,6 +44,11 @@ export async function oidcPlugin(fastify: FastifyInstance): Promise<void> {
     return sso.login.start(raw(request, reply), request.params.uid);
   });
 
+  app.post(`${SSO_MOUNT_PATH}/interaction/:uid/cancel`, { schema: { ...hide, params: Uid } }, async (request, reply) => {
+    reply.headers(PAGE_HEADERS);
+    return sso.login.cancel(raw(request, reply), request.params.uid);
+  });
+
   app.post(`${SSO_MOUNT_PATH}/interaction/:uid/frame`, { preValidation: parseFaceUpload, schema: { ...hide, params: Uid } }, async (request, reply) => {
     reply.headers(PAGE_HEADERS);
     const { image } = imageField(request, 'frame');

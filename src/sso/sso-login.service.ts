@@ -96,7 +96,7 @@ export class SsoLoginService {
   }
 
   /** Starts (or restarts, while attempts remain) the face session of an interaction. */
-  async start(raw: Raw, uid: string): Promise<FrameAnswer | { status: 'active'; mode: string; attempts_remaining: number; liveness: unknown }> {
+  async start(raw: Raw, uid: string): Promise<FrameAnswer | { status: 'active'; mode: string; attempts_remaining: number; liveness: unknown; application: { name: string } }> {
     await this.#details(raw, uid);
     const login = await this.#login(uid);
     if (login.status !== 'active') throw appError('SSO_LOGIN_FINISHED');
@@ -124,7 +124,17 @@ export class SsoLoginService {
       throw e;
     }
     await updateSsoLogin(this.d.db, uid, { session_id: created.session_id, session_token_ciphertext: this.d.box.seal(created.session_token, `sso-login:${uid}`) });
-    return { status: 'active', mode: created.mode, attempts_remaining: rp.max_attempts - used, liveness: created.liveness };
+    // The page names the application the person is signing in to (never the person: a crafted link must not
+    // tell whose name an id belongs to).
+    return { status: 'active', mode: created.mode, attempts_remaining: rp.max_attempts - used, liveness: created.liveness, application: { name: rp.name } };
+  }
+
+  /** The person cancels on the sign-in page: the application gets access_denied and the browser goes back to it. */
+  async cancel(raw: Raw, uid: string): Promise<{ status: 'denied'; redirect_to: string }> {
+    await this.#details(raw, uid);
+    const login = await this.#login(uid);
+    if (login.status !== 'active') throw appError('SSO_LOGIN_FINISHED');
+    return this.#deny(raw, login, uid, 'The user cancelled the sign-in', { cancelled: true });
   }
 
   /** One camera frame of the interaction's face session. */

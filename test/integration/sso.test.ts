@@ -363,6 +363,26 @@ if (backendNames().includes('pglite')) {
       }
     });
 
+    test('the page names the application (never the person); Cancel ends the sign-in with access_denied and returns to the application', async () => {
+      const { app } = t();
+      const rp = await registerRp(app, a, { name: 'Payroll' });
+      const br = new Browser(app);
+      const p = pkce();
+      const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'cx', nonce: 'cx', loginHint: 'AOC' }));
+      const started = await br.request('POST', `/oidc/interaction/${uid}/start`);
+      assert.equal(started.statusCode, 200, started.body);
+      assert.deepEqual(started.json().application, { name: 'Payroll' });
+      assert.ok(!started.body.includes('Talking Blink'), 'the user name is not on the page');
+      const cancelled = await br.request('POST', `/oidc/interaction/${uid}/cancel`);
+      assert.equal(cancelled.statusCode, 200, cancelled.body);
+      assert.equal(cancelled.json().status, 'denied');
+      const cb = await followToRp(br, cancelled.json().redirect_to);
+      assert.equal(cb.searchParams.get('error'), 'access_denied');
+      assert.equal(cb.searchParams.get('state'), 'cx');
+      const late = await br.frame(uid, headturn[2]!);
+      assert.ok([404, 409].includes(late.statusCode), `no frames after a cancel: ${late.statusCode}`);
+    });
+
     test('a static repeated frame fails liveness; after max_attempts sessions: access_denied', async () => {
       const { app } = t();
       const rp = await registerRp(app, a, { liveness_challenges: ['head_movement'], max_attempts: 2 });

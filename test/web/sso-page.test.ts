@@ -69,6 +69,8 @@ describe('SSO sign-in page in a real browser', { skip }, () => {
     assert.equal(await page.title(), 'Sign in with your face');
     await page.screenshot({ path: '/tmp/wajah-sso-page-before.png', fullPage: true });
     await page.click('#start');
+    // The page names the application the person signs in to.
+    await page.locator('#application', { hasText: 'Page RP' }).waitFor({ timeout: 30_000 });
     await page.waitForFunction(() => document.querySelector('#challenge')?.textContent === 'Turn your head slowly to one side.', null, { timeout: 15_000 });
     await page.screenshot({ path: '/tmp/wajah-sso-page-running.png', fullPage: true });
     await page.waitForURL(/\/rp\/callback\?/, { timeout: 60_000 });

@@ -22,6 +22,8 @@ export const ID = {
   'Which face': 'Wajah yang mana',
   'Choose…': 'Pilih…',
   'Face {n}': 'Wajah {n}',
+  'Cancelled. Returning to the application…': 'Dibatalkan. Kembali ke aplikasi…',
+  'Signing in to {app}': 'Masuk ke {app}',
   // start page
   'API docs': 'Dokumentasi API',
   'High contrast': 'Kontras tinggi',

@@ -100,6 +100,7 @@ async function start() {
     const s = await call('/start');
     if (s.status === 'denied') return leave(s.redirect_to);
     $('#attempts').textContent = String(s.attempts_remaining + 1);
+    if (s.application?.name) $('#application').textContent = t('Signing in to {app}', { app: s.application.name });
     showLiveness(s.liveness);
     guide(s.liveness?.current_challenge ? CHALLENGES.get(s.liveness.current_challenge) : line('guide.look'), 'good');
     loop = createFrameLoop({ video, intervalMs: 120, onFrame: sendFrame });
@@ -113,8 +114,15 @@ async function start() {
 }
 
 $('#start').addEventListener('click', () => void start());
-$('#cancel').addEventListener('click', (ev) => {
+$('#cancel').addEventListener('click', async (ev) => {
   ev.preventDefault();
   loop?.stop();
-  guide(t('Cancelled. Close this page or start again from the application.'), 'bad');
+  // The application learns that the person cancelled (access_denied) and the browser goes back to it.
+  try {
+    const r = await call('/cancel');
+    guide(t('Cancelled. Returning to the application…'), 'bad');
+    leave(r.redirect_to);
+  } catch {
+    guide(t('Cancelled. Close this page or start again from the application.'), 'bad');
+  }
 });
