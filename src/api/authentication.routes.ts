@@ -166,6 +166,33 @@ export async function authenticationRoutes(fastify: FastifyInstance): Promise<vo
     },
   });
 
+  app.post('/auth/authentication/compare/', {
+    onRequest: app.authenticateClient,
+    preValidation: parseFaceUpload,
+    schema: {
+      tags,
+      summary: 'Two photos: the same person? (nothing stored, no user involved)',
+      consumes: ['multipart/form-data', 'application/json'],
+      body: Type.Object({
+        image_a: Type.Optional(UploadText('first image file or data URL')),
+        image_b: Type.Optional(UploadText('second image file or data URL')),
+        confidence_threshold: Thresholds.confidence_threshold,
+      }),
+      response: {
+        200: Type.Object({
+          same_person: Type.Boolean(),
+          confidence: Type.Number({ description: 'Calibrated as for verification: 0.8 ≈ 0.1 % false accepts per comparison' }),
+          threshold: Type.Number(),
+          faces: Type.Array(Type.Composite([FaceLocationSchema, Type.Object({ quality_score: Type.Number() })]), { minItems: 2, maxItems: 2 }),
+          processing_time: Type.Number({ description: 'seconds' }),
+        }),
+        '4xx': ErrorResponse,
+      },
+    },
+    handler: async (request) =>
+      app.container.face.compare.compare({ image_a: imageField(request, 'image_a').image, image_b: imageField(request, 'image_b').image, confidence_threshold: request.body.confidence_threshold }),
+  });
+
   const BatchOptions = Type.Object({
     mode: Type.Optional(Mode),
     user_id: Type.Optional(Type.String({ minLength: 1 })),

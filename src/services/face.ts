@@ -6,6 +6,7 @@ import { TemplateCipher } from '../crypto/template-cipher.ts';
 import { confidenceFromSimilarity, defaultVerifyThreshold, identificationThreshold } from '../vision/calibration.ts';
 import type { FoundationServices } from './foundation.ts';
 import { FaceGallery, TemplateVault } from './templates.service.ts';
+import { CompareService } from './compare.service.ts';
 import { loadUserTemplatesForExport } from '../db/repositories/templates.repository.ts';
 import { SessionStore } from './sessions.service.ts';
 import { EnrollmentService } from './enrollment.service.ts';
@@ -16,6 +17,8 @@ export interface FaceServices {
   enrollment: EnrollmentService;
   authentication: AuthenticationService;
   gallery: FaceGallery;
+  /** Two photos: the same person? (nothing stored) */
+  compare: CompareService;
   /** Seals and opens templates (and opt-in photos) with the master key; shared by every face-data service. */
   vault: TemplateVault;
   close?(): Promise<void>;
@@ -124,6 +127,7 @@ export async function createFaceServices(core: Core, foundation: FoundationServi
     vault,
     enrollment: new EnrollmentService(deps),
     authentication: new AuthenticationService(deps),
+    compare: new CompareService(deps),
     gallery,
     close: () => gallery.close(),
   };

@@ -14,7 +14,9 @@ import { testDataDir } from '../../src/config/env.ts';
 
 const PHOTO = path.join(testDataDir(), 'faces_extra/face_recognition/obama/obama_01.jpg');
 const GROUP = path.join(testDataDir(), 'multi_face/fr_obama_and_biden.jpg');
-const skip = browserSkip('web tests', [PHOTO, GROUP]);
+const PHOTO2 = path.join(testDataDir(), 'faces_extra/face_recognition/obama/obama_02.jpg');
+const OTHER = path.join(testDataDir(), 'faces_extra/face_recognition/biden/biden_01.jpg');
+const skip = browserSkip('web tests', [PHOTO, GROUP, PHOTO2, OTHER]);
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `/tmp/wajah-web-${name}.png`, fullPage: true });
 
@@ -280,7 +282,16 @@ describe('web pages in a real browser', { skip }, () => {
     await page.click('#identify-form button[type=submit]');
     await page.locator('#identify-form .matches li', { hasText: 'WEB001' }).waitFor({ timeout: 30_000 });
     assert.equal(await page.locator('#identify-form figure.face-photo .face-box').count(), 1);
+    // Compare two photos: the same person, then two people; both photos drawn with their face.
+    await page.setInputFiles('#compare-form input[name=image_a]', PHOTO);
+    await page.setInputFiles('#compare-form input[name=image_b]', PHOTO2);
+    await page.click('#compare-form button[type=submit]');
+    await page.locator('#compare-form .result[data-same="true"] .headline', { hasText: 'Same person' }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#compare-form figure.face-photo .face-box').count(), 2);
     await shot(page, 'console-face');
+    await page.setInputFiles('#compare-form input[name=image_b]', OTHER);
+    await page.click('#compare-form button[type=submit]');
+    await page.locator('#compare-form .result[data-same="false"] .headline', { hasText: 'Different people' }).waitFor({ timeout: 30_000 });
     await page.context().close();
   });
 
