@@ -56,7 +56,8 @@ export function useSdkHarness(label: string): () => NodeJS.ProcessEnv {
     };
   });
   after(async () => {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    // Keep-alive connections (the server's webhook dispatcher, the Java HttpClient) would hold close() open.
+    await Promise.all(servers.map((s) => new Promise((r) => { s.close(r); s.closeAllConnections(); })));
   });
   return () => env;
 }

@@ -24,7 +24,7 @@ function phpVersion(): string | null {
 }
 
 const version = phpVersion();
-const phpunit = version ? probe(PHPUNIT, ['--version']) : null;
+const phpunit = version ? (probe(PHPUNIT, ['--version'])?.replace(/ by .*/, '') ?? null) : null;
 
 if (!version || !phpunit) {
   const why = !version ? `${PHP} (≥ 8.1 with ext-curl) not found` : `${PHPUNIT} not found`;

@@ -170,7 +170,7 @@ public final class Json {
         else if (v instanceof Number num) {
             double d = num.doubleValue();
             if (Double.isNaN(d) || Double.isInfinite(d)) throw new IllegalArgumentException("JSON has no " + d);
-            b.append(d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : num.toString());
+            b.append(num instanceof BigDecimal bd ? bd.toPlainString() : num.toString()); // Double.toString is valid JSON (1000.0, 1.0E-5)
         } else if (v instanceof Map<?, ?> m) {
             b.append('{');
             boolean first = true;

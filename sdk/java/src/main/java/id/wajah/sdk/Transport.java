@@ -91,6 +91,9 @@ final class Transport {
                 .header("Accept", "application/json")
                 .header("User-Agent", USER_AGENT);
         if (headers != null) headers.forEach(b::header);
+        // On plain http the client's HTTP/2 default sends an h2c Upgrade with the body, which HTTP/1.1
+        // servers (and proxies) may take for a malformed request; over https ALPN negotiates instead.
+        if (base.startsWith("http://")) b.version(HttpClient.Version.HTTP_1_1);
         HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.noBody();
         if (form != null) {
             String boundary = "----wajah" + HexFormat.of().formatHex(randomBytes());

@@ -28,7 +28,8 @@ public final class WajahClient {
 
     private WajahClient(Builder b) {
         HttpClient httpClient = b.httpClient != null ? b.httpClient
-                : HttpClient.newBuilder().connectTimeout(b.timeout).followRedirects(HttpClient.Redirect.NEVER).build(); // a redirect would resend the credentials
+                : HttpClient.newBuilder().connectTimeout(b.timeout).followRedirects(HttpClient.Redirect.NEVER) // a redirect would resend the credentials
+                        .version(HttpClient.Version.HTTP_1_1).build();
         this.http = new Transport(Objects.requireNonNull(b.baseUrl, "baseUrl"), b.apiKey, b.secretKey, httpClient, b.timeout, b.maxRetries, b.maxRetryDelay);
         this.users = new Users(http);
         this.enrollment = new Enrollment(http);
