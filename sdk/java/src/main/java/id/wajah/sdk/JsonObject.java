@@ -18,8 +18,9 @@ public final class JsonObject {
         this.map = map;
     }
 
+    /** A parsed JSON object ({@code Json.parse(text)}) as a JsonObject. @throws IllegalArgumentException for other values */
     @SuppressWarnings("unchecked")
-    static JsonObject of(Object parsed) {
+    public static JsonObject of(Object parsed) {
         if (parsed instanceof Map<?, ?> m) return new JsonObject((Map<String, Object>) m);
         throw new IllegalArgumentException("not a JSON object: " + Json.write(parsed));
     }
