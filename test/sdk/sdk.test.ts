@@ -154,7 +154,7 @@ class Receiver {
   }
 }
 
-describe('face-recognition-sdk against a real server', () => {
+describe('@wajah/sdk against a real server', () => {
   const t = useTestApp(quickBackend(), { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
   let origin = '';
   let tenant: TestClient;
@@ -171,7 +171,7 @@ describe('face-recognition-sdk against a real server', () => {
   test('the package: name, ESM, both entries; the browser entry has no Node imports', () => {
     assert.equal(typeChecks.length, 10);
     const pkg = JSON.parse(fs.readFileSync(path.join(SDK_SRC, '../package.json'), 'utf8'));
-    assert.equal(pkg.name, 'face-recognition-sdk');
+    assert.equal(pkg.name, '@wajah/sdk');
     assert.equal(pkg.type, 'module');
     assert.deepEqual(Object.keys(pkg.exports), ['.', './node']);
     assert.equal(pkg.dependencies, undefined);

@@ -1,6 +1,6 @@
 /**
- * face-recognition-sdk: the JavaScript/TypeScript client of a Wajah server. No runtime
- * dependencies and no node: imports here (browser-safe); `face-recognition-sdk/node` adds a
+ * @wajah/sdk: the JavaScript/TypeScript client of a Wajah server. No runtime
+ * dependencies and no node: imports here (browser-safe); `@wajah/sdk/node` adds a
  * synchronous webhook signature check on node:crypto.
  */
 export { FaceRecognitionClient, type FaceRecognitionClientOptions } from './client.ts';

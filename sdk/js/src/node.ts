@@ -7,7 +7,7 @@ export * from './index.ts';
  * Synchronous `verifyWebhookSignature` on node:crypto (constant-time compare), for Node servers.
  * It replaces the async Web Crypto version of the main entry.
  * @example
- * import { verifyWebhookSignature } from 'face-recognition-sdk/node';
+ * import { verifyWebhookSignature } from '@wajah/sdk/node';
  * app.post('/webhooks/face-recognition', express.raw({ type: 'application/json' }), (req, res) => {
  *   if (!verifyWebhookSignature(req.body, req.headers['x-signature'], WEBHOOK_SECRET)) return res.status(401).end();
  *   …

@@ -1,7 +1,7 @@
 /**
  * `X-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes>`, keyed with the endpoint secret
  * (docs/webhooks.md). This file uses only Web Crypto (browsers, Deno, workers, Node ≥ 20), so it is
- * async; `face-recognition-sdk/node` exports a synchronous twin on node:crypto.
+ * async; `@wajah/sdk/node` exports a synchronous twin on node:crypto.
  */
 
 export type RawBody = string | Uint8Array | ArrayBuffer;
@@ -25,7 +25,7 @@ function bytes(body: RawBody): Uint8Array<ArrayBuffer> {
 
 function subtle(): SubtleCrypto {
   const s = globalThis.crypto?.subtle;
-  if (!s) throw new TypeError('Web Crypto (crypto.subtle) is not available here; on Node use face-recognition-sdk/node');
+  if (!s) throw new TypeError('Web Crypto (crypto.subtle) is not available here; on Node use @wajah/sdk/node');
   return s;
 }
 
