@@ -199,7 +199,10 @@ export class WebhooksRepository {
               join
                 .onRef('e.client_id', '=', 'ev.client_id')
                 .on('e.is_active', '=', true)
-                .on(sql<boolean>`e.events @> jsonb_build_array(ev.event_type)`),
+                .on(sql<boolean>`e.events @> jsonb_build_array(ev.event_type)`)
+                // An endpoint receives what happens after it is registered, not an event recorded just before
+                // that was still waiting to be fanned out.
+                .onRef('e.created_at', '<=', 'ev.created_at'),
             )
             .select([sql<string>`gen_random_uuid()`.as('id'), 'ev.client_id', 'e.id as endpoint_id', 'ev.id as event_id', 'ev.event_type'])
             .where('ev.id', 'in', ids),
