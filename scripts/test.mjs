@@ -81,6 +81,6 @@ if (skipped.length) {
   const line = '!'.repeat(100);
   console.log(`\n${line}\n! ${skipped.length} test suite(s) were SKIPPED and did not run:`);
   for (const s of skipped) console.log(`!   - ${s.suite}: ${s.reason}`);
-  console.log(`! Install what they need (Debian: apt-get install chromium nginx) and run npm test again; under CI=true they fail instead.\n${line}`);
+  console.log(`! Install what they need (Debian: apt-get install chromium nginx php-cli php-curl phpunit default-jdk-headless junit5) and run npm test again; under CI=true they fail instead.\n${line}`);
 }
 process.exit(first || second);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { recordSkip } from '../helpers/skips.ts';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,7 +45,7 @@ if (!javac || !existsSync(LAUNCHER)) {
   if (process.env.CI === 'true') {
     test('java client: a JDK and junit5 are required under CI', () => assert.fail(full));
   } else {
-    console.warn(`! ${full}; skipped`);
+    recordSkip('Java client tests', full);
     test('id.wajah:wajah-sdk (Java) against a real server', { skip: full }, () => {});
   }
 } else {

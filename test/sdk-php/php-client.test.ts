@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { recordSkip } from '../helpers/skips.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -32,7 +33,7 @@ if (!version || !phpunit) {
   if (process.env.CI === 'true') {
     test('php client: php and phpunit are required under CI', () => assert.fail(full));
   } else {
-    console.warn(`! ${full}; skipped`);
+    recordSkip('PHP client tests', full);
     test('wajah/sdk (PHP) against a real server', { skip: full }, () => {});
   }
 } else {
