@@ -94,6 +94,7 @@ export const MESSAGES = {
   BACKUP_UNAVAILABLE: { next: 'operator', en: ['Backups are made with PostgreSQL tools on this server.', 'Use pg_dump and pg_restore.'], id: ['Cadangan di server ini dibuat dengan alat PostgreSQL.', 'Gunakan pg_dump dan pg_restore.'] },
   BACKUP_INVALID: { next: 'fix', en: ['This backup file is not valid.', 'Use a complete backup made by Wajah.'], id: ['Berkas cadangan ini tidak valid.', 'Gunakan cadangan lengkap yang dibuat oleh Wajah.'] },
   RESTORE_TARGET_NOT_EMPTY: { next: 'fix', en: ['The target already holds a database.', 'Restore into an empty folder.'], id: ['Tujuan sudah berisi basis data.', 'Pulihkan ke folder kosong.'] },
+  ONLINE_ROTATION_NEEDS_POSTGRES: { next: 'operator', en: ['Changing the key while the server runs needs PostgreSQL.', 'Stop the server and rotate the key offline.'], id: ['Mengganti kunci saat server berjalan memerlukan PostgreSQL.', 'Hentikan server dan ganti kunci secara offline.'] },
   INVALID_MULTIPART: { next: 'retry', en: ['The upload arrived damaged.', 'Try again.'], id: ['Unggahan tiba dalam keadaan rusak.', 'Coba lagi.'] },
   METADATA_TOO_LARGE: { next: 'fix', en: ['The metadata is too large (16 KiB at most).', 'Keep less data with the user.'], id: ['Metadata terlalu besar (maksimal 16 KiB).', 'Simpan lebih sedikit data pada pengguna.'] },
   COMPREFACE_KEY_MISSING: { next: 'fix', en: ['The service key is missing.', 'Send the x-api-key header.'], id: ['Kunci layanan belum dikirim.', 'Kirim header x-api-key.'] },
