@@ -40,7 +40,8 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
       ...json,
       schema: { tags, security, summary: 'Create a client and its first API key', body: CreateClientBody, response: { 201: CredentialsSchema, ...errors(400, ...AUTH, 415) } },
     },
-    async (request, reply) => reply.code(201).send(await clients.create(request.body, actor(request))),
+    // (NullableInteger limits are typed `unknown` by the type provider; the schema guarantees integer | null.)
+    async (request, reply) => reply.code(201).send(await clients.create(request.body as Parameters<typeof clients.create>[0], actor(request))),
   );
 
   app.get(
@@ -68,7 +69,7 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: ClientSchema, ...errors(400, ...AUTH, 404, 415) },
       },
     },
-    async (request) => clients.update(request.params.client_id, request.body, actor(request)),
+    async (request) => clients.update(request.params.client_id, request.body as Parameters<typeof clients.update>[1], actor(request)),
   );
 
   app.post(

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import { DateTime, Nullable, PageQuery, PageSchema } from './common.schemas.ts';
+import { DateTime, Nullable, NullableInteger, PageQuery, PageSchema } from './common.schemas.ts';
 
 export const TierSchema = Type.Union([Type.Literal('basic'), Type.Literal('premium'), Type.Literal('enterprise')]);
 const Cidrs = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 256, description: 'IPv4/IPv6 addresses or CIDRs; empty = any address' });
-const Limit = Nullable(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Overrides the tier default; null = tier default (unlimited for enterprise)' }));
+const Limit = NullableInteger({ minimum: 0, maximum: 2_147_483_647, description: 'Overrides the tier default; null = tier default (unlimited for enterprise)' });
 const Settings = Type.Object(
   {
     store_photos: Type.Optional(Type.Boolean()),
-    retention_days: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+    retention_days: Type.Optional(NullableInteger({ minimum: 1 })),
   },
   { additionalProperties: true },
 );

@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { type TUnsafe, Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { appError } from '../errors.ts';
 
@@ -19,6 +19,15 @@ export function errors(...statuses: number[]): Record<number, TSchema> {
 }
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/**
+ * An integer or null in a REQUEST body. Not `Nullable(Type.Integer())`: with type coercion on, the validator
+ * tries the integer branch of the union first and turns a null into 0 (a client's `max_users: null`, meaning
+ * "the tier default", became 0). A type list keeps null as null.
+ */
+export function NullableInteger(options: { minimum?: number; maximum?: number; description?: string } = {}): TUnsafe<number | null> {
+  return Type.Unsafe<number | null>({ type: ['integer', 'null'], ...options });
+}
 
 export const DateTime = Type.String({ format: 'date-time' });
 

@@ -96,6 +96,27 @@ for (const backend of backendNames()) {
       assert.equal(lim.json().details.field, 'max_users');
     });
 
+    test('PATCH max_users: null means the tier default again, never 0 (the validator used to coerce null into 0)', async () => {
+      const { app } = t();
+      const c = await createClient(app, { tier: 'basic' });
+      const patch = (payload: Record<string, unknown>) => app.inject({ method: 'PATCH', url: `/api/admin/clients/${c.client_id}/`, headers: adminHeaders, payload });
+      let res = await patch({ max_users: 7, calls_per_hour: 9, settings: { retention_days: 30 } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual([res.json().max_users, res.json().calls_per_hour], [7, 9]);
+      res = await patch({ max_users: null, calls_per_hour: null, settings: { retention_days: null } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual([res.json().max_users, res.json().calls_per_hour], [null, null]);
+      assert.deepEqual(res.json().limits, { max_users: 1000, calls_per_hour: 1000 });
+      assert.equal(res.json().settings.retention_days ?? null, null);
+      // A user can still be created (with 0 it could not).
+      const u = await as(app, c, { method: 'POST', url: '/api/clients/users/', headers: { 'content-type': 'application/json' }, payload: { external_id: 'N1', name: 'N' } });
+      assert.equal(u.statusCode, 201, u.body);
+      // 0 stays 0 (an explicit limit), and a string is still refused.
+      res = await patch({ max_users: 0 });
+      assert.equal(res.json().max_users, 0);
+      assert.equal((await patch({ max_users: 'many' })).statusCode, 400);
+    });
+
     test('1e309 and Infinity (query) or 1e309 (JSON) are 400, never a 500 from SQL', async () => {
       const { app } = t();
       const c = await createClient(app);
