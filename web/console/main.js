@@ -10,6 +10,7 @@ import { initFace } from './face.js';
 import { initWebhooks } from './webhooks.js';
 import { initDashboard } from './dashboard.js';
 import { initOperator } from './operator.js';
+import { initAudit } from './audit.js';
 
 /** What every panel needs: the current Authorization header. */
 const ctx = {
@@ -25,6 +26,7 @@ const panels = {
   users: initUsers(ctx),
   face: initFace(ctx),
   webhooks: initWebhooks(ctx),
+  audit: initAudit(ctx),
 };
 const operator = initOperator(ctx);
 

