@@ -131,6 +131,60 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     await p.context().close();
   });
 
+  test('SSO applications: register (secret shown once with Copy, gone when you move on), list, delete; empty state', async () => {
+    const p = await newPage();
+    await p.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    await signIn(p, empty);
+    await p.click('nav.tabs button[data-tab=sso]');
+    await p.locator('#sso-empty').waitFor();
+    assert.equal(await p.locator('#sso-table').isVisible(), false);
+    await signIn(p);
+    await p.click('nav.tabs button[data-tab=sso]');
+    // A redirect URI that is not absolute is refused, in words.
+    await p.fill('#sso-create input[name=name]', 'Intranet');
+    await p.fill('#sso-create textarea[name=redirect_uris]', 'intranet/callback');
+    await p.click('#sso-create button[type=submit]');
+    await p.locator('#sso-create .alert[data-code]').waitFor();
+    assert.ok((await p.locator('#sso-create .alert').innerText()).length > 20);
+    await p.fill('#sso-create textarea[name=redirect_uris]', 'https://intranet.example.com/oidc/callback\nhttp://localhost:3000/cb');
+    // Blink and smile alone are too weak for a sign-in: the server wants a head movement.
+    await p.uncheck('#sso-challenges input[value=head_movement]');
+    await p.check('#sso-challenges input[value=smile]');
+    await p.click('#sso-create button[type=submit]');
+    await p.locator('#sso-create .alert', { hasText: 'liveness_challenges' }).waitFor();
+    await p.check('#sso-challenges input[value=turn_left]');
+    await p.click('#sso-create button[type=submit]');
+    const box = p.locator('#sso-secret');
+    await box.locator('[data-field=client_secret]').waitFor();
+    const clientId = await box.locator('[data-field=client_id]').innerText();
+    const secret = await box.locator('[data-field=client_secret]').innerText();
+    assert.match(clientId, /^wsso_/);
+    assert.match(await box.locator('[data-field=issuer]').innerText(), /\/oidc$/);
+    await box.locator('.secret-value', { has: p.locator('[data-field=client_secret]') }).locator('button.copy').click();
+    await box.locator('.copy-status', { hasText: 'Copied.' }).waitFor();
+    assert.equal(await p.evaluate(() => navigator.clipboard.readText()), secret);
+    // The list shows what the API stored.
+    const row = p.locator(`#sso-table tbody tr[data-client-id="${clientId}"]`);
+    await row.waitFor();
+    const stored = (await inject('GET', `/api/sso/clients/${clientId}/`, tenant)).json();
+    assert.deepEqual(stored.redirect_uris, ['https://intranet.example.com/oidc/callback', 'http://localhost:3000/cb']);
+    assert.deepEqual(stored.liveness_challenges, ['blink', 'turn_left', 'smile']);
+    assert.match(await row.innerText(), /Intranet[\s\S]*Blink, Turn left, Smile · 3 attempts/);
+    await shot(p, 'console-sso');
+    // Another tab and back: the secret has left the page.
+    await p.click('nav.tabs button[data-tab=users]');
+    await p.click('nav.tabs button[data-tab=sso]');
+    await row.waitFor();
+    assert.equal(await box.isVisible(), false);
+    assert.equal(await p.evaluate((s) => document.body.textContent!.includes(s), secret), false);
+    // Delete: gone from the list and from the API.
+    await row.locator('button.danger').click();
+    await p.locator('#sso-note', { hasText: 'Deleted Intranet.' }).waitFor();
+    assert.equal(await row.count(), 0);
+    assert.equal((await inject('GET', `/api/sso/clients/${clientId}/`, tenant)).statusCode, 404);
+    await p.context().close();
+  });
+
   test('every new screen at 390 px in Indonesian, no string left in English', async () => {
     const p = await newPage({ locale: 'id-ID', width: 390 });
     await signIn(p);
@@ -139,6 +193,15 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     await fits(p, 'audit');
     assert.equal(await p.locator('nav.tabs button[data-tab=audit]').innerText(), 'Log audit');
     await shot(p, 'console-audit-390-id');
+    await inject('POST', '/api/sso/clients/', tenant, { name: 'Aplikasi Portal Karyawan', redirect_uris: ['https://portal.example.co.id/oidc/callback/very/long/path'] });
+    await p.click('nav.tabs button[data-tab=sso]');
+    await p.locator('#sso-table tbody tr').first().waitFor();
+    await p.fill('#sso-create input[name=name]', 'Portal');
+    await p.fill('#sso-create textarea[name=redirect_uris]', 'https://portal.example.co.id/cb');
+    await p.click('#sso-create button[type=submit]');
+    await p.locator('#sso-secret [data-field=client_secret]').waitFor();
+    await fits(p, 'sso');
+    await shot(p, 'console-sso-390-id');
     assert.deepEqual(await missing(p), [], 'strings without Indonesian');
     await p.context().close();
   });

@@ -11,6 +11,7 @@ import { initWebhooks } from './webhooks.js';
 import { initDashboard } from './dashboard.js';
 import { initOperator } from './operator.js';
 import { initAudit } from './audit.js';
+import { initSso } from './sso.js';
 
 /** What every panel needs: the current Authorization header. */
 const ctx = {
@@ -26,6 +27,7 @@ const panels = {
   users: initUsers(ctx),
   face: initFace(ctx),
   webhooks: initWebhooks(ctx),
+  sso: initSso(ctx),
   audit: initAudit(ctx),
 };
 const operator = initOperator(ctx);
