@@ -14,7 +14,9 @@ import { testDataDir } from '../../src/config/env.ts';
 
 const OBAMA = 'faces_extra/face_recognition/obama/obama_01.jpg';
 const OBAMA2 = 'faces_extra/face_recognition/obama/obama_02.jpg';
-const skip = browserSkip('console admin tests', [path.join(testDataDir(), OBAMA), path.join(testDataDir(), OBAMA2)]);
+const OBAMA3 = 'faces_extra/face_recognition/obama/obama_03.jpg';
+const COFFEE = 'no_face/skimage_coffee.png';
+const skip = browserSkip('console admin tests', [OBAMA, OBAMA2, OBAMA3, COFFEE].map((f) => path.join(testDataDir(), f)));
 const shotDir = process.env.WAJAH_SHOTS ?? '/tmp';
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shotDir, `wajah-web-${name}.png`), fullPage: true });
 
@@ -24,6 +26,7 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
   let base: string;
   let tenant: Tenant;
   let empty: Tenant;
+  let reviewId: string;
 
   const keys = (x: Tenant) => x.auth.replace(/^ApiKey /, '').split(':');
   const inject = (method: 'GET' | 'POST' | 'PUT', url: string, x: Tenant | string, payload?: object) =>
@@ -37,12 +40,12 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
   async function upload(url: string, fields: Record<string, string>, images: Array<{ field: string; file: string }>): Promise<Response> {
     const fd = new FormData();
     for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-    for (const i of images) fd.append(i.field, new Blob([new Uint8Array(dataFile(i.file))], { type: 'image/jpeg' }), path.basename(i.file));
+    for (const i of images) fd.append(i.field, new Blob([new Uint8Array(dataFile(i.file))], { type: i.file.endsWith('.png') ? 'image/png' : 'image/jpeg' }), path.basename(i.file));
     return fetch(`${base}${url}`, { method: 'POST', headers: { authorization: tenant.auth }, body: fd });
   }
 
   before(async () => {
-    requireBrowserFiles([path.join(testDataDir(), OBAMA), path.join(testDataDir(), OBAMA2)]);
+    requireBrowserFiles([OBAMA, OBAMA2, OBAMA3, COFFEE].map((f) => path.join(testDataDir(), f)));
     const { app } = t();
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -53,6 +56,12 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     // Audit material: an enrollment and a verification (authentication and enrollment entries).
     assert.equal((await upload('/api/auth/enrollment/direct/', { user_id: 'AD001', quality_threshold: '0.3' }, [{ field: 'image', file: OBAMA }])).status, 201);
     assert.equal((await upload('/api/auth/authentication/verify/', { user_id: 'AD001' }, [{ field: 'image', file: OBAMA2 }])).status, 200);
+    // The review queue: one to approve (two usable photos and one without a face), one to reject.
+    await createUser(app, tenant, 'AD003', 'Rejected Person');
+    const r1 = await upload('/api/auth/enrollment/review/', { user_id: 'AD002', reason: 'Camera enrollment kept failing' }, [OBAMA2, OBAMA3, COFFEE].map((file) => ({ field: 'images', file })));
+    assert.equal(r1.status, 201, await r1.clone().text());
+    reviewId = ((await r1.json()) as { id: string }).id;
+    assert.equal((await upload('/api/auth/enrollment/review/', { user_id: 'AD003', reason: 'No camera at the branch' }, [{ field: 'images', file: OBAMA3 }])).status, 201);
     browser = await launchBrowser();
   });
 
@@ -185,6 +194,58 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     await p.context().close();
   });
 
+  test('manual reviews: the queue, a review with its photos (fetched with the auth header), approve and reject', async () => {
+    const p = await newPage();
+    await signIn(p, empty);
+    await p.click('nav.tabs button[data-tab=reviews]');
+    await p.locator('#reviews-empty', { hasText: 'No reviews are waiting for a decision.' }).waitFor();
+    await signIn(p);
+    await p.click('nav.tabs button[data-tab=reviews]');
+    const row = p.locator(`#reviews-table tbody tr[data-review-id="${reviewId}"]`);
+    await row.waitFor();
+    assert.equal(await p.locator('#reviews-table tbody tr').count(), 2);
+    assert.match(await row.innerText(), /Review Person[\s\S]*AD002[\s\S]*Camera enrollment kept failing[\s\S]*3[\s\S]*Waiting for a decision/);
+    await row.locator('button', { hasText: 'Open' }).click();
+    // Three photos, really decoded images from blob: URLs, with what the server found in them.
+    await p.waitForFunction(() => document.querySelectorAll('#review-photos img').length === 3 && Array.from(document.querySelectorAll('#review-photos img')).every((i) => (i as HTMLImageElement).naturalWidth > 0));
+    const imgs = await p.locator('#review-photos img').evaluateAll((is) => is.map((i) => ({ src: (i as HTMLImageElement).src, w: (i as HTMLImageElement).naturalWidth })));
+    assert.ok(imgs.every((i) => i.src.startsWith('blob:')), JSON.stringify(imgs));
+    assert.match(await p.locator('#review-photos figcaption').nth(0).innerText(), /Photo 1 · face found · quality \d+ %/);
+    assert.match(await p.locator('#review-photos figcaption').nth(2).innerText(), /Photo 3 · no face found/);
+    await shot(p, 'console-review');
+    // Approve: two photos become the enrollment, the third is explained in words.
+    await p.fill('#review-approve input[name=notes]', 'ID card checked');
+    await p.click('#review-approve button[type=submit]');
+    const result = p.locator('#review-result[data-outcome=enrolled]');
+    await result.waitFor();
+    assert.match(await result.innerText(), /Approved: enrolled from 2 of 3 photos\. Photo 3 not used: No face can be seen\./);
+    assert.equal(await p.locator('#review-decide').isVisible(), false);
+    assert.match(await p.locator('#review-photos').innerText(), /deleted with the decision/);
+    const stored = (await inject('GET', `/api/reviews/${reviewId}/`, tenant)).json();
+    assert.equal(stored.status, 'approved');
+    assert.equal(stored.decision_notes, 'ID card checked');
+    const enrolled = (await inject('GET', '/api/clients/users/?search=Review', tenant)).json();
+    assert.equal(enrolled.results[0].enrollments_count, 1);
+    // The queue now holds the other one; reject it with a reason.
+    await p.locator('#reviews-table tbody tr').first().waitFor();
+    assert.equal(await row.count(), 0);
+    const other = p.locator('#reviews-table tbody tr[data-user-id=AD003]');
+    await other.locator('button').click();
+    await p.locator('#review-photos img').first().waitFor();
+    await p.click('#review-reject button[type=submit]');
+    assert.equal(await p.locator('#review-result').isVisible(), false, 'a reason is required');
+    await p.fill('#review-reject input[name=reason]', 'Photos do not match the ID card');
+    await p.click('#review-reject button[type=submit]');
+    await p.locator('#review-result[data-outcome=rejected]').waitFor();
+    await p.locator('#reviews-empty', { hasText: 'No reviews are waiting' }).waitFor();
+    // Both decided reviews under "All", with their outcome.
+    await p.selectOption('#reviews-filter select[name=status]', '');
+    await p.click('#reviews-filter button[type=submit]');
+    await p.locator('#reviews-table tbody tr', { hasText: 'Rejected' }).waitFor();
+    assert.match(await p.locator(`#reviews-table tbody tr[data-review-id="${reviewId}"]`).innerText(), /Approved/);
+    await p.context().close();
+  });
+
   test('every new screen at 390 px in Indonesian, no string left in English', async () => {
     const p = await newPage({ locale: 'id-ID', width: 390 });
     await signIn(p);
@@ -202,6 +263,13 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     await p.locator('#sso-secret [data-field=client_secret]').waitFor();
     await fits(p, 'sso');
     await shot(p, 'console-sso-390-id');
+    const r = await upload('/api/auth/enrollment/review/', { user_id: 'AD001', reason: 'Kamera cabang rusak' }, [OBAMA2, COFFEE].map((file) => ({ field: 'images', file })));
+    assert.equal(r.status, 201);
+    await p.click('nav.tabs button[data-tab=reviews]');
+    await p.locator('#reviews-table tbody tr[data-user-id=AD001] button').click();
+    await p.waitForFunction(() => document.querySelectorAll('#review-photos img').length === 2);
+    await fits(p, 'reviews');
+    await shot(p, 'console-review-390-id');
     assert.deepEqual(await missing(p), [], 'strings without Indonesian');
     await p.context().close();
   });

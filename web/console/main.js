@@ -12,6 +12,7 @@ import { initDashboard } from './dashboard.js';
 import { initOperator } from './operator.js';
 import { initAudit } from './audit.js';
 import { initSso } from './sso.js';
+import { initReviews } from './reviews.js';
 
 /** What every panel needs: the current Authorization header. */
 const ctx = {
@@ -27,6 +28,7 @@ const panels = {
   users: initUsers(ctx),
   face: initFace(ctx),
   webhooks: initWebhooks(ctx),
+  reviews: initReviews(ctx),
   sso: initSso(ctx),
   audit: initAudit(ctx),
 };
