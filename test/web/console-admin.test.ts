@@ -246,6 +246,55 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     await p.context().close();
   });
 
+  test('PIN/password fallback on the user card: set (bad PIN refused in words), see a lock-out, unlock, remove', async () => {
+    const p = await newPage();
+    await signIn(p);
+    await p.click('nav.tabs button[data-tab=users]');
+    await p.locator('#users-table tr[data-external-id=AD001] button').first().click();
+    const state = p.locator('#fallback-state');
+    await p.locator('#fallback-state[data-state=none]').waitFor();
+    assert.match(await state.innerText(), /No PIN or password is set/);
+    assert.equal(await p.locator('#fallback-unlock').isVisible(), false);
+    // Too short: refused by the server, said in words.
+    await p.fill('#fallback-set input[name=secret]', '12');
+    await p.click('#fallback-set button[type=submit]');
+    await p.locator('#fallback .alert[data-code=VALIDATION_ERROR]').waitFor();
+    await p.fill('#fallback-set input[name=secret]', '4821');
+    await p.click('#fallback-set button[type=submit]');
+    await p.locator('#fallback-state[data-state=set]').waitFor();
+    assert.match(await state.innerText(), /A PIN is set\. Not used yet\./);
+    assert.match(await p.locator('#fallback .note').innerText(), /PIN saved/);
+    assert.equal(await p.locator('#fallback-set input[name=secret]').inputValue(), '', 'the PIN does not stay in the form');
+    assert.equal(await p.locator('#fallback-set button[type=submit]').innerText(), 'Replace');
+    assert.equal((await inject('POST', '/api/auth/authentication/fallback/', tenant, { user_id: 'AD001', pin: '4821' })).statusCode, 200);
+    // Wrong PINs until the lock-out; reopening the user shows it.
+    let status = 0;
+    for (let i = 0; i < 6 && status !== 423; i++) status = (await inject('POST', '/api/auth/authentication/fallback/', tenant, { user_id: 'AD001', pin: '0000' })).statusCode;
+    assert.equal(status, 423);
+    await p.locator('#users-table tr[data-external-id=AD001] button').first().click();
+    await p.locator('#fallback-state[data-state=locked]').waitFor();
+    assert.match(await state.innerText(), /locked after too many wrong attempts, until/);
+    await p.locator('#user-detail').screenshot({ path: path.join(shotDir, 'wajah-web-console-user-fallback-locked.png') });
+    await p.click('#fallback-unlock');
+    await p.locator('#fallback-state[data-state=set]').waitFor();
+    assert.match(await p.locator('#fallback .note').innerText(), /Unlocked/);
+    assert.match(await state.innerText(), /Last used/);
+    const f = (await inject('GET', '/api/clients/users/AD001/fallback/', tenant)).json();
+    assert.equal(f.locked, false);
+    assert.equal(f.failed_attempts, 0);
+    assert.equal((await inject('POST', '/api/auth/authentication/fallback/', tenant, { user_id: 'AD001', pin: '4821' })).statusCode, 200);
+    // Replace with a password, then remove.
+    await p.selectOption('#fallback-set select[name=type]', 'password');
+    await p.fill('#fallback-set input[name=secret]', 'correct horse battery');
+    await p.click('#fallback-set button[type=submit]');
+    await p.locator('#fallback .note', { hasText: 'Password saved' }).waitFor();
+    assert.match(await state.innerText(), /A password is set/);
+    await p.click('#fallback-remove');
+    await p.locator('#fallback-state[data-state=none]').waitFor();
+    assert.equal((await inject('GET', '/api/clients/users/AD001/fallback/', tenant)).json().is_set, false);
+    await p.context().close();
+  });
+
   test('every new screen at 390 px in Indonesian, no string left in English', async () => {
     const p = await newPage({ locale: 'id-ID', width: 390 });
     await signIn(p);
@@ -270,6 +319,12 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     await p.waitForFunction(() => document.querySelectorAll('#review-photos img').length === 2);
     await fits(p, 'reviews');
     await shot(p, 'console-review-390-id');
+    await inject('PUT', '/api/clients/users/AD002/fallback/', tenant, { type: 'pin', secret: '123456' });
+    await p.click('nav.tabs button[data-tab=users]');
+    await p.locator('#users-table tr[data-external-id=AD002] button').first().click();
+    await p.locator('#fallback-state[data-state=set]').waitFor();
+    await fits(p, 'user fallback');
+    await p.locator('#fallback').screenshot({ path: path.join(shotDir, 'wajah-web-console-user-fallback-390-id.png') });
     assert.deepEqual(await missing(p), [], 'strings without Indonesian');
     await p.context().close();
   });
