@@ -131,4 +131,20 @@ export const ADMIN_ID = {
   'Unlocked: the wrong attempts are forgotten.': 'Kunci dibuka: percobaan yang salah dilupakan.',
   'Remove the PIN or password of {name}?': 'Hapus PIN atau kata sandi {name}?',
   'Removed.': 'Dihapus.',
+  // operator: edit a client, rotate a key
+  'Edit and keys': 'Ubah dan kunci',
+  'Edit {name} and its keys': 'Ubah {name} dan kuncinya',
+  '{name}: settings and keys': '{name}: pengaturan dan kunci',
+  Settings: 'Pengaturan',
+  'API keys': 'Kunci API',
+  "A disabled client's keys, sign-ins and SSO applications stop working at once; nothing is deleted.":
+    'Kunci, proses masuk, dan aplikasi SSO klien yang dinonaktifkan langsung berhenti berfungsi; tidak ada yang dihapus.',
+  'Save client': 'Simpan klien',
+  'Disable {name}? Its API keys and SSO applications stop working at once.': 'Nonaktifkan {name}? Kunci API dan aplikasi SSO-nya langsung berhenti berfungsi.',
+  'Saved. The client is disabled: its keys no longer work.': 'Tersimpan. Klien dinonaktifkan: kuncinya tidak berfungsi lagi.',
+  Rotate: 'Ganti kunci',
+  'Rotate {key}': 'Ganti kunci {key}',
+  'Issue a replacement for {key}? The old key keeps working for a grace period (24 hours by default), then stops.':
+    'Terbitkan pengganti untuk {key}? Kunci lama tetap berfungsi selama masa tenggang (bawaan 24 jam), lalu berhenti.',
+  'This key replaces {key}, which keeps working until {when}.': 'Kunci ini menggantikan {key}, yang tetap berfungsi sampai {when}.',
 };
