@@ -1,7 +1,10 @@
 // Indonesian for the pages' English source strings (web/assets/i18n.js). Keys are the English text
 // exactly as written in the HTML (whitespace collapsed) or passed to t(); {name} placeholders are kept.
 // Plain messages for codes and outcomes live in messages.js, with both languages side by side.
+import { ADMIN_ID } from './i18n-id-admin.js';
+
 export const ID = {
+  ...ADMIN_ID,
   // names and values that stay as they are
   Wajah: 'Wajah',
   'Bahasa Indonesia': 'Bahasa Indonesia',

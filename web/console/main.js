@@ -10,6 +10,9 @@ import { initFace } from './face.js';
 import { initWebhooks } from './webhooks.js';
 import { initDashboard } from './dashboard.js';
 import { initOperator } from './operator.js';
+import { initAudit } from './audit.js';
+import { initSso } from './sso.js';
+import { initReviews } from './reviews.js';
 
 /** What every panel needs: the current Authorization header. */
 const ctx = {
@@ -25,6 +28,9 @@ const panels = {
   users: initUsers(ctx),
   face: initFace(ctx),
   webhooks: initWebhooks(ctx),
+  reviews: initReviews(ctx),
+  sso: initSso(ctx),
+  audit: initAudit(ctx),
 };
 const operator = initOperator(ctx);
 

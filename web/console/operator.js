@@ -3,16 +3,18 @@ import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
 import { $, el, busy, fmtDate, formValues } from '/app/assets/dom.js';
+import { initClientEdit } from './operator-edit.js';
 
-/** Shows freshly issued credentials once, with a button to use them in this console. */
+/** Shows freshly issued credentials once (with Copy); a rotation also says until when the old key works. */
 function showCredentials(box, c) {
   clearSecrets();
   showSecretBox(
     box,
     el(
       'div',
-      { class: 'note stack' },
+      { class: 'note stack', dataset: c.replaces ? { replaces: c.replaces } : {} },
       el('strong', { text: t('New credentials — the secret is shown only once:') }),
+      c.replaces ? el('p', { class: 'rotated', text: t('This key replaces {key}, which keeps working until {when}.', { key: c.replaces, when: fmtDate(c.old_key_expires_at) }) }) : null,
       el(
         'dl',
         { class: 'kv stacked' },
@@ -25,11 +27,17 @@ function showCredentials(box, c) {
       ),
     ),
   );
+  box.scrollIntoView?.({ block: 'nearest' });
 }
 
 export function initOperator(ctx) {
   const state = { page: 1, totalPages: 1, selected: null };
   const keysCard = $('#client-keys');
+  const edit = initClientEdit(ctx, async (c) => {
+    state.selected = c;
+    $('#client-keys-title').textContent = t('{name}: settings and keys', { name: c.name });
+    await loadClients();
+  });
 
   async function loadClients() {
     await busy(null, $('#clients-error'), async () => {
@@ -48,7 +56,7 @@ export function initOperator(ctx) {
             el('td', { text: t('{users} users · {calls} calls/h', { users: c.limits.max_users ?? '∞', calls: c.limits.calls_per_hour ?? '∞' }) }),
             el('td', {}, el('span', { class: `badge ${c.is_active ? 'ok' : 'bad'}`, text: c.is_active ? t('active') : t('disabled') })),
             el('td', { text: fmtDate(c.created_at) }),
-            el('td', { class: 'actions' }, el('button', { type: 'button', class: 'small secondary', 'aria-label': t('Keys of {name}', { name: c.name }), onclick: () => void selectClient(c) }, t('Keys'))),
+            el('td', { class: 'actions' }, el('button', { type: 'button', class: 'small secondary', 'aria-label': t('Edit {name} and its keys', { name: c.name }), onclick: () => void selectClient(c) }, t('Edit and keys'))),
           ),
         ),
       );
@@ -63,12 +71,13 @@ export function initOperator(ctx) {
     state.selected = c;
     keysCard.hidden = false;
     clearSecrets();
-    $('#client-keys-title').textContent = t('Keys of {name}', { name: c.name });
+    $('#client-keys-title').textContent = t('{name}: settings and keys', { name: c.name });
+    edit.load(c);
     await loadKeys();
   }
 
   async function loadKeys() {
-    await busy(null, keysCard.querySelector('.alert'), async () => {
+    await busy(null, $('#keys-error'), async () => {
       const c = await api(`/admin/clients/${encodeURIComponent(state.selected.client_id)}/`, { auth: ctx.adminAuth() });
       keysCard.querySelector('tbody').replaceChildren(
         ...(c.keys ?? []).map((k) =>
@@ -80,16 +89,30 @@ export function initOperator(ctx) {
             el('td', {}, el('span', { class: `badge ${k.status === 'active' ? 'ok' : 'bad'}`, text: t(k.status) })),
             el('td', { text: fmtDate(k.created_at) }),
             el('td', { text: fmtDate(k.last_used_at) }),
-            el('td', { class: 'actions' }, k.status === 'active' || k.status === 'expiring' ? el('button', { type: 'button', class: 'small danger', 'aria-label': t('Revoke {key}', { key: k.key }), onclick: (e) => void revoke(k, e.currentTarget) }, t('Revoke')) : null),
+            el(
+              'td',
+              { class: 'actions' },
+              k.status === 'active' ? el('button', { type: 'button', class: 'small secondary', 'aria-label': t('Rotate {key}', { key: k.key }), onclick: (e) => void rotate(k, e.currentTarget) }, t('Rotate')) : null,
+              k.status === 'active' || k.status === 'expiring' ? el('button', { type: 'button', class: 'small danger', 'aria-label': t('Revoke {key}', { key: k.key }), onclick: (e) => void revoke(k, e.currentTarget) }, t('Revoke')) : null,
+            ),
           ),
         ),
       );
     });
   }
 
+  async function rotate(k, button) {
+    if (!confirm(t('Issue a replacement for {key}? The old key keeps working for a grace period (24 hours by default), then stops.', { key: k.key }))) return;
+    await busy(button, $('#keys-error'), async () => {
+      const c = await api(`/admin/keys/${encodeURIComponent(k.key)}/rotate/`, { method: 'POST', auth: ctx.adminAuth(), json: {} });
+      showCredentials(keysCard.querySelector('.credentials'), c);
+      await loadKeys();
+    });
+  }
+
   async function revoke(k, button) {
     if (!confirm(t('Revoke {key}? Requests with it fail at once.', { key: k.key }))) return;
-    await busy(button, keysCard.querySelector('.alert'), async () => {
+    await busy(button, $('#keys-error'), async () => {
       await api(`/admin/keys/${encodeURIComponent(k.key)}/revoke/`, { method: 'POST', auth: ctx.adminAuth() });
       await loadKeys();
     });
@@ -114,7 +137,7 @@ export function initOperator(ctx) {
     e.preventDefault();
     const form = e.currentTarget;
     const v = formValues(form);
-    void busy(form.querySelector('button'), keysCard.querySelector('.alert'), async () => {
+    void busy(form.querySelector('button'), $('#keys-error'), async () => {
       const c = await api(`/admin/clients/${encodeURIComponent(state.selected.client_id)}/keys/`, { auth: ctx.adminAuth(), json: v.name ? { name: v.name } : {} });
       form.reset();
       showCredentials(keysCard.querySelector('.credentials'), c);

@@ -4,6 +4,7 @@ import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { $, el, busy, fmtDate, formValues, showError, showNote } from '/app/assets/dom.js';
 import { facePhoto } from '/app/assets/face-photo.js';
+import { initFallback } from './fallback.js';
 
 const PAGE_SIZE = 20;
 
@@ -25,6 +26,7 @@ export function initUsers(ctx) {
   const tbody = $('#users-table tbody');
   const detail = $('#user-detail');
   const editForm = $('#user-edit');
+  const fallback = initFallback(ctx);
 
   async function loadList() {
     await busy(null, $('#users-error'), async () => {
@@ -82,7 +84,7 @@ export function initUsers(ctx) {
     $('#user-camera-link').href = `/app/camera/?mode=enrollment&user_id=${encodeURIComponent(u.external_id)}`;
     for (const box of detail.querySelectorAll('.alert, .note')) box.hidden = true;
     for (const tr of tbody.rows) tr.classList.toggle('selected', tr.dataset.externalId === u.external_id);
-    await loadEnrollments();
+    await Promise.all([loadEnrollments(), fallback.load(u)]);
     detail.scrollIntoView({ block: 'nearest' });
   }
 

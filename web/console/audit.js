@@ -1,0 +1,80 @@
+// Audit-log tab: GET /api/analytics/audit-logs/ (docs/analytics.md M6), newest first, filtered by
+// category and date range, paged; says so when nothing matches instead of showing an empty table.
+import { api } from '/app/assets/api.js';
+import { t, tn } from '/app/assets/i18n.js';
+import { explain } from '/app/assets/messages.js';
+import { $, el, busy, fmtDate, formValues } from '/app/assets/dom.js';
+
+const CATEGORY = {
+  authentication: 'Authentication',
+  enrollment: 'Enrollment',
+  configuration: 'Configuration',
+  security: 'Security',
+  face_data_access: 'Access to face data',
+  api_access: 'API access',
+};
+
+/** The details worth reading, in words where the message table has them (never templates or secrets: the API omits those). */
+function describe(details) {
+  if (!details || typeof details !== 'object') return '';
+  const parts = [];
+  for (const [k, v] of Object.entries(details)) {
+    if (v === null || v === undefined || k === 'user_agent' || k === 'user_id') continue;
+    if (k === 'failure_reason') parts.push(explain(String(v)).text);
+    else if (k === 'ms' || k === 'processing_ms') parts.push(t('{n} ms', { n: v }));
+    else if (k === 'confidence' && typeof v === 'number') parts.push(t('confidence {n} %', { n: Math.round(v * 100) }));
+    else if (typeof v !== 'object') parts.push(`${k}: ${v}`);
+  }
+  return parts.join(' · ');
+}
+
+export function initAudit(ctx) {
+  const state = { page: 1, totalPages: 1, filters: {} };
+
+  async function load() {
+    await busy(null, $('#audit-error'), async () => {
+      const p = await api('/analytics/audit-logs/', { auth: ctx.auth(), query: { page: state.page, page_size: 20, ...state.filters } });
+      state.totalPages = Math.max(1, p.total_pages);
+      const tb = $('#audit-table tbody');
+      tb.replaceChildren(
+        ...p.results.map((a) =>
+          el(
+            'tr',
+            { dataset: { category: a.category, action: a.action } },
+            el('td', { text: fmtDate(a.timestamp) }),
+            el('td', { text: t(CATEGORY[a.category] ?? a.category) }),
+            el('td', { class: 'mono', text: a.action }),
+            el('td', { class: 'mono', text: a.actor ?? '—' }),
+            el('td', { class: 'mono', text: a.target ?? '—' }),
+            el('td', { class: 'mono', text: a.ip ?? '—' }),
+            el('td', { text: describe(a.details) }),
+          ),
+        ),
+      );
+      const empty = $('#audit-empty');
+      empty.hidden = p.results.length > 0;
+      empty.textContent = p.results.length ? '' : t('No audit entries match these filters in this period. Change the category or the dates.');
+      $('#audit-table').hidden = p.results.length === 0;
+      $('#audit-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: state.totalPages })} · ${tn(p.count, '{n} entry', '{n} entries')}`;
+      $('#audit-prev').disabled = state.page <= 1;
+      $('#audit-next').disabled = state.page >= state.totalPages;
+    });
+  }
+
+  $('#audit-filter').addEventListener('submit', (e) => {
+    e.preventDefault();
+    state.filters = formValues(e.currentTarget);
+    state.page = 1;
+    void load();
+  });
+  $('#audit-prev').addEventListener('click', () => {
+    state.page = Math.max(1, state.page - 1);
+    void load();
+  });
+  $('#audit-next').addEventListener('click', () => {
+    state.page = Math.min(state.totalPages, state.page + 1);
+    void load();
+  });
+
+  return { show: load };
+}
