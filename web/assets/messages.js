@@ -109,7 +109,6 @@ export const MESSAGES = {
   NO_FACE_TIMEOUT: { next: 'retry', en: ['No face was seen for a while, so the camera was stopped.', 'Sit in front of the camera with light on your face, then press Try again.'], id: ['Wajah tidak terlihat cukup lama, jadi kamera dihentikan.', 'Duduklah di depan kamera dengan cahaya pada wajah, lalu tekan Coba lagi.'] },
   CREDENTIALS_NEEDED: { next: 'signin', en: ['You are not signed in.', 'Enter the API key and secret above, or sign in on the console.'], id: ['Anda belum masuk.', 'Isi kunci API dan kunci rahasia di atas, atau masuk di konsol.'] },
   METADATA_INVALID: { next: 'fix', en: ['The metadata is not a valid JSON object.', 'Write it as {"key": "value"} or leave it empty.'], id: ['Metadata bukan objek JSON yang valid.', 'Tulis sebagai {"kunci": "nilai"} atau kosongkan.'] },
-  LIMIT_RESET_UNAVAILABLE: { next: 'fix', en: ['A limit cannot be set back to the tier default from the console yet.', "Enter a number instead, for example the tier's default."], id: ['Batas belum bisa dikembalikan ke bawaan paket dari konsol.', 'Isi dengan angka, misalnya bawaan paketnya.'] },
 
   // ---- failure reasons of a decision ----
   NO_MATCH: { next: 'retry', en: ['This face is not recognised.', 'Try again looking straight at the camera, or enroll first.'], id: ['Wajah ini tidak dikenali.', 'Coba lagi dengan melihat lurus ke kamera, atau daftar terlebih dahulu.'] },

@@ -4,16 +4,12 @@ import { api } from '/app/assets/api.js';
 import { t } from '/app/assets/i18n.js';
 import { $, busy, formValues, showNote } from '/app/assets/dom.js';
 
-/**
- * The changed limits. An emptied limit would mean "the tier's default" (null), but the API stores a
- * PATCHed null as 0 today (its validator coerces null to 0), which would lock the client out; so an
- * emptied limit that was set is refused here until that is fixed, and an empty one is not sent.
- */
+/** The limits: a number, or an emptied field for "the tier's default" (null), sent only when it changes. */
 function limits(client, v) {
   const out = {};
   for (const k of ['max_users', 'calls_per_hour']) {
     if (v[k] !== '') out[k] = Number(v[k]);
-    else if (client[k] !== null) throw Object.assign(new Error('A limit cannot be reset to the tier default yet.'), { code: 'LIMIT_RESET_UNAVAILABLE', details: { field: k } });
+    else if (client[k] !== null) out[k] = null;
   }
   return out;
 }
