@@ -192,6 +192,8 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     // Delete: gone from the list and from the API.
     await row.locator('button.danger').click();
     await p.locator('#sso-note', { hasText: 'Deleted Intranet.' }).waitFor();
+    // (The note comes first; the list is re-read from the server just after.)
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await row.count(), 0);
     assert.equal((await inject('GET', `/api/sso/clients/${clientId}/`, tenant)).statusCode, 404);
     await p.context().close();
@@ -231,6 +233,7 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     assert.equal(enrolled.results[0].enrollments_count, 1);
     // The queue now holds the other one; reject it with a reason.
     await p.locator('#reviews-table tbody tr').first().waitFor();
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await row.count(), 0);
     const other = p.locator('#reviews-table tbody tr[data-user-id=AD003]');
     await other.locator('button').click();
