@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { dataFile } from '../helpers/face-fixtures.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const ADMIN = 'backup-admin-token-0123456789';
 const FR = 'faces_extra/face_recognition';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** `wajah …` with the data directory given; resolves with the exit code and both outputs. */
 function cli(dataDir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
 import { dataFile } from '../helpers/face-fixtures.ts';
+import { freePort } from '../helpers/ports.ts';
 import { recordSkip } from '../helpers/skips.ts';
 
 /**
@@ -26,14 +27,6 @@ const skip = !NGINX ? 'nginx is not installed (apt-get install nginx; .ci/run in
 if (skip && process.env.CI === 'true') throw new Error(`topology test cannot run under CI: ${skip}`);
 if (skip) recordSkip('topology test', skip);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Instance {
   name: string;

@@ -41,21 +41,23 @@ export async function loadSealedPage(db: Kysely<Database>, c: SealedColumn, afte
 
 /** Replaces the sealed value of one row (found by its primary key). */
 export async function updateSealedValue(db: Kysely<Database>, c: SealedColumn, row: SealedRow, value: unknown): Promise<void> {
-  const where = sql.join(
-    c.keys.map((k) => sql`${sql.ref(k)} = ${row[k]}`),
-    sql` AND `,
-  );
+  const where = byKey(c, row);
   await sql`UPDATE ${sql.table(c.table)} SET ${sql.ref(c.sealed)} = ${value} WHERE ${where}`.execute(db);
 }
 
 /** One row again, locked until the transaction ends (an online rotation re-seals it while servers run). */
 export async function lockSealedRow(db: Kysely<Database>, c: SealedColumn, row: SealedRow): Promise<SealedRow | undefined> {
-  const where = sql.join(
-    c.keys.map((k) => sql`${sql.ref(k)} = ${row[k]}`),
-    sql` AND `,
-  );
+  const where = byKey(c, row);
   const { rows } = await sql<SealedRow>`
     SELECT ${sql.join([...c.keys, ...c.aad, c.sealed].map((k) => sql.ref(k)))}
     FROM ${sql.table(c.table)} WHERE ${where} AND ${sql.ref(c.sealed)} IS NOT NULL FOR UPDATE`.execute(db);
   return rows[0];
+}
+
+/** `pk1 = … AND pk2 = …` for one row. */
+function byKey(c: SealedColumn, row: SealedRow) {
+  return sql.join(
+    c.keys.map((k) => sql`${sql.ref(k)} = ${row[k]}`),
+    sql` AND `,
+  );
 }
