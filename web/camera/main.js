@@ -7,13 +7,14 @@ import { api, clientAuth } from '/app/assets/api.js';
 import { $, $$, el, busy, formValues, showError } from '/app/assets/dom.js';
 import { flag } from '/app/assets/prefs.js';
 import { t, tn, speechLang } from '/app/assets/i18n.js';
-import { explain, line, instruction, chip } from '/app/assets/messages.js';
+import { explain, line, instruction } from '/app/assets/messages.js';
 import { loadCredentials, saveCredentials } from '/app/assets/session.js';
 import { renderDecision } from '/app/assets/decision.js';
 import { createFrameLoop } from './frame-loop.js';
 import { createVoice } from './voice.js';
-import { createCoach, createCountdown, createNoFaceWatch } from './coach.js';
+import { createCoach, createNoFaceWatch } from './coach.js';
 import { createFaceGuide } from './face-guide.js';
+import { createProgressView } from './progress-view.js';
 
 /** ~6.7 frames/s: enough for blink and head-turn challenges, light on the server. */
 const FRAME_INTERVAL_MS = 150;
@@ -108,52 +109,10 @@ function setTone(tone) {
   faceGuide.tone(tone);
 }
 
-const countdown = createCountdown((secs, fraction) => {
-  $('#countdown').textContent = secs === null ? '—' : tn(secs, '{n} second', '{n} seconds');
-  const bar = $('#challenge-time');
-  bar.value = secs === null ? 0 : fraction;
-  bar.hidden = secs === null;
-  faceGuide.time(secs === null ? null : fraction);
-});
 const noFace = createNoFaceWatch();
-
-function showSuggestions(list) {
-  $('#suggestions').replaceChildren(...(list ?? []).map(chip).filter(Boolean).map((text) => el('span', { class: 'chip', text })));
-}
-
-function showQuality(q) {
-  $('#quality').value = typeof q === 'number' ? q : 0;
-  $('#quality-text').textContent = typeof q === 'number' ? (q >= 0.6 ? t('good') : q >= 0.45 ? t('fair') : t('poor')) : '—';
-}
-
-function showEnrollProgress(p) {
-  if (!p) return;
-  const bar = $('#enroll-progress');
-  bar.max = Math.max(1, p.required);
-  bar.value = Math.min(p.current, p.required);
-  $('#enroll-progress-text').textContent = `${p.current} / ${p.required}`;
-  faceGuide.progress(Math.min(p.current, p.required), p.required);
-  const got = new Set(p.angles_captured ?? []);
-  for (const s of $$('#angles span')) s.classList.toggle('done', got.has(s.dataset.angle));
-}
-
-let challengeKey = null;
-/** Challenges issued in this session (those done plus those left, as first seen). */
-let challengesIssued = 0;
-function showLiveness(l, serverNow) {
-  const c = l?.current_challenge ?? null;
-  if (l) {
-    const completed = l.challenges_completed?.length ?? 0;
-    challengesIssued = Math.max(challengesIssued, completed + (l.challenges_remaining ?? 0));
-    faceGuide.progress(completed, challengesIssued);
-  }
-  $('#challenge').textContent = !l ? '—' : c ? chip(c) : t('Done');
-  $('#challenges-remaining').textContent = l ? String(l.challenges_remaining ?? '—') : '—';
-  countdown.set(c, l?.challenge_expires_at, serverNow);
-  if (c && c !== challengeKey) guide(`challenge.${c}`, instruction(c), { urgent: true });
-  challengeKey = c;
-}
-const showAttempts = (n) => ($('#attempts-remaining').textContent = n === undefined || n === null ? '—' : String(n));
+/** Progress panel, chips, quality meter and the guide's ring (web/camera/progress-view.js). */
+const view = createProgressView({ faceGuide, onChallenge: (c) => guide(`challenge.${c}`, instruction(c), { urgent: true }) });
+const { showSuggestions, showQuality, showEnrollProgress, showLiveness, showAttempts, countdown } = view;
 
 // ---- camera ----
 const video = $('#video');
@@ -316,7 +275,7 @@ function onAuthenticationFrame(r) {
   if (typeof q === 'number') showQuality(q);
   showLiveness(r.liveness ?? null, r.timestamp);
   // The decision carries the challenges met instead of the progress: the ring shows them to the end.
-  if (!r.liveness && r.liveness_result) faceGuide.progress(r.liveness_result.challenges_completed.length, challengesIssued);
+  if (!r.liveness && r.liveness_result) view.showChallengesMet(r.liveness_result.challenges_completed.length);
   if (r.attempts_remaining !== undefined) showAttempts(r.attempts_remaining);
   if (r.status === 'processing') {
     const suggestions = r.feedback?.suggestions ?? [];
@@ -391,10 +350,9 @@ function resetView() {
   showEnrollProgress({ current: 0, required: 1, angles_captured: [] });
   $('#angle-note').textContent = '';
   delete $('#angle-note').dataset.angle;
-  challengeKey = null;
-  challengesIssued = 0;
   answers = 0;
   faceGuide.reset();
+  view.reset();
   showLiveness(null);
   showAttempts(null);
   setTone(null);
