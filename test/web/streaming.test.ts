@@ -178,6 +178,39 @@ describe('WebRTC streaming from a real browser', { skip }, () => {
     for (const [who, s] of [[other, theirs], [tenant, mine]] as const) await t().app.inject({ method: 'DELETE', url: `/api/streaming/sessions/${s.json().session_id}/`, headers: { authorization: who.auth } });
   });
 
+  test('liveness from a link: the challenge under way, then the verdict, in words', async () => {
+    // The backend chooses the checks: one blink, with time enough for the recorded video.
+    const res = await t().app.inject({
+      method: 'POST',
+      url: '/api/streaming/sessions/',
+      headers: { authorization: tenant.auth, 'content-type': 'application/json' },
+      payload: { session_type: 'webrtc', mode: 'identification', require_liveness: true, liveness_challenges: ['blink'], challenge_timeout: 30, max_fps: 12 },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    await page.goto(`${base}/app/streaming/#session=${res.json().session_id}&token=${res.json().page_token}`);
+    await page.evaluate(() => {
+      const w = window as unknown as { __liveness: string[] };
+      w.__liveness = [];
+      const p = document.querySelector('#liveness')!;
+      new MutationObserver(() => w.__liveness.push(`${(p as HTMLElement).dataset.state}: ${p.textContent}`)).observe(p, { childList: true, characterData: true, subtree: true, attributes: true });
+    });
+    await page.click('#start');
+    await page.locator('#liveness[data-state=passed]').waitFor({ timeout: 45_000 });
+    // The verdict stays readable while the stream starts its next check.
+    await page.waitForTimeout(1500);
+    assert.equal(await page.locator('#liveness').getAttribute('data-state'), 'passed');
+    const seen = await page.evaluate(() => (window as unknown as { __liveness: string[] }).__liveness);
+    assert.ok(seen.some((l) => l === 'checking: Checking: Blink slowly. (0 of 1 done)'), JSON.stringify(seen.slice(0, 5)));
+    assert.ok(seen.includes('passed: Passed: a live person is in front of the camera.'), JSON.stringify(seen.slice(-5)));
+    await page.locator('#who[data-outcome=recognised][data-user-id=AOC]').waitFor({ timeout: 10_000 });
+    for (const l of seen) assert.doesNotMatch(l.replace(/^\w+: /, ''), RAW_CODE);
+    await page.screenshot({ path: path.join(shotDir, 'wajah-web-streaming-liveness.png') });
+    await page.click('#stop');
+    await context.close();
+  });
+
   test('the page fits a phone (390 px) in both languages', async () => {
     for (const locale of ['en-US', 'id-ID']) {
       const context = await browser.newContext({ locale, viewport: { width: 390, height: 844 } });

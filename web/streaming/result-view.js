@@ -43,6 +43,9 @@ function showLiveness(state, text, code = '') {
 
 /** Challenges issued in this stream's current liveness session (met plus remaining, as first seen). */
 let issued = 0;
+/** The stream starts the next liveness check right after a verdict: the verdict stays readable this long. */
+const VERDICT_HOLD_MS = 3000;
+let verdictUntil = 0;
 
 /** Shows one data-channel message. */
 export function showMessage(message) {
@@ -65,13 +68,16 @@ export function showMessage(message) {
     const done = r.liveness.challenges_completed?.length ?? 0;
     issued = Math.max(issued, done + (r.liveness.challenges_remaining ?? 0));
     const c = r.liveness.current_challenge;
-    showLiveness('checking', c ? t('Checking: {instruction} ({done} of {total} done)', { instruction: instruction(c), done, total: issued }) : t('Checking that a live person is in front of the camera…'));
+    if (Date.now() >= verdictUntil) showLiveness('checking', c ? t('Checking: {instruction} ({done} of {total} done)', { instruction: instruction(c), done, total: issued }) : t('Checking that a live person is in front of the camera…'));
     drawFace(r.face, false);
-    showWho('checking', t('Checking that a live person is in front of the camera…'));
+    // After a decision the stream starts the next check at once: the last decision stays on screen meanwhile.
+    const shown = $('#who').dataset.outcome;
+    if (shown !== 'recognised' && shown !== 'not_recognised') showWho('checking', t('Checking that a live person is in front of the camera…'));
     return;
   }
   if (r.liveness_result) {
     issued = 0;
+    verdictUntil = Date.now() + VERDICT_HOLD_MS;
     const lr = r.liveness_result;
     if (lr.passed) showLiveness('passed', t('Passed: a live person is in front of the camera.'));
     else showLiveness('failed', `${t('Failed:')} ${explain(lr.failure_reason ?? 'LIVENESS_FAILED').text}`, lr.failure_reason ?? 'LIVENESS_FAILED');
@@ -97,6 +103,7 @@ export function showMessage(message) {
 /** Back to the resting state (a new stream, or stopped). */
 export function resetView({ liveness }) {
   issued = 0;
+  verdictUntil = 0;
   drawFace(null);
   showWho('none', t('No result yet.'));
   delete $('#who').dataset.reason;
