@@ -145,7 +145,15 @@ describe('camera page: an oval that follows the face, a progress ring, angles in
     await p.click('#start');
     await p.locator('#preview .face-guide[data-face=tracked]').waitFor({ timeout: 30_000 });
     await p.screenshot({ path: path.join(shotDir, 'wajah-web-camera-guide-enrollment.png') });
+    // (A picture of the moment the page names a turned angle, for docs/web.md; not an assertion.)
+    const turnedShot = p
+      .locator('#angle-note[data-angle=left], #angle-note[data-angle=right]')
+      .first()
+      .waitFor({ timeout: 60_000 })
+      .then(() => p.screenshot({ path: path.join(shotDir, 'wajah-web-camera-guide-turned.png') }))
+      .catch(() => {});
     await ended(p, 60_000);
+    await turnedShot;
     await p.locator('#enrollment-id').waitFor();
     const snaps = await snapshots(p);
     assert.ok(snaps.length >= 5, `${snaps.length} frames answered`);
