@@ -213,18 +213,26 @@ describe('camera page: an oval that follows the face, a progress ring, angles in
 
   test('liveness: the ring counts the challenges met and the time left for the current one; the oval follows the face', async () => {
     const { p, context, answers } = await open('/app/camera/?mode=identification');
-    // Two head challenges with time enough for the recorded head turn, whatever order the server draws.
+    // Two head challenges with time enough for the recorded head turns (the 13 s video loops; a busy
+    // machine samples fewer frames), whatever order the server draws.
     await p.route('**/auth/authentication/create/', async (route) => {
       const body = JSON.parse(route.request().postData() ?? '{}');
-      await route.continue({ postData: JSON.stringify({ ...body, liveness_challenges: ['head_movement', 'turn_left'], challenge_timeout: 20 }) });
+      await route.continue({ postData: JSON.stringify({ ...body, liveness_challenges: ['head_movement', 'turn_left'], challenge_timeout: 45 }) });
     });
     await p.check('#require-liveness');
     await p.click('#start');
     await p.locator('#preview .face-guide[data-progress="0/2"]').waitFor({ timeout: 30_000 });
-    await p.locator('#preview .face-guide[data-progress="1/2"]').waitFor({ timeout: 40_000 });
-    await p.screenshot({ path: path.join(shotDir, 'wajah-web-camera-guide-liveness.png') });
-    await ended(p, 60_000);
+    // (A picture of one challenge met, for docs/web.md; not an assertion.)
+    const shot = p
+      .locator('#preview .face-guide[data-progress="1/2"]')
+      .waitFor({ timeout: 100_000 })
+      .then(() => p.screenshot({ path: path.join(shotDir, 'wajah-web-camera-guide-liveness.png') }))
+      .catch(() => {});
+    await ended(p, 120_000);
+    await shot;
     const snaps = await snapshots(p);
+    // What the server said, to read a failure by.
+    const summary = answers.map((a, i) => `${i + 1}:${a.status}:${a.body.status ?? a.body.code}:${a.body.liveness?.current_challenge ?? ''}:${(a.body.liveness ?? a.body.liveness_result)?.challenges_completed?.join('+') ?? ''}:${a.body.liveness_result?.failure_reason ?? ''}`).join(' ');
     let before = 0;
     let advanced = 0;
     for (const s of snaps) {
@@ -244,7 +252,7 @@ describe('camera page: an oval that follows the face, a progress ring, angles in
         assert.ok(cx >= b.x && cx <= b.x + b.width && cy >= b.y && cy <= b.y + b.height, `answer ${s.answer}: oval off the face`);
       }
     }
-    assert.equal(advanced, 2, 'the ring advanced once per challenge met');
+    assert.equal(advanced, 2, `the ring advanced once per challenge met; answers ${summary}`);
     const last = answers.at(-1)!.body;
     assert.deepEqual([...last.liveness_result.challenges_completed].sort(), ['head_movement', 'turn_left']);
     assert.equal(await p.locator('#preview .face-guide').getAttribute('data-progress'), '2/2');
