@@ -149,10 +149,11 @@ describe('camera page: an oval that follows the face, a progress ring, angles in
     const turnedShot = p
       .locator('#angle-note[data-angle=left], #angle-note[data-angle=right]')
       .first()
-      .waitFor({ timeout: 60_000 })
+      .waitFor({ timeout: 100_000 })
       .then(() => p.screenshot({ path: path.join(shotDir, 'wajah-web-camera-guide-turned.png') }))
       .catch(() => {});
-    await ended(p, 60_000);
+    // Front, left and right: the 13 s video loops until all three are captured (a busy machine samples fewer frames).
+    await ended(p, 100_000);
     await turnedShot;
     await p.locator('#enrollment-id').waitFor();
     const snaps = await snapshots(p);
