@@ -61,6 +61,8 @@ interface AuthState {
   /** Sealed embedding of the session's first face (identity anchor) and the previous face thumbnail. */
   anchor: string | null;
   thumb: string | null;
+  /** Sealed landmark shape of the current challenge's first frame (the turn's depth reference). */
+  shape?: string | null;
   model: string | null;
   /** Liveness sessions: the best decision among the confirmed frames so far (user names, no biometrics). */
   best?: Decision | null;
@@ -193,8 +195,10 @@ export class AuthenticationService {
           state.model = modelId;
         }
         const prev = state.thumb ? this.d.vault.openSessionBytes(client.id, locked.id, 'thumb', state.thumb).subarray(0, face.signals.faceThumb.length) : null;
+        // The turn's reference landmarks are face geometry: sealed at rest like the thumbnail.
+        const refShape = state.shape ? Array.from(this.d.vault.openSessionVector(client.id, locked.id, 'shape', state.shape)) : null;
         state.liveness = applyLivenessFrame(
-          state.liveness,
+          { ...state.liveness, refShape },
           {
             at: Date.now(),
             eye: face.signals.eyeOpenness,
@@ -207,9 +211,14 @@ export class AuthenticationService {
             // stream measured a session median of 0.007–0.009, below the 0.01 spoof line). There the passive
             // score is not evidence; the challenges and the motion checks decide.
             passive: params.session_type === 'webrtc' ? null : face.signals.passiveLiveScore,
+            shape: face.signals.shape,
+            inFrame: face.signals.faceInFrame,
           },
           prev,
         );
+        const nextShape = state.liveness.refShape;
+        state.shape = nextShape ? this.d.vault.sealSession(client.id, locked.id, 'shape', Float32Array.from(nextShape)) : null;
+        state.liveness = { ...state.liveness, refShape: null };
         state.thumb = this.d.vault.sealSession(client.id, locked.id, 'thumb', face.signals.faceThumb);
         // The decision is taken on the session's best-matching confirmed frame, not necessarily the
         // last one (a head-turn challenge completes on a turned face, where recognition is weakest).
@@ -231,6 +240,7 @@ export class AuthenticationService {
         liveness = livenessResult(state.liveness, params.liveness_threshold);
         decision = state.best ?? decision;
         state.thumb = null;
+        state.shape = null;
         state.anchor = null;
         state.best = null;
         if (!liveness.passed) {

@@ -77,7 +77,7 @@ function resealSessionState(r: SealedRow, from: Sealers, to: Sealers): string | 
       changed = true;
     }
   }
-  for (const label of ['anchor', 'thumb'] as const) {
+  for (const label of ['anchor', 'thumb', 'shape'] as const) {
     if (typeof state[label] === 'string' && state[label]) {
       state[label] = move(label, state[label]);
       changed = true;

@@ -73,6 +73,11 @@ export interface LivenessSignals {
   smile: number;
   /** 32×32 grey thumbnail of the aligned face (1024 bytes), for frame-to-frame change. */
   faceThumb: Uint8Array;
+  /** 2-D image positions of the nose tip and the face-plane landmarks (parallax.ts SHAPE_POINTS), for the
+   * depth check of head-turn challenges. */
+  shape: Float32Array;
+  /** Every mesh point lies inside the picture. A face cut by the border has landmarks the mesh guessed. */
+  faceInFrame: boolean;
   /** Passive anti-spoof score 0..1 (1 = live) when a model provides one; reported, not trusted alone. */
   passiveLiveScore: number | null;
 }

@@ -1,5 +1,6 @@
 import type { RgbImage } from '../image.ts';
 import type { LivenessSignals } from '../types.ts';
+import { faceShape } from './parallax.ts';
 
 type Mesh = Array<[number, number, number]>;
 
@@ -97,15 +98,23 @@ export function bandChanges(a: Uint8Array, b: Uint8Array): { eyes: number; foreh
   return { eyes: band(11, 18, 4, 28), forehead: band(2, 9, 4, 28), nose: band(18, 23, 10, 22) };
 }
 
-export function livenessSignals(mesh: Mesh, aligned: RgbImage, passiveLiveScore: number | null): LivenessSignals {
+/** Every mesh point lies inside the picture (`width` × `height`): the whole face is visible. */
+export function faceInFrame(mesh: Mesh, width: number, height: number): boolean {
+  return mesh.every(([x, y]) => x >= 0 && y >= 0 && x <= width && y <= height);
+}
+
+export function livenessSignals(mesh: Mesh, aligned: RgbImage, passiveLiveScore: number | null, image: { width: number; height: number }): LivenessSignals {
   const rightEyeOpenness = eyeAspectRatio(mesh, EYE_RIGHT);
   const leftEyeOpenness = eyeAspectRatio(mesh, EYE_LEFT);
+  const shape = faceShape(mesh);
   return {
     eyeOpenness: (leftEyeOpenness + rightEyeOpenness) / 2,
     leftEyeOpenness,
     rightEyeOpenness,
     smile: smileScore(mesh),
     faceThumb: faceThumbnail(aligned),
+    shape,
+    faceInFrame: faceInFrame(mesh, image.width, image.height),
     passiveLiveScore,
   };
 }
