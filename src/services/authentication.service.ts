@@ -154,15 +154,19 @@ export class AuthenticationService {
     const params = session.params as unknown as AuthParams;
     let face: AnalyzedFace;
     let modelId: string;
+    let location: FaceLocation;
     try {
-      ({ face, result: { modelId } } = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness }));
+      const out = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness });
+      ({ face, result: { modelId } } = out);
+      location = faceLocation(out.result, out.face);
     } catch (e) {
       if (isAppError(e) && e.code === 'NO_FACE_DETECTED') return this.#noFace(client, session.id, params, started, meta);
       throw e;
     }
     // Recognition needs only reads: done before the short locked update.
     let decision = await this.#decide(client, params, session.user_id, face, modelId);
-    return this.d.sessions.update(session.id, async (locked, trx) => {
+    // Every answer with a face says where it is, so a camera page can draw its guide around it (docs/web.md).
+    const answer = await this.d.sessions.update(session.id, async (locked, trx) => {
       const state = structuredClone(locked.state) as unknown as AuthState;
       let liveness: LivenessResult | null = null;
       if (state.liveness) {
@@ -271,6 +275,7 @@ export class AuthenticationService {
         result: this.#response(params, decision, liveness, status, started, finished ? 0 : params.max_attempts - attempts),
       };
     });
+    return { ...answer, face: location };
   }
 
   /**
