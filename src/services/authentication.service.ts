@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
+import { CROP, faceRegion } from '../vision/liveness-signals/planarity.ts';
 import { appError, isAppError } from '../errors.ts';
 import { DEFAULT_MODEL, thresholdFloor } from '../vision/calibration.ts';
 import { recordEvent } from './events.ts';
@@ -63,6 +64,8 @@ interface AuthState {
   thumb: string | null;
   /** Sealed landmark shape of the current challenge's first frame (the turn's depth reference). */
   shape?: string | null;
+  /** Sealed face-region crop of the same frame and the image region it covers (the texture reference). */
+  planar?: { crop: string; region: { x: number; y: number; width: number; height: number } } | null;
   model: string | null;
   /** Liveness sessions: the best decision among the confirmed frames so far (user names, no biometrics). */
   best?: Decision | null;
@@ -148,6 +151,14 @@ export class AuthenticationService {
     };
   }
 
+  /** The liveness challenge's texture reference, opened for the engine (null when there is none yet). */
+  #planarRef(client: ClientContext, sessionId: string, state: AuthState | null) {
+    const p = state?.planar;
+    if (!p || !state?.liveness) return null;
+    const crop = this.d.vault.openSessionBytes(client.id, sessionId, 'planar', p.crop).slice(0, CROP * CROP);
+    return { crop, region: p.region };
+  }
+
   async processFrame(client: ClientContext, token: string | undefined, image: ImageInput, meta: RequestMeta) {
     const started = performance.now();
     const session = await this.d.sessions.open(client.id, 'authentication', token);
@@ -156,7 +167,7 @@ export class AuthenticationService {
     let modelId: string;
     let location: FaceLocation;
     try {
-      const out = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness });
+      const out = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness, planarRef: this.#planarRef(client, session.id, session.state as unknown as AuthState) });
       ({ face, result: { modelId } } = out);
       location = faceLocation(out.result, out.face);
     } catch (e) {
@@ -213,11 +224,18 @@ export class AuthenticationService {
             passive: params.session_type === 'webrtc' ? null : face.signals.passiveLiveScore,
             shape: face.signals.shape,
             inFrame: face.signals.faceInFrame,
+            flat: face.signals.flatness,
           },
           prev,
         );
         const nextShape = state.liveness.refShape;
         state.shape = nextShape ? this.d.vault.sealSession(client.id, locked.id, 'shape', Float32Array.from(nextShape)) : null;
+        if (!nextShape) state.planar = null;
+        else if (state.liveness.refFrame === state.liveness.frames && face.signals.regionCrop) {
+          // This frame is the challenge's reference: its face region is what later frames' texture is
+          // compared with (a flat picture moves as one plane). Sealed like the thumbnail.
+          state.planar = { crop: this.d.vault.sealSession(client.id, locked.id, 'planar', face.signals.regionCrop), region: faceRegion(face.box) };
+        }
         state.liveness = { ...state.liveness, refShape: null };
         state.thumb = this.d.vault.sealSession(client.id, locked.id, 'thumb', face.signals.faceThumb);
         // The decision is taken on the session's best-matching confirmed frame, not necessarily the
@@ -241,6 +259,7 @@ export class AuthenticationService {
         decision = state.best ?? decision;
         state.thumb = null;
         state.shape = null;
+        state.planar = null;
         state.anchor = null;
         state.best = null;
         if (!liveness.passed) {

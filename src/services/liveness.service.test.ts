@@ -24,7 +24,7 @@ function faceShape(yawDeg: number, depth = 1): number[] {
  * A head turn that meets the head_movement challenge, with natural frame-to-frame change: what a
  * replayed video of a real person would also produce. Only the passive scores differ between runs.
  */
-function headTurnSession(passive: number | null, opts: { depth?: number; yaws?: number[]; challenges?: Challenge[]; inFrame?: (i: number) => boolean } = {}) {
+function headTurnSession(passive: number | null, opts: { depth?: number; yaws?: number[]; challenges?: Challenge[]; inFrame?: (i: number) => boolean; flat?: LivenessFrame['flat'] } = {}) {
   let s = newLiveness(opts.challenges ?? ['head_movement'], 10_000, 0, () => 0.999);
   let prev: Uint8Array | null = null;
   const yaws = opts.yaws ?? Array.from({ length: 12 }, (_, i) => i * 3);
@@ -32,7 +32,7 @@ function headTurnSession(passive: number | null, opts: { depth?: number; yaws?: 
     const thumb = new Uint8Array(1024).map((_, k) => (k * 7 + i * 13 * (k % 5)) % 256);
     const frame: LivenessFrame = {
       at: i * 100, eye: 0.3, yaw, pitch: (i % 3) - 1, smile: 0, thumb, passive,
-      shape: faceShape(yaw, opts.depth ?? 1), inFrame: opts.inFrame?.(i) ?? true,
+      shape: faceShape(yaw, opts.depth ?? 1), inFrame: opts.inFrame?.(i) ?? true, flat: opts.flat ?? null,
     };
     s = applyLivenessFrame(s, frame, prev);
     prev = thumb;
@@ -51,6 +51,14 @@ test('a turn counts only with depth: the same reported yaw from a flat picture d
   // (a photo bent or embossed) does not.
   assert.equal(headTurnSession(null, { depth: 0.7 }).passed, true);
   assert.equal(headTurnSession(null, { depth: 0.4 }).passed, false);
+});
+
+test('a turn whose texture moved as one plane (a photo under a card) is refused; too little texture is no evidence', () => {
+  const flat = headTurnSession(null, { flat: { matches: 30, inliers: 0.95 } });
+  assert.deepEqual(flat.challenges_completed, []);
+  assert.equal(flat.passed, false);
+  assert.equal(headTurnSession(null, { flat: { matches: 30, inliers: 0.3 } }).passed, true); // a real turn
+  assert.equal(headTurnSession(null, { flat: { matches: 6, inliers: 1 } }).passed, true); // a plain face in dim light
 });
 
 test('a frame that cuts the face meets no challenge', () => {

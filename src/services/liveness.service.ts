@@ -82,6 +82,18 @@ export const LIVENESS_TUNING = {
    * panned: the mesh's yaw stays ≤ 6.4° and |parallax| ≤ 0.09 (live faces without a turn: p99 ≤ 0.08).
    */
   PARALLAX_K: 0.25,
+  /**
+   * ...and the picture's texture does not say "flat": a turn is refused when, between the challenge's
+   * first frame and the turned one, at least FLAT_MIN_MATCHES textured patches of the face region match
+   * and at least FLAT_INLIERS of them lie on one plane homography (planarity.ts). This catches what the
+   * mesh cannot: a card over half a photo makes the mesh guess a turned head, with self-consistent
+   * landmarks. Measured (`node scripts/liveness-eval.ts --parallax`): 221 pairs of a live webcam turn
+   * ≥ 19° apart: share on one homography median 0.37, p95 0.50, max 0.60; a card over a photo 0.74–1.0, a photo
+   * turned ≈ 21° in perspective 0.63–0.81 (its mesh never reads a turn). Refused only on evidence: too
+   * little texture to match (a dim camera, a plain face) is not counted against a live person.
+   */
+  FLAT_MIN_MATCHES: 12,
+  FLAT_INLIERS: 0.7,
   NOD_DEG: 8,
   SMILE_RISE: 0.25,
   STATIC_DIFF: 0.6,
@@ -118,6 +130,8 @@ export interface LivenessFrame {
   shape?: ArrayLike<number> | null;
   /** The whole face is inside the picture (signals.faceInFrame); a frame that cuts it meets no challenge. */
   inFrame?: boolean;
+  /** signals.flatness of this frame against the challenge's first frame (null when not measured). */
+  flat?: { matches: number; inliers: number } | null;
 }
 
 export interface LivenessState {
@@ -134,6 +148,8 @@ export interface LivenessState {
   first: { yaw: number; pitch: number; smile: number } | null;
   /** The landmark shape of the challenge's first frame (the turn's reference); sealed by the caller at rest. */
   refShape: number[] | null;
+  /** `frames` at the frame refShape was taken from (its region crop is the texture reference). */
+  refFrame?: number;
   /** Yaw of the session's first frame: the frontal pose turn_left / turn_right are measured from. */
   front?: number | null;
   maxYawDelta: number;
@@ -257,9 +273,11 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
   if (!s.first) {
     s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
     s.refShape = f.shape && f.inFrame !== false ? Array.from(f.shape) : null;
+    s.refFrame = s.frames;
   } else if (!s.refShape && f.shape && f.inFrame !== false) {
     // The challenge began on a frame that cut the face: the turn is measured from the first whole one.
     s.refShape = Array.from(f.shape);
+    s.refFrame = s.frames;
     s.first.yaw = f.yaw;
   }
   const dyaw = f.yaw - s.first.yaw;
@@ -294,7 +312,7 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
     nodded = true;
   }
 
-  const turned3d = Math.abs(dyaw) >= T.TURN_DEG && turnHasDepth(s.refShape, f.shape ?? null, dyaw);
+  const turned3d = Math.abs(dyaw) >= T.TURN_DEG && turnHasDepth(s.refShape, f.shape ?? null, dyaw) && !looksFlat(f.flat);
   const met: Record<Challenge, boolean> = {
     blink: blinked,
     head_movement: turned3d,
@@ -314,9 +332,15 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
     if (s.index < s.order.length) {
       s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
       s.refShape = f.shape ? Array.from(f.shape) : null;
+      s.refFrame = s.frames;
     }
   }
   return s;
+}
+
+/** The texture between the challenge's first frame and this one moved as one plane (FLAT_* rule). */
+export function looksFlat(flat: { matches: number; inliers: number } | null | undefined): boolean {
+  return !!flat && flat.matches >= LIVENESS_TUNING.FLAT_MIN_MATCHES && flat.inliers >= LIVENESS_TUNING.FLAT_INLIERS;
 }
 
 /**

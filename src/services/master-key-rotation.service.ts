@@ -83,6 +83,11 @@ function resealSessionState(r: SealedRow, from: Sealers, to: Sealers): string | 
       changed = true;
     }
   }
+  const planar = state.planar as { crop?: unknown } | null | undefined;
+  if (planar && typeof planar.crop === 'string' && planar.crop) {
+    planar.crop = move('planar', planar.crop);
+    changed = true;
+  }
   return changed ? JSON.stringify(state) : null;
 }
 

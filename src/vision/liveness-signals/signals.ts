@@ -1,6 +1,8 @@
 import type { RgbImage } from '../image.ts';
 import type { LivenessSignals } from '../types.ts';
 import { faceShape } from './parallax.ts';
+import { faceRegion, flatness, regionCrop } from './planarity.ts';
+import type { Box } from '../types.ts';
 
 type Mesh = Array<[number, number, number]>;
 
@@ -103,7 +105,18 @@ export function faceInFrame(mesh: Mesh, width: number, height: number): boolean 
   return mesh.every(([x, y]) => x >= 0 && y >= 0 && x <= width && y <= height);
 }
 
-export function livenessSignals(mesh: Mesh, aligned: RgbImage, passiveLiveScore: number | null, image: { width: number; height: number }): LivenessSignals {
+/**
+ * The texture signals of a liveness frame: its own face-region crop (`withCrop`), and its flatness
+ * against an earlier frame's crop and region (`planarRef`).
+ */
+export function planaritySignals(image: RgbImage, box: Box, withCrop: boolean, planarRef: { crop: Uint8Array; region: Box } | null | undefined): Pick<LivenessSignals, 'regionCrop' | 'flatness'> {
+  return {
+    regionCrop: withCrop ? regionCrop(image, faceRegion(box)) : null,
+    flatness: planarRef ? flatness(planarRef.crop, regionCrop(image, planarRef.region)) : null,
+  };
+}
+
+export function livenessSignals(mesh: Mesh, aligned: RgbImage, passiveLiveScore: number | null, image: { width: number; height: number }): Omit<LivenessSignals, 'regionCrop' | 'flatness'> {
   const rightEyeOpenness = eyeAspectRatio(mesh, EYE_RIGHT);
   const leftEyeOpenness = eyeAspectRatio(mesh, EYE_LEFT);
   const shape = faceShape(mesh);
