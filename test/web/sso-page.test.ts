@@ -90,6 +90,9 @@ describe('SSO sign-in page in a real browser', { skip }, () => {
     // The page names the application the person signs in to.
     await page.locator('#application', { hasText: 'Page RP' }).waitFor({ timeout: 30_000 });
     await page.waitForFunction(() => document.querySelector('#challenge')?.textContent === 'Turn your head slowly to one side.', null, { timeout: 15_000 });
+    // The challenge's time left, in words and as the ring's inner arc.
+    await page.waitForFunction(() => /^\d+ seconds?$/.test(document.querySelector('#countdown')?.textContent ?? ''), null, { timeout: 15_000 });
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('#preview .face-guide .ring-time')!).visibility), 'visible');
     await page.locator('#preview .face-guide[data-face=tracked]').waitFor({ timeout: 15_000 });
     await page.screenshot({ path: '/tmp/wajah-sso-page-running.png', fullPage: true });
     const ovals = (await page.evaluate(() => (window as unknown as { __ovals: Array<{ answer: number; live: boolean; cx: number; cy: number; view: { width: number; height: number }; progress: string }> }).__ovals)).filter((o) => o.live);

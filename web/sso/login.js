@@ -2,10 +2,11 @@
 // provider's interaction cookie: the server holds the face session and decides the outcome; this page
 // sends camera frames and follows the redirect the server gives when the sign-in ends.
 import '/app/assets/page.js';
-import { t } from '/app/assets/i18n.js';
+import { t, tn } from '/app/assets/i18n.js';
 import { explain, instruction, line } from '/app/assets/messages.js';
 import { createFrameLoop } from '/app/camera/frame-loop.js';
 import { createFaceGuide } from '/app/camera/face-guide.js';
+import { createCountdown } from '/app/camera/coach.js';
 
 const $ = (s) => document.querySelector(s);
 const base = location.pathname.replace(/\/$/, '');
@@ -20,6 +21,11 @@ let stream = null;
 /** The oval on the face the server reports, green for a good frame; its ring counts the challenges met. */
 const faceGuide = createFaceGuide($('#preview'));
 faceGuide.reset();
+/** The current challenge's time left: in words and as the ring's inner arc (as on the camera page). */
+const countdown = createCountdown((secs, fraction) => {
+  $('#countdown').textContent = secs === null ? '—' : tn(secs, '{n} second', '{n} seconds');
+  faceGuide.time(secs === null ? null : fraction);
+});
 let answers = 0;
 let issued = 0;
 
@@ -33,6 +39,7 @@ function showLiveness(l) {
     issued = Math.max(issued, l.challenges_completed.length + (l.challenges_remaining ?? 0));
     faceGuide.progress(l.challenges_completed.length, issued);
   }
+  if (l && 'current_challenge' in l) countdown.set(l.current_challenge, l.challenge_expires_at);
 }
 /** A failure in plain words (never the raw code, which stays in data-code). */
 function showError(err) {
@@ -53,6 +60,7 @@ async function call(path, body) {
 
 function leave(to) {
   loop?.stop();
+  countdown.stop();
   for (const t of stream?.getTracks() ?? []) t.stop();
   location.assign(to);
 }
