@@ -1,18 +1,18 @@
 import crypto from 'node:crypto';
-import type { Transaction } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
-import type { Database } from '../db/schema.ts';
-import type { AnalyzedFace, PoseBucket, Suggestion } from '../vision/types.ts';
+import type { AnalyzedFace } from '../vision/types.ts';
 import { appError, isAppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, isNoFace, round, type FaceDeps, type FaceLocation, type ImageInput } from './face.ts';
-import { insertEnrollment, deleteEnrollment, deleteUserEnrollments, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
-import { findFaceUser, insertPhoto, insertTemplates, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
+import { deleteEnrollment, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
+import { findFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
+import { SAME_PERSON_CONFIDENCE, ANGLES, captureScore, captureThreshold, frameResponse, guidanceFor, progressCurrent, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
+import { mapLimit } from './map-limit.ts';
+import { dot, publishTemplates, storeEnrollment, type AcceptedFace } from './enrollment.store.ts';
 
-export type SessionType = 'webcam' | 'mobile' | 'upload';
-const ANGLES: PoseBucket[] = ['front', 'left', 'right'];
-/** A frame of a different person than the session's first accepted frame: below this calibrated confidence. */
-export const SAME_PERSON_CONFIDENCE = 0.5;
+export { SAME_PERSON_CONFIDENCE, type SessionType } from './enrollment.capture.ts';
+export { mapLimit } from './map-limit.ts';
+
 /** A second face at least this share of the main face's width makes an enrollment picture ambiguous. */
 const COMPARABLE_FACE = 0.4;
 
@@ -26,45 +26,9 @@ export interface CreateEnrollmentInput {
   guidance_enabled?: boolean;
 }
 
-interface EnrollParams {
-  session_type: SessionType;
-  quality_threshold: number;
-  require_multiple_angles: boolean;
-  timeout: number;
-  auto_capture: boolean;
-  guidance_enabled: boolean;
-  required: number;
-}
-
-/** One accepted frame; the embedding is sealed (never plaintext in the session row). */
-interface CapturedFrame {
-  emb: string;
-  quality: number;
-  confidence: number;
-  angle: PoseBucket;
-  model: string;
-}
-
-interface EnrollState {
-  received: number;
-  rejected: number;
-  frames: CapturedFrame[];
-  lastAt: string | null;
-}
 
 export const DEFAULT_QUALITY_THRESHOLD = 0.6;
 
-/** A face to enroll, already analysed and accepted. */
-interface AcceptedFace {
-  embedding: Float32Array;
-  modelId: string;
-  quality: number;
-  confidence: number;
-  angle: PoseBucket;
-  photo?: { bytes: Uint8Array; contentType: string };
-  /** Where the face is in its picture (direct enrollment answers with it; session frames do not keep it). */
-  location?: FaceLocation;
-}
 
 /**
  * Enrollment: frame sessions (webcam / mobile / upload, optional multi-angle), single-image and batch
@@ -282,11 +246,11 @@ export class EnrollmentService {
         confidence: f.confidence,
         angle: f.angle,
       }));
-      const saved = await this.#store(trx, client, user, faces, { source: `session:${params.session_type}`, sessionId: locked.id });
+      const saved = await storeEnrollment(this.d, trx, client, user, faces, { source: `session:${params.session_type}`, sessionId: locked.id });
       return { status: 'completed', state: { ...state, frames: [] }, result: { saved } as const };
     });
     if ('failed' in outcome) throw appError('INSUFFICIENT_QUALITY', outcome.failed);
-    await this.#publish(client.id, outcome.saved);
+    await publishTemplates(this.d, client.id, outcome.saved);
     return outcome.saved.response;
   }
 
@@ -294,8 +258,8 @@ export class EnrollmentService {
   async direct(client: ClientContext, input: { user_id: string; image: ImageInput; quality_threshold?: number; contentType?: string; face_index?: number; replace?: boolean }) {
     const user = await this.#activeUser(client.id, input.user_id);
     const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.contentType, input.face_index, true);
-    const saved = await this.d.db.transaction().execute((trx) => this.#store(trx, client, user, [face], { source: 'direct', sessionId: null, replace: input.replace ?? false }));
-    await this.#publish(client.id, saved);
+    const saved = await this.d.db.transaction().execute((trx) => storeEnrollment(this.d, trx, client, user, [face], { source: 'direct', sessionId: null, replace: input.replace ?? false }));
+    await publishTemplates(this.d, client.id, saved);
     // Which face of the picture was enrolled (with face_index: the chosen one), for the caller to show.
     return { ...saved.response, ...(face.location ? { face: face.location } : {}) };
   }
@@ -335,8 +299,8 @@ export class EnrollmentService {
     });
     for (const { user, faces, indexes } of accepted.values()) {
       try {
-        const saved = await this.d.db.transaction().execute((trx) => this.#store(trx, client, user, faces, { source: 'batch', sessionId: null }));
-        await this.#publish(client.id, saved);
+        const saved = await this.d.db.transaction().execute((trx) => storeEnrollment(this.d, trx, client, user, faces, { source: 'batch', sessionId: null }));
+        await publishTemplates(this.d, client.id, saved);
         for (const i of indexes) Object.assign(results[i], { status: 'completed', enrollment_id: saved.response.enrollment_id });
       } catch (e) {
         for (const i of indexes) Object.assign(results[i], { status: 'failed', error: toErr(e) });
@@ -443,94 +407,6 @@ export class EnrollmentService {
     return this.d.vault.openSessionVector(clientId, sessionId, label, blob);
   }
 
-  /** Writes enrollment + encrypted templates (+ opt-in photos) + enrollment.completed in one transaction. */
-  async #store(
-    trx: Transaction<Database>,
-    client: ClientContext,
-    user: FaceUser,
-    faces: AcceptedFace[],
-    how: { source: string; sessionId: string | null; replace?: boolean },
-  ) {
-    const modelId = faces[0].modelId;
-    if (faces.some((f) => f.modelId !== modelId)) throw appError('MODEL_MISMATCH');
-    // The new faces must be the person already enrolled (best match over the user's templates of this
-    // model, the same-person rule of sessions); `replace` starts the user's face data over instead.
-    let replaced: string[] = [];
-    if (how.replace) replaced = await deleteUserEnrollments(trx, client.id, user.id);
-    else {
-      const existing = (await loadUserTemplates(trx, client.id, user.id)).filter((t) => t.model_id === modelId).map((t) => this.d.vault.openTemplate(t));
-      if (existing.length) {
-        for (const f of faces) {
-          let best = -1;
-          for (const ref of existing) if (ref.length === f.embedding.length) best = Math.max(best, dot(ref, f.embedding));
-          const confidence = this.d.calibration.confidence(best, modelId);
-          if (confidence < SAME_PERSON_CONFIDENCE) {
-            throw appError('FACE_MISMATCH', `The face does not match ${user.external_id}'s enrolled face; pass replace=true to enroll this face instead`, { confidence: round(confidence) });
-          }
-        }
-      }
-    }
-    const enrollmentId = crypto.randomUUID();
-    const quality = faces.reduce((s, f) => s + f.quality, 0) / faces.length;
-    const confidence = faces.reduce((s, f) => s + f.confidence, 0) / faces.length;
-    const angles = [...new Set(faces.map((f) => f.angle))];
-    const createdAt = await insertEnrollment(trx, {
-      id: enrollmentId,
-      clientId: client.id,
-      userId: user.id,
-      sessionId: how.sessionId,
-      source: how.source,
-      modelId,
-      qualityScore: quality,
-      faceCount: faces.length,
-      averageConfidence: confidence,
-      angles,
-    });
-    const templates = faces.map((f) => ({ id: crypto.randomUUID(), face: f }));
-    await insertTemplates(trx, this.d.vault.templateRows({ clientId: client.id, userId: user.id, enrollmentId, modelId }, templates));
-    for (const f of faces) {
-      if (!f.photo) continue;
-      const photoId = crypto.randomUUID();
-      await insertPhoto(trx, {
-        id: photoId,
-        clientId: client.id,
-        userId: user.id,
-        enrollmentId,
-        contentType: f.photo.contentType,
-        ciphertext: this.d.vault.sealPhoto(client.id, photoId, f.photo.bytes),
-      });
-    }
-    await recordEvent(trx, client.id, 'enrollment.completed', {
-      enrollment_id: enrollmentId,
-      user_id: user.external_id,
-      user_name: user.name,
-      quality_score: round(quality),
-      angles_captured: angles.length,
-      enrollment_date: createdAt.toISOString(),
-    });
-    return {
-      modelId,
-      replaced,
-      index: templates.map(({ id, face }) => ({ templateId: id, userId: user.id, vec: face.embedding })),
-      response: {
-        status: 'completed' as const,
-        enrollment_id: enrollmentId,
-        user_id: user.external_id,
-        quality_metrics: {
-          overall_quality: round(quality),
-          face_count: faces.length,
-          average_confidence: round(confidence),
-          angles_captured: angles,
-        },
-        created_at: createdAt.toISOString(),
-      },
-    };
-  }
-
-  async #publish(clientId: string, saved: { modelId: string; replaced: string[]; index: Array<{ templateId: string; userId: string; vec: Float32Array }> }) {
-    if (saved.replaced.length) await this.d.gallery.removed(clientId, saved.replaced);
-    await this.d.gallery.added(clientId, saved.modelId, saved.index);
-  }
 }
 
 type AppErrorLike = { code: string; message: string };
@@ -555,92 +431,5 @@ function splitSealed(s: string): [string, string] {
   return [s.slice(0, i), s.slice(i + 1)];
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
 
-/**
- * The quality a captured frame is judged by: in a multi-angle session a left or right frame is the turn
- * that was asked for, so it is judged as one (QualityReport.turnScore: no pose penalty up to a
- * three-quarter view, size corrected for foreshortening); a turn too far to recognise is caught by the
- * identity check above, not by quality.
- */
-function captureScore(params: EnrollParams, q: { score: number; turnScore: number; poseBucket: PoseBucket }): number {
-  return isTurnCapture(params, q.poseBucket) ? q.turnScore : q.score;
-}
 
-/**
- * A turn is captured while the head moves: a normal-pace turn (≈ 90°/s) blurs a webcam frame by several
- * pixels and lasts only a few frames at 5 frames/s, so turn frames get a 20 % allowance on the threshold
- * (sharpness alone is 20 % of the score's weight). Front frames are held still and meet it in full.
- */
-function captureThreshold(params: EnrollParams, angle: PoseBucket): number {
-  return isTurnCapture(params, angle) ? params.quality_threshold * 0.8 : params.quality_threshold;
-}
-
-function isTurnCapture(params: EnrollParams, angle: PoseBucket): boolean {
-  return params.require_multiple_angles && (angle === 'left' || angle === 'right');
-}
-
-function progressCurrent(params: EnrollParams, state: EnrollState): number {
-  return params.require_multiple_angles ? new Set(state.frames.map((f) => f.angle)).size : state.frames.length;
-}
-
-const TURN_HINT: Record<string, { s: Suggestion; m: string }> = {
-  front: { s: 'look_straight', m: 'Please look straight at the camera.' },
-  left: { s: 'turn_left', m: 'Please turn your head slightly to the left.' },
-  right: { s: 'turn_right', m: 'Please turn your head slightly to the right.' },
-};
-
-/** Turn-by-turn guidance toward the next missing angle, after the frame's own quality suggestions. */
-function guidanceFor(params: EnrollParams, state: EnrollState, suggestions: Suggestion[], message: string) {
-  const out = new Set<Suggestion>();
-  let text = message || 'Good quality.';
-  if (params.require_multiple_angles && params.guidance_enabled) {
-    const have = new Set(state.frames.map((f) => f.angle));
-    const missing = ANGLES.find((a) => !have.has(a));
-    if (missing) {
-      out.add(TURN_HINT[missing].s);
-      text = `Good quality. ${TURN_HINT[missing].m}`;
-    } else text = 'All angles captured. Complete the enrollment.';
-  } else if (progressCurrent(params, state) >= params.required) text = 'Enough good frames captured. Complete the enrollment.';
-  else text = suggestions.length ? text : 'Good quality. Hold still.';
-  for (const s of suggestions) if (s !== 'turn_left' && s !== 'turn_right' && s !== 'look_straight') out.add(s);
-  return { message: text, suggestions: [...out] };
-}
-
-function frameResponse(
-  params: EnrollParams,
-  state: EnrollState,
-  f: { status: 'processing' | 'ready' | 'rejected'; accepted: boolean; reason: string | null; quality: number; faceDetected: boolean; message: string; suggestions: Suggestion[]; angle?: PoseBucket },
-) {
-  return {
-    status: f.status,
-    quality_score: f.quality,
-    face_detected: f.faceDetected,
-    frame_accepted: f.accepted,
-    rejection_reason: f.reason,
-    captured: f.accepted,
-    auto_capture: params.auto_capture,
-    angle: f.angle ?? null,
-    feedback: { message: f.message, suggestions: f.suggestions },
-    progress: {
-      current: progressCurrent(params, state),
-      required: params.required,
-      angles_captured: [...new Set(state.frames.map((s) => s.angle))],
-    },
-  };
-}
-
-export async function mapLimit<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  });
-  await Promise.all(workers);
-}

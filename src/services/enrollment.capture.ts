@@ -1,0 +1,110 @@
+/**
+ * Enrollment sessions' capture rules, pure: what a session asks for (params, state), how a frame is
+ * judged (its quality score and threshold, by angle), the progress and guidance toward the next missing
+ * angle, and the frame answer. The service (enrollment.service.ts) owns the I/O around them.
+ */
+import type { PoseBucket, Suggestion } from '../vision/types.ts';
+
+export type SessionType = 'webcam' | 'mobile' | 'upload';
+export const ANGLES: PoseBucket[] = ['front', 'left', 'right'];
+/** A frame of a different person than the session's first accepted frame: below this calibrated confidence. */
+export const SAME_PERSON_CONFIDENCE = 0.5;
+
+export interface EnrollParams {
+  session_type: SessionType;
+  quality_threshold: number;
+  require_multiple_angles: boolean;
+  timeout: number;
+  auto_capture: boolean;
+  guidance_enabled: boolean;
+  required: number;
+}
+
+/** One accepted frame; the embedding is sealed (never plaintext in the session row). */
+export interface CapturedFrame {
+  emb: string;
+  quality: number;
+  confidence: number;
+  angle: PoseBucket;
+  model: string;
+}
+
+export interface EnrollState {
+  received: number;
+  rejected: number;
+  frames: CapturedFrame[];
+  lastAt: string | null;
+}
+
+/**
+ * The quality a captured frame is judged by: in a multi-angle session a left or right frame is the turn
+ * that was asked for, so it is judged as one (QualityReport.turnScore: no pose penalty up to a
+ * three-quarter view, size corrected for foreshortening); a turn too far to recognise is caught by the
+ * identity check above, not by quality.
+ */
+export function captureScore(params: EnrollParams, q: { score: number; turnScore: number; poseBucket: PoseBucket }): number {
+  return isTurnCapture(params, q.poseBucket) ? q.turnScore : q.score;
+}
+
+/**
+ * A turn is captured while the head moves: a normal-pace turn (≈ 90°/s) blurs a webcam frame by several
+ * pixels and lasts only a few frames at 5 frames/s, so turn frames get a 20 % allowance on the threshold
+ * (sharpness alone is 20 % of the score's weight). Front frames are held still and meet it in full.
+ */
+export function captureThreshold(params: EnrollParams, angle: PoseBucket): number {
+  return isTurnCapture(params, angle) ? params.quality_threshold * 0.8 : params.quality_threshold;
+}
+
+export function isTurnCapture(params: EnrollParams, angle: PoseBucket): boolean {
+  return params.require_multiple_angles && (angle === 'left' || angle === 'right');
+}
+
+export function progressCurrent(params: EnrollParams, state: EnrollState): number {
+  return params.require_multiple_angles ? new Set(state.frames.map((f) => f.angle)).size : state.frames.length;
+}
+
+const TURN_HINT: Record<string, { s: Suggestion; m: string }> = {
+  front: { s: 'look_straight', m: 'Please look straight at the camera.' },
+  left: { s: 'turn_left', m: 'Please turn your head slightly to the left.' },
+  right: { s: 'turn_right', m: 'Please turn your head slightly to the right.' },
+};
+
+/** Turn-by-turn guidance toward the next missing angle, after the frame's own quality suggestions. */
+export function guidanceFor(params: EnrollParams, state: EnrollState, suggestions: Suggestion[], message: string) {
+  const out = new Set<Suggestion>();
+  let text = message || 'Good quality.';
+  if (params.require_multiple_angles && params.guidance_enabled) {
+    const have = new Set(state.frames.map((f) => f.angle));
+    const missing = ANGLES.find((a) => !have.has(a));
+    if (missing) {
+      out.add(TURN_HINT[missing].s);
+      text = `Good quality. ${TURN_HINT[missing].m}`;
+    } else text = 'All angles captured. Complete the enrollment.';
+  } else if (progressCurrent(params, state) >= params.required) text = 'Enough good frames captured. Complete the enrollment.';
+  else text = suggestions.length ? text : 'Good quality. Hold still.';
+  for (const s of suggestions) if (s !== 'turn_left' && s !== 'turn_right' && s !== 'look_straight') out.add(s);
+  return { message: text, suggestions: [...out] };
+}
+
+export function frameResponse(
+  params: EnrollParams,
+  state: EnrollState,
+  f: { status: 'processing' | 'ready' | 'rejected'; accepted: boolean; reason: string | null; quality: number; faceDetected: boolean; message: string; suggestions: Suggestion[]; angle?: PoseBucket },
+) {
+  return {
+    status: f.status,
+    quality_score: f.quality,
+    face_detected: f.faceDetected,
+    frame_accepted: f.accepted,
+    rejection_reason: f.reason,
+    captured: f.accepted,
+    auto_capture: params.auto_capture,
+    angle: f.angle ?? null,
+    feedback: { message: f.message, suggestions: f.suggestions },
+    progress: {
+      current: progressCurrent(params, state),
+      required: params.required,
+      angles_captured: [...new Set(state.frames.map((s) => s.angle))],
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Writing an enrollment: the same-person check against the user's templates, the enrollment row, its
+ * sealed templates and opt-in photos, and enrollment.completed, in the caller's transaction; then the
+ * new templates reach the 1:N index (after the commit). Shared by sessions, direct and batch enrollment.
+ */
+import crypto from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { ClientContext } from '../api/request-context.ts';
+import type { Database } from '../db/schema.ts';
+import type { PoseBucket } from '../vision/types.ts';
+import { appError } from '../errors.ts';
+import { recordEvent } from './events.ts';
+import { round, type FaceDeps, type FaceLocation } from './face.ts';
+import { SAME_PERSON_CONFIDENCE } from './enrollment.capture.ts';
+import { deleteUserEnrollments, insertEnrollment } from '../db/repositories/enrollments.repository.ts';
+import { insertPhoto, insertTemplates, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
+
+export /** A face to enroll, already analysed and accepted. */
+interface AcceptedFace {
+  embedding: Float32Array;
+  modelId: string;
+  quality: number;
+  confidence: number;
+  angle: PoseBucket;
+  photo?: { bytes: Uint8Array; contentType: string };
+  /** Where the face is in its picture (direct enrollment answers with it; session frames do not keep it). */
+  location?: FaceLocation;
+}
+
+/** Writes enrollment + encrypted templates (+ opt-in photos) + enrollment.completed in one transaction. */
+export async function storeEnrollment(
+d: FaceDeps,
+  trx: Transaction<Database>,
+  client: ClientContext,
+  user: FaceUser,
+  faces: AcceptedFace[],
+  how: { source: string; sessionId: string | null; replace?: boolean },
+) {
+  const modelId = faces[0].modelId;
+  if (faces.some((f) => f.modelId !== modelId)) throw appError('MODEL_MISMATCH');
+  // The new faces must be the person already enrolled (best match over the user's templates of this
+  // model, the same-person rule of sessions); `replace` starts the user's face data over instead.
+  let replaced: string[] = [];
+  if (how.replace) replaced = await deleteUserEnrollments(trx, client.id, user.id);
+  else {
+    const existing = (await loadUserTemplates(trx, client.id, user.id)).filter((t) => t.model_id === modelId).map((t) => d.vault.openTemplate(t));
+    if (existing.length) {
+      for (const f of faces) {
+        let best = -1;
+        for (const ref of existing) if (ref.length === f.embedding.length) best = Math.max(best, dot(ref, f.embedding));
+        const confidence = d.calibration.confidence(best, modelId);
+        if (confidence < SAME_PERSON_CONFIDENCE) {
+          throw appError('FACE_MISMATCH', `The face does not match ${user.external_id}'s enrolled face; pass replace=true to enroll this face instead`, { confidence: round(confidence) });
+        }
+      }
+    }
+  }
+  const enrollmentId = crypto.randomUUID();
+  const quality = faces.reduce((s, f) => s + f.quality, 0) / faces.length;
+  const confidence = faces.reduce((s, f) => s + f.confidence, 0) / faces.length;
+  const angles = [...new Set(faces.map((f) => f.angle))];
+  const createdAt = await insertEnrollment(trx, {
+    id: enrollmentId,
+    clientId: client.id,
+    userId: user.id,
+    sessionId: how.sessionId,
+    source: how.source,
+    modelId,
+    qualityScore: quality,
+    faceCount: faces.length,
+    averageConfidence: confidence,
+    angles,
+  });
+  const templates = faces.map((f) => ({ id: crypto.randomUUID(), face: f }));
+  await insertTemplates(trx, d.vault.templateRows({ clientId: client.id, userId: user.id, enrollmentId, modelId }, templates));
+  for (const f of faces) {
+    if (!f.photo) continue;
+    const photoId = crypto.randomUUID();
+    await insertPhoto(trx, {
+      id: photoId,
+      clientId: client.id,
+      userId: user.id,
+      enrollmentId,
+      contentType: f.photo.contentType,
+      ciphertext: d.vault.sealPhoto(client.id, photoId, f.photo.bytes),
+    });
+  }
+  await recordEvent(trx, client.id, 'enrollment.completed', {
+    enrollment_id: enrollmentId,
+    user_id: user.external_id,
+    user_name: user.name,
+    quality_score: round(quality),
+    angles_captured: angles.length,
+    enrollment_date: createdAt.toISOString(),
+  });
+  return {
+    modelId,
+    replaced,
+    index: templates.map(({ id, face }) => ({ templateId: id, userId: user.id, vec: face.embedding })),
+    response: {
+      status: 'completed' as const,
+      enrollment_id: enrollmentId,
+      user_id: user.external_id,
+      quality_metrics: {
+        overall_quality: round(quality),
+        face_count: faces.length,
+        average_confidence: round(confidence),
+        angles_captured: angles,
+      },
+      created_at: createdAt.toISOString(),
+    },
+  };
+}
+
+export async function publishTemplates(d: FaceDeps, clientId: string, saved: { modelId: string; replaced: string[]; index: Array<{ templateId: string; userId: string; vec: Float32Array }> }) {
+  if (saved.replaced.length) await d.gallery.removed(clientId, saved.replaced);
+  await d.gallery.added(clientId, saved.modelId, saved.index);
+}
+
+/** Dot product (cosine of two L2-normalised embeddings). */
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
