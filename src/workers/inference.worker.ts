@@ -5,11 +5,21 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError, ERROR_CODES, type ErrorCode } from '../errors.ts';
 import { Analyzer } from '../vision/analyzer.ts';
+import type { AnalyzeResult } from '../vision/types.ts';
+import type { TrackState } from '../vision/tracking/track-state.ts';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './messages.ts';
+import { ownedBuffers } from './transfer.ts';
 
 if (!parentPort) throw new Error('inference.worker.ts must run in a worker thread');
 const port = parentPort;
 const send = (m: FromWorker) => port.postMessage(m);
+/** A result goes back with its embeddings and thumbnails moved, not copied (nothing here keeps them). */
+const sendResult = (id: number, result: AnalyzeResult, track?: TrackState) =>
+  port.postMessage({ type: 'result', id, result, ...(track ? { track } : {}) } satisfies FromWorker, ownedBuffers(
+    ...result.faces.flatMap((f) => [f.embedding, f.signals.faceThumb]),
+    track?.embedding,
+    track?.embeddedThumb,
+  ));
 
 export function serializeError(e: unknown): SerializedError {
   if (e instanceof AppError) return { code: e.code, message: e.message, details: e.details };
@@ -39,13 +49,13 @@ port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'analyze':
       analyzer.analyze(msg.image, msg.options).then(
-        (result) => send({ type: 'result', id: msg.id, result }),
+        (result) => sendResult(msg.id, result),
         (e: unknown) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
       );
       break;
     case 'analyze-tracked':
       analyzer.analyzeTracked(msg.image, msg.options, msg.track).then(
-        ({ result, track }) => send({ type: 'result', id: msg.id, result, track }),
+        ({ result, track }) => sendResult(msg.id, result, track),
         (e: unknown) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
       );
       break;

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { testDataDir } from '../config/env.ts';
 import { AppError } from '../errors.ts';
 import { WorkerPool } from './pool.ts';
+import { handOver } from './transfer.ts';
 
 const img = readFileSync(path.join(testDataDir(), 'lfw/Ai_Sugiyama/Ai_Sugiyama_0001.jpg'));
 let pool: WorkerPool;
@@ -24,6 +25,19 @@ test('a worker that dies is replaced and its job fails with INTERNAL_ERROR', asy
   const s = pool.stats();
   assert.equal(s.restarts, 1);
   assert.equal(s.ready, 1);
+});
+
+test('a handed-over image moves into the worker (no copy); any other image is copied and stays usable', async () => {
+  const kept = new Uint8Array(img);
+  const moved = handOver(img);
+  assert.equal(moved.byteLength, img.byteLength);
+  const [a, b] = await Promise.all([pool.analyze(kept, { multiple: 'largest', embed: true }), pool.analyze(moved, { multiple: 'largest', embed: true })]);
+  assert.equal(moved.byteLength, 0, 'the handed-over buffer was transferred (detached here)');
+  assert.equal(kept.byteLength, img.byteLength, 'an ordinary buffer is copied');
+  // Same face and embedding either way; the embedding came back moved, intact.
+  assert.deepEqual(b.faces[0].box, a.faces[0].box);
+  assert.equal(b.faces[0].embedding!.length, 512);
+  assert.deepEqual([...b.faces[0].embedding!], [...a.faces[0].embedding!]);
 });
 
 test('a full queue fails fast with SERVICE_BUSY and Retry-After', async () => {

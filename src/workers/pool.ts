@@ -3,6 +3,7 @@ import { appError, AppError } from '../errors.ts';
 import type { TrackState } from '../vision/tracking/track-state.ts';
 import type { AnalyzeOptions, AnalyzeResult } from '../vision/types.ts';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './messages.ts';
+import { imageTransfer } from './transfer.ts';
 
 export interface PoolOptions extends WorkerInit {
   /** Worker threads (≥ 1). */
@@ -18,6 +19,8 @@ export interface PoolOptions extends WorkerInit {
 interface Job {
   id: number;
   message: ToWorker;
+  /** Buffers moved into the worker with the message instead of copied (an image handed over). */
+  transfer: ArrayBuffer[];
   resolve: (r: Extract<FromWorker, { type: 'result' }>) => void;
   reject: (e: AppError) => void;
 }
@@ -146,11 +149,11 @@ export class WorkerPool {
           void slot.worker.terminate();
         }, this.opts.jobTimeoutMs);
       }
-      slot.worker.postMessage(job.message);
+      slot.worker.postMessage(job.message, job.transfer);
     }
   }
 
-  private submit<T extends ToWorker>(make: (id: number) => T): Promise<Extract<FromWorker, { type: 'result' }>> {
+  private submit<T extends ToWorker>(make: (id: number) => T, transfer: ArrayBuffer[] = []): Promise<Extract<FromWorker, { type: 'result' }>> {
     if (this.closing) return Promise.reject(appError('SERVICE_UNAVAILABLE', 'The face engine is shutting down'));
     const idle = this.slots.some((s) => s.ready && !s.job);
     if (!idle && this.queue.length >= this.opts.queueSize) {
@@ -158,13 +161,13 @@ export class WorkerPool {
     }
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.queue.push({ id, message: make(id), resolve, reject });
+      this.queue.push({ id, message: make(id), transfer, resolve, reject });
       this.pump();
     });
   }
 
   async analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
-    return (await this.submit((id) => ({ type: 'analyze', id, image, options }))).result;
+    return (await this.submit((id) => ({ type: 'analyze', id, image, options }), imageTransfer(image))).result;
   }
 
   /**
@@ -172,7 +175,7 @@ export class WorkerPool {
    * worker can take the next frame of a stream (no stream is stuck behind a busy worker).
    */
   async analyzeTracked(image: Uint8Array | string, options: AnalyzeOptions, track: TrackState | null): Promise<{ result: AnalyzeResult; track: TrackState | null }> {
-    const msg = await this.submit((id) => ({ type: 'analyze-tracked', id, image, options, track }));
+    const msg = await this.submit((id) => ({ type: 'analyze-tracked', id, image, options, track }), imageTransfer(image));
     return { result: msg.result, track: msg.track ?? null };
   }
 
