@@ -6,7 +6,7 @@ import type { AnalyzedFace } from '../vision/types.ts';
 import { appError, isAppError } from '../errors.ts';
 import { DEFAULT_MODEL, thresholdFloor } from '../vision/calibration.ts';
 import { recordEvent } from './events.ts';
-import { analyzeOne, faceLocation, round, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
+import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
 import {
   applyLivenessFrame,
@@ -288,17 +288,17 @@ export class AuthenticationService {
     });
   }
 
-  /** One-shot verification (server-to-server, no session). */
-  async verify(client: ClientContext, input: AuthOptions & { user_id: string; image: ImageInput }, meta: RequestMeta) {
+  /** One-shot verification (server-to-server, no session). A stream frame passes its `recorder`. */
+  async verify(client: ClientContext, input: AuthOptions & { user_id: string; image: ImageInput }, meta: RequestMeta, recorder?: DecisionRecorder) {
     const user = await findFaceUser(this.d.db, client.id, input.user_id);
     if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
     const params = oneShotParams('verification', input);
-    return this.#oneShot(client, params, user.id, input.image, meta);
+    return this.#oneShot(client, params, user.id, input.image, meta, recorder);
   }
 
-  /** One-shot identification (server-to-server, no session). */
-  async identify(client: ClientContext, input: AuthOptions & { image: ImageInput }, meta: RequestMeta) {
-    return this.#oneShot(client, oneShotParams('identification', input), null, input.image, meta);
+  /** One-shot identification (server-to-server, no session). A stream frame passes its `recorder`. */
+  async identify(client: ClientContext, input: AuthOptions & { image: ImageInput }, meta: RequestMeta, recorder?: DecisionRecorder) {
+    return this.#oneShot(client, oneShotParams('identification', input), null, input.image, meta, recorder);
   }
 
   /** Many frames in one request, each verified or identified on its own; concurrency bounded by batch_size. */
@@ -334,7 +334,7 @@ export class AuthenticationService {
     return { mode, total: frames.length, succeeded, failed: frames.length - succeeded, results, processing_time: seconds(started) };
   }
 
-  async #oneShot(client: ClientContext, params: AuthParams, userId: string | null, image: ImageInput, meta: RequestMeta) {
+  async #oneShot(client: ClientContext, params: AuthParams, userId: string | null, image: ImageInput, meta: RequestMeta, recorder?: DecisionRecorder) {
     const started = performance.now();
     let face: AnalyzedFace;
     let modelId: string;
@@ -346,12 +346,17 @@ export class AuthenticationService {
       location = faceLocation(result, face);
     } catch (e) {
       if (isAppError(e) && e.code === 'NO_FACE_DETECTED') {
-        await this.#recordFailure(client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
+        const write = () => this.#recordFailure(client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
+        await (recorder ? recorder.record(null, write) : write());
       }
       throw e;
     }
     const decision = await this.#decide(client, params, userId, face, modelId);
-    await this.d.db.transaction().execute((trx) => this.#writeOutcome(trx, client, null, params, decision, null, 1, started, meta));
+    // A recorder may write later (a stream's appearance that ends unrecognised): the attempt keeps this
+    // frame's processing time.
+    const decidedAt = performance.now();
+    const write = () => this.d.db.transaction().execute((trx) => this.#writeOutcome(trx, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta));
+    await (recorder ? recorder.record({ success: decision.success, user: decision.user?.id ?? null }, write) : write());
     // The face the decision was taken on (the largest of the picture), for the caller to draw.
     return { ...this.#response(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined), face: location };
   }

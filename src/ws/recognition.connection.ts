@@ -6,6 +6,7 @@ import type { AuthenticationService } from '../services/authentication.service.t
 import type { RequestMeta } from '../services/face.ts';
 import { handOver, StreamTrack, withStreamTrack } from '../vision/index.ts';
 import { FrameRecognizer, answerFrame } from './frame-recognizer.ts';
+import { StreamDecisions } from './stream-decisions.ts';
 import { parseBinaryFrame, parseClientMessage, type AuthenticateMessage, type ClientTimestamp, type DropReason, type FrameOptions, type ServerMessage } from './messages.ts';
 
 /** Per-connection limits of `/ws/recognition/` (defaults in DEFAULT_LIMITS; docs/realtime.md). */
@@ -87,6 +88,8 @@ export class RecognitionConnection {
   #stats = { frames: 0, results: 0, errors: 0, dropped: 0, openedAt: Date.now() };
   /** The face followed from frame to frame (the engine's tracking; `options.tracking: false` opts out). */
   #track = new StreamTrack();
+  /** Tracked frames record one decision per person appearance, not one per frame. */
+  #decisions: StreamDecisions;
   /** The options of the last frame that carried some: binary frames without a header's options use them. */
   #lastOptions: FrameOptions = {};
 
@@ -98,6 +101,7 @@ export class RecognitionConnection {
   ) {
     this.socket = socket; this.d = d;
     this.#tokens = d.limits.maxFps;
+    this.#decisions = new StreamDecisions({ error: (obj, msg) => d.log.error(obj, msg) });
   }
 
   start(): void {
@@ -257,13 +261,21 @@ export class RecognitionConnection {
       this.#inFlight--;
       if (frame.liveness) this.#livenessInFlight = false;
       while (this.#pending.length && !this.#closed && this.#canStart(this.#pending[0])) this.#run(this.#pending.shift()!);
+      if (this.#closed && this.#inFlight === 0) void this.#finishDecisions();
     });
+  }
+
+  /** After the last frame of a closed stream: the appearance in view ends (its failure is written if it was never recognised). */
+  async #finishDecisions(): Promise<void> {
+    await this.#decisions.close();
   }
 
   async #recognize(frame: Frame): Promise<void> {
     const options = frame.options;
-    const recognize = () => this.#recognizer!.recognize(frame.image, options);
-    const run = options.tracking === false ? recognize : () => withStreamTrack(this.#track, recognize);
+    const run =
+      options.tracking === false
+        ? () => this.#recognizer!.recognize(frame.image, options)
+        : () => withStreamTrack(this.#track, () => this.#recognizer!.recognize(frame.image, options, this.#decisions));
     const answer = await answerFrame(run, frame.timestamp, frame.receivedAt, {
       error: (obj) => this.d.log.error(obj, 'ws frame failed'),
     });
@@ -285,6 +297,7 @@ export class RecognitionConnection {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#pending = [];
+    if (this.#inFlight === 0) void this.#finishDecisions();
     const client = this.#client;
     if (!client) return;
     // One API-access audit entry per stream (HTTP writes one per request).
@@ -294,7 +307,16 @@ export class RecognitionConnection {
       action: 'WS /ws/recognition/',
       actor: `key:${client.apiKeyId}`,
       ip: this.d.meta.ip,
-      details: { frames: this.#stats.frames, results: this.#stats.results, errors: this.#stats.errors, dropped: this.#stats.dropped, seconds: Math.round((Date.now() - this.#stats.openedAt) / 100) / 10 },
+      details: {
+        frames: this.#stats.frames,
+        results: this.#stats.results,
+        errors: this.#stats.errors,
+        dropped: this.#stats.dropped,
+        seconds: Math.round((Date.now() - this.#stats.openedAt) / 100) / 10,
+        // Decisions written (one per person appearance on tracked frames) and frames that wrote none.
+        decisions: this.#decisions.counts.written,
+        frames_without_record: this.#decisions.counts.skipped,
+      },
     });
   }
 }
