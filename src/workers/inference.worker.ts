@@ -59,6 +59,19 @@ port.on('message', (msg: ToWorker) => {
         (e: unknown) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
       );
       break;
+    case 'analyze-tracked-batch':
+      analyzer.analyzeTrackedBatch(msg.frames).then(
+        (outcomes) =>
+          outcomes.forEach((o, i) => {
+            const id = msg.frames[i].id;
+            if (o.ok) sendResult(id, o.value.result, o.value.track);
+            else send({ type: 'error', id, error: serializeError(o.error) });
+          }),
+        (e: unknown) => {
+          for (const f of msg.frames) send({ type: 'error', id: f.id, error: serializeError(e) });
+        },
+      );
+      break;
     case 'test:exit':
       process.exit(msg.code);
       break;
