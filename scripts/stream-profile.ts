@@ -152,13 +152,20 @@ for (const file of CLIPS) {
         engineMs = performance.now() - t;
       }
     };
-    const track = new StreamTrack();
     const meta = { ip: '127.0.0.1', userAgent: 'profile' };
-    for (const [i, f] of frames.entries()) {
-      const dataUrl = `data:image/jpeg;base64,${f.toString('base64')}`;
-      const t = performance.now();
-      await withStreamTrack(track, () => container.face.authentication.identify(client, { image: dataUrl }, meta)).catch(() => null);
-      if (i > 0) add('main: identify service minus engine (gallery search, attempt + event written)', performance.now() - t - engineMs);
+    const { StreamDecisions } = await import('../src/ws/stream-decisions.ts');
+    // Before issue 11's point 3 every frame wrote its attempt and event; a stream now records per appearance.
+    for (const [label, recorder] of [
+      ['main: identify service minus engine, a record written per frame (tracking: false)', undefined],
+      ['main: identify service minus engine, one record per appearance (tracked streams)', new StreamDecisions(console)],
+    ] as const) {
+      const track = new StreamTrack();
+      for (const [i, f] of frames.entries()) {
+        const t = performance.now();
+        await withStreamTrack(track, () => container.face.authentication.identify(client, { image: new Uint8Array(f) }, meta, recorder)).catch(() => null);
+        if (i > 0) add(label, performance.now() - t - engineMs);
+      }
+      await recorder?.close();
     }
   } finally {
     await app.close();
