@@ -11,7 +11,8 @@
  *   3. for each mode — `full` (JSON data URLs, `options.tracking: false`: the full pipeline and a record
  *      on every frame, what streams did before issue 11), `tracking` (JSON data URLs, tracking on) and
  *      `binary` (binary frames, tracking on: docs/realtime.md, "Binary frames") — N = 1, 2,
- *      3, 4, 6, 8, 12, … streams, each playing a clip at 10 frames/s (identification mode) for S seconds;
+ *      3, …, 8, 10, 12, … streams (the modes taking turns at each N), each playing a clip at 10 frames/s
+ *      (identification mode) for S seconds;
  *      per-frame result latency p50/p95, frames dropped (frame_dropped or never answered), errors and
  *      how often the clip's own person was the top match. The step stops at the first N that misses
  *      p95 ≤ 200 ms with ≤ 1 % dropped (`max_streams_p95_200ms` is the last N that made it).
@@ -41,7 +42,7 @@ type Mode = 'full' | 'tracking' | 'binary';
 const modesArg = argv.indexOf('--modes');
 const modes: Mode[] = modesArg >= 0 ? (argv[modesArg + 1].split(',') as Mode[]) : argv.includes('--tracking-only') ? ['tracking'] : argv.includes('--full-only') ? ['full'] : ['full', 'tracking', 'binary'];
 const ADMIN = 'bench-admin-token-0123456789';
-const STEPS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64].filter((n) => n <= MAX_STREAMS);
+const STEPS = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 32, 48, 64].filter((n) => n <= MAX_STREAMS);
 const CLIPS = [
   'personA_live_headturn_640x360_15fps.mjpeg',
   'talking_blink_aoc_512x512_25fps.mjpeg',
@@ -192,29 +193,33 @@ try {
   const byMode: Record<string, { max: number; attempts_per_100_frames: number; runs: Array<Awaited<ReturnType<typeof streamRun>>> }> = {};
   // Attempts written (auth_attempts rows): one per frame before issue 11, one per person appearance now.
   const attemptRows = async () => Number((await container.database.db.selectFrom('auth_attempts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst())?.n ?? 0);
-  for (const name of modes) {
-    const runs = [];
-    let max = 0;
-    // Warm-up stream (JIT, first-use paths).
-    await streamRun(1, name);
-    await sleep(300);
-    const attemptsBefore = await attemptRows();
-    let framesSent = 0;
-    // 1, 2, 4, 8, … with the midpoints (3, 6, 12, …): a doubling step alone is too coarse on two cores.
-    for (const n of STEPS) {
+  // The modes take turns at each N (in alternating order), so a change in the machine's other load
+  // during the run falls on all of them alike.
+  for (const name of modes) await streamRun(1, name); // warm-up (JIT, first-use paths)
+  await sleep(300);
+  const state = Object.fromEntries(modes.map((m) => [m, { max: 0, failed: false, attempts: 0, frames: 0, runs: [] as Array<Awaited<ReturnType<typeof streamRun>>> }]));
+  for (const [step, n] of STEPS.entries()) {
+    const active = modes.filter((m) => !state[m].failed);
+    if (active.length === 0) break;
+    for (const name of step % 2 ? [...active].reverse() : active) {
+      const before = await attemptRows();
       const r = await streamRun(n, name);
-      runs.push(r);
-      framesSent += r.frames;
+      await sleep(300); // an appearance's failure is written after its connection closes
+      const st = state[name];
+      st.attempts += (await attemptRows()) - before;
+      st.frames += r.frames;
+      st.runs.push(r);
       const ok = r.p95_ms <= 200 && r.drop_pct <= 1;
-      log(`${name.padEnd(8)} ${String(n).padStart(3)} streams: p50 ${r.p50_ms} ms p95 ${r.p95_ms} ms, dropped ${r.dropped}/${r.frames} (${r.drop_pct} %), errors ${r.errors} ${JSON.stringify(r.error_codes)}, own person top ${r.matched_pct} %${ok ? '' : '  ← over p95 200 ms or 1 % dropped'}`);
-      if (!ok) break;
-      max = n;
-      await sleep(500);
+      log(`${name.padEnd(8)} ${String(n).padStart(3)} streams: p50 ${r.p50_ms} ms p95 ${r.p95_ms} ms, dropped ${r.dropped}/${r.frames} (${r.drop_pct} %), errors ${r.errors} ${JSON.stringify(r.error_codes)}, own person top ${r.matched_pct} %${ok ? '' : '  ← over p95 200 ms or 1 % dropped'}; load ${r1(os.loadavg()[0])}`);
+      if (ok) st.max = n;
+      else st.failed = true;
     }
-    await sleep(300); // the last appearances' failures are written after their connections close
-    const perHundred = r1((100 * ((await attemptRows()) - attemptsBefore)) / Math.max(1, framesSent));
+  }
+  for (const name of modes) {
+    const st = state[name];
+    const perHundred = r1((100 * st.attempts) / Math.max(1, st.frames));
     log(`${name.padEnd(8)} attempts written: ${perHundred} per 100 frames`);
-    byMode[name] = { max, attempts_per_100_frames: perHundred, runs };
+    byMode[name] = { max: st.max, attempts_per_100_frames: perHundred, runs: st.runs };
   }
   const status = engine.status() as unknown as Record<string, unknown>;
   const report = {
