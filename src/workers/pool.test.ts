@@ -49,8 +49,14 @@ test('stream frames queued together run as one batch, with the same results as o
     const starts = await Promise.all(clip.map((f) => single.analyzeTracked(f, { multiple: 'largest', embed: true }, null)));
     const follow = (pool: WorkerPool) => Promise.all(clip.map((f, i) => pool.analyzeTracked(clip[(i + 1) % clip.length], { multiple: 'largest', embed: true }, starts[i].track)));
     const [a, b] = [await follow(single), await follow(batched)];
+    // Two frames of one stream in one batch share their track's last embedding: both come back whole.
+    const same = await Promise.all([0, 1, 2].map(() => batched.analyzeTracked(clip[1], { multiple: 'largest', embed: true }, a[0].track)));
+    for (const r of same) {
+      assert.equal(r.result.tracking!.embedded, false, 'the track\'s last embedding is reused');
+      assert.deepEqual([...r.track!.embedding!], [...a[0].track!.embedding!]);
+    }
     assert.equal(single.stats().batchedFrames, 0);
-    assert.equal(batched.stats().batchedFrames, 3, 'the first frame went alone to the free worker, the 3 queued behind it as one batch');
+    assert.equal(batched.stats().batchedFrames, 3 + 2, 'the first frame went alone to the free worker, those queued behind it as one batch');
     for (let i = 0; i < clip.length; i++) {
       assert.equal(b[i].result.tracking!.detected, false, 'followed, not detected');
       assert.deepEqual(b[i].result.faces[0].box, a[i].result.faces[0].box);
