@@ -1,7 +1,7 @@
 /**
  * What users run: N simultaneous 10 frames/s camera streams over the real `/ws/recognition/` endpoint.
  *
- *   npm run bench -- --streams [--workers N] [--seconds S] [--max-streams M] [--fps F] [--modes full,tracking,binary] [--json]
+ *   npm run bench -- --streams [--workers N] [--seconds S] [--max-streams M] [--fps F] [--modes full,tracking,binary] [--retries R] [--json]
  *
  * Starts the server (embedded database, real face engine, real port), enrolls the person of each clip in
  * ../shared/data/video/fakecam from the clip's first frame, then in ONE run (so the numbers compare as
@@ -14,8 +14,9 @@
  *      3, …, 8, 10, 12, … streams (the modes taking turns at each N), each playing a clip at 10 frames/s
  *      (identification mode) for S seconds;
  *      per-frame result latency p50/p95, frames dropped (frame_dropped or never answered), errors and
- *      how often the clip's own person was the top match. The step stops at the first N that misses
- *      p95 ≤ 200 ms with ≤ 1 % dropped (`max_streams_p95_200ms` is the last N that made it).
+ *      how often the clip's own person was the top match. A mode stops at the first N that misses
+ *      p95 ≤ 200 ms with ≤ 1 % dropped R + 1 times in a row (default R = 1: one replay of a missed
+ *      step; `max_streams_p95_200ms` is the last N that made it).
  * With --json the last line is one JSON object.
  */
 import os from 'node:os';
@@ -37,6 +38,7 @@ const workers = num('workers', Math.max(1, os.availableParallelism()));
 const SECONDS = num('seconds', 6);
 const MAX_STREAMS = num('max-streams', 32);
 const FPS = num('fps', 10);
+const RETRIES = num('retries', 1);
 const json = argv.includes('--json');
 type Mode = 'full' | 'tracking' | 'binary';
 const modesArg = argv.indexOf('--modes');
@@ -202,17 +204,25 @@ try {
     const active = modes.filter((m) => !state[m].failed);
     if (active.length === 0) break;
     for (const name of step % 2 ? [...active].reverse() : active) {
-      const before = await attemptRows();
-      const r = await streamRun(n, name);
-      await sleep(300); // an appearance's failure is written after its connection closes
       const st = state[name];
-      st.attempts += (await attemptRows()) - before;
-      st.frames += r.frames;
-      st.runs.push(r);
-      const ok = r.p95_ms <= 200 && r.drop_pct <= 1;
-      log(`${name.padEnd(8)} ${String(n).padStart(3)} streams: p50 ${r.p50_ms} ms p95 ${r.p95_ms} ms, dropped ${r.dropped}/${r.frames} (${r.drop_pct} %), errors ${r.errors} ${JSON.stringify(r.error_codes)}, own person top ${r.matched_pct} %${ok ? '' : '  ← over p95 200 ms or 1 % dropped'}; load ${r1(os.loadavg()[0])}`);
-      if (ok) st.max = n;
-      else st.failed = true;
+      // A step that misses is played once more (RETRIES): on a shared host one burst of other work
+      // can fail a step; a mode stops when the step misses every time.
+      for (let attempt = 0; attempt <= RETRIES; attempt++) {
+        const before = await attemptRows();
+        const r = await streamRun(n, name);
+        await sleep(300); // an appearance's failure is written after its connection closes
+        st.attempts += (await attemptRows()) - before;
+        st.frames += r.frames;
+        st.runs.push(r);
+        const ok = r.p95_ms <= 200 && r.drop_pct <= 1;
+        const again = !ok && attempt < RETRIES;
+        log(`${name.padEnd(8)} ${String(n).padStart(3)} streams: p50 ${r.p50_ms} ms p95 ${r.p95_ms} ms, dropped ${r.dropped}/${r.frames} (${r.drop_pct} %), errors ${r.errors} ${JSON.stringify(r.error_codes)}, own person top ${r.matched_pct} %${ok ? '' : again ? '  ← missed, playing it once more' : '  ← over p95 200 ms or 1 % dropped'}; load ${r1(os.loadavg()[0])}`);
+        if (ok) {
+          st.max = n;
+          break;
+        }
+        if (!again) st.failed = true;
+      }
     }
   }
   for (const name of modes) {
