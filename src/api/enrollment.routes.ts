@@ -34,6 +34,7 @@ const FrameResponse = Type.Object({
   angle: Type.Union([Angle, Type.Null()]),
   feedback: Type.Object({ message: Type.String(), suggestions: Type.Array(Type.String()) }),
   progress: Type.Object({ current: Type.Integer(), required: Type.Integer(), angles_captured: Type.Array(Type.String()) }),
+  face: Type.Optional(FaceLocationSchema),
 });
 
 /** Enrollment: frame sessions, single-image and batch enrollment, listing and deletion (guide: Face Enrollment). */

@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { errors, requireJson } from './common.schemas.ts';
-import { AnswerBody, CreateStreamBody, OfferBody, StreamParams, StreamSession, StreamStatus } from './streaming.schemas.ts';
-import { StreamingService } from '../streaming/streaming.service.ts';
+import { AnswerBody, CreateStreamBody, OfferBody, StreamParams, StreamSession, StreamStatus, StreamTokenHeaders } from './streaming.schemas.ts';
+import { StreamingService, type StreamAccess } from '../streaming/streaming.service.ts';
 import { loadWrtc } from '../streaming/wrtc.ts';
 
 /**
@@ -25,6 +25,12 @@ export async function streamingRoutes(fastify: FastifyInstance): Promise<void> {
   app.addHook('onClose', async () => streaming.closeAll());
   const tags = ['streaming'];
   const meta = (request: { ip: string; headers: Record<string, unknown> }) => ({ ip: request.ip ?? null, userAgent: (request.headers['user-agent'] as string | undefined) ?? null });
+  /** Offer, status and DELETE: the API key, or (without Authorization) the session's page token. */
+  const pageToken = (request: FastifyRequest) => (request.headers.authorization ? undefined : (request.headers['x-stream-token'] as string | undefined));
+  const keyOrPageToken = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!pageToken(request)) await app.authenticateClient(request, reply);
+  };
+  const access = (request: FastifyRequest): StreamAccess => request.client ?? { pageToken: pageToken(request)! };
 
   app.post(
     '/streaming/sessions/',
@@ -39,24 +45,24 @@ export async function streamingRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/streaming/sessions/:session_id/offer/',
     {
-      onRequest: app.authenticateClient,
+      onRequest: keyOrPageToken,
       preValidation: requireJson,
-      schema: { tags, summary: "Send the browser's SDP offer (ICE gathering complete); returns the server's complete answer", params: StreamParams, body: OfferBody, response: { 200: AnswerBody, ...errors(400, 401, 403, 404, 409, 415, 429) } },
+      schema: { tags, summary: "Send the browser's SDP offer (ICE gathering complete); returns the server's complete answer", headers: StreamTokenHeaders, params: StreamParams, body: OfferBody, response: { 200: AnswerBody, ...errors(400, 401, 403, 404, 409, 410, 415, 429) } },
     },
-    async (request) => streaming.offer(request.client!, request.params.session_id, request.body.sdp),
+    async (request) => streaming.offer(access(request), request.params.session_id, request.body.sdp),
   );
 
   app.get(
     '/streaming/sessions/:session_id/',
-    { onRequest: app.authenticateClient, schema: { tags, summary: 'Status and frame counters of a streaming session', params: StreamParams, response: { 200: StreamStatus, ...errors(401, 403, 404, 429) } } },
-    async (request) => streaming.status(request.client!, request.params.session_id),
+    { onRequest: keyOrPageToken, schema: { tags, summary: 'Status and frame counters of a streaming session', headers: StreamTokenHeaders, params: StreamParams, response: { 200: StreamStatus, ...errors(401, 403, 404, 429) } } },
+    async (request) => streaming.status(access(request), request.params.session_id),
   );
 
   app.delete(
     '/streaming/sessions/:session_id/',
-    { onRequest: app.authenticateClient, schema: { tags, summary: 'Close a streaming session and its peer connection', params: StreamParams, response: { 204: Type.Null(), ...errors(401, 403, 404, 429) } } },
+    { onRequest: keyOrPageToken, schema: { tags, summary: 'Close a streaming session and its peer connection', headers: StreamTokenHeaders, params: StreamParams, response: { 204: Type.Null(), ...errors(401, 403, 404, 429) } } },
     async (request, reply) => {
-      streaming.close(request.client!, request.params.session_id);
+      streaming.close(access(request), request.params.session_id);
       return reply.code(204).send(null);
     },
   );

@@ -17,6 +17,7 @@ export const CreateStreamBody = Type.Object(
     max_results: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
     max_fps: Type.Optional(Type.Number({ minimum: 1, maximum: 30, description: 'Frames per second sampled from the camera track (default 10); never more than the engine keeps up with' })),
     timeout: Type.Optional(Type.Integer({ minimum: 30, maximum: 3600, description: 'Session lifetime in seconds (default 600)' })),
+    page_token_ttl: Type.Optional(Type.Integer({ minimum: 10, maximum: 600, description: 'Seconds within which page_token may send the offer (default 120)' })),
   },
   { additionalProperties: false },
 );
@@ -41,10 +42,23 @@ const SessionFields = {
   expires_at: Type.String({ format: 'date-time' }),
 };
 
-export const StreamSession = Type.Object({ ...SessionFields, ice_servers: Type.Array(IceServer) });
+export const StreamSession = Type.Object({
+  ...SessionFields,
+  ice_servers: Type.Array(IceServer),
+  page_token: Type.String({
+    description: 'Bearer token for this session only (X-Stream-Token on its offer, status and DELETE), for a page that must not see the API secret: the backend creates the session and passes the page only session_id and page_token',
+  }),
+  page_token_expires_at: Type.String({ format: 'date-time', description: 'The offer must be sent with page_token before this time' }),
+});
+
+/** A page opened from a link authenticates with the session's page token instead of the API key. */
+export const StreamTokenHeaders = Type.Object({
+  'x-stream-token': Type.Optional(Type.String({ minLength: 16, maxLength: 128, description: 'page_token of this session (instead of Authorization)' })),
+});
 
 export const StreamStatus = Type.Object({
   ...SessionFields,
+  ice_servers: Type.Array(IceServer),
   stats: Type.Object({
     frames_received: Type.Integer(),
     frames_processed: Type.Integer(),

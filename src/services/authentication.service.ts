@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
+import { CROP, faceRegion } from '../vision/liveness-signals/planarity.ts';
 import { appError, isAppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
@@ -23,6 +24,10 @@ interface AuthState {
   /** Sealed embedding of the session's first face (identity anchor) and the previous face thumbnail. */
   anchor: string | null;
   thumb: string | null;
+  /** Sealed landmark shape of the current challenge's first frame (the turn's depth reference). */
+  shape?: string | null;
+  /** Sealed face-region crop of the same frame and the image region it covers (the texture reference). */
+  planar?: { crop: string; region: { x: number; y: number; width: number; height: number } } | null;
   model: string | null;
   /** Liveness sessions: the best decision among the confirmed frames so far (user names, no biometrics). */
   best?: Decision | null;
@@ -93,21 +98,33 @@ export class AuthenticationService {
     };
   }
 
+  /** The liveness challenge's texture reference, opened for the engine (null when there is none yet). */
+  #planarRef(client: ClientContext, sessionId: string, state: AuthState | null) {
+    const p = state?.planar;
+    if (!p || !state?.liveness) return null;
+    const crop = this.d.vault.openSessionBytes(client.id, sessionId, 'planar', p.crop).slice(0, CROP * CROP);
+    return { crop, region: p.region };
+  }
+
   async processFrame(client: ClientContext, token: string | undefined, image: ImageInput, meta: RequestMeta) {
     const started = performance.now();
     const session = await this.d.sessions.open(client.id, 'authentication', token);
     const params = session.params as unknown as AuthParams;
     let face: AnalyzedFace;
     let modelId: string;
+    let location: FaceLocation;
     try {
-      ({ face, result: { modelId } } = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness }));
+      const out = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness, planarRef: this.#planarRef(client, session.id, session.state as unknown as AuthState) });
+      ({ face, result: { modelId } } = out);
+      location = faceLocation(out.result, out.face);
     } catch (e) {
       if (isAppError(e) && e.code === 'NO_FACE_DETECTED') return this.#noFace(client, session.id, params, started, meta);
       throw e;
     }
     // Recognition needs only reads: done before the short locked update.
     let decision = await this.#decide(client, params, session.user_id, face, modelId);
-    return this.d.sessions.update(session.id, async (locked, trx) => {
+    // Every answer with a face says where it is, so a camera page can draw its guide around it (docs/web.md).
+    const answer = await this.d.sessions.update(session.id, async (locked, trx) => {
       const state = structuredClone(locked.state) as unknown as AuthState;
       let liveness: LivenessResult | null = null;
       if (state.liveness) {
@@ -136,8 +153,10 @@ export class AuthenticationService {
           state.model = modelId;
         }
         const prev = state.thumb ? this.d.vault.openSessionBytes(client.id, locked.id, 'thumb', state.thumb).subarray(0, face.signals.faceThumb.length) : null;
+        // The turn's reference landmarks are face geometry: sealed at rest like the thumbnail.
+        const refShape = state.shape ? Array.from(this.d.vault.openSessionVector(client.id, locked.id, 'shape', state.shape)) : null;
         state.liveness = applyLivenessFrame(
-          state.liveness,
+          { ...state.liveness, refShape },
           {
             at: Date.now(),
             eye: face.signals.eyeOpenness,
@@ -150,9 +169,21 @@ export class AuthenticationService {
             // stream measured a session median of 0.007–0.009, below the 0.01 spoof line). There the passive
             // score is not evidence; the challenges and the motion checks decide.
             passive: params.session_type === 'webrtc' ? null : face.signals.passiveLiveScore,
+            shape: face.signals.shape,
+            inFrame: face.signals.faceInFrame,
+            flat: face.signals.flatness,
           },
           prev,
         );
+        const nextShape = state.liveness.refShape;
+        state.shape = nextShape ? this.d.vault.sealSession(client.id, locked.id, 'shape', Float32Array.from(nextShape)) : null;
+        if (!nextShape) state.planar = null;
+        else if (state.liveness.refFrame === state.liveness.frames && face.signals.regionCrop) {
+          // This frame is the challenge's reference: its face region is what later frames' texture is
+          // compared with (a flat picture moves as one plane). Sealed like the thumbnail.
+          state.planar = { crop: this.d.vault.sealSession(client.id, locked.id, 'planar', face.signals.regionCrop), region: faceRegion(face.box) };
+        }
+        state.liveness = { ...state.liveness, refShape: null };
         state.thumb = this.d.vault.sealSession(client.id, locked.id, 'thumb', face.signals.faceThumb);
         // The decision is taken on the session's best-matching confirmed frame, not necessarily the
         // last one (a head-turn challenge completes on a turned face, where recognition is weakest).
@@ -174,6 +205,8 @@ export class AuthenticationService {
         liveness = livenessResult(state.liveness, params.liveness_threshold);
         decision = state.best ?? decision;
         state.thumb = null;
+        state.shape = null;
+        state.planar = null;
         state.anchor = null;
         state.best = null;
         if (!liveness.passed) {
@@ -208,6 +241,7 @@ export class AuthenticationService {
         result: authResponse(params, decision, liveness, status, started, finished ? 0 : params.max_attempts - attempts),
       };
     });
+    return { ...answer, face: location };
   }
 
   /**

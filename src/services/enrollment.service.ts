@@ -126,14 +126,16 @@ export class EnrollmentService {
     const session = await this.#open(client, token);
     let face: AnalyzedFace | null = null;
     let modelId = '';
+    let location: FaceLocation | null = null;
     try {
       const out = await analyzeOne(this.d.engine, image);
       face = out.face;
       modelId = out.result.modelId;
+      location = faceLocation(out.result, out.face);
     } catch (e) {
       if (!isNoFace(e)) throw e;
     }
-    return this.d.sessions.update(session.id, async (locked) => {
+    const answer = await this.d.sessions.update(session.id, async (locked) => {
       const params = locked.params as unknown as EnrollParams;
       const state = structuredClone(locked.state) as unknown as EnrollState;
       state.received++;
@@ -246,6 +248,8 @@ export class EnrollmentService {
         }),
       };
     });
+    // Where the face is, so a camera page can draw its guide around it (docs/web.md).
+    return location ? { ...answer, face: location } : answer;
   }
 
   async complete(client: ClientContext, token: string | undefined) {

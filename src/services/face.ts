@@ -1,6 +1,6 @@
 import type { Core } from '../container.ts';
 import type { DB } from '../db/database.ts';
-import type { AnalyzedFace, AnalyzeResult, FaceEngine } from '../vision/types.ts';
+import type { AnalyzedFace, AnalyzeOptions, AnalyzeResult, FaceEngine } from '../vision/types.ts';
 import { appError, isAppError } from '../errors.ts';
 import { TemplateCipher } from '../crypto/template-cipher.ts';
 import { confidenceFromSimilarity, defaultVerifyThreshold, identificationThreshold } from '../vision/calibration.ts';
@@ -78,10 +78,10 @@ export interface FaceDeps {
 export async function analyzeOne(
   engine: FaceEngine | null,
   image: ImageInput,
-  opts: { liveness?: boolean } = {},
+  opts: { liveness?: boolean; planarRef?: AnalyzeOptions['planarRef'] } = {},
 ): Promise<{ face: AnalyzedFace; result: AnalyzeResult }> {
   if (!engine) throw appError('SERVICE_UNAVAILABLE', 'The face engine is not running on this server');
-  const result = await engine.analyze(image, { multiple: 'largest', embed: true, refineEyes: opts.liveness ?? false, passive: opts.liveness ?? false });
+  const result = await engine.analyze(image, { multiple: 'largest', embed: true, refineEyes: opts.liveness ?? false, passive: opts.liveness ?? false, planarRef: opts.liveness ? opts.planarRef : null });
   const face = result.faces[0];
   if (!face || !face.embedding) throw appError('NO_FACE_DETECTED');
   return { face, result };

@@ -9,13 +9,21 @@
  *   (BLINK_LOCAL: a stretched or squashed picture changes the whole face), and then recovers above
  *   BLINK_REOPEN × baseline;
  * - blink also needs the head still (yaw within BLINK_MAX_YAW between closing and reopening);
- * - head_movement: |yaw − yaw of the first frame| ≥ TURN_DEG (turn_left/turn_right: same, by sign);
+ * - head_movement: |yaw − yaw of the challenge's first frame| ≥ TURN_DEG; turn_left/turn_right: the same,
+ *   and the head ends up TURN_DEG to that side of the session's first (frontal) frame, so coming back from
+ *   the other side is not a turn and a recording that turns the other way first fails the issued order; and the
+ *   turn is 3-D: the nose tip left the plane homography of the eye corners, mouth corners, chin and forehead
+ *   by at least PARALLAX_K × sin|Δyaw| eye widths, toward the turn (noseParallax: a flat picture moved,
+ *   rotated or perspective-warped keeps every point on one homography);
+ * - every challenge is met only on a frame that shows the whole face (every mesh point inside the picture):
+ *   the mesh guesses what it cannot see, and a face cut by the border reads as a turned head;
  * - nod: pitch goes NOD_DEG below the first frame's pitch and comes back within NOD_DEG / 2;
  * - smile: the smile signal rises SMILE_RISE above its first-frame value;
  * - static detection: consecutive 32×32 face thumbnails whose mean absolute difference is below
  *   STATIC_DIFF grey levels are "still"; STATIC_RUN still transitions in a row (a photo sent
- *   again and again), no natural micro-motion over MOTION_WINDOW transitions (a re-captured still:
- *   median change < MOTION_MIN_DIFF with yaw and pitch steady within MOTION_MIN_POSE degrees), or a
+ *   again and again), no natural micro-motion over the last MOTION_WINDOW_MS (and at least MOTION_WINDOW
+ *   transitions; a re-captured still: median change < MOTION_MIN_DIFF with yaw and pitch steady within
+ *   MOTION_MIN_POSE degrees), or a
  *   session that ends with more than half of its transitions still, sets static_detection and fails;
  * - passive check: each frame's passive anti-spoof score (probability of a live face rather than a
  *   print or a screen); a session whose median over at least PASSIVE_MIN_FRAMES frames is below
@@ -27,15 +35,17 @@
  *   s = applyLivenessFrame(s, frame, prevThumb); livenessResult(s, 0.7).passed
  */
 import { bandChanges, thumbnailChange } from '../vision/liveness-signals/signals.ts';
+import { noseParallax } from '../vision/liveness-signals/parallax.ts';
 
 export const CHALLENGES = ['blink', 'head_movement', 'turn_left', 'turn_right', 'nod', 'smile'] as const;
 export type Challenge = (typeof CHALLENGES)[number];
 /**
- * Challenges that need the head to move in 3-D. Blink and smile change only part of the face, which an
- * edited or animated picture can imitate more easily; a set without one of these is weaker, and the SSO
- * face sign-in refuses it (docs/sso.md).
+ * Challenges met only by a head that turns in 3-D (the parallax rule). Blink, smile and nod change the
+ * picture in ways an edited or animated picture can imitate more easily (a nod's 8° is within the parallax
+ * noise, so it is not checked for depth); a set without one of these is weaker, and the SSO face sign-in
+ * refuses it (docs/sso.md).
  */
-export const HEAD_CHALLENGES: readonly Challenge[] = ['head_movement', 'turn_left', 'turn_right', 'nod'];
+export const HEAD_CHALLENGES: readonly Challenge[] = ['head_movement', 'turn_left', 'turn_right'];
 
 /** A challenge set with a 3-D action: the one given, or it plus head_movement. */
 export function withHeadChallenge(challenges: readonly Challenge[]): Challenge[] {
@@ -62,17 +72,44 @@ export const LIVENESS_TUNING = {
   BASELINE_PERCENTILE: 0.8,
   MIN_BASELINE_FRAMES: 3,
   TURN_DEG: 20,
+  /**
+   * A turn counts when the nose tip's parallax (noseParallax, in outer-eye-corner widths, toward the turn)
+   * is at least PARALLAX_K × sin|Δyaw|. Physics: the nose tip stands about 0.45 eye widths in front of the
+   * outer eye corners; projected, an average face gives a ratio of ≈ 0.40 and a nose 60 % as deep 0.25
+   * (liveness.service.test.ts). Measured with the mesh (`node scripts/liveness-eval.ts --parallax`) over
+   * all frame pairs ≥ 8° apart on five people (a child, glasses, a webcam): 1st percentile 0.36–0.58,
+   * medians 0.60–1.0, never the wrong sign. Flat pictures turned up to 70° with perspective, rolled or
+   * panned: the mesh's yaw stays ≤ 6.4° and |parallax| ≤ 0.09 (live faces without a turn: p99 ≤ 0.08).
+   */
+  PARALLAX_K: 0.25,
+  /**
+   * ...and the picture's texture does not say "flat": a turn is refused when, between the challenge's
+   * first frame and the turned one, at least FLAT_MIN_MATCHES textured patches of the face region match
+   * and at least FLAT_INLIERS of them lie on one plane homography (planarity.ts). This catches what the
+   * mesh cannot: a card over half a photo makes the mesh guess a turned head, with self-consistent
+   * landmarks. Measured (`node scripts/liveness-eval.ts --parallax`): 221 pairs of a live webcam turn
+   * ≥ 19° apart: share on one homography median 0.37, p95 0.50, max 0.60; a card over a photo 0.74–1.0, a photo
+   * turned ≈ 21° in perspective 0.63–0.81 (its mesh never reads a turn). Refused only on evidence: too
+   * little texture to match (a dim camera, a plain face) is not counted against a live person.
+   */
+  FLAT_MIN_MATCHES: 12,
+  FLAT_INLIERS: 0.7,
   NOD_DEG: 8,
   SMILE_RISE: 0.25,
   STATIC_DIFF: 0.6,
   STATIC_RUN: 2,
-  /** "No natural micro-motion": over the last MOTION_WINDOW transitions, the median thumbnail change
-   * stays below MOTION_MIN_DIFF and yaw and pitch each vary less than MOTION_MIN_POSE degrees. */
+  /** "No natural micro-motion": over the last MOTION_WINDOW_MS (and at least MOTION_WINDOW transitions),
+   * the median thumbnail change stays below MOTION_MIN_DIFF and yaw and pitch each vary less than
+   * MOTION_MIN_POSE degrees. The window is a time, not a frame count: a clean camera at 25–30 frames/s
+   * changes little between frames (a live person holding still at 25 fps: median 0.97–1.2, like a
+   * re-encoded still's 1.07), but a living head is never still for 1.5 s: its pose spread over 1.5 s
+   * was ≥ 1.18° on five people at 8–30 frames/s, a re-encoded still's ≤ 0.5° (mesh noise). */
   MOTION_WINDOW: 10,
+  MOTION_WINDOW_MS: 1500,
   /** Measured (scripts/liveness-eval.ts): a live person holding still for 0.7 s at 15 fps gives a median
    * change of 1.88; one photo re-encoded 20× gives 1.07. */
   MOTION_MIN_DIFF: 1.4,
-  MOTION_MIN_POSE: 1.0,
+  MOTION_MIN_POSE: 0.8,
   /** Measured (`npm run eval -- spoof`, scripts/liveness-eval.ts): per-frame passive scores of print
    * and screen-replay attacks ≤ 0.003; live webcam frames p10 0.007–0.03, session medians 0.16–0.42. */
   PASSIVE_MIN_MEDIAN: 0.01,
@@ -89,6 +126,12 @@ export interface LivenessFrame {
   smile: number;
   thumb: Uint8Array;
   passive: number | null;
+  /** 2-D landmark positions (signals.shape), for the depth check of turns; null when not measured. */
+  shape?: ArrayLike<number> | null;
+  /** The whole face is inside the picture (signals.faceInFrame); a frame that cuts it meets no challenge. */
+  inFrame?: boolean;
+  /** signals.flatness of this frame against the challenge's first frame (null when not measured). */
+  flat?: { matches: number; inliers: number } | null;
 }
 
 export interface LivenessState {
@@ -103,6 +146,12 @@ export interface LivenessState {
   closedYaw: number;
   blinks: number;
   first: { yaw: number; pitch: number; smile: number } | null;
+  /** The landmark shape of the challenge's first frame (the turn's reference); sealed by the caller at rest. */
+  refShape: number[] | null;
+  /** `frames` at the frame refShape was taken from (its region crop is the texture reference). */
+  refFrame?: number;
+  /** Yaw of the session's first frame: the frontal pose turn_left / turn_right are measured from. */
+  front?: number | null;
   maxYawDelta: number;
   maxPitchDelta: number;
   nodDown: boolean;
@@ -110,7 +159,7 @@ export interface LivenessState {
   stillTransitions: number;
   transitions: number;
   motion: number;
-  recent: { d: number[]; yaw: number[]; pitch: number[] };
+  recent: { d: number[]; yaw: number[]; pitch: number[]; at?: number[] };
   passive: number[];
   failure: null | 'CHALLENGE_TIMEOUT' | 'STATIC_IMAGE' | 'SPOOF_DETECTED';
 }
@@ -133,6 +182,8 @@ export function newLiveness(challenges: Challenge[], timeoutMs: number, now: num
     closedYaw: 0,
     blinks: 0,
     first: null,
+    refShape: null,
+    front: null,
     maxYawDelta: 0,
     maxPitchDelta: 0,
     nodDown: false,
@@ -140,7 +191,7 @@ export function newLiveness(challenges: Challenge[], timeoutMs: number, now: num
     stillTransitions: 0,
     transitions: 0,
     motion: 0,
-    recent: { d: [], yaw: [], pitch: [] },
+    recent: { d: [], yaw: [], pitch: [], at: [] },
     passive: [],
     failure: null,
   };
@@ -201,12 +252,15 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
       return s;
     }
     const r = s.recent;
+    r.at ??= r.d.map(() => f.at);
     r.d.push(d);
     r.yaw.push(f.yaw);
     r.pitch.push(f.pitch);
-    if (r.d.length > T.MOTION_WINDOW) (r.d.shift(), r.yaw.shift(), r.pitch.shift());
-    if (r.d.length === T.MOTION_WINDOW) {
-      const median = [...r.d].sort((a, b) => a - b)[T.MOTION_WINDOW >> 1];
+    r.at.push(f.at);
+    // Keep the shortest tail that still spans MOTION_WINDOW_MS with at least MOTION_WINDOW transitions.
+    while (r.d.length > T.MOTION_WINDOW && f.at - r.at[1] >= T.MOTION_WINDOW_MS) (r.d.shift(), r.yaw.shift(), r.pitch.shift(), r.at.shift());
+    if (r.d.length >= T.MOTION_WINDOW && f.at - r.at[0] >= T.MOTION_WINDOW_MS) {
+      const median = [...r.d].sort((a, b) => a - b)[r.d.length >> 1];
       const spread = (a: number[]) => Math.max(...a) - Math.min(...a);
       if (median < T.MOTION_MIN_DIFF && spread(r.yaw) < T.MOTION_MIN_POSE && spread(r.pitch) < T.MOTION_MIN_POSE) {
         s.failure = 'STATIC_IMAGE';
@@ -215,7 +269,17 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
     }
   }
 
-  if (!s.first) s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
+  if (s.front === null || s.front === undefined) s.front = f.yaw;
+  if (!s.first) {
+    s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
+    s.refShape = f.shape && f.inFrame !== false ? Array.from(f.shape) : null;
+    s.refFrame = s.frames;
+  } else if (!s.refShape && f.shape && f.inFrame !== false) {
+    // The challenge began on a frame that cut the face: the turn is measured from the first whole one.
+    s.refShape = Array.from(f.shape);
+    s.refFrame = s.frames;
+    s.first.yaw = f.yaw;
+  }
   const dyaw = f.yaw - s.first.yaw;
   const dpitch = f.pitch - s.first.pitch;
   s.maxYawDelta = Math.max(s.maxYawDelta, Math.abs(dyaw));
@@ -224,7 +288,8 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
   // Blink: judged against the open-eye baseline of the frames before this one.
   const base = baseline(s.ears);
   let blinked = false;
-  if (base !== null) {
+  const seen = f.inFrame !== false; // a cut face's eyes may be the mesh's guess: no blink evidence
+  if (base !== null && seen) {
     if (!s.eyeClosed && f.eye < base * T.BLINK_CLOSE && localClosing(prevThumb, f.thumb)) {
       s.eyeClosed = true;
       s.closedYaw = f.yaw;
@@ -236,7 +301,7 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
       }
     }
   }
-  s.ears.push(f.eye);
+  if (seen) s.ears.push(f.eye);
   if (s.ears.length > T.BASELINE_WINDOW) s.ears.shift();
 
   // Nod: down then back up, relative to the first frame (pitch sign per src/vision: positive = down).
@@ -247,25 +312,47 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
     nodded = true;
   }
 
+  const turned3d = Math.abs(dyaw) >= T.TURN_DEG && turnHasDepth(s.refShape, f.shape ?? null, dyaw) && !looksFlat(f.flat);
   const met: Record<Challenge, boolean> = {
     blink: blinked,
-    head_movement: Math.abs(dyaw) >= T.TURN_DEG,
-    turn_left: dyaw <= -T.TURN_DEG,
-    turn_right: dyaw >= T.TURN_DEG,
+    head_movement: turned3d,
+    turn_left: turned3d && dyaw < 0 && f.yaw - s.front <= -T.TURN_DEG,
+    turn_right: turned3d && dyaw > 0 && f.yaw - s.front >= T.TURN_DEG,
     nod: nodded,
     smile: f.smile - s.first.smile >= T.SMILE_RISE,
   };
   const current = s.order[s.index];
-  if (met[current]) {
+  if (met[current] && f.inFrame !== false) {
     s.completed.push(current);
     s.index++;
     s.issuedAt = f.at;
     // Each later challenge must be met by movement after it was issued.
     s.nodDown = false;
     s.eyeClosed = false;
-    if (s.index < s.order.length) s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
+    if (s.index < s.order.length) {
+      s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
+      s.refShape = f.shape ? Array.from(f.shape) : null;
+      s.refFrame = s.frames;
+    }
   }
   return s;
+}
+
+/** The texture between the challenge's first frame and this one moved as one plane (FLAT_* rule). */
+export function looksFlat(flat: { matches: number; inliers: number } | null | undefined): boolean {
+  return !!flat && flat.matches >= LIVENESS_TUNING.FLAT_MIN_MATCHES && flat.inliers >= LIVENESS_TUNING.FLAT_INLIERS;
+}
+
+/**
+ * The turn moved the nose tip off the face plane's homography toward the turn, by at least
+ * PARALLAX_K × sin|Δyaw| eye widths (yaw > 0, the person's own right, moves the nose image-left in an
+ * unmirrored picture: `along` < 0). Without both shapes there is no depth evidence: not met.
+ */
+export function turnHasDepth(ref: ArrayLike<number> | null, cur: ArrayLike<number> | null, dyaw: number): boolean {
+  if (!ref || !cur) return false;
+  const p = noseParallax(ref, cur);
+  if (!p) return false;
+  return -Math.sign(dyaw) * p.along >= LIVENESS_TUNING.PARALLAX_K * Math.sin((Math.abs(dyaw) * Math.PI) / 180);
 }
 
 /** The closing frame changed the eyes, not the whole face (BLINK_LOCAL); without a previous frame, no. */

@@ -77,11 +77,16 @@ function resealSessionState(r: SealedRow, from: Sealers, to: Sealers): string | 
       changed = true;
     }
   }
-  for (const label of ['anchor', 'thumb'] as const) {
+  for (const label of ['anchor', 'thumb', 'shape'] as const) {
     if (typeof state[label] === 'string' && state[label]) {
       state[label] = move(label, state[label]);
       changed = true;
     }
+  }
+  const planar = state.planar as { crop?: unknown } | null | undefined;
+  if (planar && typeof planar.crop === 'string' && planar.crop) {
+    planar.crop = move('planar', planar.crop);
+    changed = true;
   }
   return changed ? JSON.stringify(state) : null;
 }

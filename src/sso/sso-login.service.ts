@@ -26,7 +26,7 @@ type Raw = { req: IncomingMessage; res: ServerResponse };
 
 /** What the login page may learn: progress and guidance only, never names, matches or tokens. */
 export type FrameAnswer =
-  | { status: 'processing'; face_detected?: boolean; quality_score?: number; feedback?: unknown; liveness?: unknown }
+  | { status: 'processing'; face_detected?: boolean; quality_score?: number; feedback?: unknown; liveness?: unknown; face?: unknown }
   | { status: 'retry'; message: string; attempts_remaining: number; liveness: unknown }
   | { status: 'completed' | 'denied'; redirect_to: string };
 
@@ -37,6 +37,8 @@ interface SessionAnswer {
   quality_score?: number;
   feedback?: unknown;
   liveness?: unknown;
+  /** Where the face is in the frame (the page draws its oval there). */
+  face?: unknown;
   result?: { authenticated?: boolean; user_id?: string | null; matches?: Array<{ user_id: string }> };
   liveness_result?: { passed: boolean };
 }
@@ -156,7 +158,7 @@ export class SsoLoginService {
       return this.#finish(raw, uid, login.session_id, null, `Face authentication is not possible for this user (${e.code})`);
     }
     if (out.status === 'processing') {
-      return { status: 'processing', face_detected: out.face_detected, quality_score: out.quality_score, feedback: out.feedback, liveness: out.liveness };
+      return { status: 'processing', face_detected: out.face_detected, quality_score: out.quality_score, feedback: out.feedback, liveness: out.liveness, ...(out.face ? { face: out.face } : {}) };
     }
     // The server's own decision, never the page's: completed, authenticated and live.
     const r = out.result;

@@ -59,3 +59,31 @@ test('WAJAH_ICE_SERVERS: JSON list of STUN/TURN servers; default none; a bad val
     assert.throws(() => loadConfig({ WAJAH_ICE_SERVERS: bad }), (e) => e instanceof ConfigError && /WAJAH_ICE_SERVERS/.test(e.message), bad);
   }
 });
+
+test("page token: reaches its own session only (not another of the tenant's, not another tenant's), connects only within its window", async () => {
+  const s = service();
+  const [a, b] = [client('a', 'premium'), client('b')];
+  const meta = { ip: null, userAgent: null };
+  const mine = await s.create(a, { page_token_ttl: 0.05 }, meta);
+  const sibling = await s.create(a, {}, meta);
+  const theirs = await s.create(b, {}, meta);
+  assert.ok(mine.page_token.length >= 40 && mine.page_token !== sibling.page_token);
+  assert.ok(Date.parse(mine.page_token_expires_at) <= Date.now() + 100);
+  // Its own session: status with the ICE servers a page needs for its peer connection.
+  const seen = s.status({ pageToken: mine.page_token }, mine.session_id);
+  assert.equal(seen.session_id, mine.session_id);
+  assert.deepEqual(seen.ice_servers, [{ urls: 'stun:stun.example.org:3478' }]);
+  // Another tenant's token on this session, this token on a sibling or another tenant's session, a made-up one: unknown.
+  for (const [token, id] of [[theirs.page_token, mine.session_id], [mine.page_token, sibling.session_id], [mine.page_token, theirs.session_id], ['x'.repeat(43), mine.session_id]] as const) {
+    assert.throws(() => s.status({ pageToken: token }, id), (e) => code(e) === 'SESSION_NOT_FOUND');
+    await assert.rejects(s.offer({ pageToken: token }, id, 'v=0'), (e) => code(e) === 'SESSION_NOT_FOUND');
+    assert.throws(() => s.close({ pageToken: token }, id), (e) => code(e) === 'SESSION_NOT_FOUND');
+  }
+  // Past its window the link cannot connect any more (SESSION_EXPIRED); the tenant's key still can.
+  await new Promise((r) => setTimeout(r, 80));
+  await assert.rejects(s.offer({ pageToken: mine.page_token }, mine.session_id, 'v=0'), (e) => code(e) === 'SESSION_EXPIRED');
+  // It still closes its own session.
+  s.close({ pageToken: mine.page_token }, mine.session_id);
+  assert.throws(() => s.status(a, mine.session_id), (e) => code(e) === 'SESSION_NOT_FOUND');
+  s.closeAll();
+});

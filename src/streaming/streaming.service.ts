@@ -16,7 +16,19 @@ export interface CreateStreamInput extends Partial<StreamOptions> {
   session_type?: 'webrtc';
   /** Lifetime in seconds (default 600). */
   timeout?: number;
+  /** Seconds within which the page token may send the offer (default 120, never past the session's end). */
+  page_token_ttl?: number;
 }
+
+/** Default window for a page opened from a link to send its offer. */
+export const PAGE_TOKEN_TTL_S = 120;
+
+/**
+ * Who is asking for a session: the tenant (its API key), or a page holding the session's page token,
+ * which reaches that one session only and never needs the API secret (docs/streaming.md, "A page
+ * without the secret").
+ */
+export type StreamAccess = ClientContext | { pageToken: string };
 
 export interface StreamingServiceDeps {
   authentication: FrameRecognizerDeps['authentication'];
@@ -35,7 +47,7 @@ export interface StreamingServiceDeps {
  * @example const s = await streaming.create(client, { mode: 'identification' }, meta); await streaming.offer(client, s.session_id, sdp)
  */
 export class StreamingService {
-  #sessions = new Map<string, { session: StreamSession; timer: NodeJS.Timeout; meta: RequestMeta }>();
+  #sessions = new Map<string, { session: StreamSession; timer: NodeJS.Timeout; meta: RequestMeta; pageTokenHash: Buffer; offerBy: number }>();
 
   private readonly d: StreamingServiceDeps;
   constructor(d: StreamingServiceDeps) {
@@ -80,22 +92,25 @@ export class StreamingService {
     );
     const timer = setTimeout(() => session.close('expired', { type: 'error', code: 'SESSION_EXPIRED', message: 'The streaming session has expired' }), timeout * 1000);
     timer.unref();
-    this.#sessions.set(id, { session, timer, meta });
-    return { ...view(session), ice_servers: this.d.iceServers };
+    // A bearer secret for this one session, kept only as its hash: the tenant's backend hands it to a page.
+    const pageToken = crypto.randomBytes(32).toString('base64url');
+    const offerBy = Math.min(expiresAt.getTime(), Date.now() + (input.page_token_ttl ?? PAGE_TOKEN_TTL_S) * 1000);
+    this.#sessions.set(id, { session, timer, meta, pageTokenHash: digest(pageToken), offerBy });
+    return { ...view(session), ice_servers: this.d.iceServers, page_token: pageToken, page_token_expires_at: new Date(offerBy).toISOString() };
   }
 
-  async offer(client: ClientContext, id: string, sdp: string) {
-    const answer = await this.#get(client, id).answer(sdp);
+  async offer(access: StreamAccess, id: string, sdp: string) {
+    const answer = await this.#get(access, id, { offer: true }).answer(sdp);
     return { ...answer, session_id: id };
   }
 
-  status(client: ClientContext, id: string) {
-    const s = this.#get(client, id);
-    return { ...view(s), stats: { ...s.stats } };
+  status(access: StreamAccess, id: string) {
+    const s = this.#get(access, id);
+    return { ...view(s), ice_servers: this.d.iceServers, stats: { ...s.stats } };
   }
 
-  close(client: ClientContext, id: string): void {
-    this.#get(client, id).close('closed by the client');
+  close(access: StreamAccess, id: string): void {
+    this.#get(access, id).close('closed by the client');
   }
 
   /** Closes every peer connection (app shutdown). */
@@ -103,10 +118,16 @@ export class StreamingService {
     for (const { session } of [...this.#sessions.values()]) session.close('server shutdown');
   }
 
-  #get(client: ClientContext, id: string): StreamSession {
+  #get(access: StreamAccess, id: string, { offer = false } = {}): StreamSession {
     const entry = this.#sessions.get(id);
-    // Another tenant's session is indistinguishable from an unknown one.
-    if (!entry || entry.session.client.id !== client.id) throw appError('SESSION_NOT_FOUND', `No streaming session ${id}`);
+    // Another tenant's session, or a token of another session, is indistinguishable from an unknown one.
+    if ('pageToken' in access) {
+      if (!entry || !crypto.timingSafeEqual(digest(access.pageToken), entry.pageTokenHash)) throw appError('SESSION_NOT_FOUND', `No streaming session ${id}`);
+      // The link is short-lived: past its window it can no longer connect (an open stream goes on).
+      if (offer && Date.now() > entry.offerBy) throw appError('SESSION_EXPIRED', 'The link to this streaming session has expired: ask for a new one');
+      return entry.session;
+    }
+    if (!entry || entry.session.client.id !== access.id) throw appError('SESSION_NOT_FOUND', `No streaming session ${id}`);
     return entry.session;
   }
 
@@ -126,6 +147,8 @@ export class StreamingService {
     });
   }
 }
+
+const digest = (token: string): Buffer => crypto.createHash('sha256').update(token).digest();
 
 function view(s: StreamSession) {
   return {

@@ -73,6 +73,17 @@ export interface LivenessSignals {
   smile: number;
   /** 32×32 grey thumbnail of the aligned face (1024 bytes), for frame-to-frame change. */
   faceThumb: Uint8Array;
+  /** 2-D image positions of the nose tip and the face-plane landmarks (parallax.ts SHAPE_POINTS), for the
+   * depth check of head-turn challenges. */
+  shape: Float32Array;
+  /** Every mesh point lies inside the picture. A face cut by the border has landmarks the mesh guessed. */
+  faceInFrame: boolean;
+  /** Liveness frames (`refineEyes`): the face region (planarity.ts faceRegion of the box) as a 64×64 grey
+   * crop, the reference a later frame's `flatness` is measured against; null otherwise. */
+  regionCrop: Uint8Array | null;
+  /** With `planarRef`: how much of the reference crop's texture reaches this frame's same region through
+   * one plane homography (a flat picture ≈ all of it, a turned head a minority); null otherwise. */
+  flatness: { matches: number; inliers: number } | null;
   /** Passive anti-spoof score 0..1 (1 = live) when a model provides one; reported, not trusted alone. */
   passiveLiveScore: number | null;
 }
@@ -104,6 +115,9 @@ export interface AnalyzeOptions {
    * frames of a liveness check, where blinks are looked for. Box, pose, quality pose and embeddings do
    * not depend on it. */
   refineEyes?: boolean;
+  /** A liveness session's reference (an earlier frame's `signals.regionCrop` and the region it covers):
+   * `signals.flatness` of this frame is measured against it. */
+  planarRef?: { crop: Uint8Array; region: Box } | null;
 }
 
 export interface AnalyzeResult {

@@ -53,6 +53,10 @@ for (const backend of backendNames()) {
       assert.ok(body.result.confidence >= 0.8 && body.result.confidence <= 1, String(body.result.confidence));
       assert.ok(body.result.quality_score > 0);
       assert.equal(typeof body.processing_time, 'number');
+      // The session frame says where the face is (the camera page draws its guide around it).
+      const oneShot = await postForm(app, '/api/auth/authentication/identify/', tenant, [{ name: 'image', value: dataFile(OBAMA[1]) }]);
+      assert.deepEqual(body.face, oneShot.json().face);
+      assert.ok(body.face.box.width > 40, JSON.stringify(body.face));
       const db = container.database.db;
       const attempt = await db.selectFrom('auth_attempts').selectAll().where('session_id', '=', session_id).executeTakeFirstOrThrow();
       assert.equal(attempt.outcome, 'success');
@@ -90,6 +94,7 @@ for (const backend of backendNames()) {
       assert.equal(res.json().status, 'processing');
       assert.equal(res.json().face_detected, false);
       assert.deepEqual(res.json().feedback.suggestions, ['center_face']);
+      assert.equal(res.json().face, undefined, 'no face, no box');
       const a = await container.database.db.selectFrom('auth_attempts').select(['failure_reason', 'outcome']).where('session_id', '=', session_id).execute();
       assert.deepEqual(a, []);
     });

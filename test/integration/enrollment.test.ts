@@ -109,6 +109,11 @@ for (const backend of backendNames()) {
       assert.equal(frame.frame_accepted, true);
       assert.deepEqual(frame.progress, { current: 1, required: 1, angles_captured: [frame.angle] });
       assert.equal(frame.status, 'ready');
+      // Where the face is, in the frame's pixels (a camera page draws its guide there): the same box a
+      // one-shot decision reports for the same picture.
+      const oneShot = await postForm(app, '/api/auth/authentication/identify/', tenant, [{ name: 'image', value: dataFile(OBAMA2) }]);
+      assert.deepEqual(frame.face, oneShot.json().face);
+      assert.ok(frame.face.box.width > 40 && frame.face.box.x + frame.face.box.width <= frame.face.image_width + 2, JSON.stringify(frame.face));
       res = await postForm(app, '/api/auth/enrollment/process-frame/', tenant, [{ name: 'frame', value: dataFile(BIDEN) }], session.session_token);
       assert.equal(res.statusCode, 422);
       assert.equal(res.json().code, 'FACE_MISMATCH');

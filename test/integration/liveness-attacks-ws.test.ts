@@ -10,7 +10,7 @@ import { WsClient } from '../helpers/ws-client.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, postForm, type Tenant } from '../helpers/face-fixtures.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
-import { panZoom, stretchBlink } from '../../scripts/lib/attacks.ts';
+import { occludeSweep, panZoom, rollStill, stretchBlink } from '../../scripts/lib/attacks.ts';
 import type { ServerMessage } from '../../src/ws/messages.ts';
 
 const SPOOF_DIR = path.join(testDataDir(), 'antispoof/frames');
@@ -73,6 +73,21 @@ describe('liveness attacks over the WebSocket [pglite]', () => {
       const out = await run(frames, { mode: 'verification', user_id: 'PERSON_A', liveness_challenges: ['blink', 'head_movement'] });
       assert.notEqual(out.status, 'completed', `${name}: ${JSON.stringify(out)}`);
       assert.notEqual(out.result?.authenticated, true, name);
+    }
+  });
+
+  test('a photo rolled until the face crosses the border, or half covered by a card (the mesh reads a 25° turn), never passes a head movement', async () => {
+    const { app } = t();
+    await createUser(app, tenant, 'BIDEN', 'Joe Biden');
+    const enrolled = await postForm(app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: 'BIDEN' }, { name: 'image', value: fs.readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/biden/biden_02.jpg')) }, { name: 'quality_threshold', value: '0.3' }]);
+    assert.equal(enrolled.statusCode, 201, enrolled.body);
+    const photo = fs.readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/biden/biden_01.jpg'));
+    const box = (await t().container.engine!.analyze(photo, { multiple: 'largest', embed: false })).faces[0]!.box;
+    for (const frames of [await rollStill(photo, 30, 25), await occludeSweep(photo, box, 25)]) {
+      const out = await run(frames, { mode: 'verification', user_id: 'BIDEN', liveness_challenges: ['head_movement'] });
+      assert.notEqual(out.status, 'completed', JSON.stringify(out));
+      assert.notEqual(out.result?.authenticated, true);
+      assert.deepEqual(out.liveness?.challenges_completed ?? out.liveness_result?.challenges_completed ?? [], []);
     }
   });
 

@@ -8,7 +8,7 @@ import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
-import { stretchBlink } from '../../scripts/lib/attacks.ts';
+import { occludeSweep, perspectiveTurn, rollStill, stretchBlink } from '../../scripts/lib/attacks.ts';
 
 const SPOOF_DIR = path.join(testDataDir(), 'antispoof/frames');
 const spoofStills = () => fs.readdirSync(SPOOF_DIR).filter((f) => f.startsWith('personA_spoof_')).sort().map((f) => fs.readFileSync(path.join(SPOOF_DIR, f)));
@@ -95,6 +95,28 @@ describe('liveness attacks [pglite]', () => {
       assert.notEqual(body.status, 'completed', `×${factor}: ${JSON.stringify(body)}`);
       assert.notEqual(body.result?.authenticated, true);
       assert.ok(!body.liveness_result?.passed, JSON.stringify(body.liveness_result));
+    }
+  });
+
+  test('a flat photo cannot fake a head turn: turned with perspective, rolled until the face crosses the border, or half covered by a card', async () => {
+    const { app } = t();
+    await createUser(app, tenant, 'BIDEN', 'Joe Biden');
+    const enrolled = await postForm(app, '/api/auth/enrollment/direct/', tenant, [{ name: 'user_id', value: 'BIDEN' }, { name: 'image', value: fs.readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/biden/biden_02.jpg')) }, { name: 'quality_threshold', value: '0.3' }]);
+    assert.equal(enrolled.statusCode, 201, enrolled.body);
+    const photo = fs.readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/biden/biden_01.jpg'));
+    // Rolled ±30°, the face crosses the picture's border: the mesh guesses the missing half as a head
+    // turned 25°. Only frames showing the whole face count, and a turn needs the nose's parallax.
+    // A card swept over half the face: the mesh guesses the covered half as a head turned 27°, with
+    // self-consistent landmarks; the picture's texture still moves as one plane.
+    const box = (await t().container.engine!.analyze(photo, { multiple: 'largest', embed: false })).faces[0].box;
+    const attacks = { rolled: await rollStill(photo, 30, 25), turned: await perspectiveTurn(photo, 60, 25), card: await occludeSweep(photo, box, 25) };
+    for (const [name, frames] of Object.entries(attacks)) {
+      for (const challenges of [['head_movement'], ['turn_left', 'turn_right']]) {
+        const s = await create({ mode: 'verification', user_id: 'BIDEN', liveness_challenges: challenges });
+        const { body } = await run(s.session_token, frames);
+        assert.ok(!body.liveness_result?.passed && body.result?.authenticated !== true, `${name} ${challenges}: ${JSON.stringify(body)}`);
+        assert.ok(!(body.liveness?.challenges_completed ?? body.liveness_result?.challenges_completed ?? []).some((c: string) => c !== 'blink'), `${name} ${challenges}: a turn was counted`);
+      }
     }
   });
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { panZoom } from '../../scripts/lib/attacks.ts';
+import { panZoom, rollStill } from '../../scripts/lib/attacks.ts';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -361,6 +361,22 @@ if (backendNames().includes('pglite')) {
         assert.ok(!('redirect_to' in body) || body.status === 'denied', `${name}: ${JSON.stringify(body)}`);
         if (body.status === 'denied') assert.equal((await followToRp(br, body.redirect_to)).searchParams.get('error'), 'access_denied');
       }
+    });
+
+    test('attack on the face sign-in: a photo rolled until the face crosses the border (read by the mesh as a 25° turn) never signs in', async () => {
+      const { app } = t();
+      await createUser(app, a, 'BIDEN', 'Joe Biden');
+      const enrolled = await postForm(app, '/api/auth/enrollment/direct/', a, [{ name: 'user_id', value: 'BIDEN' }, { name: 'image', value: fs.readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/biden/biden_02.jpg')) }, { name: 'quality_threshold', value: '0.3' }]);
+      assert.equal(enrolled.statusCode, 201, enrolled.body);
+      const frames = await rollStill(fs.readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/biden/biden_01.jpg')), 30, 25);
+      const rp = await registerRp(app, a, { liveness_challenges: ['head_movement'], max_attempts: 1 });
+      const br = new Browser(app);
+      const p = pkce();
+      const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'roll', nonce: 'roll', loginHint: 'BIDEN' }));
+      assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).statusCode, 200);
+      const body = await runFrames(br, uid, frames);
+      assert.notEqual(body.status, 'completed', JSON.stringify(body));
+      assert.ok(!('redirect_to' in body) || body.status === 'denied', JSON.stringify(body));
     });
 
     test('the page names the application (never the person); Cancel ends the sign-in with access_denied and returns to the application', async () => {

@@ -155,6 +155,42 @@ describe('WebRTC streaming /api/streaming/sessions/ [pglite]', () => {
     assert.deepEqual([result.result.status, result.result.result.matches, result.result.result.failure_reason], ['failed', [], 'NO_MATCH']);
   });
 
+  test('a page without the secret: the page token reaches its own session (status, offer, DELETE), not another tenant\'s; no header is 401', async () => {
+    const withToken = (method: string, url: string, token: string, payload?: unknown) =>
+      t().app.inject({ method: method as 'GET', url, headers: { 'x-stream-token': token, ...(payload ? { 'content-type': 'application/json' } : {}) }, ...(payload ? { payload: payload as object } : {}) });
+    const created = await api('POST', '/api/streaming/sessions/', tenant, { session_type: 'webrtc', page_token_ttl: 60 });
+    assert.equal(created.statusCode, 201, created.body);
+    const { session_id: id, page_token: token, page_token_expires_at: until } = created.json();
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    assert.ok(Math.abs(Date.parse(until) - Date.now() - 60_000) < 5000, until);
+    const theirs = (await api('POST', '/api/streaming/sessions/', other, { session_type: 'webrtc' })).json();
+    // The page reads what it needs for its peer connection with the token alone.
+    const status = await withToken('GET', `/api/streaming/sessions/${id}/`, token);
+    assert.equal(status.statusCode, 200, status.body);
+    assert.deepEqual([status.json().session_id, status.json().data_channel, status.json().ice_servers], [id, 'results', []]);
+    assert.equal(status.json().page_token, undefined, 'the token is given once, at creation');
+    // Another tenant's token on this session, and this token on theirs: unknown, exactly like a wrong id.
+    for (const [tok, sid] of [[theirs.page_token, id], [token, theirs.session_id]]) {
+      for (const [method, url, body] of [['GET', `/api/streaming/sessions/${sid}/`], ['POST', `/api/streaming/sessions/${sid}/offer/`, { type: 'offer', sdp: 'v=0' }], ['DELETE', `/api/streaming/sessions/${sid}/`]] as const) {
+        const res = await withToken(method, url, tok, body);
+        assert.deepEqual([res.statusCode, res.json().code], [404, 'SESSION_NOT_FOUND'], `${method} ${url}`);
+      }
+    }
+    // Neither a key nor a token: 401 as before.
+    assert.equal((await t().app.inject({ method: 'GET', url: `/api/streaming/sessions/${id}/` })).statusCode, 401);
+    // The token's offer goes through to the peer (a bad SDP is INVALID_SDP, not an auth error) …
+    const sdp = await withToken('POST', `/api/streaming/sessions/${id}/offer/`, token, { type: 'offer', sdp: 'v=0 not an sdp' });
+    assert.deepEqual([sdp.statusCode, sdp.json().code], [400, 'INVALID_SDP']);
+    // … and it closes its own session; the other tenant's is untouched.
+    const fresh = (await api('POST', '/api/streaming/sessions/', tenant, { session_type: 'webrtc' })).json();
+    assert.equal((await withToken('DELETE', `/api/streaming/sessions/${fresh.session_id}/`, fresh.page_token)).statusCode, 204);
+    assert.equal((await api('GET', `/api/streaming/sessions/${fresh.session_id}/`, tenant)).statusCode, 404);
+    assert.equal((await api('GET', `/api/streaming/sessions/${theirs.session_id}/`, other)).statusCode, 200);
+    assert.equal((await api('DELETE', `/api/streaming/sessions/${theirs.session_id}/`, other)).statusCode, 204);
+    const ttl = await api('POST', '/api/streaming/sessions/', tenant, { session_type: 'webrtc', page_token_ttl: 5 });
+    assert.deepEqual([ttl.statusCode, ttl.json().code], [400, 'VALIDATION_ERROR']);
+  });
+
   test('validation, bad SDP, one offer per session, tenant isolation, DELETE, per-tier limit, OpenAPI', async () => {
     const bad = await api('POST', '/api/streaming/sessions/', tenant, { session_type: 'webrtc', mode: 'verification' });
     assert.deepEqual([bad.statusCode, bad.json().code], [400, 'VALIDATION_ERROR']);

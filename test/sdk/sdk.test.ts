@@ -320,8 +320,8 @@ describe('@wajah/sdk against a real server', () => {
     const frame = await client.enrollment.processFrame(session.session_token, dataFile(BIDEN_1), { device: 'sdk-test' });
     assertShape<EnrollmentFrameResult>(frame, {
       status: true, quality_score: true, face_detected: true, frame_accepted: true, rejection_reason: true, captured: true,
-      auto_capture: true, angle: true, feedback: true, progress: true,
-    });
+      auto_capture: true, angle: true, feedback: true, progress: true, face: true,
+    }, ['face']);
     assert.equal(frame.status, 'ready', JSON.stringify(frame));
     const done = await client.enrollment.complete(session.session_token);
     assertShape<EnrollmentResult>(done, ENROLLED_KEYS, ['face']);

@@ -219,7 +219,7 @@ describe('web pages in a real browser', { skip }, () => {
     await page.check('#require-liveness');
     await page.click('#start');
     await page.waitForFunction(() => Number(document.querySelector('#frames-sent')?.textContent?.split(' ')[0]) >= 3, undefined, { timeout: 30_000 });
-    assert.match(await page.locator('#challenge').innerText(), /^(Blink|Turn your head|Nod|Smile|Turn left|Turn right|Done)$/);
+    assert.match(await page.locator('#challenge').innerText(), /^(Blink|Turn your head|Nod|Smile|Turn to your left|Turn to your right|Done)$/);
     assert.equal(await page.locator('#start').isDisabled(), true, 'one run at a time');
     assert.ok(await page.locator('#video').evaluate((v: HTMLVideoElement) => v.videoWidth > 0), 'the fake camera plays');
     await shot(page, 'camera-running');

@@ -7,12 +7,14 @@ import { api, clientAuth } from '/app/assets/api.js';
 import { $, $$, el, busy, formValues, showError } from '/app/assets/dom.js';
 import { flag } from '/app/assets/prefs.js';
 import { t, tn, speechLang } from '/app/assets/i18n.js';
-import { explain, line, instruction, chip } from '/app/assets/messages.js';
+import { explain, line, instruction } from '/app/assets/messages.js';
 import { loadCredentials, saveCredentials } from '/app/assets/session.js';
 import { renderDecision } from '/app/assets/decision.js';
 import { createFrameLoop } from './frame-loop.js';
 import { createVoice } from './voice.js';
-import { createCoach, createCountdown, createNoFaceWatch } from './coach.js';
+import { createCoach, createNoFaceWatch } from './coach.js';
+import { createFaceGuide } from './face-guide.js';
+import { createProgressView } from './progress-view.js';
 
 /** ~6.7 frames/s: enough for blink and head-turn challenges, light on the server. */
 const FRAME_INTERVAL_MS = 150;
@@ -87,6 +89,8 @@ const preview = $('#preview');
 const guidanceBox = $('#guidance');
 const errorBox = $('#camera-error');
 const resultBox = $('#result');
+/** The oval around the face and the progress/time ring (web/camera/face-guide.js). */
+const faceGuide = createFaceGuide(preview);
 
 /** Writes the instruction (aria-live, only when it changes) and speaks it. */
 const coach = createCoach({
@@ -102,47 +106,13 @@ const guide = (key, text, { urgent = false, soft = false, tone } = {}) => {
 };
 /** The oval turns green only for a good frame, orange for a problem, white otherwise. */
 function setTone(tone) {
-  preview.classList.toggle('state-good', tone === 'good');
-  preview.classList.toggle('state-bad', tone === 'bad');
+  faceGuide.tone(tone);
 }
 
-const countdown = createCountdown((secs, fraction) => {
-  $('#countdown').textContent = secs === null ? '—' : tn(secs, '{n} second', '{n} seconds');
-  const bar = $('#challenge-time');
-  bar.value = secs === null ? 0 : fraction;
-  bar.hidden = secs === null;
-});
 const noFace = createNoFaceWatch();
-
-function showSuggestions(list) {
-  $('#suggestions').replaceChildren(...(list ?? []).map(chip).filter(Boolean).map((text) => el('span', { class: 'chip', text })));
-}
-
-function showQuality(q) {
-  $('#quality').value = typeof q === 'number' ? q : 0;
-  $('#quality-text').textContent = typeof q === 'number' ? (q >= 0.6 ? t('good') : q >= 0.45 ? t('fair') : t('poor')) : '—';
-}
-
-function showEnrollProgress(p) {
-  if (!p) return;
-  const bar = $('#enroll-progress');
-  bar.max = Math.max(1, p.required);
-  bar.value = Math.min(p.current, p.required);
-  $('#enroll-progress-text').textContent = `${p.current} / ${p.required}`;
-  const got = new Set(p.angles_captured ?? []);
-  for (const s of $$('#angles span')) s.classList.toggle('done', got.has(s.dataset.angle));
-}
-
-let challengeKey = null;
-function showLiveness(l, serverNow) {
-  const c = l?.current_challenge ?? null;
-  $('#challenge').textContent = !l ? '—' : c ? chip(c) : t('Done');
-  $('#challenges-remaining').textContent = l ? String(l.challenges_remaining ?? '—') : '—';
-  countdown.set(c, l?.challenge_expires_at, serverNow);
-  if (c && c !== challengeKey) guide(`challenge.${c}`, instruction(c), { urgent: true });
-  challengeKey = c;
-}
-const showAttempts = (n) => ($('#attempts-remaining').textContent = n === undefined || n === null ? '—' : String(n));
+/** Progress panel, chips, quality meter and the guide's ring (web/camera/progress-view.js). */
+const view = createProgressView({ faceGuide, onChallenge: (c) => guide(`challenge.${c}`, instruction(c), { urgent: true }) });
+const { showSuggestions, showQuality, showEnrollProgress, showLiveness, showAttempts, countdown } = view;
 
 // ---- camera ----
 const video = $('#video');
@@ -192,8 +162,19 @@ function fail(err) {
   guide(`error.${x.code}`, `${x.text} ${x.help}`, { urgent: true, tone: 'bad' });
 }
 
-/** Sends one frame; returns false when the session is over. */
+/** Frame answers received in this run; the guide says which one it shows (data-answer). */
+let answers = 0;
+
+/** Sends one frame and shows its answer; returns false when the session is over. */
 async function sendFrame(blob) {
+  try {
+    return await sendOneFrame(blob);
+  } finally {
+    faceGuide.answered(answers);
+  }
+}
+
+async function sendOneFrame(blob) {
   const path = isEnrollment() ? '/auth/enrollment/process-frame/' : '/auth/authentication/process-frame/';
   const run = loop;
   showFramesSent(run?.sent ?? 0); // counted when sent, not when answered
@@ -202,6 +183,8 @@ async function sendFrame(blob) {
     r = await api(path, { auth: auth(), form: frameForm(blob), headers: { 'x-session-token': token } });
   } catch (e) {
     if (!run?.running) return false; // stopped while this frame was in flight: its answer is stale
+    answers += 1;
+    faceGuide.face(null);
     if (FRAME_HINTS.has(e.code)) {
       if (e.code === 'NO_FACE_DETECTED') return onNoFace();
       noFace.seen(true);
@@ -213,6 +196,8 @@ async function sendFrame(blob) {
     return false;
   }
   if (!run?.running) return false;
+  answers += 1;
+  faceGuide.face(r.face ?? null);
   if (r.face_detected === false && r.status === 'processing') {
     if (!isEnrollment()) showLiveness(r.liveness ?? null, r.timestamp);
     return onNoFace();
@@ -248,6 +233,14 @@ async function onEnrollmentFrame(r) {
   showQuality(r.quality_score);
   showEnrollProgress(r.progress);
   showSuggestions(r.feedback?.suggestions);
+  if (r.frame_accepted && r.angle && $('#multi-angle').checked) {
+    // Say which angle this frame gave, in the person's own left/right (the server's bucket, as is).
+    const text = line(`captured.${r.angle}`);
+    const note = $('#angle-note');
+    note.dataset.angle = r.angle;
+    note.textContent = text;
+    guide(`captured.${r.angle}`, text, { urgent: true, tone: 'good' });
+  }
   frameInstruction(r.feedback?.suggestions, Boolean(r.frame_accepted));
   if (r.status !== 'ready') return true;
   // Enough good frames (and every angle, when asked): close the session into an enrollment.
@@ -281,14 +274,17 @@ function onAuthenticationFrame(r) {
   const q = r.quality_score ?? r.result?.quality_score;
   if (typeof q === 'number') showQuality(q);
   showLiveness(r.liveness ?? null, r.timestamp);
+  // The decision carries the challenges met instead of the progress: the ring shows them to the end.
+  if (!r.liveness && r.liveness_result) view.showChallengesMet(r.liveness_result.challenges_completed.length);
   if (r.attempts_remaining !== undefined) showAttempts(r.attempts_remaining);
   if (r.status === 'processing') {
     const suggestions = r.feedback?.suggestions ?? [];
     const c = r.liveness?.current_challenge;
     // During a challenge the challenge is the instruction; a problem replaces it only if it persists.
     const other = suggestions.find((s) => s !== c);
-    if (c && !other) guide(`challenge.${c}`, instruction(c), { tone: q >= 0.45 ? 'good' : undefined });
-    else frameInstruction(other ? [other] : [], q >= 0.45);
+    // Green only for a good frame that meets the challenge's conditions (nothing else to fix).
+    if (c && !other) guide(`challenge.${c}`, instruction(c), { tone: q >= 0.45 ? 'good' : 'bad' });
+    else frameInstruction(other ? [other] : [], q >= 0.45 && !other);
     showSuggestions(c ? [] : suggestions);
     return true;
   }
@@ -352,7 +348,11 @@ function resetView() {
   showSuggestions([]);
   showQuality(null);
   showEnrollProgress({ current: 0, required: 1, angles_captured: [] });
-  challengeKey = null;
+  $('#angle-note').textContent = '';
+  delete $('#angle-note').dataset.angle;
+  answers = 0;
+  faceGuide.reset();
+  view.reset();
   showLiveness(null);
   showAttempts(null);
   setTone(null);

@@ -5,6 +5,7 @@ import '/app/assets/page.js';
 import { t } from '/app/assets/i18n.js';
 import { explain, instruction, line } from '/app/assets/messages.js';
 import { createFrameLoop } from '/app/camera/frame-loop.js';
+import { createFaceGuide } from '/app/camera/face-guide.js';
 
 const $ = (s) => document.querySelector(s);
 const base = location.pathname.replace(/\/$/, '');
@@ -16,14 +17,22 @@ const hint = (code) => `${explain(code).text} ${explain(code).help}`;
 const video = $('#video');
 let loop = null;
 let stream = null;
+/** The oval on the face the server reports, green for a good frame; its ring counts the challenges met. */
+const faceGuide = createFaceGuide($('#preview'));
+faceGuide.reset();
+let answers = 0;
+let issued = 0;
 
 function guide(text, tone) {
   $('#guidance').textContent = text;
-  $('#preview').classList.toggle('state-good', tone === 'good');
-  $('#preview').classList.toggle('state-bad', tone === 'bad');
+  faceGuide.tone(tone);
 }
 function showLiveness(l) {
   if (l && 'current_challenge' in l) $('#challenge').textContent = l.current_challenge ? CHALLENGES.get(l.current_challenge) : t('Done');
+  if (l && Array.isArray(l.challenges_completed)) {
+    issued = Math.max(issued, l.challenges_completed.length + (l.challenges_remaining ?? 0));
+    faceGuide.progress(l.challenges_completed.length, issued);
+  }
 }
 /** A failure in plain words (never the raw code, which stays in data-code). */
 function showError(err) {
@@ -60,15 +69,20 @@ function onAnswer(r) {
     return false;
   }
   if (r.status === 'retry') {
+    issued = 0;
     guide(line('outcome.retrying'), 'bad');
     $('#attempts').textContent = String(r.attempts_remaining);
     showLiveness(r.liveness);
     return true;
   }
   showLiveness(r.liveness);
+  faceGuide.face(r.face ?? null);
   const l = r.liveness;
-  const s = r.feedback?.suggestions?.[0];
-  guide(l?.current_challenge ? CHALLENGES.get(l.current_challenge) : s ? instruction(s) : line('guide.hold_still'), 'good');
+  const c = l?.current_challenge;
+  const other = (r.feedback?.suggestions ?? []).find((x) => x !== c);
+  // Green only for a good frame with nothing to fix besides the challenge itself.
+  const good = r.face_detected !== false && (r.quality_score ?? 0) >= 0.45 && !other;
+  guide(c && !other ? CHALLENGES.get(c) : other ? instruction(other) : line('guide.hold_still'), good ? 'good' : 'bad');
   return true;
 }
 
@@ -76,8 +90,12 @@ async function sendFrame(blob) {
   const fd = new FormData();
   fd.append('frame', blob, 'frame.jpg');
   try {
-    return onAnswer(await call('/frame', fd));
+    const r = await call('/frame', fd);
+    answers += 1;
+    return onAnswer(r);
   } catch (e) {
+    answers += 1;
+    faceGuide.face(null);
     if (FRAME_HINTS.has(e.code)) {
       guide(hint(e.code), 'bad');
       return true;
@@ -85,6 +103,8 @@ async function sendFrame(blob) {
     showError(e);
     guide(line('guide.stopped'), 'bad');
     return false;
+  } finally {
+    faceGuide.answered(answers);
   }
 }
 

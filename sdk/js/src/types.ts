@@ -142,6 +142,8 @@ export interface EnrollmentFrameResult {
   angle: Angle | null;
   feedback: Feedback;
   progress: { current: number; required: number; angles_captured: string[] };
+  /** Where the face of this frame is (absent when no face was found): for drawing a guide around it. */
+  face?: FaceLocation;
 }
 
 export interface QualityMetrics {

@@ -1,5 +1,8 @@
 import type { RgbImage } from '../image.ts';
 import type { LivenessSignals } from '../types.ts';
+import { faceShape } from './parallax.ts';
+import { faceRegion, flatness, regionCrop } from './planarity.ts';
+import type { Box } from '../types.ts';
 
 type Mesh = Array<[number, number, number]>;
 
@@ -97,15 +100,34 @@ export function bandChanges(a: Uint8Array, b: Uint8Array): { eyes: number; foreh
   return { eyes: band(11, 18, 4, 28), forehead: band(2, 9, 4, 28), nose: band(18, 23, 10, 22) };
 }
 
-export function livenessSignals(mesh: Mesh, aligned: RgbImage, passiveLiveScore: number | null): LivenessSignals {
+/** Every mesh point lies inside the picture (`width` × `height`): the whole face is visible. */
+export function faceInFrame(mesh: Mesh, width: number, height: number): boolean {
+  return mesh.every(([x, y]) => x >= 0 && y >= 0 && x <= width && y <= height);
+}
+
+/**
+ * The texture signals of a liveness frame: its own face-region crop (`withCrop`), and its flatness
+ * against an earlier frame's crop and region (`planarRef`).
+ */
+export function planaritySignals(image: RgbImage, box: Box, withCrop: boolean, planarRef: { crop: Uint8Array; region: Box } | null | undefined): Pick<LivenessSignals, 'regionCrop' | 'flatness'> {
+  return {
+    regionCrop: withCrop ? regionCrop(image, faceRegion(box)) : null,
+    flatness: planarRef ? flatness(planarRef.crop, regionCrop(image, planarRef.region)) : null,
+  };
+}
+
+export function livenessSignals(mesh: Mesh, aligned: RgbImage, passiveLiveScore: number | null, image: { width: number; height: number }): Omit<LivenessSignals, 'regionCrop' | 'flatness'> {
   const rightEyeOpenness = eyeAspectRatio(mesh, EYE_RIGHT);
   const leftEyeOpenness = eyeAspectRatio(mesh, EYE_LEFT);
+  const shape = faceShape(mesh);
   return {
     eyeOpenness: (leftEyeOpenness + rightEyeOpenness) / 2,
     leftEyeOpenness,
     rightEyeOpenness,
     smile: smileScore(mesh),
     faceThumb: faceThumbnail(aligned),
+    shape,
+    faceInFrame: faceInFrame(mesh, image.width, image.height),
     passiveLiveScore,
   };
 }
