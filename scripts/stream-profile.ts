@@ -102,7 +102,7 @@ for (const file of CLIPS) {
     const base = prev && (!detected || iou(prev.box, face.box) >= TRACKING.SAME_FACE_IOU) ? prev : null;
     const frame = base ? base.frame + 1 : 0;
     const aligned = await time('worker: alignment 112×112', () => alignArcface(img, face!.five, 112));
-    const signals = await time('worker: liveness signals (eyes, smile, thumbnail)', () => livenessSignals(face!.mesh, aligned, null));
+    const signals = await time('worker: liveness signals (eyes, smile, thumbnail)', () => livenessSignals(face!.mesh, aligned, null, img));
     const quality = await time('worker: quality', () => assessQuality(img, face!, aligned, signals.eyeOpenness));
     const embedNow = mustEmbed(base, frame, face.pose, signals.faceThumb);
     let embedding = base?.embedding ?? null;

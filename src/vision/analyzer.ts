@@ -236,6 +236,7 @@ export class Analyzer {
 
   async #finishTracked(f: Prepared, detectOptions: { passive: boolean; refineEyes: boolean }): Promise<TrackedOutcome> {
     const { img, usable, modelId, embedder } = f;
+    const { options } = f.job;
     const t1 = performance.now();
     let face: DetectedFace | null = null;
     let next: TrackCrop | null = null;
