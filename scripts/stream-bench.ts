@@ -1,28 +1,33 @@
 /**
  * What users run: N simultaneous 10 frames/s camera streams over the real `/ws/recognition/` endpoint.
  *
- *   npm run bench -- --streams [--workers N] [--seconds S] [--max-streams M] [--fps F] [--json]
+ *   npm run bench -- --streams [--workers N] [--seconds S] [--max-streams M] [--fps F] [--modes full,tracking,binary] [--retries R] [--json]
  *
  * Starts the server (embedded database, real face engine, real port), enrolls the person of each clip in
  * ../shared/data/video/fakecam from the clip's first frame, then in ONE run (so the numbers compare as
  * ratios on one machine, whatever else it is doing):
  *   1. the engine's full-pipeline frames/s (decode, detect, mesh, embed per frame; all workers busy);
  *   2. `http_verify_rps_c8`: one-shot POST /api/auth/authentication/verify/ from 8 concurrent clients;
- *   3. for tracking off (`options.tracking: false`, the full pipeline on every frame) and on: N = 1, 2,
- *      3, 4, 6, 8, 12, … streams, each playing a clip at 10 frames/s (identification mode) for S seconds;
+ *   3. for each mode — `full` (JSON data URLs, `options.tracking: false`: the full pipeline and a record
+ *      on every frame, what streams did before issue 11), `tracking` (JSON data URLs, tracking on) and
+ *      `binary` (binary frames, tracking on: docs/realtime.md, "Binary frames") — N = 1, 2,
+ *      3, …, 8, 10, 12, … streams (the modes taking turns at each N), each playing a clip at 10 frames/s
+ *      (identification mode) for S seconds;
  *      per-frame result latency p50/p95, frames dropped (frame_dropped or never answered), errors and
- *      how often the clip's own person was the top match. The step stops at the first N that misses
- *      p95 ≤ 200 ms with ≤ 1 % dropped (`max_streams_p95_200ms` is the last N that made it).
+ *      how often the clip's own person was the top match. A mode stops at the first N that misses
+ *      p95 ≤ 200 ms with ≤ 1 % dropped R + 1 times in a row (default R = 1: one replay of a missed
+ *      step; `max_streams_p95_200ms` is the last N that made it).
  * With --json the last line is one JSON object.
  */
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, testDataDir } from '../src/config/env.ts';
 import { createContainer } from '../src/container.ts';
 import { buildApp } from '../src/app.ts';
 import { readMjpegFrames } from '../src/vision/mjpeg.ts';
-import { WsClient, jpegDataUrl } from '../test/helpers/ws-client.ts';
+import { WsClient, binaryFrame, jpegDataUrl } from '../test/helpers/ws-client.ts';
 import { multipart, postForm } from '../test/helpers/face-fixtures.ts';
 
 const argv = process.argv.slice(2);
@@ -34,10 +39,13 @@ const workers = num('workers', Math.max(1, os.availableParallelism()));
 const SECONDS = num('seconds', 6);
 const MAX_STREAMS = num('max-streams', 32);
 const FPS = num('fps', 10);
+const RETRIES = num('retries', 1);
 const json = argv.includes('--json');
-const modes = argv.includes('--tracking-only') ? [true] : argv.includes('--full-only') ? [false] : [false, true];
+type Mode = 'full' | 'tracking' | 'binary';
+const modesArg = argv.indexOf('--modes');
+const modes: Mode[] = modesArg >= 0 ? (argv[modesArg + 1].split(',') as Mode[]) : argv.includes('--tracking-only') ? ['tracking'] : argv.includes('--full-only') ? ['full'] : ['full', 'tracking', 'binary'];
 const ADMIN = 'bench-admin-token-0123456789';
-const STEPS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64].filter((n) => n <= MAX_STREAMS);
+const STEPS = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 32, 48, 64].filter((n) => n <= MAX_STREAMS);
 const CLIPS = [
   'personA_live_headturn_640x360_15fps.mjpeg',
   'talking_blink_aoc_512x512_25fps.mjpeg',
@@ -68,6 +76,7 @@ interface Clip {
   frames: string[];
 }
 
+const loadAtStart = os.loadavg().map(r1);
 try {
   log(`stream-bench: ${workers} inference worker(s) on ${os.availableParallelism()} cores, ${FPS} fps streams of ${SECONDS} s; load average at start ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const clips: Clip[] = CLIPS.map((file, i) => {
@@ -127,9 +136,28 @@ try {
   const httpRps = httpOk / ((performance.now() - t) / 1000);
   log(`http verify, 8 concurrent clients: ${r1(httpRps)} requests/s (${r1((100 * httpRps) / engineFps)} % of the engine's frames/s), p50 ${r1(quantile(httpLatency, 0.5))} ms p95 ${r1(quantile(httpLatency, 0.95))} ms, ${httpFailed} failed`);
 
+  /** The engine's work so far, from the server's own metrics (wajah_inference_duration_seconds): seconds per stage and images. */
+  const engineSeconds = async () => {
+    const metric = await container.metrics.registry.getSingleMetric('wajah_inference_duration_seconds')!.get();
+    const sum: Record<string, number> = {};
+    let count = 0;
+    for (const v of metric.values as Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>) {
+      const stage = String(v.labels.stage);
+      if (v.metricName?.endsWith('_sum')) sum[stage] = v.value;
+      if (v.metricName?.endsWith('_count') && stage === 'total') count = v.value;
+    }
+    return { sum, count };
+  };
+
   // 3. N streams.
-  const streamRun = async (n: number, tracking: boolean) => {
+  const streamRun = async (n: number, mode: Mode) => {
+    const tracking = mode !== 'full';
     const clients = await Promise.all(Array.from({ length: n }, () => WsClient.authenticated(url, api_key, secret_key)));
+    // How busy the main thread was (the server's WebSocket, services and embedded database, and this
+    // script's own clients all run on it): 1 = never idle.
+    const elu0 = performance.eventLoopUtilization();
+    const engine0 = await engineSeconds();
+    const wall0 = performance.now();
     const perStream = Math.round(SECONDS * FPS);
     const latency: number[] = [];
     let results = 0, dropped = 0, errors = 0, matched = 0;
@@ -170,35 +198,67 @@ try {
           const wait = t0 + (i * 1000) / FPS - performance.now();
           if (wait > 0) await sleep(wait);
           sentAt.set(i, performance.now());
-          client.send({ type: 'process_frame', frame: clip.frames[(offset + i) % clip.frames.length], timestamp: i, options: { mode: 'identification', tracking } });
+          const k = (offset + i) % clip.frames.length;
+          const options = { mode: 'identification' as const, tracking };
+          client.send(mode === 'binary' ? binaryFrame(clip.jpegs[k], { timestamp: i, options }) : { type: 'process_frame', frame: clip.frames[k], timestamp: i, options });
         }
         await reader;
         dropped += perStream - answered;
       }),
     );
+    const mainThreadBusy = Math.round(performance.eventLoopUtilization(elu0).utilization * 100) / 100;
+    const engine1 = await engineSeconds();
+    const analysed = engine1.count - engine0.count;
+    const perFrame = (stage: string) => r1(((engine1.sum[stage] ?? 0) - (engine0.sum[stage] ?? 0)) * 1000 / Math.max(1, analysed));
+    const engineStats = {
+      frames: analysed,
+      // Worker time per analysed frame by stage (a batched mesh pass shared out), and time waiting for a worker.
+      ms_per_frame: { total: perFrame('total'), decode: perFrame('decode'), detect: perFrame('detect'), embed: perFrame('embed'), quality: perFrame('quality'), queue_wait: perFrame('queue') },
+      workers_busy: Math.round((((engine1.sum.total ?? 0) - (engine0.sum.total ?? 0)) * 1000 / (workers * (performance.now() - wall0))) * 100) / 100,
+    };
     for (const c of clients) c.close();
     const frames = n * perStream;
-    return { streams: n, frames, results, dropped, drop_pct: r1((100 * dropped) / frames), errors, error_codes: errorCodes, matched_pct: r1((100 * matched) / Math.max(1, results)), p50_ms: r1(quantile(latency, 0.5)), p95_ms: r1(quantile(latency, 0.95)) };
+    return { streams: n, frames, results, dropped, drop_pct: r1((100 * dropped) / frames), errors, error_codes: errorCodes, matched_pct: r1((100 * matched) / Math.max(1, results)), p50_ms: r1(quantile(latency, 0.5)), p95_ms: r1(quantile(latency, 0.95)), main_thread_busy: mainThreadBusy, engine: engineStats };
   };
 
-  const byMode: Record<string, { max: number; runs: Array<Awaited<ReturnType<typeof streamRun>>> }> = {};
-  for (const tracking of modes) {
-    const name = tracking ? 'tracking' : 'full';
-    const runs = [];
-    let max = 0;
-    // Warm-up stream (JIT, first-use paths).
-    await streamRun(1, tracking);
-    // 1, 2, 4, 8, … with the midpoints (3, 6, 12, …): a doubling step alone is too coarse on two cores.
-    for (const n of STEPS) {
-      const r = await streamRun(n, tracking);
-      runs.push(r);
-      const ok = r.p95_ms <= 200 && r.drop_pct <= 1;
-      log(`${name.padEnd(8)} ${String(n).padStart(3)} streams: p50 ${r.p50_ms} ms p95 ${r.p95_ms} ms, dropped ${r.dropped}/${r.frames} (${r.drop_pct} %), errors ${r.errors} ${JSON.stringify(r.error_codes)}, own person top ${r.matched_pct} %${ok ? '' : '  ← over p95 200 ms or 1 % dropped'}`);
-      if (!ok) break;
-      max = n;
-      await sleep(500);
+  const byMode: Record<string, { max: number; attempts_per_100_frames: number; runs: Array<Awaited<ReturnType<typeof streamRun>>> }> = {};
+  // Attempts written (auth_attempts rows): one per frame before issue 11, one per person appearance now.
+  const attemptRows = async () => Number((await container.database.db.selectFrom('auth_attempts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst())?.n ?? 0);
+  // The modes take turns at each N (in alternating order), so a change in the machine's other load
+  // during the run falls on all of them alike.
+  for (const name of modes) await streamRun(1, name); // warm-up (JIT, first-use paths)
+  await sleep(300);
+  const state = Object.fromEntries(modes.map((m) => [m, { max: 0, failed: false, attempts: 0, frames: 0, runs: [] as Array<Awaited<ReturnType<typeof streamRun>>> }]));
+  for (const [step, n] of STEPS.entries()) {
+    const active = modes.filter((m) => !state[m].failed);
+    if (active.length === 0) break;
+    for (const name of step % 2 ? [...active].reverse() : active) {
+      const st = state[name];
+      // A step that misses is played once more (RETRIES): on a shared host one burst of other work
+      // can fail a step; a mode stops when the step misses every time.
+      for (let attempt = 0; attempt <= RETRIES; attempt++) {
+        const before = await attemptRows();
+        const r = await streamRun(n, name);
+        await sleep(300); // an appearance's failure is written after its connection closes
+        st.attempts += (await attemptRows()) - before;
+        st.frames += r.frames;
+        st.runs.push(r);
+        const ok = r.p95_ms <= 200 && r.drop_pct <= 1;
+        const again = !ok && attempt < RETRIES;
+        log(`${name.padEnd(8)} ${String(n).padStart(3)} streams: p50 ${r.p50_ms} ms p95 ${r.p95_ms} ms, dropped ${r.dropped}/${r.frames} (${r.drop_pct} %), errors ${r.errors} ${JSON.stringify(r.error_codes)}, own person top ${r.matched_pct} %, main thread busy ${Math.round(r.main_thread_busy * 100)} %, workers busy ${Math.round(r.engine.workers_busy * 100)} % (${r.engine.ms_per_frame.total} ms/frame, waited ${r.engine.ms_per_frame.queue_wait} ms)${ok ? '' : again ? '  ← missed, playing it once more' : '  ← over p95 200 ms or 1 % dropped'}; load ${r1(os.loadavg()[0])}`);
+        if (ok) {
+          st.max = n;
+          break;
+        }
+        if (!again) st.failed = true;
+      }
     }
-    byMode[name] = { max, runs };
+  }
+  for (const name of modes) {
+    const st = state[name];
+    const perHundred = r1((100 * st.attempts) / Math.max(1, st.frames));
+    log(`${name.padEnd(8)} attempts written: ${perHundred} per 100 frames`);
+    byMode[name] = { max: st.max, attempts_per_100_frames: perHundred, runs: st.runs };
   }
   const status = engine.status() as unknown as Record<string, unknown>;
   const report = {
@@ -210,12 +270,16 @@ try {
     http_verify_rps_c8: r1(httpRps),
     http_verify_ratio_to_engine: Math.round((httpRps / engineFps) * 100) / 100,
     http_verify_p95_ms: r1(quantile(httpLatency, 0.95)),
-    max_streams_p95_200ms: (byMode.tracking ?? byMode.full).max,
-    ...(byMode.full ? { max_streams_p95_200ms_full: byMode.full.max } : {}),
-    ...(byMode.tracking ? { max_streams_p95_200ms_tracking: byMode.tracking.max } : {}),
-    ...(byMode.full && byMode.tracking ? { streams_ratio_tracking_to_full: byMode.full.max ? r1(byMode.tracking.max / byMode.full.max) : null } : {}),
+    max_streams_p95_200ms: Math.max(...Object.values(byMode).map((m) => m.max)),
+    ...Object.fromEntries(Object.entries(byMode).map(([k, v]) => [`max_streams_p95_200ms_${k}`, v.max])),
+    ...Object.fromEntries(
+      Object.entries(byMode)
+        .filter(([k]) => k !== 'full' && byMode.full)
+        .map(([k, v]) => [`streams_ratio_${k}_to_full`, byMode.full.max ? r1(v.max / byMode.full.max) : null]),
+    ),
     runs: byMode,
     engine_tracking_counters: status.tracking ?? null,
+    load_avg_at_start: loadAtStart,
     load_avg_1m: r1(os.loadavg()[0]),
   };
   log(`max streams with p95 ≤ 200 ms and ≤ 1 % dropped: ${Object.entries(byMode).map(([k, v]) => `${k} ${v.max}`).join(', ')}`);

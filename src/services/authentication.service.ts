@@ -5,56 +5,18 @@ import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
 import { CROP, faceRegion } from '../vision/liveness-signals/planarity.ts';
 import { appError, isAppError } from '../errors.ts';
-import { DEFAULT_MODEL, thresholdFloor } from '../vision/calibration.ts';
 import { recordEvent } from './events.ts';
-import { analyzeOne, faceLocation, round, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
+import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
-import {
-  applyLivenessFrame,
-  challengeExpiresAt,
-  currentChallenge,
-  expireLiveness,
-  livenessDone,
-  livenessResult,
-  newLiveness,
-  type Challenge,
-  type LivenessResult,
-  type LivenessState,
-} from './liveness.service.ts';
+import { applyLivenessFrame, expireLiveness, livenessDone, livenessResult, newLiveness, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
+import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type CreateAuthInput, type Decision } from './authentication.params.ts';
+import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, seconds } from './authentication.response.ts';
 import { insertAttempt, countSessionAttempts, touchLastAuthentication } from '../db/repositories/attempts.repository.ts';
 import { findFaceUser, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
 import { markSsoAttempt } from '../db/repositories/sso.repository.ts';
 
-export type AuthMode = 'verification' | 'identification';
-
-export interface AuthOptions {
-  confidence_threshold?: number;
-  search_threshold?: number;
-  max_results?: number;
-}
-
-export interface CreateAuthInput extends AuthOptions {
-  user_id?: string;
-  session_type?: string;
-  mode?: AuthMode;
-  require_liveness?: boolean;
-  liveness_threshold?: number;
-  liveness_challenges?: Challenge[];
-  challenge_timeout?: number;
-  timeout?: number;
-  max_attempts?: number;
-}
-
-interface AuthParams {
-  mode: AuthMode;
-  session_type: string;
-  require_liveness: boolean;
-  liveness_threshold: number;
-  confidence_threshold: number;
-  search_threshold: number;
-  max_results: number;
-  max_attempts: number;
-}
+// Callers import these from here (the service's public surface).
+export { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, type AuthMode, type AuthOptions, type CreateAuthInput } from './authentication.params.ts';
 
 interface AuthState {
   attempts: number;
@@ -69,21 +31,6 @@ interface AuthState {
   model: string | null;
   /** Liveness sessions: the best decision among the confirmed frames so far (user names, no biometrics). */
   best?: Decision | null;
-}
-
-/** At most this false-positive identification rate, whatever search_threshold says. */
-export const IDENTIFICATION_FPIR = 0.01;
-export const DEFAULTS = { confidence_threshold: 0.8, search_threshold: 0.8, max_results: 5, liveness_threshold: 0.7, challenge_timeout: 10, max_attempts: 3 };
-
-interface Decision {
-  mode: AuthMode;
-  success: boolean;
-  failureReason: string | null;
-  confidence: number | null;
-  threshold: number;
-  user: FaceUser | null;
-  matches: Array<{ user: FaceUser; confidence: number }>;
-  quality: number;
 }
 
 /**
@@ -279,7 +226,7 @@ export class AuthenticationService {
           return {
             state: { ...state, attempts },
             status: 'failed',
-            result: this.#response(params, { ...failed, user: null }, liveness, 'failed', started, 0),
+            result: authResponse(params, { ...failed, user: null }, liveness, 'failed', started, 0),
           };
         }
       }
@@ -291,7 +238,7 @@ export class AuthenticationService {
       return {
         state: { ...state, attempts },
         ...(finished ? { status } : {}),
-        result: this.#response(params, decision, liveness, status, started, finished ? 0 : params.max_attempts - attempts),
+        result: authResponse(params, decision, liveness, status, started, finished ? 0 : params.max_attempts - attempts),
       };
     });
     return { ...answer, face: location };
@@ -314,7 +261,7 @@ export class AuthenticationService {
           const failed: Decision = { mode: params.mode, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold, user: null, matches: [], quality: 0 };
           await this.#writeOutcome(trx, client, locked.id, params, failed, liveness, attempts, started, meta);
           await recordEvent(trx, client.id, 'liveness.failed', { session_id: locked.id, liveness_score: liveness.score, checks: liveness.checks, challenges_completed: liveness.challenges_completed, reason: liveness.failure_reason ?? 'CHALLENGE_TIMEOUT' });
-          return { state: { ...state, attempts }, status: 'failed', result: this.#response(params, failed, liveness, 'failed', started, 0) };
+          return { state: { ...state, attempts }, status: 'failed', result: authResponse(params, failed, liveness, 'failed', started, 0) };
         }
         return { state: { ...state }, result: { status: 'processing', ...base, liveness: livenessProgress(state.liveness), feedback: NO_FACE_FEEDBACK } };
       }
@@ -322,17 +269,17 @@ export class AuthenticationService {
     });
   }
 
-  /** One-shot verification (server-to-server, no session). */
-  async verify(client: ClientContext, input: AuthOptions & { user_id: string; image: ImageInput }, meta: RequestMeta) {
+  /** One-shot verification (server-to-server, no session). A stream frame passes its `recorder`. */
+  async verify(client: ClientContext, input: AuthOptions & { user_id: string; image: ImageInput }, meta: RequestMeta, recorder?: DecisionRecorder) {
     const user = await findFaceUser(this.d.db, client.id, input.user_id);
     if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
     const params = oneShotParams('verification', input);
-    return this.#oneShot(client, params, user.id, input.image, meta);
+    return this.#oneShot(client, params, user.id, input.image, meta, recorder);
   }
 
-  /** One-shot identification (server-to-server, no session). */
-  async identify(client: ClientContext, input: AuthOptions & { image: ImageInput }, meta: RequestMeta) {
-    return this.#oneShot(client, oneShotParams('identification', input), null, input.image, meta);
+  /** One-shot identification (server-to-server, no session). A stream frame passes its `recorder`. */
+  async identify(client: ClientContext, input: AuthOptions & { image: ImageInput }, meta: RequestMeta, recorder?: DecisionRecorder) {
+    return this.#oneShot(client, oneShotParams('identification', input), null, input.image, meta, recorder);
   }
 
   /** Many frames in one request, each verified or identified on its own; concurrency bounded by batch_size. */
@@ -368,7 +315,7 @@ export class AuthenticationService {
     return { mode, total: frames.length, succeeded, failed: frames.length - succeeded, results, processing_time: seconds(started) };
   }
 
-  async #oneShot(client: ClientContext, params: AuthParams, userId: string | null, image: ImageInput, meta: RequestMeta) {
+  async #oneShot(client: ClientContext, params: AuthParams, userId: string | null, image: ImageInput, meta: RequestMeta, recorder?: DecisionRecorder) {
     const started = performance.now();
     let face: AnalyzedFace;
     let modelId: string;
@@ -380,14 +327,19 @@ export class AuthenticationService {
       location = faceLocation(result, face);
     } catch (e) {
       if (isAppError(e) && e.code === 'NO_FACE_DETECTED') {
-        await this.#recordFailure(client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
+        const write = () => this.#recordFailure(client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
+        await (recorder ? recorder.record(null, write) : write());
       }
       throw e;
     }
     const decision = await this.#decide(client, params, userId, face, modelId);
-    await this.d.db.transaction().execute((trx) => this.#writeOutcome(trx, client, null, params, decision, null, 1, started, meta));
+    // A recorder may write later (a stream's appearance that ends unrecognised): the attempt keeps this
+    // frame's processing time.
+    const decidedAt = performance.now();
+    const write = () => this.d.db.transaction().execute((trx) => this.#writeOutcome(trx, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta));
+    await (recorder ? recorder.record({ success: decision.success, user: decision.user?.id ?? null }, write) : write());
     // The face the decision was taken on (the largest of the picture), for the caller to draw.
-    return { ...this.#response(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined), face: location };
+    return { ...authResponse(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined), face: location };
   }
 
   /** The recognition decision for one analysed face (no writes). */
@@ -528,107 +480,9 @@ export class AuthenticationService {
     });
   }
 
-  #response(params: AuthParams, d: Decision, liveness: LivenessResult | null, status: string, started: number, attemptsRemaining: number | undefined) {
-    const result =
-      d.mode === 'verification'
-        ? {
-            authenticated: d.success,
-            confidence: d.confidence,
-            user_id: d.user?.external_id ?? null,
-            user_name: d.user?.name ?? null,
-            liveness_score: liveness?.score ?? null,
-            quality_score: round(d.quality),
-            threshold: params.confidence_threshold,
-            ...(d.failureReason ? { failure_reason: d.failureReason } : {}),
-          }
-        : {
-            matches: d.matches.map((m) => ({ user_id: m.user.external_id, confidence: m.confidence, name: m.user.name, metadata: m.user.metadata })),
-            liveness_score: liveness?.score ?? null,
-            quality_score: round(d.quality),
-            threshold: params.search_threshold,
-            ...(d.failureReason ? { failure_reason: d.failureReason } : {}),
-          };
-    return {
-      status,
-      result,
-      ...(liveness ? { liveness_result: liveness } : {}),
-      ...(attemptsRemaining !== undefined ? { attempts_remaining: attemptsRemaining } : {}),
-      processing_time: seconds(started),
-      timestamp: new Date().toISOString(),
-    };
-  }
-
   /** Exposed for the expiry path of liveness (a challenge that timed out between frames). */
   static expire(state: LivenessState, now: number): LivenessState {
     return expireLiveness(state, now);
   }
 }
 
-/**
- * confidence_threshold and search_threshold may not go below the recogniser's calibrated floor
- * (thresholdFloor: FAR 1 % rounded up, at least 0.5); a lower one would let a different person verify.
- */
-export function assertThresholds(o: { confidence_threshold?: number; search_threshold?: number }): void {
-  const floor = thresholdFloor(DEFAULT_MODEL);
-  for (const field of ['confidence_threshold', 'search_threshold'] as const) {
-    const v = o[field];
-    if (v !== undefined && !(v >= floor)) {
-      throw appError('VALIDATION_ERROR', `${field} must be at least ${floor} (the calibrated floor: below it a different person is accepted more than 1 % of the time); got ${v}`, {
-        field,
-        minimum: floor,
-      });
-    }
-  }
-}
-
-function oneShotParams(mode: AuthMode, o: AuthOptions): AuthParams {
-  assertThresholds(o);
-  return {
-    mode,
-    session_type: 'api',
-    require_liveness: false,
-    liveness_threshold: DEFAULTS.liveness_threshold,
-    confidence_threshold: o.confidence_threshold ?? DEFAULTS.confidence_threshold,
-    search_threshold: o.search_threshold ?? DEFAULTS.search_threshold,
-    max_results: o.max_results ?? DEFAULTS.max_results,
-    max_attempts: 1,
-  };
-}
-
-function livenessProgress(s: LivenessState) {
-  const expires = challengeExpiresAt(s);
-  return {
-    current_challenge: currentChallenge(s),
-    challenges_remaining: s.order.length - s.index,
-    challenge_expires_at: expires ? new Date(expires).toISOString() : null,
-    challenges_completed: [...s.completed],
-  };
-}
-
-const CHALLENGE_TEXT: Record<Challenge, string> = {
-  blink: 'Please blink.',
-  head_movement: 'Please turn your head to one side.',
-  turn_left: 'Please turn your head to the left.',
-  turn_right: 'Please turn your head to the right.',
-  nod: 'Please nod: look down, then back up.',
-  smile: 'Please smile.',
-};
-
-function livenessFeedback(s: LivenessState): { message: string; suggestions: string[] } {
-  const c = currentChallenge(s);
-  return { message: c ? CHALLENGE_TEXT[c] : 'Hold still.', suggestions: c ? [c] : [] };
-}
-
-const seconds = (started: number) => round((performance.now() - started) / 1000);
-
-const NO_FACE_FEEDBACK = { message: 'No face found. Look at the camera.', suggestions: ['center_face'] };
-
-/**
- * The decision recorded when liveness fails: whatever the recogniser found is dropped (confidence,
- * matches, the identified user), so neither the response, nor the attempt row, nor an event tells the
- * presenter of a photo whom it resembles. A verification keeps its target (the caller named it) for the
- * tenant's records; the response omits even that.
- */
-function livenessFailedDecision(d: Decision): Decision {
-  return { ...d, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, matches: [], user: d.mode === 'verification' ? d.user : null };
-}

@@ -30,6 +30,17 @@ export interface RequestMeta {
   userAgent: string | null;
 }
 
+/**
+ * How a stream records the decisions of its frames (src/ws/stream-decisions.ts: one per person
+ * appearance, not one per frame). Without one, every call writes its attempt and event at once.
+ *
+ * @example await recorder.record({ success: true, user: 'uuid' }, write) // write() now, later or never
+ */
+export interface DecisionRecorder {
+  /** `outcome` null: the frame had no face. `write` stores the frame's attempt and event when called. */
+  record(outcome: { success: boolean; user: string | null } | null, write: () => Promise<void>): Promise<void>;
+}
+
 /** An uploaded image: bytes (multipart) or a data URL string (JSON convenience form). */
 export type ImageInput = Uint8Array | string;
 

@@ -12,8 +12,9 @@ export {
   identificationThreshold,
 } from './calibration.ts';
 export { thumbnailChange } from './liveness-signals/signals.ts';
-export { StreamTrack, withStreamTrack } from './tracking/stream-track.ts';
+export { StreamTrack, withStreamTrack, currentTrackedFrame, type TrackedFrame } from './tracking/stream-track.ts';
 export { TRACKING } from './tracking/track-state.ts';
+export { handOver } from '../workers/transfer.ts';
 
 export interface CreateFaceEngineOptions {
   /** Worker threads (one per core is right: each runs single-threaded wasm + onnxruntime). */

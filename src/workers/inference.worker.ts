@@ -5,11 +5,30 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError, ERROR_CODES, type ErrorCode } from '../errors.ts';
 import { Analyzer } from '../vision/analyzer.ts';
+import type { AnalyzeResult } from '../vision/types.ts';
+import type { TrackState } from '../vision/tracking/track-state.ts';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './messages.ts';
+import { ownedBuffers } from './transfer.ts';
 
 if (!parentPort) throw new Error('inference.worker.ts must run in a worker thread');
 const port = parentPort;
 const send = (m: FromWorker) => port.postMessage(m);
+/** The buffers a result refers to (embeddings, thumbnails), which can be moved back rather than copied. */
+const resultBuffers = (result: AnalyzeResult, track?: TrackState) =>
+  ownedBuffers(...result.faces.flatMap((f) => [f.embedding, f.signals.faceThumb]), track?.embedding, track?.embeddedThumb);
+
+/**
+ * A result goes back with its embeddings and thumbnails moved, not copied (nothing here keeps them),
+ * except buffers in `keep` (still referenced by another result of the same batch: two frames of one
+ * stream share their track's last embedding). A result that cannot be sent becomes that job's error.
+ */
+const sendResult = (id: number, result: AnalyzeResult, track?: TrackState, keep: ReadonlySet<ArrayBuffer> = new Set()) => {
+  try {
+    port.postMessage({ type: 'result', id, result, ...(track ? { track } : {}) } satisfies FromWorker, resultBuffers(result, track).filter((b) => !keep.has(b)));
+  } catch (e) {
+    send({ type: 'error', id, error: serializeError(e) });
+  }
+};
 
 export function serializeError(e: unknown): SerializedError {
   if (e instanceof AppError) return { code: e.code, message: e.message, details: e.details };
@@ -39,14 +58,32 @@ port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'analyze':
       analyzer.analyze(msg.image, msg.options).then(
-        (result) => send({ type: 'result', id: msg.id, result }),
+        (result) => sendResult(msg.id, result),
         (e: unknown) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
       );
       break;
     case 'analyze-tracked':
       analyzer.analyzeTracked(msg.image, msg.options, msg.track).then(
-        ({ result, track }) => send({ type: 'result', id: msg.id, result, track }),
+        ({ result, track }) => sendResult(msg.id, result, track),
         (e: unknown) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
+      );
+      break;
+    case 'analyze-tracked-batch':
+      analyzer.analyzeTrackedBatch(msg.frames).then(
+        (outcomes) => {
+          // A buffer referenced by two results of the batch is copied, not moved (moving it with the
+          // first would leave the second pointing at a detached buffer).
+          const seen = new Set<ArrayBuffer>(), shared = new Set<ArrayBuffer>();
+          for (const o of outcomes) if (o.ok) for (const b of resultBuffers(o.value.result, o.value.track)) (seen.has(b) ? shared : seen).add(b);
+          outcomes.forEach((o, i) => {
+            const id = msg.frames[i].id;
+            if (o.ok) sendResult(id, o.value.result, o.value.track, shared);
+            else send({ type: 'error', id, error: serializeError(o.error) });
+          });
+        },
+        (e: unknown) => {
+          for (const f of msg.frames) send({ type: 'error', id: f.id, error: serializeError(e) });
+        },
       );
       break;
     case 'test:exit':

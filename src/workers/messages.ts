@@ -24,6 +24,8 @@ export type ToWorker =
   | { type: 'analyze'; id: number; image: Uint8Array | string; options: AnalyzeOptions }
   /** A stream frame: follow the face from `track` (the stream's state after its previous frame). */
   | { type: 'analyze-tracked'; id: number; image: Uint8Array | string; options: AnalyzeOptions; track: TrackState | null }
+  /** Several stream frames queued together (usually of different streams): one `result` or `error` per id. */
+  | { type: 'analyze-tracked-batch'; frames: Array<{ id: number; image: Uint8Array | string; options: AnalyzeOptions; track: TrackState | null }> }
   /** Test-only: make the worker exit with `code` (proves dead workers are replaced). */
   | { type: 'test:exit'; id: number; code: number }
   /** Test-only: block the worker thread for `ms` (proves a stuck job is killed and replaced). */

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { testDataDir } from '../config/env.ts';
 import { AppError } from '../errors.ts';
+import { readMjpegFrames } from '../vision/mjpeg.ts';
 import { WorkerPool } from './pool.ts';
+import { handOver } from './transfer.ts';
 
 const img = readFileSync(path.join(testDataDir(), 'lfw/Ai_Sugiyama/Ai_Sugiyama_0001.jpg'));
 let pool: WorkerPool;
@@ -24,6 +26,46 @@ test('a worker that dies is replaced and its job fails with INTERNAL_ERROR', asy
   const s = pool.stats();
   assert.equal(s.restarts, 1);
   assert.equal(s.ready, 1);
+});
+
+test('a handed-over image moves into the worker (no copy); any other image is copied and stays usable', async () => {
+  const kept = new Uint8Array(img);
+  const moved = handOver(img);
+  assert.equal(moved.byteLength, img.byteLength);
+  const [a, b] = await Promise.all([pool.analyze(kept, { multiple: 'largest', embed: true }), pool.analyze(moved, { multiple: 'largest', embed: true })]);
+  assert.equal(moved.byteLength, 0, 'the handed-over buffer was transferred (detached here)');
+  assert.equal(kept.byteLength, img.byteLength, 'an ordinary buffer is copied');
+  // Same face and embedding either way; the embedding came back moved, intact.
+  assert.deepEqual(b.faces[0].box, a.faces[0].box);
+  assert.equal(b.faces[0].embedding!.length, 512);
+  assert.deepEqual([...b.faces[0].embedding!], [...a.faces[0].embedding!]);
+});
+
+test('stream frames queued together run as one batch, with the same results as one at a time', async () => {
+  const clip = readMjpegFrames(path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg')).filter((_, i) => i % 2 === 0).slice(0, 4);
+  const [single, batched] = await Promise.all([WorkerPool.start({ workers: 1, queueSize: 16, maxBatch: 1 }), WorkerPool.start({ workers: 1, queueSize: 16, maxBatch: 4 })]);
+  try {
+    // Frame 0 starts each of 4 streams' tracks; frames 1 follow them: 4 tracked frames queued at once.
+    const starts = await Promise.all(clip.map((f) => single.analyzeTracked(f, { multiple: 'largest', embed: true }, null)));
+    const follow = (pool: WorkerPool) => Promise.all(clip.map((f, i) => pool.analyzeTracked(clip[(i + 1) % clip.length], { multiple: 'largest', embed: true }, starts[i].track)));
+    const [a, b] = [await follow(single), await follow(batched)];
+    // Two frames of one stream in one batch share their track's last embedding: both come back whole.
+    const same = await Promise.all([0, 1, 2].map(() => batched.analyzeTracked(clip[1], { multiple: 'largest', embed: true }, a[0].track)));
+    for (const r of same) {
+      assert.equal(r.result.tracking!.embedded, false, 'the track\'s last embedding is reused');
+      assert.deepEqual([...r.track!.embedding!], [...a[0].track!.embedding!]);
+    }
+    assert.equal(single.stats().batchedFrames, 0);
+    assert.equal(batched.stats().batchedFrames, 3 + 2, 'the first frame went alone to the free worker, those queued behind it as one batch');
+    for (let i = 0; i < clip.length; i++) {
+      assert.equal(b[i].result.tracking!.detected, false, 'followed, not detected');
+      assert.deepEqual(b[i].result.faces[0].box, a[i].result.faces[0].box);
+      assert.deepEqual(b[i].result.faces[0].pose, a[i].result.faces[0].pose);
+      assert.deepEqual(b[i].track, a[i].track);
+    }
+  } finally {
+    await Promise.all([single.close(), batched.close()]);
+  }
 });
 
 test('a full queue fails fast with SERVICE_BUSY and Retry-After', async () => {

@@ -3,6 +3,7 @@ import { appError, AppError } from '../errors.ts';
 import type { TrackState } from '../vision/tracking/track-state.ts';
 import type { AnalyzeOptions, AnalyzeResult } from '../vision/types.ts';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './messages.ts';
+import { imageTransfer } from './transfer.ts';
 
 export interface PoolOptions extends WorkerInit {
   /** Worker threads (≥ 1). */
@@ -13,11 +14,15 @@ export interface PoolOptions extends WorkerInit {
   jobTimeoutMs?: number;
   /** Override the worker entry (tests). */
   workerUrl?: URL;
+  /** Stream frames a free worker takes from the queue together (their mesh fits run as one batch); 1 turns batching off. Default 4. */
+  maxBatch?: number;
 }
 
 interface Job {
   id: number;
   message: ToWorker;
+  /** Buffers moved into the worker with the message instead of copied (an image handed over). */
+  transfer: ArrayBuffer[];
   resolve: (r: Extract<FromWorker, { type: 'result' }>) => void;
   reject: (e: AppError) => void;
 }
@@ -28,7 +33,8 @@ interface Slot {
   started: boolean;
   /** Accepting jobs (false again while a timed-out worker is being terminated). */
   ready: boolean;
-  job: Job | null;
+  /** The jobs it is running: none (free), one, or a batch of stream frames. */
+  jobs: Job[];
   timer: NodeJS.Timeout | null;
 }
 
@@ -53,6 +59,8 @@ export class WorkerPool {
   private nextId = 1;
   private closing = false;
   private restarts = 0;
+  /** Stream frames that ran in a batch of two or more. */
+  private batchedFrames = 0;
   models: string[] = [];
   defaultModel = '';
 
@@ -74,9 +82,9 @@ export class WorkerPool {
 
   /** Resolves when the new worker has loaded its models; rejects if it cannot. */
   private spawn(): Promise<void> {
-    const { workers: _w, queueSize: _q, jobTimeoutMs: _t, workerUrl, ...init } = this.opts;
+    const { workers: _w, queueSize: _q, jobTimeoutMs: _t, maxBatch: _b, workerUrl, ...init } = this.opts;
     const worker = new Worker(workerUrl ?? WORKER_URL, { workerData: init });
-    const slot: Slot = { worker, started: false, ready: false, job: null, timer: null };
+    const slot: Slot = { worker, started: false, ready: false, jobs: [], timer: null };
     this.slots.push(slot);
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (msg: FromWorker) => {
@@ -94,9 +102,10 @@ export class WorkerPool {
             break;
           case 'result':
           case 'error': {
-            const job = slot.job;
-            if (!job || job.id !== msg.id) break;
-            this.finish(slot);
+            const i = slot.jobs.findIndex((j) => j.id === msg.id);
+            if (i < 0) break;
+            const [job] = slot.jobs.splice(i, 1);
+            if (slot.jobs.length === 0) this.finish(slot);
             if (msg.type === 'result') job.resolve(msg);
             else job.reject(deserializeError(msg.error));
             this.pump();
@@ -108,11 +117,11 @@ export class WorkerPool {
         /* the 'exit' handler below does the cleanup */
       });
       worker.on('exit', (code) => {
-        const job = slot.job;
+        const jobs = slot.jobs;
         this.finish(slot);
         this.slots.splice(this.slots.indexOf(slot), 1);
         if (!slot.started) reject(new Error(`inference worker exited during start (code ${code})`));
-        job?.reject(appError('INTERNAL_ERROR', 'The face engine worker stopped while processing this image', { exitCode: code }));
+        for (const job of jobs) job.reject(appError('INTERNAL_ERROR', 'The face engine worker stopped while processing this image', { exitCode: code }));
         if (!this.closing && slot.started) this.replace();
       });
     });
@@ -129,42 +138,67 @@ export class WorkerPool {
   private finish(slot: Slot): void {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    slot.job = null;
+    slot.jobs = [];
   }
 
   private pump(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (!slot.ready || slot.job) continue;
-      const job = this.queue.shift()!;
-      slot.job = job;
+      if (!slot.ready || slot.jobs.length) continue;
+      const jobs = this.take();
+      slot.jobs = jobs;
       if (this.opts.jobTimeoutMs) {
         slot.timer = setTimeout(() => {
-          job.reject(appError('INTERNAL_ERROR', 'The face engine timed out on this image'));
-          slot.job = null;
+          for (const job of slot.jobs) job.reject(appError('INTERNAL_ERROR', 'The face engine timed out on this image'));
+          slot.jobs = [];
           slot.ready = false; // no new job for a worker that is being killed; 'exit' replaces it
           void slot.worker.terminate();
         }, this.opts.jobTimeoutMs);
       }
-      slot.worker.postMessage(job.message);
+      if (jobs.length === 1) {
+        slot.worker.postMessage(jobs[0].message, jobs[0].transfer);
+        continue;
+      }
+      this.batchedFrames += jobs.length;
+      const frames = jobs.map((j) => {
+        const m = j.message as Extract<ToWorker, { type: 'analyze-tracked' }>;
+        return { id: m.id, image: m.image, options: m.options, track: m.track };
+      });
+      slot.worker.postMessage({ type: 'analyze-tracked-batch', frames } satisfies ToWorker, jobs.flatMap((j) => j.transfer));
     }
   }
 
-  private submit<T extends ToWorker>(make: (id: number) => T): Promise<Extract<FromWorker, { type: 'result' }>> {
+  /**
+   * The next job for a free worker; when it is a stream frame, also the stream frames queued behind it
+   * (up to maxBatch, in queue order), which the worker runs as one batch.
+   */
+  private take(): Job[] {
+    const first = this.queue.shift()!;
+    const max = Math.max(1, this.opts.maxBatch ?? 4);
+    if (first.message.type !== 'analyze-tracked' || max === 1) return [first];
+    const jobs = [first];
+    for (let i = 0; i < this.queue.length && jobs.length < max; ) {
+      if (this.queue[i].message.type === 'analyze-tracked') jobs.push(...this.queue.splice(i, 1));
+      else i++;
+    }
+    return jobs;
+  }
+
+  private submit<T extends ToWorker>(make: (id: number) => T, transfer: ArrayBuffer[] = []): Promise<Extract<FromWorker, { type: 'result' }>> {
     if (this.closing) return Promise.reject(appError('SERVICE_UNAVAILABLE', 'The face engine is shutting down'));
-    const idle = this.slots.some((s) => s.ready && !s.job);
+    const idle = this.slots.some((s) => s.ready && s.jobs.length === 0);
     if (!idle && this.queue.length >= this.opts.queueSize) {
       return Promise.reject(appError('SERVICE_BUSY', undefined, { queued: this.queue.length }, { 'Retry-After': '1' }));
     }
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.queue.push({ id, message: make(id), resolve, reject });
+      this.queue.push({ id, message: make(id), transfer, resolve, reject });
       this.pump();
     });
   }
 
   async analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
-    return (await this.submit((id) => ({ type: 'analyze', id, image, options }))).result;
+    return (await this.submit((id) => ({ type: 'analyze', id, image, options }), imageTransfer(image))).result;
   }
 
   /**
@@ -172,7 +206,7 @@ export class WorkerPool {
    * worker can take the next frame of a stream (no stream is stuck behind a busy worker).
    */
   async analyzeTracked(image: Uint8Array | string, options: AnalyzeOptions, track: TrackState | null): Promise<{ result: AnalyzeResult; track: TrackState | null }> {
-    const msg = await this.submit((id) => ({ type: 'analyze-tracked', id, image, options, track }));
+    const msg = await this.submit((id) => ({ type: 'analyze-tracked', id, image, options, track }), imageTransfer(image));
     return { result: msg.result, track: msg.track ?? null };
   }
 
@@ -186,13 +220,14 @@ export class WorkerPool {
     return (await this.submit((id) => ({ type: 'test:block', id, ms }))).result;
   }
 
-  stats(): { workers: number; ready: number; busy: number; queued: number; restarts: number } {
+  stats(): { workers: number; ready: number; busy: number; queued: number; restarts: number; batchedFrames: number } {
     return {
       workers: this.opts.workers,
       ready: this.slots.filter((s) => s.ready).length,
-      busy: this.slots.filter((s) => s.job).length,
+      busy: this.slots.filter((s) => s.jobs.length).length,
       queued: this.queue.length,
       restarts: this.restarts,
+      batchedFrames: this.batchedFrames,
     };
   }
 

@@ -1,7 +1,7 @@
 import type { ClientContext } from '../api/request-context.ts';
 import { appError, isAppError, type ErrorCode } from '../errors.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
-import type { ImageInput, RequestMeta } from '../services/face.ts';
+import type { DecisionRecorder, ImageInput, RequestMeta } from '../services/face.ts';
 import type { Challenge } from '../services/liveness.service.ts';
 import type { ClientTimestamp, FrameOptions, ServerMessage } from './messages.ts';
 
@@ -41,15 +41,16 @@ export class FrameRecognizer {
     this.d = d; this.client = client; this.session = session;
   }
 
-  async recognize(image: ImageInput, o: FrameOptions): Promise<unknown> {
+  /** `recorder`: how the stream records identify/verify decisions (StreamDecisions); none: every frame writes. */
+  async recognize(image: ImageInput, o: FrameOptions, recorder?: DecisionRecorder): Promise<unknown> {
     const mode = o.mode ?? (o.user_id ? 'verification' : 'identification');
     const thresholds = { confidence_threshold: o.confidence_threshold, search_threshold: o.search_threshold, max_results: o.max_results };
     if (mode === 'verification' && !o.user_id) {
       throw appError('VALIDATION_ERROR', 'options.user_id is required for verification', { field: 'options.user_id' });
     }
     if (o.require_liveness) return this.#livenessStep(mode, o.user_id, thresholds, image, o);
-    if (mode === 'verification') return this.d.authentication.verify(this.client, { user_id: o.user_id!, image, ...thresholds }, this.d.meta);
-    return this.d.authentication.identify(this.client, { image, ...thresholds }, this.d.meta);
+    if (mode === 'verification') return this.d.authentication.verify(this.client, { user_id: o.user_id!, image, ...thresholds }, this.d.meta, recorder);
+    return this.d.authentication.identify(this.client, { image, ...thresholds }, this.d.meta, recorder);
   }
 
   async #livenessStep(

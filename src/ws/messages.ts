@@ -5,7 +5,8 @@ import type { ErrorCode } from '../errors.ts';
 import { assertCleanInput } from '../api/input-guard.ts';
 
 /**
- * The `/ws/recognition/` protocol: JSON text frames, each a message keyed by `type`.
+ * The `/ws/recognition/` protocol: JSON text frames, each a message keyed by `type`, and binary
+ * `process_frame` messages (parseBinaryFrame below: the image bytes, with an optional small header).
  * Client → server messages are validated against the TypeBox schemas below; server → client
  * messages are plain typed objects. docs/realtime.md documents both with examples.
  *
@@ -68,6 +69,64 @@ export type ServerMessage =
   | { type: 'frame_dropped'; timestamp: ClientTimestamp | null; reason: DropReason }
   | { type: 'error'; code: ErrorCode; message: string; timestamp?: ClientTimestamp | null; details?: unknown }
   | { type: 'pong'; timestamp: ClientTimestamp | null };
+
+/**
+ * A binary message is a `process_frame` without base64 (docs/realtime.md, "Binary frames"): either the
+ * image alone (JPEG/PNG/WebP bytes), or a 4-byte big-endian header length H, H bytes of UTF-8 JSON
+ * `{"timestamp"?, "options"?}`, then the image. The two cannot be confused: an image's first four bytes
+ * read as a length far beyond any message. Without `options` the frame uses the connection's last ones.
+ *
+ * @example ws.send(Buffer.concat([u32be(header.length), header, jpeg])) // header = Buffer.from(JSON.stringify({ timestamp: 7 }))
+ */
+export const BinaryFrameHeader = Type.Object(
+  { timestamp: Type.Optional(ClientTimestamp), options: Type.Optional(FrameOptions) },
+  { additionalProperties: false },
+);
+export type BinaryFrameHeader = Static<typeof BinaryFrameHeader>;
+
+/** Longest JSON header of a binary frame. */
+export const MAX_BINARY_HEADER = 4096;
+
+export type BinaryParseResult =
+  | { ok: true; image: Uint8Array; timestamp: ClientTimestamp | null; options: FrameOptions | undefined }
+  | { ok: false; code: 'INVALID_JSON' | 'VALIDATION_ERROR'; message: string; timestamp: ClientTimestamp | null };
+
+const IMAGE_START = [[0xff, 0xd8, 0xff], [0x89, 0x50, 0x4e, 0x47], [0x52, 0x49, 0x46, 0x46]];
+
+/** Splits one binary message into header and image (the image is a view of `data`, not a copy). */
+export function parseBinaryFrame(data: Uint8Array): BinaryParseResult {
+  if (IMAGE_START.some((sig) => sig.every((b, i) => data[i] === b))) return { ok: true, image: data, timestamp: null, options: undefined };
+  const bad = (message: string, timestamp: ClientTimestamp | null = null) => ({ ok: false as const, code: 'VALIDATION_ERROR' as const, message, timestamp });
+  if (data.length < 4) return bad('A binary frame is an image (JPEG, PNG or WebP), or a 4-byte header length, a JSON header and the image');
+  const length = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
+  if (length > MAX_BINARY_HEADER || 4 + length > data.length) {
+    return bad(`A binary frame starts with the image itself or with a header length of at most ${MAX_BINARY_HEADER} bytes; got ${length}`);
+  }
+  let raw: unknown = {};
+  if (length > 0) {
+    try {
+      raw = JSON.parse(Buffer.from(data.buffer, data.byteOffset + 4, length).toString('utf8'));
+    } catch {
+      return { ok: false, code: 'INVALID_JSON', message: 'The header of the binary frame is not valid JSON', timestamp: null };
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('The header of a binary frame is a JSON object {"timestamp", "options"}');
+  const obj = raw as Record<string, unknown>;
+  const timestamp = typeof obj.timestamp === 'number' || (typeof obj.timestamp === 'string' && obj.timestamp.length <= 64) ? obj.timestamp : null;
+  try {
+    assertCleanInput(raw, 'header');
+  } catch (e) {
+    return bad((e as Error).message, timestamp);
+  }
+  if (!Value.Check(BinaryFrameHeader, raw)) {
+    const first = [...Value.Errors(BinaryFrameHeader, raw)][0];
+    const field = first?.path.replace(/^\//, '').replace(/\//g, '.') || 'header';
+    return bad(`binary frame header.${field} ${first?.message ?? 'is invalid'}`, timestamp);
+  }
+  const header = raw as BinaryFrameHeader;
+  if (data.length === 4 + length) return bad('The binary frame has a header but no image after it', header.timestamp ?? null);
+  return { ok: true, image: data.subarray(4 + length), timestamp: header.timestamp ?? null, options: header.options };
+}
 
 export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; code: 'INVALID_JSON' | 'VALIDATION_ERROR'; message: string; timestamp: ClientTimestamp | null };
 

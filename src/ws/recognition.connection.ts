@@ -4,9 +4,10 @@ import type { AccessService } from '../services/access.service.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
 import type { RequestMeta } from '../services/face.ts';
-import { StreamTrack, withStreamTrack } from '../vision/index.ts';
+import { handOver, StreamTrack, withStreamTrack } from '../vision/index.ts';
 import { FrameRecognizer, answerFrame } from './frame-recognizer.ts';
-import { parseClientMessage, type AuthenticateMessage, type DropReason, type ProcessFrameMessage, type ServerMessage } from './messages.ts';
+import { StreamDecisions } from './stream-decisions.ts';
+import { parseBinaryFrame, parseClientMessage, type AuthenticateMessage, type ClientTimestamp, type DropReason, type FrameOptions, type ServerMessage } from './messages.ts';
 
 /** Per-connection limits of `/ws/recognition/` (defaults in DEFAULT_LIMITS; docs/realtime.md). */
 export interface RecognitionLimits {
@@ -54,8 +55,11 @@ export interface ConnectionDeps {
   meta: RequestMeta;
 }
 
+/** A frame to recognise: from a JSON `process_frame` (data URL) or a binary message (the image bytes). */
 interface Frame {
-  msg: ProcessFrameMessage;
+  image: string | Uint8Array;
+  timestamp: ClientTimestamp | null;
+  options: FrameOptions;
   receivedAt: number;
   liveness: boolean;
 }
@@ -84,6 +88,10 @@ export class RecognitionConnection {
   #stats = { frames: 0, results: 0, errors: 0, dropped: 0, openedAt: Date.now() };
   /** The face followed from frame to frame (the engine's tracking; `options.tracking: false` opts out). */
   #track = new StreamTrack();
+  /** Tracked frames record one decision per person appearance, not one per frame. */
+  #decisions: StreamDecisions;
+  /** The options of the last frame that carried some: binary frames without a header's options use them. */
+  #lastOptions: FrameOptions = {};
 
   private readonly socket: WsSocket;
   private readonly d: ConnectionDeps;
@@ -93,6 +101,7 @@ export class RecognitionConnection {
   ) {
     this.socket = socket; this.d = d;
     this.#tokens = d.limits.maxFps;
+    this.#decisions = new StreamDecisions({ error: (obj, msg) => d.log.error(obj, msg) });
   }
 
   start(): void {
@@ -108,11 +117,12 @@ export class RecognitionConnection {
   }
 
   #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (isBinary) {
-      this.#send({ type: 'error', code: 'VALIDATION_ERROR', message: 'Send JSON text messages; frames are data URLs inside process_frame' });
+      this.#onBinary(bytes);
       return;
     }
-    const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+    const text = bytes.toString('utf8');
     const parsed = parseClientMessage(text);
     if (!parsed.ok) {
       this.#send({ type: 'error', code: parsed.code, message: parsed.message, timestamp: parsed.timestamp });
@@ -133,13 +143,32 @@ export class RecognitionConnection {
         this.#send({ type: 'pong', timestamp: msg.timestamp ?? null });
         return;
       case 'process_frame':
-        this.#onFrame(msg);
+        if (msg.options) this.#lastOptions = msg.options;
+        this.#onFrame({ image: msg.frame, timestamp: msg.timestamp ?? null, options: msg.options ?? {} });
         return;
       default: {
         const never: never = msg;
         throw new Error(`unhandled message ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /** A binary `process_frame`: the image bytes go to the engine as they are (no base64, moved, not copied, into the worker). */
+  #onBinary(data: Buffer): void {
+    const parsed = parseBinaryFrame(data);
+    if (!parsed.ok) {
+      this.#send({ type: 'error', code: parsed.code, message: parsed.message, timestamp: parsed.timestamp });
+      return;
+    }
+    if (!this.#client) {
+      const message = this.#authenticating ? 'Authentication is in progress: wait for "authenticated"' : 'Send an authenticate message first';
+      this.#send({ type: 'error', code: 'NOT_AUTHENTICATED', message, timestamp: parsed.timestamp });
+      return;
+    }
+    if (parsed.options) this.#lastOptions = parsed.options;
+    // The socket's buffer may hold other data: one copy into a buffer of the frame's own, which then
+    // moves into the worker.
+    this.#onFrame({ image: handOver(parsed.image), timestamp: parsed.timestamp, options: parsed.options ?? this.#lastOptions });
   }
 
   async #authenticate(msg: AuthenticateMessage): Promise<void> {
@@ -191,21 +220,21 @@ export class RecognitionConnection {
     this.socket.close(close, code);
   }
 
-  #onFrame(msg: ProcessFrameMessage): void {
+  #onFrame(input: Pick<Frame, 'image' | 'timestamp' | 'options'>): void {
     this.#stats.frames++;
     if (!this.#takeToken()) {
-      this.#drop(msg, 'rate');
+      this.#drop(input.timestamp, 'rate');
       return;
     }
-    const frame: Frame = { msg, receivedAt: performance.now(), liveness: msg.options?.require_liveness === true };
+    const frame: Frame = { ...input, receivedAt: performance.now(), liveness: input.options.require_liveness === true };
     if (this.#canStart(frame)) {
       this.#run(frame);
       return;
     }
     // Latest frames matter for a live camera: the oldest waiting frame gives way.
-    if (this.#pending.length >= this.d.limits.maxPending) this.#drop(this.#pending.shift()!.msg, 'busy');
+    if (this.#pending.length >= this.d.limits.maxPending) this.#drop(this.#pending.shift()!.timestamp, 'busy');
     if (this.d.limits.maxPending > 0) this.#pending.push(frame);
-    else this.#drop(msg, 'busy');
+    else this.#drop(frame.timestamp, 'busy');
   }
 
   #takeToken(): boolean {
@@ -232,15 +261,22 @@ export class RecognitionConnection {
       this.#inFlight--;
       if (frame.liveness) this.#livenessInFlight = false;
       while (this.#pending.length && !this.#closed && this.#canStart(this.#pending[0])) this.#run(this.#pending.shift()!);
+      if (this.#closed && this.#inFlight === 0) void this.#finishDecisions();
     });
   }
 
+  /** After the last frame of a closed stream: the appearance in view ends (its failure is written if it was never recognised). */
+  async #finishDecisions(): Promise<void> {
+    await this.#decisions.close();
+  }
+
   async #recognize(frame: Frame): Promise<void> {
-    const msg = frame.msg;
-    const options = msg.options ?? {};
-    const recognize = () => this.#recognizer!.recognize(msg.frame, options);
-    const run = options.tracking === false ? recognize : () => withStreamTrack(this.#track, recognize);
-    const answer = await answerFrame(run, msg.timestamp ?? null, frame.receivedAt, {
+    const options = frame.options;
+    const run =
+      options.tracking === false
+        ? () => this.#recognizer!.recognize(frame.image, options)
+        : () => withStreamTrack(this.#track, () => this.#recognizer!.recognize(frame.image, options, this.#decisions));
+    const answer = await answerFrame(run, frame.timestamp, frame.receivedAt, {
       error: (obj) => this.d.log.error(obj, 'ws frame failed'),
     });
     if (answer.type === 'recognition_result') this.#stats.results++;
@@ -248,9 +284,9 @@ export class RecognitionConnection {
     this.#send(answer);
   }
 
-  #drop(msg: ProcessFrameMessage, reason: DropReason): void {
+  #drop(timestamp: ClientTimestamp | null, reason: DropReason): void {
     this.#stats.dropped++;
-    this.#send({ type: 'frame_dropped', timestamp: msg.timestamp ?? null, reason });
+    this.#send({ type: 'frame_dropped', timestamp, reason });
   }
 
   #send(message: ServerMessage): void {
@@ -261,6 +297,7 @@ export class RecognitionConnection {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#pending = [];
+    if (this.#inFlight === 0) void this.#finishDecisions();
     const client = this.#client;
     if (!client) return;
     // One API-access audit entry per stream (HTTP writes one per request).
@@ -270,7 +307,16 @@ export class RecognitionConnection {
       action: 'WS /ws/recognition/',
       actor: `key:${client.apiKeyId}`,
       ip: this.d.meta.ip,
-      details: { frames: this.#stats.frames, results: this.#stats.results, errors: this.#stats.errors, dropped: this.#stats.dropped, seconds: Math.round((Date.now() - this.#stats.openedAt) / 100) / 10 },
+      details: {
+        frames: this.#stats.frames,
+        results: this.#stats.results,
+        errors: this.#stats.errors,
+        dropped: this.#stats.dropped,
+        seconds: Math.round((Date.now() - this.#stats.openedAt) / 100) / 10,
+        // Decisions written (one per person appearance on tracked frames) and frames that wrote none.
+        decisions: this.#decisions.counts.written,
+        frames_without_record: this.#decisions.counts.skipped,
+      },
     });
   }
 }

@@ -8,7 +8,7 @@ interface RawSocket {
   on(event: 'message', listener: (data: Buffer) => void): void;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): void;
   on(event: 'error', listener: (error: Error) => void): void;
-  send(data: string): void;
+  send(data: string | Uint8Array): void;
   close(code?: number): void;
 }
 const WebSocket = createRequire(import.meta.url)('ws') as new (url: string) => RawSocket;
@@ -46,8 +46,9 @@ export class WsClient {
     return this.socket.readyState === 1;
   }
 
-  send(message: object | string): void {
-    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  /** A JSON message (object or text), or a binary message (bytes: docs/realtime.md, "Binary frames"). */
+  send(message: object | string | Uint8Array): void {
+    this.socket.send(typeof message === 'string' || message instanceof Uint8Array ? message : JSON.stringify(message));
   }
 
   /** The next message; rejects after `timeoutMs`. */
@@ -79,6 +80,15 @@ export class WsClient {
   close(): void {
     this.socket.close();
   }
+}
+
+/** A binary `process_frame`: 4-byte big-endian header length, the JSON header, the image (no header: the image alone). */
+export function binaryFrame(image: Uint8Array, header?: object): Buffer {
+  if (!header) return Buffer.from(image);
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(json.length);
+  return Buffer.concat([length, json, image]);
 }
 
 /** A JPEG as the data URL a browser's canvas.toDataURL('image/jpeg') produces. */

@@ -54,6 +54,9 @@ export interface FaceDetector {
    * the caller's to set (no detector ran).
    */
   track?(img: RgbImage, crop: TrackCrop, options: DetectOptions): Promise<TrackedFit | null>;
+  /** `track` for several frames at once (each its own image and crop): the same fits, batched where the
+   * backend can. */
+  trackBatch?(items: Array<{ img: RgbImage; crop: TrackCrop }>, options: DetectOptions): Promise<Array<TrackedFit | null>>;
   /** The crop to follow `face` (one of `detect`'s) in the next frame. */
   trackCrop?(face: DetectedFace): TrackCrop;
 }

@@ -98,6 +98,18 @@ export class UltrafaceMeshDetector implements FaceDetector {
     return { face: fitted.face, confidence: fitted.confidence, next: this.trackCrop(fitted.face) };
   }
 
+  /** `track` for several frames at once (of different streams): their first mesh fits run as one batch. */
+  async trackBatch(items: Array<{ img: RgbImage; crop: TrackCrop }>, options: DetectOptions): Promise<Array<TrackedFit | null>> {
+    if (options.refineEyes || items.length < 2) return Promise.all(items.map((it) => this.track(it.img, it.crop, options)));
+    const first = await this.mesh.runBatch(items);
+    const out: Array<TrackedFit | null> = [];
+    for (const [i, it] of items.entries()) {
+      const fitted = await this.fit(it.img, it.crop, 1, false, first[i]);
+      out.push(fitted ? { face: fitted.face, confidence: fitted.confidence, next: this.trackCrop(fitted.face) } : null);
+    }
+    return out;
+  }
+
   trackCrop(face: DetectedFace): TrackCrop {
     const mesh = face.mesh.slice(0, 468) as Mesh;
     const roll = eyeLineAngle(mesh);
@@ -153,9 +165,16 @@ export class UltrafaceMeshDetector implements FaceDetector {
    * off, it is fitted once more on the crop the mesh implies, and the more confident of the two fits
    * is kept.
    */
-  private async fit(img: RgbImage, first: Crop, boxScore: number, refineEyes: boolean): Promise<{ face: DetectedFace; confidence: number } | null> {
+  private async fit(
+    img: RgbImage,
+    first: Crop,
+    boxScore: number,
+    refineEyes: boolean,
+    /** The mesh on `first`, when it was already run (in a batch). */
+    firstRun?: Awaited<ReturnType<MeshModel['run']>>,
+  ): Promise<{ face: DetectedFace; confidence: number } | null> {
     let crop = first;
-    let r = await this.mesh.run(img, crop, refineEyes);
+    let r = firstRun ?? (await this.mesh.run(img, crop, refineEyes));
     const ideal = cropFromMesh(r.mesh, crop.angle ?? 0);
     const off = Math.max(Math.abs(ideal.side / crop.side - 1), Math.hypot(ideal.cx - crop.cx, ideal.cy - crop.cy) / crop.side);
     if (off > RECROP_TOLERANCE) {

@@ -1,0 +1,83 @@
+import { appError } from '../errors.ts';
+import { DEFAULT_MODEL, thresholdFloor } from '../vision/calibration.ts';
+import type { FaceUser } from '../db/repositories/templates.repository.ts';
+import type { Challenge } from './liveness.service.ts';
+
+// What an authentication is asked to do (session or one-shot), its defaults, and its decision.
+
+export type AuthMode = 'verification' | 'identification';
+
+export interface AuthOptions {
+  confidence_threshold?: number;
+  search_threshold?: number;
+  max_results?: number;
+}
+
+export interface CreateAuthInput extends AuthOptions {
+  user_id?: string;
+  session_type?: string;
+  mode?: AuthMode;
+  require_liveness?: boolean;
+  liveness_threshold?: number;
+  liveness_challenges?: Challenge[];
+  challenge_timeout?: number;
+  timeout?: number;
+  max_attempts?: number;
+}
+
+export interface AuthParams {
+  mode: AuthMode;
+  session_type: string;
+  require_liveness: boolean;
+  liveness_threshold: number;
+  confidence_threshold: number;
+  search_threshold: number;
+  max_results: number;
+  max_attempts: number;
+}
+
+/** At most this false-positive identification rate, whatever search_threshold says. */
+export const IDENTIFICATION_FPIR = 0.01;
+export const DEFAULTS = { confidence_threshold: 0.8, search_threshold: 0.8, max_results: 5, liveness_threshold: 0.7, challenge_timeout: 10, max_attempts: 3 };
+
+export interface Decision {
+  mode: AuthMode;
+  success: boolean;
+  failureReason: string | null;
+  confidence: number | null;
+  threshold: number;
+  user: FaceUser | null;
+  matches: Array<{ user: FaceUser; confidence: number }>;
+  quality: number;
+}
+
+/**
+ * confidence_threshold and search_threshold may not go below the recogniser's calibrated floor
+ * (thresholdFloor: FAR 1 % rounded up, at least 0.5); a lower one would let a different person verify.
+ */
+export function assertThresholds(o: { confidence_threshold?: number; search_threshold?: number }): void {
+  const floor = thresholdFloor(DEFAULT_MODEL);
+  for (const field of ['confidence_threshold', 'search_threshold'] as const) {
+    const v = o[field];
+    if (v !== undefined && !(v >= floor)) {
+      throw appError('VALIDATION_ERROR', `${field} must be at least ${floor} (the calibrated floor: below it a different person is accepted more than 1 % of the time); got ${v}`, {
+        field,
+        minimum: floor,
+      });
+    }
+  }
+}
+
+export function oneShotParams(mode: AuthMode, o: AuthOptions): AuthParams {
+  assertThresholds(o);
+  return {
+    mode,
+    session_type: 'api',
+    require_liveness: false,
+    liveness_threshold: DEFAULTS.liveness_threshold,
+    confidence_threshold: o.confidence_threshold ?? DEFAULTS.confidence_threshold,
+    search_threshold: o.search_threshold ?? DEFAULTS.search_threshold,
+    max_results: o.max_results ?? DEFAULTS.max_results,
+    max_attempts: 1,
+  };
+}

@@ -1,0 +1,116 @@
+import type { DecisionRecorder } from '../services/face.ts';
+import { currentTrackedFrame } from '../vision/index.ts';
+
+/** When a stream writes a person appearance's decision (docs/realtime.md, "Decisions recorded"). */
+export const STREAM_DECISIONS = {
+  /** An appearance not recognised after this many frames (1 s at 10 frames/s) is recorded as failed
+   * then, rather than when it ends, so an unknown face is reported while it is still in view. */
+  FAIL_AFTER_FRAMES: 10,
+  /** Appearances remembered as ended, so a late answer of one (two frames in flight) writes nothing. */
+  REMEMBER_ENDED: 16,
+} as const;
+
+interface Appearance {
+  id: string;
+  /** Users already recorded as recognised in this appearance. */
+  succeeded: Set<string | null>;
+  failureRecorded: boolean;
+  failedFrames: number;
+  /** The latest failed frame's write, held until the appearance ends unrecognised. */
+  pending: (() => Promise<void>) | null;
+}
+
+/**
+ * The decisions of one stream (a WebSocket connection or a WebRTC session), recorded once per person
+ * appearance instead of once per frame: a tracked face continuously in view is one decision, as a
+ * session is. Per appearance:
+ * - recognised: its attempt and `authentication.success` are written on the first frame that
+ *   recognises the person (once per recognised user);
+ * - never recognised: one failed attempt and `authentication.failed`, written when it has gone
+ *   FAIL_AFTER_FRAMES frames unrecognised or when it ends (face lost, another main face, stream closed),
+ *   whichever comes first; a later recognition in the same appearance is still written;
+ * - a frame without a face writes nothing (as in sessions) and ends the appearance in view.
+ * Frames that were not tracked (the engine followed no face) write at once, as one-shot calls do.
+ *
+ * @example const decisions = new StreamDecisions(log); await service.identify(client, input, meta, decisions); await decisions.close();
+ */
+export class StreamDecisions implements DecisionRecorder {
+  #current: Appearance | null = null;
+  #ended: string[] = [];
+  #inFlight = new Set<Promise<void>>();
+  /** Counters for the stream's audit entry: decisions written, frames that wrote nothing. */
+  readonly counts = { written: 0, skipped: 0 };
+
+  private readonly log: { error(obj: unknown, msg?: string): void };
+  constructor(log: { error(obj: unknown, msg?: string): void }) {
+    this.log = log;
+  }
+
+  async record(outcome: { success: boolean; user: string | null } | null, write: () => Promise<void>): Promise<void> {
+    const id = currentTrackedFrame()?.appearance ?? null;
+    if (outcome === null) {
+      // No face in view: whoever was there has gone.
+      this.#end();
+      this.counts.skipped++;
+      return;
+    }
+    if (id === null) return this.#write(write);
+    if (this.#ended.includes(id)) {
+      this.counts.skipped++;
+      return;
+    }
+    if (this.#current?.id !== id) {
+      this.#end();
+      this.#current = { id, succeeded: new Set(), failureRecorded: false, failedFrames: 0, pending: null };
+    }
+    const a = this.#current;
+    if (outcome.success) {
+      a.pending = null;
+      if (a.succeeded.has(outcome.user)) {
+        this.counts.skipped++;
+        return;
+      }
+      a.succeeded.add(outcome.user);
+      return this.#write(write);
+    }
+    if (a.succeeded.size > 0 || a.failureRecorded) {
+      this.counts.skipped++;
+      return;
+    }
+    a.failedFrames++;
+    if (a.failedFrames < STREAM_DECISIONS.FAIL_AFTER_FRAMES) {
+      a.pending = write;
+      this.counts.skipped++;
+      return;
+    }
+    a.failureRecorded = true;
+    a.pending = null;
+    return this.#write(write);
+  }
+
+  /** Ends the appearance in view (writing its failure if it was never recognised) and waits for every write. */
+  async close(): Promise<void> {
+    this.#end();
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #end(): void {
+    const a = this.#current;
+    if (!a) return;
+    this.#current = null;
+    this.#ended.push(a.id);
+    if (this.#ended.length > STREAM_DECISIONS.REMEMBER_ENDED) this.#ended.shift();
+    if (a.pending && a.succeeded.size === 0 && !a.failureRecorded) {
+      // Not awaited by the frame that noticed the end: a failed write is logged, not answered.
+      this.#write(a.pending).catch((err: unknown) => this.log.error({ err }, 'stream decision could not be written'));
+    }
+  }
+
+  #write(write: () => Promise<void>): Promise<void> {
+    this.counts.written++;
+    const p = write();
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p)).catch(() => {});
+    return p;
+  }
+}
