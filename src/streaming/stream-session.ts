@@ -4,6 +4,7 @@ import type { ClientContext } from '../api/request-context.ts';
 import { appError, isAppError } from '../errors.ts';
 import type { IceServer } from '../config/env.ts';
 import { FrameRecognizer, answerFrame, type FrameRecognizerDeps } from '../ws/frame-recognizer.ts';
+import { StreamDecisions } from '../ws/stream-decisions.ts';
 import type { FrameOptions, ServerMessage } from '../ws/messages.ts';
 import type { Challenge } from '../services/liveness.service.ts';
 import type { I420Frame, Wrtc, WrtcDataChannel, WrtcPeerConnection, WrtcVideoSink } from './wrtc.ts';
@@ -43,6 +44,8 @@ export class StreamSession {
   #busy = false;
   #lastSampled = 0;
   #recognizer: FrameRecognizer;
+  /** Identify/verify decisions recorded once per person appearance, as over the WebSocket (docs/realtime.md). */
+  #decisions: StreamDecisions;
 
   readonly id: string;
   readonly client: ClientContext;
@@ -60,6 +63,7 @@ export class StreamSession {
   ) {
     this.id = id; this.client = client; this.options = options; this.expiresAt = expiresAt; this.d = d; this.onClosed = onClosed;
     const { liveness_challenges, challenge_timeout } = options;
+    this.#decisions = new StreamDecisions({ error: (obj, msg) => d.log.error(obj, msg) });
     this.#recognizer = new FrameRecognizer(d, client, { session_type: 'webrtc', ...(liveness_challenges ? { liveness_challenges } : {}), ...(challenge_timeout ? { challenge_timeout } : {}) });
   }
 
@@ -123,6 +127,8 @@ export class StreamSession {
     const copy: I420Frame = { width: frame.width, height: frame.height, data: new Uint8Array(frame.data) };
     void this.#process(copy, now, Date.now()).finally(() => {
       this.#busy = false;
+      // The stream closed while this frame was in flight: the appearance in view ends now.
+      if (this.status === 'closed') void this.#decisions.close();
     });
   }
 
@@ -132,7 +138,7 @@ export class StreamSession {
       // The camera's frames follow the face (docs/vision.md, "Tracking in streams"), as over the WebSocket.
       async () => {
         const jpeg = await this.#toJpeg(frame);
-        return withStreamTrack(this.#track, () => this.#recognizer.recognize(jpeg, this.options));
+        return withStreamTrack(this.#track, () => this.#recognizer.recognize(jpeg, this.options, this.#decisions));
       },
       timestamp,
       receivedAt,
@@ -196,6 +202,8 @@ export class StreamSession {
     }
     this.#pc = null;
     void reason;
+    // The appearance in view ends (an unrecognised one writes its failure); with a frame in flight, after it.
+    if (!this.#busy) void this.#decisions.close();
     this.onClosed(this);
   }
 }

@@ -76,10 +76,14 @@ describe('WebRTC streaming /api/streaming/sessions/ [pglite]', () => {
   const api = (method: string, url: string, who: Tenant, payload?: unknown) =>
     t().app.inject({ method: method as 'GET', url, headers: { authorization: who.auth, ...(payload ? { 'content-type': 'application/json' } : {}) }, ...(payload ? { payload: payload as object } : {}) });
 
-  test('identification: the enrolled person on the camera track comes back over the data channel', async () => {
+  test('identification: the enrolled person on the camera track comes back over the data channel, recorded once per appearance', async () => {
     const tracked = t().container.engine!.status().tracking.frames;
+    const db = t().container.database.db;
+    const attempts = async () => (await db.selectFrom('auth_attempts').select((eb) => eb.fn.countAll<number>().as('n')).where('client_id', '=', tenant.clientId).executeTakeFirstOrThrow()).n;
+    const before = Number(await attempts());
+    // Five answers that find AOC: the same person continuously in view.
     const events = await stream({ base, auth: tenant.auth, session: { session_type: 'webrtc', mode: 'identification' }, source: { video: BLINK } }, (ev) =>
-      messages(ev).some((m) => m.type === 'recognition_result' && m.result?.result?.matches?.[0]?.user_id === 'AOC'),
+      messages(ev).filter((m) => m.type === 'recognition_result' && m.result?.result?.matches?.[0]?.user_id === 'AOC').length >= 5,
     );
     const session = events.find((e) => e.kind === 'session') as Extract<ClientEvent, { kind: 'session' }>;
     assert.equal(session.status, 201, JSON.stringify(session.body));
@@ -105,6 +109,8 @@ describe('WebRTC streaming /api/streaming/sessions/ [pglite]', () => {
       assert.equal((await api('DELETE', `/api/streaming/sessions/${session.body.session_id}/`, tenant)).statusCode, 204);
     }
     assert.equal((await api('GET', `/api/streaming/sessions/${session.body.session_id}/`, tenant)).statusCode, 404);
+    // One decision for the appearance, not one per frame (docs/realtime.md, "Decisions recorded").
+    assert.equal(Number(await attempts()) - before, 1);
   });
 
   test('require_liveness with the blink challenge: the stream completes the challenge and identifies AOC', async () => {
