@@ -8,7 +8,7 @@ import { appError, isAppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
-import { applyLivenessFrame, expireLiveness, livenessDone, livenessResult, newLiveness, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
+import { LIVENESS_TUNING, applyLivenessFrame, expireLiveness, livenessDone, livenessResult, newLiveness, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
 import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type CreateAuthInput, type Decision } from './authentication.params.ts';
 import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, seconds } from './authentication.response.ts';
 import { insertAttempt, countSessionAttempts, touchLastAuthentication } from '../db/repositories/attempts.repository.ts';
@@ -103,7 +103,8 @@ export class AuthenticationService {
     const p = state?.planar;
     if (!p || !state?.liveness) return null;
     const crop = this.d.vault.openSessionBytes(client.id, sessionId, 'planar', p.crop).slice(0, CROP * CROP);
-    return { crop, region: p.region };
+    // Measured only on frames turned far enough to complete a turn (the rule needs it nowhere else).
+    return { crop, region: p.region, ...(state.liveness.first ? { yaw: state.liveness.first.yaw, minTurn: LIVENESS_TUNING.TURN_DEG } : {}) };
   }
 
   async processFrame(client: ClientContext, token: string | undefined, image: ImageInput, meta: RequestMeta) {

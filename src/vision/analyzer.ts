@@ -151,7 +151,7 @@ export class Analyzer {
     for (const f of detected) {
       const q0 = performance.now();
       const aligned = alignArcface(img, f.five, 112);
-      const signals = { ...livenessSignals(f.mesh, aligned, f.passiveLiveScore, img), ...planaritySignals(img, f.box, options.refineEyes ?? false, options.planarRef) };
+      const signals = { ...livenessSignals(f.mesh, aligned, f.passiveLiveScore, img), ...planaritySignals(img, { box: f.box, yaw: f.pose.yaw }, options.refineEyes ?? false, options.planarRef) };
       const quality = assessQuality(img, f, aligned, signals.eyeOpenness);
       const q1 = performance.now();
       const embedding = embedder ? await embedder.embed(img, f) : null;
@@ -260,7 +260,7 @@ export class Analyzer {
     const base = usable && (!detected || iou(usable.box, face.box) >= TRACKING.SAME_FACE_IOU) ? usable : null;
     const frame = base ? base.frame + 1 : 0;
     const aligned = alignArcface(img, face.five, 112);
-    const signals = { ...livenessSignals(face.mesh, aligned, face.passiveLiveScore, img), ...planaritySignals(img, face.box, options.refineEyes ?? false, options.planarRef) };
+    const signals = { ...livenessSignals(face.mesh, aligned, face.passiveLiveScore, img), ...planaritySignals(img, { box: face.box, yaw: face.pose.yaw }, options.refineEyes ?? false, options.planarRef) };
     const quality = assessQuality(img, face, aligned, signals.eyeOpenness);
     const t3 = performance.now();
     const embedNow = embedder !== null && mustEmbed(base, frame, face.pose, signals.faceThumb);

@@ -116,8 +116,9 @@ export interface AnalyzeOptions {
    * not depend on it. */
   refineEyes?: boolean;
   /** A liveness session's reference (an earlier frame's `signals.regionCrop` and the region it covers):
-   * `signals.flatness` of this frame is measured against it. */
-  planarRef?: { crop: Uint8Array; region: Box } | null;
+   * `signals.flatness` of this frame is measured against it, only when this frame's yaw is at least
+   * `minTurn` degrees from `yaw` (the reference's; the check matters only for turned frames). */
+  planarRef?: { crop: Uint8Array; region: Box; yaw?: number; minTurn?: number } | null;
 }
 
 export interface AnalyzeResult {

@@ -2,7 +2,7 @@ import type { RgbImage } from '../image.ts';
 import type { LivenessSignals } from '../types.ts';
 import { faceShape } from './parallax.ts';
 import { faceRegion, flatness, regionCrop } from './planarity.ts';
-import type { Box } from '../types.ts';
+import type { AnalyzeOptions, Box } from '../types.ts';
 
 type Mesh = Array<[number, number, number]>;
 
@@ -109,10 +109,16 @@ export function faceInFrame(mesh: Mesh, width: number, height: number): boolean 
  * The texture signals of a liveness frame: its own face-region crop (`withCrop`), and its flatness
  * against an earlier frame's crop and region (`planarRef`).
  */
-export function planaritySignals(image: RgbImage, box: Box, withCrop: boolean, planarRef: { crop: Uint8Array; region: Box } | null | undefined): Pick<LivenessSignals, 'regionCrop' | 'flatness'> {
+export function planaritySignals(
+  image: RgbImage,
+  face: { box: Box; yaw: number },
+  withCrop: boolean,
+  planarRef: AnalyzeOptions['planarRef'],
+): Pick<LivenessSignals, 'regionCrop' | 'flatness'> {
+  const turned = planarRef && (planarRef.yaw === undefined || Math.abs(face.yaw - planarRef.yaw) >= (planarRef.minTurn ?? 0));
   return {
-    regionCrop: withCrop ? regionCrop(image, faceRegion(box)) : null,
-    flatness: planarRef ? flatness(planarRef.crop, regionCrop(image, planarRef.region)) : null,
+    regionCrop: withCrop ? regionCrop(image, faceRegion(face.box)) : null,
+    flatness: planarRef && turned ? flatness(planarRef.crop, regionCrop(image, planarRef.region)) : null,
   };
 }
 
