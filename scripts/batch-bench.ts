@@ -10,12 +10,10 @@
  * and without batching.
  */
 import os from 'node:os';
-import path from 'node:path';
-import { testDataDir } from '../src/config/env.ts';
-import { readMjpegFrames } from '../src/vision/mjpeg.ts';
 import { StreamTrack } from '../src/vision/tracking/stream-track.ts';
 import type { AnalyzeResult } from '../src/vision/types.ts';
 import { WorkerPool } from '../src/workers/pool.ts';
+import { FAKECAM_CLIPS, streamFrames } from './lib/fakecam.ts';
 
 const argv = process.argv.slice(2);
 const num = (name: string, def: number) => (argv.includes(`--${name}`) ? Number(argv[argv.indexOf(`--${name}`) + 1]) : def);
@@ -23,14 +21,7 @@ const STREAMS = num('streams', 8);
 const FRAMES = num('frames', 40);
 const ROUNDS = num('rounds', 3);
 const WORKERS = num('workers', Math.max(1, os.availableParallelism()));
-const CLIPS = [
-  'personA_live_headturn_640x360_15fps.mjpeg',
-  'talking_blink_aoc_512x512_25fps.mjpeg',
-  'liveportrait_d0_512x512_25fps.mjpeg',
-  'liveportrait_d11_512x512_25fps.mjpeg',
-  'liveportrait_d9_512x480_30fps.mjpeg',
-];
-const clips = CLIPS.map((f) => readMjpegFrames(path.join(testDataDir(), 'video/fakecam', f)).filter((_, k) => k % (f.includes('15fps') ? 1 : 2) === 0));
+const clips = FAKECAM_CLIPS.map(streamFrames);
 
 const fingerprint = (r: AnalyzeResult | null) => (r ? `${r.faces[0].box.x},${r.faces[0].box.y},${r.faces[0].box.width};${Buffer.from(r.faces[0].embedding!.buffer).toString('base64').slice(0, 64)}` : 'error');
 

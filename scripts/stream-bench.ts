@@ -21,14 +21,13 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, testDataDir } from '../src/config/env.ts';
+import { loadConfig } from '../src/config/env.ts';
 import { createContainer } from '../src/container.ts';
 import { buildApp } from '../src/app.ts';
-import { readMjpegFrames } from '../src/vision/mjpeg.ts';
 import { WsClient, binaryFrame, jpegDataUrl } from '../test/helpers/ws-client.ts';
 import { multipart, postForm } from '../test/helpers/face-fixtures.ts';
+import { FAKECAM_CLIPS, streamFrames } from './lib/fakecam.ts';
 
 const argv = process.argv.slice(2);
 const num = (name: string, def: number) => {
@@ -46,13 +45,6 @@ const modesArg = argv.indexOf('--modes');
 const modes: Mode[] = modesArg >= 0 ? (argv[modesArg + 1].split(',') as Mode[]) : argv.includes('--tracking-only') ? ['tracking'] : argv.includes('--full-only') ? ['full'] : ['full', 'tracking', 'binary'];
 const ADMIN = 'bench-admin-token-0123456789';
 const STEPS = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 32, 48, 64].filter((n) => n <= MAX_STREAMS);
-const CLIPS = [
-  'personA_live_headturn_640x360_15fps.mjpeg',
-  'talking_blink_aoc_512x512_25fps.mjpeg',
-  'liveportrait_d0_512x512_25fps.mjpeg',
-  'liveportrait_d11_512x512_25fps.mjpeg',
-  'liveportrait_d9_512x480_30fps.mjpeg',
-];
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -79,10 +71,8 @@ interface Clip {
 const loadAtStart = os.loadavg().map(r1);
 try {
   log(`stream-bench: ${workers} inference worker(s) on ${os.availableParallelism()} cores, ${FPS} fps streams of ${SECONDS} s; load average at start ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  const clips: Clip[] = CLIPS.map((file, i) => {
-    const all = readMjpegFrames(path.join(testDataDir(), 'video/fakecam', file));
-    const step = file.includes('15fps') ? 1 : 2;
-    const jpegs = all.filter((_, k) => k % step === 0);
+  const clips: Clip[] = FAKECAM_CLIPS.map((file, i) => {
+    const jpegs = streamFrames(file);
     return { user: `person${i}`, jpegs, frames: jpegs.map((f) => jpegDataUrl(f)) };
   });
   const created = await app.inject({ method: 'POST', url: '/api/admin/clients/', headers: { authorization: `Bearer ${ADMIN}` }, payload: { name: 'stream-bench', tier: 'enterprise' } });

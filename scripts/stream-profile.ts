@@ -14,28 +14,19 @@
  */
 import os from 'node:os';
 import sharp from 'sharp';
-import path from 'node:path';
-import { testDataDir } from '../src/config/env.ts';
 import { alignArcface } from '../src/vision/align/similarity.ts';
 import { createDetector, createEmbedder, byPrimacy } from '../src/vision/analyzer.ts';
 import { bytesFromString, decodeImage } from '../src/vision/decode/decode.ts';
 import type { DetectedFace, TrackCrop } from '../src/vision/detector/types.ts';
 import { livenessSignals } from '../src/vision/liveness-signals/signals.ts';
-import { readMjpegFrames } from '../src/vision/mjpeg.ts';
 import { DEFAULT_MODEL } from '../src/vision/models.ts';
 import { assessQuality } from '../src/vision/quality/quality.ts';
 import { iou, mustEmbed, TRACKING, type TrackState } from '../src/vision/tracking/track-state.ts';
+import { FAKECAM_CLIPS, streamFrames } from './lib/fakecam.ts';
 
 const argv = process.argv.slice(2);
 const FRAMES = Number(argv[argv.indexOf('--frames') + 1] || 60);
 const json = argv.includes('--json');
-const CLIPS = [
-  'personA_live_headturn_640x360_15fps.mjpeg',
-  'talking_blink_aoc_512x512_25fps.mjpeg',
-  'liveportrait_d0_512x512_25fps.mjpeg',
-  'liveportrait_d11_512x512_25fps.mjpeg',
-  'liveportrait_d9_512x480_30fps.mjpeg',
-];
 
 const samples: Record<string, number[]> = {};
 const add = (stage: string, ms: number) => (samples[stage] ??= []).push(ms);
@@ -51,10 +42,8 @@ const embedder = await createEmbedder(DEFAULT_MODEL);
 let jpegBytes = 0, jpegs = 0;
 const counts = { frames: 0, detectorFrames: 0, embedFrames: 0 };
 
-for (const file of CLIPS) {
-  const all = readMjpegFrames(path.join(testDataDir(), 'video/fakecam', file));
-  const step = file.includes('15fps') ? 1 : 2;
-  const frames = all.filter((_, k) => k % step === 0).slice(0, FRAMES);
+for (const file of FAKECAM_CLIPS) {
+  const frames = streamFrames(file).slice(0, FRAMES);
   let prev: TrackState | null = null;
   // Warm-up on the clip's first frame (JIT, first-use allocations).
   await detector.detect(await decodeImage(frames[0]), { passive: false });
@@ -137,7 +126,7 @@ for (const file of CLIPS) {
     const created = await app.inject({ method: 'POST', url: '/api/admin/clients/', headers: { authorization: `Bearer ${ADMIN}` }, payload: { name: 'profile', tier: 'enterprise' } });
     const { api_key, secret_key, client_id } = created.json() as { api_key: string; secret_key: string; client_id: string };
     const auth = `ApiKey ${api_key}:${secret_key}`;
-    const frames = readMjpegFrames(path.join(testDataDir(), 'video/fakecam', CLIPS[1])).filter((_, k) => k % 2 === 0).slice(0, FRAMES);
+    const frames = streamFrames(FAKECAM_CLIPS[1]).slice(0, FRAMES);
     await app.inject({ method: 'POST', url: '/api/clients/users/', headers: { authorization: auth }, payload: { external_id: 'p', name: 'p' } });
     await postForm(app, '/api/auth/enrollment/direct/', { clientId: client_id, auth }, [{ name: 'user_id', value: 'p' }, { name: 'quality_threshold', value: '0.2' }, { name: 'image', value: frames[0], filename: 'a.jpg' }]);
     const { client } = await container.foundation.access.authorize(auth, '127.0.0.1');
@@ -182,7 +171,7 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 const rows = Object.entries(samples).map(([stage, xs]) => ({ stage, ...stats(xs) }));
 const perFrame = (r: (typeof rows)[number]) => r.stage.startsWith('main: identify') ? r.mean : (r.mean * r.n) / counts.frames;
 const out = (s: string) => (json ? console.error(s) : console.log(s));
-out(`stream-profile: ${counts.frames} tracked frames of ${CLIPS.length} clips (mean JPEG ${Math.round(jpegBytes / jpegs / 1024)} kB), detector on ${counts.detectorFrames}, recogniser on ${counts.embedFrames}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+out(`stream-profile: ${counts.frames} tracked frames of ${FAKECAM_CLIPS.length} clips (mean JPEG ${Math.round(jpegBytes / jpegs / 1024)} kB), detector on ${counts.detectorFrames}, recogniser on ${counts.embedFrames}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 out('stage | runs | mean ms | p50 | p95 | ms per frame (mean × runs / frames)');
 for (const r of rows) out(`${r.stage} | ${r.n} | ${r2(r.mean)} | ${r2(r.p50)} | ${r2(r.p95)} | ${r2(perFrame(r))}`);
 if (json) console.log(JSON.stringify({ counts, rows }));
