@@ -1,6 +1,6 @@
 // Tiny DOM helpers: build elements without innerHTML (no injection from API data).
 import { explain } from './messages.js';
-import { locale } from './i18n.js';
+import { locale, t } from './i18n.js';
 
 /**
  * @param {string} tag
@@ -88,3 +88,27 @@ export async function busy(button, errBox, fn) {
     if (button) button.disabled = false;
   }
 }
+
+/**
+ * A list's pager: the #<prefix>-prev and #<prefix>-next buttons move `state.page` within
+ * 1..state.totalPages and call `load`.
+ */
+export function wirePager(prefix, state, load) {
+  $(`#${prefix}-prev`).addEventListener('click', () => {
+    state.page = Math.max(1, state.page - 1);
+    void load();
+  });
+  $(`#${prefix}-next`).addEventListener('click', () => {
+    state.page = Math.min(state.totalPages, state.page + 1);
+    void load();
+  });
+}
+
+/** After a page answer `p`: keeps its page count in `state` and shows "Page x of y · <count>" and the buttons. */
+export function showPage(prefix, state, p, count) {
+  state.totalPages = Math.max(1, p.total_pages);
+  $(`#${prefix}-page`).textContent = `${t('Page {page} of {pages}', { page: p.page, pages: state.totalPages })} · ${count}`;
+  $(`#${prefix}-prev`).disabled = state.page <= 1;
+  $(`#${prefix}-next`).disabled = state.page >= state.totalPages;
+}
+

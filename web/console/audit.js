@@ -3,7 +3,7 @@
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { explain } from '/app/assets/messages.js';
-import { $, el, busy, fmtDate, formValues } from '/app/assets/dom.js';
+import { $, el, busy, fmtDate, formValues, showPage, wirePager } from '/app/assets/dom.js';
 
 const CATEGORY = {
   authentication: 'Authentication',
@@ -34,7 +34,6 @@ export function initAudit(ctx) {
   async function load() {
     await busy(null, $('#audit-error'), async () => {
       const p = await api('/analytics/audit-logs/', { auth: ctx.auth(), query: { page: state.page, page_size: 20, ...state.filters } });
-      state.totalPages = Math.max(1, p.total_pages);
       const tb = $('#audit-table tbody');
       tb.replaceChildren(
         ...p.results.map((a) =>
@@ -55,9 +54,7 @@ export function initAudit(ctx) {
       empty.hidden = p.results.length > 0;
       empty.textContent = p.results.length ? '' : t('No audit entries match these filters in this period. Change the category or the dates.');
       $('#audit-table').hidden = p.results.length === 0;
-      $('#audit-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: state.totalPages })} · ${tn(p.count, '{n} entry', '{n} entries')}`;
-      $('#audit-prev').disabled = state.page <= 1;
-      $('#audit-next').disabled = state.page >= state.totalPages;
+      showPage('audit', state, p, tn(p.count, '{n} entry', '{n} entries'));
     });
   }
 
@@ -67,14 +64,7 @@ export function initAudit(ctx) {
     state.page = 1;
     void load();
   });
-  $('#audit-prev').addEventListener('click', () => {
-    state.page = Math.max(1, state.page - 1);
-    void load();
-  });
-  $('#audit-next').addEventListener('click', () => {
-    state.page = Math.min(state.totalPages, state.page + 1);
-    void load();
-  });
+  wirePager('audit', state, load);
 
   return { show: load };
 }

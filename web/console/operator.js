@@ -2,7 +2,7 @@
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
-import { $, el, busy, fmtDate, formValues } from '/app/assets/dom.js';
+import { $, el, busy, fmtDate, formValues, showPage, wirePager } from '/app/assets/dom.js';
 import { initClientEdit } from './operator-edit.js';
 
 /** Shows freshly issued credentials once (with Copy); a rotation also says until when the old key works. */
@@ -42,7 +42,6 @@ export function initOperator(ctx) {
   async function loadClients() {
     await busy(null, $('#clients-error'), async () => {
       const p = await api('/admin/clients/', { auth: ctx.adminAuth(), query: { page: state.page, page_size: 20 } });
-      state.totalPages = Math.max(1, p.total_pages);
       const tb = $('#clients-table tbody');
       tb.replaceChildren(
         ...p.results.map((c) =>
@@ -61,9 +60,7 @@ export function initOperator(ctx) {
         ),
       );
       if (p.results.length === 0) tb.append(el('tr', {}, el('td', { colspan: 8, class: 'muted', text: t('No clients yet.') })));
-      $('#clients-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: state.totalPages })} · ${tn(p.count, '{n} client', '{n} clients')}`;
-      $('#clients-prev').disabled = state.page <= 1;
-      $('#clients-next').disabled = state.page >= state.totalPages;
+      showPage('clients', state, p, tn(p.count, '{n} client', '{n} clients'));
     });
   }
 
@@ -145,14 +142,7 @@ export function initOperator(ctx) {
     });
   });
 
-  $('#clients-prev').addEventListener('click', () => {
-    state.page = Math.max(1, state.page - 1);
-    void loadClients();
-  });
-  $('#clients-next').addEventListener('click', () => {
-    state.page = Math.min(state.totalPages, state.page + 1);
-    void loadClients();
-  });
+  wirePager('clients', state, loadClients);
 
   return { show: loadClients };
 }

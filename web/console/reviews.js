@@ -4,7 +4,7 @@
 import { api, API_BASE } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { explain } from '/app/assets/messages.js';
-import { $, el, busy, fmtDate, formValues, pct, showNote } from '/app/assets/dom.js';
+import { $, el, busy, fmtDate, formValues, pct, showNote, showPage, wirePager } from '/app/assets/dom.js';
 
 const STATUS = { pending: 'Waiting for a decision', approved: 'Approved', rejected: 'Rejected' };
 
@@ -21,7 +21,6 @@ export function initReviews(ctx) {
   async function loadList() {
     await busy(null, $('#reviews-error'), async () => {
       const p = await api('/reviews/', { auth: ctx.auth(), query: { page: state.page, page_size: 20, ...state.filters } });
-      state.totalPages = Math.max(1, p.total_pages);
       $('#reviews-table tbody').replaceChildren(
         ...p.results.map((r) =>
           el(
@@ -40,9 +39,7 @@ export function initReviews(ctx) {
       empty.hidden = p.results.length > 0;
       empty.textContent = state.filters.status === 'pending' ? t('No reviews are waiting for a decision.') : t('No reviews match these filters.');
       $('#reviews-table').hidden = p.results.length === 0;
-      $('#reviews-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: state.totalPages })} · ${tn(p.count, '{n} review', '{n} reviews')}`;
-      $('#reviews-prev').disabled = state.page <= 1;
-      $('#reviews-next').disabled = state.page >= state.totalPages;
+      showPage('reviews', state, p, tn(p.count, '{n} review', '{n} reviews'));
     });
   }
 
@@ -157,14 +154,7 @@ export function initReviews(ctx) {
     state.page = 1;
     void loadList();
   });
-  $('#reviews-prev').addEventListener('click', () => {
-    state.page = Math.max(1, state.page - 1);
-    void loadList();
-  });
-  $('#reviews-next').addEventListener('click', () => {
-    state.page = Math.min(state.totalPages, state.page + 1);
-    void loadList();
-  });
+  wirePager('reviews', state, loadList);
 
   return {
     show: loadList,

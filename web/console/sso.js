@@ -3,7 +3,7 @@
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
-import { $, el, busy, fmtDate, formValues, showNote } from '/app/assets/dom.js';
+import { $, el, busy, fmtDate, formValues, showNote, showPage, wirePager } from '/app/assets/dom.js';
 
 const CHALLENGE = { blink: 'Blink', head_movement: 'Move the head', turn_left: 'Turn left', turn_right: 'Turn right', nod: 'Nod', smile: 'Smile' };
 const METHOD = { client_secret_basic: 'Secret in the header', client_secret_post: 'Secret in the body', none: 'No secret (PKCE)' };
@@ -14,7 +14,6 @@ export function initSso(ctx) {
   async function load() {
     await busy(null, $('#sso-error'), async () => {
       const p = await api('/sso/clients/', { auth: ctx.auth(), query: { page: state.page, page_size: 20 } });
-      state.totalPages = Math.max(1, p.total_pages);
       $('#sso-table tbody').replaceChildren(
         ...p.results.map((c) =>
           el(
@@ -32,9 +31,7 @@ export function initSso(ctx) {
       );
       $('#sso-empty').hidden = p.results.length > 0;
       $('#sso-table').hidden = p.results.length === 0;
-      $('#sso-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: state.totalPages })} · ${tn(p.count, '{n} application', '{n} applications')}`;
-      $('#sso-prev').disabled = state.page <= 1;
-      $('#sso-next').disabled = state.page >= state.totalPages;
+      showPage('sso', state, p, tn(p.count, '{n} application', '{n} applications'));
     });
   }
 
@@ -83,14 +80,7 @@ export function initSso(ctx) {
     });
   });
 
-  $('#sso-prev').addEventListener('click', () => {
-    state.page = Math.max(1, state.page - 1);
-    void load();
-  });
-  $('#sso-next').addEventListener('click', () => {
-    state.page = Math.min(state.totalPages, state.page + 1);
-    void load();
-  });
+  wirePager('sso', state, load);
 
   return {
     show: load,

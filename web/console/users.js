@@ -2,7 +2,7 @@
 // enrollment from an uploaded photo.
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
-import { $, el, busy, fmtDate, formValues, showError, showNote } from '/app/assets/dom.js';
+import { $, el, busy, fmtDate, formValues, showError, showNote, showPage, wirePager } from '/app/assets/dom.js';
 import { facePhoto } from '/app/assets/face-photo.js';
 import { initFallback } from './fallback.js';
 
@@ -31,12 +31,9 @@ export function initUsers(ctx) {
   async function loadList() {
     await busy(null, $('#users-error'), async () => {
       const p = await api('/clients/users/', { auth: ctx.auth(), query: { page: state.page, page_size: PAGE_SIZE, ...state.filters } });
-      state.totalPages = Math.max(1, p.total_pages);
       tbody.replaceChildren(...p.results.map(row));
       if (p.results.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 7, class: 'muted', text: t('No users.') })));
-      $('#users-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: state.totalPages })} · ${tn(p.count, '{n} user', '{n} users')}`;
-      $('#users-prev').disabled = state.page <= 1;
-      $('#users-next').disabled = state.page >= state.totalPages;
+      showPage('users', state, p, tn(p.count, '{n} user', '{n} users'));
     });
   }
 
@@ -131,14 +128,7 @@ export function initUsers(ctx) {
     state.page = 1;
     void loadList();
   });
-  $('#users-prev').addEventListener('click', () => {
-    state.page = Math.max(1, state.page - 1);
-    void loadList();
-  });
-  $('#users-next').addEventListener('click', () => {
-    state.page = Math.min(state.totalPages, state.page + 1);
-    void loadList();
-  });
+  wirePager('users', state, loadList);
 
   $('#user-create').addEventListener('submit', (e) => {
     e.preventDefault();

@@ -1,7 +1,7 @@
 // Webhooks panel: endpoints (list, create, test, delete) and delivery logs with filters.
 import { api } from '/app/assets/api.js';
 import { t } from '/app/assets/i18n.js';
-import { $, el, busy, fmtDate, formValues, showNote } from '/app/assets/dom.js';
+import { $, el, busy, fmtDate, formValues, showNote, showPage, wirePager } from '/app/assets/dom.js';
 import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
 
 /** The events of the guide (docs/webhooks.md); webhook.test is sent only by the test button. */
@@ -89,7 +89,6 @@ export function initWebhooks(ctx) {
   async function loadLogs() {
     await busy(null, $('#logs-error'), async () => {
       const p = await api('/webhooks/logs/', { auth: ctx.auth(), query: { page: logs.page, page_size: 20, ...logs.filters } });
-      logs.totalPages = Math.max(1, p.total_pages);
       const tb = $('#logs-table tbody');
       tb.replaceChildren(
         ...p.results.map((d) =>
@@ -108,9 +107,7 @@ export function initWebhooks(ctx) {
         ),
       );
       if (p.results.length === 0) tb.append(el('tr', {}, el('td', { colspan: 8, class: 'muted', text: t('No deliveries.') })));
-      $('#logs-page').textContent = `${t('Page {page} of {pages}', { page: p.page, pages: logs.totalPages })} · ${p.count}`;
-      $('#logs-prev').disabled = logs.page <= 1;
-      $('#logs-next').disabled = logs.page >= logs.totalPages;
+      showPage('logs', logs, p, String(p.count));
     });
   }
 
@@ -150,14 +147,7 @@ export function initWebhooks(ctx) {
     logs.page = 1;
     void loadLogs();
   });
-  $('#logs-prev').addEventListener('click', () => {
-    logs.page = Math.max(1, logs.page - 1);
-    void loadLogs();
-  });
-  $('#logs-next').addEventListener('click', () => {
-    logs.page = Math.min(logs.totalPages, logs.page + 1);
-    void loadLogs();
-  });
+  wirePager('logs', logs, loadLogs);
 
   return {
     show: () => Promise.all([loadEndpoints(), loadLogs()]),
