@@ -2,7 +2,7 @@
 // shared by the browser tests in test/web/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { testDataDir } from '../../src/config/env.ts';
 import { recordSkip } from './skips.ts';
 
@@ -51,3 +51,21 @@ export function launchBrowser(camera: string = FAKECAM): Promise<Browser> {
     ],
   });
 }
+
+/**
+ * Stores a tenant's key pair in the page's session the way the console's sign-in does (the page is left
+ * on the console): `auth` is the tenant's `ApiKey <key>:<secret>` header.
+ */
+export async function storeConsoleCredentials(p: Page, base: string, auth: string): Promise<void> {
+  const [apiKey, secretKey] = auth.replace(/^ApiKey /, '').split(':');
+  await p.goto(`${base}/app/console/`);
+  await p.evaluate(([k, s]) => sessionStorage.setItem('wajah.credentials', JSON.stringify({ apiKey: k, secretKey: s })), [apiKey, secretKey]);
+}
+
+/** Opens the console signed in as the tenant whose `ApiKey <key>:<secret>` header is `auth`. */
+export async function signInConsole(p: Page, base: string, auth: string): Promise<void> {
+  await storeConsoleCredentials(p, base, auth);
+  await p.goto(`${base}/app/console/`);
+  await p.locator('#client-area').waitFor({ state: 'visible' });
+}
+

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { useTestApp } from '../helpers/app.ts';
-import { FAKECAM_HEADTURN, browserSkip, launchBrowser, requireBrowserFiles } from '../helpers/browser.ts';
+import { FAKECAM_HEADTURN, browserSkip, launchBrowser, requireBrowserFiles, storeConsoleCredentials } from '../helpers/browser.ts';
 import { quickBackend } from '../helpers/foundation.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, type Tenant } from '../helpers/face-fixtures.ts';
 
@@ -88,9 +88,7 @@ describe('camera page: an oval that follows the face, a progress ring, angles in
     const context = await browser.newContext({ viewport: { width: 1280, height: 844 }, reducedMotion: 'reduce' });
     const p = await context.newPage();
     p.on('pageerror', (e) => console.error('page error:', e.message));
-    const [apiKey, secretKey] = tenant.auth.replace(/^ApiKey /, '').split(':');
-    await p.goto(`${base}/app/console/`);
-    await p.evaluate(([k, s]) => sessionStorage.setItem('wajah.credentials', JSON.stringify({ apiKey: k, secretKey: s })), [apiKey, secretKey]);
+    await storeConsoleCredentials(p, base, tenant.auth);
     const answers: Answer[] = [];
     await p.route('**/process-frame/', async (route) => {
       const res = await route.fetch();

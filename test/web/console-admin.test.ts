@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
-import { browserSkip, launchBrowser, requireBrowserFiles } from '../helpers/browser.ts';
+import { browserSkip, launchBrowser, requireBrowserFiles, signInConsole } from '../helpers/browser.ts';
 import { quickBackend } from '../helpers/foundation.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, type Tenant } from '../helpers/face-fixtures.ts';
 import { testDataDir } from '../../src/config/env.ts';
@@ -77,13 +77,7 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     return p;
   }
 
-  async function signIn(p: Page, x: Tenant = tenant): Promise<void> {
-    const [apiKey, secret] = keys(x);
-    await p.goto(`${base}/app/console/`);
-    await p.evaluate(([k, s]) => sessionStorage.setItem('wajah.credentials', JSON.stringify({ apiKey: k, secretKey: s })), [apiKey, secret]);
-    await p.goto(`${base}/app/console/`);
-    await p.locator('#client-area').waitFor({ state: 'visible' });
-  }
+  const signIn = (p: Page, x: Tenant = tenant) => signInConsole(p, base, x.auth);
 
   async function signInOperator(p: Page): Promise<void> {
     await p.goto(`${base}/app/console/`);

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
-import { CHROMIUM, browserSkip, launchBrowser, requireBrowserFiles } from '../helpers/browser.ts';
+import { CHROMIUM, browserSkip, launchBrowser, requireBrowserFiles, signInConsole } from '../helpers/browser.ts';
 import { quickBackend } from '../helpers/foundation.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, type Tenant } from '../helpers/face-fixtures.ts';
 import { testDataDir } from '../../src/config/env.ts';
@@ -34,7 +34,6 @@ describe('web pages people like (issue 12)', { skip }, () => {
   let empty: Tenant;
   let noFaceCam: string;
 
-  const keys = (x: Tenant) => x.auth.replace(/^ApiKey /, '').split(':');
   const inject = (method: 'GET' | 'POST', url: string, x: Tenant, payload?: object) =>
     t().app.inject({ method, url, headers: { authorization: x.auth, ...(payload ? { 'content-type': 'application/json' } : {}) }, ...(payload ? { payload } : {}) });
 
@@ -95,13 +94,7 @@ describe('web pages people like (issue 12)', { skip }, () => {
     return p;
   }
 
-  async function signIn(p: Page, x: Tenant = tenant): Promise<void> {
-    const [apiKey, secret] = keys(x);
-    await p.goto(`${base}/app/console/`);
-    await p.evaluate(([k, s]) => sessionStorage.setItem('wajah.credentials', JSON.stringify({ apiKey: k, secretKey: s })), [apiKey, secret]);
-    await p.goto(`${base}/app/console/`);
-    await p.locator('#client-area').waitFor({ state: 'visible' });
-  }
+  const signIn = (p: Page, x: Tenant = tenant) => signInConsole(p, base, x.auth);
 
   const missing = (p: Page) => p.evaluate(() => [...((window as unknown as { __wajahI18nMissing: Set<string> }).__wajahI18nMissing ?? [])]);
 
