@@ -177,12 +177,15 @@ export class AuthenticationService {
           prev,
         );
         const nextShape = state.liveness.refShape;
-        state.shape = nextShape ? this.d.vault.sealSession(client.id, locked.id, 'shape', Float32Array.from(nextShape)) : null;
-        if (!nextShape) state.planar = null;
-        else if (state.liveness.refFrame === state.liveness.frames && face.signals.regionCrop) {
-          // This frame is the challenge's reference: its face region is what later frames' texture is
-          // compared with (a flat picture moves as one plane). Sealed like the thumbnail.
-          state.planar = { crop: this.d.vault.sealSession(client.id, locked.id, 'planar', face.signals.regionCrop), region: faceRegion(face.box) };
+        if (!nextShape) {
+          state.shape = null;
+          state.planar = null;
+        } else if (state.liveness.refFrame === state.liveness.frames) {
+          // This frame is the challenge's reference (sealed once, like the thumbnail): its landmarks for the
+          // nose parallax, its face region for the texture test (a flat picture moves as one plane).
+          state.shape = this.d.vault.sealSession(client.id, locked.id, 'shape', Float32Array.from(nextShape));
+          const crop = face.signals.regionCrop;
+          state.planar = crop ? { crop: this.d.vault.sealSession(client.id, locked.id, 'planar', crop), region: faceRegion(face.box) } : null;
         }
         state.liveness = { ...state.liveness, refShape: null };
         state.thumb = this.d.vault.sealSession(client.id, locked.id, 'thumb', face.signals.faceThumb);
