@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ARCFACE_112, invertAffine, similarityTransform } from './similarity.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { testDataDir } from '../../config/env.ts';
+import { decodeImage } from '../decode/decode.ts';
+import type { RgbImage } from '../image.ts';
+import { ARCFACE_112, invertAffine, similarityTransform, warpAffine, type Affine } from './similarity.ts';
 
 test('similarityTransform recovers a known rotation, scale and translation', () => {
   const angle = 0.3, s = 1.7, tx = 12, ty = -5;
@@ -21,4 +26,32 @@ test('similarityTransform never reflects: a mirrored point set gives a rotation,
   const mirrored = ARCFACE_112.map(([x, y]) => [112 - x, y] as [number, number]);
   const m = similarityTransform(mirrored, ARCFACE_112);
   assert.ok(m[0] * m[4] - m[1] * m[3] > 0);
+});
+
+/** Bilinear sampling with a bounds check on every read (black outside): the definition warpAffine must keep. */
+function reference(img: RgbImage, m: Affine, size: number): Uint8Array {
+  const inv = invertAffine(m);
+  const at = (x: number, y: number, c: number) => (x < 0 || y < 0 || x >= img.width || y >= img.height ? 0 : img.data[(y * img.width + x) * 3 + c]);
+  const out = new Uint8Array(size * size * 3);
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++) {
+      const x = inv[0] * u + inv[1] * v + inv[2], y = inv[3] * u + inv[4] * v + inv[5];
+      const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
+      for (let c = 0; c < 3; c++) {
+        const top = at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx, bot = at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx;
+        out[(v * size + u) * 3 + c] = Math.round(top * (1 - fy) + bot * fy);
+      }
+    }
+  }
+  return out;
+}
+
+test('warpAffine gives exactly the bilinear pixels, inside the picture and where the crop leaves it', async () => {
+  const img = await decodeImage(readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/obama/obama_01.jpg')));
+  // A face-sized five-point set in the middle, tilted; then the same set shifted half out of the picture.
+  const five: Array<[number, number]> = [[img.width * 0.42, img.height * 0.4], [img.width * 0.58, img.height * 0.42], [img.width * 0.5, img.height * 0.5], [img.width * 0.44, img.height * 0.6], [img.width * 0.56, img.height * 0.61]];
+  for (const dx of [0, -img.width * 0.5, img.width * 0.45]) {
+    const m = similarityTransform(five.map(([x, y]) => [x + dx, y] as [number, number]), ARCFACE_112);
+    assert.deepEqual(warpAffine(img, m, 112).data, reference(img, m, 112), `shifted ${dx} px`);
+  }
 });
