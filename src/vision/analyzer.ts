@@ -8,7 +8,7 @@ import { livenessSignals, planaritySignals } from './liveness-signals/signals.ts
 import { DEFAULT_MODEL, isModelId, MODEL_DLIB, MODEL_FACEPLUGIN, type ModelId } from './models.ts';
 import { assessQuality } from './quality/quality.ts';
 import { iou, mustEmbed, TRACKING, type TrackState } from './tracking/track-state.ts';
-import type { AnalyzedFace, AnalyzeOptions, AnalyzeResult } from './types.ts';
+import type { AnalyzedFace, AnalyzeOptions, AnalyzeResult, Box } from './types.ts';
 
 /** Build a recogniser backend by id (each loads its weights from node_modules). */
 export async function createEmbedder(id: ModelId): Promise<Embedder> {
@@ -30,9 +30,9 @@ export async function createEmbedder(id: ModelId): Promise<Embedder> {
  * a corner), so that of two faces of similar size the one in the middle of the frame is the subject,
  * while a clearly larger face still wins.
  */
-export function byPrimacy(faces: DetectedFace[], width: number, height: number): DetectedFace[] {
+export function byPrimacy<F extends { box: Box }>(faces: F[], width: number, height: number): F[] {
   const halfDiag = Math.hypot(width, height) / 2;
-  const key = (f: DetectedFace) => {
+  const key = (f: F) => {
     const d = Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2) / halfDiag;
     return f.box.width * f.box.height * (1 - 0.6 * Math.min(1, d) ** 2);
   };
@@ -73,6 +73,8 @@ interface Prepared {
   usable: TrackState | null;
   /** The face is followed on this frame (mesh on the predicted crop) rather than detected. */
   follow: boolean;
+  /** The detector's turn on a followed face: its boxes alone confirm the followed fit (TRACKING.DETECT_EVERY). */
+  confirm: boolean;
   fit: TrackedFit | null;
   t0: number;
   decodeMs: number;
@@ -197,8 +199,11 @@ export class Analyzer {
         const embedder = it.options.embed ? await this.embedder(modelId) : null;
         const img = await decodeImage(it.image, this.limits);
         const usable = it.track && it.track.modelId === modelId ? it.track : null;
-        const follow = usable !== null && this.detector.track !== undefined && usable.sinceDetect + 1 < TRACKING.DETECT_EVERY;
-        frames.push({ job: it, modelId, embedder, img, usable, follow, fit: null, t0, decodeMs: performance.now() - t0, trackMs: 0 });
+        // On the detector's turn the face is still followed when the backend can confirm the fit from
+        // its boxes alone; otherwise that frame runs the whole detector.
+        const due = usable !== null && usable.sinceDetect + 1 >= TRACKING.DETECT_EVERY;
+        const follow = usable !== null && this.detector.track !== undefined && (!due || this.detector.faceBoxes !== undefined);
+        frames.push({ job: it, modelId, embedder, img, usable, follow, confirm: follow && due, fit: null, t0, decodeMs: performance.now() - t0, trackMs: 0 });
       } catch (error) {
         frames.push({ error });
       }
@@ -241,10 +246,23 @@ export class Analyzer {
     let face: DetectedFace | null = null;
     let next: TrackCrop | null = null;
     let faces = usable?.faces ?? 0;
-    let detected = false;
+    let detected = false, confirmed = false;
     if (f.fit && f.fit.confidence >= TRACKING.MIN_TRACK_CONFIDENCE) {
-      face = { ...f.fit.face, score: usable!.score };
-      next = f.fit.next;
+      if (!f.confirm) {
+        face = { ...f.fit.face, score: usable!.score };
+        next = f.fit.next;
+      } else {
+        // The detector's turn: its main box must be the followed face. A new main face (someone
+        // larger or more central stepped in) or none at all runs the whole detector below.
+        const boxes = byPrimacy(await this.detector.faceBoxes!(img), img.width, img.height);
+        detected = true;
+        if (boxes.length > 0 && iou(boxes[0].box, f.fit.face.box) >= TRACKING.SAME_FACE_IOU) {
+          face = { ...f.fit.face, score: boxes[0].score };
+          next = f.fit.next;
+          faces = boxes.length;
+          confirmed = true;
+        }
+      }
     }
     if (!face) {
       const all = byPrimacy(await this.detector.detect(img, detectOptions), img.width, img.height);
@@ -288,7 +306,7 @@ export class Analyzer {
         modelId,
         // A frame's own work (its share of a batched mesh pass included), not the batch's wall time.
         timings: { decodeMs: f.decodeMs, detectMs, embedMs: t4 - t3, qualityMs: t3 - t2, totalMs: f.decodeMs + detectMs + (t4 - t2) },
-        tracking: { detected, embedded: embedNow, faces, frame },
+        tracking: { detected, confirmed, embedded: embedNow, faces, frame },
       },
       track,
     };

@@ -55,7 +55,7 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions): Promise<F
     maxPixels: opts.maxPixels,
   });
   let closed = false;
-  const tracking = { frames: 0, detectorRuns: 0, embeddings: 0 };
+  const tracking = { frames: 0, detectorRuns: 0, confirmations: 0, embeddings: 0 };
   return {
     defaultModelId: defaultModel,
     async analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
@@ -65,6 +65,7 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions): Promise<F
       const result = await track.run((state) => pool.analyzeTracked(image, options, state));
       tracking.frames++;
       if (result.tracking?.detected) tracking.detectorRuns++;
+      if (result.tracking?.confirmed) tracking.confirmations++;
       if (result.tracking?.embedded) tracking.embeddings++;
       return result;
     },

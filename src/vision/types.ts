@@ -139,7 +139,9 @@ export interface EngineStatus {
   queued: number;
   models: string[];
   /** Stream frames that were tracked since start: detector runs and recogniser runs among them. */
-  tracking: { frames: number; detectorRuns: number; embeddings: number };
+  /** Stream frames tracked; detector runs among them (confirmations: the runs whose boxes alone confirmed the
+   * followed face); recogniser runs. */
+  tracking: { frames: number; detectorRuns: number; confirmations: number; embeddings: number };
 }
 
 export interface FaceEngine {

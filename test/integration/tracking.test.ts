@@ -71,6 +71,10 @@ describe('tracking in streams [pglite]', () => {
       const embeddings = after.embeddings - before.embeddings;
       assert.equal(n, frames.length, 'every frame of the stream was tracked');
       assert.ok(detectorRuns <= Math.ceil(frames.length / TRACKING.DETECT_EVERY) + 2, `${person}: detector ran on ${detectorRuns} of ${n} frames`);
+      // On the detector's turn the followed face is confirmed by the boxes alone (no landmarks fitted
+      // afresh): every periodic turn but those where the fit was lost.
+      const confirmations = after.confirmations - before.confirmations;
+      assert.ok(confirmations >= Math.floor(frames.length / TRACKING.DETECT_EVERY) - 2, `${person}: ${confirmations} of ${detectorRuns} detector runs confirmed the followed face`);
       assert.ok(embeddings <= frames.length / 2, `${person}: recogniser ran on ${embeddings} of ${n} frames`);
     }
   });

@@ -16,6 +16,13 @@ export interface DetectedFace {
   passiveLiveScore: number | null;
 }
 
+/** A face box from the detector alone (no landmarks fitted). */
+export interface FoundBox {
+  box: Box;
+  /** Detector confidence 0..1. */
+  score: number;
+}
+
 export interface DetectOptions {
   /** Run the passive anti-spoof models too (slower). */
   passive: boolean;
@@ -57,6 +64,12 @@ export interface FaceDetector {
   /** `track` for several frames at once (each its own image and crop): the same fits, batched where the
    * backend can. */
   trackBatch?(items: Array<{ img: RgbImage; crop: TrackCrop }>, options: DetectOptions): Promise<Array<TrackedFit | null>>;
+  /**
+   * Streams: the face boxes `detect` would start from, without landmarks: on a followed stream's
+   * periodic detector frame they tell whether the followed face is still the main one and how many
+   * faces are in the picture. Backends without it run `detect` on those frames.
+   */
+  faceBoxes?(img: RgbImage): Promise<FoundBox[]>;
   /** The crop to follow `face` (one of `detect`'s) in the next frame. */
   trackCrop?(face: DetectedFace): TrackCrop;
 }

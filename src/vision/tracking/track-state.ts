@@ -55,6 +55,9 @@ export interface TrackState {
 export interface TrackingInfo {
   /** The detector ran on this frame (no track, low mesh confidence, or its turn). */
   detected: boolean;
+  /** On the detector's turn, its boxes alone confirmed the followed face: the landmarks are the followed
+   * fit's, no mesh was fitted from a detector box. */
+  confirmed: boolean;
   /** The recogniser ran on this frame (otherwise the embedding is the track's last one). */
   embedded: boolean;
   /** Faces seen on the last detector run of the stream. */
