@@ -63,15 +63,27 @@ for (const file of FAKECAM_CLIPS) {
     let next: TrackCrop | null = null;
     let faces = prev?.faces ?? 0;
     let detected = false;
-    if (prev && prev.sinceDetect + 1 < TRACKING.DETECT_EVERY) {
+    if (prev) {
       const fit = await time('worker: mesh fit on the predicted crop', () => detector.track!(img, prev!.crop, { passive: false }));
       if (fit && fit.confidence >= TRACKING.MIN_TRACK_CONFIDENCE) {
-        face = { ...fit.face, score: prev.score };
-        next = fit.next;
+        if (prev.sinceDetect + 1 < TRACKING.DETECT_EVERY) {
+          face = { ...fit.face, score: prev.score };
+          next = fit.next;
+        } else {
+          // The detector's turn: its boxes alone confirm the followed face (Analyzer, tracked frames).
+          const boxes = byPrimacy(await time('worker: detector boxes alone (detector turn, confirming the followed face)', () => detector.faceBoxes!(img)), img.width, img.height);
+          if (boxes.length > 0 && iou(boxes[0].box, fit.face.box) >= TRACKING.SAME_FACE_IOU) {
+            face = { ...fit.face, score: boxes[0].score };
+            next = fit.next;
+            faces = boxes.length;
+            detected = true;
+            counts.detectorFrames++;
+          }
+        }
       }
     }
     if (!face) {
-      const all = await time('worker: detector + mesh (detector frames)', () => detector.detect(img, { passive: false }));
+      const all = await time('worker: detector + mesh (no track, or the followed face lost)', () => detector.detect(img, { passive: false }));
       if (all.length === 0) {
         prev = null;
         continue;
@@ -84,7 +96,7 @@ for (const file of FAKECAM_CLIPS) {
       // What the passive anti-spoof score would add (liveness frames only; stream frames skip it).
       await time('worker: passive anti-spoof (liveness frames only, not run on stream frames)', () => detector.detect(img, { passive: true }));
       samples['worker: passive anti-spoof (liveness frames only, not run on stream frames)'].push(
-        samples['worker: passive anti-spoof (liveness frames only, not run on stream frames)'].pop()! - samples['worker: detector + mesh (detector frames)'].at(-1)!,
+        samples['worker: passive anti-spoof (liveness frames only, not run on stream frames)'].pop()! - samples['worker: detector + mesh (no track, or the followed face lost)'].at(-1)!,
       );
     }
     counts.frames++;
@@ -107,6 +119,20 @@ for (const file of FAKECAM_CLIPS) {
     const result = { width: img.width, height: img.height, faces: [{ box: face.box, score: face.score, landmarks: face.five, pose: face.pose, quality, signals, embedding }] };
     await time('worker→main: clone of result + track state', () => structuredClone({ result, track }));
     prev = track;
+  }
+}
+
+// An empty picture (no face): the detector with its wide search (a stream's first empty frame and every
+// DETECT_EVERY-th after it) and without (the other empty frames of a stream). Not per tracked frame.
+const emptySamples: Record<string, number[]> = {};
+{
+  const grey = await decodeImage(await sharp({ create: { width: 640, height: 360, channels: 3, background: '#7a7a7a' } }).jpeg().toBuffer());
+  for (let i = 0; i < 20; i++) {
+    for (const [label, wide] of [['empty frame: detector with the wide search', true], ['empty frame: plain detector (wideSearch: false)', false]] as const) {
+      const t = performance.now();
+      await detector.detect(grey, { passive: false, wide });
+      (emptySamples[label] ??= []).push(performance.now() - t);
+    }
   }
 }
 
@@ -174,4 +200,6 @@ const out = (s: string) => (json ? console.error(s) : console.log(s));
 out(`stream-profile: ${counts.frames} tracked frames of ${FAKECAM_CLIPS.length} clips (mean JPEG ${Math.round(jpegBytes / jpegs / 1024)} kB), detector on ${counts.detectorFrames}, recogniser on ${counts.embedFrames}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 out('stage | runs | mean ms | p50 | p95 | ms per frame (mean × runs / frames)');
 for (const r of rows) out(`${r.stage} | ${r.n} | ${r2(r.mean)} | ${r2(r.p50)} | ${r2(r.p95)} | ${r2(perFrame(r))}`);
-if (json) console.log(JSON.stringify({ counts, rows }));
+const empty = Object.entries(emptySamples).map(([stage, xs]) => ({ stage, ...stats(xs) }));
+for (const r of empty) out(`${r.stage} | ${r.n} | ${r2(r.mean)} | ${r2(r.p50)} | ${r2(r.p95)} | –`);
+if (json) console.log(JSON.stringify({ counts, rows, empty }));

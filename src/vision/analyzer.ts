@@ -139,7 +139,7 @@ export class Analyzer {
     const embedder = options.embed ? await this.embedder(modelId) : null;
     const img = await decodeImage(image, this.limits);
     const t1 = performance.now();
-    let detected: DetectedFace[] = await this.detector.detect(img, { passive: options.passive ?? false, refineEyes: options.refineEyes ?? false });
+    let detected: DetectedFace[] = await this.detector.detect(img, { passive: options.passive ?? false, refineEyes: options.refineEyes ?? false, wide: options.wideSearch ?? true });
     const t2 = performance.now();
     if (detected.length === 0) throw appError('NO_FACE_DETECTED');
     detected = byPrimacy(detected, img.width, img.height);
@@ -210,7 +210,7 @@ export class Analyzer {
     }
     // 2. The mesh on each followed face's predicted crop: one batch when several frames follow a face.
     const following = frames.filter((f): f is Prepared => !('error' in f) && f.follow);
-    const detectOptions = (f: Prepared) => ({ passive: f.job.options.passive ?? false, refineEyes: f.job.options.refineEyes ?? false });
+    const detectOptions = (f: Prepared) => ({ passive: f.job.options.passive ?? false, refineEyes: f.job.options.refineEyes ?? false, wide: f.job.options.wideSearch ?? true });
     if (following.length > 1 && this.detector.trackBatch && following.every((f) => !detectOptions(f).refineEyes)) {
       const t = performance.now();
       const fits = await this.detector.trackBatch(following.map((f) => ({ img: f.img, crop: f.usable!.crop })), { passive: false });
@@ -239,7 +239,7 @@ export class Analyzer {
     return out;
   }
 
-  async #finishTracked(f: Prepared, detectOptions: { passive: boolean; refineEyes: boolean }): Promise<TrackedOutcome> {
+  async #finishTracked(f: Prepared, detectOptions: { passive: boolean; refineEyes: boolean; wide: boolean }): Promise<TrackedOutcome> {
     const { img, usable, modelId, embedder } = f;
     const { options } = f.job;
     const t1 = performance.now();

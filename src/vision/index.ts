@@ -62,7 +62,7 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions): Promise<F
       // A frame of a stream (withStreamTrack) follows the face; one-shot calls run the whole pipeline.
       const track = trackFor(options);
       if (!track) return pool.analyze(image, options);
-      const result = await track.run((state) => pool.analyzeTracked(image, options, state));
+      const result = await track.run((state, wide) => pool.analyzeTracked(image, wide ? options : { ...options, wideSearch: false }, state));
       tracking.frames++;
       if (result.tracking?.detected) tracking.detectorRuns++;
       if (result.tracking?.confirmed) tracking.confirmations++;

@@ -119,6 +119,10 @@ export interface AnalyzeOptions {
    * `signals.flatness` of this frame is measured against it, only when this frame's yaw is at least
    * `minTurn` degrees from `yaw` (the reference's; the check matters only for turned frames). */
   planarRef?: { crop: Uint8Array; region: Box; yaw?: number; minTurn?: number } | null;
+  /** false: when the detector finds no face, stop there, without the wider searches (a face filling the
+   * whole picture, a picture turned sideways). Streams set it on frames after an empty one (see
+   * StreamTrack); default true. */
+  wideSearch?: boolean;
 }
 
 export interface AnalyzeResult {

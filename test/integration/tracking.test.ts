@@ -108,4 +108,29 @@ describe('tracking in streams [pglite]', () => {
       }
     }
   });
+  test(`an empty stream searches wide only every ${TRACKING.DETECT_EVERY} frames: an upright face is found at once, a sideways one within ${TRACKING.DETECT_EVERY - 1} frames`, async () => {
+    const grey = await sharp({ create: { width: 640, height: 360, channels: 3, background: '#7a7a7a' } }).jpeg().toBuffer();
+    const sideways = await Promise.all(PERSON_A.slice(0, 8).map((f) => sharp(f).rotate(90).jpeg({ quality: 90 }).toBuffer()));
+    const sidewaysSeenAt: number[] = [];
+    for (const [kind, faceFrames] of [['upright', PERSON_A.slice(0, 8)], ['sideways', sideways]] as const) {
+      // Each time after a different number of empty frames, so every phase of the wide search is met.
+      for (let empty = 1; empty <= TRACKING.DETECT_EVERY; empty++) {
+        const track = new StreamTrack();
+        const answers: string[] = [];
+        for (const f of [...Array.from({ length: empty }, () => grey), ...faceFrames]) {
+          answers.push(await withStreamTrack(track, () => engine.analyze(f, { multiple: 'largest', embed: true })).then(() => 'face', (e: { code?: string }) => e.code ?? 'error'));
+        }
+        const seenAt = answers.indexOf('face') - empty;
+        assert.ok(answers.slice(0, empty).every((a) => a === 'NO_FACE_DETECTED'), answers.join(' '));
+        if (kind === 'upright') assert.equal(seenAt, 0, `upright face after ${empty} empty frames: ${answers.join(' ')}`);
+        else assert.ok(seenAt >= 0 && seenAt < TRACKING.DETECT_EVERY, `sideways face after ${empty} empty frames: ${answers.join(' ')}`);
+        if (kind === 'sideways') sidewaysSeenAt.push(seenAt);
+      }
+    }
+    // The saving: the empty frames between wide searches ran the plain detector only, so the sideways
+    // face was found late in all phases but the one where it arrived on a wide frame.
+    assert.deepEqual(sidewaysSeenAt.map((d) => d > 0), Array.from({ length: TRACKING.DETECT_EVERY }, (_, i) => i + 1 !== TRACKING.DETECT_EVERY), sidewaysSeenAt.join(' '));
+    // The wide search itself still finds the sideways face on a frame of its own (a one-shot call).
+    assert.equal((await engine.analyze(sideways[0], { multiple: 'largest', embed: true })).faces.length, 1);
+  });
 });

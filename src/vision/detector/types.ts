@@ -28,6 +28,8 @@ export interface DetectOptions {
   passive: boolean;
   /** Re-fit the eye contours with the iris model (clearer eye openness for blink checks; ≈ +10 ms). */
   refineEyes?: boolean;
+  /** false: no face from the plain detector is the answer (no search with a border or sideways). Default true. */
+  wide?: boolean;
 }
 
 /** Where to fit the face of the next stream frame: a square crop (image pixels), turned by `angle` radians. */

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { isAppError } from '../../errors.ts';
 import type { AnalyzeOptions, AnalyzeResult } from '../types.ts';
-import type { TrackState } from './track-state.ts';
+import { TRACKING, type TrackState } from './track-state.ts';
 
 /**
  * The tracking memory of one stream (one WebSocket connection). Frames of a stream may overlap (two in
@@ -18,12 +18,22 @@ export class StreamTrack {
   #applied = 0;
   /** Bumped on every state change: names the appearance a frame starting from this state would begin. */
   #version = 0;
+  /** Frames without a face in a row (NO_FACE_DETECTED) since the stream last saw one. */
+  #empty = 0;
 
-  async run(job: (state: TrackState | null) => Promise<{ result: AnalyzeResult; track: TrackState | null }>): Promise<AnalyzeResult> {
+  /**
+   * Runs one frame's `job` from the stream's state. `wide` tells the job whether to search wider than
+   * the plain detector when it finds no face (a face filling the picture, a picture turned sideways):
+   * on the first empty frame and every TRACKING.DETECT_EVERY-th empty frame after it, so an empty
+   * picture (a camera watching a door) costs little while such a face is still found at most
+   * DETECT_EVERY − 1 frames late.
+   */
+  async run(job: (state: TrackState | null, wide: boolean) => Promise<{ result: AnalyzeResult; track: TrackState | null }>): Promise<AnalyzeResult> {
     const seq = ++this.#seq;
     const base = { version: this.#version, appearance: this.#appearance };
     try {
-      const { result, track } = await job(this.#state);
+      const { result, track } = await job(this.#state, this.#empty % TRACKING.DETECT_EVERY === 0);
+      this.#empty = 0;
       // A frame that started a track begins an appearance, named by the state it started from, so two
       // frames in flight that both start from it (both detected the face afresh) share one appearance.
       const appearance = result.tracking?.frame === 0 || !base.appearance ? `${this.#id}:${base.version}` : base.appearance;
@@ -35,6 +45,7 @@ export class StreamTrack {
       // No face, a bad frame, a dead worker: the next frame starts afresh. A busy engine did not see the
       // frame at all, so the track stays.
       if (!(isAppError(e) && e.code === 'SERVICE_BUSY')) this.#apply(seq, null, null);
+      if (isAppError(e) && e.code === 'NO_FACE_DETECTED') this.#empty++;
       throw e;
     }
   }
@@ -50,6 +61,7 @@ export class StreamTrack {
   }
 
   reset(): void {
+    this.#empty = 0;
     this.#applied = this.#seq;
     this.#state = null;
     this.#appearance = null;

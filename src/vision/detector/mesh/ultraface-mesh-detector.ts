@@ -72,7 +72,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
 
   async detect(img: RgbImage, options: DetectOptions): Promise<DetectedFace[]> {
     const faces = await this.detectOnce(img, options);
-    if (faces.length > 0) return faces;
+    if (faces.length > 0 || options.wide === false) return faces;
     // A face that fills the whole frame (a tight crop) can fall outside the detector's anchors: retry
     // once with a grey border, then map the coordinates back.
     const pad = Math.round(Math.max(img.width, img.height) * 0.3);
