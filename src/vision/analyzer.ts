@@ -63,6 +63,9 @@ export interface TrackedOutcome {
   track: TrackState;
 }
 
+/** One frame's outcome in analyzeTrackedBatch: each frame succeeds or fails on its own. */
+export type TrackedBatchOutcome = { ok: true; value: TrackedOutcome } | { ok: false; error: unknown };
+
 /** A decoded frame on its way through analyzeTrackedBatch. */
 interface Prepared {
   job: TrackedJob;
@@ -188,8 +191,10 @@ export class Analyzer {
    * Several stream frames at once (the frames queued for one worker, usually of different streams): each
    * analysed exactly as by analyzeTracked, with the mesh fits on the predicted crops run as one batch of
    * the mesh model (the same landmarks, less time per frame). Each frame succeeds or fails on its own.
+   * `onOutcome` hears each frame's outcome as soon as it is known (the caller can answer it without
+   * waiting for the rest of the batch).
    */
-  async analyzeTrackedBatch(items: TrackedJob[]): Promise<Array<{ ok: true; value: TrackedOutcome } | { ok: false; error: unknown }>> {
+  async analyzeTrackedBatch(items: TrackedJob[], onOutcome: (index: number, outcome: TrackedBatchOutcome) => void = () => {}): Promise<TrackedBatchOutcome[]> {
     // 1. Decode, one frame after another (one worker = one core).
     const frames: Array<Prepared | { error: unknown }> = [];
     for (const it of items) {
@@ -206,6 +211,7 @@ export class Analyzer {
         frames.push({ job: it, modelId, embedder, img, usable, follow, confirm: follow && due, fit: null, t0, decodeMs: performance.now() - t0, trackMs: 0 });
       } catch (error) {
         frames.push({ error });
+        onOutcome(frames.length - 1, { ok: false, error });
       }
     }
     // 2. The mesh on each followed face's predicted crop: one batch when several frames follow a face.
@@ -224,7 +230,7 @@ export class Analyzer {
       }
     }
     // 3. The rest of each frame on its own.
-    const out: Array<{ ok: true; value: TrackedOutcome } | { ok: false; error: unknown }> = [];
+    const out: TrackedBatchOutcome[] = [];
     for (const f of frames) {
       if ('error' in f) {
         out.push({ ok: false, error: f.error });
@@ -235,6 +241,7 @@ export class Analyzer {
       } catch (error) {
         out.push({ ok: false, error });
       }
+      onOutcome(out.length - 1, out[out.length - 1]);
     }
     return out;
   }

@@ -68,24 +68,26 @@ port.on('message', (msg: ToWorker) => {
         (e: unknown) => send({ type: 'error', id: msg.id, error: serializeError(e) }),
       );
       break;
-    case 'analyze-tracked-batch':
-      analyzer.analyzeTrackedBatch(msg.frames).then(
-        (outcomes) => {
-          // A buffer referenced by two results of the batch is copied, not moved (moving it with the
-          // first would leave the second pointing at a detached buffer).
-          const seen = new Set<ArrayBuffer>(), shared = new Set<ArrayBuffer>();
-          for (const o of outcomes) if (o.ok) for (const b of resultBuffers(o.value.result, o.value.track)) (seen.has(b) ? shared : seen).add(b);
-          outcomes.forEach((o, i) => {
-            const id = msg.frames[i].id;
-            if (o.ok) sendResult(id, o.value.result, o.value.track, shared);
-            else send({ type: 'error', id, error: serializeError(o.error) });
-          });
-        },
-        (e: unknown) => {
-          for (const f of msg.frames) send({ type: 'error', id: f.id, error: serializeError(e) });
-        },
-      );
+    case 'analyze-tracked-batch': {
+      // Each frame is answered as soon as it is finished, not when the whole batch is. Results can
+      // share a buffer only through their input states (two frames of one stream in one batch start
+      // from the same track, whose last embedding both may report): such buffers are copied, not moved
+      // (moving one with the first answer would leave the second pointing at a detached buffer).
+      const seen = new Set<ArrayBuffer>(), shared = new Set<ArrayBuffer>();
+      for (const f of msg.frames) for (const b of ownedBuffers(f.track?.embedding, f.track?.embeddedThumb)) (seen.has(b) ? shared : seen).add(b);
+      const answered = new Set<number>();
+      analyzer
+        .analyzeTrackedBatch(msg.frames, (i, o) => {
+          const id = msg.frames[i].id;
+          answered.add(id);
+          if (o.ok) sendResult(id, o.value.result, o.value.track, shared);
+          else send({ type: 'error', id, error: serializeError(o.error) });
+        })
+        .catch((e: unknown) => {
+          for (const f of msg.frames) if (!answered.has(f.id)) send({ type: 'error', id: f.id, error: serializeError(e) });
+        });
       break;
+    }
     case 'test:exit':
       process.exit(msg.code);
       break;
