@@ -229,19 +229,27 @@ export class Analyzer {
         f.trackMs = performance.now() - t;
       }
     }
-    // 3. The rest of each frame on its own.
-    const out: TrackedBatchOutcome[] = [];
-    for (const f of frames) {
+    // 3. The rest of each frame on its own, cheapest first (each is answered as soon as it is done):
+    // frames whose fit stands, then those the detector's boxes must confirm, then those that need the
+    // whole detector (no track, or the fit lost). Every frame's own result is the same in any order.
+    const cost = (f: Prepared) => (f.fit && f.fit.confidence >= TRACKING.MIN_TRACK_CONFIDENCE ? (f.confirm ? 1 : 0) : 2);
+    const order = frames.map((_, i) => i).sort((a, b) => {
+      const fa = frames[a], fb = frames[b];
+      return ('error' in fa ? -1 : cost(fa)) - ('error' in fb ? -1 : cost(fb)) || a - b;
+    });
+    const out: TrackedBatchOutcome[] = new Array(frames.length);
+    for (const i of order) {
+      const f = frames[i];
       if ('error' in f) {
-        out.push({ ok: false, error: f.error });
-        continue;
+        out[i] = { ok: false, error: f.error };
+        continue; // already reported
       }
       try {
-        out.push({ ok: true, value: await this.#finishTracked(f, detectOptions(f)) });
+        out[i] = { ok: true, value: await this.#finishTracked(f, detectOptions(f)) };
       } catch (error) {
-        out.push({ ok: false, error });
+        out[i] = { ok: false, error };
       }
-      onOutcome(out.length - 1, out[out.length - 1]);
+      onOutcome(i, out[i]);
     }
     return out;
   }

@@ -102,7 +102,7 @@ test('a job that hangs past jobTimeoutMs kills its worker, which is replaced', a
   }
 });
 
-test('each frame of a batch is answered as soon as it is finished, not when the whole batch is', async () => {
+test('each frame of a batch is answered as soon as it is finished, cheapest first, not when the whole batch is', async () => {
   const clip = readMjpegFrames(path.join(testDataDir(), 'video/fakecam/talking_blink_aoc_512x512_25fps.mjpeg')).filter((_, i) => i % 2 === 0).slice(0, 3);
   // An empty picture analysed from no track runs the whole detector and its wide search (tens of ms).
   const grey = await sharp({ create: { width: 640, height: 360, channels: 3, background: '#7a7a7a' } }).jpeg().toBuffer();
@@ -110,19 +110,19 @@ test('each frame of a batch is answered as soon as it is finished, not when the 
   try {
     const start = await batched.analyzeTracked(clip[0], { multiple: 'largest', embed: true }, null);
     const follow = await batched.analyzeTracked(clip[1], { multiple: 'largest', embed: true }, start.track);
-    // The worker busy with a first frame, then three queued: two followed frames and, last, the empty one.
+    // The worker busy with a first frame, then three queued: the empty one first, then two followed frames.
     const at: number[] = [];
     const done = (i: number) => () => (at[i] = performance.now());
     const first = batched.analyzeTracked(clip[0], { multiple: 'largest', embed: true }, null);
     const queued = [
+      batched.analyzeTracked(grey, { multiple: 'largest', embed: true }, null).then(() => assert.fail('no face'), done(2)),
       batched.analyzeTracked(clip[2], { multiple: 'largest', embed: true }, follow.track).then(done(0)),
       batched.analyzeTracked(clip[2], { multiple: 'largest', embed: true }, follow.track).then(done(1)),
-      batched.analyzeTracked(grey, { multiple: 'largest', embed: true }, null).then(() => assert.fail('no face'), done(2)),
     ];
     await first;
     await Promise.all(queued);
     assert.equal(batched.stats().batchedFrames, 3, 'the three queued frames ran as one batch');
-    // The followed frames came back while the worker was still searching the empty picture.
+    // The followed frames (queued behind it) came back while the worker was still searching the empty picture.
     assert.ok(at[2] - Math.max(at[0], at[1]) >= 10, `answers at +${(at[0] - at[2]).toFixed(1)}, +${(at[1] - at[2]).toFixed(1)} ms from the last`);
   } finally {
     await batched.close();
