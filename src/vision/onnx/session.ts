@@ -16,12 +16,12 @@ export function facepluginModel(file: 'fr_detect.onnx' | 'fr_feature.onnx' | 'fr
 }
 
 /**
- * An onnxruntime session for an inference worker: one thread (one worker per core: parallelism comes
+ * An onnxruntime session for an inference worker (a model file, or ONNX bytes built in memory): one thread (one worker per core: parallelism comes
  * from workers), sequential, full graph optimisation. With `flushBelow`, weights smaller than that are
  * zeroed in memory first (flush-denormals.ts: denormal products are slow on x86 on every thread, and
  * `set_denormal_as_zero` only reaches the first thread that creates a session in the process).
  */
-export async function createWorkerSession(modelPath: string, opts: { flushBelow?: number; threads?: number } = {}): Promise<Ort.InferenceSession> {
+export async function createWorkerSession(model: string | Uint8Array, opts: { flushBelow?: number; threads?: number } = {}): Promise<Ort.InferenceSession> {
   const options: Ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: opts.threads ?? 1,
     interOpNumThreads: 1,
@@ -29,6 +29,6 @@ export async function createWorkerSession(modelPath: string, opts: { flushBelow?
     graphOptimizationLevel: 'all',
     extra: { session: { set_denormal_as_zero: '1' } },
   };
-  if (opts.flushBelow === undefined) return ort.InferenceSession.create(modelPath, options);
-  return ort.InferenceSession.create(flushDenormalWeights(readFileSync(modelPath), opts.flushBelow).bytes, options);
+  if (opts.flushBelow === undefined) return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
+  return ort.InferenceSession.create(flushDenormalWeights(typeof model === 'string' ? readFileSync(model) : model, opts.flushBelow).bytes, options);
 }
