@@ -44,7 +44,7 @@ const MAX_FACES = 20;
 
 /**
  * Detector backend: Ultraface (onnxruntime-node, ≈ 2 ms) finds face boxes, MediaPipe FaceMesh
- * (tfjs-wasm, ≈ 7 ms) fits 468 landmarks in a crop derived from each box; head pose and alignment points
+ * (onnxruntime-node, ≈ 2–3 ms with the crop) fits 468 landmarks in a crop derived from each box; head pose and alignment points
  * come from the mesh. With `refineEyes` (liveness frames) the iris model re-fits the eye contours
  * (+≈ 10 ms), which makes blinks stand out much more clearly in the eye aspect ratio. ≈ 12 ms per frame with one face, against ≈ 46 ms for Human's
  * BlazeFace + mesh + iris, and more accurate end to end on pairs.csv (docs/vision.md).
@@ -89,7 +89,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
 
   /**
    * Streams: the mesh fitted on the crop the previous frame's mesh implies (with the same re-crop and
-   * roll corrections as after a detection), ≈ 7 ms instead of detector + mesh. The passive anti-spoof
+   * roll corrections as after a detection), ≈ 3 ms instead of detector + mesh. The passive anti-spoof
    * score needs a detector box: frames that ask for it are not tracked.
    */
   async track(img: RgbImage, crop: TrackCrop, options: DetectOptions): Promise<TrackedFit | null> {
