@@ -14,7 +14,7 @@ const OUTPUTS = { confidence: 'Identity_1', mesh: 'Identity_2' };
 
 /**
  * FaceMesh as ONNX bytes, converted in memory from the tfjs model in node_modules (nothing downloaded
- * or written): the same weights and arithmetic, for onnxruntime (≈ 4× faster than tfjs-wasm here).
+ * or written): the same weights and arithmetic, for onnxruntime (≈ 3× faster than tfjs-wasm here, docs/vision.md).
  */
 export function facemeshOnnx(jsonPath = FACEMESH_JSON): Uint8Array {
   const model = tfjsToOnnx(readTfjsGraph(jsonPath), OUTPUTS);

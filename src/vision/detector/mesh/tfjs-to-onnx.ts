@@ -33,11 +33,12 @@ export function tfPadding(mode: string, size: number, kernel: number, stride: nu
 /**
  * The ONNX graph (opset 13) of a tfjs graph model with the same arithmetic: one Transpose NHWC → NCHW
  * after the input, convolutions with TF's exact (possibly asymmetric) 'SAME' pads, depthwise ones as
- * grouped Conv, fused BiasAdd/Prelu/Relu unfused, channel Pad on axis 1, and the outputs transposed back
- * to NHWC before any Reshape so that they read exactly as tfjs's. The input keeps tfjs's NHWC layout.
+ * grouped Conv, fused BiasAdd/Prelu/Relu spelled out, PReLU and zero channel padding as the 1×1 Convs
+ * below, and outputs transposed back to NHWC before any Reshape so that they read exactly as tfjs's.
+ * The input keeps tfjs's NHWC layout.
  *
- * Why: onnxruntime runs these convolutions several times faster than tfjs-wasm on one thread, and the
- * model only ships as tfjs (docs/vision.md, "The mesh on onnxruntime").
+ * Why: onnxruntime runs this model ≈ 3× faster than tfjs-wasm on one thread, and the model only ships
+ * as tfjs (docs/vision.md, "The mesh on onnxruntime").
  *
  * @example const model = tfjsToOnnx(readTfjsGraph(json), { confidence: 'Identity_1', mesh: 'Identity_2' });
  */
