@@ -46,7 +46,7 @@ const MAX_FACES = 20;
  * Detector backend: Ultraface (onnxruntime-node, ≈ 2 ms) finds face boxes, MediaPipe FaceMesh
  * (onnxruntime-node, ≈ 2–3 ms with the crop) fits 468 landmarks in a crop derived from each box; head pose and alignment points
  * come from the mesh. With `refineEyes` (liveness frames) the iris model re-fits the eye contours
- * (+≈ 10 ms), which makes blinks stand out much more clearly in the eye aspect ratio. ≈ 12 ms per frame with one face, against ≈ 46 ms for Human's
+ * (+≈ 10 ms), which makes blinks stand out much more clearly in the eye aspect ratio. ≈ 10 ms per frame with one face, against ≈ 46 ms for Human's
  * BlazeFace + mesh + iris, and more accurate end to end on pairs.csv (docs/vision.md).
  *
  * @example const det = await UltrafaceMeshDetector.create(); const faces = await det.detect(img, { passive: false });
