@@ -212,21 +212,37 @@ export function cropResize(img: RgbImage, crop: Crop, size: number): Float32Arra
   const stepX = ((crop.side) * (width - 1)) / width / (size - 1);
   const stepY = ((crop.side) * (height - 1)) / height / (size - 1);
   const baseX = (x0 * (width - 1)) / width, baseY = (y0 * (height - 1)) / height;
+  // The columns' sample positions are the same on every row: work them out once (the same arithmetic as
+  // per pixel, so the floats are identical), then each row reads its two source rows directly.
+  const colA = new Int32Array(size), colB = new Int32Array(size), colF = new Float64Array(size);
+  let u0 = size, u1 = -1;
+  for (let u = 0; u < size; u++) {
+    const sx = baseX + u * stepX;
+    if (sx < 0 || sx > width - 1) continue;
+    const xi = Math.floor(sx);
+    colA[u] = xi * 3;
+    colB[u] = Math.min(width - 1, xi + 1) * 3;
+    colF[u] = sx - xi;
+    if (u < u0) u0 = u;
+    u1 = u;
+  }
   for (let v = 0; v < size; v++) {
     const sy = baseY + v * stepY;
     if (sy < 0 || sy > height - 1) continue;
     const yi = Math.floor(sy), y1 = Math.min(height - 1, yi + 1), fy = sy - yi;
-    for (let u = 0; u < size; u++) {
-      const sx = baseX + u * stepX;
-      if (sx < 0 || sx > width - 1) continue;
-      const xi = Math.floor(sx), x1 = Math.min(width - 1, xi + 1), fx = sx - xi;
-      const a = (yi * width + xi) * 3, b = (yi * width + x1) * 3, c = (y1 * width + xi) * 3, d = (y1 * width + x1) * 3;
+    const r0 = yi * width * 3, r1 = y1 * width * 3;
+    for (let u = u0; u <= u1; u++) {
+      const fx = colF[u];
+      const a = r0 + colA[u], b = r0 + colB[u], c = r1 + colA[u], d = r1 + colB[u];
       const o = (v * size + u) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        const top = data[a + ch] + (data[b + ch] - data[a + ch]) * fx;
-        const bot = data[c + ch] + (data[d + ch] - data[c + ch]) * fx;
-        out[o + ch] = (top + (bot - top) * fy) / 255;
-      }
+      let top = data[a] + (data[b] - data[a]) * fx, bot = data[c] + (data[d] - data[c]) * fx;
+      out[o] = (top + (bot - top) * fy) / 255;
+      top = data[a + 1] + (data[b + 1] - data[a + 1]) * fx;
+      bot = data[c + 1] + (data[d + 1] - data[c + 1]) * fx;
+      out[o + 1] = (top + (bot - top) * fy) / 255;
+      top = data[a + 2] + (data[b + 2] - data[a + 2]) * fx;
+      bot = data[c + 2] + (data[d + 2] - data[c + 2]) * fx;
+      out[o + 2] = (top + (bot - top) * fy) / 255;
     }
   }
   return out;
