@@ -56,8 +56,8 @@ export class Ultraface {
   }
 }
 
-/** Bilinear letterbox of an RGB image into the detector's 320×240 NCHW input (grey padding). */
-function letterbox(img: RgbImage): { input: Float32Array; scale: number; ox: number; oy: number } {
+/** Bilinear letterbox (exported for its test) of an RGB image into the detector's 320×240 NCHW input (grey padding). */
+export function letterbox(img: RgbImage): { input: Float32Array; scale: number; ox: number; oy: number } {
   const scale = Math.min(W / img.width, H / img.height);
   const ox = (W - img.width * scale) / 2;
   const oy = (H - img.height * scale) / 2;
@@ -66,19 +66,33 @@ function letterbox(img: RgbImage): { input: Float32Array; scale: number; ox: num
   const { data, width, height } = img;
   const u0 = Math.max(0, Math.floor(ox)), u1 = Math.min(W, Math.ceil(ox + width * scale));
   const v0 = Math.max(0, Math.floor(oy)), v1 = Math.min(H, Math.ceil(oy + height * scale));
+  // The columns' sample positions are the same on every row: worked out once, with the same arithmetic
+  // as per pixel (identical floats).
+  const colA = new Int32Array(W), colB = new Int32Array(W), colF = new Float64Array(W);
+  for (let u = u0; u < u1; u++) {
+    const sx = Math.min(width - 1, Math.max(0, (u + 0.5 - ox) / scale - 0.5));
+    const x0 = Math.floor(sx);
+    colA[u] = x0 * 3;
+    colB[u] = Math.min(width - 1, x0 + 1) * 3;
+    colF[u] = sx - x0;
+  }
+  const g = plane, b2 = 2 * plane;
   for (let v = v0; v < v1; v++) {
     const sy = Math.min(height - 1, Math.max(0, (v + 0.5 - oy) / scale - 0.5));
     const y0 = Math.floor(sy), y1 = Math.min(height - 1, y0 + 1), fy = sy - y0;
+    const r0 = y0 * width * 3, r1 = y1 * width * 3;
     for (let u = u0; u < u1; u++) {
-      const sx = Math.min(width - 1, Math.max(0, (u + 0.5 - ox) / scale - 0.5));
-      const x0 = Math.floor(sx), x1 = Math.min(width - 1, x0 + 1), fx = sx - x0;
-      const a = (y0 * width + x0) * 3, b = (y0 * width + x1) * 3, c = (y1 * width + x0) * 3, d = (y1 * width + x1) * 3;
+      const fx = colF[u];
+      const a = r0 + colA[u], b = r0 + colB[u], c = r1 + colA[u], d = r1 + colB[u];
       const o = v * W + u;
-      for (let ch = 0; ch < 3; ch++) {
-        const top = data[a + ch] + (data[b + ch] - data[a + ch]) * fx;
-        const bot = data[c + ch] + (data[d + ch] - data[c + ch]) * fx;
-        input[ch * plane + o] = (top + (bot - top) * fy - 127) / 128;
-      }
+      let top = data[a] + (data[b] - data[a]) * fx, bot = data[c] + (data[d] - data[c]) * fx;
+      input[o] = (top + (bot - top) * fy - 127) / 128;
+      top = data[a + 1] + (data[b + 1] - data[a + 1]) * fx;
+      bot = data[c + 1] + (data[d + 1] - data[c + 1]) * fx;
+      input[g + o] = (top + (bot - top) * fy - 127) / 128;
+      top = data[a + 2] + (data[b + 2] - data[a + 2]) * fx;
+      bot = data[c + 2] + (data[d + 2] - data[c + 2]) * fx;
+      input[b2 + o] = (top + (bot - top) * fy - 127) / 128;
     }
   }
   return { input, scale, ox, oy };

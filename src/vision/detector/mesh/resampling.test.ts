@@ -6,6 +6,7 @@ import { testDataDir } from '../../../config/env.ts';
 import { decodeImage } from '../../decode/decode.ts';
 import type { RgbImage } from '../../image.ts';
 import { cropResize, type Crop } from './mesh-model.ts';
+import { letterbox } from './ultraface.ts';
 
 /** tf.image.cropAndResize-style bilinear sampling, one pixel and channel at a time: the definition cropResize keeps. */
 function reference(img: RgbImage, crop: Crop, size: number): Float32Array {
@@ -39,4 +40,36 @@ test('cropResize gives exactly the bilinear samples of its definition, inside th
     { cx: img.width / 2, cy: img.height / 2, side: Math.max(img.width, img.height) * 1.5 }, // larger than the picture
   ];
   for (const c of crops) assert.deepEqual(cropResize(img, c, 192), reference(img, c, 192), JSON.stringify(c));
+});
+
+/** The detector's letterbox (320×240, NCHW, grey padding), one pixel and channel at a time: the definition letterbox keeps. */
+function referenceLetterbox(img: RgbImage): Float32Array {
+  const W = 320, H = 240;
+  const scale = Math.min(W / img.width, H / img.height), ox = (W - img.width * scale) / 2, oy = (H - img.height * scale) / 2;
+  const out = new Float32Array(3 * W * H);
+  for (let v = Math.max(0, Math.floor(oy)); v < Math.min(H, Math.ceil(oy + img.height * scale)); v++) {
+    for (let u = Math.max(0, Math.floor(ox)); u < Math.min(W, Math.ceil(ox + img.width * scale)); u++) {
+      const sy = Math.min(img.height - 1, Math.max(0, (v + 0.5 - oy) / scale - 0.5)), sx = Math.min(img.width - 1, Math.max(0, (u + 0.5 - ox) / scale - 0.5));
+      const y0 = Math.floor(sy), y1 = Math.min(img.height - 1, y0 + 1), fy = sy - y0;
+      const x0 = Math.floor(sx), x1 = Math.min(img.width - 1, x0 + 1), fx = sx - x0;
+      for (let ch = 0; ch < 3; ch++) {
+        const at = (y: number, x: number) => img.data[(y * img.width + x) * 3 + ch];
+        const top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx, bot = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
+        out[ch * W * H + v * W + u] = (top + (bot - top) * fy - 127) / 128;
+      }
+    }
+  }
+  return out;
+}
+
+test('the detector letterbox gives exactly the bilinear samples of its definition, wide, tall and small pictures', async () => {
+  const img = await decodeImage(readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/obama/obama_01.jpg')));
+  const sub = (w: number, h: number): RgbImage => {
+    const data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) data.set(img.data.subarray(y * img.width * 3, (y * img.width + w) * 3), y * w * 3);
+    return { data, width: w, height: h };
+  };
+  for (const im of [img, sub(Math.min(img.width, 500), 180), sub(150, Math.min(img.height, 400)), sub(90, 70)]) {
+    assert.deepEqual(letterbox(im).input, referenceLetterbox(im), `${im.width}×${im.height}`);
+  }
 });
