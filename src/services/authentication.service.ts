@@ -336,7 +336,7 @@ export class AuthenticationService {
       }
       throw e;
     }
-    const decision = await this.#decide(client, params, userId, face, modelId);
+    const decision = await this.#decide(client, params, userId, face, modelId, recorder);
     // A recorder may write later (a stream's appearance that ends unrecognised): the attempt keeps this
     // frame's processing time.
     const decidedAt = performance.now();
@@ -347,19 +347,31 @@ export class AuthenticationService {
   }
 
   /** The recognition decision for one analysed face (no writes). */
-  async #decide(client: ClientContext, params: AuthParams, userId: string | null, face: AnalyzedFace, modelId: string): Promise<Decision> {
+  /**
+   * The decision on one face. `recorder` (a stream's) may answer the reads from its last identical read
+   * in the same person appearance (DecisionRecorder.reuse); one-shot calls read every time.
+   */
+  async #decide(client: ClientContext, params: AuthParams, userId: string | null, face: AnalyzedFace, modelId: string, recorder?: DecisionRecorder): Promise<Decision> {
     const probe = face.embedding!;
     const quality = face.quality.score;
+    const read = <T>(key: string, load: () => Promise<T>) => (recorder?.reuse ? recorder.reuse(key, load) : load());
     if (params.mode === 'verification') {
-      const user = userId ? await findFaceUser(this.d.db, client.id, userId) : undefined;
-      if (!user) throw appError('USER_NOT_FOUND');
+      // The claimed user and their templates (reads a stream reuses, with the decryptions of this model's).
+      const claimed = await read(`verify:${userId}`, async () => {
+        const user = userId ? await findFaceUser(this.d.db, client.id, userId) : undefined;
+        if (!user) return null;
+        return { user, templates: await loadUserTemplates(this.d.db, client.id, user.id), opened: new Map<string, Float32Array[]>() };
+      });
+      if (!claimed) throw appError('USER_NOT_FOUND');
+      const { user, templates } = claimed;
       const base = { mode: params.mode, user, matches: [], quality, threshold: params.confidence_threshold };
-      const templates = await loadUserTemplates(this.d.db, client.id, user.id);
       if (!templates.length) throw appError('NOT_ENROLLED', `User ${user.external_id} has no face enrollment`);
       const same = templates.filter((t) => t.model_id === modelId);
       if (!same.length) throw appError('MODEL_MISMATCH', `The user's templates come from ${templates[0].model_id}, the probe from ${modelId}: re-enroll`);
+      let vecs = claimed.opened.get(modelId);
+      if (!vecs) claimed.opened.set(modelId, (vecs = same.map((t) => this.d.vault.openTemplate(t))));
       let best = -1;
-      for (const t of same) best = Math.max(best, this.d.engine!.similarity(this.d.vault.openTemplate(t), probe));
+      for (const v of vecs) best = Math.max(best, this.d.engine!.similarity(v, probe));
       const confidence = round(this.d.calibration.confidence(best, modelId));
       if (!user.is_active) return { ...base, success: false, failureReason: 'USER_INACTIVE', confidence };
       const success = confidence >= params.confidence_threshold;
@@ -369,7 +381,8 @@ export class AuthenticationService {
     const minCosine = this.d.calibration.identificationMinCosine(modelId, IDENTIFICATION_FPIR, gallerySize);
     // A few extra hits so deactivated users filtered out below do not shorten the list.
     const hits = await this.d.gallery.search(client.id, modelId, probe, params.max_results + 10, minCosine);
-    const active = await this.d.gallery.activeHits(client.id, hits);
+    const users = await read(`users:${hits.map((h) => h.userId).join(',')}`, () => this.d.gallery.usersOf(client.id, hits));
+    const active = this.d.gallery.activeOf(hits, users);
     const matches = active
       .map((h) => ({ user: h.user, confidence: round(this.d.calibration.confidence(h.cosine, modelId)) }))
       .filter((m) => m.confidence >= params.search_threshold)

@@ -39,6 +39,12 @@ export interface RequestMeta {
 export interface DecisionRecorder {
   /** `outcome` null: the frame had no face. `write` stores the frame's attempt and event when called. */
   record(outcome: { success: boolean; user: string | null } | null, write: () => Promise<void>): Promise<void>;
+  /**
+   * A read the decision needs (the matched users' rows, a claimed user's templates), which a stream may
+   * answer from its last identical read within the same person appearance (StreamDecisions). Without
+   * it, `load` runs on every frame.
+   */
+  reuse?<T>(key: string, load: () => Promise<T>): Promise<T>;
 }
 
 /** An uploaded image: bytes (multipart) or a data URL string (JSON convenience form). */

@@ -7,6 +7,7 @@ import {
   findFaceUsersByIds,
   loadTemplatesById,
   loadTenantTemplatesPage,
+  type FaceUser,
   type NewTemplate,
   type StoredTemplate,
 } from '../db/repositories/templates.repository.ts';
@@ -188,12 +189,22 @@ export class FaceGallery {
 
   /** Drops users that no longer exist or are deactivated from a hit list (filter at search time). */
   async activeHits(clientId: string, hits: GalleryHit[]) {
+    return this.activeOf(hits, await this.usersOf(clientId, hits));
+  }
+
+  /** The rows of a hit list's users, by id (a user missing here no longer exists). */
+  async usersOf(clientId: string, hits: GalleryHit[]): Promise<Map<string, FaceUser>> {
     const users = await findFaceUsersByIds(this.deps.db, clientId, hits.map((h) => h.userId));
     const byId = new Map(users.map((u) => [u.id, u]));
     // A user deleted without a notice reaching us (e.g. by another tool): drop it here.
     for (const h of hits) if (!byId.has(h.userId)) this.registry.removeUser(clientId, h.userId);
+    return byId;
+  }
+
+  /** The hits whose users exist and are active, each with its user (`users` from usersOf). */
+  activeOf(hits: GalleryHit[], users: Map<string, FaceUser>) {
     return hits.flatMap((h) => {
-      const u = byId.get(h.userId);
+      const u = users.get(h.userId);
       return u && u.is_active ? [{ ...h, user: u }] : [];
     });
   }

@@ -8,6 +8,10 @@ export const STREAM_DECISIONS = {
   FAIL_AFTER_FRAMES: 10,
   /** Appearances remembered as ended, so a late answer of one (two frames in flight) writes nothing. */
   REMEMBER_ENDED: 16,
+  /** Within one appearance, a read a decision needs (the matched users' rows, a claimed user's
+   * templates) is reused for this long: a change made meanwhile (a user deactivated) reaches that
+   * stream's answers at most this late. The first frame of every appearance reads afresh. */
+  REUSE_MS: 1000,
 } as const;
 
 interface Appearance {
@@ -36,6 +40,8 @@ interface Appearance {
  */
 export class StreamDecisions implements DecisionRecorder {
   #current: Appearance | null = null;
+  /** Reads reused within one appearance (see reuse()). */
+  #reads: { appearance: string; entries: Map<string, { at: number; value: Promise<unknown> }> } | null = null;
   #ended: string[] = [];
   #inFlight = new Set<Promise<void>>();
   /** Counters for the stream's audit entry: decisions written, frames that wrote nothing. */
@@ -88,6 +94,26 @@ export class StreamDecisions implements DecisionRecorder {
     return this.#write(write);
   }
 
+  /**
+   * `load`'s answer for `key`, reused from this appearance's last identical read if it is at most
+   * REUSE_MS old: the frames of one person in view (the embedded database answers on the main thread,
+   * which the streams share). Frames that were not tracked, and the first frame of each appearance, read.
+   */
+  async reuse<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const appearance = currentTrackedFrame()?.appearance ?? null;
+    if (appearance === null) return load();
+    if (this.#reads?.appearance !== appearance) this.#reads = { appearance, entries: new Map() };
+    const now = performance.now();
+    const hit = this.#reads.entries.get(key);
+    if (hit && now - hit.at <= STREAM_DECISIONS.REUSE_MS) return hit.value as Promise<T>;
+    const value = load();
+    const entries = this.#reads.entries;
+    entries.set(key, { at: now, value });
+    // A failed read is not kept: the next frame tries again.
+    value.catch(() => entries.get(key)?.value === value && entries.delete(key));
+    return value;
+  }
+
   /** Ends the appearance in view (writing its failure if it was never recognised) and waits for every write. */
   async close(): Promise<void> {
     this.#end();
@@ -95,6 +121,7 @@ export class StreamDecisions implements DecisionRecorder {
   }
 
   #end(): void {
+    this.#reads = null;
     const a = this.#current;
     if (!a) return;
     this.#current = null;

@@ -114,4 +114,44 @@ describe('stream decisions: one per person appearance [pglite]', () => {
     const untracked = await records(full.clientId, 10);
     assert.equal(untracked.attempts.length, 10, 'the full pipeline (tracking: false) records every frame, as before');
   });
+
+  test(`within one appearance the users' rows are read at most every ${STREAM_DECISIONS.REUSE_MS} ms; a user deactivated while in view stops being recognised within that`, async () => {
+    const { app, container } = t();
+    const { key, clientId } = await tenant('reuse');
+    const gallery = container.face.gallery;
+    const usersOf = gallery.usersOf.bind(gallery);
+    let reads = 0;
+    gallery.usersOf = (cid, hits) => (cid === clientId && reads++, usersOf(cid, hits));
+    try {
+      // 10 frames/s of one person in view; 'talking' is deactivated after frame 10.
+      const c = await WsClient.authenticated(url, key.api_key, key.secret_key);
+      const answers: Array<{ user: string; at: number }> = [];
+      let deactivatedAt = Infinity;
+      const start = performance.now();
+      for (const [i, f] of TALKING.entries()) {
+        const wait = start + i * 100 - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (i === 10) {
+          const res = await app.inject({ method: 'POST', url: '/api/clients/users/talking/deactivate/', headers: { authorization: `ApiKey ${key.api_key}:${key.secret_key}` } });
+          assert.equal(res.statusCode, 200, res.body);
+          deactivatedAt = performance.now();
+        }
+        c.send(binaryFrame(f, { timestamp: i, options: { mode: 'identification' } }));
+        const m = await c.next(60_000);
+        const user = m.type === 'recognition_result' ? ((m.result as { result: { matches: Array<{ user_id: string }> } }).result.matches[0]?.user_id ?? 'none') : m.type;
+        answers.push({ user, at: performance.now() });
+      }
+      c.close();
+      await c.closed;
+      const before = answers.slice(0, 10), late = answers.filter((a) => a.at > deactivatedAt + STREAM_DECISIONS.REUSE_MS + 200);
+      assert.ok(before.every((a) => a.user === 'talking'), before.map((a) => a.user).join(' '));
+      assert.ok(late.length >= 5 && late.every((a) => a.user === 'none'), answers.map((a) => a.user).join(' '));
+      // 3 s in view: about one read a second (the appearance's first frame, then each reuse window), not 30.
+      assert.ok(reads <= 8, `${reads} reads of the users' rows for ${TALKING.length} frames`);
+      const r = await records(clientId, 1);
+      assert.deepEqual(r.attempts.map((a) => [a.outcome, a.external_id]), [['success', 'talking']]);
+    } finally {
+      gallery.usersOf = usersOf;
+    }
+  });
 });
