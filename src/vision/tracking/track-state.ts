@@ -19,7 +19,8 @@ export const TRACKING = {
   /** …and whenever the head turned this far (degrees of yaw or pitch) from the pose it was embedded at… */
   POSE_CHANGE_DEG: 12,
   /** …or the aligned face changed this much (thumbnailChange, 0..255) since then: a face turned into
-   * another, a hand, a scene change. Blinks and speech measure 3–8 on the clips. */
+   * another, a hand, a scene change. Blinks and speech measure 3–8 from one frame to the next on the clips
+   * (18–28 against a frame embedded a few frames earlier on the talking clip: docs/vision.md). */
   THUMB_CHANGE: 18,
   /** A detector frame continues the track when its main face overlaps the followed one this much (IoU). */
   SAME_FACE_IOU: 0.3,
