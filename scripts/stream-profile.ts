@@ -18,7 +18,7 @@ import { alignArcface } from '../src/vision/align/similarity.ts';
 import { createDetector, createEmbedder, byPrimacy } from '../src/vision/analyzer.ts';
 import { bytesFromString, decodeImage } from '../src/vision/decode/decode.ts';
 import type { DetectedFace, TrackCrop } from '../src/vision/detector/types.ts';
-import { livenessSignals } from '../src/vision/liveness-signals/signals.ts';
+import { livenessSignals, thumbnailChange } from '../src/vision/liveness-signals/signals.ts';
 import { DEFAULT_MODEL } from '../src/vision/models.ts';
 import { assessQuality } from '../src/vision/quality/quality.ts';
 import { iou, mustEmbed, TRACKING, type TrackState } from '../src/vision/tracking/track-state.ts';
@@ -41,6 +41,8 @@ const detector = await createDetector();
 const embedder = await createEmbedder(DEFAULT_MODEL);
 let jpegBytes = 0, jpegs = 0;
 const counts = { frames: 0, detectorFrames: 0, embedFrames: 0 };
+/** Why the recogniser ran (the first mustEmbed condition that held). */
+const embedWhy: Record<string, number> = {};
 
 for (const file of FAKECAM_CLIPS) {
   const frames = streamFrames(file).slice(0, FRAMES);
@@ -110,6 +112,11 @@ for (const file of FAKECAM_CLIPS) {
     if (embedNow) {
       embedding = await time('worker: recogniser (frames where due)', () => embedder.embed(img, face!));
       counts.embedFrames++;
+      const why = !base?.embedding || !base.embeddedThumb ? 'new track' : frame < TRACKING.EMBED_FIRST ? 'first frames' : frame - base.embeddedAt >= TRACKING.EMBED_EVERY ? `every ${TRACKING.EMBED_EVERY} frames`
+        : Math.max(Math.abs(face.pose.yaw - base.embeddedPose.yaw), Math.abs(face.pose.pitch - base.embeddedPose.pitch)) > TRACKING.POSE_CHANGE_DEG ? 'pose change'
+        : `appearance change (thumbnail ${Math.round(thumbnailChange(signals.faceThumb, base.embeddedThumb))})`;
+      const key = why.startsWith('appearance') ? 'appearance change' : why;
+      embedWhy[key] = (embedWhy[key] ?? 0) + 1;
     }
     const track: TrackState = {
       modelId: DEFAULT_MODEL, frame, sinceDetect: detected ? 0 : base!.sinceDetect + 1, crop: next!, box: face.box, score: face.score, faces,
@@ -200,6 +207,7 @@ const out = (s: string) => (json ? console.error(s) : console.log(s));
 out(`stream-profile: ${counts.frames} tracked frames of ${FAKECAM_CLIPS.length} clips (mean JPEG ${Math.round(jpegBytes / jpegs / 1024)} kB), detector on ${counts.detectorFrames}, recogniser on ${counts.embedFrames}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 out('stage | runs | mean ms | p50 | p95 | ms per frame (mean × runs / frames)');
 for (const r of rows) out(`${r.stage} | ${r.n} | ${r2(r.mean)} | ${r2(r.p50)} | ${r2(r.p95)} | ${r2(perFrame(r))}`);
+out(`recogniser ran because: ${Object.entries(embedWhy).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 const empty = Object.entries(emptySamples).map(([stage, xs]) => ({ stage, ...stats(xs) }));
 for (const r of empty) out(`${r.stage} | ${r.n} | ${r2(r.mean)} | ${r2(r.p50)} | ${r2(r.p95)} | –`);
-if (json) console.log(JSON.stringify({ counts, rows, empty }));
+if (json) console.log(JSON.stringify({ counts, embedWhy, rows, empty }));
