@@ -14,7 +14,9 @@ export interface PoolOptions extends WorkerInit {
   jobTimeoutMs?: number;
   /** Override the worker entry (tests). */
   workerUrl?: URL;
-  /** Stream frames a free worker takes from the queue together (their mesh fits run as one batch); 1 turns batching off. Default 4. */
+  /** Stream frames a free worker takes from the queue together (their mesh fits run as one batch); 1 turns batching off.
+   * Default 2: as many frames/s as 4 with the mesh on onnxruntime, and a batch decodes its frames before its
+   * mesh pass, so fewer frames wait less (docs/vision.md, "Batching"). */
   maxBatch?: number;
 }
 
@@ -174,7 +176,7 @@ export class WorkerPool {
    */
   private take(): Job[] {
     const first = this.queue.shift()!;
-    const max = Math.max(1, this.opts.maxBatch ?? 4);
+    const max = Math.max(1, this.opts.maxBatch ?? 2);
     if (first.message.type !== 'analyze-tracked' || max === 1) return [first];
     const jobs = [first];
     for (let i = 0; i < this.queue.length && jobs.length < max; ) {
