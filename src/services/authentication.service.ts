@@ -346,10 +346,10 @@ export class AuthenticationService {
     return { ...authResponse(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined), face: location };
   }
 
-  /** The recognition decision for one analysed face (no writes). */
   /**
-   * The decision on one face. `recorder` (a stream's) may answer the reads from its last identical read
-   * in the same person appearance (DecisionRecorder.reuse); one-shot calls read every time.
+   * The recognition decision for one analysed face (no writes). `recorder` (a stream's) may answer the
+   * reads from its last identical read in the same person appearance (DecisionRecorder.reuse); one-shot
+   * calls read every time.
    */
   async #decide(client: ClientContext, params: AuthParams, userId: string | null, face: AnalyzedFace, modelId: string, recorder?: DecisionRecorder): Promise<Decision> {
     const probe = face.embedding!;

@@ -108,6 +108,8 @@ export class StreamDecisions implements DecisionRecorder {
     if (hit && now - hit.at <= STREAM_DECISIONS.REUSE_MS) return hit.value as Promise<T>;
     const value = load();
     const entries = this.#reads.entries;
+    // Reads past their window are of no further use: only fresh ones are kept.
+    for (const [k, e] of entries) if (now - e.at > STREAM_DECISIONS.REUSE_MS) entries.delete(k);
     entries.set(key, { at: now, value });
     // A failed read is not kept: the next frame tries again.
     value.catch(() => entries.get(key)?.value === value && entries.delete(key));

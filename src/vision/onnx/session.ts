@@ -29,6 +29,7 @@ export async function createWorkerSession(model: string | Uint8Array, opts: { fl
     graphOptimizationLevel: 'all',
     extra: { session: { set_denormal_as_zero: '1' } },
   };
+  // Two calls, not one: create() is overloaded on a path or bytes, and a union matches neither overload.
   if (opts.flushBelow === undefined) return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
   return ort.InferenceSession.create(flushDenormalWeights(typeof model === 'string' ? readFileSync(model) : model, opts.flushBelow).bytes, options);
 }

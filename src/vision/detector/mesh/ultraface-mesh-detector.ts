@@ -139,9 +139,9 @@ export class UltrafaceMeshDetector implements FaceDetector {
   }
 
   /**
-   * The detector's upright face boxes alone, without fitting a mesh on them (≈ 2–3 ms instead of
-   * ≈ 7 ms more per face): what a stream's periodic detector frame needs when its main face is already
-   * followed (docs/vision.md, "Tracking in streams").
+   * The detector's upright face boxes alone, without fitting a mesh on any of them: what a stream's
+   * periodic detector frame needs when its main face is already followed (docs/vision.md, "Tracking in
+   * streams"; `node scripts/stream-profile.ts` times it).
    */
   async faceBoxes(img: RgbImage): Promise<FoundBox[]> {
     return (await this.findBoxes(img)).map((b) => ({ box: { x: b.x0, y: b.y0, width: b.x1 - b.x0, height: b.y1 - b.y0 }, score: clamp01(b.score) }));
