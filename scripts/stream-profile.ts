@@ -57,10 +57,9 @@ for (const file of FAKECAM_CLIPS) {
     await time('main→worker: clone of the data URL string', () => structuredClone({ image: msg.frame, track: prev }));
     await time('main→worker: clone of JPEG bytes', () => structuredClone({ image: new Uint8Array(jpeg), track: prev }));
     const bytes = await time('worker: base64 → bytes', () => bytesFromString(msg.frame));
-    const img = await time('worker: JPEG decode (sharp)', () => decodeImage(bytes));
-    // Its parts: the header read (size checks before decoding) and the pixel decode itself.
-    await time('  of which: header read (sharp metadata)', () => sharp(bytes).metadata());
-    await time('  of which: pixel decode alone (sharp raw)', () => sharp(bytes).rotate().removeAlpha().raw().toBuffer());
+    const img = await time('worker: JPEG decode (libjpeg-turbo directly, decode/turbojpeg.ts)', () => decodeImage(bytes));
+    // For comparison, the same pixels through sharp (what every frame took before issue 11's decoder).
+    await time('  the same frame through sharp (header read + decode)', () => decodeImage(bytes, undefined, { turbo: false }));
     let face: DetectedFace | null = null;
     let next: TrackCrop | null = null;
     let faces = prev?.faces ?? 0;

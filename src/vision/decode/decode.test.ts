@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import zlib from 'node:zlib';
 import { testDataDir } from '../../config/env.ts';
 import { AppError } from '../../errors.ts';
+import { readMjpegFrames } from '../mjpeg.ts';
 import { decodeImage, sniffFormat } from './decode.ts';
+import { plainMarkers, turboJpeg } from './turbojpeg.ts';
 
 const DATA = testDataDir();
 const obama = readFileSync(path.join(DATA, 'faces_extra/face_recognition/obama/obama_01.jpg'));
@@ -101,4 +103,60 @@ test('issue 9.5: a corrupt image answers INVALID_IMAGE without the decoder\'s in
   }
   // A header that promises pixels it does not have: small enough to try, then INVALID_IMAGE.
   assert.equal(await code(decodeImage(pngHeader(640, 480))), 'INVALID_IMAGE');
+});
+
+/** Every JPEG of a few kinds: camera frames of every fakecam clip, LFW photos, and encodings sharp writes. */
+async function jpegCorpus(): Promise<Array<[string, Buffer]>> {
+  const out: Array<[string, Buffer]> = [];
+  const video = path.join(DATA, 'video/fakecam');
+  for (const clip of readdirSync(video).filter((f) => f.endsWith('.mjpeg'))) {
+    readMjpegFrames(path.join(video, clip)).filter((_, k) => k % 25 === 0).forEach((f, k) => out.push([`${clip}#${k}`, f]));
+  }
+  const lfw = path.join(DATA, 'lfw');
+  for (const person of readdirSync(lfw).slice(0, 40)) {
+    const file = readdirSync(path.join(lfw, person))[0];
+    out.push([`lfw/${person}/${file}`, readFileSync(path.join(lfw, person, file))]);
+  }
+  const base = sharp(obama).resize(301, 203); // sides that are not whole MCUs
+  out.push(['progressive', await base.clone().jpeg({ progressive: true }).toBuffer()]);
+  out.push(['4:4:4 at quality 100', await base.clone().jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer()]);
+  out.push(['grey', await base.clone().greyscale().jpeg().toBuffer()]);
+  out.push(['quality 20, optimised scans', await base.clone().jpeg({ quality: 20, mozjpeg: true }).toBuffer()]);
+  return out;
+}
+
+test('issue 11: plain JPEGs decode through libjpeg-turbo directly, with exactly the pixels of the sharp path', async () => {
+  const turbo = turboJpeg();
+  assert.ok(turbo, 'libturbojpeg from @julusian/jpeg-turbo loads on this platform');
+  const corpus = await jpegCorpus();
+  assert.ok(corpus.length > 70);
+  for (const [name, bytes] of corpus) {
+    const head = turbo.header(bytes);
+    assert.ok(head?.supported, `${name} takes the direct path`);
+    const direct = turbo.decode(bytes, head.width, head.height);
+    assert.ok(direct, `${name} decoded directly`);
+    const viaSharp = await decodeImage(bytes, undefined, { turbo: false });
+    assert.equal(`${direct.width}×${direct.height}`, `${viaSharp.width}×${viaSharp.height}`, name);
+    assert.ok(Buffer.from(direct.data).equals(Buffer.from(viaSharp.data)), `${name}: the same bytes as sharp's decode`);
+    assert.ok(Buffer.from((await decodeImage(bytes)).data).equals(Buffer.from(viaSharp.data)));
+  }
+});
+
+test('issue 11: JPEGs with EXIF, an ICC profile or a cut-off scan are left to sharp, which decides', async () => {
+  const turbo = turboJpeg()!;
+  // EXIF (orientation 6): sharp's path turns it upright; the direct path would not, so it refuses it.
+  const sideways = readFileSync(path.join(DATA, 'antispoof/images/silentface_image_T1.jpg'));
+  assert.equal(plainMarkers(sideways), false);
+  assert.equal(turbo.header(sideways)?.supported, false);
+  assert.equal(plainMarkers(obama), false, 'a photo with EXIF, an ICC profile and an Adobe marker');
+  assert.equal(plainMarkers(await sharp(obama).withIccProfile('p3').jpeg().toBuffer()), false);
+  const plain = await sharp(obama).jpeg().toBuffer(); // metadata stripped
+  assert.equal(plainMarkers(plain), true);
+  // A cut-off scan: libjpeg-turbo warns, the direct path answers null, sharp's path answers INVALID_IMAGE.
+  const head = turbo.header(plain)!;
+  assert.equal(head.supported, true);
+  const cut = plain.subarray(0, Math.floor(plain.length * 0.6));
+  assert.equal(turbo.decode(cut, head.width, head.height), null);
+  assert.equal(await code(decodeImage(cut)), 'INVALID_IMAGE');
+  assert.equal(await code(decodeImage(plain, { maxBytes: 1e9, maxPixels: head.width * head.height - 1 })), 'IMAGE_TOO_LARGE');
 });

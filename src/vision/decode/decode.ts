@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { appError } from '../../errors.ts';
 import type { RgbImage } from '../image.ts';
+import { turboJpeg } from './turbojpeg.ts';
 
 export interface DecodeLimits {
   /** Maximum encoded size in bytes (IMAGE_TOO_LARGE above). */
@@ -55,10 +56,11 @@ export function bytesFromString(input: string): Uint8Array {
 
 /**
  * Decode JPEG/PNG/WebP bytes (or a data URL) to packed RGB with EXIF orientation applied.
+ * `turbo: false` decodes through sharp only: the reference the direct JPEG path is tested against.
  *
  * @example const img = await decodeImage(jpegBytes); // { data, width, height }
  */
-export async function decodeImage(input: Uint8Array | string, limits: DecodeLimits = DEFAULT_LIMITS): Promise<RgbImage> {
+export async function decodeImage(input: Uint8Array | string, limits: DecodeLimits = DEFAULT_LIMITS, opts: { turbo?: boolean } = {}): Promise<RgbImage> {
   const bytes = typeof input === 'string' ? bytesFromString(input) : input;
   if (bytes.length > limits.maxBytes) {
     throw appError('IMAGE_TOO_LARGE', `The image is ${bytes.length} bytes; the limit is ${limits.maxBytes}`, {
@@ -72,6 +74,15 @@ export async function decodeImage(input: Uint8Array | string, limits: DecodeLimi
   // PNG: the IHDR sizes are read here, since libpng refuses extreme widths with an opaque error.
   const declared = format === 'png' && bytes.length >= 24 ? { width: readU32(bytes, 16), height: readU32(bytes, 20) } : null;
   if (declared) checkSides(declared.width, declared.height, limits);
+  // A plain JPEG (a camera's, a browser's) decodes through libjpeg-turbo directly: the same pixels as
+  // below, without libvips around them (turbojpeg.ts). Anything it refuses or fails on goes on below.
+  const turbo = format === 'jpeg' && opts.turbo !== false ? turboJpeg() : null;
+  const head = turbo?.header(bytes);
+  if (turbo && head?.supported) {
+    checkSize(head.width, head.height, limits);
+    const img = turbo.decode(bytes, head.width, head.height);
+    if (img) return img;
+  }
   let meta: sharp.Metadata;
   try {
     // Header only (no pixels are decoded): the size checks below come before any decoding.
@@ -79,17 +90,7 @@ export async function decodeImage(input: Uint8Array | string, limits: DecodeLimi
   } catch {
     throw appError('INVALID_IMAGE', `The ${format.toUpperCase()} image could not be read`);
   }
-  const width = meta.autoOrient?.width ?? meta.width ?? 0;
-  const height = meta.autoOrient?.height ?? meta.height ?? 0;
-  const pixels = width * height;
-  checkSides(width, height, limits);
-  if (pixels > limits.maxPixels) {
-    throw appError('IMAGE_TOO_LARGE', `The image has ${pixels} pixels; the limit is ${limits.maxPixels}`, {
-      width: meta.width,
-      height: meta.height,
-      maxPixels: limits.maxPixels,
-    });
-  }
+  checkSize(meta.autoOrient?.width ?? meta.width ?? 0, meta.autoOrient?.height ?? meta.height ?? 0, limits);
   try {
     // failOn 'truncated': a cut-off file is an error; harmless libjpeg warnings (odd markers) are not.
     const { data, info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: limits.maxPixels })
@@ -104,6 +105,15 @@ export async function decodeImage(input: Uint8Array | string, limits: DecodeLimi
   } catch {
     // libvips' message names internal files and buffers: it stays out of the answer.
     throw appError('INVALID_IMAGE', `The ${format.toUpperCase()} image could not be decoded (corrupt or truncated)`);
+  }
+}
+
+/** IMAGE_TOO_LARGE when a side or the pixel count is over the limits (checked before any pixel is decoded). */
+function checkSize(width: number, height: number, limits: DecodeLimits): void {
+  checkSides(width, height, limits);
+  const pixels = width * height;
+  if (pixels > limits.maxPixels) {
+    throw appError('IMAGE_TOO_LARGE', `The image has ${pixels} pixels; the limit is ${limits.maxPixels}`, { width, height, maxPixels: limits.maxPixels });
   }
 }
 
