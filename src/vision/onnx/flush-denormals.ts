@@ -1,3 +1,5 @@
+import { protoFields, readVarint } from './onnx-proto.ts';
+
 /**
  * Zero the denormal float32 weights of an ONNX model in memory, and with `minMagnitude` also the normal
  * but negligible ones below it.
@@ -29,49 +31,15 @@ export function flushDenormalWeights(model: Uint8Array, minMagnitude = 0): { byt
     }
   };
 
-  const readVarint = (pos: number): [number, number] => {
-    let result = 0, shift = 0, b: number;
-    do {
-      b = bytes[pos++];
-      result += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return [result, pos];
-  };
-
-  /** Calls `onField(field, wireType, start, end)` for each field in [start, end). */
   const walk = (start: number, end: number, onField: (field: number, wire: number, s: number, e: number) => void) => {
-    let pos = start;
-    while (pos < end) {
-      let key: number;
-      [key, pos] = readVarint(pos);
-      const field = Math.floor(key / 8), wire = key & 7;
-      if (wire === 0) {
-        const s = pos;
-        [, pos] = readVarint(pos);
-        onField(field, wire, s, pos);
-      } else if (wire === 1) {
-        onField(field, wire, pos, pos + 8);
-        pos += 8;
-      } else if (wire === 2) {
-        let len: number;
-        [len, pos] = readVarint(pos);
-        onField(field, wire, pos, pos + len);
-        pos += len;
-      } else if (wire === 5) {
-        onField(field, wire, pos, pos + 4);
-        pos += 4;
-      } else {
-        throw new Error(`unsupported protobuf wire type ${wire}`);
-      }
-    }
+    for (const f of protoFields(bytes, start, end)) onField(f.field, f.wire, f.start, f.end);
   };
 
   const tensor = (s: number, e: number) => {
     let dataType = 1; // FLOAT unless the tensor says otherwise
     const floatRanges: Array<[number, number]> = [];
     walk(s, e, (field, wire, fs, fe) => {
-      if (field === 2 && wire === 0) dataType = readVarint(fs)[0];
+      if (field === 2 && wire === 0) dataType = readVarint(bytes, fs)[0];
       else if ((field === 9 || field === 4) && wire === 2) floatRanges.push([fs, fe]); // raw_data, packed float_data
     });
     if (dataType === 1) for (const [fs, fe] of floatRanges) flushRange(fs, fe);

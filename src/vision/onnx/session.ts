@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { flushDenormalWeights } from './flush-denormals.ts';
+import { preluAsConvs } from './prelu-as-convs.ts';
 
 const require = createRequire(import.meta.url);
 export const ort = require('onnxruntime-node') as typeof Ort;
@@ -19,9 +20,11 @@ export function facepluginModel(file: 'fr_detect.onnx' | 'fr_feature.onnx' | 'fr
  * An onnxruntime session for an inference worker (a model file, or ONNX bytes built in memory): one thread (one worker per core: parallelism comes
  * from workers), sequential, full graph optimisation. With `flushBelow`, weights smaller than that are
  * zeroed in memory first (flush-denormals.ts: denormal products are slow on x86 on every thread, and
- * `set_denormal_as_zero` only reaches the first thread that creates a session in the process).
+ * `set_denormal_as_zero` only reaches the first thread that creates a session in the process). With
+ * `preluAsConvs`, per-channel PRelu nodes become Relu and depthwise 1×1 Convs (prelu-as-convs.ts: the same
+ * values bit for bit, faster where the model is built of them).
  */
-export async function createWorkerSession(model: string | Uint8Array, opts: { flushBelow?: number; threads?: number } = {}): Promise<Ort.InferenceSession> {
+export async function createWorkerSession(model: string | Uint8Array, opts: { flushBelow?: number; preluAsConvs?: boolean; threads?: number } = {}): Promise<Ort.InferenceSession> {
   const options: Ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: opts.threads ?? 1,
     interOpNumThreads: 1,
@@ -30,6 +33,9 @@ export async function createWorkerSession(model: string | Uint8Array, opts: { fl
     extra: { session: { set_denormal_as_zero: '1' } },
   };
   // Two calls, not one: create() is overloaded on a path or bytes, and a union matches neither overload.
-  if (opts.flushBelow === undefined) return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
-  return ort.InferenceSession.create(flushDenormalWeights(typeof model === 'string' ? readFileSync(model) : model, opts.flushBelow).bytes, options);
+  if (opts.flushBelow === undefined && !opts.preluAsConvs) return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
+  let bytes = typeof model === 'string' ? readFileSync(model) : model;
+  if (opts.flushBelow !== undefined) bytes = flushDenormalWeights(bytes, opts.flushBelow).bytes;
+  if (opts.preluAsConvs) bytes = preluAsConvs(bytes).bytes;
+  return ort.InferenceSession.create(bytes, options);
 }

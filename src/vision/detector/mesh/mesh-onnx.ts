@@ -2,7 +2,7 @@ import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { HUMAN_MODELS_DIR } from '../human/load-human.ts';
 import { createWorkerSession, ort } from '../../onnx/session.ts';
-import { encodeOnnxModel } from './onnx-proto.ts';
+import { encodeOnnxModel } from '../../onnx/onnx-proto.ts';
 import { readTfjsGraph } from './tfjs-graph.ts';
 import { tfjsToOnnx } from './tfjs-to-onnx.ts';
 

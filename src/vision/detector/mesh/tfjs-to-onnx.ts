@@ -1,4 +1,4 @@
-import type { OnnxModel, OnnxNode, OnnxTensor } from './onnx-proto.ts';
+import type { OnnxModel, OnnxNode, OnnxTensor } from '../../onnx/onnx-proto.ts';
 import type { TfAttr, TfGraph, TfNode } from './tfjs-graph.ts';
 
 /**

@@ -34,7 +34,9 @@ export class FacepluginEmbedder implements Embedder {
     // `set_denormal_as_zero` reaches only the first thread of the process that creates a session, so
     // every other worker thread stayed slow. Zeroing those weights fixes all threads; the embeddings are
     // unchanged to 5 decimals and the eval numbers are identical (docs/vision.md).
-    const session = await createWorkerSession(FACEPLUGIN_MODEL_PATH, { flushBelow: 1e-12, threads: opts.threads });
+    // Its 33 PRelu run as Relu + depthwise Convs: the same embeddings bit for bit, a pass 8.7 → 3.5 ms
+    // (prelu-as-convs.ts; docs/vision.md, "Recogniser speed").
+    const session = await createWorkerSession(FACEPLUGIN_MODEL_PATH, { flushBelow: 1e-12, preluAsConvs: true, threads: opts.threads });
     return new FacepluginEmbedder(opts.id, session, opts.flip);
   }
 

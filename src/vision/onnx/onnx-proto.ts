@@ -1,6 +1,7 @@
 /**
- * A minimal ONNX ModelProto encoder: just the messages and fields needed to hand a converted graph of
- * float32 convolutions to onnxruntime in memory (onnx.proto field numbers; no protobuf dependency).
+ * A minimal ONNX ModelProto encoder and wire-format reader: just the messages and fields needed to hand
+ * a converted graph of float32 convolutions to onnxruntime in memory, and to edit a shipped model's
+ * weights and nodes (onnx.proto field numbers; no protobuf dependency: README, "Dependencies").
  */
 
 /** One attribute of a node: an int, a float, a list of ints or a string. */
@@ -138,21 +139,34 @@ function valueInfo(w: Writer, v: OnnxValue): void {
   }));
 }
 
+function node(w: Writer, n: OnnxNode): void {
+  for (const i of n.inputs) w.string(1, i);
+  for (const o of n.outputs) w.string(2, o);
+  if (n.name) w.string(3, n.name);
+  w.string(4, n.op);
+  for (const [k, v] of Object.entries(n.attrs ?? {})) w.message(5, (aw) => attribute(aw, k, v));
+}
+
+/** GraphProto fields holding one NodeProto (field 1) or one initializer TensorProto (field 5), key included. */
+export function encodeGraphField(item: { node: OnnxNode } | { initializer: OnnxTensor }): Uint8Array {
+  const w = new Writer();
+  if ('node' in item) w.message(1, (nw) => node(nw, item.node));
+  else w.message(5, (tw) => tensor(tw, item.initializer));
+  return w.finish();
+}
+
+/** A length-delimited field (key, length, payload) around `payload`. */
+export function encodeBytesField(field: number, payload: Uint8Array): Uint8Array {
+  return new Writer().bytes(field, payload).finish();
+}
+
 /** The serialized ModelProto, ready for `ort.InferenceSession.create(bytes)`. */
 export function encodeOnnxModel(model: OnnxModel): Uint8Array {
   const w = new Writer();
   w.int(1, IR_VERSION);
   w.string(2, 'wajah');
   w.message(7, (g) => {
-    for (const n of model.nodes) {
-      g.message(1, (nw) => {
-        for (const i of n.inputs) nw.string(1, i);
-        for (const o of n.outputs) nw.string(2, o);
-        if (n.name) nw.string(3, n.name);
-        nw.string(4, n.op);
-        for (const [k, v] of Object.entries(n.attrs ?? {})) nw.message(5, (aw) => attribute(aw, k, v));
-      });
-    }
+    for (const n of model.nodes) g.message(1, (nw) => node(nw, n));
     g.string(2, 'graph');
     for (const t of model.initializers) g.message(5, (tw) => tensor(tw, t));
     for (const v of model.inputs) g.message(11, (vw) => valueInfo(vw, v));
@@ -160,4 +174,53 @@ export function encodeOnnxModel(model: OnnxModel): Uint8Array {
   });
   w.message(8, (o) => o.string(1, '').int(2, model.opset));
   return w.finish();
+}
+
+/** One field of a protobuf message: its number, wire type, where its value lies and (from `at`) the whole field with its key. */
+export interface ProtoField {
+  field: number;
+  wire: number;
+  /** Start of the whole field (its key). */
+  at: number;
+  /** The value: a varint's bytes, a fixed 4/8 bytes, or a length-delimited payload. */
+  start: number;
+  end: number;
+}
+
+export function readVarint(bytes: Uint8Array, pos: number): [number, number] {
+  let result = 0, shift = 0, b: number;
+  do {
+    b = bytes[pos++];
+    result += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (b & 0x80);
+  return [result, pos];
+}
+
+/** The fields of the message in bytes[start, end), in order. */
+export function protoFields(bytes: Uint8Array, start = 0, end = bytes.length): ProtoField[] {
+  const out: ProtoField[] = [];
+  let pos = start;
+  while (pos < end) {
+    const at = pos;
+    let key: number;
+    [key, pos] = readVarint(bytes, pos);
+    const field = Math.floor(key / 8), wire = key & 7;
+    let s = pos;
+    if (wire === 0) [, pos] = readVarint(bytes, pos);
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      let len: number;
+      [len, s] = readVarint(bytes, pos);
+      pos = s + len;
+    } else throw new Error(`unsupported protobuf wire type ${wire}`);
+    if (pos > end) throw new Error('truncated protobuf message');
+    out.push({ field, wire, at, start: s, end: pos });
+  }
+  return out;
+}
+
+export function protoString(bytes: Uint8Array, f: ProtoField): string {
+  return new TextDecoder().decode(bytes.subarray(f.start, f.end));
 }
