@@ -159,7 +159,7 @@ export class Analyzer {
       const signals = { ...livenessSignals(f.mesh, aligned, f.passiveLiveScore, img), ...planaritySignals(img, { box: f.box, yaw: f.pose.yaw }, options.refineEyes ?? false, options.planarRef) };
       const quality = assessQuality(img, f, aligned, signals.eyeOpenness);
       const q1 = performance.now();
-      const embedding = embedder ? await embedder.embed(img, f) : null;
+      const embedding = embedder ? await embedder.embed(img, f, aligned) : null;
       qualityMs += q1 - q0;
       embedMs += performance.now() - q1;
       faces.push({ box: f.box, score: f.score, landmarks: f.five, pose: f.pose, quality, signals, embedding });
@@ -297,7 +297,7 @@ export class Analyzer {
     const quality = assessQuality(img, face, aligned, signals.eyeOpenness);
     const t3 = performance.now();
     const embedNow = embedder !== null && mustEmbed(base, frame, face.pose, signals.faceThumb);
-    const embedding = embedNow ? await embedder.embed(img, face) : embedder ? base!.embedding : null;
+    const embedding = embedNow ? await embedder.embed(img, face, aligned) : embedder ? base!.embedding : null;
     const t4 = performance.now();
     const track: TrackState = {
       modelId,

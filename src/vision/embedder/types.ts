@@ -10,7 +10,9 @@ import type { RgbImage } from '../image.ts';
 export interface Embedder {
   readonly id: string;
   readonly dims: number;
-  embed(img: RgbImage, face: DetectedFace): Promise<Float32Array>;
+  /** `arcface112`: the face already warped to the ArcFace 112×112 template (alignArcface), when the caller
+   * has it; a backend that aligns that way uses it instead of warping again. */
+  embed(img: RgbImage, face: DetectedFace, arcface112?: RgbImage): Promise<Float32Array>;
 }
 
 export function l2normalize(v: Float32Array): Float32Array {

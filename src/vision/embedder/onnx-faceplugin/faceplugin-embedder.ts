@@ -40,8 +40,8 @@ export class FacepluginEmbedder implements Embedder {
     return new FacepluginEmbedder(opts.id, session, opts.flip);
   }
 
-  async embed(img: RgbImage, face: DetectedFace): Promise<Float32Array> {
-    const crop = alignArcface(img, face.five, 112);
+  async embed(img: RgbImage, face: DetectedFace, arcface112?: RgbImage): Promise<Float32Array> {
+    const crop = arcface112 ?? alignArcface(img, face.five, 112);
     const a = await this.run(crop);
     if (!this.flip) return l2normalize(a);
     const b = await this.run(mirrorRgb(crop));
