@@ -123,7 +123,8 @@ export class AuthenticationService {
       throw e;
     }
     // Recognition needs only reads: done before the short locked update.
-    let decision = await this.#decide(client, params, session.user_id, face, modelId);
+    const claimed = session.user_id ? ((await findFaceUser(this.d.db, client.id, session.user_id)) ?? null) : null;
+    let decision = await this.#decide(client, params, claimed, face, modelId);
     // Every answer with a face says where it is, so a camera page can draw its guide around it (docs/web.md).
     const answer = await this.d.sessions.update(session.id, async (locked, trx) => {
       const state = structuredClone(locked.state) as unknown as AuthState;
@@ -278,7 +279,7 @@ export class AuthenticationService {
     const user = await findFaceUser(this.d.db, client.id, input.user_id);
     if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
     const params = oneShotParams('verification', input);
-    return this.#oneShot(client, params, user.id, input.image, meta, recorder);
+    return this.#oneShot(client, params, user, input.image, meta, recorder);
   }
 
   /** One-shot identification (server-to-server, no session). A stream frame passes its `recorder`. */
@@ -295,12 +296,11 @@ export class AuthenticationService {
   ) {
     const started = performance.now();
     const mode: AuthMode = options.mode ?? (options.user_id ? 'verification' : 'identification');
-    let userId: string | null = null;
+    let claimed: FaceUser | null = null;
     if (mode === 'verification') {
       if (!options.user_id) throw appError('VALIDATION_ERROR', 'options.user_id is required for verification', { field: 'options.user_id' });
-      const user = await findFaceUser(this.d.db, client.id, options.user_id);
-      if (!user) throw appError('USER_NOT_FOUND', `No user ${options.user_id}`);
-      userId = user.id;
+      claimed = (await findFaceUser(this.d.db, client.id, options.user_id)) ?? null;
+      if (!claimed) throw appError('USER_NOT_FOUND', `No user ${options.user_id}`);
     }
     const params = oneShotParams(mode, options);
     const limit = options.parallel_processing === false ? 1 : Math.max(1, Math.min(options.batch_size ?? 10, 32));
@@ -308,7 +308,7 @@ export class AuthenticationService {
     const results: Item[] = [];
     await mapLimit(frames, limit, async (frame, index) => {
       try {
-        const r = await this.#oneShot(client, params, userId, frame.image, meta);
+        const r = await this.#oneShot(client, params, claimed, frame.image, meta);
         results[index] = { index, filename: frame.filename ?? null, ...r };
       } catch (e) {
         if (!isAppError(e)) throw e;
@@ -319,8 +319,10 @@ export class AuthenticationService {
     return { mode, total: frames.length, succeeded, failed: frames.length - succeeded, results, processing_time: seconds(started) };
   }
 
-  async #oneShot(client: ClientContext, params: AuthParams, userId: string | null, image: ImageInput, meta: RequestMeta, recorder?: DecisionRecorder) {
+  /** `claimed`: the user a verification names, as the caller just read them (not read again here). */
+  async #oneShot(client: ClientContext, params: AuthParams, claimed: FaceUser | null, image: ImageInput, meta: RequestMeta, recorder?: DecisionRecorder) {
     const started = performance.now();
+    const userId = claimed?.id ?? null;
     let face: AnalyzedFace;
     let modelId: string;
     let location: FaceLocation;
@@ -336,7 +338,7 @@ export class AuthenticationService {
       }
       throw e;
     }
-    const decision = await this.#decide(client, params, userId, face, modelId, recorder);
+    const decision = await this.#decide(client, params, claimed, face, modelId, recorder);
     // A recorder may write later (a stream's appearance that ends unrecognised): the attempt keeps this
     // frame's processing time.
     const decidedAt = performance.now();
@@ -351,25 +353,23 @@ export class AuthenticationService {
    * reads from its last identical read in the same person appearance (DecisionRecorder.reuse); one-shot
    * calls read every time.
    */
-  async #decide(client: ClientContext, params: AuthParams, userId: string | null, face: AnalyzedFace, modelId: string, recorder?: DecisionRecorder): Promise<Decision> {
+  async #decide(client: ClientContext, params: AuthParams, claimed: FaceUser | null, face: AnalyzedFace, modelId: string, recorder?: DecisionRecorder): Promise<Decision> {
     const probe = face.embedding!;
     const quality = face.quality.score;
     const read = <T>(key: string, load: () => Promise<T>) => (recorder?.reuse ? recorder.reuse(key, load) : load());
     if (params.mode === 'verification') {
-      // The claimed user and their templates (reads a stream reuses, with the decryptions of this model's).
-      const claimed = await read(`verify:${userId}`, async () => {
-        const user = userId ? await findFaceUser(this.d.db, client.id, userId) : undefined;
-        if (!user) return null;
-        return { user, templates: await loadUserTemplates(this.d.db, client.id, user.id), opened: new Map<string, Float32Array[]>() };
-      });
-      if (!claimed) throw appError('USER_NOT_FOUND');
-      const { user, templates } = claimed;
+      // The claimed user as the caller read them for this request or frame, and their templates (a read a
+      // stream reuses, with the decryptions of this model's).
+      const user = claimed;
+      if (!user) throw appError('USER_NOT_FOUND');
+      const enrolled = await read(`verify:${user.id}`, async () => ({ templates: await loadUserTemplates(this.d.db, client.id, user.id), opened: new Map<string, Float32Array[]>() }));
+      const { templates } = enrolled;
       const base = { mode: params.mode, user, matches: [], quality, threshold: params.confidence_threshold };
       if (!templates.length) throw appError('NOT_ENROLLED', `User ${user.external_id} has no face enrollment`);
       const same = templates.filter((t) => t.model_id === modelId);
       if (!same.length) throw appError('MODEL_MISMATCH', `The user's templates come from ${templates[0].model_id}, the probe from ${modelId}: re-enroll`);
-      let vecs = claimed.opened.get(modelId);
-      if (!vecs) claimed.opened.set(modelId, (vecs = same.map((t) => this.d.vault.openTemplate(t))));
+      let vecs = enrolled.opened.get(modelId);
+      if (!vecs) enrolled.opened.set(modelId, (vecs = same.map((t) => this.d.vault.openTemplate(t))));
       let best = -1;
       for (const v of vecs) best = Math.max(best, this.d.engine!.similarity(v, probe));
       const confidence = round(this.d.calibration.confidence(best, modelId));
