@@ -1,4 +1,4 @@
-import { encodeBytesField, encodeGraphField, protoFields, protoString, readVarint, type OnnxNode, type ProtoField } from './onnx-proto.ts';
+import { encodeBytesField, encodeGraphField, protoFields, protoString, readVarint, type OnnxNode, type OnnxTensor, type ProtoField } from './onnx-proto.ts';
 
 /**
  * Rewrite a model's per-channel PRelu nodes as Relu(x) + (−a)·Relu(−x), both products 1×1 depthwise
@@ -33,7 +33,12 @@ function rewriteGraph(model: Uint8Array, graph: ProtoField): { bytes: Uint8Array
     const t = perChannelFloats(model, f);
     if (t) slopes.set(t.name, t.data);
   }
-  const used = new Set(fields.map((f) => f.field === 1 ? nodeOf(model, f) : null).flatMap((n) => [...(n?.inputs ?? []), ...(n?.outputs ?? [])]));
+  // Every name the graph already has (node inputs and outputs, initializers): new names avoid them.
+  const used = new Set<string>();
+  for (const f of fields) {
+    if (f.field === 1 && f.wire === 2) for (const name of [...nodeOf(model, f).inputs, ...nodeOf(model, f).outputs]) used.add(name);
+    if (f.field === 5 && f.wire === 2) for (const g of protoFields(model, f.start, f.end)) if (g.field === 8 && g.wire === 2) used.add(protoString(model, g));
+  }
   const fresh = (base: string) => {
     let name = base, k = 1;
     while (used.has(name)) name = `${base}_${k++}`;
@@ -62,20 +67,8 @@ function rewriteGraph(model: Uint8Array, graph: ProtoField): { bytes: Uint8Array
       continue;
     }
     const n = nodeOf(model, f);
-    const [x, [out]] = [n.inputs[0], n.outputs];
-    const c = slope.length;
-    const minusOne = fresh(`${out}/prelu_minus_one`), minusSlope = fresh(`${out}/prelu_minus_slope`);
-    extra.push(encodeGraphField({ initializer: { name: minusOne, dims: [c, 1, 1, 1], data: new Float32Array(c).fill(-1) } }));
-    extra.push(encodeGraphField({ initializer: { name: minusSlope, dims: [c, 1, 1, 1], data: slope.map((v) => -v) } }));
-    const pos = fresh(`${out}/prelu_pos`), neg = fresh(`${out}/prelu_neg`), negRelu = fresh(`${out}/prelu_neg_relu`), negPart = fresh(`${out}/prelu_neg_part`);
-    const depthwise = { kernel_shape: [1, 1], group: c };
-    const nodes: OnnxNode[] = [
-      { op: 'Relu', inputs: [x], outputs: [pos] },
-      { op: 'Conv', inputs: [x, minusOne], outputs: [neg], attrs: depthwise },
-      { op: 'Relu', inputs: [neg], outputs: [negRelu] },
-      { op: 'Conv', inputs: [negRelu, minusSlope], outputs: [negPart], attrs: depthwise },
-      { op: 'Add', inputs: [pos, negPart], outputs: [out] },
-    ];
+    const { nodes, initializers } = preluAsConvNodes(n.inputs[0], n.outputs[0], slope, fresh);
+    for (const initializer of initializers) extra.push(encodeGraphField({ initializer }));
     for (const node of nodes) parts.push(encodeGraphField({ node }));
     rewritten++;
   }
@@ -86,6 +79,30 @@ function rewriteGraph(model: Uint8Array, graph: ProtoField): { bytes: Uint8Array
 function slopeName(model: Uint8Array, f: ProtoField, slopes: Map<string, Float32Array>): string | null {
   for (const g of protoFields(model, f.start, f.end)) if (g.field === 8 && g.wire === 2) return slopes.has(protoString(model, g)) ? protoString(model, g) : null;
   return null;
+}
+
+/**
+ * The nodes and weights that compute PRelu(x) with one slope per channel (NCHW) as
+ * Relu(x) + (−a)·Relu(−x), the products as 1×1 depthwise Convs. `name` makes a graph-unique name.
+ */
+export function preluAsConvNodes(x: string, out: string, slope: Float32Array, name: (base: string) => string): { nodes: OnnxNode[]; initializers: OnnxTensor[] } {
+  const c = slope.length;
+  const minusOne = name(`${out}/prelu_minus_one`), minusSlope = name(`${out}/prelu_minus_slope`);
+  const pos = name(`${out}/prelu_pos`), neg = name(`${out}/prelu_neg`), negRelu = name(`${out}/prelu_neg_relu`), negPart = name(`${out}/prelu_neg_part`);
+  const depthwise = { kernel_shape: [1, 1], group: c };
+  return {
+    nodes: [
+      { op: 'Relu', inputs: [x], outputs: [pos] },
+      { op: 'Conv', inputs: [x, minusOne], outputs: [neg], attrs: depthwise },
+      { op: 'Relu', inputs: [neg], outputs: [negRelu] },
+      { op: 'Conv', inputs: [negRelu, minusSlope], outputs: [negPart], attrs: depthwise },
+      { op: 'Add', inputs: [pos, negPart], outputs: [out] },
+    ],
+    initializers: [
+      { name: minusOne, dims: [c, 1, 1, 1], data: new Float32Array(c).fill(-1) },
+      { name: minusSlope, dims: [c, 1, 1, 1], data: slope.map((v) => -v) },
+    ],
+  };
 }
 
 interface ParsedNode {

@@ -1,4 +1,5 @@
 import type { OnnxModel, OnnxNode, OnnxTensor } from '../../onnx/onnx-proto.ts';
+import { preluAsConvNodes } from '../../onnx/prelu-as-convs.ts';
 import type { TfAttr, TfGraph, TfNode } from './tfjs-graph.ts';
 
 /**
@@ -84,22 +85,15 @@ export function tfjsToOnnx(graph: TfGraph, outputs: OutputMap): OnnxModel {
     return v;
   };
   /**
-   * PReLU as Relu(x) + (−a)·Relu(−x), both products 1×1 depthwise Convs: the same values bit for bit
-   * (one of the two terms is exactly 0), but every op stays in onnxruntime's blocked NCHWc layout. Its
-   * own PRelu kernel broadcasts the slope element by element and forces layout reorders around it:
-   * 5.0 ms per run instead of 2.0 ms on this model.
+   * PReLU as Relu(x) + (−a)·Relu(−x), both products 1×1 depthwise Convs (onnx/prelu-as-convs.ts): the
+   * same values bit for bit, but every op stays in onnxruntime's blocked NCHWc layout. Its own PRelu
+   * kernel broadcasts the slope element by element and forces layout reorders around it: 5.0 ms per run
+   * instead of 2.0 ms on this model.
    */
   const prelu = (x: string, slopeRef: string, out: string) => {
-    const a = floats(slopeRef).data;
-    const c = a.length;
-    const depthwise1x1 = (input: string, scale: Float32Array, output: string) =>
-      nodes.push({ op: 'Conv', inputs: [input, constant(fresh(src(slopeRef)), [c, 1, 1, 1], scale)], outputs: [output], attrs: { kernel_shape: [1, 1], group: c } });
-    const pos = fresh('relu'), neg = fresh('neg'), negRelu = fresh('neg_relu'), negPart = fresh('neg_part');
-    nodes.push({ op: 'Relu', inputs: [x], outputs: [pos] });
-    depthwise1x1(x, new Float32Array(c).fill(-1), neg);
-    nodes.push({ op: 'Relu', inputs: [neg], outputs: [negRelu] });
-    depthwise1x1(negRelu, a.map((v) => -v), negPart);
-    nodes.push({ op: 'Add', inputs: [pos, negPart], outputs: [out] });
+    const converted = preluAsConvNodes(x, out, floats(slopeRef).data, fresh);
+    for (const t of converted.initializers) constant(t.name, t.dims, t.data);
+    nodes.push(...converted.nodes);
   };
   const conv = (n: TfNode, depthwise: boolean): Value => {
     const [xRef, fRef, bRef] = n.input!;
