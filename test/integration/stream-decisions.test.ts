@@ -154,4 +154,25 @@ describe('stream decisions: one per person appearance [pglite]', () => {
       gallery.usersOf = usersOf;
     }
   });
+
+  test('a verification stream reads the claimed user on every frame: deactivated while in view, the next frame is refused (USER_INACTIVE)', async () => {
+    const { app } = t();
+    const { key } = await tenant('verify-fresh');
+    const c = await WsClient.authenticated(url, key.api_key, key.secret_key);
+    const answers: string[] = [];
+    for (const [i, f] of TALKING.slice(0, 16).entries()) {
+      if (i === 8) {
+        const res = await app.inject({ method: 'POST', url: '/api/clients/users/talking/deactivate/', headers: { authorization: `ApiKey ${key.api_key}:${key.secret_key}` } });
+        assert.equal(res.statusCode, 200, res.body);
+      }
+      c.send(binaryFrame(f, { timestamp: i, options: { mode: 'verification', user_id: 'talking' } }));
+      const m = await c.next(60_000);
+      const r = m.type === 'recognition_result' ? (m.result as { result: { authenticated: boolean; failure_reason?: string } }).result : null;
+      answers.push(r ? (r.authenticated ? 'ok' : (r.failure_reason ?? 'refused')) : m.type);
+    }
+    c.close();
+    await c.closed;
+    // The templates may be reused within the appearance; the user's row (is_active) never is.
+    assert.deepEqual(answers, [...Array(8).fill('ok'), ...Array(8).fill('USER_INACTIVE')], answers.join(' '));
+  });
 });
