@@ -142,7 +142,7 @@ test('issue 11: plain JPEGs decode through libjpeg-turbo directly, with exactly 
   }
 });
 
-test('issue 11: JPEGs with EXIF, an ICC profile or a cut-off scan are left to sharp, which decides', async () => {
+test('issue 11: JPEGs with EXIF, an ICC profile, CMYK or a cut-off scan are left to sharp, which decides', async () => {
   const turbo = turboJpeg()!;
   // EXIF (orientation 6): sharp's path turns it upright; the direct path would not, so it refuses it.
   const sideways = readFileSync(path.join(DATA, 'antispoof/images/silentface_image_T1.jpg'));
@@ -150,6 +150,10 @@ test('issue 11: JPEGs with EXIF, an ICC profile or a cut-off scan are left to sh
   assert.equal(turbo.header(sideways)?.supported, false);
   assert.equal(plainMarkers(obama), false, 'a photo with EXIF, an ICC profile and an Adobe marker');
   assert.equal(plainMarkers(await sharp(obama).withIccProfile('p3').jpeg().toBuffer()), false);
+  // CMYK (written with an Adobe marker; the header's colour space would refuse it too): left to sharp.
+  const cmyk = await sharp(obama).toColourspace('cmyk').jpeg().toBuffer();
+  assert.equal(turbo.header(cmyk)?.supported, false);
+  assert.equal((await decodeImage(cmyk)).data.length % 3, 0);
   const plain = await sharp(obama).jpeg().toBuffer(); // metadata stripped
   assert.equal(plainMarkers(plain), true);
   // A cut-off scan: libjpeg-turbo warns, the direct path answers null, sharp's path answers INVALID_IMAGE.
