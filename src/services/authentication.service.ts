@@ -1,7 +1,5 @@
 import crypto from 'node:crypto';
-import type { Transaction } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
-import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
 import { CROP, faceRegion } from '../vision/liveness-signals/planarity.ts';
 import { appError, isAppError } from '../errors.ts';
@@ -11,9 +9,8 @@ import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
 import { LIVENESS_TUNING, applyLivenessFrame, expireLiveness, livenessDone, livenessResult, newLiveness, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
 import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type CreateAuthInput, type Decision } from './authentication.params.ts';
 import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, seconds } from './authentication.response.ts';
-import { insertAttempt, countSessionAttempts, touchLastAuthentication } from '../db/repositories/attempts.repository.ts';
+import { recordFailure, writeOutcome } from './authentication.outcome.ts';
 import { findFaceUser, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
-import { markSsoAttempt } from '../db/repositories/sso.repository.ts';
 
 // Callers import these from here (the service's public surface).
 export { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, type AuthMode, type AuthOptions, type CreateAuthInput } from './authentication.params.ts';
@@ -219,7 +216,7 @@ export class AuthenticationService {
           // A face that failed liveness learns nothing about whom it matches: no confidence, no identification
           // match; only the verification target the caller named is kept for the tenant's records.
           const failed = livenessFailedDecision(decision);
-          await this.#writeOutcome(trx, client, locked.id, params, failed, liveness, attempts, started, meta);
+          await writeOutcome(this.d, trx, client, locked.id, params, failed, liveness, attempts, started, meta);
           await recordEvent(trx, client.id, 'liveness.failed', {
             session_id: locked.id,
             ...(failed.user ? { user_id: failed.user.external_id } : {}),
@@ -236,7 +233,7 @@ export class AuthenticationService {
         }
       }
       const attempts = state.attempts + 1;
-      await this.#writeOutcome(trx, client, locked.id, params, decision, liveness, attempts, started, meta);
+      await writeOutcome(this.d, trx, client, locked.id, params, decision, liveness, attempts, started, meta);
       // With liveness the challenge sequence is spent: the session ends with this decision.
       const finished = decision.success || attempts >= params.max_attempts || liveness !== null;
       const status = decision.success ? 'completed' : 'failed';
@@ -264,7 +261,7 @@ export class AuthenticationService {
           const liveness = livenessResult(state.liveness, params.liveness_threshold);
           const attempts = state.attempts + 1;
           const failed: Decision = { mode: params.mode, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold, user: null, matches: [], quality: 0 };
-          await this.#writeOutcome(trx, client, locked.id, params, failed, liveness, attempts, started, meta);
+          await writeOutcome(this.d, trx, client, locked.id, params, failed, liveness, attempts, started, meta);
           await recordEvent(trx, client.id, 'liveness.failed', { session_id: locked.id, liveness_score: liveness.score, checks: liveness.checks, challenges_completed: liveness.challenges_completed, reason: liveness.failure_reason ?? 'CHALLENGE_TIMEOUT' });
           return { state: { ...state, attempts }, status: 'failed', result: authResponse(params, failed, liveness, 'failed', started, 0) };
         }
@@ -333,7 +330,7 @@ export class AuthenticationService {
       location = faceLocation(result, face);
     } catch (e) {
       if (isAppError(e) && e.code === 'NO_FACE_DETECTED') {
-        const write = () => this.#recordFailure(client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
+        const write = () => recordFailure(this.d, client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
         await (recorder ? recorder.record(null, write) : write());
       }
       throw e;
@@ -342,7 +339,7 @@ export class AuthenticationService {
     // A recorder may write later (a stream's appearance that ends unrecognised): the attempt keeps this
     // frame's processing time.
     const decidedAt = performance.now();
-    const write = () => this.d.db.transaction().execute((trx) => this.#writeOutcome(trx, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta));
+    const write = () => this.d.db.transaction().execute((trx) => writeOutcome(this.d, trx, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta));
     await (recorder ? recorder.record({ success: decision.success, user: decision.user?.id ?? null }, write) : write());
     // The face the decision was taken on (the largest of the picture), for the caller to draw.
     return { ...authResponse(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined), face: location };
@@ -398,103 +395,6 @@ export class AuthenticationService {
       matches,
       quality,
     };
-  }
-
-  async #writeOutcome(
-    trx: Transaction<Database>,
-    client: ClientContext,
-    sessionId: string | null,
-    params: AuthParams,
-    d: Decision,
-    liveness: LivenessResult | null,
-    attempts: number,
-    started: number,
-    meta: RequestMeta,
-  ): Promise<void> {
-    const now = new Date();
-    if (liveness) this.d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
-    // Sessions of an SSO sign-in (docs/sso.md) mark their attempt and events with method 'sso'.
-    const sso = params.session_type === 'sso';
-    const method = sso ? { method: 'sso' as const } : {};
-    const attemptId = await insertAttempt(trx, {
-      clientId: client.id,
-      sessionId,
-      userId: d.user?.id ?? null,
-      mode: params.mode,
-      outcome: d.success ? 'success' : 'failed',
-      failureReason: d.failureReason,
-      confidence: d.confidence,
-      livenessScore: liveness?.score ?? null,
-      qualityScore: round(d.quality),
-      processingMs: performance.now() - started,
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-    });
-    if (sso) await markSsoAttempt(trx, client.id, attemptId);
-    if (d.success && d.user) {
-      await touchLastAuthentication(trx, client.id, d.user.id, now);
-      await recordEvent(trx, client.id, 'authentication.success', {
-        session_id: sessionId,
-        user_id: d.user.external_id,
-        user_name: d.user.name,
-        confidence: d.confidence ?? 0,
-        liveness_score: liveness?.score ?? null,
-        authentication_time: now.toISOString(),
-        device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
-        ...method,
-      });
-    } else {
-      await recordEvent(trx, client.id, 'authentication.failed', {
-        session_id: sessionId,
-        failure_reason: d.failureReason ?? 'FAILED',
-        confidence: d.confidence,
-        threshold: d.threshold,
-        attempts,
-        ...(d.mode === 'verification' && d.user ? { user_id: d.user.external_id } : {}),
-        ...method,
-      });
-    }
-  }
-
-  /** Attempts that end before a decision (no face): attempt row and authentication.failed event. */
-  async #recordFailure(
-    client: ClientContext,
-    sessionId: string | null,
-    userId: string | null,
-    mode: AuthMode,
-    reason: string,
-    confidence: number | null,
-    liveness: number | null,
-    quality: number | null,
-    started: number,
-    meta: RequestMeta,
-  ): Promise<void> {
-    await this.d.db.transaction().execute(async (trx) => {
-      await insertAttempt(trx, {
-        clientId: client.id,
-        sessionId,
-        userId,
-        mode,
-        outcome: 'failed',
-        failureReason: reason,
-        confidence,
-        livenessScore: liveness,
-        qualityScore: quality,
-        processingMs: performance.now() - started,
-        ip: meta.ip,
-        userAgent: meta.userAgent,
-      });
-      const attempts = sessionId ? await countSessionAttempts(trx, client.id, sessionId) : 1;
-      const user = userId && mode === 'verification' ? await findFaceUser(trx, client.id, userId) : undefined;
-      await recordEvent(trx, client.id, 'authentication.failed', {
-        session_id: sessionId,
-        failure_reason: reason,
-        confidence,
-        threshold: null,
-        attempts,
-        ...(user ? { user_id: user.external_id } : {}),
-      });
-    });
   }
 
   /** Exposed for the expiry path of liveness (a challenge that timed out between frames). */

@@ -36,7 +36,10 @@ function rewriteGraph(model: Uint8Array, graph: ProtoField): { bytes: Uint8Array
   // Every name the graph already has (node inputs and outputs, initializers): new names avoid them.
   const used = new Set<string>();
   for (const f of fields) {
-    if (f.field === 1 && f.wire === 2) for (const name of [...nodeOf(model, f).inputs, ...nodeOf(model, f).outputs]) used.add(name);
+    if (f.field === 1 && f.wire === 2) {
+      const n = nodeOf(model, f);
+      for (const name of [...n.inputs, ...n.outputs]) used.add(name);
+    }
     if (f.field === 5 && f.wire === 2) for (const g of protoFields(model, f.start, f.end)) if (g.field === 8 && g.wire === 2) used.add(protoString(model, g));
   }
   const fresh = (base: string) => {
@@ -62,8 +65,9 @@ function rewriteGraph(model: Uint8Array, graph: ProtoField): { bytes: Uint8Array
   for (const f of fields) {
     const slope = replaced.get(f);
     if (!slope) {
-      const dropped = f.field === 5 && f.wire === 2 && slopeName(model, f, slopes) !== null && !stillUsed.has(slopeName(model, f, slopes)!);
-      if (!dropped) parts.push(model.subarray(f.at, f.end));
+      // A slope no node reads any more is dropped (onnxruntime would warn about it); all else is copied.
+      const unused = f.field === 5 && f.wire === 2 ? slopeName(model, f, slopes) : null;
+      if (unused === null || stillUsed.has(unused)) parts.push(model.subarray(f.at, f.end));
       continue;
     }
     const n = nodeOf(model, f);

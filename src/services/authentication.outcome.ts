@@ -1,0 +1,116 @@
+import type { Transaction } from 'kysely';
+import type { ClientContext } from '../api/request-context.ts';
+import type { Database } from '../db/schema.ts';
+import { countSessionAttempts, insertAttempt, touchLastAuthentication } from '../db/repositories/attempts.repository.ts';
+import { markSsoAttempt } from '../db/repositories/sso.repository.ts';
+import { findFaceUser } from '../db/repositories/templates.repository.ts';
+import type { AuthMode, AuthParams, Decision } from './authentication.params.ts';
+import { recordEvent } from './events.ts';
+import { round, type FaceDeps, type RequestMeta } from './face.ts';
+import type { LivenessResult } from './liveness.service.ts';
+
+/*
+ * What an authentication leaves behind: its auth_attempts row and its event, written together
+ * (AuthenticationService decides; these write).
+ */
+
+/** The attempt row and its event for a decision (and the SSO mark, the user's last authentication), in `trx`. */
+export async function writeOutcome(
+  d: FaceDeps,
+  trx: Transaction<Database>,
+  client: ClientContext,
+  sessionId: string | null,
+  params: AuthParams,
+  decision: Decision,
+  liveness: LivenessResult | null,
+  attempts: number,
+  started: number,
+  meta: RequestMeta,
+): Promise<void> {
+  const now = new Date();
+  if (liveness) d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
+  // Sessions of an SSO sign-in (docs/sso.md) mark their attempt and events with method 'sso'.
+  const sso = params.session_type === 'sso';
+  const method = sso ? { method: 'sso' as const } : {};
+  const attemptId = await insertAttempt(trx, {
+    clientId: client.id,
+    sessionId,
+    userId: decision.user?.id ?? null,
+    mode: params.mode,
+    outcome: decision.success ? 'success' : 'failed',
+    failureReason: decision.failureReason,
+    confidence: decision.confidence,
+    livenessScore: liveness?.score ?? null,
+    qualityScore: round(decision.quality),
+    processingMs: performance.now() - started,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+  });
+  if (sso) await markSsoAttempt(trx, client.id, attemptId);
+  if (decision.success && decision.user) {
+    await touchLastAuthentication(trx, client.id, decision.user.id, now);
+    await recordEvent(trx, client.id, 'authentication.success', {
+      session_id: sessionId,
+      user_id: decision.user.external_id,
+      user_name: decision.user.name,
+      confidence: decision.confidence ?? 0,
+      liveness_score: liveness?.score ?? null,
+      authentication_time: now.toISOString(),
+      device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
+      ...method,
+    });
+  } else {
+    await recordEvent(trx, client.id, 'authentication.failed', {
+      session_id: sessionId,
+      failure_reason: decision.failureReason ?? 'FAILED',
+      confidence: decision.confidence,
+      threshold: decision.threshold,
+      attempts,
+      ...(decision.mode === 'verification' && decision.user ? { user_id: decision.user.external_id } : {}),
+      ...method,
+    });
+  }
+}
+
+/** Attempts that end before a decision (no face): attempt row and authentication.failed event. */
+export async function recordFailure(
+  d: FaceDeps,
+  client: ClientContext,
+  sessionId: string | null,
+  userId: string | null,
+  mode: AuthMode,
+  reason: string,
+  confidence: number | null,
+  liveness: number | null,
+  quality: number | null,
+  started: number,
+  meta: RequestMeta,
+): Promise<void> {
+  await d.db.transaction().execute(async (trx) => {
+    await insertAttempt(trx, {
+      clientId: client.id,
+      sessionId,
+      userId,
+      mode,
+      outcome: 'failed',
+      failureReason: reason,
+      confidence,
+      livenessScore: liveness,
+      qualityScore: quality,
+      processingMs: performance.now() - started,
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    });
+    const attempts = sessionId ? await countSessionAttempts(trx, client.id, sessionId) : 1;
+    const user = userId && mode === 'verification' ? await findFaceUser(trx, client.id, userId) : undefined;
+    await recordEvent(trx, client.id, 'authentication.failed', {
+      session_id: sessionId,
+      failure_reason: reason,
+      confidence,
+      threshold: null,
+      attempts,
+      ...(user ? { user_id: user.external_id } : {}),
+    });
+  });
+}
+
