@@ -1,12 +1,13 @@
 import type { Transaction } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
+import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { countSessionAttempts, insertAttempt, touchLastAuthentication } from '../db/repositories/attempts.repository.ts';
 import { markSsoAttempt } from '../db/repositories/sso.repository.ts';
-import { findFaceUser } from '../db/repositories/templates.repository.ts';
+import { findFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
 import type { AuthMode, AuthParams, Decision } from './authentication.params.ts';
 import { recordEvent } from './events.ts';
-import { round, type FaceDeps, type RequestMeta } from './face.ts';
+import { round, type RequestMeta } from './face.ts';
 import type { LivenessResult } from './liveness.service.ts';
 
 /*
@@ -14,21 +15,24 @@ import type { LivenessResult } from './liveness.service.ts';
  * (AuthenticationService decides; these write).
  */
 
+/** What writeOutcome needs of a decision (the CompreFace-compatible routes build one too). */
+export type OutcomeDecision = Pick<Decision, 'mode' | 'success' | 'failureReason' | 'confidence' | 'threshold' | 'quality'> & {
+  user: Pick<FaceUser, 'id' | 'external_id' | 'name'> | null;
+};
+
 /** The attempt row and its event for a decision (and the SSO mark, the user's last authentication), in `trx`. */
 export async function writeOutcome(
-  d: FaceDeps,
   trx: Transaction<Database>,
   client: ClientContext,
   sessionId: string | null,
-  params: AuthParams,
-  decision: Decision,
+  params: Pick<AuthParams, 'mode' | 'session_type'>,
+  decision: OutcomeDecision,
   liveness: LivenessResult | null,
   attempts: number,
   started: number,
   meta: RequestMeta,
 ): Promise<void> {
   const now = new Date();
-  if (liveness) d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
   // Sessions of an SSO sign-in (docs/sso.md) mark their attempt and events with method 'sso'.
   const sso = params.session_type === 'sso';
   const method = sso ? { method: 'sso' as const } : {};
@@ -74,7 +78,7 @@ export async function writeOutcome(
 
 /** Attempts that end before a decision (no face): attempt row and authentication.failed event. */
 export async function recordFailure(
-  d: FaceDeps,
+  db: DB,
   client: ClientContext,
   sessionId: string | null,
   userId: string | null,
@@ -86,7 +90,7 @@ export async function recordFailure(
   started: number,
   meta: RequestMeta,
 ): Promise<void> {
-  await d.db.transaction().execute(async (trx) => {
+  await db.transaction().execute(async (trx) => {
     await insertAttempt(trx, {
       clientId: client.id,
       sessionId,

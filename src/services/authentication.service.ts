@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
+import type { Transaction } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
+import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
 import { CROP, faceRegion } from '../vision/liveness-signals/planarity.ts';
 import { appError, isAppError } from '../errors.ts';
@@ -216,7 +218,7 @@ export class AuthenticationService {
           // A face that failed liveness learns nothing about whom it matches: no confidence, no identification
           // match; only the verification target the caller named is kept for the tenant's records.
           const failed = livenessFailedDecision(decision);
-          await writeOutcome(this.d, trx, client, locked.id, params, failed, liveness, attempts, started, meta);
+          await this.#writeOutcome(trx, client, locked.id, params, failed, liveness, attempts, started, meta);
           await recordEvent(trx, client.id, 'liveness.failed', {
             session_id: locked.id,
             ...(failed.user ? { user_id: failed.user.external_id } : {}),
@@ -233,7 +235,7 @@ export class AuthenticationService {
         }
       }
       const attempts = state.attempts + 1;
-      await writeOutcome(this.d, trx, client, locked.id, params, decision, liveness, attempts, started, meta);
+      await this.#writeOutcome(trx, client, locked.id, params, decision, liveness, attempts, started, meta);
       // With liveness the challenge sequence is spent: the session ends with this decision.
       const finished = decision.success || attempts >= params.max_attempts || liveness !== null;
       const status = decision.success ? 'completed' : 'failed';
@@ -261,7 +263,7 @@ export class AuthenticationService {
           const liveness = livenessResult(state.liveness, params.liveness_threshold);
           const attempts = state.attempts + 1;
           const failed: Decision = { mode: params.mode, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold, user: null, matches: [], quality: 0 };
-          await writeOutcome(this.d, trx, client, locked.id, params, failed, liveness, attempts, started, meta);
+          await this.#writeOutcome(trx, client, locked.id, params, failed, liveness, attempts, started, meta);
           await recordEvent(trx, client.id, 'liveness.failed', { session_id: locked.id, liveness_score: liveness.score, checks: liveness.checks, challenges_completed: liveness.challenges_completed, reason: liveness.failure_reason ?? 'CHALLENGE_TIMEOUT' });
           return { state: { ...state, attempts }, status: 'failed', result: authResponse(params, failed, liveness, 'failed', started, 0) };
         }
@@ -330,7 +332,7 @@ export class AuthenticationService {
       location = faceLocation(result, face);
     } catch (e) {
       if (isAppError(e) && e.code === 'NO_FACE_DETECTED') {
-        const write = () => recordFailure(this.d, client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
+        const write = () => recordFailure(this.d.db, client, null, userId, params.mode, 'NO_FACE_DETECTED', null, null, null, started, meta);
         await (recorder ? recorder.record(null, write) : write());
       }
       throw e;
@@ -339,7 +341,7 @@ export class AuthenticationService {
     // A recorder may write later (a stream's appearance that ends unrecognised): the attempt keeps this
     // frame's processing time.
     const decidedAt = performance.now();
-    const write = () => this.d.db.transaction().execute((trx) => writeOutcome(this.d, trx, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta));
+    const write = () => this.d.db.transaction().execute((trx) => this.#writeOutcome(trx, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta));
     await (recorder ? recorder.record({ success: decision.success, user: decision.user?.id ?? null }, write) : write());
     // The face the decision was taken on (the largest of the picture), for the caller to draw.
     return { ...authResponse(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined), face: location };
@@ -395,6 +397,12 @@ export class AuthenticationService {
       matches,
       quality,
     };
+  }
+
+  /** The outcome's rows (authentication.outcome.ts), and the liveness metric when liveness was judged. */
+  #writeOutcome(trx: Transaction<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
+    if (liveness) this.d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
+    return writeOutcome(trx, client, sessionId, params, d, liveness, attempts, started, meta);
   }
 
   /** Exposed for the expiry path of liveness (a challenge that timed out between frames). */

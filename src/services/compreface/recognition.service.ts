@@ -1,12 +1,11 @@
 import type { ClientContext } from '../../api/request-context.ts';
 import type { DB } from '../../db/database.ts';
-import { insertAttempt, touchLastAuthentication } from '../../db/repositories/attempts.repository.ts';
 import { findExample, loadExampleTemplates } from '../../db/repositories/compreface.repository.ts';
 import type { FaceUser } from '../../db/repositories/templates.repository.ts';
 import { appError } from '../../errors.ts';
 import type { AnalyzedFace, AnalyzeResult, FaceEngine } from '../../vision/types.ts';
 import { DEFAULTS, IDENTIFICATION_FPIR } from '../authentication.service.ts';
-import { recordEvent } from '../events.ts';
+import { writeOutcome } from '../authentication.outcome.ts';
 import type { Calibration, RequestMeta } from '../face.ts';
 import type { FaceGallery, TemplateVault } from '../templates.service.ts';
 import { faceJson, pluginsVersions, round5, selectFaces, type FaceQuery } from './face-format.ts';
@@ -118,48 +117,19 @@ export class CompreFaceRecognition {
     return { result, faces };
   }
 
-  /** auth_attempts rows and authentication.success / .failed events, in one transaction. */
+  /** auth_attempts rows and authentication.success / .failed events, in one transaction (authentication.outcome.ts). */
   async #record(client: ClientContext, outcomes: Outcome[], started: number, meta: RequestMeta): Promise<void> {
-    const now = new Date();
-    const ms = performance.now() - started;
+    // Each outcome is recorded with its share of the request's time.
+    const share = (performance.now() - started) / outcomes.length;
     await this.d.db.transaction().execute(async (trx) => {
       for (const o of outcomes) {
-        const threshold = o.mode === 'verification' ? DEFAULTS.confidence_threshold : DEFAULTS.search_threshold;
-        await insertAttempt(trx, {
-          clientId: client.id,
-          sessionId: null,
-          userId: o.user?.id ?? null,
-          mode: o.mode,
-          outcome: o.success ? 'success' : 'failed',
-          failureReason: o.success ? null : o.mode === 'verification' ? 'LOW_CONFIDENCE' : 'NO_MATCH',
-          confidence: o.confidence,
-          livenessScore: null,
-          qualityScore: Math.round(o.quality * 1000) / 1000,
-          processingMs: ms / outcomes.length,
-          ip: meta.ip,
-          userAgent: meta.userAgent,
-        });
-        if (o.success && o.user) {
-          await touchLastAuthentication(trx, client.id, o.user.id, now);
-          await recordEvent(trx, client.id, 'authentication.success', {
-            session_id: null,
-            user_id: o.user.external_id,
-            user_name: o.user.name,
-            confidence: o.confidence ?? 0,
-            liveness_score: null,
-            authentication_time: now.toISOString(),
-            device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
-          });
-        } else {
-          await recordEvent(trx, client.id, 'authentication.failed', {
-            session_id: null,
-            failure_reason: o.mode === 'verification' ? 'LOW_CONFIDENCE' : 'NO_MATCH',
-            confidence: o.confidence,
-            threshold,
-            attempts: 1,
-            ...(o.mode === 'verification' && o.user ? { user_id: o.user.external_id } : {}),
-          });
-        }
+        const verification = o.mode === 'verification';
+        const decision = {
+          ...o,
+          failureReason: o.success ? null : verification ? 'LOW_CONFIDENCE' : 'NO_MATCH',
+          threshold: verification ? DEFAULTS.confidence_threshold : DEFAULTS.search_threshold,
+        };
+        await writeOutcome(trx, client, null, { mode: o.mode, session_type: 'api' }, decision, null, 1, performance.now() - share, meta);
       }
     });
   }
