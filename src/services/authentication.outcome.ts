@@ -29,7 +29,7 @@ export async function writeOutcome(
   decision: OutcomeDecision,
   liveness: LivenessResult | null,
   attempts: number,
-  started: number,
+  processingMs: number,
   meta: RequestMeta,
 ): Promise<void> {
   const now = new Date();
@@ -46,7 +46,7 @@ export async function writeOutcome(
     confidence: decision.confidence,
     livenessScore: liveness?.score ?? null,
     qualityScore: round(decision.quality),
-    processingMs: performance.now() - started,
+    processingMs,
     ip: meta.ip,
     userAgent: meta.userAgent,
   });

@@ -129,7 +129,7 @@ export class CompreFaceRecognition {
           failureReason: o.success ? null : verification ? 'LOW_CONFIDENCE' : 'NO_MATCH',
           threshold: verification ? DEFAULTS.confidence_threshold : DEFAULTS.search_threshold,
         };
-        await writeOutcome(trx, client, null, { mode: o.mode, session_type: 'api' }, decision, null, 1, performance.now() - share, meta);
+        await writeOutcome(trx, client, null, { mode: o.mode, session_type: 'api' }, decision, null, 1, share, meta);
       }
     });
   }

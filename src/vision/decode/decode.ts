@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { appError } from '../../errors.ts';
 import type { RgbImage } from '../image.ts';
-import { turboJpeg } from './turbojpeg.ts';
+import { ascii, turboJpeg } from './turbojpeg.ts';
 
 export interface DecodeLimits {
   /** Maximum encoded size in bytes (IMAGE_TOO_LARGE above). */
@@ -32,10 +32,6 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | 'unsupported' | 'u
   }
   if (b.length >= 12 && ascii(b, 4, 4) === 'ftyp') return 'unsupported';
   return 'unknown';
-}
-
-function ascii(b: Uint8Array, start: number, len: number): string {
-  return String.fromCharCode(...b.subarray(start, start + len));
 }
 
 const DATA_URL = /^data:(image\/[a-z0-9.+-]+)?(;[a-z0-9=-]+)*;base64,/i;

@@ -118,6 +118,7 @@ export function plainMarkers(b: Uint8Array): boolean {
   return false;
 }
 
-function ascii(b: Uint8Array, start: number, len: number): string {
+/** `len` bytes from `start` as ASCII (container magic and marker names). */
+export function ascii(b: Uint8Array, start: number, len: number): string {
   return String.fromCharCode(...b.subarray(start, start + len));
 }

@@ -31,25 +31,19 @@ export function flushDenormalWeights(model: Uint8Array, minMagnitude = 0): { byt
     }
   };
 
-  const walk = (start: number, end: number, onField: (field: number, wire: number, s: number, e: number) => void) => {
-    for (const f of protoFields(bytes, start, end)) onField(f.field, f.wire, f.start, f.end);
-  };
-
   const tensor = (s: number, e: number) => {
     let dataType = 1; // FLOAT unless the tensor says otherwise
     const floatRanges: Array<[number, number]> = [];
-    walk(s, e, (field, wire, fs, fe) => {
-      if (field === 2 && wire === 0) dataType = readVarint(bytes, fs)[0];
-      else if ((field === 9 || field === 4) && wire === 2) floatRanges.push([fs, fe]); // raw_data, packed float_data
-    });
+    for (const f of protoFields(bytes, s, e)) {
+      if (f.field === 2 && f.wire === 0) dataType = readVarint(bytes, f.start)[0];
+      else if ((f.field === 9 || f.field === 4) && f.wire === 2) floatRanges.push([f.start, f.end]); // raw_data, packed float_data
+    }
     if (dataType === 1) for (const [fs, fe] of floatRanges) flushRange(fs, fe);
   };
 
-  walk(0, bytes.length, (field, wire, s, e) => {
-    if (field !== 7 || wire !== 2) return; // ModelProto.graph
-    walk(s, e, (gf, gw, gs, ge) => {
-      if (gf === 5 && gw === 2) tensor(gs, ge); // GraphProto.initializer
-    });
-  });
+  for (const graph of protoFields(bytes)) {
+    if (graph.field !== 7 || graph.wire !== 2) continue; // ModelProto.graph
+    for (const g of protoFields(bytes, graph.start, graph.end)) if (g.field === 5 && g.wire === 2) tensor(g.start, g.end); // GraphProto.initializer
+  }
   return { bytes, flushed };
 }

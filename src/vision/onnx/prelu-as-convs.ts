@@ -22,7 +22,7 @@ export function preluAsConvs(model: Uint8Array): { bytes: Uint8Array; rewritten:
       parts.push(encodeBytesField(7, graph.bytes));
     } else parts.push(model.subarray(f.at, f.end));
   }
-  return { bytes: concat(parts), rewritten };
+  return { bytes: Buffer.concat(parts), rewritten };
 }
 
 function rewriteGraph(model: Uint8Array, graph: ProtoField): { bytes: Uint8Array; rewritten: number } {
@@ -76,7 +76,7 @@ function rewriteGraph(model: Uint8Array, graph: ProtoField): { bytes: Uint8Array
     for (const node of nodes) parts.push(encodeGraphField({ node }));
     rewritten++;
   }
-  return { bytes: concat([...parts, ...extra]), rewritten };
+  return { bytes: Buffer.concat([...parts, ...extra]), rewritten };
 }
 
 /** The name of an initializer field when it is one of the per-channel slopes; otherwise null. */
@@ -150,19 +150,7 @@ function perChannelFloats(model: Uint8Array, f: ProtoField): { name: string; dat
   return { name, data };
 }
 
+/** Little-endian float32 bytes (raw_data or packed float_data), as typed arrays are on every platform here. */
 function littleEndianFloats(b: Uint8Array): Float32Array {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out = new Float32Array(b.byteLength / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return new Float32Array(b.slice().buffer);
 }

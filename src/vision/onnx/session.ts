@@ -32,8 +32,7 @@ export async function createWorkerSession(model: string | Uint8Array, opts: { fl
     graphOptimizationLevel: 'all',
     extra: { session: { set_denormal_as_zero: '1' } },
   };
-  // Two calls, not one: create() is overloaded on a path or bytes, and a union matches neither overload.
-  if (opts.flushBelow === undefined && !opts.preluAsConvs) return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
+  // Always bytes: the edits below need them, and create() is overloaded on a path or bytes.
   let bytes = typeof model === 'string' ? readFileSync(model) : model;
   if (opts.flushBelow !== undefined) bytes = flushDenormalWeights(bytes, opts.flushBelow).bytes;
   if (opts.preluAsConvs) bytes = preluAsConvs(bytes).bytes;
