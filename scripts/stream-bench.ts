@@ -1,7 +1,7 @@
 /**
  * What users run: N simultaneous 10 frames/s camera streams over the real `/ws/recognition/` endpoint.
  *
- *   npm run bench -- --streams [--workers N] [--seconds S] [--max-streams M] [--fps F] [--modes full,tracking,binary] [--retries R] [--json]
+ *   npm run bench -- --streams [--workers N] [--seconds S] [--max-streams M] [--steps N1,N2,…] [--fps F] [--modes full,tracking,binary] [--retries R] [--json]
  *
  * Starts the server (embedded database, real face engine, real port), enrolls the person of each clip in
  * ../shared/data/video/fakecam from the clip's first frame, then in ONE run (so the numbers compare as
@@ -17,6 +17,8 @@
  *      how often the clip's own person was the top match. A mode stops at the first N that misses
  *      p95 ≤ 200 ms with ≤ 1 % dropped R + 1 times in a row (default R = 1: one replay of a missed
  *      step; `max_streams_p95_200ms` is the last N that made it).
+ * `--steps` plays only the listed N (to profile one load, e.g. `--steps 20 --modes tracking`): the limit it
+ * reports is then the largest listed N that made it.
  * With --json the last line is one JSON object.
  */
 import os from 'node:os';
@@ -46,7 +48,8 @@ const modes: Mode[] = modesArg >= 0 ? (argv[modesArg + 1].split(',') as Mode[]) 
 const ADMIN = 'bench-admin-token-0123456789';
 // One stream at a time up to 12, then two at a time up to 32: a step is at most 1/6 of the streams below
 // it there, so neither mode's limit (nor their ratio) is rounded down by a wide gap between steps.
-const STEPS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 36, 40, 48, 64].filter((n) => n <= MAX_STREAMS);
+const stepsArg = argv.indexOf('--steps');
+const STEPS = (stepsArg >= 0 ? argv[stepsArg + 1].split(',').map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 36, 40, 48, 64]).filter((n) => n <= MAX_STREAMS);
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
