@@ -1,5 +1,6 @@
 import { appError } from '../errors.ts';
 import { alignArcface } from './align/similarity.ts';
+import { bytePool } from './buffer-pool.ts';
 import { decodeImage, DEFAULT_LIMITS, type DecodeLimits } from './decode/decode.ts';
 import type { DetectedFace, FaceDetector, TrackCrop, TrackedFit } from './detector/types.ts';
 import type { RgbImage } from './image.ts';
@@ -140,7 +141,16 @@ export class Analyzer {
     const t0 = performance.now();
     const modelId = options.model ?? this.defaultModel;
     const embedder = options.embed ? await this.embedder(modelId) : null;
-    const img = await decodeImage(image, this.limits);
+    // The decoded pixels go back to the pool when this frame is done (nothing in the result refers to them).
+    const img = await decodeImage(image, this.limits, { pool: bytePool });
+    try {
+      return await this.#analyzeDecoded(img, options, modelId, embedder, t0);
+    } finally {
+      bytePool.give(img.data);
+    }
+  }
+
+  async #analyzeDecoded(img: RgbImage, options: AnalyzeOptions, modelId: string, embedder: Embedder | null, t0: number): Promise<AnalyzeResult> {
     const t1 = performance.now();
     let detected: DetectedFace[] = await this.detector.detect(img, { passive: options.passive ?? false, refineEyes: options.refineEyes ?? false, wide: options.wideSearch ?? true });
     const t2 = performance.now();
@@ -202,7 +212,7 @@ export class Analyzer {
       try {
         const modelId = (it.options.model ?? this.defaultModel) as ModelId;
         const embedder = it.options.embed ? await this.embedder(modelId) : null;
-        const img = await decodeImage(it.image, this.limits);
+        const img = await decodeImage(it.image, this.limits, { pool: bytePool });
         const usable = it.track && it.track.modelId === modelId ? it.track : null;
         // On the detector's turn the face is still followed when the backend can confirm the fit from
         // its boxes alone; otherwise that frame runs the whole detector.
@@ -248,6 +258,8 @@ export class Analyzer {
         out[i] = { ok: true, value: await this.#finishTracked(f, detectOptions(f)) };
       } catch (error) {
         out[i] = { ok: false, error };
+      } finally {
+        bytePool.give(f.img.data); // the frame is done: its pixels go back to the pool
       }
       onOutcome(i, out[i]);
     }

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import zlib from 'node:zlib';
 import { testDataDir } from '../../config/env.ts';
 import { AppError } from '../../errors.ts';
+import { BufferPool } from '../buffer-pool.ts';
 import { readMjpegFrames } from '../mjpeg.ts';
 import { decodeImage, sniffFormat } from './decode.ts';
 import { plainMarkers, turboJpeg } from './turbojpeg.ts';
@@ -140,6 +141,27 @@ test('issue 11: plain JPEGs decode through libjpeg-turbo directly, with exactly 
     assert.ok(Buffer.from(direct.data).equals(Buffer.from(viaSharp.data)), `${name}: the same bytes as sharp's decode`);
     assert.ok(Buffer.from((await decodeImage(bytes)).data).equals(Buffer.from(viaSharp.data)));
   }
+});
+
+test('issue 11: a decode into a pooled buffer left over from another frame gives the same pixels, and an image sharp must decode gives it back', async () => {
+  const pool = new BufferPool(Uint8Array);
+  const corpus = (await jpegCorpus()).slice(0, 12);
+  for (const [name, bytes] of corpus) {
+    const fresh = await decodeImage(bytes);
+    const dirty = pool.take(fresh.data.length);
+    dirty.fill(0xa5);
+    pool.give(dirty);
+    const pooled = await decodeImage(bytes, undefined, { pool });
+    assert.equal(pooled.data, dirty, `${name}: decoded into the pool's buffer`);
+    assert.ok(Buffer.from(pooled.data).equals(Buffer.from(fresh.data)), `${name}: every byte written`);
+    pool.give(pooled.data);
+  }
+  // A cut-off scan: the direct path fails after taking a buffer, which goes back before sharp's path answers.
+  const plain = await sharp(obama).jpeg().toBuffer();
+  const before = { ...pool.held, ...pool.counts };
+  assert.equal(await code(decodeImage(plain.subarray(0, Math.floor(plain.length * 0.6)), undefined, { pool })), 'INVALID_IMAGE');
+  assert.equal(pool.counts.taken, before.taken + 1);
+  assert.equal(pool.held.buffers, before.buffers + 1, 'the buffer the failed decode took is back in the pool');
 });
 
 test('issue 11: JPEGs with EXIF, an ICC profile, CMYK or a cut-off scan are left to sharp, which decides', async () => {

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { appError } from '../../errors.ts';
+import type { BufferPool } from '../buffer-pool.ts';
 import type { RgbImage } from '../image.ts';
 import { ascii, turboJpeg } from './turbojpeg.ts';
 
@@ -53,10 +54,12 @@ export function bytesFromString(input: string): Uint8Array {
 /**
  * Decode JPEG/PNG/WebP bytes (or a data URL) to packed RGB with EXIF orientation applied.
  * `turbo: false` decodes through sharp only: the reference the direct JPEG path is tested against.
+ * With `pool`, the direct path's pixels go into a buffer taken from it (the caller gives it back when the
+ * frame is done: buffer-pool.ts).
  *
  * @example const img = await decodeImage(jpegBytes); // { data, width, height }
  */
-export async function decodeImage(input: Uint8Array | string, limits: DecodeLimits = DEFAULT_LIMITS, opts: { turbo?: boolean } = {}): Promise<RgbImage> {
+export async function decodeImage(input: Uint8Array | string, limits: DecodeLimits = DEFAULT_LIMITS, opts: { turbo?: boolean; pool?: BufferPool<Uint8Array<ArrayBuffer>> } = {}): Promise<RgbImage> {
   const bytes = typeof input === 'string' ? bytesFromString(input) : input;
   if (bytes.length > limits.maxBytes) {
     throw appError('IMAGE_TOO_LARGE', `The image is ${bytes.length} bytes; the limit is ${limits.maxBytes}`, {
@@ -76,8 +79,10 @@ export async function decodeImage(input: Uint8Array | string, limits: DecodeLimi
   const head = turbo?.header(bytes);
   if (turbo && head?.supported) {
     checkSize(head.width, head.height, limits);
-    const img = turbo.decode(bytes, head.width, head.height);
+    const out = opts.pool?.take(head.width * head.height * 3);
+    const img = turbo.decode(bytes, head.width, head.height, out);
     if (img) return img;
+    if (out) opts.pool!.give(out);
   }
   let meta: sharp.Metadata;
   try {

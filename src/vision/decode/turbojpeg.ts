@@ -20,8 +20,8 @@ import type { RgbImage } from '../image.ts';
 export interface TurboJpeg {
   /** The header's size and whether this path can decode it; null when the header is unreadable. */
   header(bytes: Uint8Array): { width: number; height: number; supported: boolean } | null;
-  /** Decode to packed RGB; null when libjpeg-turbo reported anything (a warning included). */
-  decode(bytes: Uint8Array, width: number, height: number): RgbImage | null;
+  /** Decode to packed RGB (into `out`, width × height × 3 bytes, when given); null when libjpeg-turbo reported anything (a warning included). */
+  decode(bytes: Uint8Array, width: number, height: number, out?: Uint8Array): RgbImage | null;
 }
 
 // turbojpeg.h (libjpeg-turbo 3.x).
@@ -83,8 +83,8 @@ function load(): TurboJpeg | null {
         const supported = (cs === TJCS.YCbCr || cs === TJCS.GRAY) && get(handle, TJPARAM.PRECISION) === 8 && get(handle, TJPARAM.LOSSLESS) === 0 && plainMarkers(bytes);
         return { width, height, supported };
       },
-      decode(bytes, width, height) {
-        const data = new Uint8Array(width * height * 3);
+      decode(bytes, width, height, out) {
+        const data = out ?? new Uint8Array(width * height * 3);
         if (decompress(handle, bytes, bytes.length, data, 0, TJPF_RGB) !== 0) return null;
         return { data, width, height };
       },

@@ -1,3 +1,4 @@
+import type { BufferPool } from '../buffer-pool.ts';
 import type { RgbImage } from '../image.ts';
 import type { DetectedFace } from './types.ts';
 
@@ -14,10 +15,10 @@ export const MESH = {
 
 type Mesh = Array<[number, number, number]>;
 
-/** The image with a grey border of `pad` pixels on every side. */
-export function padImage(img: RgbImage, pad: number): RgbImage {
+/** The image with a grey border of `pad` pixels on every side, in a buffer taken from `pool` when given. */
+export function padImage(img: RgbImage, pad: number, pool?: BufferPool<Uint8Array<ArrayBuffer>>): RgbImage {
   const W = img.width + 2 * pad, H = img.height + 2 * pad;
-  const data = new Uint8Array(W * H * 3).fill(128);
+  const data = (pool ? pool.take(W * H * 3) : new Uint8Array(W * H * 3)).fill(128);
   for (let y = 0; y < img.height; y++) {
     data.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), ((y + pad) * W + pad) * 3);
   }

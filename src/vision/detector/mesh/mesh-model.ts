@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { floatPool } from '../../buffer-pool.ts';
 import type { RgbImage } from '../../image.ts';
 import { HUMAN_MODELS_DIR, WASM_DIR, installFileRouter } from '../human/load-human.ts';
 import { OnnxFaceMesh } from './mesh-onnx.ts';
@@ -104,12 +105,16 @@ export class MeshModel {
    * contours re-fitted by the iris model plus 10 iris points (478), for finer eye openness (+≈ 10 ms).
    */
   async run(img: RgbImage, crop: Crop, refineEyes = false): Promise<{ mesh: Mesh; refined: Mesh | null; confidence: number }> {
-    const pixels = cropResize(img, crop, MESH_INPUT);
-    const out = await this.mesh.run(pixels, 1);
-    const raw = rawPoints(out.mesh, 0);
-    const confidence = out.confidence[0];
-    const refined = refineEyes ? meshInImage(await this.refineEyes(raw, pixels), crop) : null;
-    return { mesh: meshInImage(raw, crop), refined, confidence };
+    const pixels = cropResize(img, crop, MESH_INPUT, floatPool.take(MESH_INPUT * MESH_INPUT * 3));
+    try {
+      const out = await this.mesh.run(pixels, 1);
+      const raw = rawPoints(out.mesh, 0);
+      const confidence = out.confidence[0];
+      const refined = refineEyes ? meshInImage(await this.refineEyes(raw, pixels), crop) : null;
+      return { mesh: meshInImage(raw, crop), refined, confidence };
+    } finally {
+      floatPool.give(pixels);
+    }
   }
 
   /**
@@ -119,10 +124,14 @@ export class MeshModel {
    */
   async runBatch(items: Array<{ img: RgbImage; crop: Crop }>): Promise<Array<{ mesh: Mesh; refined: null; confidence: number }>> {
     const per = MESH_INPUT * MESH_INPUT * 3;
-    const pixels = new Float32Array(items.length * per);
-    items.forEach((it, i) => pixels.set(cropResize(it.img, it.crop, MESH_INPUT), i * per));
-    const { confidence: conf, mesh: flat } = await this.mesh.run(pixels, items.length);
-    return items.map((it, b) => ({ mesh: meshInImage(rawPoints(flat, b), it.crop), refined: null, confidence: conf[b] }));
+    const pixels = floatPool.take(items.length * per);
+    try {
+      items.forEach((it, i) => cropResize(it.img, it.crop, MESH_INPUT, pixels.subarray(i * per, (i + 1) * per)));
+      const { confidence: conf, mesh: flat } = await this.mesh.run(pixels, items.length);
+      return items.map((it, b) => ({ mesh: meshInImage(rawPoints(flat, b), it.crop), refined: null, confidence: conf[b] }));
+    } finally {
+      floatPool.give(pixels);
+    }
   }
 
   /** Iris model on both eyes: 64×64 crops of the mesh input, the left eye mirrored as MediaPipe does. */
@@ -202,12 +211,13 @@ function meshInImage(pts: number[][], crop: Crop): Mesh {
 
 /**
  * Bilinear crop-and-resize of a square region to size×size RGB floats in 0..1 (NHWC), sampling like
- * tf.image.cropAndResize (corner-aligned), black outside the image.
+ * tf.image.cropAndResize (corner-aligned), black outside the image. Into `out` when given (size × size × 3
+ * floats: a pooled buffer, cleared first), else a new array.
  */
-export function cropResize(img: RgbImage, crop: Crop, size: number): Float32Array {
-  if (crop.angle) return cropResizeRotated(img, crop, size);
+export function cropResize(img: RgbImage, crop: Crop, size: number, out: Float32Array = new Float32Array(size * size * 3)): Float32Array {
+  out.fill(0);
+  if (crop.angle) return cropResizeRotated(img, crop, size, out);
   const { data, width, height } = img;
-  const out = new Float32Array(size * size * 3);
   const x0 = crop.cx - crop.side / 2, y0 = crop.cy - crop.side / 2;
   const stepX = ((crop.side) * (width - 1)) / width / (size - 1);
   const stepY = ((crop.side) * (height - 1)) / height / (size - 1);
@@ -249,9 +259,8 @@ export function cropResize(img: RgbImage, crop: Crop, size: number): Float32Arra
 }
 
 /** Bilinear sampling of a turned square (`crop.angle`), 0..1 floats NHWC, black outside the image. */
-function cropResizeRotated(img: RgbImage, crop: Crop, size: number): Float32Array {
+function cropResizeRotated(img: RgbImage, crop: Crop, size: number, out: Float32Array): Float32Array {
   const { data, width, height } = img;
-  const out = new Float32Array(size * size * 3);
   const cos = Math.cos(crop.angle ?? 0), sin = Math.sin(crop.angle ?? 0);
   const k = crop.side / size;
   for (let v = 0; v < size; v++) {

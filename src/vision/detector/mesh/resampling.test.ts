@@ -8,6 +8,9 @@ import type { RgbImage } from '../../image.ts';
 import { cropResize, type Crop } from './mesh-model.ts';
 import { letterbox } from './ultraface.ts';
 
+/** Bit for bit (a cheap failure on 110 592 floats, where deepEqual would print them). */
+const sameFloats = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
 /** tf.image.cropAndResize-style bilinear sampling, one pixel and channel at a time: the definition cropResize keeps. */
 function reference(img: RgbImage, crop: Crop, size: number): Float32Array {
   const { data, width, height } = img;
@@ -40,6 +43,13 @@ test('cropResize gives exactly the bilinear samples of its definition, inside th
     { cx: img.width / 2, cy: img.height / 2, side: Math.max(img.width, img.height) * 1.5 }, // larger than the picture
   ];
   for (const c of crops) assert.deepEqual(cropResize(img, c, 192), reference(img, c, 192), JSON.stringify(c));
+  // Into a pooled buffer left over from another crop (here: full of NaN), across the borders and turned:
+  // exactly what a fresh array gets, the parts outside the picture black again.
+  const used = new Float32Array(192 * 192 * 3);
+  for (const c of [...crops, { cx: 10, cy: 20, side: img.height * 0.8, angle: 0.6 }]) {
+    used.fill(NaN);
+    assert.ok(sameFloats(cropResize(img, c, 192, used), cropResize(img, c, 192)), `reused buffer, ${JSON.stringify(c)}`);
+  }
 });
 
 /** The detector's letterbox (320×240, NCHW, grey padding), one pixel and channel at a time: the definition letterbox keeps. */
@@ -71,5 +81,7 @@ test('the detector letterbox gives exactly the bilinear samples of its definitio
   };
   for (const im of [img, sub(Math.min(img.width, 500), 180), sub(150, Math.min(img.height, 400)), sub(90, 70)]) {
     assert.deepEqual(letterbox(im).input, referenceLetterbox(im), `${im.width}×${im.height}`);
+    // Into a pooled buffer left over from another picture: the same input, its grey border restored.
+    assert.ok(sameFloats(letterbox(im, new Float32Array(3 * 320 * 240).fill(NaN)).input, referenceLetterbox(im)), `reused buffer, ${im.width}×${im.height}`);
   }
 });

@@ -1,4 +1,5 @@
 import { PassiveAntiSpoof } from '../../anti-spoof/minifasnet.ts';
+import { bytePool } from '../../buffer-pool.ts';
 import type { RgbImage } from '../../image.ts';
 import { boxFromMesh, clamp01, fivePoints, padImage, shiftFace } from '../geometry.ts';
 import type { DetectedFace, DetectOptions, FaceDetector, FoundBox, TrackCrop, TrackedFit } from '../types.ts';
@@ -76,7 +77,13 @@ export class UltrafaceMeshDetector implements FaceDetector {
     // A face that fills the whole frame (a tight crop) can fall outside the detector's anchors: retry
     // once with a grey border, then map the coordinates back.
     const pad = Math.round(Math.max(img.width, img.height) * 0.3);
-    const padded = (await this.detectOnce(padImage(img, pad), options)).map((f) => shiftFace(f, -pad));
+    const framed = padImage(img, pad, bytePool);
+    let padded: DetectedFace[];
+    try {
+      padded = (await this.detectOnce(framed, options)).map((f) => shiftFace(f, -pad));
+    } finally {
+      bytePool.give(framed.data);
+    }
     if (padded.length > 0) return padded;
     // A picture taken sideways (a phone photo without its EXIF orientation): look for faces a quarter
     // turn either way and fit the mesh on crops turned to match.
@@ -118,7 +125,16 @@ export class UltrafaceMeshDetector implements FaceDetector {
 
   /** Faces of `img` found upright in the image turned a quarter clockwise (turn 1) or anticlockwise (−1). */
   private async detectTurned(img: RgbImage, turn: 1 | -1, options: DetectOptions): Promise<{ faces: DetectedFace[]; confidence: number[] }> {
-    const rotated = quarterTurn(img, turn);
+    const rotated = quarterTurn(img, turn, bytePool.take(img.data.length));
+    try {
+      return await this.#detectIn(img, rotated, turn, options);
+    } finally {
+      bytePool.give(rotated.data);
+    }
+  }
+
+  /** detectTurned's search of `rotated` (`img` turned by `turn`), the meshes fitted on `img` itself. */
+  async #detectIn(img: RgbImage, rotated: RgbImage, turn: 1 | -1, options: DetectOptions): Promise<{ faces: DetectedFace[]; confidence: number[] }> {
     const boxes = (await this.boxes.detect(rotated, MIN_BOX_SCORE)).slice(0, MAX_FACES);
     const faces: DetectedFace[] = [];
     const confidence: number[] = [];
@@ -154,7 +170,8 @@ export class UltrafaceMeshDetector implements FaceDetector {
       // A face cut by the image border gets a box clipped to it, too small and off-centre for the mesh
       // crop (tight ID-style crops): detect again with a grey border, where the box covers the whole face.
       const pad = Math.round(Math.max(img.width, img.height) * BORDER_PAD);
-      const padded = await this.boxes.detect(padImage(img, pad), MIN_BOX_SCORE);
+      const framed = padImage(img, pad, bytePool);
+      const padded = await this.boxes.detect(framed, MIN_BOX_SCORE).finally(() => bytePool.give(framed.data));
       if (padded.length > 0) {
         return padded.slice(0, MAX_FACES).map((b) => ({ ...b, x0: b.x0 - pad, y0: b.y0 - pad, x1: b.x1 - pad, y1: b.y1 - pad }));
       }
@@ -288,15 +305,13 @@ function cropFromBox(b: FaceBox): Crop {
   return { cx: (b.x0 + b.x1) / 2, cy: (b.y0 + b.y1) / 2 + MESH_DY_PER_BOX_H * h, side };
 }
 
-/** The image turned a quarter clockwise (turn 1) or anticlockwise (−1). */
-function quarterTurn(img: RgbImage, turn: 1 | -1): RgbImage {
+/** The image turned a quarter clockwise (turn 1) or anticlockwise (−1), into `out` (W × H × 3 bytes). */
+function quarterTurn(img: RgbImage, turn: 1 | -1, out: Uint8Array): RgbImage {
   const { width: W, height: H, data } = img;
-  const out = new Uint8Array(W * H * 3);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       // clockwise: (x, y) → (H − 1 − y, x); anticlockwise: (x, y) → (y, W − 1 − x); output width is H.
-      const [nx, ny] = turn === 1 ? [H - 1 - y, x] : [y, W - 1 - x];
-      const o = (ny * H + nx) * 3, i = (y * W + x) * 3;
+      const o = (turn === 1 ? x * H + (H - 1 - y) : (W - 1 - x) * H + y) * 3, i = (y * W + x) * 3;
       out[o] = data[i];
       out[o + 1] = data[i + 1];
       out[o + 2] = data[i + 2];

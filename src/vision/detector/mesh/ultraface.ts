@@ -1,4 +1,5 @@
 import type * as Ort from 'onnxruntime-node';
+import { floatPool } from '../../buffer-pool.ts';
 import type { RgbImage } from '../../image.ts';
 import { createWorkerSession, facepluginModel, ort } from '../../onnx/session.ts';
 
@@ -35,8 +36,13 @@ export class Ultraface {
 
   /** Faces with score ≥ minScore, after non-maximum suppression, in image pixels, best first. */
   async detect(img: RgbImage, minScore: number, iou = 0.4): Promise<FaceBox[]> {
-    const { input, scale, ox, oy } = letterbox(img);
-    const out = await this.session.run({ input: new ort.Tensor('float32', input, [1, 3, H, W]) });
+    const { input, scale, ox, oy } = letterbox(img, floatPool.take(3 * W * H));
+    let out: Ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await this.session.run({ input: new ort.Tensor('float32', input, [1, 3, H, W]) });
+    } finally {
+      floatPool.give(input);
+    }
     const scores = out.scores.data as Float32Array;
     const boxes = out.boxes.data as Float32Array;
     const n = scores.length / 2;
@@ -56,12 +62,15 @@ export class Ultraface {
   }
 }
 
-/** Bilinear letterbox (exported for its test) of an RGB image into the detector's 320×240 NCHW input (grey padding). */
-export function letterbox(img: RgbImage): { input: Float32Array; scale: number; ox: number; oy: number } {
+/**
+ * Bilinear letterbox (exported for its test) of an RGB image into the detector's 320×240 NCHW input (grey
+ * padding), into `input` when given (a pooled buffer, cleared first).
+ */
+export function letterbox(img: RgbImage, input: Float32Array = new Float32Array(3 * W * H)): { input: Float32Array; scale: number; ox: number; oy: number } {
   const scale = Math.min(W / img.width, H / img.height);
   const ox = (W - img.width * scale) / 2;
   const oy = (H - img.height * scale) / 2;
-  const input = new Float32Array(3 * W * H); // 0 = grey 127 after normalisation
+  input.fill(0); // 0 = grey 127 after normalisation
   const plane = W * H;
   const { data, width, height } = img;
   const u0 = Math.max(0, Math.floor(ox)), u1 = Math.min(W, Math.ceil(ox + width * scale));

@@ -1,5 +1,6 @@
 import type * as Ort from 'onnxruntime-node';
 import { alignArcface } from '../../align/similarity.ts';
+import { floatPool } from '../../buffer-pool.ts';
 import { createWorkerSession, facepluginModel, ort } from '../../onnx/session.ts';
 import type { DetectedFace } from '../../detector/types.ts';
 import { mirrorRgb, type RgbImage } from '../../image.ts';
@@ -52,13 +53,17 @@ export class FacepluginEmbedder implements Embedder {
 
   private async run(crop: RgbImage): Promise<Float32Array> {
     const n = crop.width * crop.height;
-    const x = new Float32Array(3 * n);
-    for (let i = 0; i < n; i++) {
-      x[i] = (crop.data[i * 3] - 127) / 128;
-      x[n + i] = (crop.data[i * 3 + 1] - 127) / 128;
-      x[2 * n + i] = (crop.data[i * 3 + 2] - 127) / 128;
+    const x = floatPool.take(3 * n); // every element written below
+    try {
+      for (let i = 0; i < n; i++) {
+        x[i] = (crop.data[i * 3] - 127) / 128;
+        x[n + i] = (crop.data[i * 3 + 1] - 127) / 128;
+        x[2 * n + i] = (crop.data[i * 3 + 2] - 127) / 128;
+      }
+      const out = await this.session.run({ input: new ort.Tensor('float32', x, [1, 3, crop.height, crop.width]) });
+      return new Float32Array(out.output.data as Float32Array);
+    } finally {
+      floatPool.give(x);
     }
-    const out = await this.session.run({ input: new ort.Tensor('float32', x, [1, 3, crop.height, crop.width]) });
-    return new Float32Array(out.output.data as Float32Array);
   }
 }
