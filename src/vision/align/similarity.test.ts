@@ -5,7 +5,7 @@ import path from 'node:path';
 import { testDataDir } from '../../config/env.ts';
 import { decodeImage } from '../decode/decode.ts';
 import type { RgbImage } from '../image.ts';
-import { ARCFACE_112, invertAffine, similarityTransform, warpAffine, type Affine } from './similarity.ts';
+import { ARCFACE_112, invertAffine, roundHalfUp, similarityTransform, warpAffine, type Affine } from './similarity.ts';
 
 test('similarityTransform recovers a known rotation, scale and translation', () => {
   const angle = 0.3, s = 1.7, tx = 12, ty = -5;
@@ -54,4 +54,22 @@ test('warpAffine gives exactly the bilinear pixels, inside the picture and where
     const m = similarityTransform(five.map(([x, y]) => [x + dx, y] as [number, number]), ARCFACE_112);
     assert.deepEqual(warpAffine(img, m, 112).data, reference(img, m, 112), `shifted ${dx} px`);
   }
+});
+
+test('roundHalfUp is Math.round exactly: halves, the doubles just below them, and a million random sums', () => {
+  const below = (x: number) => x - Math.max(Number.EPSILON * Math.abs(x), Number.MIN_VALUE); // the double just under x (for these x)
+  const cases = [0, 0.5, 1.5, 2.5, 254.5, 255.5, -0.5, -2.5, 0.49999999999999994, below(1.5), below(254.5), 127.50000000000001, 1e-300, 2 ** 51 + 0.5, -(2 ** 51) - 0.5];
+  for (const v of cases) assert.equal(roundHalfUp(v) + 0, Math.round(v) + 0, `${v}`); // + 0: -0 and 0 are the same byte
+  let seed = 7;
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < 1e6; i++) {
+    // Bilinear blends of bytes, as warpAffine makes them, and exact halves.
+    const fx = next(), fy = next(), a = (next() * 256) | 0, b = (next() * 256) | 0, c = (next() * 256) | 0, d = (next() * 256) | 0;
+    const v = (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy;
+    assert.equal(roundHalfUp(v), Math.round(v));
+    assert.equal(roundHalfUp(a + 0.5), Math.round(a + 0.5));
+  }
+  // The case floor(v + 0.5) alone gets wrong.
+  assert.equal(Math.floor(0.49999999999999994 + 0.5), 1);
+  assert.equal(roundHalfUp(0.49999999999999994), 0);
 });
