@@ -34,6 +34,28 @@ function reference(img: RgbImage, crop: Crop, size: number): Float32Array {
   return out;
 }
 
+/** A turned crop (`crop.angle`), one pixel and channel at a time: pixel centres rotated about the crop's centre. */
+function referenceTurned(img: RgbImage, crop: Crop, size: number): Float32Array {
+  const { data, width, height } = img;
+  const out = new Float32Array(size * size * 3);
+  const cos = Math.cos(crop.angle!), sin = Math.sin(crop.angle!), k = crop.side / size;
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++) {
+      const du = (u + 0.5 - size / 2) * k, dv = (v + 0.5 - size / 2) * k;
+      const sx = crop.cx + du * cos - dv * sin - 0.5, sy = crop.cy + du * sin + dv * cos - 0.5;
+      if (sx < 0 || sy < 0 || sx > width - 1 || sy > height - 1) continue;
+      const xi = Math.floor(sx), x1 = Math.min(width - 1, xi + 1), fx = sx - xi;
+      const yi = Math.floor(sy), y1 = Math.min(height - 1, yi + 1), fy = sy - yi;
+      for (let ch = 0; ch < 3; ch++) {
+        const at = (y: number, x: number) => data[(y * width + x) * 3 + ch];
+        const top = at(yi, xi) + (at(yi, x1) - at(yi, xi)) * fx, bot = at(y1, xi) + (at(y1, x1) - at(y1, xi)) * fx;
+        out[(v * size + u) * 3 + ch] = (top + (bot - top) * fy) / 255;
+      }
+    }
+  }
+  return out;
+}
+
 test('cropResize gives exactly the bilinear samples of its definition, inside the picture and across its borders', async () => {
   const img = await decodeImage(readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/obama/obama_01.jpg')));
   const crops: Crop[] = [
@@ -43,6 +65,9 @@ test('cropResize gives exactly the bilinear samples of its definition, inside th
     { cx: img.width / 2, cy: img.height / 2, side: Math.max(img.width, img.height) * 1.5 }, // larger than the picture
   ];
   for (const c of crops) assert.deepEqual(cropResize(img, c, 192), reference(img, c, 192), JSON.stringify(c));
+  for (const c of [{ cx: img.width / 2, cy: img.height / 2, side: img.height * 0.5, angle: 0.3 }, { cx: 10, cy: 30, side: img.height * 0.7, angle: -1.2 }, { cx: img.width / 2, cy: img.height / 2, side: 90, angle: Math.PI / 2 }]) {
+    assert.ok(sameFloats(cropResize(img, c, 192), referenceTurned(img, c, 192)), `turned ${JSON.stringify(c)}`);
+  }
   // Into a pooled buffer left over from another crop (here: full of NaN), across the borders and turned:
   // exactly what a fresh array gets, the parts outside the picture black again.
   const used = new Float32Array(192 * 192 * 3);
