@@ -24,12 +24,13 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { loadConfig } from '../src/config/env.ts';
 import { createContainer } from '../src/container.ts';
 import { buildApp } from '../src/app.ts';
-import { WsClient, binaryFrame, jpegDataUrl } from '../test/helpers/ws-client.ts';
 import { multipart, postForm } from '../test/helpers/face-fixtures.ts';
 import { FAKECAM_CLIPS, streamFrames } from './lib/fakecam.ts';
+import type { StreamMode, StreamRunReport, StreamRunRequest } from './lib/stream-clients.ts';
 
 const argv = process.argv.slice(2);
 const num = (name: string, def: number) => {
@@ -42,7 +43,7 @@ const MAX_STREAMS = num('max-streams', 32);
 const FPS = num('fps', 10);
 const RETRIES = num('retries', 1);
 const json = argv.includes('--json');
-type Mode = 'full' | 'tracking' | 'binary';
+type Mode = StreamMode;
 const modesArg = argv.indexOf('--modes');
 const modes: Mode[] = modesArg >= 0 ? (argv[modesArg + 1].split(',') as Mode[]) : argv.includes('--tracking-only') ? ['tracking'] : argv.includes('--full-only') ? ['full'] : ['full', 'tracking', 'binary'];
 const ADMIN = 'bench-admin-token-0123456789';
@@ -68,17 +69,16 @@ const url = `ws://127.0.0.1:${port}/ws/recognition/`;
 
 interface Clip {
   user: string;
+  /** Every other frame of a 25–30 fps clip (≈ 10–15 fps of real motion), each in a buffer of its own. */
   jpegs: Buffer[];
-  /** Every other frame of a 25–30 fps clip (≈ 10–15 fps of real motion), as data URLs. */
-  frames: string[];
 }
 
 const loadAtStart = os.loadavg().map(r1);
 try {
   log(`stream-bench: ${workers} inference worker(s) on ${os.availableParallelism()} cores, ${FPS} fps streams of ${SECONDS} s; load average at start ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const clips: Clip[] = FAKECAM_CLIPS.map((file, i) => {
-    const jpegs = streamFrames(file);
-    return { user: `person${i}`, jpegs, frames: jpegs.map((f) => jpegDataUrl(f)) };
+    // A frame cut out of its clip file is a view of the whole file: copied out, as a camera's would be.
+    return { user: `person${i}`, jpegs: streamFrames(file).map((f) => Buffer.copyBytesFrom(f)) };
   });
   const created = await app.inject({ method: 'POST', url: '/api/admin/clients/', headers: { authorization: `Bearer ${ADMIN}` }, payload: { name: 'stream-bench', tier: 'enterprise' } });
   const { api_key, secret_key, client_id } = created.json() as { api_key: string; secret_key: string; client_id: string };
@@ -144,63 +144,32 @@ try {
     return { sum, count };
   };
 
-  // 3. N streams.
+  // 3. N streams, played by the cameras' own thread (lib/stream-clients.ts).
+  const cameras = new Worker(new URL('./lib/stream-clients.ts', import.meta.url), { workerData: { url, apiKey: api_key, secretKey: secret_key, seconds: SECONDS, fps: FPS } });
+  const play = (req: StreamRunRequest, onStarted: () => void) =>
+    new Promise<StreamRunReport>((resolve, reject) => {
+      const onMessage = (m: { type: 'started' } | { type: 'done'; report: StreamRunReport } | { type: 'failed'; error: string }) => {
+        if (m.type === 'started') return onStarted();
+        cameras.off('message', onMessage);
+        if (m.type === 'done') resolve(m.report);
+        else reject(new Error(m.error));
+      };
+      cameras.on('message', onMessage);
+      cameras.once('error', reject);
+      cameras.postMessage(req);
+    });
   const streamRun = async (n: number, mode: Mode) => {
-    const tracking = mode !== 'full';
-    const clients = await Promise.all(Array.from({ length: n }, () => WsClient.authenticated(url, api_key, secret_key)));
-    // How busy the main thread was (the server's WebSocket, services and embedded database, and this
-    // script's own clients all run on it): 1 = never idle.
-    const elu0 = performance.eventLoopUtilization();
-    const engine0 = await engineSeconds();
-    const wall0 = performance.now();
+    // How busy the server's main thread was (its WebSocket, services and embedded database): 1 = never idle.
+    let elu0 = performance.eventLoopUtilization();
+    let engine0 = await engineSeconds();
+    let wall0 = performance.now();
     const perStream = Math.round(SECONDS * FPS);
-    const latency: number[] = [];
-    let results = 0, dropped = 0, errors = 0, matched = 0;
-    const errorCodes: Record<string, number> = {};
-    await Promise.all(
-      clients.map(async (client, s) => {
-        const clip = clips[s % clips.length];
-        const offset = Math.floor((s / Math.max(1, n)) * clip.frames.length);
-        // Staggered starts, as independent cameras would be.
-        await sleep((s * 1000) / FPS / Math.max(1, n));
-        const sentAt = new Map<number, number>();
-        const t0 = performance.now();
-        let answered = 0;
-        const reader = (async () => {
-          while (answered < perStream) {
-            let m;
-            try {
-              m = await client.next(5000);
-            } catch {
-              break; // never answered: counted as dropped below
-            }
-            const ts = 'timestamp' in m && typeof m.timestamp === 'number' ? m.timestamp : -1;
-            if (ts < 0) continue;
-            answered++;
-            if (m.type === 'recognition_result') {
-              results++;
-              latency.push(performance.now() - sentAt.get(ts)!);
-              const top = (m.result as { result?: { matches?: Array<{ user_id: string }> } }).result?.matches?.[0]?.user_id;
-              if (top === clip.user) matched++;
-            } else if (m.type === 'frame_dropped') dropped++;
-            else if (m.type === 'error') {
-              errors++;
-              errorCodes[m.code] = (errorCodes[m.code] ?? 0) + 1;
-            }
-          }
-        })();
-        for (let i = 0; i < perStream; i++) {
-          const wait = t0 + (i * 1000) / FPS - performance.now();
-          if (wait > 0) await sleep(wait);
-          sentAt.set(i, performance.now());
-          const k = (offset + i) % clip.frames.length;
-          const options = { mode: 'identification' as const, tracking };
-          client.send(mode === 'binary' ? binaryFrame(clip.jpegs[k], { timestamp: i, options }) : { type: 'process_frame', frame: clip.frames[k], timestamp: i, options });
-        }
-        await reader;
-        dropped += perStream - answered;
-      }),
-    );
+    // From the moment every camera is connected and authenticated.
+    const { latency, results, dropped, errors, errorCodes, matched } = await play({ n, mode }, () => {
+      elu0 = performance.eventLoopUtilization();
+      void engineSeconds().then((e) => (engine0 = e));
+      wall0 = performance.now();
+    });
     const mainThreadBusy = Math.round(performance.eventLoopUtilization(elu0).utilization * 100) / 100;
     const engine1 = await engineSeconds();
     const analysed = engine1.count - engine0.count;
@@ -211,7 +180,6 @@ try {
       ms_per_frame: { total: perFrame('total'), decode: perFrame('decode'), detect: perFrame('detect'), embed: perFrame('embed'), quality: perFrame('quality'), queue_wait: perFrame('queue') },
       workers_busy: Math.round((((engine1.sum.total ?? 0) - (engine0.sum.total ?? 0)) * 1000 / (workers * (performance.now() - wall0))) * 100) / 100,
     };
-    for (const c of clients) c.close();
     const frames = n * perStream;
     return { streams: n, frames, results, dropped, drop_pct: r1((100 * dropped) / frames), errors, error_codes: errorCodes, matched_pct: r1((100 * matched) / Math.max(1, results)), p50_ms: r1(quantile(latency, 0.5)), p95_ms: r1(quantile(latency, 0.95)), main_thread_busy: mainThreadBusy, engine: engineStats };
   };

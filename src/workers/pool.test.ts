@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { after, before, test } from 'node:test';
 import { testDataDir } from '../config/env.ts';
 import { AppError } from '../errors.ts';
 import { readMjpegFrames } from '../vision/mjpeg.ts';
 import { WorkerPool } from './pool.ts';
-import { handOver } from './transfer.ts';
+import { forWorker, handOver } from './transfer.ts';
 
 const img = readFileSync(path.join(testDataDir(), 'lfw/Ai_Sugiyama/Ai_Sugiyama_0001.jpg'));
 let pool: WorkerPool;
@@ -40,6 +41,34 @@ test('a handed-over image moves into the worker (no copy); any other image is co
   assert.deepEqual(b.faces[0].box, a.faces[0].box);
   assert.equal(b.faces[0].embedding!.length, 512);
   assert.deepEqual([...b.faces[0].embedding!], [...a.faces[0].embedding!]);
+});
+
+/** What a worker receives when `bytes` is posted to it: the ArrayBuffer that arrives. */
+async function received(bytes: Uint8Array): Promise<ArrayBuffer> {
+  const { port1, port2 } = new MessageChannel();
+  const got = new Promise<Uint8Array>((resolve) => port2.once('message', resolve));
+  port1.postMessage(bytes);
+  const m = await got;
+  port1.close();
+  return m.buffer as ArrayBuffer;
+}
+
+test('a frame that is a view into a whole video file goes to the worker as its own bytes, not the file', async () => {
+  const file = readFileSync(path.join(testDataDir(), 'video/fakecam/liveportrait_d9_512x480_30fps.mjpeg'));
+  const frame = readMjpegFrames(path.join(testDataDir(), 'video/fakecam/liveportrait_d9_512x480_30fps.mjpeg'))[3];
+  assert.ok(frame.buffer.byteLength > 100 * frame.byteLength, 'a frame cut out of the file shares its buffer');
+  const job = forWorker(frame);
+  const posted = job.image as Uint8Array;
+  assert.equal(posted.buffer.byteLength, frame.byteLength, 'only the frame is posted (postMessage copies a view\'s whole buffer)');
+  assert.ok(Buffer.from(posted).equals(frame));
+  assert.deepEqual(job.transfer, []);
+  // What a worker receives: the frame's bytes, where posting the view itself carries the whole file.
+  assert.equal((await received(posted)).byteLength, frame.byteLength);
+  assert.equal((await received(frame)).byteLength, file.length);
+  // Small buffers and whole ones go as they are; a handed-over one is moved.
+  assert.equal(forWorker(img).image, img);
+  const moved = handOver(img);
+  assert.deepEqual(forWorker(moved).transfer, [moved.buffer]);
 });
 
 test('stream frames queued together run as one batch, with the same results as one at a time', async () => {

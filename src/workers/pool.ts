@@ -3,7 +3,7 @@ import { appError, AppError } from '../errors.ts';
 import type { TrackState } from '../vision/tracking/track-state.ts';
 import type { AnalyzeOptions, AnalyzeResult } from '../vision/types.ts';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './messages.ts';
-import { imageTransfer } from './transfer.ts';
+import { forWorker } from './transfer.ts';
 
 export interface PoolOptions extends WorkerInit {
   /** Worker threads (≥ 1). */
@@ -200,7 +200,8 @@ export class WorkerPool {
   }
 
   async analyze(image: Uint8Array | string, options: AnalyzeOptions): Promise<AnalyzeResult> {
-    return (await this.submit((id) => ({ type: 'analyze', id, image, options }), imageTransfer(image))).result;
+    const job = forWorker(image);
+    return (await this.submit((id) => ({ type: 'analyze', id, image: job.image, options }), job.transfer)).result;
   }
 
   /**
@@ -208,7 +209,8 @@ export class WorkerPool {
    * worker can take the next frame of a stream (no stream is stuck behind a busy worker).
    */
   async analyzeTracked(image: Uint8Array | string, options: AnalyzeOptions, track: TrackState | null): Promise<{ result: AnalyzeResult; track: TrackState | null }> {
-    const msg = await this.submit((id) => ({ type: 'analyze-tracked', id, image, options, track }), imageTransfer(image));
+    const job = forWorker(image);
+    const msg = await this.submit((id) => ({ type: 'analyze-tracked', id, image: job.image, options, track }), job.transfer);
     return { result: msg.result, track: msg.track ?? null };
   }
 

@@ -18,12 +18,26 @@ export function handOver(bytes: Uint8Array): Uint8Array {
   return own;
 }
 
-/** The buffers of a job's image that may be moved rather than copied (empty for anything not handed over). */
-export function imageTransfer(image: Uint8Array | string): ArrayBuffer[] {
-  if (typeof image === 'string' || !(image.buffer instanceof ArrayBuffer) || !handedOver.has(image.buffer)) return [];
-  handedOver.delete(image.buffer);
-  return [image.buffer];
+/**
+ * A job's image as it goes to a worker, and the buffers that may be moved rather than copied (only a
+ * handed-over image's). postMessage copies a typed array's whole ArrayBuffer, not just its view: an
+ * image that is a small view into a much larger buffer (a frame cut out of a whole video file, a part of
+ * a request body) is first copied out on its own, so the worker gets its bytes and not the rest.
+ */
+export function forWorker(image: Uint8Array | string): { image: Uint8Array | string; transfer: ArrayBuffer[] } {
+  if (typeof image === 'string') return { image, transfer: [] };
+  if (image.buffer instanceof ArrayBuffer && handedOver.has(image.buffer)) {
+    handedOver.delete(image.buffer);
+    return { image, transfer: [image.buffer] };
+  }
+  const whole = image.buffer.byteLength;
+  // new Uint8Array(view) copies (a Buffer's own slice() would be another view).
+  if (whole > LARGE_VIEW_BYTES && whole > 2 * image.byteLength) return { image: new Uint8Array(image), transfer: [] };
+  return { image, transfer: [] };
 }
+
+/** A view into a buffer larger than this (and over twice its size) is copied out before posting. */
+const LARGE_VIEW_BYTES = 64 * 1024;
 
 /**
  * The buffers of typed arrays that own their whole ArrayBuffer (embeddings, thumbnails), each once: what

@@ -1,0 +1,98 @@
+/**
+ * The cameras of `npm run bench -- --streams`, in a thread of their own (stream-bench.ts starts it): N
+ * WebSocket clients, each playing a fakecam clip at F frames/s, measuring each frame's answer. Real
+ * cameras are other machines with event loops of their own; here they at least do not share the
+ * server's, so a client reading its answers never holds up the server's next frame, and the server's
+ * "main thread busy" is the server's alone. They still share the machine's cores.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { WsClient, binaryFrame, jpegDataUrl } from '../../test/helpers/ws-client.ts';
+import { FAKECAM_CLIPS, streamFrames } from './fakecam.ts';
+
+export type StreamMode = 'full' | 'tracking' | 'binary';
+
+/** One step: `n` cameras for `seconds`. */
+export interface StreamRunRequest {
+  n: number;
+  mode: StreamMode;
+}
+
+export interface StreamRunReport {
+  latency: number[];
+  results: number;
+  dropped: number;
+  errors: number;
+  errorCodes: Record<string, number>;
+  /** Answers whose top match was the clip's own person. */
+  matched: number;
+}
+
+const { url, apiKey, secretKey, seconds, fps } = workerData as { url: string; apiKey: string; secretKey: string; seconds: number; fps: number };
+/** Every other frame of a 25–30 fps clip (≈ 10–15 fps of real motion), as JPEG bytes and as data URLs. */
+const clips = FAKECAM_CLIPS.map((file, i) => {
+  const jpegs = streamFrames(file);
+  return { user: `person${i}`, jpegs, frames: jpegs.map((f) => jpegDataUrl(f)) };
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function run({ n, mode }: StreamRunRequest): Promise<StreamRunReport> {
+  const tracking = mode !== 'full';
+  const clients = await Promise.all(Array.from({ length: n }, () => WsClient.authenticated(url, apiKey, secretKey)));
+  parentPort!.postMessage({ type: 'started' });
+  const perStream = Math.round(seconds * fps);
+  const report: StreamRunReport = { latency: [], results: 0, dropped: 0, errors: 0, errorCodes: {}, matched: 0 };
+  await Promise.all(
+    clients.map(async (client, s) => {
+      const clip = clips[s % clips.length];
+      const offset = Math.floor((s / Math.max(1, n)) * clip.frames.length);
+      // Staggered starts, as independent cameras would be.
+      await sleep((s * 1000) / fps / Math.max(1, n));
+      const sentAt = new Map<number, number>();
+      const t0 = performance.now();
+      let answered = 0;
+      const reader = (async () => {
+        while (answered < perStream) {
+          let m;
+          try {
+            m = await client.next(5000);
+          } catch {
+            break; // never answered: counted as dropped below
+          }
+          const ts = 'timestamp' in m && typeof m.timestamp === 'number' ? m.timestamp : -1;
+          if (ts < 0) continue;
+          answered++;
+          if (m.type === 'recognition_result') {
+            report.results++;
+            report.latency.push(performance.now() - sentAt.get(ts)!);
+            const top = (m.result as { result?: { matches?: Array<{ user_id: string }> } }).result?.matches?.[0]?.user_id;
+            if (top === clip.user) report.matched++;
+          } else if (m.type === 'frame_dropped') report.dropped++;
+          else if (m.type === 'error') {
+            report.errors++;
+            report.errorCodes[m.code] = (report.errorCodes[m.code] ?? 0) + 1;
+          }
+        }
+      })();
+      for (let i = 0; i < perStream; i++) {
+        const wait = t0 + (i * 1000) / fps - performance.now();
+        if (wait > 0) await sleep(wait);
+        sentAt.set(i, performance.now());
+        const k = (offset + i) % clip.frames.length;
+        const options = { mode: 'identification' as const, tracking };
+        client.send(mode === 'binary' ? binaryFrame(clip.jpegs[k], { timestamp: i, options }) : { type: 'process_frame', frame: clip.frames[k], timestamp: i, options });
+      }
+      await reader;
+      report.dropped += perStream - answered;
+    }),
+  );
+  for (const c of clients) c.close();
+  return report;
+}
+
+parentPort!.on('message', (req: StreamRunRequest) => {
+  run(req).then(
+    (report) => parentPort!.postMessage({ type: 'done', report }),
+    (e: unknown) => parentPort!.postMessage({ type: 'failed', error: String(e) }),
+  );
+});
