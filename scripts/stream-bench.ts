@@ -30,7 +30,7 @@ import { createContainer } from '../src/container.ts';
 import { buildApp } from '../src/app.ts';
 import { multipart, postForm } from '../test/helpers/face-fixtures.ts';
 import { FAKECAM_CLIPS, streamFrames } from './lib/fakecam.ts';
-import type { StreamMode, StreamRunReport, StreamRunRequest } from './lib/stream-clients.ts';
+import type { HttpRunReport, StreamMode, StreamRunReport, StreamRunRequest } from './lib/stream-clients.ts';
 
 const argv = process.argv.slice(2);
 const num = (name: string, def: number) => {
@@ -104,31 +104,28 @@ try {
   const engineFps = sample.length / ((performance.now() - t) / 1000);
   log(`engine full pipeline: ${r1(engineFps)} frames/s (${sample.length} frames of the clips, ${workers} workers)`);
 
+  // The clients' own thread (lib/stream-clients.ts): the HTTP callers and the cameras.
+  const clientThread = new Worker(new URL('./lib/stream-clients.ts', import.meta.url), { workerData: { url, apiKey: api_key, secretKey: secret_key, seconds: SECONDS, fps: FPS } });
+  clientThread.unref(); // idle between steps; the run ends without it
+  const play = <R>(req: StreamRunRequest, onStarted: () => void = () => {}) =>
+    new Promise<R>((resolve, reject) => {
+      const onMessage = (m: { type: 'started' } | { type: 'done'; report: R } | { type: 'failed'; error: string }) => {
+        if (m.type === 'started') return onStarted();
+        clientThread.off('message', onMessage);
+        clientThread.off('error', reject);
+        if (m.type === 'done') resolve(m.report);
+        else reject(new Error(m.error));
+      };
+      clientThread.on('message', onMessage);
+      clientThread.once('error', reject);
+      clientThread.postMessage(req);
+    });
+
   // 2. One-shot verify over HTTP, 8 concurrent clients, on a real port.
   const verifyBody = await multipart([{ name: 'user_id', value: clips[0].user }, { name: 'image', value: clips[0].jpegs[10], filename: 'f.jpg' }]);
-  const verifyOnce = async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/api/auth/authentication/verify/`, { method: 'POST', headers: { ...verifyBody.headers, authorization: tenant.auth }, body: new Uint8Array(verifyBody.payload) });
-    await res.arrayBuffer();
-    return res.status;
-  };
-  for (let i = 0; i < 4; i++) await verifyOnce();
-  const httpLatency: number[] = [];
-  let httpOk = 0, httpFailed = 0;
-  const httpSeconds = Math.max(4, SECONDS);
-  t = performance.now();
-  const until = t + httpSeconds * 1000;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (performance.now() < until) {
-        const s = performance.now();
-        const status = await verifyOnce();
-        httpLatency.push(performance.now() - s);
-        if (status === 200) httpOk++;
-        else httpFailed++;
-      }
-    }),
-  );
-  const httpRps = httpOk / ((performance.now() - t) / 1000);
+  const http = await play<HttpRunReport>({ kind: 'http', clients: 8, seconds: Math.max(4, SECONDS), url: `http://127.0.0.1:${port}/api/auth/authentication/verify/`, headers: { ...verifyBody.headers, authorization: tenant.auth }, body: new Uint8Array(verifyBody.payload) });
+  const { latency: httpLatency, failed: httpFailed } = http;
+  const httpRps = http.ok / http.seconds;
   log(`http verify, 8 concurrent clients: ${r1(httpRps)} requests/s (${r1((100 * httpRps) / engineFps)} % of the engine's frames/s), p50 ${r1(quantile(httpLatency, 0.5))} ms p95 ${r1(quantile(httpLatency, 0.95))} ms, ${httpFailed} failed`);
 
   /** The engine's work so far, from the server's own metrics (wajah_inference_duration_seconds): seconds per stage and images. */
@@ -144,20 +141,7 @@ try {
     return { sum, count };
   };
 
-  // 3. N streams, played by the cameras' own thread (lib/stream-clients.ts).
-  const cameras = new Worker(new URL('./lib/stream-clients.ts', import.meta.url), { workerData: { url, apiKey: api_key, secretKey: secret_key, seconds: SECONDS, fps: FPS } });
-  const play = (req: StreamRunRequest, onStarted: () => void) =>
-    new Promise<StreamRunReport>((resolve, reject) => {
-      const onMessage = (m: { type: 'started' } | { type: 'done'; report: StreamRunReport } | { type: 'failed'; error: string }) => {
-        if (m.type === 'started') return onStarted();
-        cameras.off('message', onMessage);
-        if (m.type === 'done') resolve(m.report);
-        else reject(new Error(m.error));
-      };
-      cameras.on('message', onMessage);
-      cameras.once('error', reject);
-      cameras.postMessage(req);
-    });
+  // 3. N streams, played by the clients' thread.
   const streamRun = async (n: number, mode: Mode) => {
     // How busy the server's main thread was (its WebSocket, services and embedded database): 1 = never idle.
     let elu0 = performance.eventLoopUtilization();
@@ -165,7 +149,7 @@ try {
     let wall0 = performance.now();
     const perStream = Math.round(SECONDS * FPS);
     // From the moment every camera is connected and authenticated.
-    const { latency, results, dropped, errors, errorCodes, matched } = await play({ n, mode }, () => {
+    const { latency, results, dropped, errors, errorCodes, matched } = await play<StreamRunReport>({ kind: 'streams', n, mode }, () => {
       elu0 = performance.eventLoopUtilization();
       void engineSeconds().then((e) => (engine0 = e));
       wall0 = performance.now();

@@ -1,9 +1,10 @@
 /**
- * The cameras of `npm run bench -- --streams`, in a thread of their own (stream-bench.ts starts it): N
- * WebSocket clients, each playing a fakecam clip at F frames/s, measuring each frame's answer. Real
- * cameras are other machines with event loops of their own; here they at least do not share the
- * server's, so a client reading its answers never holds up the server's next frame, and the server's
- * "main thread busy" is the server's alone. They still share the machine's cores.
+ * The clients of `npm run bench -- --streams`, in a thread of their own (stream-bench.ts starts it): N
+ * WebSocket cameras, each playing a fakecam clip at F frames/s and measuring each frame's answer, and
+ * the concurrent one-shot HTTP verify callers. Real clients are other machines with event loops of their
+ * own; here they at least do not share the server's, so a client reading its answers never holds up the
+ * server's next request, and the server's "main thread busy" is the server's alone. They still share
+ * the machine's cores.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -12,10 +13,14 @@ import { FAKECAM_CLIPS, streamFrames } from './fakecam.ts';
 
 export type StreamMode = 'full' | 'tracking' | 'binary';
 
-/** One step: `n` cameras for `seconds`. */
-export interface StreamRunRequest {
-  n: number;
-  mode: StreamMode;
+/** One step: `n` cameras for `seconds`; or `clients` callers of one HTTP request, each calling again as soon as answered, for `seconds`. */
+export type StreamRunRequest = { kind: 'streams'; n: number; mode: StreamMode } | { kind: 'http'; clients: number; seconds: number; url: string; headers: Record<string, string>; body: Uint8Array<ArrayBuffer> };
+
+export interface HttpRunReport {
+  latency: number[];
+  ok: number;
+  failed: number;
+  seconds: number;
 }
 
 export interface StreamRunReport {
@@ -36,7 +41,32 @@ const clips = FAKECAM_CLIPS.map((file, i) => {
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function run({ n, mode }: StreamRunRequest): Promise<StreamRunReport> {
+async function http(req: Extract<StreamRunRequest, { kind: 'http' }>): Promise<HttpRunReport> {
+  const once = async () => {
+    const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  for (let i = 0; i < 4; i++) await once(); // warm-up
+  const report: HttpRunReport = { latency: [], ok: 0, failed: 0, seconds: 0 };
+  const t = performance.now();
+  const until = t + req.seconds * 1000;
+  await Promise.all(
+    Array.from({ length: req.clients }, async () => {
+      while (performance.now() < until) {
+        const s = performance.now();
+        const status = await once();
+        report.latency.push(performance.now() - s);
+        if (status === 200) report.ok++;
+        else report.failed++;
+      }
+    }),
+  );
+  report.seconds = (performance.now() - t) / 1000;
+  return report;
+}
+
+async function run({ n, mode }: Extract<StreamRunRequest, { kind: 'streams' }>): Promise<StreamRunReport> {
   const tracking = mode !== 'full';
   const clients = await Promise.all(Array.from({ length: n }, () => WsClient.authenticated(url, apiKey, secretKey)));
   parentPort!.postMessage({ type: 'started' });
@@ -91,7 +121,7 @@ async function run({ n, mode }: StreamRunRequest): Promise<StreamRunReport> {
 }
 
 parentPort!.on('message', (req: StreamRunRequest) => {
-  run(req).then(
+  (req.kind === 'http' ? http(req) : run(req)).then(
     (report) => parentPort!.postMessage({ type: 'done', report }),
     (e: unknown) => parentPort!.postMessage({ type: 'failed', error: String(e) }),
   );

@@ -1,12 +1,12 @@
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { countSessionAttempts, insertAttempt, touchLastAuthentication } from '../db/repositories/attempts.repository.ts';
+import { countSessionAttempts, insertAttempt, insertOutcome, type NewAttempt } from '../db/repositories/attempts.repository.ts';
 import { markSsoAttempt } from '../db/repositories/sso.repository.ts';
 import { findFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
 import type { AuthMode, AuthParams, Decision } from './authentication.params.ts';
-import { recordEvent } from './events.ts';
+import { eventRow, recordEvent } from './events.ts';
 import { round, type RequestMeta } from './face.ts';
 import type { LivenessResult } from './liveness.service.ts';
 
@@ -20,9 +20,13 @@ export type OutcomeDecision = Pick<Decision, 'mode' | 'success' | 'failureReason
   user: Pick<FaceUser, 'id' | 'external_id' | 'name'> | null;
 };
 
-/** The attempt row and its event for a decision (and the SSO mark, the user's last authentication), in `trx`. */
+/**
+ * The attempt row and its event for a decision (and the user's last authentication), as one statement
+ * (insertOutcome): atomic on its own, so a one-shot call passes the database itself. An SSO session's
+ * attempt is then marked in a second statement: pass its transaction.
+ */
 export async function writeOutcome(
-  trx: Transaction<Database>,
+  db: Kysely<Database>,
   client: ClientContext,
   sessionId: string | null,
   params: Pick<AuthParams, 'mode' | 'session_type'>,
@@ -36,7 +40,7 @@ export async function writeOutcome(
   // Sessions of an SSO sign-in (docs/sso.md) mark their attempt and events with method 'sso'.
   const sso = params.session_type === 'sso';
   const method = sso ? { method: 'sso' as const } : {};
-  const attemptId = await insertAttempt(trx, {
+  const attempt = {
     clientId: client.id,
     sessionId,
     userId: decision.user?.id ?? null,
@@ -49,31 +53,31 @@ export async function writeOutcome(
     processingMs,
     ip: meta.ip,
     userAgent: meta.userAgent,
-  });
-  if (sso) await markSsoAttempt(trx, client.id, attemptId);
-  if (decision.success && decision.user) {
-    await touchLastAuthentication(trx, client.id, decision.user.id, now);
-    await recordEvent(trx, client.id, 'authentication.success', {
-      session_id: sessionId,
-      user_id: decision.user.external_id,
-      user_name: decision.user.name,
-      confidence: decision.confidence ?? 0,
-      liveness_score: liveness?.score ?? null,
-      authentication_time: now.toISOString(),
-      device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
-      ...method,
-    });
-  } else {
-    await recordEvent(trx, client.id, 'authentication.failed', {
-      session_id: sessionId,
-      failure_reason: decision.failureReason ?? 'FAILED',
-      confidence: decision.confidence,
-      threshold: decision.threshold,
-      attempts,
-      ...(decision.mode === 'verification' && decision.user ? { user_id: decision.user.external_id } : {}),
-      ...method,
-    });
-  }
+  } satisfies NewAttempt;
+  const event =
+    decision.success && decision.user
+      ? eventRow(client.id, 'authentication.success', {
+          session_id: sessionId,
+          user_id: decision.user.external_id,
+          user_name: decision.user.name,
+          confidence: decision.confidence ?? 0,
+          liveness_score: liveness?.score ?? null,
+          authentication_time: now.toISOString(),
+          device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
+          ...method,
+        })
+      : eventRow(client.id, 'authentication.failed', {
+          session_id: sessionId,
+          failure_reason: decision.failureReason ?? 'FAILED',
+          confidence: decision.confidence,
+          threshold: decision.threshold,
+          attempts,
+          ...(decision.mode === 'verification' && decision.user ? { user_id: decision.user.external_id } : {}),
+          ...method,
+        });
+  const touch = decision.success && decision.user ? { userId: decision.user.id, at: now } : null;
+  const attemptId = await insertOutcome(db, attempt, event, touch);
+  if (sso) await markSsoAttempt(db, client.id, attemptId);
 }
 
 /** Attempts that end before a decision (no face): attempt row and authentication.failed event. */

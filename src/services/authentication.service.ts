@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
@@ -341,7 +341,8 @@ export class AuthenticationService {
     // A recorder may write later (a stream's appearance that ends unrecognised): the attempt keeps this
     // frame's processing time.
     const decidedAt = performance.now();
-    const write = () => this.d.db.transaction().execute((trx) => this.#writeOutcome(trx, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta));
+    // One statement (writeOutcome), atomic without a transaction around it.
+    const write = () => this.#writeOutcome(this.d.db, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta);
     await (recorder ? recorder.record({ success: decision.success, user: decision.user?.id ?? null }, write) : write());
     // The face the decision was taken on (the largest of the picture), for the caller to draw.
     return { ...authResponse(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined), face: location };
@@ -400,7 +401,7 @@ export class AuthenticationService {
   }
 
   /** The outcome's rows (authentication.outcome.ts), and the liveness metric when liveness was judged. */
-  #writeOutcome(trx: Transaction<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
+  #writeOutcome(trx: Kysely<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
     if (liveness) this.d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
     return writeOutcome(trx, client, sessionId, params, d, liveness, attempts, performance.now() - started, meta);
   }

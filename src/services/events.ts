@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Database, EventTable } from '../db/schema.ts';
 import { currentRequestId } from '../observability/request-scope.ts';
 
 /**
@@ -82,10 +82,12 @@ export async function recordEvent<E extends EventName>(
   event: E,
   data: EventPayloads[E],
 ): Promise<string> {
-  const id = crypto.randomUUID();
-  await db
-    .insertInto('events')
-    .values({ id, client_id: clientId, event_type: event, payload: JSON.stringify(data), request_id: currentRequestId() })
-    .execute();
-  return id;
+  const row = eventRow(clientId, event, data);
+  await db.insertInto('events').values(row).execute();
+  return row.id;
+}
+
+/** The outbox row of one event (recordEvent writes it; a repository may write it within a larger statement). */
+export function eventRow<E extends EventName>(clientId: string, event: E, data: EventPayloads[E]) {
+  return { id: crypto.randomUUID(), client_id: clientId, event_type: event, payload: JSON.stringify(data), request_id: currentRequestId() } satisfies Insertable<EventTable>;
 }
