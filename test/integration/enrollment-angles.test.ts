@@ -40,7 +40,12 @@ describe('multi-angle enrollment at 5 and 10 frames/s', () => {
         const token = res.json().session_token as string;
         let last: { status: string; progress: { angles_captured: string[] } } | null = null;
         const seen: string[] = [];
-        for (const i of sample(fps, phase)) {
+        // Paced as the camera would send them: the engine now answers a frame in well under the tier's
+        // 1/30 s per session, so frames sent back to back would be refused (FRAME_RATE_EXCEEDED).
+        const start = performance.now();
+        for (const [k, i] of sample(fps, phase).entries()) {
+          const wait = start + (k * 1000) / fps - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           res = await postForm(app, '/api/auth/enrollment/process-frame/', tenant, [{ name: 'frame', value: frames[i] }], token);
           assert.equal(res.statusCode, 200, res.body);
           last = res.json();
