@@ -19,6 +19,8 @@
  *      step; `max_streams_p95_200ms` is the last N that made it).
  * `--steps` plays only the listed N (to profile one load, e.g. `--steps 20 --modes tracking`): the limit it
  * reports is then the largest listed N that made it.
+ * The clients (the cameras and the HTTP callers) run in a thread of their own (lib/stream-clients.ts), as
+ * real clients run on machines of their own: the server's main thread is measured alone.
  * With --json the last line is one JSON object.
  */
 import os from 'node:os';

@@ -12,7 +12,7 @@ import { LIVENESS_TUNING, applyLivenessFrame, expireLiveness, livenessDone, live
 import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type CreateAuthInput, type Decision } from './authentication.params.ts';
 import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, seconds } from './authentication.response.ts';
 import { recordFailure, writeOutcome } from './authentication.outcome.ts';
-import { findFaceUser, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
+import { findFaceUser, findFaceUserWithTemplates, loadUserTemplates, type FaceUser, type StoredTemplate } from '../db/repositories/templates.repository.ts';
 
 // Callers import these from here (the service's public surface).
 export { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, type AuthMode, type AuthOptions, type CreateAuthInput } from './authentication.params.ts';
@@ -275,10 +275,17 @@ export class AuthenticationService {
 
   /** One-shot verification (server-to-server, no session). A stream frame passes its `recorder`. */
   async verify(client: ClientContext, input: AuthOptions & { user_id: string; image: ImageInput }, meta: RequestMeta, recorder?: DecisionRecorder) {
-    const user = await findFaceUser(this.d.db, client.id, input.user_id);
-    if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
     const params = oneShotParams('verification', input);
-    return this.#oneShot(client, params, user, input.image, meta, recorder);
+    if (recorder) {
+      // A stream frame: the user's row fresh on every frame, their templates as the stream reuses them.
+      const user = await findFaceUser(this.d.db, client.id, input.user_id);
+      if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
+      return this.#oneShot(client, params, user, input.image, meta, recorder);
+    }
+    // A one-shot call: the user and their templates in one read.
+    const found = await findFaceUserWithTemplates(this.d.db, client.id, input.user_id);
+    if (!found) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
+    return this.#oneShot(client, params, found.user, input.image, meta, undefined, found.templates);
   }
 
   /** One-shot identification (server-to-server, no session). A stream frame passes its `recorder`. */
@@ -319,7 +326,7 @@ export class AuthenticationService {
   }
 
   /** `claimed`: the user a verification names, as the caller just read them (not read again here). */
-  async #oneShot(client: ClientContext, params: AuthParams, claimed: FaceUser | null, image: ImageInput, meta: RequestMeta, recorder?: DecisionRecorder) {
+  async #oneShot(client: ClientContext, params: AuthParams, claimed: FaceUser | null, image: ImageInput, meta: RequestMeta, recorder?: DecisionRecorder, templates?: StoredTemplate[]) {
     const started = performance.now();
     const userId = claimed?.id ?? null;
     let face: AnalyzedFace;
@@ -337,7 +344,7 @@ export class AuthenticationService {
       }
       throw e;
     }
-    const decision = await this.#decide(client, params, claimed, face, modelId, recorder);
+    const decision = await this.#decide(client, params, claimed, face, modelId, recorder, templates);
     // A recorder may write later (a stream's appearance that ends unrecognised): the attempt keeps this
     // frame's processing time.
     const decidedAt = performance.now();
@@ -353,7 +360,7 @@ export class AuthenticationService {
    * reads from its last identical read in the same person appearance (DecisionRecorder.reuse); one-shot
    * calls read every time.
    */
-  async #decide(client: ClientContext, params: AuthParams, claimed: FaceUser | null, face: AnalyzedFace, modelId: string, recorder?: DecisionRecorder): Promise<Decision> {
+  async #decide(client: ClientContext, params: AuthParams, claimed: FaceUser | null, face: AnalyzedFace, modelId: string, recorder?: DecisionRecorder, loaded?: StoredTemplate[]): Promise<Decision> {
     const probe = face.embedding!;
     const quality = face.quality.score;
     const read = <T>(key: string, load: () => Promise<T>) => (recorder?.reuse ? recorder.reuse(key, load) : load());
@@ -362,7 +369,7 @@ export class AuthenticationService {
       // stream reuses, with the decryptions of this model's).
       const user = claimed;
       if (!user) throw appError('USER_NOT_FOUND');
-      const enrolled = await read(`verify:${user.id}`, async () => ({ templates: await loadUserTemplates(this.d.db, client.id, user.id), opened: new Map<string, Float32Array[]>() }));
+      const enrolled = await read(`verify:${user.id}`, async () => ({ templates: loaded ?? (await loadUserTemplates(this.d.db, client.id, user.id)), opened: new Map<string, Float32Array[]>() }));
       const { templates } = enrolled;
       const base = { mode: params.mode, user, matches: [], quality, threshold: params.confidence_threshold };
       if (!templates.length) throw appError('NOT_ENROLLED', `User ${user.external_id} has no face enrollment`);

@@ -123,6 +123,31 @@ for (const backend of backendNames()) {
       assert.equal(res.json().result.failure_reason, 'NO_MATCH');
     });
 
+    test('one-shot verify reads the user with their templates: by uuid, the id over a uuid-shaped external id, not enrolled, another tenant', async () => {
+      const { app } = t();
+      // A tenant of its own: the other tests' galleries stay as they are.
+      const own = await createTenant(app, 'Auth C');
+      const verify = (who: Tenant, user: string) => postForm(app, '/api/auth/authentication/verify/', who, [{ name: 'user_id', value: user }, { name: 'image', value: dataFile(BIDEN[1]) }]);
+      const joe = await createUser(app, own, 'JOE-BY-UUID', 'Joe');
+      await enroll(own, 'JOE-BY-UUID', BIDEN[0]);
+      // Another user whose external id is Joe's uuid (no face enrolled): the id wins, as everywhere.
+      await createUser(app, own, joe, 'Uuid-shaped external id');
+      let res = await verify(own, joe);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().result.authenticated, true);
+      assert.equal(res.json().result.user_id, 'JOE-BY-UUID');
+      await createUser(app, own, 'NO-FACE-YET', 'Not enrolled');
+      res = await verify(own, 'NO-FACE-YET');
+      assert.equal(res.statusCode, 422, res.body);
+      assert.equal(res.json().code, 'NOT_ENROLLED');
+      // Another tenant names this tenant's user by uuid and by external id: no such user there.
+      for (const id of [joe, 'JOE-BY-UUID']) {
+        res = await verify(other, id);
+        assert.equal(res.statusCode, 404, res.body);
+        assert.equal(res.json().code, 'USER_NOT_FOUND');
+      }
+    });
+
     test('one-shot verify and batch-process', async () => {
       const { app } = t();
       let res = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'EMP002' }, { name: 'image', value: dataFile(BIDEN[1]) }]);

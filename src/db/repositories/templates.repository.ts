@@ -106,6 +106,29 @@ export async function findFaceUser(db: Db, clientId: string, idOrExternal: strin
   return rows.find((r) => r.id === idOrExternal) ?? rows[0];
 }
 
+/**
+ * findFaceUser and that user's templates (loadUserTemplates) in one read: a one-shot verification needs
+ * both, and the embedded database answers one joined query in one round trip instead of two.
+ */
+export async function findFaceUserWithTemplates(db: Db, clientId: string, idOrExternal: string): Promise<{ user: FaceUser; templates: StoredTemplate[] } | undefined> {
+  let q = db
+    .selectFrom('users as u')
+    .leftJoin('face_templates as t', (j) => j.onRef('t.user_id', '=', 'u.id').onRef('t.client_id', '=', 'u.client_id'))
+    .select(['u.id', 'u.external_id', 'u.name', 'u.metadata', 'u.is_active', 't.id as template_id', 't.model_id', 't.ciphertext'])
+    .where('u.client_id', '=', clientId);
+  q = UUID.test(idOrExternal)
+    ? q.where((eb) => eb.or([eb('u.id', '=', idOrExternal), eb('u.external_id', '=', idOrExternal)]))
+    : q.where('u.external_id', '=', idOrExternal);
+  const rows = await q.execute();
+  // As findFaceUser: a uuid-shaped external_id of one user could equal another user's id; the id wins.
+  const first = rows.find((r) => r.id === idOrExternal) ?? rows[0];
+  if (!first) return undefined;
+  const mine = rows.filter((r) => r.id === first.id);
+  const user = { id: first.id, external_id: first.external_id, name: first.name, metadata: first.metadata, is_active: first.is_active } as FaceUser;
+  const templates = mine.flatMap((r) => (r.template_id && r.model_id && r.ciphertext ? [{ id: r.template_id, client_id: clientId, user_id: first.id, model_id: r.model_id, ciphertext: r.ciphertext }] : []));
+  return { user, templates };
+}
+
 export async function findFaceUsersByIds(db: Db, clientId: string, ids: string[]): Promise<FaceUser[]> {
   if (!ids.length) return [];
   return (await db.selectFrom('users').select(USER_COLUMNS).where('client_id', '=', clientId).where('id', 'in', ids).execute()) as FaceUser[];
