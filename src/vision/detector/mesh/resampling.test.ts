@@ -11,9 +11,20 @@ import { letterbox } from './ultraface.ts';
 /** Bit for bit (a cheap failure on 110 592 floats, where deepEqual would print them). */
 const sameFloats = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
+/** The definition of one sample: the bilinear blend at (sx, sy), each channel on its own, scaled to 0..1. */
+function bilinear({ data, width, height }: RgbImage, sx: number, sy: number, out: Float32Array, o: number): void {
+  const yi = Math.floor(sy), y1 = Math.min(height - 1, yi + 1), fy = sy - yi;
+  const xi = Math.floor(sx), x1 = Math.min(width - 1, xi + 1), fx = sx - xi;
+  for (let ch = 0; ch < 3; ch++) {
+    const at = (y: number, x: number) => data[(y * width + x) * 3 + ch];
+    const top = at(yi, xi) + (at(yi, x1) - at(yi, xi)) * fx, bot = at(y1, xi) + (at(y1, x1) - at(y1, xi)) * fx;
+    out[o + ch] = (top + (bot - top) * fy) / 255;
+  }
+}
+
 /** tf.image.cropAndResize-style bilinear sampling, one pixel and channel at a time: the definition cropResize keeps. */
 function reference(img: RgbImage, crop: Crop, size: number): Float32Array {
-  const { data, width, height } = img;
+  const { width, height } = img;
   const out = new Float32Array(size * size * 3);
   const x0 = crop.cx - crop.side / 2, y0 = crop.cy - crop.side / 2;
   const stepX = (crop.side * (width - 1)) / width / (size - 1), stepY = (crop.side * (height - 1)) / height / (size - 1);
@@ -22,13 +33,7 @@ function reference(img: RgbImage, crop: Crop, size: number): Float32Array {
     for (let u = 0; u < size; u++) {
       const sy = baseY + v * stepY, sx = baseX + u * stepX;
       if (sy < 0 || sy > height - 1 || sx < 0 || sx > width - 1) continue;
-      const yi = Math.floor(sy), y1 = Math.min(height - 1, yi + 1), fy = sy - yi;
-      const xi = Math.floor(sx), x1 = Math.min(width - 1, xi + 1), fx = sx - xi;
-      for (let ch = 0; ch < 3; ch++) {
-        const at = (y: number, x: number) => data[(y * width + x) * 3 + ch];
-        const top = at(yi, xi) + (at(yi, x1) - at(yi, xi)) * fx, bot = at(y1, xi) + (at(y1, x1) - at(y1, xi)) * fx;
-        out[(v * size + u) * 3 + ch] = (top + (bot - top) * fy) / 255;
-      }
+      bilinear(img, sx, sy, out, (v * size + u) * 3);
     }
   }
   return out;
@@ -36,7 +41,7 @@ function reference(img: RgbImage, crop: Crop, size: number): Float32Array {
 
 /** A turned crop (`crop.angle`), one pixel and channel at a time: pixel centres rotated about the crop's centre. */
 function referenceTurned(img: RgbImage, crop: Crop, size: number): Float32Array {
-  const { data, width, height } = img;
+  const { width, height } = img;
   const out = new Float32Array(size * size * 3);
   const cos = Math.cos(crop.angle!), sin = Math.sin(crop.angle!), k = crop.side / size;
   for (let v = 0; v < size; v++) {
@@ -44,13 +49,7 @@ function referenceTurned(img: RgbImage, crop: Crop, size: number): Float32Array 
       const du = (u + 0.5 - size / 2) * k, dv = (v + 0.5 - size / 2) * k;
       const sx = crop.cx + du * cos - dv * sin - 0.5, sy = crop.cy + du * sin + dv * cos - 0.5;
       if (sx < 0 || sy < 0 || sx > width - 1 || sy > height - 1) continue;
-      const xi = Math.floor(sx), x1 = Math.min(width - 1, xi + 1), fx = sx - xi;
-      const yi = Math.floor(sy), y1 = Math.min(height - 1, yi + 1), fy = sy - yi;
-      for (let ch = 0; ch < 3; ch++) {
-        const at = (y: number, x: number) => data[(y * width + x) * 3 + ch];
-        const top = at(yi, xi) + (at(yi, x1) - at(yi, xi)) * fx, bot = at(y1, xi) + (at(y1, x1) - at(y1, xi)) * fx;
-        out[(v * size + u) * 3 + ch] = (top + (bot - top) * fy) / 255;
-      }
+      bilinear(img, sx, sy, out, (v * size + u) * 3);
     }
   }
   return out;
