@@ -408,9 +408,9 @@ export class AuthenticationService {
   }
 
   /** The outcome's rows (authentication.outcome.ts), and the liveness metric when liveness was judged. */
-  #writeOutcome(trx: Kysely<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
+  #writeOutcome(db: Kysely<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
     if (liveness) this.d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
-    return writeOutcome(trx, client, sessionId, params, d, liveness, attempts, performance.now() - started, meta);
+    return writeOutcome(db, client, sessionId, params, d, liveness, attempts, performance.now() - started, meta);
   }
 
   /** Exposed for the expiry path of liveness (a challenge that timed out between frames). */

@@ -74,7 +74,3 @@ export async function countSessionAttempts(db: Db, clientId: string, sessionId: 
     .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
-
-export async function touchLastAuthentication(db: Db, clientId: string, userId: string, at: Date): Promise<void> {
-  await db.updateTable('users').set({ last_authentication: at }).where('client_id', '=', clientId).where('id', '=', userId).execute();
-}
