@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
-import { serializedDialect } from './pglite-serial.ts';
+import { createPGliteDialect } from './pglite-driver.ts';
 import { acquireDataDirLock, type LockInfo } from './data-dir-lock.ts';
 import { acquireInstanceLock } from './pg-instance-lock.ts';
 import * as m0001 from './migrations/0001-initial.ts';
@@ -108,7 +108,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       },
     };
   } else {
-    const { KyselyPGlite } = await import('kysely-pglite');
     const dir = options.pgliteDir;
     let release = () => {};
     if (dir !== 'memory://') {
@@ -119,13 +118,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     let dialect;
     let client;
     try {
-      ({ dialect, client } = await KyselyPGlite.create(dir === 'memory://' ? undefined : dir));
+      ({ dialect, client } = await createPGliteDialect(dir === 'memory://' ? undefined : dir));
     } catch (e) {
       release();
       throw e;
     }
-    // One session: serialize its use so concurrent requests never share a transaction.
-    const db = new Kysely<Database>({ dialect: serializedDialect(dialect) });
+    // One session, handed to one holder at a time; statements prepared once (pglite-driver.ts).
+    const db = new Kysely<Database>({ dialect });
     handle = {
       db,
       dialect: 'pglite',
