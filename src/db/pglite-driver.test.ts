@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Kysely, sql } from 'kysely';
 import { openDatabase } from './database.ts';
-import { createPGliteDialect } from './pglite-driver.ts';
+import { createPGliteDialect, parseBytea, serializeBytea } from './pglite-driver.ts';
 
 test('the embedded database reports affected rows (deletes and updates, in and out of transactions)', async () => {
   const h = await openDatabase({ databaseUrl: null, pgliteDir: 'memory://' });
@@ -132,6 +132,36 @@ test('one holder at a time: a transaction is not joined by a concurrent query', 
     await assert.rejects(trx, /roll back/);
     assert.deepEqual(await outside, []);
     assert.deepEqual(await db.selectFrom('t').selectAll().execute(), []);
+  } finally {
+    await db.destroy();
+  }
+});
+
+test("bytea: the native hex codec reads and writes exactly what PGlite's own does, into arrays of their own", async () => {
+  const { types } = await import('@electric-sql/pglite');
+  for (const size of [0, 1, 17, 2100, 300_000]) {
+    const bytes = crypto.getRandomValues(new Uint8Array(size > 65536 ? 65536 : size));
+    const value = size > 65536 ? new Uint8Array(size).map((_, i) => bytes[i % bytes.length] ^ (i >> 16)) : bytes;
+    const text = serializeBytea(value);
+    assert.equal(text, types.serializers[types.BYTEA](value));
+    const back = parseBytea(text);
+    assert.deepEqual(back, types.parsers[types.BYTEA](text, types.BYTEA));
+    // Its own memory, not a view of Node's shared buffer pool (code may read `.buffer`).
+    assert.equal(back.byteOffset, 0);
+    assert.equal(back.buffer.byteLength, size);
+  }
+  // A view into a larger buffer is written as the view's bytes only.
+  const big = new Uint8Array([1, 2, 3, 4, 5, 6]);
+  assert.equal(serializeBytea(big.subarray(2, 4)), '\\x0304');
+  assert.throws(() => serializeBytea('0304'), /Invalid input for bytea/);
+  // Through the database and back, a photo-sized value.
+  const { db } = await scratch();
+  try {
+    await sql`create table b (id int primary key, v bytea)`.execute(db);
+    const photo = new Uint8Array(300_000).map((_, i) => (i * 7919) & 255);
+    await db.insertInto('b').values({ id: 1, v: photo }).execute();
+    assert.deepEqual((await db.selectFrom('b').select('v').where('id', '=', 1).executeTakeFirstOrThrow()).v, photo);
+    assert.equal((await sql<{ n: number }>`select length(v) as n from b`.execute(db)).rows[0].n, 300_000);
   } finally {
     await db.destroy();
   }

@@ -23,7 +23,8 @@ import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Comp
  */
 export async function createPGliteDialect(dataDir: string | undefined, options: { maxStatements?: number } = {}): Promise<{ dialect: Dialect; client: PGlite }> {
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir ? { dataDir } : {});
+  const codecs = { parsers: { [BYTEA]: parseBytea }, serializers: { [BYTEA]: serializeBytea } };
+  const client = await PGlite.create(dataDir ? { dataDir, ...codecs } : codecs);
   const dialect: Dialect = {
     createAdapter: () => new PostgresAdapter(),
     createDriver: () => new PGliteDriver(client, options.maxStatements ?? 256),
@@ -31,6 +32,25 @@ export async function createPGliteDialect(dataDir: string | undefined, options: 
     createQueryCompiler: () => new PostgresQueryCompiler(),
   };
   return { dialect, client };
+}
+
+const BYTEA = 17;
+
+/**
+ * bytea in PostgreSQL's hex text form ("\\x0a1b…"), by Node's native hex codec. PGlite's own codecs take a
+ * substring and a parseInt per byte (and a string per byte the other way): a 200 kB photo cost 15 ms to
+ * read and 25 ms to write on the main thread, a 2 kB template 0.4 ms. The values are the same: a
+ * Uint8Array of its own (not a view of Node's shared buffer pool) read, the same text written.
+ */
+export function parseBytea(text: string): Uint8Array {
+  const out = new Uint8Array((text.length - 2) >> 1);
+  Buffer.from(out.buffer).write(text.slice(2), 'hex');
+  return out;
+}
+
+export function serializeBytea(value: unknown): string {
+  if (!(value instanceof Uint8Array)) throw new Error('Invalid input for bytea type');
+  return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
 }
 
 /** Statements worth preparing: queries whose text Kysely repeats. */
