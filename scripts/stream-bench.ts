@@ -20,7 +20,10 @@
  * `--steps` plays only the listed N (to profile one load, e.g. `--steps 20 --modes tracking`): the limit it
  * reports is then the largest listed N that made it.
  * The clients (the cameras and the HTTP callers) run in a thread of their own (lib/stream-clients.ts), as
- * real clients run on machines of their own: the server's main thread is measured alone.
+ * real clients run on machines of their own: the server's main thread is measured alone. Each phase also
+ * reports the CPU time per frame (or request) of each kind of thread (lib/thread-cpu.ts): the server's
+ * main thread, the inference workers, V8's helper threads, the clients' thread (sharing the cores as
+ * real clients would not) and the rest: what bounds the ratios on a machine with few cores.
  * With --json the last line is one JSON object.
  */
 import os from 'node:os';
@@ -33,6 +36,7 @@ import { buildApp } from '../src/app.ts';
 import { multipart, postForm } from '../test/helpers/face-fixtures.ts';
 import { FAKECAM_CLIPS, streamFrames } from './lib/fakecam.ts';
 import type { HttpRunReport, StreamMode, StreamRunReport, StreamRunRequest } from './lib/stream-clients.ts';
+import { cpuPerUnit, sampleThreads } from './lib/thread-cpu.ts';
 
 const argv = process.argv.slice(2);
 const num = (name: string, def: number) => {
@@ -61,6 +65,7 @@ const quantile = (xs: number[], q: number) => {
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (s: string) => (json ? console.error(s) : console.log(s));
+const cpuText = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ');
 
 const config = loadConfig({ LOG_LEVEL: 'silent', WAJAH_ADMIN_TOKEN: ADMIN, WAJAH_WORKERS: String(workers), WAJAH_MASTER_KEY: 'b'.repeat(64), WAJAH_QUEUE_SIZE: '256' });
 const container = await createContainer(config, { engine: true, pgliteDir: 'memory://', log: { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) } });
@@ -96,6 +101,7 @@ try {
   const sample = clips.flatMap((c) => c.jpegs.slice(0, 24));
   await Promise.all(sample.slice(0, workers * 4).map((f) => engine.analyze(f, { multiple: 'largest', embed: true }).catch(() => null)));
   let t = performance.now();
+  const engineCpu0 = sampleThreads();
   // workers × 3 callers, each sending its next frame as soon as the previous one is answered.
   let nextFrame = 0;
   await Promise.all(
@@ -104,11 +110,13 @@ try {
     }),
   );
   const engineFps = sample.length / ((performance.now() - t) / 1000);
-  log(`engine full pipeline: ${r1(engineFps)} frames/s (${sample.length} frames of the clips, ${workers} workers)`);
+  const engineCpu = cpuPerUnit(engineCpu0, sampleThreads(), sample.length, -1);
+  log(`engine full pipeline: ${r1(engineFps)} frames/s (${sample.length} frames of the clips, ${workers} workers); CPU ms per frame ${cpuText(engineCpu)}`);
 
   // The clients' own thread (lib/stream-clients.ts): the HTTP callers and the cameras.
   const clientThread = new Worker(new URL('./lib/stream-clients.ts', import.meta.url), { workerData: { url, apiKey: api_key, secretKey: secret_key, seconds: SECONDS, fps: FPS } });
   clientThread.unref(); // idle between steps; the run ends without it
+  const clientTid = await new Promise<number>((resolve) => clientThread.once('message', (m: { tid: number }) => resolve(m.tid)));
   const play = <R>(req: StreamRunRequest, onStarted: () => void = () => {}) =>
     new Promise<R>((resolve, reject) => {
       const onMessage = (m: { type: 'started' } | { type: 'done'; report: R } | { type: 'failed'; error: string }) => {
@@ -125,10 +133,13 @@ try {
 
   // 2. One-shot verify over HTTP, 8 concurrent clients, on a real port.
   const verifyBody = await multipart([{ name: 'user_id', value: clips[0].user }, { name: 'image', value: clips[0].jpegs[10], filename: 'f.jpg' }]);
+  const httpCpu0 = sampleThreads();
   const http = await play<HttpRunReport>({ kind: 'http', clients: 8, seconds: Math.max(4, SECONDS), url: `http://127.0.0.1:${port}/api/auth/authentication/verify/`, headers: { ...verifyBody.headers, authorization: tenant.auth }, body: new Uint8Array(verifyBody.payload) });
   const { latency: httpLatency, failed: httpFailed } = http;
   const httpRps = http.ok / http.seconds;
-  log(`http verify, 8 concurrent clients: ${r1(httpRps)} requests/s (${r1((100 * httpRps) / engineFps)} % of the engine's frames/s), p50 ${r1(quantile(httpLatency, 0.5))} ms p95 ${r1(quantile(httpLatency, 0.95))} ms, ${httpFailed} failed`);
+  // Where the cores went per request (the callers' thread shares them: real callers would not).
+  const httpCpu = cpuPerUnit(httpCpu0, sampleThreads(), http.ok + http.failed, clientTid);
+  log(`http verify, 8 concurrent clients: ${r1(httpRps)} requests/s (${r1((100 * httpRps) / engineFps)} % of the engine's frames/s), p50 ${r1(quantile(httpLatency, 0.5))} ms p95 ${r1(quantile(httpLatency, 0.95))} ms, ${httpFailed} failed; CPU ms per request ${cpuText(httpCpu)}`);
 
   /** The engine's work so far, from the server's own metrics (wajah_inference_duration_seconds): seconds per stage and images. */
   const engineSeconds = async () => {
@@ -150,12 +161,15 @@ try {
     let elu0 = performance.eventLoopUtilization();
     let engine0P = engineSeconds();
     let wall0 = performance.now();
+    let cpu0 = sampleThreads();
     const perStream = Math.round(SECONDS * FPS);
     const { latency, results, dropped, errors, errorCodes, matched } = await play<StreamRunReport>({ kind: 'streams', n, mode }, () => {
       elu0 = performance.eventLoopUtilization();
       engine0P = engineSeconds();
       wall0 = performance.now();
+      cpu0 = sampleThreads();
     });
+    const cpu1 = sampleThreads();
     const engine0 = await engine0P;
     const mainThreadBusy = Math.round(performance.eventLoopUtilization(elu0).utilization * 100) / 100;
     const engine1 = await engineSeconds();
@@ -168,7 +182,8 @@ try {
       workers_busy: Math.round((((engine1.sum.total ?? 0) - (engine0.sum.total ?? 0)) * 1000 / (workers * (performance.now() - wall0))) * 100) / 100,
     };
     const frames = n * perStream;
-    return { streams: n, frames, results, dropped, drop_pct: r1((100 * dropped) / frames), errors, error_codes: errorCodes, matched_pct: r1((100 * matched) / Math.max(1, results)), p50_ms: r1(quantile(latency, 0.5)), p95_ms: r1(quantile(latency, 0.95)), main_thread_busy: mainThreadBusy, engine: engineStats };
+    const cpu = cpuPerUnit(cpu0, cpu1, frames, clientTid);
+    return { streams: n, frames, results, dropped, drop_pct: r1((100 * dropped) / frames), errors, error_codes: errorCodes, matched_pct: r1((100 * matched) / Math.max(1, results)), p50_ms: r1(quantile(latency, 0.5)), p95_ms: r1(quantile(latency, 0.95)), main_thread_busy: mainThreadBusy, cpu_ms_per_frame: cpu, engine: engineStats };
   };
 
   const byMode: Record<string, { max: number; attempts_per_100_frames: number; runs: Array<Awaited<ReturnType<typeof streamRun>>> }> = {};
@@ -195,7 +210,7 @@ try {
         st.runs.push(r);
         const ok = r.p95_ms <= 200 && r.drop_pct <= 1;
         const again = !ok && attempt < RETRIES;
-        log(`${name.padEnd(8)} ${String(n).padStart(3)} streams: p50 ${r.p50_ms} ms p95 ${r.p95_ms} ms, dropped ${r.dropped}/${r.frames} (${r.drop_pct} %), errors ${r.errors} ${JSON.stringify(r.error_codes)}, own person top ${r.matched_pct} %, main thread busy ${Math.round(r.main_thread_busy * 100)} %, workers busy ${Math.round(r.engine.workers_busy * 100)} % (${r.engine.ms_per_frame.total} ms/frame, waited ${r.engine.ms_per_frame.queue_wait} ms)${ok ? '' : again ? '  ← missed, playing it once more' : '  ← over p95 200 ms or 1 % dropped'}; load ${r1(os.loadavg()[0])}`);
+        log(`${name.padEnd(8)} ${String(n).padStart(3)} streams: p50 ${r.p50_ms} ms p95 ${r.p95_ms} ms, dropped ${r.dropped}/${r.frames} (${r.drop_pct} %), errors ${r.errors} ${JSON.stringify(r.error_codes)}, own person top ${r.matched_pct} %, main thread busy ${Math.round(r.main_thread_busy * 100)} %, workers busy ${Math.round(r.engine.workers_busy * 100)} % (${r.engine.ms_per_frame.total} ms/frame, waited ${r.engine.ms_per_frame.queue_wait} ms), CPU ms per frame ${cpuText(r.cpu_ms_per_frame)}${ok ? '' : again ? '  ← missed, playing it once more' : '  ← over p95 200 ms or 1 % dropped'}; load ${r1(os.loadavg()[0])}`);
         if (ok) {
           st.max = n;
           break;
@@ -217,9 +232,11 @@ try {
     stream_fps: FPS,
     stream_seconds: SECONDS,
     engine_fps: r1(engineFps),
+    engine_cpu_ms_per_frame: engineCpu,
     http_verify_rps_c8: r1(httpRps),
     http_verify_ratio_to_engine: Math.round((httpRps / engineFps) * 100) / 100,
     http_verify_p95_ms: r1(quantile(httpLatency, 0.95)),
+    http_verify_cpu_ms_per_request: httpCpu,
     max_streams_p95_200ms: Math.max(...Object.values(byMode).map((m) => m.max)),
     ...Object.fromEntries(Object.entries(byMode).map(([k, v]) => [`max_streams_p95_200ms_${k}`, v.max])),
     ...Object.fromEntries(

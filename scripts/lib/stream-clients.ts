@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { WsClient, binaryFrame, jpegDataUrl } from '../../test/helpers/ws-client.ts';
 import { FAKECAM_CLIPS, streamFrames } from './fakecam.ts';
+import { ownThreadId } from './thread-cpu.ts';
 
 export type StreamMode = 'full' | 'tracking' | 'binary';
 
@@ -120,6 +121,8 @@ async function run({ n, mode }: Extract<StreamRunRequest, { kind: 'streams' }>):
   return report;
 }
 
+// The benchmark tells this thread's CPU apart from the server's (thread-cpu.ts).
+parentPort!.postMessage({ type: 'tid', tid: ownThreadId() });
 parentPort!.on('message', (req: StreamRunRequest) => {
   (req.kind === 'http' ? http(req) : run(req)).then(
     (report) => parentPort!.postMessage({ type: 'done', report }),
