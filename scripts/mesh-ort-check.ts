@@ -1,6 +1,7 @@
 /**
- * The face mesh on onnxruntime (converted in memory from Human's tfjs model) against the same model on
- * tfjs-wasm: equal outputs, and the time per run, on the crops a tracked stream feeds the mesh.
+ * The face mesh and the iris model on onnxruntime (converted in memory from Human's tfjs models) against
+ * the same models on tfjs-wasm: equal outputs, and the time per run, on the crops a tracked stream feeds
+ * the mesh and the eye pairs a liveness frame feeds the iris model.
  *
  *   node scripts/mesh-ort-check.ts [--frames N] [--rounds R]
  *
@@ -9,6 +10,8 @@
  * |Δ| of the 468 × 3 points (in pixels of the 192 crop input, and in image pixels) and of the face
  * confidence, batch 1 and batch 4. Timing: tensor in → outputs read, tfjs and onnxruntime alternated per
  * crop (the order swapped every other crop) so background load hits both alike; R rounds over the crops.
+ * Iris: both eyes of each face (64 × 64 around eye corners 33–133 and 263–362, 2.3 eye widths, as
+ * MeshModel.refineEyes cuts them) as one batch of two, as a liveness frame runs it.
  */
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -16,7 +19,7 @@ import { byPrimacy, createDetector } from '../src/vision/analyzer.ts';
 import { decodeImage } from '../src/vision/decode/decode.ts';
 import { HUMAN_MODELS_DIR } from '../src/vision/detector/human/load-human.ts';
 import { cropResize, loadTf } from '../src/vision/detector/mesh/mesh-model.ts';
-import { OnnxFaceMesh } from '../src/vision/detector/mesh/mesh-onnx.ts';
+import { IRIS_JSON, OnnxFaceMesh, OnnxIris } from '../src/vision/detector/mesh/mesh-onnx.ts';
 import { FAKECAM_CLIPS, streamFrames } from './lib/fakecam.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- tfjs graph model, as in mesh-model.ts */
@@ -46,13 +49,22 @@ async function runTf(pixels: Float32Array, batch: number): Promise<{ confidence:
 }
 
 const crops: Array<{ pixels: Float32Array; side: number }> = [];
+/** Both eyes of a face, 64 × 64 × 3 each, end to end. */
+const eyePairs: Float32Array[] = [];
 for (const clip of FAKECAM_CLIPS) {
   for (const jpeg of streamFrames(clip).slice(0, FRAMES)) {
     const img = await decodeImage(jpeg);
     const faces = await detector.detect(img, { passive: false });
     if (faces.length === 0) continue;
-    const crop = detector.trackCrop!(byPrimacy(faces, img.width, img.height)[0]);
+    const face = byPrimacy(faces, img.width, img.height)[0];
+    const crop = detector.trackCrop!(face);
     crops.push({ pixels: cropResize(img, crop, 192), side: crop.side });
+    const pair = new Float32Array(2 * 64 * 64 * 3);
+    [[33, 133], [263, 362]].forEach(([a, b], k) => {
+      const [p, q] = [face.mesh[a], face.mesh[b]];
+      pair.set(cropResize(img, { cx: (p[0] + q[0]) / 2, cy: (p[1] + q[1]) / 2, side: 2.3 * Math.max(Math.abs(p[0] - q[0]), Math.abs(p[1] - q[1])) }, 64), k * 64 * 64 * 3);
+    });
+    eyePairs.push(pair);
   }
 }
 
@@ -120,3 +132,38 @@ for (const [label, v] of Object.entries(times)) {
 for (const b of ['b1', 'b4']) {
   console.log(`speed-up ${b}: ${(stat(times[`tfjs ${b}`]).mean / stat(times[`ort ${b}`]).mean).toFixed(2)}× (mean), ${(stat(times[`tfjs ${b}`]).p50 / stat(times[`ort ${b}`]).p50).toFixed(2)}× (p50)`);
 }
+
+// The iris model, both eyes per run, tfjs and onnxruntime alternated as above.
+const tfIris = await require('@tensorflow/tfjs-converter').loadGraphModel(`file://${IRIS_JSON}`);
+const ortIris = await OnnxIris.create();
+const runTfIris = async (pair: Float32Array) => {
+  const input = tf.tensor4d(pair, [2, 64, 64, 3]);
+  const out = tfIris.execute(input);
+  try {
+    return (await out.data()) as Float32Array;
+  } finally {
+    tf.dispose([input, out]);
+  }
+};
+await runTfIris(eyePairs[0]);
+await ortIris.run(eyePairs[0], 2);
+const irisTimes: Record<string, number[]> = { tfjs: [], ort: [] };
+let irisDiff = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [i, pair] of eyePairs.entries()) {
+    const order = i % 2 === 0 ? (['tfjs', 'ort'] as const) : (['ort', 'tfjs'] as const);
+    const out: Record<string, Float32Array> = {};
+    for (const which of order) {
+      const t = performance.now();
+      out[which] = which === 'tfjs' ? await runTfIris(pair) : await ortIris.run(pair, 2);
+      irisTimes[which].push(performance.now() - t);
+    }
+    for (let j = 0; j < out.tfjs.length; j++) irisDiff = Math.max(irisDiff, Math.abs(out.tfjs[j] - out.ort[j]));
+  }
+}
+console.log(`iris, ${eyePairs.length} pairs of eyes: max |Δ| points ${irisDiff.toExponential(2)} px of the 64 input`);
+for (const [label, v] of Object.entries(irisTimes)) {
+  const st = stat(v);
+  console.log(`iris ${label.padEnd(11)} ${st.mean.toFixed(2).padStart(7)} ${st.p50.toFixed(2).padStart(6)} ${st.p95.toFixed(2).padStart(6)}   (${v.length})`);
+}
+console.log(`speed-up iris: ${(stat(irisTimes.tfjs).mean / stat(irisTimes.ort).mean).toFixed(2)}× (mean)`);

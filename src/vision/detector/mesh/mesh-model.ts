@@ -1,9 +1,8 @@
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { floatPool } from '../../buffer-pool.ts';
 import type { RgbImage } from '../../image.ts';
-import { HUMAN_MODELS_DIR, WASM_DIR, installFileRouter } from '../human/load-human.ts';
-import { OnnxFaceMesh } from './mesh-onnx.ts';
+import { WASM_DIR, installFileRouter } from '../human/load-human.ts';
+import { OnnxFaceMesh, OnnxIris } from './mesh-onnx.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- tfjs is required as CommonJS so that Human,
    face-api and this module share one engine and one wasm backend per thread */
@@ -71,47 +70,53 @@ export function loadTf(): Promise<any> {
 }
 
 /**
- * MediaPipe FaceMesh (468 points) on onnxruntime (converted in memory from Human's tfjs model, same
- * outputs within float rounding and ≈ 3× faster than on tfjs-wasm: mesh-onnx.ts) and, on request, Iris
- * on tfjs-wasm, fed with crops we cut ourselves, so the face box can come from any detector. Crop
+ * MediaPipe FaceMesh (468 points) and, on request, Iris, both on onnxruntime (converted in memory from
+ * Human's tfjs models, the same outputs within float rounding; the mesh ≈ 3× and the iris ≈ 3.5× faster
+ * than on tfjs-wasm: mesh-onnx.ts), fed with crops we cut ourselves, so the face box can come from any detector. Crop
  * sampling, coordinate mapping and the iris refinement follow Human's facemesh pipeline (MIT) with
  * rotation correction off.
  *
  * @example const m = await MeshModel.create(); const r = await m.run(img, { cx, cy, side }, false);
  */
 export class MeshModel {
-  private readonly tf: any;
   private readonly mesh: OnnxFaceMesh;
-  private readonly iris: any;
-  private constructor(
-    tf: any,
-    mesh: OnnxFaceMesh,
-    iris: any,
-  ) {
-    this.tf = tf; this.mesh = mesh; this.iris = iris;
+  private readonly iris: OnnxIris;
+  private constructor(mesh: OnnxFaceMesh, iris: OnnxIris) {
+    this.mesh = mesh; this.iris = iris;
   }
 
   static async create(): Promise<MeshModel> {
-    const tf = await loadTf();
-    const converter = require('@tensorflow/tfjs-converter');
-    const mesh = await OnnxFaceMesh.create();
-    const iris = await converter.loadGraphModel(`file://${path.join(HUMAN_MODELS_DIR, 'iris.json')}`);
-    return new MeshModel(tf, mesh, iris);
+    const [mesh, iris] = await Promise.all([OnnxFaceMesh.create(), OnnxIris.create()]);
+    return new MeshModel(mesh, iris);
   }
 
   /**
    * Landmarks of the face in `crop`: 468 mesh points in image pixels (z in 1/192 of the crop side), and
-   * the mesh model's face confidence 0..1. With `refineEyes`, also `refined`: the same mesh with its eye
-   * contours re-fitted by the iris model plus 10 iris points (478), for finer eye openness (+≈ 10 ms).
+   * the mesh model's face confidence 0..1; `raw`, the same points in pixels of the 192 input (what
+   * `refine` takes). With `refineEyes`, also `refined` (see `refine`).
    */
-  async run(img: RgbImage, crop: Crop, refineEyes = false): Promise<{ mesh: Mesh; refined: Mesh | null; confidence: number }> {
+  async run(img: RgbImage, crop: Crop, refineEyes = false): Promise<{ mesh: Mesh; refined: Mesh | null; confidence: number; raw: number[][] }> {
     const pixels = cropResize(img, crop, MESH_INPUT, floatPool.take(MESH_INPUT * MESH_INPUT * 3));
     try {
       const out = await this.mesh.run(pixels, 1);
       const raw = rawPoints(out.mesh, 0);
       const confidence = out.confidence[0];
       const refined = refineEyes ? meshInImage(await this.refineEyes(raw, pixels), crop) : null;
-      return { mesh: meshInImage(raw, crop), refined, confidence };
+      return { mesh: meshInImage(raw, crop), refined, confidence, raw };
+    } finally {
+      floatPool.give(pixels);
+    }
+  }
+
+  /**
+   * The mesh `run` found in `crop` (its `raw` points) with its eye contours re-fitted by the iris model
+   * plus 10 iris points (478), for finer eye openness (+≈ 10 ms): exactly `run(img, crop, true).refined`,
+   * for a caller that tries several crops and refines only the one it keeps.
+   */
+  async refine(img: RgbImage, crop: Crop, raw: number[][]): Promise<Mesh> {
+    const pixels = cropResize(img, crop, MESH_INPUT, floatPool.take(MESH_INPUT * MESH_INPUT * 3));
+    try {
+      return meshInImage(await this.refineEyes(raw, pixels), crop);
     } finally {
       floatPool.give(pixels);
     }
@@ -122,13 +127,16 @@ export class MeshModel {
    * refinement: the same landmarks and confidences as one crop at a time (bit for bit: the model's
    * batch axis is free), for less time per crop (docs/vision.md, "Tracking in streams": batching).
    */
-  async runBatch(items: Array<{ img: RgbImage; crop: Crop }>): Promise<Array<{ mesh: Mesh; refined: null; confidence: number }>> {
+  async runBatch(items: Array<{ img: RgbImage; crop: Crop }>): Promise<Array<{ mesh: Mesh; refined: null; confidence: number; raw: number[][] }>> {
     const per = MESH_INPUT * MESH_INPUT * 3;
     const pixels = floatPool.take(items.length * per);
     try {
       items.forEach((it, i) => cropResize(it.img, it.crop, MESH_INPUT, pixels.subarray(i * per, (i + 1) * per)));
       const { confidence: conf, mesh: flat } = await this.mesh.run(pixels, items.length);
-      return items.map((it, b) => ({ mesh: meshInImage(rawPoints(flat, b), it.crop), refined: null, confidence: conf[b] }));
+      return items.map((it, b) => {
+        const raw = rawPoints(flat, b);
+        return { mesh: meshInImage(raw, it.crop), refined: null, confidence: conf[b], raw };
+      });
     } finally {
       floatPool.give(pixels);
     }
@@ -136,7 +144,6 @@ export class MeshModel {
 
   /** Iris model on both eyes: 64×64 crops of the mesh input, the left eye mirrored as MediaPipe does. */
   private async refineEyes(raw: number[][], face: Float32Array): Promise<number[][]> {
-    const { tf } = this;
     const eyes = (['left', 'right'] as const).map((side) => {
       const c = EYE_CONTOURS[side].Lower0;
       const a = raw[c[0]], b = raw[c[c.length - 1]];
@@ -146,18 +153,7 @@ export class MeshModel {
     const per = IRIS_INPUT * IRIS_INPUT * 3;
     const batch = new Float32Array(2 * per);
     eyes.forEach((e, i) => batch.set(cropResizeFloat(face, MESH_INPUT, e.crop, IRIS_INPUT, e.flip), i * per));
-    const input = tf.tensor4d(batch, [2, IRIS_INPUT, IRIS_INPUT, 3]);
-    let data: Float32Array;
-    try {
-      const out = this.iris.execute(input);
-      try {
-        data = (await out.data()) as Float32Array;
-      } finally {
-        tf.dispose(out);
-      }
-    } finally {
-      input.dispose();
-    }
+    const data = await this.iris.run(batch, 2);
     const points = eyes.map((e, i) => {
       const k = e.crop.side / IRIS_INPUT;
       const pts: number[][] = [];

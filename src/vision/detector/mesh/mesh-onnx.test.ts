@@ -12,7 +12,7 @@ import { testDataDir } from '../../../config/env.ts';
 import { createDetector } from '../../analyzer.ts';
 import { decodeImage } from '../../decode/decode.ts';
 import { cropResize, loadTf } from './mesh-model.ts';
-import { FACEMESH_JSON, OnnxFaceMesh } from './mesh-onnx.ts';
+import { FACEMESH_JSON, IRIS_JSON, OnnxFaceMesh, OnnxIris } from './mesh-onnx.ts';
 import { halfToFloat } from './tfjs-graph.ts';
 import { tfPadding } from './tfjs-to-onnx.ts';
 
@@ -25,6 +25,9 @@ let onnx: OnnxFaceMesh;
 let tf: any;
 let tfMesh: any;
 const crops: Float32Array[] = [];
+/** 64 × 64 crops around real eyes (corners 33–133 and 263–362 of the mesh, 2.3 eye widths, as refineEyes cuts). */
+const eyes: Float32Array[] = [];
+const IRIS_PER = 64 * 64 * 3;
 
 async function runTf(pixels: Float32Array, batch: number): Promise<{ confidence: Float32Array; mesh: Float32Array }> {
   const input = tf.tensor4d(pixels, [batch, 192, 192, 3]);
@@ -50,6 +53,10 @@ before(async () => {
     for (const face of (await detector.detect(img, { passive: false })).slice(0, 3)) {
       const crop = detector.trackCrop!(face);
       crops.push(cropResize(img, crop, 192), cropResize(img, { ...crop, angle: 0.6 }, 192));
+      for (const [a, b] of [[33, 133], [263, 362]]) {
+        const [p, q] = [face.mesh[a], face.mesh[b]];
+        eyes.push(cropResize(img, { cx: (p[0] + q[0]) / 2, cy: (p[1] + q[1]) / 2, side: 2.3 * Math.max(Math.abs(p[0] - q[0]), Math.abs(p[1] - q[1])) }, 64));
+      }
     }
   }
 });
@@ -83,6 +90,47 @@ test('a batch gives each crop exactly what it gets alone, and matches tfjs batch
   let maxPoint = 0;
   for (let j = 0; j < 4 * 1404; j++) maxPoint = Math.max(maxPoint, Math.abs(together.mesh[j] - reference.mesh[j]));
   assert.ok(maxPoint < 0.01, `batched: max point difference ${maxPoint}`);
+});
+
+test('onnxruntime iris equals the tfjs iris on real eyes (float rounding only), alone and in pairs', async () => {
+  const tfIris = await require('@tensorflow/tfjs-converter').loadGraphModel(`file://${IRIS_JSON}`);
+  const iris = await OnnxIris.create();
+  assert.ok(eyes.length >= 16, `${eyes.length} eyes`);
+  let maxPoint = 0;
+  for (let i = 0; i + 1 < eyes.length; i += 2) {
+    const pair = new Float32Array(2 * IRIS_PER);
+    pair.set(eyes[i], 0);
+    pair.set(eyes[i + 1], IRIS_PER);
+    const input = tf.tensor4d(pair, [2, 64, 64, 3]);
+    const out = tfIris.execute(input);
+    const reference = (await out.data()) as Float32Array;
+    tf.dispose([input, out]);
+    const ours = await iris.run(pair, 2);
+    assert.equal(ours.length, 2 * 228);
+    for (let j = 0; j < ours.length; j++) maxPoint = Math.max(maxPoint, Math.abs(ours[j] - reference[j]));
+    assert.deepEqual(ours.slice(228), await iris.run(eyes[i + 1], 1));
+  }
+  assert.ok(maxPoint < 0.01, `max iris point difference ${maxPoint} px of the 64 input`);
+});
+
+test('a liveness detection runs the iris model once per face, on the crop it keeps', async () => {
+  const detector = (await createDetector()) as any;
+  let irisRuns = 0, meshRuns = 0;
+  const { mesh } = detector;
+  const [run, irisRun] = [mesh.run.bind(mesh), mesh.iris.run.bind(mesh.iris)];
+  mesh.run = (...a: unknown[]) => (meshRuns++, run(...a));
+  mesh.iris.run = (...a: unknown[]) => (irisRuns++, irisRun(...a));
+  let faces = 0;
+  for (const file of IMAGES) {
+    const img = await decodeImage(readFileSync(path.join(testDataDir(), 'multi_face', file)));
+    const found = await detector.detect(img, { passive: false, refineEyes: true });
+    faces += found.length;
+    // The refined mesh: the 468 points plus 10 iris points.
+    for (const f of found) assert.equal(f.mesh.length, 478);
+  }
+  // More crops were tried than faces kept (re-crops, turned crops): each of those used to run the iris model too.
+  assert.ok(meshRuns > faces, `${meshRuns} mesh runs for ${faces} faces`);
+  assert.equal(irisRuns, faces);
 });
 
 test("TF 'SAME' padding: asymmetric at stride 2 (the extra pad after), none for VALID", () => {

@@ -4,9 +4,9 @@ import type { TfAttr, TfGraph, TfNode } from './tfjs-graph.ts';
 
 /**
  * The ops of a convolutional tfjs graph (NHWC) this converter rebuilds in ONNX (NCHW), enough for
- * MediaPipe FaceMesh: anything else throws, so that a changed model fails loudly rather than quietly.
+ * MediaPipe FaceMesh and Iris: anything else throws, so that a changed model fails loudly rather than quietly.
  */
-const SUPPORTED = new Set(['Placeholder', 'Const', '_FusedConv2D', 'Conv2D', 'DepthwiseConv2dNative', 'AddV2', 'Add', 'Prelu', 'Relu', 'MaxPool', 'Pad', 'Sigmoid', 'Reshape', 'Identity']);
+const SUPPORTED = new Set(['Placeholder', 'Const', '_FusedConv2D', 'Conv2D', 'DepthwiseConv2dNative', 'AddV2', 'Add', 'Prelu', 'Relu', 'MaxPool', 'Pad', 'Sigmoid', 'Reshape', 'ConcatV2', 'Identity']);
 
 /** Which graph outputs to keep: ONNX output name → tfjs node name. Nodes no output needs are dropped. */
 export type OutputMap = Record<string, string>;
@@ -214,6 +214,17 @@ export function tfjsToOnnx(graph: TfGraph, outputs: OutputMap): OnnxModel {
         v = { name: out, shape: target.map((d) => (d >= 0 ? d : known === null ? null : known / rest)) };
         break;
       }
+      case 'ConcatV2': {
+        const parts = ins.slice(0, -1).map(value);
+        if (parts.some((p) => p.shape.length !== 4)) throw new Error(`${n.name}: only rank-4 concatenation`);
+        const axis = Number(weight(ins.at(-1)!).data[0]);
+        const along = [0, 2, 3, 1][axis < 0 ? axis + 4 : axis]; // the NHWC axis in NCHW
+        nodes.push({ op: 'Concat', inputs: parts.map((p) => p.name), outputs: [out], attrs: { axis: along } });
+        const shape = [...parts[0].shape];
+        shape[along] = parts.some((p) => p.shape[along] === null) ? null : parts.reduce((sum, p) => sum + p.shape[along]!, 0);
+        v = { name: out, shape };
+        break;
+      }
       default:
         throw new Error(`tfjs graph: op ${n.op} not handled`);
     }
@@ -221,7 +232,13 @@ export function tfjsToOnnx(graph: TfGraph, outputs: OutputMap): OnnxModel {
   }
 
   const outs = Object.entries(outputs).map(([name, node]) => {
-    const v = value(node);
+    let v = value(node);
+    if (v.shape.length === 4) {
+      // An image-shaped output back to NHWC, so that it reads as tfjs's.
+      const t = fresh(name);
+      nodes.push({ op: 'Transpose', inputs: [v.name], outputs: [t], attrs: { perm: [0, 2, 3, 1] } });
+      v = { name: t, shape: [v.shape[0], v.shape[2], v.shape[3], v.shape[1]] };
+    }
     nodes.push({ op: 'Identity', inputs: [v.name], outputs: [name] });
     return { name, shape: v.shape };
   });

@@ -205,12 +205,13 @@ export class UltrafaceMeshDetector implements FaceDetector {
     /** The mesh on `first`, when it was already run (in a batch). */
     firstRun?: Awaited<ReturnType<MeshModel['run']>>,
   ): Promise<{ face: DetectedFace; confidence: number } | null> {
+    // The crops are tried without the iris model; only the fit kept is refined (below).
     let crop = first;
-    let r = firstRun ?? (await this.mesh.run(img, crop, refineEyes));
+    let r = firstRun ?? (await this.mesh.run(img, crop));
     const ideal = cropFromMesh(r.mesh, crop.angle ?? 0);
     const off = Math.max(Math.abs(ideal.side / crop.side - 1), Math.hypot(ideal.cx - crop.cx, ideal.cy - crop.cy) / crop.side);
     if (off > RECROP_TOLERANCE) {
-      const second = await this.mesh.run(img, ideal, refineEyes);
+      const second = await this.mesh.run(img, ideal);
       if (second.confidence >= r.confidence - 0.02) {
         r = second;
         crop = ideal;
@@ -226,7 +227,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
       if (Math.abs(roll) <= MAX_UPRIGHT_ROLL && !crop.angle) break;
       if (Math.abs(angleDiff(roll, crop.angle ?? 0)) < ROLL_AGREEMENT) break;
       const turned = cropFromMesh(r.mesh, roll);
-      const next = await this.mesh.run(img, turned, refineEyes);
+      const next = await this.mesh.run(img, turned);
       if (next.confidence < r.confidence - 0.02) break;
       r = next;
       crop = turned;
@@ -237,7 +238,7 @@ export class UltrafaceMeshDetector implements FaceDetector {
     const face: DetectedFace = {
       box: boxFromMesh(r.mesh),
       score: clamp01(boxScore),
-      mesh: r.refined ?? r.mesh,
+      mesh: refineEyes ? await this.mesh.refine(img, crop, r.raw) : r.mesh,
       five: fivePoints(r.mesh),
       pose: poseInCrop(r.mesh, crop),
       passiveLiveScore: null,
