@@ -66,6 +66,19 @@ test('a schema change lets go of the prepared statements: the same text sees the
   }
 });
 
+test('a table changed behind the driver: a statement planned for it is prepared again (outside a transaction)', async () => {
+  const { db, client } = await scratch();
+  try {
+    await sql`create table t (id int primary key)`.execute(db);
+    await db.insertInto('t').values({ id: 1 }).execute();
+    assert.deepEqual(await db.selectFrom('t').selectAll().execute(), [{ id: 1 }]);
+    await client.query(`alter table t add column w int not null default 7`); // not through Kysely: nothing invalidated
+    assert.deepEqual(await db.selectFrom('t').selectAll().execute(), [{ id: 1, w: 7 }]);
+  } finally {
+    await db.destroy();
+  }
+});
+
 test('prepared statements are bounded: the least recently used is closed', async () => {
   const { db, prepared } = await scratch(3);
   try {

@@ -136,7 +136,8 @@ class PGliteConnection implements DatabaseConnection {
     } catch (e) {
       // The text was planned for a table another path has since changed ("cached plan must not change
       // result type"): prepare it again, once, unless a transaction is open (the error has aborted it).
-      if ((e as { code?: string }).code !== '0A000' || this.client.isInTransaction()) throw e;
+      const stale = (e as { code?: string }).code === '0A000' && /cached plan must not change result type/.test((e as Error).message);
+      if (!stale || this.client.isInTransaction()) throw e;
       this.#forget(query.sql);
       return toKysely(await this.#run<R>(query.sql, params));
     }
@@ -212,11 +213,6 @@ class PGliteConnection implements DatabaseConnection {
     const names = this.#toClose;
     this.#toClose = [];
     return names.map((name) => protocol.serialize.close({ type: 'S', name }));
-  }
-
-  /** How many statements are prepared (tests). */
-  get preparedCount(): number {
-    return this.#statements.size;
   }
 }
 

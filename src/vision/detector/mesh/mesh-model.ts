@@ -76,7 +76,7 @@ export function loadTf(): Promise<any> {
  * sampling, coordinate mapping and the iris refinement follow Human's facemesh pipeline (MIT) with
  * rotation correction off.
  *
- * @example const m = await MeshModel.create(); const r = await m.run(img, { cx, cy, side }, false);
+ * @example const m = await MeshModel.create(); const r = await m.run(img, { cx, cy, side }); const eyes = await m.refine(img, crop, r.raw);
  */
 export class MeshModel {
   private readonly mesh: OnnxFaceMesh;
@@ -93,16 +93,14 @@ export class MeshModel {
   /**
    * Landmarks of the face in `crop`: 468 mesh points in image pixels (z in 1/192 of the crop side), and
    * the mesh model's face confidence 0..1; `raw`, the same points in pixels of the 192 input (what
-   * `refine` takes). With `refineEyes`, also `refined` (see `refine`).
+   * `refine` takes).
    */
-  async run(img: RgbImage, crop: Crop, refineEyes = false): Promise<{ mesh: Mesh; refined: Mesh | null; confidence: number; raw: number[][] }> {
+  async run(img: RgbImage, crop: Crop): Promise<{ mesh: Mesh; confidence: number; raw: number[][] }> {
     const pixels = cropResize(img, crop, MESH_INPUT, floatPool.take(MESH_INPUT * MESH_INPUT * 3));
     try {
       const out = await this.mesh.run(pixels, 1);
       const raw = rawPoints(out.mesh, 0);
-      const confidence = out.confidence[0];
-      const refined = refineEyes ? meshInImage(await this.refineEyes(raw, pixels), crop) : null;
-      return { mesh: meshInImage(raw, crop), refined, confidence, raw };
+      return { mesh: meshInImage(raw, crop), confidence: out.confidence[0], raw };
     } finally {
       floatPool.give(pixels);
     }
@@ -110,8 +108,8 @@ export class MeshModel {
 
   /**
    * The mesh `run` found in `crop` (its `raw` points) with its eye contours re-fitted by the iris model
-   * plus 10 iris points (478), for finer eye openness (+≈ 10 ms): exactly `run(img, crop, true).refined`,
-   * for a caller that tries several crops and refines only the one it keeps.
+   * plus 10 iris points (478), for finer eye openness (liveness frames, +≈ 3.5 ms). The crop's pixels are
+   * cut again (the same floats), so a caller that tries several crops refines only the one it keeps.
    */
   async refine(img: RgbImage, crop: Crop, raw: number[][]): Promise<Mesh> {
     const pixels = cropResize(img, crop, MESH_INPUT, floatPool.take(MESH_INPUT * MESH_INPUT * 3));
@@ -127,7 +125,7 @@ export class MeshModel {
    * refinement: the same landmarks and confidences as one crop at a time (bit for bit: the model's
    * batch axis is free), for less time per crop (docs/vision.md, "Tracking in streams": batching).
    */
-  async runBatch(items: Array<{ img: RgbImage; crop: Crop }>): Promise<Array<{ mesh: Mesh; refined: null; confidence: number; raw: number[][] }>> {
+  async runBatch(items: Array<{ img: RgbImage; crop: Crop }>): Promise<Array<{ mesh: Mesh; confidence: number; raw: number[][] }>> {
     const per = MESH_INPUT * MESH_INPUT * 3;
     const pixels = floatPool.take(items.length * per);
     try {
@@ -135,7 +133,7 @@ export class MeshModel {
       const { confidence: conf, mesh: flat } = await this.mesh.run(pixels, items.length);
       return items.map((it, b) => {
         const raw = rawPoints(flat, b);
-        return { mesh: meshInImage(raw, it.crop), refined: null, confidence: conf[b], raw };
+        return { mesh: meshInImage(raw, it.crop), confidence: conf[b], raw };
       });
     } finally {
       floatPool.give(pixels);
