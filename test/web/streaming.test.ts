@@ -161,6 +161,7 @@ describe('WebRTC streaming from a real browser', { skip }, () => {
     await page.click('#stop');
     await page.locator('#state', { hasText: 'Sesi tautan ini telah berakhir' }).waitFor();
     assert.equal(await page.locator('#start').isDisabled(), true);
+    assert.equal(await page.locator('#camera-off').innerText(), 'Kamera mati.');
     await waitFor(() => sessionGone(id));
     await context.close();
 
@@ -176,6 +177,38 @@ describe('WebRTC streaming from a real browser', { skip }, () => {
     assert.equal(await bad.locator('#preview').getAttribute('class'), 'preview', 'the camera stays off');
     await bad.context().close();
     for (const [who, s] of [[other, theirs], [tenant, mine]] as const) await t().app.inject({ method: 'DELETE', url: `/api/streaming/sessions/${s.json().session_id}/`, headers: { authorization: who.auth } });
+  });
+
+  test('an expired link: said in words with what to do (ask for a new link), Start no longer offered, the camera stays off', async () => {
+    // The shortest window a link can have (page_token_ttl 10 s); the page is opened in time, Start pressed too late.
+    const res = await t().app.inject({ method: 'POST', url: '/api/streaming/sessions/', headers: { authorization: tenant.auth, 'content-type': 'application/json' }, payload: { session_type: 'webrtc', page_token_ttl: 10 } });
+    assert.equal(res.statusCode, 201, res.body);
+    const { session_id: id, page_token: token, page_token_expires_at: expires } = res.json();
+    for (const locale of ['en-US', 'id-ID']) {
+      const context = await browser.newContext({ locale });
+      const page = await context.newPage();
+      page.on('pageerror', (e) => console.error('page error:', e.message));
+      await page.goto(`${base}/app/streaming/#session=${id}&token=${token}`);
+      await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expires) + 300 - Date.now())));
+      await page.click('#start');
+      const alert = page.locator('#stream-error[data-code=SESSION_EXPIRED]');
+      await alert.waitFor();
+      const said = `${await alert.innerText()} | ${await page.locator('#state').innerText()}`;
+      assert.doesNotMatch(said, RAW_CODE);
+      // What to do is a new link, not "start again": this link can never connect any more.
+      assert.match(said, locale === 'en-US' ? /new link/ : /tautan baru/, said);
+      assert.equal(await page.locator('#start').isDisabled(), true, 'Start is not offered for a dead link');
+      assert.doesNotMatch(await page.locator('#camera-off').innerText(), /Start|Mulai/, 'nor asked for');
+      assert.equal(await page.locator('#preview').getAttribute('class'), 'preview', 'the camera stays off');
+      if (locale === 'id-ID') {
+        assert.deepEqual(await page.evaluate(() => [...(window as unknown as { __wajahI18nMissing: Set<string> }).__wajahI18nMissing]), [], 'strings without Indonesian');
+        await page.screenshot({ path: path.join(shotDir, 'wajah-web-streaming-link-expired-id.png') });
+      }
+      await context.close();
+    }
+    // The session itself is the tenant's until its own timeout: its backend can still close it.
+    const closed = await t().app.inject({ method: 'DELETE', url: `/api/streaming/sessions/${id}/`, headers: { authorization: tenant.auth } });
+    assert.ok(closed.statusCode === 200 || closed.statusCode === 204, closed.body);
   });
 
   test('liveness from a link: the challenge under way, then the verdict, in words', async () => {

@@ -20,6 +20,7 @@ export const ID = {
   // live recognition over WebRTC (web/streaming/)
   'Wajah live recognition': 'Pengenalan wajah langsung Wajah',
   'Camera is off. Press Start.': 'Kamera mati. Tekan Mulai.',
+  'Camera is off.': 'Kamera mati.',
   'Settings and results': 'Pengaturan dan hasil',
   'This page was opened from a link prepared for you: it connects to one recognition session and needs no key.':
     'Halaman ini dibuka dari tautan yang disiapkan untuk Anda: halaman ini terhubung ke satu sesi pengenalan dan tidak memerlukan kunci.',
@@ -49,6 +50,8 @@ export const ID = {
   'Streaming. Look at the camera.': 'Streaming berjalan. Lihat ke kamera.',
   'Stopped.': 'Dihentikan.',
   'The session of this link has ended: ask for a new link to start again.': 'Sesi tautan ini telah berakhir: minta tautan baru untuk memulai lagi.',
+  'Ask for a new link.': 'Minta tautan baru.',
+  'This link has expired: ask for a new link.': 'Tautan ini sudah kedaluwarsa: minta tautan baru.',
   // faces drawn on photos (face-photo.js)
   'The photo that was sent': 'Foto yang dikirim',
   'The face the decision was taken on': 'Wajah yang menjadi dasar keputusan',

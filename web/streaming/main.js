@@ -59,6 +59,13 @@ function cameraOff() {
   $('#preview').classList.remove('live');
 }
 
+/** This page's link can start no stream any more: Start is not offered, nor asked for. */
+function endLink() {
+  sessionStorage.removeItem(LINK);
+  $('#start').disabled = true;
+  $('#camera-off').textContent = t('Camera is off.');
+}
+
 async function stop(text = t('Stopped.')) {
   const r = running;
   running = null;
@@ -66,8 +73,7 @@ async function stop(text = t('Stopped.')) {
   cameraOff();
   // A link's session is spent once stopped (DELETE): say how to go on instead of offering a dead Start.
   if (link) {
-    sessionStorage.removeItem(LINK);
-    $('#start').disabled = true;
+    endLink();
     say(`${text} ${t('The session of this link has ended: ask for a new link to start again.')}`);
   } else {
     $('#start').disabled = false;
@@ -111,10 +117,19 @@ form.addEventListener('submit', async (e) => {
     stopButton.disabled = false;
   } catch (err) {
     running = null;
-    $('#start').disabled = false;
     cameraOff();
     showError(errorBox, err, { showCode: false });
-    say(explain(err).text);
+    if (link && err?.code === 'SESSION_EXPIRED') {
+      // The link's window to connect has passed: it can never start a stream again, so Start is not
+      // offered and what to do is a new link (not "start again").
+      endLink();
+      const help = errorBox.querySelector('.help');
+      if (help) help.textContent = t('Ask for a new link.');
+      say(t('This link has expired: ask for a new link.'));
+    } else {
+      $('#start').disabled = false;
+      say(explain(err).text);
+    }
   }
 });
 
