@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import multipart from '@fastify/multipart';
 import type { AppConfig } from './config/env.ts';
-import { AppError, ERROR_CODES, isAppError } from './errors.ts';
+import { AppError, ERROR_CODES, appError, isAppError } from './errors.ts';
 import type { Container } from './container.ts';
 import { authPlugin } from './api/auth.plugin.ts';
 import { statusRoutes } from './api/status.routes.ts';
@@ -36,6 +36,7 @@ import { createLogger } from './observability/logger.ts';
 import { requestIdFrom } from './observability/request-scope.ts';
 import { API_VERSION, apiVersionAlias, operationsRoutes, versionedOpenApiPath } from './api/operations.routes.ts';
 import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
+import { compreFaceErrorHandler, isCompreFacePath } from './api/compreface/compreface-http.ts';
 
 export type App = FastifyInstance;
 
@@ -130,13 +131,15 @@ export async function buildApp(
 
   app.setNotFoundHandler((request, reply) => {
     const allow = allowedMethods(app, request.url);
-    if (allow.length && !allow.includes(request.method)) {
-      return reply
-        .status(405)
-        .header('allow', allow.join(', '))
-        .send({ code: 'METHOD_NOT_ALLOWED', message: `${request.method} is not allowed on ${request.url.split('?')[0]}; use ${allow.join(', ')}`, statusCode: 405 });
-    }
-    reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: `No endpoint ${request.method} ${request.url.split('?')[0]}`, statusCode: 404 });
+    const path = request.url.split('?')[0];
+    const error =
+      allow.length && !allow.includes(request.method)
+        ? appError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allow.join(', ')}`, undefined, { allow: allow.join(', ') })
+        : appError('ROUTE_NOT_FOUND', `No endpoint ${request.method} ${path}`);
+    // Under CompreFace's service paths, in CompreFace's shape (docs/compreface.md, "Errors").
+    if (isCompreFacePath(path)) return compreFaceErrorHandler(error, request, reply);
+    if (error.headers) reply.headers(error.headers);
+    return reply.status(ERROR_CODES[error.code].status).send({ code: error.code, message: error.message, statusCode: ERROR_CODES[error.code].status });
   });
 
   await app.register(swagger, {

@@ -233,6 +233,32 @@ if (backendNames().includes('pglite')) {
       assert.deepEqual(((await subjects().list()) as { subjects: string[] }).subjects, []);
     });
 
+    test("an unknown path or a wrong method under CompreFace's paths answers in CompreFace's shape; elsewhere in Wajah's", async () => {
+      const { app } = t();
+      const headers = { 'x-api-key': keys.detection };
+      const unknown = await app.inject({ method: 'POST', url: '/api/v1/recognition/no-such-thing', headers });
+      assert.equal(unknown.statusCode, 404);
+      assert.equal(unknown.headers['x-wajah-error-code'], 'ROUTE_NOT_FOUND');
+      assert.deepEqual(Object.keys(unknown.json()).sort(), ['code', 'message']);
+      assert.equal(unknown.json().code, 0);
+      assert.match(unknown.json().message, /No endpoint POST \/api\/v1\/recognition\/no-such-thing/);
+      const wrongMethod = await app.inject({ method: 'GET', url: '/api/v1/detection/detect', headers });
+      assert.equal(wrongMethod.statusCode, 405);
+      assert.equal(wrongMethod.headers.allow, 'POST');
+      assert.equal(wrongMethod.headers['x-wajah-error-code'], 'METHOD_NOT_ALLOWED');
+      assert.deepEqual(wrongMethod.json(), { message: 'GET is not allowed on /api/v1/detection/detect; use POST', code: 0 });
+      // Wajah's own paths (versioned or not) keep Wajah's shape.
+      for (const url of ['/api/v1/no-such-thing', '/api/no-such-thing']) {
+        const wajah = await app.inject({ method: 'GET', url });
+        assert.equal(wajah.statusCode, 404);
+        assert.equal(wajah.json().code, 'ROUTE_NOT_FOUND');
+      }
+      const wajahMethod = await app.inject({ method: 'DELETE', url: '/api/clients/users/' });
+      assert.equal(wajahMethod.statusCode, 405);
+      assert.equal(wajahMethod.json().code, 'METHOD_NOT_ALLOWED');
+      assert.ok(wajahMethod.headers.allow);
+    });
+
     test('a revoked service key stops working; it never opens Wajah\'s own API', async () => {
       const { app } = t();
       const asWajahKey = await app.inject({ method: 'GET', url: '/api/clients/users/', headers: { authorization: `ApiKey ${storedKeys.detection}:${keys.detection}` } });

@@ -70,6 +70,11 @@ export function compreFaceErrorHandler(error: FastifyError, request: FastifyRequ
   return reply.status(cfStatus).header('x-wajah-error-code', code).send({ message, code: cf });
 }
 
+/** CompreFace's service paths (absolute, as CompreFace serves them): unknown ones answer in its shape too. */
+export function isCompreFacePath(path: string): boolean {
+  return /^\/api\/v1\/(recognition|detection|verification)(\/|$)/.test(path);
+}
+
 /** onRequest hook: the x-api-key of this service → request.client (and the rate-limit headers). */
 export function serviceKeyHook(keys: CompreFaceKeysService, service: CompreFaceService) {
   return async function authenticateServiceKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
