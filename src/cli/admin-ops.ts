@@ -10,6 +10,12 @@ import { isAppError } from '../errors.ts';
 import { createFoundationServices } from '../services/foundation.ts';
 import type { ClientView, CreateClientInput, IssuedCredentials, KeyView, NewKeyInput } from '../services/clients.service.ts';
 import { findRunningServer, localUrl, type RuntimeInfo } from './runtime-file.ts';
+import { ApiKeysRepository } from '../db/repositories/api-keys.repository.ts';
+import { ClientsRepository } from '../db/repositories/clients.repository.ts';
+import { CompreFaceKeysService, type CompreFaceService, type IssuedCompreFaceKey } from '../services/compreface/keys.service.ts';
+
+/** A CompreFace service key as listed (never its secret). */
+export type CompreFaceKeyView = Awaited<ReturnType<CompreFaceKeysService['list']>>[number];
 
 /** The operator operations the CLI offers, either through a running server's admin API or directly on the database. */
 export interface AdminOps {
@@ -20,6 +26,9 @@ export interface AdminOps {
   createKey(clientId: string, input: NewKeyInput): Promise<IssuedCredentials>;
   revokeKey(key: string): Promise<KeyView>;
   rotateKey(key: string, graceSeconds?: number): Promise<IssuedCredentials & { replaces: string; old_key_expires_at: string }>;
+  /** CompreFace-compatible API keys (docs/compreface.md): one per service; revoked like any key (revokeKey). */
+  issueCompreFaceKey(clientId: string, service: CompreFaceService, name: string | null): Promise<IssuedCompreFaceKey>;
+  listCompreFaceKeys(clientId: string): Promise<CompreFaceKeyView[]>;
   close(): Promise<void>;
 }
 
@@ -148,6 +157,14 @@ class ApiOps implements AdminOps {
     );
   }
 
+  issueCompreFaceKey(clientId: string, service: CompreFaceService, name: string | null) {
+    return this.#call<IssuedCompreFaceKey>('POST', `/admin/clients/${encodeURIComponent(clientId)}/compreface-keys/`, { service, ...(name ? { name } : {}) });
+  }
+
+  async listCompreFaceKeys(clientId: string) {
+    return (await this.#call<{ keys: CompreFaceKeyView[] }>('GET', `/admin/clients/${encodeURIComponent(clientId)}/compreface-keys/`)).keys;
+  }
+
   async close() {}
 }
 
@@ -210,6 +227,19 @@ class DirectOps implements AdminOps {
   async rotateKey(key: string, graceSeconds?: number) {
     const { key: _k, ...rest } = await this.services.clients.rotateKey(key, { grace_seconds: graceSeconds }, this.#by);
     return rest;
+  }
+
+  get #compreFaceKeys() {
+    const db = this.core.database.db;
+    return new CompreFaceKeysService({ keys: new ApiKeysRepository(db), clients: new ClientsRepository(db), access: this.services.access, audit: this.services.audit });
+  }
+
+  issueCompreFaceKey(clientId: string, service: CompreFaceService, name: string | null) {
+    return this.#compreFaceKeys.issue(clientId, service, name, this.#by);
+  }
+
+  listCompreFaceKeys(clientId: string) {
+    return this.#compreFaceKeys.list(clientId);
   }
 
   async close() {

@@ -137,6 +137,31 @@ export function buildCli(): Command {
       print(o.json, out, () => credentialsText(out, `replaces:   ${r.replaces} (works until ${r.old_key_expires_at})`));
     });
   registerRotateMasterCommand(keys, program);
+
+  // CompreFace-compatible API keys (docs/compreface.md): the x-api-key of one service; revoke with `keys revoke`.
+  const cfKeys = program.command('compreface-keys').description('CompreFace-compatible API keys (x-api-key), one per service');
+  cfKeys
+    .command('create')
+    .description('issue a key of one CompreFace service for a client (shown once)')
+    .requiredOption('--client <id>', 'client id')
+    .addOption(new Option('--service <service>', 'CompreFace service').choices(['recognition', 'detection', 'verification']).makeOptionMandatory())
+    .option('--name <name>', 'label for the key')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { client: string; service: 'recognition' | 'detection' | 'verification'; name?: string; json?: boolean }) => {
+      const k = await withOps(program, (ops) => ops.issueCompreFaceKey(o.client, o.service, o.name ?? null));
+      print(o.json, k, () =>
+        [`client_id: ${k.client_id}`, `service:   ${k.service}`, `x-api-key: ${k.api_key}`, `key id:    ${k.key} (revoke with: wajah keys revoke '${k.key}')`, 'The x-api-key is shown only now.'].join('\n'),
+      );
+    });
+  cfKeys
+    .command('list')
+    .description("list a client's CompreFace keys (never their values)")
+    .requiredOption('--client <id>', 'client id')
+    .option('--json', 'print a JSON array')
+    .action(async (o: { client: string; json?: boolean }) => {
+      const all = await withOps(program, (ops) => ops.listCompreFaceKeys(o.client));
+      print(o.json, all, () => (all.length ? all.map((k) => `${k.key}  ${k.service.padEnd(12)} ${k.status.padEnd(7)}  ${k.name ?? ''}`).join('\n') : 'no CompreFace keys'));
+    });
   registerOfflineCommands(program);
   registerBackupCommands(program);
   return program;

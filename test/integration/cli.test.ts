@@ -65,6 +65,27 @@ describe('wajah CLI on the embedded database', () => {
     assert.equal(r.stdout.trim().split('\n').length, 1);
   });
 
+  let cfRecognition: { api_key: string; key: string; service: string; client_id: string };
+
+  test('CompreFace keys without a server: issued once (the value shown only now), listed without it', async () => {
+    const r = await cli('compreface-keys', 'create', '--client', direct.client_id, '--service', 'recognition', '--name', 'door camera', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    cfRecognition = JSON.parse(r.stdout);
+    assert.equal(cfRecognition.service, 'recognition');
+    assert.match(cfRecognition.api_key, /^[0-9a-f-]{36}$/);
+    const listed = await cli('compreface-keys', 'list', '--client', direct.client_id, '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    const keys = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+    assert.deepEqual(keys.map((k) => [k.key, k.service, k.status, k.name]), [[cfRecognition.key, 'recognition', 'active', 'door camera']]);
+    assert.ok(!listed.stdout.includes(cfRecognition.api_key), 'the value is never listed');
+    const bad = await cli('compreface-keys', 'create', '--client', direct.client_id, '--service', 'faces');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /recognition, detection, verification/);
+    const unknown = await cli('compreface-keys', 'list', '--client', '00000000-0000-4000-8000-000000000000');
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /CLIENT_NOT_FOUND/);
+  });
+
   test('with a server running: goes through its admin API (local token from the runtime file)', async () => {
     server = spawn(process.execPath, [path.join(root, 'src/server.ts')], { cwd: root, env: { ...env, PORT: '0', HOST: '127.0.0.1' }, stdio: 'ignore' });
     let info = null;
@@ -90,6 +111,24 @@ describe('wajah CLI on the embedded database', () => {
     assert.equal(next.replaces, globex.api_key);
     assert.equal(await status(base, next), 200);
     assert.equal(await status(base, globex), 401, 'old key stops after a zero grace period');
+  });
+
+  test('CompreFace keys with a server running: issued through its admin API; a key works as x-api-key until revoked', async () => {
+    const base = localUrl(readRuntimeFile(dataDir)!);
+    const subjects = (key: string) => fetch(`${base.replace(/\/api$/, '')}/api/v1/recognition/subjects`, { headers: { 'x-api-key': key } });
+    // The key issued directly, before the server started, is served.
+    assert.equal((await subjects(cfRecognition.api_key)).status, 200);
+    const r = await cli('compreface-keys', 'create', '--client', direct.client_id, '--service', 'detection');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /admin API at http:\/\/127\.0\.0\.1/);
+    assert.match(r.stdout, /x-api-key: [0-9a-f-]{36}/);
+    const revoked = await cli('keys', 'revoke', cfRecognition.key);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const after = await subjects(cfRecognition.api_key);
+    assert.equal(after.status, 404);
+    assert.equal(((await after.json()) as { code: number }).code, 10);
+    const listed = JSON.parse((await cli('compreface-keys', 'list', '--client', direct.client_id, '--json')).stdout) as Array<{ service: string; status: string }>;
+    assert.deepEqual(listed.map((k) => `${k.service}:${k.status}`).sort(), ['detection:active', 'recognition:revoked']);
   });
 
   test('a second server on the same data directory is refused, naming the first (pid and port); the first keeps serving', async () => {
