@@ -41,6 +41,9 @@ test('a query text is prepared once and run again with other values', async () =
     const rows = await db.selectFrom('t').select(['id', 'v']).where('id', '>', 2).orderBy('id').execute();
     assert.deepEqual(rows, [{ id: 3, v: 'v3' }, { id: 4, v: 'v4' }]);
     assert.deepEqual((await db.selectFrom('t').select('v').where('id', '>', 3).execute()).map((r) => r.v), ['v4']);
+    // Other statements that change no schema leave the prepared ones in place.
+    await sql`(select 1 as n) union all (select 2)`.execute(db);
+    await sql`set statement_timeout = 0`.execute(db);
     // One statement for the five inserts, one for the select however its value changed.
     const statements = await prepared();
     assert.equal(statements.filter((s) => s.startsWith('insert into "t"')).length, 1);

@@ -13,8 +13,9 @@ import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Comp
  * Describe, Execute, Sync in one buffer) instead of PGlite's `query()`: six calls (Parse, Describe, Bind,
  * Describe, Execute, Sync) and a fresh parse, analysis and plan each time. Kysely compiles a query to the
  * same text whatever its values, so the set of texts is small; it is bounded all the same (least recently
- * used closed first). A schema change (any other statement but transaction control) closes them all, so a
- * statement is never run against a table it was not planned for.
+ * used closed first). A schema change (CREATE, ALTER, DROP, … run through this driver) closes them all, so a
+ * statement is never run against a table it was not planned for; one made behind the driver is caught by
+ * PostgreSQL ("cached plan must not change result type") and the statement prepared again.
  *
  * Parameters are serialised as PGlite's `query()` does (its serializers by the parameter's type, or the
  * value's text), and results parsed by its own `parseResults`, so rows read the same either way.
@@ -55,8 +56,8 @@ export function serializeBytea(value: unknown): string {
 
 /** Statements worth preparing: queries whose text Kysely repeats. */
 const PREPARABLE = /^\s*(select|insert|update|delete|with|values)\b/i;
-/** Statements that change no schema: running them keeps the prepared statements. */
-const KEEPS_SCHEMA = /^\s*(begin|start|commit|end|rollback|savepoint|release|set|show|reset|checkpoint|lock|explain|listen|unlisten|notify|discard)\b/i;
+/** Statements that may change the schema (or what a plan depends on): running one closes the prepared statements. */
+const CHANGES_SCHEMA = /^\s*(create|alter|drop|truncate|comment|grant|revoke|reindex|cluster|vacuum|analyze|do|import|refresh|security|discard)\b/i;
 
 interface Prepared {
   name: string;
@@ -128,7 +129,7 @@ class PGliteConnection implements DatabaseConnection {
     const params = query.parameters as unknown[];
     if (!PREPARABLE.test(query.sql)) {
       const result = await this.client.query<R>(query.sql, [...params]);
-      if (!KEEPS_SCHEMA.test(query.sql)) this.#invalidate();
+      if (CHANGES_SCHEMA.test(query.sql)) this.#invalidate();
       return toKysely(result);
     }
     try {
