@@ -10,9 +10,7 @@ import { isAppError } from '../errors.ts';
 import { createFoundationServices } from '../services/foundation.ts';
 import type { ClientView, CreateClientInput, IssuedCredentials, KeyView, NewKeyInput } from '../services/clients.service.ts';
 import { findRunningServer, localUrl, type RuntimeInfo } from './runtime-file.ts';
-import { ApiKeysRepository } from '../db/repositories/api-keys.repository.ts';
-import { ClientsRepository } from '../db/repositories/clients.repository.ts';
-import { CompreFaceKeysService, type CompreFaceService, type IssuedCompreFaceKey } from '../services/compreface/keys.service.ts';
+import { createCompreFaceKeys, type CompreFaceKeysService, type CompreFaceService, type IssuedCompreFaceKey } from '../services/compreface/keys.service.ts';
 
 /** A CompreFace service key as listed (never its secret). */
 export type CompreFaceKeyView = Awaited<ReturnType<CompreFaceKeysService['list']>>[number];
@@ -230,8 +228,7 @@ class DirectOps implements AdminOps {
   }
 
   get #compreFaceKeys() {
-    const db = this.core.database.db;
-    return new CompreFaceKeysService({ keys: new ApiKeysRepository(db), clients: new ClientsRepository(db), access: this.services.access, audit: this.services.audit });
+    return createCompreFaceKeys(this.core.database.db, this.services);
   }
 
   issueCompreFaceKey(clientId: string, service: CompreFaceService, name: string | null) {

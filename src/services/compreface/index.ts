@@ -1,9 +1,7 @@
 import type { Container } from '../../container.ts';
-import { ApiKeysRepository } from '../../db/repositories/api-keys.repository.ts';
-import { ClientsRepository } from '../../db/repositories/clients.repository.ts';
 import { visionCalibration } from '../face.ts';
 import { CompreFaceCollection } from './collection.service.ts';
-import { CompreFaceKeysService } from './keys.service.ts';
+import { createCompreFaceKeys, type CompreFaceKeysService } from './keys.service.ts';
 import { CompreFaceRecognition } from './recognition.service.ts';
 
 /** The services behind the CompreFace-compatible API (docs/compreface.md), built on the container's. */
@@ -17,7 +15,7 @@ export function createCompreFaceServices(c: Container): CompreFaceServices {
   const db = c.database.db;
   const { foundation, face } = c;
   return {
-    keys: new CompreFaceKeysService({ keys: new ApiKeysRepository(db), clients: new ClientsRepository(db), access: foundation.access, audit: foundation.audit }),
+    keys: createCompreFaceKeys(db, foundation),
     collection: new CompreFaceCollection({ db, users: foundation.users, enrollment: face.enrollment, gallery: face.gallery, vault: face.vault, engine: c.engine }),
     recognition: new CompreFaceRecognition({ db, engine: c.engine, gallery: face.gallery, vault: face.vault, calibration: visionCalibration }),
   };

@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
-import type { ApiKeysRepository } from '../../db/repositories/api-keys.repository.ts';
-import type { ClientsRepository } from '../../db/repositories/clients.repository.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+import { ApiKeysRepository } from '../../db/repositories/api-keys.repository.ts';
+import { ClientsRepository } from '../../db/repositories/clients.repository.ts';
 import { appError } from '../../errors.ts';
 import type { AccessResult, AccessService } from '../access.service.ts';
 import type { AuditService } from '../audit.service.ts';
@@ -45,6 +47,11 @@ export interface IssuedCompreFaceKey {
  *
  * @example const { api_key } = await keys.issue(clientId, 'recognition', 'door camera', { actor: 'admin' })
  */
+/** The keys service on a database and the foundation's access and audit services (the server's, or the CLI's). */
+export function createCompreFaceKeys(db: Kysely<Database>, foundation: { access: AccessService; audit: AuditService }): CompreFaceKeysService {
+  return new CompreFaceKeysService({ keys: new ApiKeysRepository(db), clients: new ClientsRepository(db), access: foundation.access, audit: foundation.audit });
+}
+
 export class CompreFaceKeysService {
   private readonly keys: ApiKeysRepository;
   private readonly clients: ClientsRepository;
