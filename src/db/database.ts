@@ -13,6 +13,7 @@ import * as m0006 from './migrations/0006-fallbacks.ts';
 import * as m0007 from './migrations/0007-sso.ts';
 import * as m0008 from './migrations/0008-instance-settings.ts';
 import * as m0010 from './migrations/0010-event-request-id.ts';
+import * as m0011 from './migrations/0011-webhook-circuits.ts';
 
 export type DB = Kysely<Database>;
 
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-sso': m0007,
   '0008-instance-settings': m0008,
   '0010-event-request-id': m0010,
+  '0011-webhook-circuits': m0011,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -165,6 +165,14 @@ export interface WebhookEndpointTable {
   retry_delay: number;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Circuit breaker (services/webhooks/circuit-breaker.ts): failed attempts in a row. */
+  circuit_failures: Generated<number>;
+  /** The current pause in ms (0: not opened since it last closed). */
+  circuit_open_ms: Generated<number>;
+  /** Null: closed. Later than now: open. Now or earlier: half-open (the next claim takes the probe). */
+  circuit_open_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Claim id of the delivery trying the endpoint after a pause. */
+  circuit_probe: string | null;
 }
 
 export interface WebhookDeliveryTable {

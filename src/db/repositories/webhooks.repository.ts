@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database, WebhookBackoff, WebhookDeliveryStatus } from '../schema.ts';
+import { takeProbe } from './webhook-circuits.repository.ts';
 
 export interface EndpointRow {
   id: string;
@@ -215,50 +216,25 @@ export class WebhooksRepository {
   }
 
   /**
-   * Claims up to `limit` due pending deliveries: pushes their next_attempt_at `leaseMs` ahead (so a
-   * crashed sender's claim expires by itself) and stamps a claim id that fences the result.
-   */
-  async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    if (limit <= 0) return [];
-    return this.db.transaction().execute(async (trx) => {
-      const due = await trx
-        .selectFrom('webhook_deliveries')
-        .select('id')
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', sql<Date>`now()`)
-        .orderBy('next_attempt_at', 'asc')
-        .limit(limit)
-        .forUpdate()
-        .skipLocked()
-        .execute();
-      if (!due.length) return [];
-      const claimIds = new Map(due.map((d) => [d.id, crypto.randomUUID()]));
-      // One UPDATE per row keeps each claim id distinct without a VALUES join; batches are small.
-      for (const [id, claimId] of claimIds) {
-        await trx.updateTable('webhook_deliveries').set({ claim_id: claimId, next_attempt_at: inMs(leaseMs) }).where('id', '=', id).execute();
-      }
-      return this.#claimed(trx, [...claimIds.keys()]);
-    });
-  }
-
-  /**
    * Due deliveries for a fair claim: at most `perEndpoint` per endpoint and `perClient` per client
-   * (earliest first), so one tenant's backlog cannot fill the candidate list. Endpoints in `skip`
-   * (open circuit breakers) are left out. Nothing is locked: claimIds() does that.
+   * (earliest first), so one tenant's backlog cannot fill the candidate list. Endpoints whose circuit is
+   * open are left out, and a half-open one gives one candidate, its probe (webhook-circuits.repository.ts).
+   * Nothing is locked: claimIds() does that.
    */
-  async dueCandidates(opts: { perEndpoint: number; perClient: number; limit: number; skipEndpoints: string[] }): Promise<Array<{ id: string; client_id: string; endpoint_id: string }>> {
-    const skip = opts.skipEndpoints.length ? sql`and endpoint_id not in (${sql.join(opts.skipEndpoints)})` : sql``;
+  async dueCandidates(opts: { perEndpoint: number; perClient: number; limit: number }): Promise<Array<{ id: string; client_id: string; endpoint_id: string }>> {
     const { rows } = await sql<{ id: string; client_id: string; endpoint_id: string }>`
       select id, client_id, endpoint_id from (
         select id, client_id, endpoint_id, next_attempt_at,
                row_number() over (partition by client_id order by next_attempt_at, id) as rn_client
         from (
-          select id, client_id, endpoint_id, next_attempt_at,
-                 row_number() over (partition by endpoint_id order by next_attempt_at, id) as rn_endpoint
-          from webhook_deliveries
-          where status = 'pending' and next_attempt_at <= now() ${skip}
+          select d.id, d.client_id, d.endpoint_id, d.next_attempt_at, e.circuit_open_until is not null as half_open,
+                 row_number() over (partition by d.endpoint_id order by d.next_attempt_at, d.id) as rn_endpoint
+          from webhook_deliveries d
+          join webhook_endpoints e on e.id = d.endpoint_id
+          where d.status = 'pending' and d.next_attempt_at <= now()
+            and (e.circuit_open_until is null or e.circuit_open_until <= now())
         ) per_endpoint
-        where rn_endpoint <= ${opts.perEndpoint}
+        where rn_endpoint <= case when half_open then 1 else ${opts.perEndpoint} end
       ) per_client
       where rn_client <= ${opts.perClient}
       order by next_attempt_at, id
@@ -266,13 +242,17 @@ export class WebhooksRepository {
     return rows;
   }
 
-  /** Claims the given deliveries that are still pending and due (others' claims are skipped, not awaited). */
+  /**
+   * Claims the given deliveries that are still pending and due (others' claims are skipped, not awaited).
+   * A delivery of an endpoint whose circuit is open is skipped; one of a half-open endpoint is claimed
+   * only with the endpoint's probe (takeProbe), so across instances one delivery at a time tries it.
+   */
   async claimIds(ids: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
     if (!ids.length) return [];
     return this.db.transaction().execute(async (trx) => {
       const due = await trx
         .selectFrom('webhook_deliveries')
-        .select('id')
+        .select(['id', 'endpoint_id'])
         .where('id', 'in', ids)
         .where('status', '=', 'pending')
         .where('next_attempt_at', '<=', sql<Date>`now()`)
@@ -280,10 +260,22 @@ export class WebhooksRepository {
         .skipLocked()
         .execute();
       if (!due.length) return [];
-      for (const { id } of due) {
-        await trx.updateTable('webhook_deliveries').set({ claim_id: crypto.randomUUID(), next_attempt_at: inMs(leaseMs) }).where('id', '=', id).execute();
+      const circuits = await trx
+        .selectFrom('webhook_endpoints')
+        .select(['id', sql<boolean>`circuit_open_until > now()`.as('open'), sql<boolean>`circuit_open_until <= now()`.as('half_open')])
+        .where('id', 'in', [...new Set(due.map((d) => d.endpoint_id))])
+        .execute();
+      const circuit = new Map(circuits.map((c) => [c.id, c]));
+      const claimed: string[] = [];
+      for (const { id, endpoint_id } of due) {
+        const c = circuit.get(endpoint_id);
+        if (c?.open) continue;
+        const claimId = crypto.randomUUID();
+        if (c?.half_open && !(await takeProbe(trx, endpoint_id, claimId, leaseMs))) continue;
+        await trx.updateTable('webhook_deliveries').set({ claim_id: claimId, next_attempt_at: inMs(leaseMs) }).where('id', '=', id).execute();
+        claimed.push(id);
       }
-      return this.#claimed(trx, due.map((d) => d.id));
+      return claimed.length ? this.#claimed(trx, claimed) : [];
     });
   }
 

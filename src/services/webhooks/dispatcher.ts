@@ -3,7 +3,8 @@ import { retryDelayMs, shouldRetry } from './retry-policy.ts';
 import { secretAad, type SecretBox } from './secret-box.ts';
 import type { SendOutcome, WebhookSender } from './sender.ts';
 import { serializeBody, signBody } from './signer.ts';
-import { CircuitBreaker } from './circuit-breaker.ts';
+import type { CircuitPolicy, WebhookCircuitsRepository } from '../../db/repositories/webhook-circuits.repository.ts';
+import { circuitPolicy } from './circuit-breaker.ts';
 
 export interface DispatcherOptions {
   pollMs: number;
@@ -17,8 +18,8 @@ export interface DispatcherOptions {
   perClient?: number;
   /** Deliveries in flight at once for one endpoint (default 2). */
   perEndpoint?: number;
-  /** Circuit breaker: consecutive failures that open an endpoint's circuit, and for how long. */
-  breaker?: { failures?: number; openMs?: number };
+  /** Circuit breaker: consecutive failures that open an endpoint's circuit, and for how long (circuit-breaker.ts). */
+  breaker?: { failures?: number; openMs?: number; maxOpenMs?: number };
   /** Each finished attempt's outcome (metrics). */
   onOutcome?: (outcome: 'delivered' | 'retry' | 'failed') => void;
 }
@@ -38,16 +39,17 @@ const PRUNE_EVERY_MS = 3600_000;
  *
  * Fair share (issue 9.8): one client holds at most `perClient` of the slots and one endpoint
  * `perEndpoint`, claims go round-robin over clients, and endpoints that keep failing are paused by
- * a circuit breaker, so a tenant's hanging receivers cannot delay another tenant's deliveries.
+ * a circuit breaker shared by every instance on the database, so a tenant's hanging receivers cannot
+ * delay another tenant's deliveries.
  *
- * @example const d = new WebhookDispatcher(repo, sendWebhook, new SecretBox(masterKey), log, { pollMs: 500, timeoutMs: 10_000, allowPrivate: true }); d.start(); d.notify(); await d.close();
+ * @example const d = new WebhookDispatcher(repo, circuits, sendWebhook, new SecretBox(masterKey), log, { pollMs: 500, timeoutMs: 10_000, allowPrivate: true }); d.start(); d.notify(); await d.close();
  */
 export class WebhookDispatcher {
   readonly #inflight = new Map<string, { abort: AbortController; done: Promise<void>; clientId: string; endpointId: string }>();
   readonly #concurrency: number;
   readonly #perClient: number;
   readonly #perEndpoint: number;
-  readonly breaker: CircuitBreaker;
+  readonly breaker: CircuitPolicy;
   readonly #leaseMs: number;
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Infinity;
@@ -59,22 +61,24 @@ export class WebhookDispatcher {
   #errorLoggedAt = 0;
 
   private readonly repo: WebhooksRepository;
+  private readonly circuits: WebhookCircuitsRepository;
   private readonly send: WebhookSender;
   private readonly box: SecretBox;
   private readonly log: { info?(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void; error(msg: string): void };
   private readonly options: DispatcherOptions;
   constructor(
     repo: WebhooksRepository,
+    circuits: WebhookCircuitsRepository,
     send: WebhookSender,
     box: SecretBox,
     log: { info?(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void; error(msg: string): void },
     options: DispatcherOptions,
   ) {
-    this.repo = repo; this.send = send; this.box = box; this.log = log; this.options = options;
+    this.repo = repo; this.circuits = circuits; this.send = send; this.box = box; this.log = log; this.options = options;
     this.#concurrency = options.concurrency ?? 16;
     this.#perClient = options.perClient ?? Math.max(2, Math.floor(this.#concurrency / 4));
     this.#perEndpoint = options.perEndpoint ?? 2;
-    this.breaker = new CircuitBreaker(options.breaker);
+    this.breaker = circuitPolicy(options.breaker);
     this.#leaseMs = options.timeoutMs + 30_000;
   }
 
@@ -176,7 +180,6 @@ export class WebhookDispatcher {
       perEndpoint: this.#perEndpoint,
       perClient: this.#perClient,
       limit: 500,
-      skipEndpoints: this.breaker.open(),
     });
     const byClient = new Map<string, number>();
     const byEndpoint = new Map<string, number>();
@@ -193,7 +196,7 @@ export class WebhookDispatcher {
       for (const [clientId, queue] of queues) {
         if (picked.length >= free) break;
         if ((byClient.get(clientId) ?? 0) >= this.#perClient) continue;
-        const i = queue.findIndex((c) => (byEndpoint.get(c.endpoint_id) ?? 0) < (this.breaker.halfOpen(c.endpoint_id) ? 1 : this.#perEndpoint));
+        const i = queue.findIndex((c) => (byEndpoint.get(c.endpoint_id) ?? 0) < this.#perEndpoint);
         if (i < 0) continue;
         const [c] = queue.splice(i, 1);
         picked.push(c!.id);
@@ -252,8 +255,8 @@ export class WebhookDispatcher {
       outcome = { ok: false, statusCode: null, error: (e as Error).message, ms: 0, aborted: signal.aborted };
     }
     if (outcome.aborted) return this.repo.releaseClaim(d.id, d.claim_id);
-    if (this.breaker.record(d.endpoint_id, outcome.ok)) {
-      this.log.warn(`webhooks: endpoint ${d.endpoint_id} failed ${this.breaker.failures} times in a row; its deliveries pause a while (circuit open)`);
+    if (await this.circuits.record(d.endpoint_id, d.claim_id, outcome.ok, this.breaker).catch(() => false)) {
+      this.log.warn(`webhooks: endpoint ${d.endpoint_id} failed ${this.breaker.failures} times in a row or again after a pause; its deliveries pause a while (circuit open)`);
     }
     const about = `webhook delivery ${d.id} (${d.event_type}, attempt ${d.attempts + 1}, request ${d.request_id ?? '-'})`;
     const fields = { reqId: d.request_id, webhookDelivery: d.id, event: d.event_type, attempt: d.attempts + 1, statusCode: outcome.statusCode };

@@ -1,4 +1,5 @@
 import type { Core } from '../../container.ts';
+import { WebhookCircuitsRepository } from '../../db/repositories/webhook-circuits.repository.ts';
 import { WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
 import { WebhookDispatcher } from './dispatcher.ts';
 import { SecretBox } from './secret-box.ts';
@@ -27,7 +28,7 @@ export async function createWebhookServices(core: Core): Promise<WebhookServices
   const repo = new WebhooksRepository(core.database.db);
   // Endpoint secrets are sealed with a key derived from the template master key (secret-box.ts).
   const box = new SecretBox(core.masterKey(), core.previousMasterKeys);
-  const dispatcher = new WebhookDispatcher(repo, sendWebhook, box, core.log, {
+  const dispatcher = new WebhookDispatcher(repo, new WebhookCircuitsRepository(core.database.db), sendWebhook, box, core.log, {
     pollMs: config.webhookPollMs,
     timeoutMs: config.webhookTimeoutMs,
     allowPrivate: config.webhookAllowPrivate,
