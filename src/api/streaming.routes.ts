@@ -21,6 +21,8 @@ export async function streamingRoutes(fastify: FastifyInstance): Promise<void> {
     iceServers: config.iceServers,
     engineAvailable: engine !== null,
     loadWrtc,
+    access: foundation.access,
+    credentials: foundation.credentials,
   });
   app.addHook('onClose', async () => streaming.closeAll());
   const tags = ['streaming'];

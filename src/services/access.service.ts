@@ -28,8 +28,9 @@ export function rateHeaders(rate: RateDecision): Record<string, string> {
  * rotation grace), client state, IP allow-lists of client and key, and the hourly call budget.
  *
  * Key+client rows are cached for `cacheMs` (default 5 s) so a burst of calls costs one query;
- * changes made through this process invalidate the cache at once, other processes see them within
- * `cacheMs`. Expiry is evaluated per request, so rotation grace ends on time.
+ * a credential change invalidates it at once here and, through Redis, in every instance
+ * (credential-changes.ts); without that notice other processes see it within `cacheMs`. Expiry is
+ * evaluated per request, so rotation grace ends on time.
  */
 export class AccessService {
   // Unknown keys are cached like known ones: the same path (and time) whether the key exists or not.
@@ -85,6 +86,41 @@ export class AccessService {
       throw appError('INVALID_CREDENTIALS');
     }
     const { key, client } = cred;
+    this.#admit(cred, ip, now);
+    this.#touch(key.id, now);
+    const context: ClientContext = { id: client.id, name: client.name, tier: client.tier, settings: client.settings, apiKeyId: key.id };
+    const limit = limitsFor(client).callsPerHour;
+    if (limit === null || options.countCall === false) return { client: context, rate: null };
+    const rate = await this.limiter.hit(client.id, limit, now);
+    if (!rate.allowed) {
+      this.monitor.rateLimited(ip, { clientId: client.id, key: key.key, limit }, now);
+      throw appError('RATE_LIMIT_EXCEEDED', `Rate limit of ${limit} calls per hour exceeded; retry in ${rate.retryAfter} s`, undefined, {
+        ...rateHeaders(rate),
+        'retry-after': String(rate.retryAfter),
+      });
+    }
+    return { client: context, rate };
+  }
+
+  /**
+   * An open stream's key, re-checked by its row id, fresh from the database (not the cache): revoked or
+   * expired (INVALID_CREDENTIALS), client disabled (CLIENT_DISABLED), `ip` off an allow-list
+   * (IP_NOT_ALLOWED), or SERVICE_UNAVAILABLE. No call is counted. WebRTC sessions, which keep no secret.
+   */
+  async recheckKey(apiKeyId: string, ip: string, now = Date.now()): Promise<void> {
+    let cred: CredentialRow | undefined;
+    try {
+      cred = await this.keys.findCredentialById(apiKeyId);
+    } catch (e) {
+      this.log.warn(`authentication: database unavailable (${(e as Error).message})`);
+      throw appError('SERVICE_UNAVAILABLE', 'The database is unavailable');
+    }
+    if (!cred) throw appError('INVALID_CREDENTIALS', 'The API key no longer exists');
+    this.#admit(cred, ip, now);
+  }
+
+  /** The checks after the secret: the key in force, the client active, the address allowed (each misuse reported). */
+  #admit({ key, client }: CredentialRow, ip: string, now: number): void {
     const misuse = (reason: string) => this.monitor.keyMisuse(ip, { clientId: client.id, key: key.key, reason }, now);
     if (key.revoked_at || (key.expires_at && key.expires_at.getTime() <= now)) {
       misuse(key.revoked_at ? 'revoked' : 'expired');
@@ -99,19 +135,6 @@ export class AccessService {
       misuse('ip_not_allowed');
       throw appError('IP_NOT_ALLOWED', `Address ${ip} is not on the allow-list`);
     }
-    this.#touch(key.id, now);
-    const context: ClientContext = { id: client.id, name: client.name, tier: client.tier, settings: client.settings, apiKeyId: key.id };
-    const limit = limitsFor(client).callsPerHour;
-    if (limit === null || options.countCall === false) return { client: context, rate: null };
-    const rate = await this.limiter.hit(client.id, limit, now);
-    if (!rate.allowed) {
-      this.monitor.rateLimited(ip, { clientId: client.id, key: key.key, limit }, now);
-      throw appError('RATE_LIMIT_EXCEEDED', `Rate limit of ${limit} calls per hour exceeded; retry in ${rate.retryAfter} s`, undefined, {
-        ...rateHeaders(rate),
-        'retry-after': String(rate.retryAfter),
-      });
-    }
-    return { client: context, rate };
   }
 
   async #lookup(key: string, now: number): Promise<CredentialRow | undefined> {

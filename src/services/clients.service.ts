@@ -79,13 +79,13 @@ export class ClientsService {
   private readonly clients: ClientsRepository;
   private readonly keys: ApiKeysRepository;
   private readonly audit: AuditService;
-  private readonly options: { keyGraceSeconds: number; onCredentialsChanged: () => void };
+  private readonly options: { keyGraceSeconds: number; onCredentialsChanged: (clientId: string) => void };
   constructor(
     db: Kysely<Database>,
     clients: ClientsRepository,
     keys: ApiKeysRepository,
     audit: AuditService,
-    options: { keyGraceSeconds: number; onCredentialsChanged: () => void },
+    options: { keyGraceSeconds: number; onCredentialsChanged: (clientId: string) => void },
   ) {
     this.db = db; this.clients = clients; this.keys = keys; this.audit = audit; this.options = options;
   }
@@ -162,7 +162,7 @@ export class ClientsService {
       );
       return after;
     });
-    this.options.onCredentialsChanged();
+    this.options.onCredentialsChanged(clientId);
     return this.get(updated.id);
   }
 
@@ -195,7 +195,7 @@ export class ClientsService {
       );
       return row;
     });
-    this.options.onCredentialsChanged();
+    this.options.onCredentialsChanged(revoked.client_id);
     return keyView(revoked);
   }
 
@@ -242,7 +242,7 @@ export class ClientsService {
         key: keyView(key),
       };
     });
-    this.options.onCredentialsChanged();
+    this.options.onCredentialsChanged(result.client_id);
     return result;
   }
 
@@ -267,7 +267,7 @@ export class ClientsService {
       );
       return row;
     });
-    this.options.onCredentialsChanged();
+    this.options.onCredentialsChanged(updated.client_id);
     return keyView(updated);
   }
 

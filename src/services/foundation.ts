@@ -7,6 +7,7 @@ import { UsersRepository } from '../db/repositories/users.repository.ts';
 import { AccessService } from './access.service.ts';
 import { AuditService } from './audit.service.ts';
 import { ClientsService } from './clients.service.ts';
+import { CredentialChanges } from './credential-changes.ts';
 import { IpAllowlist } from './ip-allowlist.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.service.ts';
 import { RetentionService } from './retention.service.ts';
@@ -32,6 +33,8 @@ export interface FoundationServices {
   ipAllowlist: IpAllowlist;
   status: StatusService;
   retention: RetentionService;
+  /** Credential changes of a tenant, here and (through Redis) in every instance: streams re-check on them. */
+  credentials: CredentialChanges;
   /**
    * Operator tokens accepted by the admin API besides WAJAH_ADMIN_TOKEN: the server sets a random
    * local token at start and writes it (mode 0600) to the runtime file read by the CLI.
@@ -52,9 +55,11 @@ export async function createFoundationServices(core: Core): Promise<FoundationSe
   const rateLimiter = createRateLimiter(core.redis, core.log);
   const ipAllowlist = new IpAllowlist();
   const access = new AccessService(keysRepo, rateLimiter, ipAllowlist, security, core.log);
+  const credentials = await CredentialChanges.create(core.config.redisUrl, core.log);
+  credentials.on(() => access.invalidate());
   const clients = new ClientsService(db, clientsRepo, keysRepo, audit, {
     keyGraceSeconds: core.config.keyGraceSeconds,
-    onCredentialsChanged: () => access.invalidate(),
+    onCredentialsChanged: (clientId) => credentials.changed(clientId),
   });
   const users = new UsersService(db, usersRepo, clientsRepo, audit, core.log);
   const status = new StatusService({ version: core.config.version, database: core.database, redis: core.redis, engine: () => core.engine });
@@ -72,10 +77,12 @@ export async function createFoundationServices(core: Core): Promise<FoundationSe
     ipAllowlist,
     status,
     retention,
+    credentials,
     runtime: { localAdminToken: null },
     async close() {
       retention.stop();
       await audit.close();
+      await credentials.close();
     },
   };
 }

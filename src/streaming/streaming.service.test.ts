@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClientContext } from '../api/request-context.ts';
 import { ConfigError, loadConfig } from '../config/env.ts';
-import { isAppError } from '../errors.ts';
+import { appError, isAppError } from '../errors.ts';
 import { StreamingService } from './streaming.service.ts';
 import type { Wrtc } from './wrtc.ts';
 
@@ -10,7 +10,10 @@ const client = (id: string, tier: ClientContext['tier'] = 'basic'): ClientContex
 // Sessions that never get an offer hold no peer: the fake module is only loaded, never used.
 const fakeWrtc = {} as Wrtc;
 const audits: unknown[] = [];
-const service = (engineAvailable = true, loadWrtc = async () => fakeWrtc) =>
+/** Keys refused on re-check (by key id), and the credential-change listeners. */
+const refused = new Map<string, 'INVALID_CREDENTIALS' | 'CLIENT_DISABLED' | 'SERVICE_UNAVAILABLE'>();
+const listeners = new Set<(clientId: string) => void>();
+const service = (engineAvailable = true, loadWrtc = async () => fakeWrtc, recheckMs?: number) =>
   new StreamingService({
     authentication: {} as never,
     audit: { record: async (e) => void audits.push(e) },
@@ -18,6 +21,19 @@ const service = (engineAvailable = true, loadWrtc = async () => fakeWrtc) =>
     iceServers: [{ urls: 'stun:stun.example.org:3478' }],
     engineAvailable,
     loadWrtc,
+    access: {
+      recheckKey: async (keyId) => {
+        const why = refused.get(keyId);
+        if (why) throw appError(why);
+      },
+    },
+    credentials: {
+      on: (l) => {
+        listeners.add(l);
+        return () => void listeners.delete(l);
+      },
+    },
+    recheckMs,
   });
 const code = (e: unknown) => (isAppError(e) ? e.code : String(e));
 
@@ -85,5 +101,35 @@ test("page token: reaches its own session only (not another of the tenant's, not
   // It still closes its own session.
   s.close({ pageToken: mine.page_token }, mine.session_id);
   assert.throws(() => s.status(a, mine.session_id), (e) => code(e) === 'SESSION_NOT_FOUND');
+  s.closeAll();
+});
+
+test("a credential change of a tenant ends its sessions whose key is refused now; other tenants' and an unreachable database's stay", async () => {
+  const listening = listeners.size;
+  const s = service();
+  assert.equal(listeners.size, listening + 1);
+  const [a, b, c] = [client('ra', 'premium'), client('rb'), client('rc')];
+  const meta = { ip: '10.0.0.1', userAgent: null };
+  const [sa, sb, sc] = [await s.create(a, {}, meta), await s.create(b, {}, meta), await s.create(c, {}, meta)];
+  refused.set(a.apiKeyId, 'INVALID_CREDENTIALS');
+  refused.set(b.apiKeyId, 'CLIENT_DISABLED');
+  refused.set(c.apiKeyId, 'SERVICE_UNAVAILABLE');
+  listeners.forEach((l) => l('rc'));
+  listeners.forEach((l) => l('ra'));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.throws(() => s.status(a, sa.session_id), (e) => code(e) === 'SESSION_NOT_FOUND', 'the revoked key ended its session');
+  assert.equal(s.status(b, sb.session_id).status, 'created', "another tenant's change is not this one's");
+  assert.equal(s.status(c, sc.session_id).status, 'created', 'a database that does not answer ends nothing');
+  s.closeAll();
+  assert.equal(listeners.size, listening, 'closeAll stops listening');
+});
+
+test('every session re-checks its key periodically too (a notice lost while Redis was away)', async () => {
+  const s = service(true, async () => fakeWrtc, 20);
+  const d = client('rd');
+  const sd = await s.create(d, {}, { ip: null, userAgent: null });
+  refused.set(d.apiKeyId, 'CLIENT_DISABLED');
+  await new Promise((r) => setTimeout(r, 60));
+  assert.throws(() => s.status(d, sd.session_id), (e) => code(e) === 'SESSION_NOT_FOUND');
   s.closeAll();
 });

@@ -2,8 +2,10 @@ import crypto from 'node:crypto';
 import type { ClientContext } from '../api/request-context.ts';
 import type { IceServer } from '../config/env.ts';
 import type { Tier } from '../db/schema.ts';
-import { appError } from '../errors.ts';
+import { appError, isAppError } from '../errors.ts';
+import type { AccessService } from '../services/access.service.ts';
 import type { AuditService } from '../services/audit.service.ts';
+import type { CredentialChanges } from '../services/credential-changes.ts';
 import type { RequestMeta } from '../services/face.ts';
 import type { FrameRecognizerDeps } from '../ws/frame-recognizer.ts';
 import { StreamSession, type StreamOptions } from './stream-session.ts';
@@ -38,6 +40,12 @@ export interface StreamingServiceDeps {
   engineAvailable: boolean;
   loadWrtc(): Promise<Wrtc>;
   iceGatheringTimeoutMs?: number;
+  /** Re-checks the key a session was opened with (a session keeps no secret). */
+  access: Pick<AccessService, 'recheckKey'>;
+  /** Credential changes of a tenant, here or in another instance: its sessions re-check their key at once. */
+  credentials: Pick<CredentialChanges, 'on'>;
+  /** Besides on changes, every session re-checks its key this often (default 5 min, as WebSocket streams do). */
+  recheckMs?: number;
 }
 
 /**
@@ -49,9 +57,16 @@ export interface StreamingServiceDeps {
 export class StreamingService {
   #sessions = new Map<string, { session: StreamSession; timer: NodeJS.Timeout; meta: RequestMeta; pageTokenHash: Buffer; offerBy: number }>();
 
+  readonly #unsubscribe: () => void;
+  readonly #recheckTimer: NodeJS.Timeout;
+
   private readonly d: StreamingServiceDeps;
   constructor(d: StreamingServiceDeps) {
     this.d = d;
+    // A key revoked, a client disabled or an allow-list narrowed ends the tenant's open streams now, not at expiry.
+    this.#unsubscribe = d.credentials.on((clientId) => void this.#recheck((s) => s.client.id === clientId));
+    this.#recheckTimer = setInterval(() => void this.#recheck(() => true), d.recheckMs ?? 5 * 60_000);
+    this.#recheckTimer.unref();
   }
 
   async create(client: ClientContext, input: CreateStreamInput, meta: RequestMeta) {
@@ -115,7 +130,28 @@ export class StreamingService {
 
   /** Closes every peer connection (app shutdown). */
   closeAll(): void {
+    this.#unsubscribe();
+    clearInterval(this.#recheckTimer);
     for (const { session } of [...this.#sessions.values()]) session.close('server shutdown');
+  }
+
+  /**
+   * The key of each session `which` picks, checked again: a refusal (revoked or expired key, disabled
+   * client, address off an allow-list) closes the session with that error on its data channel. An
+   * unreachable database closes nothing.
+   */
+  async #recheck(which: (s: StreamSession) => boolean): Promise<void> {
+    const entries = [...this.#sessions.values()].filter((e) => which(e.session));
+    await Promise.all(
+      entries.map(async ({ session, meta }) => {
+        try {
+          await this.d.access.recheckKey(session.client.apiKeyId, meta.ip ?? '');
+        } catch (e) {
+          if (!isAppError(e) || e.code === 'SERVICE_UNAVAILABLE') return;
+          session.close('credentials', { type: 'error', code: e.code, message: e.message });
+        }
+      }),
+    );
   }
 
   #get(access: StreamAccess, id: string, { offer = false } = {}): StreamSession {

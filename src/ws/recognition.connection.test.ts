@@ -36,12 +36,21 @@ const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<ConnectionDeps> = {}) {
   const socket = new FakeSocket();
   const calls: string[] = [];
+  const authorizations: string[] = [];
   let authorizeOk = true;
+  const listeners = new Set<(clientId: string) => void>();
   const deps: ConnectionDeps = {
     access: {
-      authorize: async () => {
+      authorize: async (_auth, _ip, _now, options) => {
+        authorizations.push(options?.countCall === false ? 'uncounted' : 'counted');
         if (!authorizeOk) throw appError('INVALID_CREDENTIALS', 'The API key has been revoked or has expired');
         return { client, rate: null };
+      },
+    },
+    credentials: {
+      on: (l) => {
+        listeners.add(l);
+        return () => void listeners.delete(l);
       },
     },
     authentication: {
@@ -71,7 +80,7 @@ function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<Conne
   };
   const conn = new RecognitionConnection(socket, deps);
   conn.start();
-  return { socket, calls, revoke: () => (authorizeOk = false) };
+  return { socket, calls, authorizations, listeners, revoke: () => (authorizeOk = false), changed: (clientId: string) => listeners.forEach((l) => l(clientId)) };
 }
 
 async function authenticated(limits: Partial<RecognitionLimits> = {}) {
@@ -116,6 +125,20 @@ describe('RecognitionConnection', () => {
     await tick(40);
     assert.equal(socket.sent[0]?.type === 'error' && socket.sent[0].code, 'NOT_AUTHENTICATED');
     assert.equal(socket.closedWith, 4408);
+  });
+
+  test("a credential change of the stream's tenant re-checks at once, uncounted; another tenant's does not", async () => {
+    const s = await authenticated(); // periodic re-check every 5 min: not in this test's time
+    s.revoke();
+    s.changed('another-client');
+    await tick(10);
+    assert.equal(s.socket.closedWith, null, "another tenant's change leaves the stream alone");
+    s.changed('c1');
+    await tick(10);
+    assert.equal(s.socket.sent[0]?.type === 'error' && s.socket.sent[0].code, 'INVALID_CREDENTIALS');
+    assert.equal(s.socket.closedWith, 4401);
+    assert.deepEqual(s.authorizations, ['counted', 'uncounted'], 'the authenticate counted one call, the re-check none');
+    assert.equal(s.listeners.size, 0, 'the closed stream stopped listening');
   });
 
   test('a key revoked during the stream closes it at the next re-check (4401)', async () => {

@@ -1,6 +1,7 @@
 import type { ClientContext } from '../api/request-context.ts';
 import { isAppError, type ErrorCode } from '../errors.ts';
 import type { AccessService } from '../services/access.service.ts';
+import type { CredentialChanges } from '../services/credential-changes.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
 import type { RequestMeta } from '../services/face.ts';
@@ -48,6 +49,8 @@ export interface WsSocket {
 
 export interface ConnectionDeps {
   access: Pick<AccessService, 'authorize'>;
+  /** The tenant's credentials changed (here or in another instance): the stream re-checks its own at once. */
+  credentials: Pick<CredentialChanges, 'on'>;
   authentication: Pick<AuthenticationService, 'identify' | 'verify' | 'create' | 'processFrame'>;
   audit: Pick<AuditService, 'record'>;
   log: { error(obj: unknown, msg?: string): void };
@@ -78,6 +81,7 @@ export class RecognitionConnection {
   #authenticating = false;
   #closed = false;
   #timers: NodeJS.Timeout[] = [];
+  #unsubscribe: (() => void) | null = null;
   #inFlight = 0;
   #livenessInFlight = false;
   #pending: Frame[] = [];
@@ -186,7 +190,11 @@ export class RecognitionConnection {
       this.#recognizer = new FrameRecognizer({ authentication: this.d.authentication, meta: this.d.meta }, client, { session_type: 'websocket' });
       this.#authorization = authorization;
       this.#send({ type: 'authenticated', client_id: client.id });
-      this.#timers.push(setInterval(() => void this.#reauthorize(), this.d.limits.reauthorizeMs));
+      this.#timers.push(setInterval(() => void this.#reauthorize(true), this.d.limits.reauthorizeMs));
+      // A key revoked or a client disabled now ends the stream now, not at the next periodic check.
+      this.#unsubscribe = this.d.credentials.on((clientId) => {
+        if (clientId === client.id) void this.#reauthorize(false);
+      });
     } catch (e) {
       this.#refuse(e);
     } finally {
@@ -194,10 +202,11 @@ export class RecognitionConnection {
     }
   }
 
-  async #reauthorize(): Promise<void> {
+  /** The periodic check counts one call against the hourly budget; the one a credential change asks for does not. */
+  async #reauthorize(countCall: boolean): Promise<void> {
     if (!this.#authorization || this.#closed) return;
     try {
-      await this.d.access.authorize(this.#authorization, this.d.meta.ip ?? '');
+      await this.d.access.authorize(this.#authorization, this.d.meta.ip ?? '', Date.now(), { countCall });
     } catch (e) {
       // A flaky database should not cut every stream: only a definite refusal closes.
       if (isAppError(e) && e.code === 'SERVICE_UNAVAILABLE') return;
@@ -296,6 +305,7 @@ export class RecognitionConnection {
   #onClose(): void {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
+    this.#unsubscribe?.();
     this.#pending = [];
     if (this.#inFlight === 0) void this.#finishDecisions();
     const client = this.#client;

@@ -22,6 +22,7 @@ export async function recognitionWsPlugin(app: FastifyInstance, options: Partial
   app.get('/ws/recognition/', { websocket: true, schema: { hide: true } }, (socket, request) => {
     new RecognitionConnection(socket as unknown as WsSocket, {
       access: foundation.access,
+      credentials: foundation.credentials,
       authentication: face.authentication,
       audit: foundation.audit,
       log: request.log,

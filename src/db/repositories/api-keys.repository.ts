@@ -57,6 +57,15 @@ export class ApiKeysRepository {
 
   /** Key and client by the public key string (authentication). */
   async findCredential(key: string): Promise<CredentialRow | undefined> {
+    return this.#credential('api_keys.key', key);
+  }
+
+  /** Key and client by the key's row id (an open stream re-checking the key it was opened with). */
+  async findCredentialById(id: string): Promise<CredentialRow | undefined> {
+    return this.#credential('api_keys.id', id);
+  }
+
+  async #credential(column: 'api_keys.key' | 'api_keys.id', value: string): Promise<CredentialRow | undefined> {
     const row = await this.db
       .selectFrom('api_keys')
       .innerJoin('clients', 'clients.id', 'api_keys.client_id')
@@ -70,7 +79,7 @@ export class ApiKeysRepository {
         'clients.settings as c_settings',
         'clients.is_active as c_is_active',
       ])
-      .where('api_keys.key', '=', key)
+      .where(column, '=', value)
       .executeTakeFirst();
     if (!row) return undefined;
     const { c_name, c_tier, c_max_users, c_calls_per_hour, c_ip_allowlist, c_settings, c_is_active, ...key_ } = row;

@@ -1,0 +1,84 @@
+import crypto from 'node:crypto';
+import { InProcessPubSub, RedisPubSub, type PubSub } from '../search/pubsub.ts';
+
+const CHANNEL = 'wajah:credentials';
+
+/**
+ * A tenant's credentials changed: a key was created, revoked or rotated, the client was disabled,
+ * re-enabled or its allow-list edited. `changed()` tells this process at once and, through Redis when
+ * REDIS_URL is set, every other instance: each drops its cached credentials (AccessService keeps them
+ * 5 s) and re-checks the tenant's open streams (WebSocket and WebRTC), so a revoked key stops working
+ * everywhere now, not at the next cache expiry or stream re-check (5 min).
+ *
+ * Redis pub/sub is at-most-once: a notice lost while Redis is away leaves the 5 s cache and the
+ * streams' periodic re-check as the bound, as before.
+ *
+ * @example credentials.on((clientId) => …); credentials.changed(clientId)
+ */
+export class CredentialChanges {
+  readonly #listeners = new Set<(clientId: string) => void>();
+  readonly #origin = crypto.randomUUID();
+  readonly #bus: PubSub;
+  readonly #publishing = new Set<Promise<void>>();
+  private readonly log: { warn(m: string): void };
+
+  private constructor(bus: PubSub, log: { warn(m: string): void }) {
+    this.#bus = bus;
+    this.log = log;
+  }
+
+  static async create(redisUrl: string | null, log: { warn(m: string): void }): Promise<CredentialChanges> {
+    const bus = redisUrl ? new RedisPubSub(redisUrl) : new InProcessPubSub().connect();
+    const changes = new CredentialChanges(bus, log);
+    if (bus instanceof RedisPubSub) {
+      // Start without Redis if it is down (the status reports it): ioredis reconnects and subscribes then.
+      await bus.connect().catch((e: unknown) => log.warn(`Redis unreachable at start (${String(e)}): credential changes reach other instances once it is back`));
+    }
+    await bus.subscribe(CHANNEL, (message) => changes.#receive(message));
+    return changes;
+  }
+
+  /** Credentials of `clientId` changed here: this process reacts before returning; the others soon after. */
+  changed(clientId: string): void {
+    this.#emit(clientId);
+    const sent = this.#bus
+      .publish(CHANNEL, JSON.stringify({ origin: this.#origin, clientId }))
+      .catch((e: unknown) => this.log.warn(`credential change not broadcast (${String(e)}): other instances see it within their 5 s cache`))
+      .finally(() => this.#publishing.delete(sent));
+    this.#publishing.add(sent);
+  }
+
+  /** Calls `listener` with the tenant id of every change, here or in another instance; returns the unsubscribe. */
+  on(listener: (clientId: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /** After the notices still being sent (a CLI revoking a key exits right after). */
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    await Promise.all(this.#publishing);
+    await this.#bus.close();
+  }
+
+  #receive(message: string): void {
+    let parsed: { origin?: unknown; clientId?: unknown };
+    try {
+      parsed = JSON.parse(message) as typeof parsed;
+    } catch {
+      return;
+    }
+    if (parsed.origin === this.#origin || typeof parsed.clientId !== 'string') return;
+    this.#emit(parsed.clientId);
+  }
+
+  #emit(clientId: string): void {
+    for (const l of this.#listeners) {
+      try {
+        l(clientId);
+      } catch (e) {
+        this.log.warn(`credential change listener failed: ${String(e)}`);
+      }
+    }
+  }
+}
