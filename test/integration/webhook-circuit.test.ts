@@ -145,6 +145,13 @@ for (const backend of backendNames()) {
         return logs.json().count === 6;
       });
       assert.deepEqual(await circuits.state(endpointId), { failures: 0, openMs: 0, openUntil: null, probing: false });
+
+      // 6. Paused again; the tenant changes the endpoint's URL (it fixed what failed): the pause ends now.
+      await dbOf(container).updateTable('webhook_endpoints').set({ circuit_failures: 5, circuit_open_ms: 60_000, circuit_open_until: new Date(Date.now() + 60_000) }).where('id', '=', endpointId).execute();
+      const port = (r.server.address() as AddressInfo).port;
+      const patched = await as(app, tenant, { method: 'PATCH', url: `/api/webhooks/endpoints/${endpointId}/`, payload: { url: `http://127.0.0.1:${port}/fixed` } });
+      assert.equal(patched.statusCode, 200, patched.body);
+      assert.deepEqual(await circuits.state(endpointId), { failures: 0, openMs: 0, openUntil: null, probing: false });
     });
   });
 }

@@ -153,11 +153,18 @@ export class WebhooksRepository {
       | undefined;
   }
 
+  /** A new URL or a re-activation closes the endpoint's circuit: the tenant fixed what failed, so deliveries resume now. */
   async updateEndpoint(clientId: string, id: string, changes: EndpointChanges): Promise<EndpointRow | undefined> {
     const { events, ...rest } = changes;
+    const fixed = changes.url !== undefined || changes.is_active === true;
     return (await this.db
       .updateTable('webhook_endpoints')
-      .set({ ...rest, ...(events ? { events: JSON.stringify(events) } : {}), updated_at: sql<Date>`now()` })
+      .set({
+        ...rest,
+        ...(events ? { events: JSON.stringify(events) } : {}),
+        ...(fixed ? { circuit_failures: 0, circuit_open_ms: 0, circuit_open_until: null, circuit_probe: null } : {}),
+        updated_at: sql<Date>`now()`,
+      })
       .where('client_id', '=', clientId)
       .where('id', '=', id)
       .returning(ENDPOINT_COLUMNS)
