@@ -108,13 +108,7 @@ export class AccessService {
    * (IP_NOT_ALLOWED), or SERVICE_UNAVAILABLE. No call is counted. WebRTC sessions, which keep no secret.
    */
   async recheckKey(apiKeyId: string, ip: string, now = Date.now()): Promise<void> {
-    let cred: CredentialRow | undefined;
-    try {
-      cred = await this.keys.findCredentialById(apiKeyId);
-    } catch (e) {
-      this.log.warn(`authentication: database unavailable (${(e as Error).message})`);
-      throw appError('SERVICE_UNAVAILABLE', 'The database is unavailable');
-    }
+    const cred = await this.#read(() => this.keys.findCredentialById(apiKeyId));
     if (!cred) throw appError('INVALID_CREDENTIALS', 'The API key no longer exists');
     this.#admit(cred, ip, now);
   }
@@ -140,16 +134,20 @@ export class AccessService {
   async #lookup(key: string, now: number): Promise<CredentialRow | undefined> {
     const hit = this.#cache.get(key);
     if (hit && now - hit.at < this.options.cacheMs) return hit.row;
-    let row: CredentialRow | undefined;
+    const row = await this.#read(() => this.keys.findCredential(key));
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(key, { row, at: now });
+    return row;
+  }
+
+  /** A credential read; a database that does not answer is SERVICE_UNAVAILABLE (never taken for a refusal). */
+  async #read(find: () => Promise<CredentialRow | undefined>): Promise<CredentialRow | undefined> {
     try {
-      row = await this.keys.findCredential(key);
+      return await find();
     } catch (e) {
       this.log.warn(`authentication: database unavailable (${(e as Error).message})`);
       throw appError('SERVICE_UNAVAILABLE', 'The database is unavailable');
     }
-    if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(key, { row, at: now });
-    return row;
   }
 
   /** last_used_at at most once a minute per key, off the request path. */
