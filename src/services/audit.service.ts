@@ -23,7 +23,9 @@ export interface AuditEntry {
 /**
  * Audit trail writer. With a transaction the entry is written in it (configuration changes, user
  * deletion); without one it is buffered and flushed in batches (API-access entries: one multi-row
- * insert per second instead of one insert per request).
+ * insert per second instead of one insert per request). A batch the database refuses (a restart, a
+ * fail-over) stays buffered and is written again every `retryMs`, so a hiccup loses no entry; only past
+ * `maxRetained` waiting entries are the oldest given up (and counted in the log).
  *
  * @example await audit.record({ clientId, category: 'data_access', action: 'user.exported', target: user.id })
  */
@@ -31,16 +33,19 @@ export class AuditService {
   #buffer: AuditRow[] = [];
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
+  /** The last write failed: wait for the retry timer instead of flushing at every full buffer. */
+  #retrying = false;
 
   private readonly repo: AuditRepository;
   private readonly log: { warn(msg: string): void };
-  private readonly options: { flushMs: number; maxBuffer: number };
+  private readonly options: { flushMs: number; maxBuffer: number; retryMs: number; maxRetained: number };
   constructor(
     repo: AuditRepository,
     log: { warn(msg: string): void },
-    options = { flushMs: 1000, maxBuffer: 500 },
+    options: Partial<{ flushMs: number; maxBuffer: number; retryMs: number; maxRetained: number }> = {},
   ) {
-    this.repo = repo; this.log = log; this.options = options;
+    this.repo = repo; this.log = log;
+    this.options = { flushMs: 1000, maxBuffer: 500, retryMs: 5000, maxRetained: 50_000, ...options };
   }
 
   async record(entry: AuditEntry, trx?: Transaction<Database>): Promise<void> {
@@ -50,7 +55,7 @@ export class AuditService {
       return;
     }
     this.#buffer.push(row);
-    if (this.#buffer.length >= this.options.maxBuffer) void this.flush();
+    if (this.#buffer.length >= this.options.maxBuffer && !this.#retrying) void this.flush();
     else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), this.options.flushMs);
       this.#timer.unref();
@@ -66,14 +71,28 @@ export class AuditService {
     const batch = this.#buffer;
     this.#buffer = [];
     this.#flushing = this.#flushing.then(async () => {
-      if (!batch.length) return;
+      let written = 0;
       try {
-        for (let i = 0; i < batch.length; i += 500) await this.repo.insertMany(batch.slice(i, i + 500));
+        for (; written < batch.length; written += 500) await this.repo.insertMany(batch.slice(written, written + 500));
+        this.#retrying = false;
       } catch (e) {
-        this.log.warn(`audit: could not write ${batch.length} entries: ${(e as Error).message}`);
+        this.#retain(batch.slice(written), e as Error);
       }
     });
     return this.#flushing;
+  }
+
+  /** What the database refused goes back in front of the buffer (oldest first), for another try in `retryMs`. */
+  #retain(rows: AuditRow[], error: Error): void {
+    this.#retrying = true;
+    this.#buffer = rows.concat(this.#buffer);
+    const over = this.#buffer.length - this.options.maxRetained;
+    if (over > 0) this.#buffer.splice(0, over);
+    this.log.warn(`audit: could not write ${rows.length} entries (${error.message}); trying again in ${this.options.retryMs / 1000} s${over > 0 ? `; ${over} oldest entries given up (more than ${this.options.maxRetained} waiting)` : ''}`);
+    if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), this.options.retryMs);
+      this.#timer.unref();
+    }
   }
 
   async list(clientId: string, query: AuditQuery, page: number, pageSize: number): Promise<{ total: number; rows: AuditRow[] }> {
@@ -88,6 +107,9 @@ export class AuditService {
 
   async close(): Promise<void> {
     await this.flush();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (this.#buffer.length) this.log.warn(`audit: ${this.#buffer.length} entries could not be written before shutdown`);
   }
 }
 
