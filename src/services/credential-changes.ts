@@ -4,8 +4,8 @@ import { InProcessPubSub, RedisPubSub, type PubSub } from '../search/pubsub.ts';
 const CHANNEL = 'wajah:credentials';
 
 /**
- * A tenant's credentials changed: a key was created, revoked or rotated, the client was disabled,
- * re-enabled or its allow-list edited. `changed()` tells this process at once and, through Redis when
+ * A tenant's credentials changed: a key was revoked or rotated or its allow-list edited, the client was
+ * disabled, re-enabled or its allow-list edited. `changed()` tells this process at once and, through Redis when
  * REDIS_URL is set, every other instance: each drops its cached credentials (AccessService keeps them
  * 5 s) and re-checks the tenant's open streams (WebSocket and WebRTC), so a revoked key stops working
  * everywhere now, not at the next cache expiry or stream re-check (5 min).
@@ -30,11 +30,19 @@ export class CredentialChanges {
   static async create(redisUrl: string | null, log: { warn(m: string): void }): Promise<CredentialChanges> {
     const bus = redisUrl ? new RedisPubSub(redisUrl) : new InProcessPubSub().connect();
     const changes = new CredentialChanges(bus, log);
+    const subscribe = () => bus.subscribe(CHANNEL, (message) => changes.#receive(message));
     if (bus instanceof RedisPubSub) {
-      // Start without Redis if it is down (the status reports it): ioredis reconnects and subscribes then.
-      await bus.connect().catch((e: unknown) => log.warn(`Redis unreachable at start (${String(e)}): credential changes reach other instances once it is back`));
+      try {
+        await bus.connect();
+      } catch (e) {
+        // Start without Redis (the status reports it offline): the subscription waits for ioredis to
+        // reconnect. Awaiting it here would hold the server's start-up until Redis is back.
+        log.warn(`Redis unreachable at start (${String(e)}): credential changes reach other instances once it is back`);
+        void subscribe().catch(() => {});
+        return changes;
+      }
     }
-    await bus.subscribe(CHANNEL, (message) => changes.#receive(message));
+    await subscribe();
     return changes;
   }
 

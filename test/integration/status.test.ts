@@ -4,7 +4,10 @@ import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { as, createClient, quickBackend } from '../helpers/foundation.ts';
-import { createRedis } from '../../src/container.ts';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/env.ts';
+import { createContainer, createRedis } from '../../src/container.ts';
+import { ADMIN_TOKEN } from '../helpers/app.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { StatusService } from '../../src/services/status.service.ts';
 
@@ -72,5 +75,28 @@ describe('status with Redis online', { skip: !process.env.WAJAH_TEST_REDIS && 'W
     }
     assert.equal(body.services.redis, 'online');
     assert.equal(body.status, 'healthy');
+  });
+});
+
+describe('start-up with Redis configured but down', () => {
+  // The whole server, not a probe: any service that waits for Redis at start-up would hold it (credential
+  // changes subscribing did, until Redis came back).
+  test('the server starts, answers, and reports Redis offline', async () => {
+    const port = await closedPort();
+    const config = loadConfig({ LOG_LEVEL: 'silent', WAJAH_ADMIN_TOKEN: ADMIN_TOKEN, WAJAH_WORKERS: '0', REDIS_URL: `redis://127.0.0.1:${port}` });
+    const started = (async () => {
+      const container = await createContainer(config, { engine: false, pgliteDir: 'memory://', log: { info() {}, warn() {}, error() {} } });
+      return { container, app: await buildApp(config, container) };
+    })();
+    const outcome = await Promise.race([started, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000).unref())]);
+    assert.notEqual(outcome, 'hung', 'the server did not finish starting within 30 s');
+    const { app, container } = outcome as Awaited<typeof started>;
+    try {
+      assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+      assert.equal(await container.foundation.status.check().then((b) => b.services.redis), 'offline');
+    } finally {
+      await app.close();
+      await container.close();
+    }
   });
 });
