@@ -60,7 +60,7 @@ export class WebhookCircuitsRepository {
     return rows[0]?.opened === true;
   }
 
-  /** The circuit of one endpoint (tests, and what an operator would ask). */
+  /** The circuit of one endpoint (the tests read it; an operator reads the same columns of webhook_endpoints). */
   async state(endpointId: string): Promise<{ failures: number; openMs: number; openUntil: Date | null; probing: boolean } | undefined> {
     const row = await this.db
       .selectFrom('webhook_endpoints')
