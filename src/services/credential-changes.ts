@@ -10,13 +10,14 @@ const CHANNEL = 'wajah:credentials';
  * 5 s) and re-checks the tenant's open streams (WebSocket and WebRTC), so a revoked key stops working
  * everywhere now, not at the next cache expiry or stream re-check (5 min).
  *
- * Redis pub/sub is at-most-once: a notice lost while Redis is away leaves the 5 s cache and the
- * streams' periodic re-check as the bound, as before.
+ * Redis pub/sub is at-most-once: notices published while this instance's subscription was down are lost.
+ * So when it comes back, every listener hears `null` (any tenant may have changed): the cache is dropped
+ * and every open stream checks its key again.
  *
  * @example credentials.on((clientId) => …); credentials.changed(clientId)
  */
 export class CredentialChanges {
-  readonly #listeners = new Set<(clientId: string) => void>();
+  readonly #listeners = new Set<(clientId: string | null) => void>();
   readonly #origin = crypto.randomUUID();
   readonly #bus: PubSub;
   readonly #publishing = new Set<Promise<void>>();
@@ -27,10 +28,11 @@ export class CredentialChanges {
     this.log = log;
   }
 
-  static async create(redisUrl: string | null, log: { warn(m: string): void }): Promise<CredentialChanges> {
-    const bus = redisUrl ? new RedisPubSub(redisUrl) : new InProcessPubSub().connect();
+  /** On Redis when `redisUrl` is set, else in this process only; `bus` replaces either (tests). */
+  static async create(redisUrl: string | null, log: { warn(m: string): void }, bus: PubSub = redisUrl ? new RedisPubSub(redisUrl) : new InProcessPubSub().connect()): Promise<CredentialChanges> {
     const changes = new CredentialChanges(bus, log);
     const subscribe = () => bus.subscribe(CHANNEL, (message) => changes.#receive(message));
+    bus.onReconnect(() => changes.#emit(null));
     if (bus instanceof RedisPubSub) {
       try {
         await bus.connect();
@@ -56,8 +58,11 @@ export class CredentialChanges {
     this.#publishing.add(sent);
   }
 
-  /** Calls `listener` with the tenant id of every change, here or in another instance; returns the unsubscribe. */
-  on(listener: (clientId: string) => void): () => void {
+  /**
+   * Calls `listener` with the tenant id of every change, here or in another instance, or with `null` when
+   * notices may have been missed (Redis reconnected): any tenant. Returns the unsubscribe.
+   */
+  on(listener: (clientId: string | null) => void): () => void {
     this.#listeners.add(listener);
     return () => void this.#listeners.delete(listener);
   }
@@ -80,7 +85,7 @@ export class CredentialChanges {
     this.#emit(parsed.clientId);
   }
 
-  #emit(clientId: string): void {
+  #emit(clientId: string | null): void {
     for (const l of this.#listeners) {
       try {
         l(clientId);

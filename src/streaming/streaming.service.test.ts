@@ -12,7 +12,7 @@ const fakeWrtc = {} as Wrtc;
 const audits: unknown[] = [];
 /** Keys refused on re-check (by key id), and the credential-change listeners. */
 const refused = new Map<string, 'INVALID_CREDENTIALS' | 'CLIENT_DISABLED' | 'SERVICE_UNAVAILABLE'>();
-const listeners = new Set<(clientId: string) => void>();
+const listeners = new Set<(clientId: string | null) => void>();
 const service = (engineAvailable = true, loadWrtc = async () => fakeWrtc, recheckMs?: number) =>
   new StreamingService({
     authentication: {} as never,
@@ -120,6 +120,10 @@ test("a credential change of a tenant ends its sessions whose key is refused now
   assert.throws(() => s.status(a, sa.session_id), (e) => code(e) === 'SESSION_NOT_FOUND', 'the revoked key ended its session');
   assert.equal(s.status(b, sb.session_id).status, 'created', "another tenant's change is not this one's");
   assert.equal(s.status(c, sc.session_id).status, 'created', 'a database that does not answer ends nothing');
+  // Notices may have been missed (Redis reconnected): every tenant's sessions check again.
+  listeners.forEach((l) => l(null));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.throws(() => s.status(b, sb.session_id), (e) => code(e) === 'SESSION_NOT_FOUND', 'the disabled client ended its session');
   s.closeAll();
   assert.equal(listeners.size, listening, 'closeAll stops listening');
 });

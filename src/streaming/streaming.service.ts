@@ -64,7 +64,7 @@ export class StreamingService {
   constructor(d: StreamingServiceDeps) {
     this.d = d;
     // A key revoked, a client disabled or an allow-list narrowed ends the tenant's open streams now, not at expiry.
-    this.#unsubscribe = d.credentials.on((clientId) => void this.#recheck((s) => s.client.id === clientId));
+    this.#unsubscribe = d.credentials.on((clientId) => void this.#recheck((s) => clientId === null || s.client.id === clientId));
     this.#recheckTimer = setInterval(() => void this.#recheck(() => true), d.recheckMs ?? 5 * 60_000);
     this.#recheckTimer.unref();
   }

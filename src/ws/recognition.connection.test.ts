@@ -38,7 +38,7 @@ function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<Conne
   const calls: string[] = [];
   const authorizations: string[] = [];
   let authorizeOk = true;
-  const listeners = new Set<(clientId: string) => void>();
+  const listeners = new Set<(clientId: string | null) => void>();
   const deps: ConnectionDeps = {
     access: {
       authorize: async (_auth, _ip, _now, options) => {
@@ -80,7 +80,7 @@ function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<Conne
   };
   const conn = new RecognitionConnection(socket, deps);
   conn.start();
-  return { socket, calls, authorizations, listeners, revoke: () => (authorizeOk = false), changed: (clientId: string) => listeners.forEach((l) => l(clientId)) };
+  return { socket, calls, authorizations, listeners, revoke: () => (authorizeOk = false), changed: (clientId: string | null) => listeners.forEach((l) => l(clientId)) };
 }
 
 async function authenticated(limits: Partial<RecognitionLimits> = {}) {
@@ -139,6 +139,14 @@ describe('RecognitionConnection', () => {
     assert.equal(s.socket.closedWith, 4401);
     assert.deepEqual(s.authorizations, ['counted', 'uncounted'], 'the authenticate counted one call, the re-check none');
     assert.equal(s.listeners.size, 0, 'the closed stream stopped listening');
+  });
+
+  test('a notice that any tenant may have changed (Redis reconnected) re-checks too', async () => {
+    const s = await authenticated();
+    s.revoke();
+    s.changed(null);
+    await tick(10);
+    assert.equal(s.socket.closedWith, 4401);
   });
 
   test('a key revoked during the stream closes it at the next re-check (4401)', async () => {

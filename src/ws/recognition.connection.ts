@@ -193,7 +193,7 @@ export class RecognitionConnection {
       this.#timers.push(setInterval(() => void this.#reauthorize(true), this.d.limits.reauthorizeMs));
       // A key revoked or a client disabled now ends the stream now, not at the next periodic check.
       this.#unsubscribe = this.d.credentials.on((clientId) => {
-        if (clientId === client.id) void this.#reauthorize(false);
+        if (clientId === null || clientId === client.id) void this.#reauthorize(false);
       });
     } catch (e) {
       this.#refuse(e);
