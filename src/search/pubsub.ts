@@ -54,6 +54,27 @@ export class InProcessPubSub implements PubSub {
   }
 }
 
+/** The bus between this server's instances: Redis when `redisUrl` is set, else this process only. */
+export function openPubSub(redisUrl: string | null): PubSub {
+  return redisUrl ? new RedisPubSub(redisUrl) : new InProcessPubSub().connect();
+}
+
+/**
+ * Connects `bus` if it is Redis. False when Redis is unreachable (said in the log with `what` waits for
+ * it): the caller starts anyway and must not await its subscriptions, which wait for ioredis to reconnect
+ * (awaiting them would hold the server's start-up until Redis is back).
+ */
+export async function connectPubSub(bus: PubSub, log: { warn(m: string): void }, what: string): Promise<boolean> {
+  if (!(bus instanceof RedisPubSub)) return true;
+  try {
+    await bus.connect();
+    return true;
+  } catch (e) {
+    log.warn(`Redis unreachable at start (${String(e)}): ${what} once it is back`);
+    return false;
+  }
+}
+
 /**
  * Redis PUBLISH/SUBSCRIBE over two connections (a subscribed connection can run nothing else).
  * Redis pub/sub is at-most-once: after a reconnect the onReconnect handlers run so the caller can

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { InProcessPubSub, RedisPubSub, type PubSub } from '../search/pubsub.ts';
+import { connectPubSub, openPubSub, type PubSub } from '../search/pubsub.ts';
 
 const CHANNEL = 'wajah:credentials';
 
@@ -29,22 +29,13 @@ export class CredentialChanges {
   }
 
   /** On Redis when `redisUrl` is set, else in this process only; `bus` replaces either (tests). */
-  static async create(redisUrl: string | null, log: { warn(m: string): void }, bus: PubSub = redisUrl ? new RedisPubSub(redisUrl) : new InProcessPubSub().connect()): Promise<CredentialChanges> {
+  static async create(redisUrl: string | null, log: { warn(m: string): void }, bus: PubSub = openPubSub(redisUrl)): Promise<CredentialChanges> {
     const changes = new CredentialChanges(bus, log);
-    const subscribe = () => bus.subscribe(CHANNEL, (message) => changes.#receive(message));
     bus.onReconnect(() => changes.#emit(null));
-    if (bus instanceof RedisPubSub) {
-      try {
-        await bus.connect();
-      } catch (e) {
-        // Start without Redis (the status reports it offline): the subscription waits for ioredis to
-        // reconnect. Awaiting it here would hold the server's start-up until Redis is back.
-        log.warn(`Redis unreachable at start (${String(e)}): credential changes reach other instances once it is back`);
-        void subscribe().catch(() => {});
-        return changes;
-      }
-    }
-    await subscribe();
+    const connected = await connectPubSub(bus, log, 'credential changes reach other instances');
+    const subscribed = bus.subscribe(CHANNEL, (message) => changes.#receive(message));
+    if (connected) await subscribed;
+    else void subscribed.catch(() => {});
     return changes;
   }
 

@@ -2,7 +2,7 @@ import type { DB } from '../db/database.ts';
 import { TemplateCipher, templateAad } from '../crypto/template-cipher.ts';
 import { IndexRegistry, type LoadedTemplate } from '../search/index-registry.ts';
 import { IndexSync } from '../search/index-sync.ts';
-import { InProcessPubSub, RedisPubSub, type PubSub } from '../search/pubsub.ts';
+import { connectPubSub, openPubSub, type PubSub } from '../search/pubsub.ts';
 import {
   findFaceUsersByIds,
   loadTemplatesById,
@@ -113,7 +113,7 @@ export class FaceGallery {
       loader: (clientId, modelId) => this.#stream(clientId, modelId),
       tenant: { onError: (e) => deps.log.warn(`search index build failed: ${String(e)}`) },
     });
-    this.#pubsub = deps.redisUrl ? new RedisPubSub(deps.redisUrl) : new InProcessPubSub().connect();
+    this.#pubsub = openPubSub(deps.redisUrl);
     this.sync = new IndexSync({
       registry: this.registry,
       pubsub: this.#pubsub,
@@ -127,18 +127,10 @@ export class FaceGallery {
   }
 
   async start(): Promise<void> {
-    if (this.#pubsub instanceof RedisPubSub) {
-      try {
-        await this.#pubsub.connect();
-      } catch (e) {
-        // Start anyway (status reports redis offline): ioredis keeps reconnecting and the subscription is
-        // queued until then; the periodic resync repairs what other instances changed meanwhile.
-        this.deps.log.warn(`Redis unreachable at start (${String(e)}): search index notices wait for it`);
-        void this.sync.start().catch((err: unknown) => this.deps.log.error(`index sync: ${String(err)}`));
-        return;
-      }
-    }
-    await this.sync.start();
+    if (await connectPubSub(this.#pubsub, this.deps.log, 'search index notices reach other instances')) return this.sync.start();
+    // Started anyway (status reports redis offline): the subscription is queued until ioredis reconnects,
+    // and the periodic resync repairs what other instances changed meanwhile.
+    void this.sync.start().catch((err: unknown) => this.deps.log.error(`index sync: ${String(err)}`));
   }
 
   async close(): Promise<void> {

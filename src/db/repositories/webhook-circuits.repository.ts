@@ -13,6 +13,9 @@ export interface CircuitPolicy {
   maxOpenMs: number;
 }
 
+/** The columns of a closed circuit (a success, or the tenant fixing the endpoint). */
+export const CLOSED_CIRCUIT = { circuit_failures: 0, circuit_open_ms: 0, circuit_open_until: null, circuit_probe: null } as const;
+
 /**
  * The webhook circuit breaker's state, in the endpoint's row (migration 0011), so that every dispatching
  * instance on one database sees the same circuit: the failures in a row are counted across instances,
@@ -38,7 +41,7 @@ export class WebhookCircuitsRepository {
     if (ok) {
       await this.db
         .updateTable('webhook_endpoints')
-        .set({ circuit_failures: 0, circuit_open_ms: 0, circuit_open_until: null, circuit_probe: null })
+        .set(CLOSED_CIRCUIT)
         .where('id', '=', endpointId)
         // Nothing to write for an endpoint that never failed: most successes.
         .where((eb) => eb.or([eb('circuit_failures', '<>', 0), eb('circuit_open_until', 'is not', null)]))

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database, WebhookBackoff, WebhookDeliveryStatus } from '../schema.ts';
-import { takeProbe } from './webhook-circuits.repository.ts';
+import { CLOSED_CIRCUIT, takeProbe } from './webhook-circuits.repository.ts';
 
 export interface EndpointRow {
   id: string;
@@ -153,16 +153,15 @@ export class WebhooksRepository {
       | undefined;
   }
 
-  /** A new URL or a re-activation closes the endpoint's circuit: the tenant fixed what failed, so deliveries resume now. */
-  async updateEndpoint(clientId: string, id: string, changes: EndpointChanges): Promise<EndpointRow | undefined> {
+  /** `closeCircuit`: the endpoint's circuit breaker closes in the same write (its deliveries resume now). */
+  async updateEndpoint(clientId: string, id: string, changes: EndpointChanges, opts: { closeCircuit?: boolean } = {}): Promise<EndpointRow | undefined> {
     const { events, ...rest } = changes;
-    const fixed = changes.url !== undefined || changes.is_active === true;
     return (await this.db
       .updateTable('webhook_endpoints')
       .set({
         ...rest,
         ...(events ? { events: JSON.stringify(events) } : {}),
-        ...(fixed ? { circuit_failures: 0, circuit_open_ms: 0, circuit_open_until: null, circuit_probe: null } : {}),
+        ...(opts.closeCircuit ? CLOSED_CIRCUIT : {}),
         updated_at: sql<Date>`now()`,
       })
       .where('client_id', '=', clientId)

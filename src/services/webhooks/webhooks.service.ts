@@ -198,7 +198,9 @@ export class WebhooksService {
   }
 
   async #update(clientId: string, id: string, changes: EndpointChanges): Promise<EndpointView> {
-    const row = await this.repo.updateEndpoint(clientId, id.toLowerCase(), changes);
+    // A new URL or a re-activation: the tenant fixed what failed, so a paused endpoint is not left waiting.
+    const closeCircuit = changes.url !== undefined || changes.is_active === true;
+    const row = await this.repo.updateEndpoint(clientId, id.toLowerCase(), changes, { closeCircuit });
     if (!row) throw appError('WEBHOOK_NOT_FOUND');
     return endpointView(row);
   }
