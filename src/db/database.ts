@@ -14,6 +14,7 @@ import * as m0007 from './migrations/0007-sso.ts';
 import * as m0008 from './migrations/0008-instance-settings.ts';
 import * as m0010 from './migrations/0010-event-request-id.ts';
 import * as m0011 from './migrations/0011-webhook-circuits.ts';
+import * as m0012 from './migrations/0012-user-data-lifecycle.ts';
 
 export type DB = Kysely<Database>;
 
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-instance-settings': m0008,
   '0010-event-request-id': m0010,
   '0011-webhook-circuits': m0011,
+  '0012-user-data-lifecycle': m0012,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -135,6 +135,8 @@ export interface EventTable {
   dispatched_at: Timestamp | null;
   /** X-Request-Id of the HTTP request that caused the event (0010); null for background work. */
   request_id: string | null;
+  /** The user the event is about, resolved when it was written (0012: a trigger); null for none. */
+  subject_user_id: Generated<string | null>;
 }
 
 export interface AuditLogTable {

@@ -13,6 +13,7 @@ import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type Au
 import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, seconds } from './authentication.response.ts';
 import { recordFailure, writeOutcome } from './authentication.outcome.ts';
 import { findFaceUser, findFaceUserWithTemplates, loadUserTemplates, type FaceUser, type StoredTemplate } from '../db/repositories/templates.repository.ts';
+import { holdDecision, resumeDecision, type HeldDecision } from './authentication.held.ts';
 
 // Callers import these from here (the service's public surface).
 export { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, type AuthMode, type AuthOptions, type CreateAuthInput } from './authentication.params.ts';
@@ -28,8 +29,8 @@ interface AuthState {
   /** Sealed face-region crop of the same frame and the image region it covers (the texture reference). */
   planar?: { crop: string; region: { x: number; y: number; width: number; height: number } } | null;
   model: string | null;
-  /** Liveness sessions: the best decision among the confirmed frames so far (user names, no biometrics). */
-  best?: Decision | null;
+  /** Liveness sessions: the best decision among the confirmed frames so far (ids and scores only). */
+  best?: HeldDecision | null;
 }
 
 /**
@@ -191,7 +192,7 @@ export class AuthenticationService {
         state.thumb = this.d.vault.sealSession(client.id, locked.id, 'thumb', face.signals.faceThumb);
         // The decision is taken on the session's best-matching confirmed frame, not necessarily the
         // last one (a head-turn challenge completes on a turned face, where recognition is weakest).
-        if (!state.best || (decision.confidence ?? -1) > (state.best.confidence ?? -1)) state.best = decision;
+        if (!state.best || (decision.confidence ?? -1) > (state.best.confidence ?? -1)) state.best = holdDecision(decision);
         if (!livenessDone(state.liveness)) {
           return {
             state: { ...state },
@@ -207,7 +208,8 @@ export class AuthenticationService {
           };
         }
         liveness = livenessResult(state.liveness, params.liveness_threshold);
-        decision = state.best ?? decision;
+        // Users are read again: one deactivated or deleted while the challenges ran is not recognised.
+        if (state.best) decision = await resumeDecision(trx, client.id, state.best, claimed);
         state.thumb = null;
         state.shape = null;
         state.planar = null;

@@ -11,6 +11,7 @@ import { CredentialChanges } from './credential-changes.ts';
 import { IpAllowlist } from './ip-allowlist.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.service.ts';
 import { RetentionService } from './retention.service.ts';
+import { scrubEndedSessions } from '../db/repositories/sessions.repository.ts';
 import { SecurityMonitor } from './security-monitor.service.ts';
 import { StatusService } from './status.service.ts';
 import { UsersService } from './users.service.ts';
@@ -63,7 +64,7 @@ export async function createFoundationServices(core: Core): Promise<FoundationSe
   });
   const users = new UsersService(db, usersRepo, clientsRepo, audit, core.log);
   const status = new StatusService({ version: core.config.version, database: core.database, redis: core.redis, engine: () => core.engine });
-  const retention = new RetentionService(auditRepo, core.log);
+  const retention = new RetentionService(auditRepo, core.log, (now, since) => scrubEndedSessions(db, now, since));
   retention.start();
 
   return {

@@ -1,22 +1,32 @@
 import type { AuditRepository } from '../db/repositories/audit.repository.ts';
 
+/** Removes the face state of ended sessions (sessions.repository.ts, scrubEndedSessions). */
+export type SessionScrubber = (now: Date, since: Date | null) => Promise<number>;
+
 /**
  * Retention (S2): for clients with settings.retention_days, audit entries and authentication
- * attempts older than that are deleted, hourly (first sweep a minute after start).
+ * attempts older than that are deleted, hourly (first sweep a minute after start). Every 5 minutes the
+ * sessions that ended lose their face state (embeddings, thumbnails, landmarks, held matches): a
+ * session that expired in the middle of its challenges, with no request after it, kept them for good.
  */
 export class RetentionService {
   #timer: NodeJS.Timeout | null = null;
+  #sessionTimer: NodeJS.Timeout | null = null;
+  /** When the last session sweep that succeeded started (null: none yet, so the next one looks at all). */
+  #sessionsSweptAt: Date | null = null;
 
   private readonly repo: AuditRepository;
+  private readonly scrubSessions: SessionScrubber | null;
   private readonly log: { info(msg: string): void; warn(msg: string): void };
   constructor(
     repo: AuditRepository,
     log: { info(msg: string): void; warn(msg: string): void },
+    scrubSessions: SessionScrubber | null = null,
   ) {
-    this.repo = repo; this.log = log;
+    this.repo = repo; this.log = log; this.scrubSessions = scrubSessions;
   }
 
-  start(everyMs = 3600_000, firstMs = 60_000): void {
+  start(everyMs = 3600_000, firstMs = 60_000, sessionsEveryMs = 5 * 60_000): void {
     const run = () => {
       this.sweep().catch((e: unknown) => this.log.warn(`retention sweep failed: ${(e as Error).message}`));
       this.#timer = setTimeout(run, everyMs);
@@ -24,6 +34,25 @@ export class RetentionService {
     };
     this.#timer = setTimeout(run, firstMs);
     this.#timer.unref();
+    if (!this.scrubSessions) return;
+    const runSessions = () => {
+      this.sweepSessions().catch((e: unknown) => this.log.warn(`session sweep failed: ${(e as Error).message}`));
+      this.#sessionTimer = setTimeout(runSessions, sessionsEveryMs);
+      this.#sessionTimer.unref();
+    };
+    this.#sessionTimer = setTimeout(runSessions, Math.min(firstMs, sessionsEveryMs));
+    this.#sessionTimer.unref();
+  }
+
+  /** Drops the face state of the sessions that ended since the last sweep (all of them on the first). */
+  async sweepSessions(now = new Date()): Promise<number> {
+    if (!this.scrubSessions) return 0;
+    // An hour's overlap: a session is looked at again until an hour after it expired.
+    const since = this.#sessionsSweptAt ? new Date(this.#sessionsSweptAt.getTime() - 3600_000) : null;
+    const n = await this.scrubSessions(now, since);
+    this.#sessionsSweptAt = now;
+    if (n) this.log.info(`retention: dropped the face state of ${n} ended sessions`);
+    return n;
   }
 
   async sweep(now = new Date()): Promise<{ audit: number; attempts: number }> {
@@ -39,6 +68,8 @@ export class RetentionService {
 
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#sessionTimer) clearTimeout(this.#sessionTimer);
     this.#timer = null;
+    this.#sessionTimer = null;
   }
 }

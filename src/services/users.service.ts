@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { ClientsRepository } from '../db/repositories/clients.repository.ts';
 import type { UserRow, UsersRepository, UserWithCount } from '../db/repositories/users.repository.ts';
+import { endSessionsHolding } from '../db/repositories/sessions.repository.ts';
 import { appError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import type { AuditService } from './audit.service.ts';
@@ -275,7 +276,8 @@ export class UsersService {
     const user = await this.db.transaction().execute(async (trx) => {
       const u = await this.getByRef(clientId, ref, trx);
       await this.users.delete(clientId, u.id, trx);
-      const redacted = await this.users.redactEvents(clientId, u.id, u.external_id, trx);
+      const sessionsEnded = await endSessionsHolding(trx, clientId, u.id);
+      const redacted = await this.users.redactEvents(clientId, u.id, trx);
       await this.audit.record(
         {
           clientId,
@@ -284,7 +286,7 @@ export class UsersService {
           actor: actorOf(by),
           target: u.id,
           ip: by.ip ?? null,
-          details: { external_id: u.external_id, enrollments_deleted: u.enrollments_count, events_redacted: redacted },
+          details: { external_id: u.external_id, enrollments_deleted: u.enrollments_count, events_redacted: redacted, sessions_ended: sessionsEnded },
         },
         trx,
       );
@@ -301,7 +303,7 @@ export class UsersService {
       this.users.exportTemplateInfo(clientId, user.id),
       this.users.exportPhotoInfo(clientId, user.id),
       this.users.exportAuthAttempts(clientId, user.id),
-      this.users.exportEvents(clientId, user.id, user.external_id),
+      this.users.exportEvents(clientId, user.id),
       this.audit.listForTarget(clientId, user.id),
     ]);
     const out: UserExportData = {

@@ -78,3 +78,45 @@ export async function updateSession(db: Db, id: string, change: { state?: Record
     .where('id', '=', id)
     .execute();
 }
+
+/** What a session's state keeps of a face: embeddings, thumbnails, landmarks, crops, held matches (sealed or not). */
+const FACE_STATE = sql`ARRAY['anchor', 'thumb', 'shape', 'planar', 'best', 'frames']::text[]`;
+
+/**
+ * Right to deletion: ends the client's active sessions whose held decision names the user (an
+ * identification session in the middle of its liveness challenges) and drops their face state. Returns
+ * how many. Sessions opened for the user (enrollment, verification) go with the user (FK cascade).
+ */
+export async function endSessionsHolding(db: Db, clientId: string, userId: string): Promise<number> {
+  const res = await db
+    .updateTable('sessions')
+    .set({ status: 'expired', state: sql`state - ${FACE_STATE}` as never, updated_at: sql`now()` })
+    .where('client_id', '=', clientId)
+    .where('status', '=', 'active')
+    .where((eb) =>
+      eb.or([
+        eb(sql`state->'best'->>'userId'`, '=', userId),
+        eb(sql`state->'best'->'matches'`, '@>', sql`jsonb_build_array(jsonb_build_object('userId', ${userId}::text))`),
+      ]),
+    )
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/**
+ * Drops the face state of sessions that have ended (completed, failed, expired, or past their expiry
+ * without a request noticing): nothing of a face outlives its session. Status and counters stay, for
+ * the answers to late requests (SESSION_EXPIRED, SESSION_COMPLETED) and for analytics. With `since`,
+ * only sessions expiring after it are looked at (an earlier sweep did the older ones; a session ends
+ * at the latest when it expires). Returns how many.
+ */
+export async function scrubEndedSessions(db: Db, now: Date, since: Date | null = null): Promise<number> {
+  let q = db
+    .updateTable('sessions')
+    .set({ state: sql`state - ${FACE_STATE}` as never })
+    .where((eb) => eb.or([eb('status', '<>', 'active'), eb('expires_at', '<=', now)]))
+    .where(sql<boolean>`jsonb_strip_nulls(state) ?| ${FACE_STATE}`);
+  if (since) q = q.where('expires_at', '>', since);
+  const res = await q.executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}

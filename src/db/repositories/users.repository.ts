@@ -217,40 +217,29 @@ export class UsersRepository {
       .execute();
   }
 
-  /** Outbox events about the user (payload.id is the uuid, payload.user_id the external id). */
   /**
    * Right to deletion: the outbox keeps the user's events for delivery and audit, but without the
-   * personal fields (name, email, metadata). Returns how many events were redacted.
+   * personal fields (name, email, metadata). The events about the user are those recorded with them as
+   * subject (migration 0012), under whatever external id they had then. Returns how many were redacted.
    */
-  async redactEvents(clientId: string, userId: string, externalId: string, trx: Db = this.db): Promise<number> {
+  async redactEvents(clientId: string, userId: string, trx: Db = this.db): Promise<number> {
     const rows = await trx
       .updateTable('events')
       .set({ payload: sql`(payload - 'name' - 'email' - 'metadata' - 'user_name') || '{"redacted": true}'::jsonb` as never })
       .where('client_id', '=', clientId)
-      .where((eb) =>
-        eb.or([
-          eb(sql`payload->>'id'`, '=', userId),
-          eb(sql`payload->>'user_id'`, '=', externalId),
-          eb(sql`payload->>'user_id'`, '=', userId),
-        ]),
-      )
+      .where('subject_user_id', '=', userId)
       .returning('id')
       .execute();
     return rows.length;
   }
 
-  async exportEvents(clientId: string, userId: string, externalId: string, trx: Db = this.db) {
+  /** Outbox events about the user (their subject, migration 0012). */
+  async exportEvents(clientId: string, userId: string, trx: Db = this.db) {
     return trx
       .selectFrom('events')
       .select(['id', 'event_type', 'payload', 'created_at'])
       .where('client_id', '=', clientId)
-      .where((eb) =>
-        eb.or([
-          eb(sql`payload->>'id'`, '=', userId),
-          eb(sql`payload->>'user_id'`, '=', externalId),
-          eb(sql`payload->>'user_id'`, '=', userId),
-        ]),
-      )
+      .where('subject_user_id', '=', userId)
       .orderBy('created_at', 'asc')
       .execute();
   }
