@@ -150,7 +150,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     };
   }
   try {
-    await migrate(handle.db);
+    await migrate(handle.db, options.log);
   } catch (e) {
     await handle.close().catch(() => {});
     throw e;
@@ -167,11 +167,38 @@ async function ping(db: DB): Promise<boolean> {
   }
 }
 
-export async function migrate(db: DB): Promise<void> {
+/**
+ * Applies this release's pending migrations. A database already migrated by a newer release (a rolling
+ * upgrade under way, or a rollback to this release) holds migrations this code does not know: when it
+ * also holds every one of ours, it is used as it is, since migrations are additive within an API version
+ * (docs/operations.md, "Upgrades"); when one of ours is missing besides, the two cannot be reconciled and
+ * start-up stops with both lists.
+ */
+export async function migrate(db: DB, log?: { warn(msg: string): void }): Promise<void> {
+  const known = Object.keys(MIGRATIONS);
+  const executed = await executedMigrations(db);
+  const newer = executed.filter((name) => !(name in MIGRATIONS));
+  if (newer.length) {
+    const missing = known.filter((name) => !executed.includes(name));
+    if (missing.length) {
+      throw new Error(`The database holds migrations of a newer release (${newer.join(', ')}) but not ${missing.join(', ')} of this one: start the newer release, or restore a backup taken before it`);
+    }
+    log?.warn(`the database was migrated by a newer release (${newer.join(', ')}); this release runs on it without migrating`);
+    return;
+  }
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`);
+    const which = failed ? `Migration ${failed.migrationName}` : 'Migrating the database';
+    throw new Error(`${which} failed: ${String((error as Error)?.message ?? error)}`);
   }
+}
+
+/** The migrations recorded in the database (none before the first start). */
+async function executedMigrations(db: DB): Promise<string[]> {
+  const { rows } = await sql<{ exists: boolean }>`SELECT to_regclass('kysely_migration') IS NOT NULL AS exists`.execute(db);
+  if (!rows[0]?.exists) return [];
+  const names = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
+  return names.rows.map((r) => r.name);
 }
