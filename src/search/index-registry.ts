@@ -13,12 +13,23 @@ export interface LoadedTemplate {
  */
 export type TemplateLoader = (clientId: string, modelId: string) => AsyncIterable<LoadedTemplate>;
 
+/** Every active template of one (tenant, model) by id and owner, nothing decrypted: what resync compares. */
+export type TemplateLister = (clientId: string, modelId: string) => AsyncIterable<{ templateId: string; userId: string }>;
+
+/** The named templates of one (tenant, model), decrypted (those gone meanwhile are left out). */
+export type TemplateFetcher = (clientId: string, modelId: string, templateIds: string[]) => Promise<LoadedTemplate[]>;
+
 export interface IndexRegistryOptions {
   loader: TemplateLoader;
+  list: TemplateLister;
+  fetch: TemplateFetcher;
   tenant?: TenantIndexOptions;
   /** Rows inserted per loop turn before yielding to the event loop while loading. */
   loadBatch?: number;
 }
+
+/** Templates a resync fetches and decrypts per query. */
+const RESYNC_FETCH = 500;
 
 type Change =
   | { op: 'upsert'; templateId: string; userId: string; vec: Float32Array }
@@ -32,6 +43,8 @@ interface Entry {
   loading: Promise<TenantIndex> | null;
   /** Changes that arrived while loading, replayed over the loaded index. */
   pending: Change[];
+  /** While a resync compares the index with the database: what live changes touched meanwhile (they win). */
+  touched?: { templates: Set<string>; users: Set<string> } | null;
 }
 
 /**
@@ -81,7 +94,7 @@ export class IndexRegistry {
     return false;
   }
 
-  /** Sizes for /metrics: loaded indexes, vectors in them, and builds since start (loads and reloads). */
+  /** Sizes for /metrics: loaded indexes, vectors in them, and index loads since start. */
   stats(): { tenants: number; vectors: number; builds: number } {
     let vectors = 0;
     let tenants = 0;
@@ -124,33 +137,61 @@ export class IndexRegistry {
   }
 
   /**
-   * Rebuilds every loaded index from the loader and swaps each in when complete (searches keep
-   * using the old one meanwhile): the periodic safety net against missed change notices.
+   * Brings every loaded index in line with the database, in place: the periodic safety net against
+   * missed change notices. Only ids are read for the comparison; the templates an index lacks are
+   * fetched and decrypted, those the database no longer holds are removed. The index itself (and its
+   * graph) stays: rebuilding every index at every resync kept a large tenant's graph from ever finishing
+   * (a million templates take longer to build than the resync interval) and piled up abandoned builds.
+   * Changes that arrive meanwhile win over what the comparison read before them. Returns what changed.
    */
-  async reloadAll(): Promise<void> {
+  async reloadAll(): Promise<{ added: number; removed: number }> {
+    const total = { added: 0, removed: 0 };
     for (const [key, entry] of [...this.#entries]) {
-      if (!entry.index) continue;
-      const fresh: Entry = { clientId: entry.clientId, modelId: entry.modelId, index: entry.index, loading: null, pending: [] };
-      // While reloading, changes go to both the live index and the pending list of the fresh one.
-      this.#entries.set(key, fresh);
-      fresh.loading = this.#load(key, fresh, true);
-      await fresh.loading;
+      if (!entry.index || entry.loading || this.#entries.get(key) !== entry) continue;
+      const r = await this.#reconcile(entry, entry.index);
+      total.added += r.added;
+      total.removed += r.removed;
     }
+    return total;
+  }
+
+  async #reconcile(entry: Entry, index: TenantIndex): Promise<{ added: number; removed: number }> {
+    const touched = { templates: new Set<string>(), users: new Set<string>() };
+    entry.touched = touched;
+    const fresh = (templateId: string, userId: string | undefined) => !touched.templates.has(templateId) && !(userId && touched.users.has(userId));
+    let added = 0;
+    let removed = 0;
+    try {
+      const inDb = new Set<string>();
+      const missing: string[] = [];
+      for await (const t of this.#options.list(entry.clientId, entry.modelId)) {
+        inDb.add(t.templateId);
+        if (index.userOf(t.templateId) !== t.userId) missing.push(t.templateId);
+      }
+      for (let i = 0; i < missing.length; i += RESYNC_FETCH) {
+        for (const t of await this.#options.fetch(entry.clientId, entry.modelId, missing.slice(i, i + RESYNC_FETCH))) {
+          if (fresh(t.templateId, t.userId)) index.add(t.templateId, t.userId, t.vec), added++;
+        }
+      }
+      for (const id of index.templateIds()) {
+        if (!inDb.has(id) && fresh(id, index.userOf(id)) && index.removeTemplate(id)) removed++;
+      }
+    } finally {
+      entry.touched = null;
+    }
+    return { added, removed };
   }
 
   clear(): void {
     this.#entries.clear();
   }
 
-  async #load(key: string, entry: Entry, keepServing = false): Promise<TenantIndex> {
+  async #load(key: string, entry: Entry): Promise<TenantIndex> {
     const index = new TenantIndex(null, this.#options.tenant);
     try {
       await index.load(this.#options.loader(entry.clientId, entry.modelId), this.#options.loadBatch ?? 5000);
     } catch (err) {
-      if (this.#entries.get(key) === entry) {
-        if (keepServing) (entry.loading = null), (entry.pending = []);
-        else this.#entries.delete(key);
-      }
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
       throw err;
     }
     this.#builds++;
@@ -165,6 +206,10 @@ export class IndexRegistry {
 
   #apply(entry: Entry, change: Change): void {
     if (entry.loading) entry.pending.push(change);
+    if (entry.touched) {
+      if (change.op === 'remove_user') entry.touched.users.add(change.userId);
+      else entry.touched.templates.add(change.templateId);
+    }
     if (entry.index) applyTo(entry.index, change);
   }
 

@@ -22,7 +22,7 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
 /** Two "server processes": own registry, own bus connection, one shared database. */
 async function twoInstances(bus: () => Promise<PubSub>, db: FakeTemplateStore, channel: string) {
   const make = async () => {
-    const registry = new IndexRegistry({ loader: db.loader() });
+    const registry = new IndexRegistry(db.registryOptions());
     const pubsub = await bus();
     const sync = new IndexSync({ registry, pubsub, fetchTemplate: db.fetch, channel });
     await sync.start();
@@ -90,7 +90,7 @@ describe('IndexSync', () => {
     assert.deepEqual(Object.keys(JSON.parse(published[0]).notice).sort(), ['clientId', 'templateId', 'type']);
     // Clients not in memory on B are not fetched at all.
     let fetched = 0;
-    const c = new IndexSync({ registry: new IndexRegistry({ loader: db.loader() }), pubsub: bus.connect(), fetchTemplate: async () => (fetched++, null), channel: 'c' });
+    const c = new IndexSync({ registry: new IndexRegistry(db.registryOptions()), pubsub: bus.connect(), fetchTemplate: async () => (fetched++, null), channel: 'c' });
     await c.start();
     await a.sync.upsert('other', M, 't10', 'x', vec);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -101,12 +101,42 @@ describe('IndexSync', () => {
   it('resyncs periodically when asked to', async () => {
     const db = new FakeTemplateStore();
     db.put('acme', M, 't1', 'alice', axis(dim, 0));
-    const registry = new IndexRegistry({ loader: db.loader() });
+    const registry = new IndexRegistry(db.registryOptions());
     const sync = new IndexSync({ registry, pubsub: new InProcessPubSub(), fetchTemplate: db.fetch, resyncIntervalMs: 20 });
     await sync.start();
     await registry.get('acme', M);
     db.put('acme', M, 'lost', 'bob', axis(dim, 1)); // no notice at all
     await until(() => registry.peek('acme', M)!.has('lost'), 1000);
+    await sync.close();
+  });
+
+  it('resyncs while its subscription waits for Redis (an instance started with Redis down)', async () => {
+    const db = new FakeTemplateStore();
+    db.put('acme', M, 't1', 'alice', axis(dim, 0));
+    const registry = new IndexRegistry(db.registryOptions());
+    // ioredis queues the SUBSCRIBE until Redis is back: it does not resolve meanwhile.
+    const waiting: PubSub = { subscribe: () => new Promise(() => {}), publish: async () => {}, onReconnect: () => {}, close: async () => {} };
+    const sync = new IndexSync({ registry, pubsub: waiting, fetchTemplate: db.fetch, resyncIntervalMs: 20 });
+    void sync.start();
+    await registry.get('acme', M);
+    db.rows.delete('t1'); // removed on another instance; its notice never reaches this one
+    await until(() => !registry.peek('acme', M)!.has('t1'), 1000);
+    await sync.close();
+  });
+
+  it('catches up once its subscription is established late', async () => {
+    const db = new FakeTemplateStore();
+    db.put('acme', M, 't1', 'alice', axis(dim, 0));
+    const registry = new IndexRegistry(db.registryOptions());
+    let connect!: () => void;
+    const later: PubSub = { subscribe: () => new Promise<void>((resolve) => (connect = resolve)), publish: async () => {}, onReconnect: () => {}, close: async () => {} };
+    const sync = new IndexSync({ registry, pubsub: later, fetchTemplate: db.fetch });
+    const started = sync.start();
+    await registry.get('acme', M);
+    db.put('acme', M, 'missed', 'bob', axis(dim, 1)); // published while this instance was not subscribed
+    connect();
+    await started;
+    assert.equal(registry.peek('acme', M)!.has('missed'), true);
     await sync.close();
   });
 });

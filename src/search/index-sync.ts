@@ -62,14 +62,20 @@ export class IndexSync {
     this.#channel = options.channel ?? INDEX_CHANNEL;
   }
 
+  /**
+   * Subscribes to the other processes' notices. The periodic resync is armed first: with Redis down at
+   * start-up the subscription waits for it (for as long as it takes), and meanwhile the resync is what
+   * repairs the indexes. Once the subscription is up, one resync catches what was missed before it.
+   */
   async start(): Promise<void> {
-    await this.#o.pubsub.subscribe(this.#channel, (message) => this.#receive(message));
     this.#o.pubsub.onReconnect(() => void this.resync());
     const every = this.#o.resyncIntervalMs;
     if (every && every > 0) {
       this.#timer = setInterval(() => void this.resync(), every);
       this.#timer.unref();
     }
+    await this.#o.pubsub.subscribe(this.#channel, (message) => this.#receive(message));
+    await this.resync();
   }
 
   async upsert(clientId: string, modelId: string, templateId: string, userId: string, vec: Float32Array): Promise<void> {
@@ -93,10 +99,13 @@ export class IndexSync {
     await this.#publish({ type: 'invalidate', clientId });
   }
 
-  /** Reloads every loaded index (the periodic safety net; also run after a Redis reconnect). */
+  /** Brings every loaded index in line with the database (the periodic safety net; also run after a Redis reconnect). */
   resync(): Promise<void> {
     this.#resyncing ??= this.#o.registry
       .reloadAll()
+      .then(({ added, removed }) => {
+        if (added || removed) this.#o.log?.warn(`search index resync: ${added} templates added, ${removed} removed (change notices were missed)`);
+      })
       .catch((err: unknown) => this.#o.log?.error?.(err, 'search index resync failed'))
       .finally(() => (this.#resyncing = null));
     return this.#resyncing;

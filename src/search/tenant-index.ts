@@ -97,6 +97,11 @@ export class TenantIndex {
     return this.#userOf.get(templateId);
   }
 
+  /** Every template id held (a copy: the caller may remove while going through it). */
+  templateIds(): string[] {
+    return [...this.#userOf.keys()];
+  }
+
   templatesOf(userId: string): string[] {
     return [...(this.#templatesOf.get(userId) ?? [])];
   }

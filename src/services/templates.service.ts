@@ -7,6 +7,7 @@ import {
   findFaceUsersByIds,
   loadTemplatesById,
   loadTenantTemplatesPage,
+  listTenantTemplateIds,
   type FaceUser,
   type NewTemplate,
   type StoredTemplate,
@@ -111,6 +112,8 @@ export class FaceGallery {
     this.deps = deps;
     this.registry = new IndexRegistry({
       loader: (clientId, modelId) => this.#stream(clientId, modelId),
+      list: (clientId, modelId) => this.#list(clientId, modelId),
+      fetch: async (clientId, modelId, ids) => (await loadTemplatesById(deps.db, clientId, ids)).flatMap((row) => (row.model_id === modelId ? this.#open(row) : [])),
       tenant: { onError: (e) => deps.log.warn(`search index build failed: ${String(e)}`) },
     });
     this.#pubsub = openPubSub(deps.redisUrl);
@@ -167,15 +170,30 @@ export class FaceGallery {
     let after: string | null = null;
     for (;;) {
       const rows = await loadTenantTemplatesPage(this.deps.db, clientId, modelId, after, 2000);
-      for (const row of rows) {
-        try {
-          yield { templateId: row.id, userId: row.user_id, vec: this.deps.vault.openTemplate(row) };
-        } catch (e) {
-          this.deps.log.warn(`template ${row.id} skipped: ${(e as Error).message}`);
-        }
-      }
+      for (const row of rows) yield* this.#open(row);
       if (rows.length < 2000) return;
       after = rows[rows.length - 1].id;
+    }
+  }
+
+  /** The tenant's template ids and owners (keyset pages, nothing decrypted): what a resync compares. */
+  async *#list(clientId: string, modelId: string): AsyncIterable<{ templateId: string; userId: string }> {
+    let after: string | null = null;
+    for (;;) {
+      const rows = await listTenantTemplateIds(this.deps.db, clientId, modelId, after, 10_000);
+      for (const row of rows) yield { templateId: row.id, userId: row.user_id };
+      if (rows.length < 10_000) return;
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  /** One stored template decrypted, or none (logged) when it cannot be opened. */
+  #open(row: StoredTemplate): LoadedTemplate[] {
+    try {
+      return [{ templateId: row.id, userId: row.user_id, vec: this.deps.vault.openTemplate(row) }];
+    } catch (e) {
+      this.deps.log.warn(`template ${row.id} skipped: ${(e as Error).message}`);
+      return [];
     }
   }
 

@@ -62,6 +62,13 @@ export async function loadTenantTemplatesPage(db: Db, clientId: string, modelId:
   return q.orderBy('id').limit(limit).execute();
 }
 
+/** One page of a tenant's template ids and owners for one model (keyset on id), nothing decrypted: what a search-index resync compares. */
+export async function listTenantTemplateIds(db: Db, clientId: string, modelId: string, afterId: string | null, limit: number): Promise<Array<{ id: string; user_id: string }>> {
+  let q = db.selectFrom('face_templates').select(['id', 'user_id']).where('client_id', '=', clientId).where('model_id', '=', modelId);
+  if (afterId) q = q.where('id', '>', afterId);
+  return q.orderBy('id').limit(limit).execute();
+}
+
 /** Templates by id within one tenant: how another process fetches what a change notice names. */
 export async function loadTemplatesById(db: Db, clientId: string, ids: string[]): Promise<StoredTemplate[]> {
   if (!ids.length) return [];
