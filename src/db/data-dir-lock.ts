@@ -3,7 +3,10 @@
  * PGlite is one process's database; two processes writing it corrupt it (issue 9). The lock is taken
  * before the database opens, released when it closes or the process exits, and a lock left by a dead
  * process (kill -9, power loss) is taken over. Creation is atomic (link of a complete temporary file);
- * a takeover renames the stale file away first, so of two processes racing for it only one wins.
+ * a takeover renames the stale file away first and checks that what it moved is the stale lock it judged:
+ * of two processes racing for it, the one that moved the other's fresh lock puts it back and gives way.
+ * A lock records the machine's boot id, so one left before a reboot is stale even when its pid now
+ * belongs to another process (pids restart after a power loss).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +16,25 @@ export interface LockInfo {
   pid: number;
   kind: 'server' | 'cli';
   started_at: string;
+  /** The kernel's boot id when the lock was taken (Linux); absent in older locks and elsewhere. */
+  boot_id?: string;
+}
+
+/** This boot of the machine (Linux: a random id per boot), or null where there is none. */
+function bootId(): string | null {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the lock's owner is a live process of this boot other than this one. */
+function liveOwner(info: LockInfo | null): info is LockInfo {
+  if (!info || info.pid === process.pid) return false;
+  const boot = bootId();
+  if (info.boot_id && boot && info.boot_id !== boot) return false; // taken before a reboot: its pid means nothing now
+  return processAlive(info.pid);
 }
 
 export function lockPath(dataDir: string): string {
@@ -20,11 +42,7 @@ export function lockPath(dataDir: string): string {
 }
 
 export function readLock(dataDir: string): LockInfo | null {
-  try {
-    return JSON.parse(fs.readFileSync(lockPath(dataDir), 'utf8')) as LockInfo;
-  } catch {
-    return null;
-  }
+  return parseLock(readRaw(lockPath(dataDir)));
 }
 
 export function processAlive(pid: number): boolean {
@@ -39,7 +57,7 @@ export function processAlive(pid: number): boolean {
 /** The live owner of the directory's lock, or null (free, or left by a dead process). */
 export function lockOwner(dataDir: string): LockInfo | null {
   const info = readLock(dataDir);
-  return info && info.pid !== process.pid && processAlive(info.pid) ? info : null;
+  return liveOwner(info) ? info : null;
 }
 
 const held = new Set<string>();
@@ -50,7 +68,8 @@ export function acquireDataDirLock(dataDir: string, kind: LockInfo['kind'], desc
   if (held.has(file)) return () => {};
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ pid: process.pid, kind, started_at: new Date().toISOString() } satisfies LockInfo), { mode: 0o600 });
+  const boot = bootId();
+  fs.writeFileSync(tmp, JSON.stringify({ pid: process.pid, kind, started_at: new Date().toISOString(), ...(boot ? { boot_id: boot } : {}) } satisfies LockInfo), { mode: 0o600 });
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
@@ -62,21 +81,53 @@ export function acquireDataDirLock(dataDir: string, kind: LockInfo['kind'], desc
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      const owner = readLock(dataDir);
-      if (owner && processAlive(owner.pid) && owner.pid !== process.pid) {
-        throw appError('DATA_DIR_LOCKED', `${dataDir} is in use by ${describeOwner(owner)}; stop it first, or point WAJAH_DATA_DIR elsewhere`, { pid: owner.pid, kind: owner.kind, data_dir: dataDir });
-      }
+      const seen = readRaw(file);
+      const owner = parseLock(seen);
+      const locked = (o: LockInfo) => appError('DATA_DIR_LOCKED', `${dataDir} is in use by ${describeOwner(o)}; stop it first, or point WAJAH_DATA_DIR elsewhere`, { pid: o.pid, kind: o.kind, data_dir: dataDir });
+      if (liveOwner(owner)) throw locked(owner);
       // Stale (its process is gone) or unreadable half-written: move it away atomically, then retry.
+      const moved = `${file}.stale.${process.pid}`;
       try {
-        fs.renameSync(file, `${file}.stale.${process.pid}`);
-        fs.rmSync(`${file}.stale.${process.pid}`, { force: true });
+        fs.renameSync(file, moved);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        continue;
       }
+      const took = readRaw(moved);
+      if (took !== seen) {
+        // Another process took the stale lock over between our read and our rename: what we moved is its
+        // fresh lock. Put it back (unless a third one got in meanwhile) and give way.
+        try {
+          fs.linkSync(moved, file);
+        } catch {
+          // EEXIST: the directory has an owner again either way.
+        }
+        fs.rmSync(moved, { force: true });
+        const other = parseLock(took);
+        if (liveOwner(other)) throw locked(other);
+        continue;
+      }
+      fs.rmSync(moved, { force: true });
     }
     throw appError('DATA_DIR_LOCKED', `Could not take the lock of ${dataDir}`, { data_dir: dataDir });
   } finally {
     fs.rmSync(tmp, { force: true });
+  }
+}
+
+function readRaw(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function parseLock(raw: string | null): LockInfo | null {
+  try {
+    return raw === null ? null : (JSON.parse(raw) as LockInfo);
+  } catch {
+    return null;
   }
 }
 
