@@ -62,7 +62,8 @@ export async function buildApp(
     // A path that is not valid percent-encoding is a coded 400 like every other bad input.
     frameworkErrors,
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
+    // A hop count as proxy-addr's function (Fastify's types take no number): trust that many proxies in front.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -242,4 +243,9 @@ declare module 'fastify' {
   interface FastifyInstance {
     container: Container;
   }
+}
+
+/** Trusts the `hops` nearest proxies: the client is the address the outermost of them saw. */
+function trustHops(hops: number) {
+  return (_address: string, hop: number) => hop < hops;
 }

@@ -102,7 +102,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   const analytics = await createAnalyticsServices(core, { flushAudit: () => foundation.audit.flush() });
   const fallbacks = await createFallbackServices(core, foundation, face);
   const offline = createOfflinePackageService(core, foundation.audit, face.vault, config.offlineSigningKey);
-  const sso = await createSsoServices(core, foundation, face, { issuer: config.ssoIssuer, proxy: config.trustProxy });
+  const sso = await createSsoServices(core, foundation, face, { issuer: config.ssoIssuer, proxy: config.trustProxy !== false });
   metrics.setSources({
     engine: () => engine?.status() ?? null,
     index: () => face.gallery.registry.stats(),

@@ -40,7 +40,12 @@ export interface AppConfig {
   /** ICE servers handed to WebRTC streaming sessions and used by the server's peer (WAJAH_ICE_SERVERS, JSON; default none: host candidates only). */
   iceServers: IceServer[];
   /** Behind a TLS-terminating reverse proxy: client IP, protocol and host from X-Forwarded-* (WAJAH_TRUST_PROXY). */
-  trustProxy: boolean;
+  /**
+   * Which proxies in front may name the client in X-Forwarded-For: false (none), a number of hops (1: the
+   * one reverse proxy in front), or a comma list of proxy addresses or CIDRs. Never "every hop": the
+   * leftmost X-Forwarded-For entry is whatever the caller wrote.
+   */
+  trustProxy: false | number | string;
   /** Public URL of the OpenID Provider, ending in /oidc (WAJAH_SSO_ISSUER; default http://localhost:PORT/oidc). */
   ssoIssuer: string | null;
   /** Ed25519 key signing offline packages (WAJAH_OFFLINE_SIGNING_KEY; default: generated into the data dir). */
@@ -73,6 +78,21 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max
     return def;
   }
   return n;
+}
+
+/**
+ * WAJAH_TRUST_PROXY: 1 / true (the one proxy in front: the client is the address it appended to
+ * X-Forwarded-For), a hop count, or a comma list of the proxies' addresses or CIDRs; 0 / false / unset: none.
+ */
+function proxyTrust(env: NodeJS.ProcessEnv, problems: string[]): false | number | string {
+  const raw = env.WAJAH_TRUST_PROXY?.trim();
+  if (!raw || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return 1;
+  if (/^\d{1,2}$/.test(raw)) return Number(raw);
+  const list = raw.split(',').map((s) => s.trim());
+  if (list.every((a) => /^[0-9a-f.:]+(\/\d{1,3})?$/i.test(a))) return list.join(',');
+  problems.push(`WAJAH_TRUST_PROXY must be 1, a number of proxy hops, or a comma list of proxy addresses or CIDRs (got "${raw}")`);
+  return false;
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, def: boolean, problems: string[]): boolean {
@@ -115,7 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const webhookPollMs = int(env, 'WAJAH_WEBHOOK_POLL_MS', 500, 10, 60000, problems);
   const webhookTimeoutMs = int(env, 'WAJAH_WEBHOOK_TIMEOUT_MS', 10000, 100, 120000, problems);
   const iceServers = iceServerList(env.WAJAH_ICE_SERVERS, problems);
-  const trustProxy = bool(env, 'WAJAH_TRUST_PROXY', false, problems);
+  const trustProxy = proxyTrust(env, problems);
   const shutdownTimeoutMs = int(env, 'WAJAH_SHUTDOWN_TIMEOUT_MS', 10000, 1000, 600000, problems);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
