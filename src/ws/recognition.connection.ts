@@ -38,10 +38,22 @@ export const DEFAULT_LIMITS: RecognitionLimits = {
 /** WebSocket close codes (4xxx mirror the HTTP status of the error). */
 export const CLOSE = { tooBig: 1009, serverError: 1011, unauthorized: 4401, forbidden: 4403, authTimeout: 4408, rateLimited: 4429 } as const;
 
+/**
+ * Answers a connection may leave unread before it is cut off. Every message gets an answer (an error
+ * before authentication too), so a client that sends without reading made the server queue answers
+ * without bound: one unauthenticated connection grew the process by gigabytes in seconds and a 1 GiB heap
+ * ran out. 4 MiB is minutes of results at 10 frames/s; a client that reads never comes near it.
+ */
+export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+
 /** The part of a `ws` WebSocket this class uses (the `ws` package ships no types here). */
 export interface WsSocket {
   readonly readyState: number;
+  /** Bytes sent but not yet taken by the peer's connection (answers it has not read). */
+  readonly bufferedAmount?: number;
   send(data: string): void;
+  /** Drops the connection at once (no closing handshake: a peer that does not read would never finish it). */
+  terminate?(): void;
   close(code?: number, reason?: string): void;
   on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
@@ -299,7 +311,14 @@ export class RecognitionConnection {
   }
 
   #send(message: ServerMessage): void {
-    if (this.socket.readyState === OPEN) this.socket.send(JSON.stringify(message));
+    if (this.socket.readyState !== OPEN) return;
+    if ((this.socket.bufferedAmount ?? 0) > MAX_UNREAD_BYTES) {
+      this.d.log.error({ ip: this.d.meta.ip, unread: this.socket.bufferedAmount }, 'WebSocket client does not read its answers: disconnected');
+      if (this.socket.terminate) this.socket.terminate();
+      else this.socket.close(CLOSE.tooBig, 'answers not read');
+      return;
+    }
+    this.socket.send(JSON.stringify(message));
   }
 
   #onClose(): void {
