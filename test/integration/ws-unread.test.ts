@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import type { AddressInfo, Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import WebSocket from 'ws';
 import { useTestApp } from '../helpers/app.ts';
 import { MAX_UNREAD_BYTES } from '../../src/ws/recognition.connection.ts';
+
+interface RawSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  on(event: 'message', listener: (data: Buffer) => void): RawSocket;
+  once(event: string, listener: (...args: unknown[]) => void): RawSocket;
+  _socket: Socket;
+}
+const WebSocket = createRequire(import.meta.url)('ws') as new (url: string) => RawSocket;
+const OPEN = 1;
 
 /**
  * The attack: open /ws/recognition/ (no key needed), stop reading, and send tiny messages. Each gets an
@@ -20,7 +30,7 @@ describe('a WebSocket client that sends without reading its answers [pglite]', (
     const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws/recognition/`;
     const ws = new WebSocket(url);
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    const socket = ws._socket;
     socket.pause(); // stop reading: answers pile up on the server
     let received = 0;
     ws.on('message', (data: Buffer) => (received += data.length));
@@ -30,7 +40,7 @@ describe('a WebSocket client that sends without reading its answers [pglite]', (
     for (let i = 0; i < 400_000; i += batch) {
       for (let j = 0; j < batch; j++) ws.send('1');
       await new Promise((resolve) => setTimeout(resolve, 5));
-      if (ws.readyState !== WebSocket.OPEN) break;
+      if (ws.readyState !== OPEN) break;
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
     socket.resume(); // read what was sent before the cut
