@@ -270,5 +270,22 @@ if (backendNames().includes('pglite')) {
       const after = await rejected(cf().initFaceDetectionService(keys.detection).detect(file(`${FR}/obama/obama_01.jpg`), { limit: 0 }));
       assert.equal(after.data.code, 10);
     });
+
+    test('an example whose subject is another user\'s uuid neither reaches nor deletes that user', async () => {
+      const { app } = t();
+      // A subject is an external id; the lookup also answered to uuids, so this found Alice, and the
+      // refused image then deleted her with all her face data (and left a stray user named by her uuid).
+      const created = await app.inject({ method: 'POST', url: '/api/clients/users/', headers: { authorization: tenant.auth }, payload: { external_id: 'alice-cf', name: 'Alice' } });
+      assert.equal(created.statusCode, 201, created.body);
+      const aliceId = (created.json() as { id: string }).id;
+      const form = new FormData();
+      form.append('file', new Blob([Buffer.from('not an image at all')], { type: 'image/jpeg' }), 'x.jpg');
+      const res = await fetch(`${base}/api/v1/recognition/faces?subject=${aliceId}`, { method: 'POST', headers: { 'x-api-key': keys.recognition }, body: form });
+      assert.equal(res.status, 400);
+      const alice = await app.inject({ method: 'GET', url: '/api/clients/users/alice-cf/', headers: { authorization: tenant.auth } });
+      assert.equal(alice.statusCode, 200, 'Alice is still there');
+      const stray = await app.inject({ method: 'GET', url: `/api/clients/users/?search=${aliceId}`, headers: { authorization: tenant.auth } });
+      assert.equal((stray.json() as { count: number }).count, 0, 'the subject created for the refused example is removed again');
+    });
   });
 }

@@ -98,18 +98,16 @@ export class CompreFaceCollection {
    */
   async addExample(client: ClientContext, input: { subject: string; image: Uint8Array; contentType?: string; detProbThreshold?: number }, by: UserActor) {
     if (input.detProbThreshold !== undefined) await this.#assertDetected(input.image, input.detProbThreshold);
-    let created = false;
-    let user = await findFaceUser(this.d.db, client.id, input.subject);
-    if (!user || user.external_id !== input.subject) {
-      await this.d.users.create(client.id, { external_id: input.subject, name: input.subject }, by);
-      created = true;
-      user = await findFaceUser(this.d.db, client.id, input.subject);
-    }
+    // A subject is an external id. findFaceUser also answers to a user's uuid, so a subject that happens to
+    // be another user's uuid found that user: the example went to them, and a refused image deleted them.
+    const found = await findFaceUser(this.d.db, client.id, input.subject);
+    const existing = found?.external_id === input.subject ? found : null;
+    const userId = existing?.id ?? (await this.d.users.create(client.id, { external_id: input.subject, name: input.subject }, by)).id;
     try {
-      const saved = await this.d.enrollment.direct(client, { user_id: user!.id, image: input.image, contentType: input.contentType });
+      const saved = await this.d.enrollment.direct(client, { user_id: userId, image: input.image, contentType: input.contentType });
       return { image_id: saved.enrollment_id, subject: input.subject };
     } catch (e) {
-      if (created) await this.d.users.delete(client.id, user!.id, by).catch(() => {});
+      if (!existing) await this.d.users.delete(client.id, userId, by).catch(() => {});
       throw e;
     }
   }
