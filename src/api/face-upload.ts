@@ -28,15 +28,35 @@ const IMAGE_TYPES = /^(image\/[a-z0-9.+-]+|application\/octet-stream)$/i;
 export async function parseFaceUpload(request: FastifyRequest): Promise<void> {
   request.faceFiles = [];
   if (request.isMultipart()) {
+    // WAJAH_BODY_LIMIT bounds the whole body, as it does for JSON: @fastify/multipart's fileSize is
+    // per file, so 64 files of just under the limit each would otherwise all be held in memory.
+    const limit = request.server.container.config.bodyLimit;
+    let total = 0;
+    const tooLarge = () => appError('PAYLOAD_TOO_LARGE', `The multipart body exceeds ${limit} bytes (WAJAH_BODY_LIMIT)`, { limit });
     const fields: Record<string, string | string[]> = {};
     for await (const part of request.parts()) {
       if (part.type === 'file') {
         if (!IMAGE_TYPES.test(part.mimetype)) {
           throw appError('UNSUPPORTED_MEDIA_TYPE', `${part.fieldname}: ${part.mimetype} is not an image (JPEG, PNG or WebP)`);
         }
-        request.faceFiles.push({ field: part.fieldname, filename: part.filename, mimetype: part.mimetype, data: await part.toBuffer() });
+        const chunks: Buffer[] = [];
+        for await (const chunk of part.file as AsyncIterable<Buffer>) {
+          total += chunk.length;
+          if (total > limit) throw tooLarge();
+          chunks.push(chunk);
+        }
+        // Over fileSize the stream ends early and is marked truncated (the total check above fires first
+        // unless the two limits differ): never hand a cut image on as if it were whole.
+        if (part.file.truncated) throw tooLarge();
+        request.faceFiles.push({ field: part.fieldname, filename: part.filename, mimetype: part.mimetype, data: Buffer.concat(chunks) });
       } else {
+        // A text field over fieldSize arrives cut short: refuse it rather than validate the stump.
+        if (part.valueTruncated) {
+          throw appError('PAYLOAD_TOO_LARGE', `Field ${part.fieldname} exceeds the 1 MiB a multipart text field may hold`, { field: part.fieldname });
+        }
         const value = String(part.value);
+        total += Buffer.byteLength(value);
+        if (total > limit) throw tooLarge();
         const prev = fields[part.fieldname];
         fields[part.fieldname] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
       }

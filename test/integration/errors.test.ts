@@ -19,6 +19,20 @@ describe('error registry', () => {
   });
 });
 
+/** A multipart body by hand: [name, content, filename?] parts. */
+function multipart(parts: Array<[string, Buffer | string, string?]>): { headers: Record<string, string>; payload: Buffer } {
+  const b = 'wajahboundary';
+  const chunks: Buffer[] = [];
+  for (const [name, content, filename] of parts) {
+    const head = filename
+      ? `Content-Disposition: form-data; name="${name}"; filename="${filename}"\r\nContent-Type: image/jpeg`
+      : `Content-Disposition: form-data; name="${name}"`;
+    chunks.push(Buffer.from(`--${b}\r\n${head}\r\n\r\n`), Buffer.from(content), Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${b}--\r\n`));
+  return { headers: { 'content-type': `multipart/form-data; boundary=${b}` }, payload: Buffer.concat(chunks) };
+}
+
 describe('error shapes over HTTP', () => {
   const t = useTestApp(quickBackend(), { env: { WAJAH_BODY_LIMIT: '1024' } });
 
@@ -31,6 +45,17 @@ describe('error shapes over HTTP', () => {
     });
     assert.equal(res.statusCode, 413);
     assert.equal(res.json().code, 'PAYLOAD_TOO_LARGE');
+  });
+
+  test('a multipart body over WAJAH_BODY_LIMIT in total is 413, though each file is under it', async () => {
+    // The per-file limit alone let 64 files of just under the limit each be read and held.
+    const c = await createClient(t().app);
+    const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(796, 1)]);
+    const res = await as(t().app, c, { method: 'POST', url: '/api/auth/authentication/verify/', ...multipart([['user_id', 'u1'], ['image', jpeg, 'a.jpg'], ['extra', jpeg, 'b.jpg']]) });
+    assert.equal(res.statusCode, 413, res.body);
+    assert.equal(res.json().code, 'PAYLOAD_TOO_LARGE');
+    const one = await as(t().app, c, { method: 'POST', url: '/api/auth/authentication/verify/', ...multipart([['user_id', 'u1'], ['image', jpeg, 'a.jpg']]) });
+    assert.notEqual(one.statusCode, 413, 'one file under the limit is read');
   });
 
   test('broken JSON is 400 INVALID_JSON', async () => {
@@ -64,5 +89,19 @@ describe('error shapes over HTTP', () => {
     }
     const docs = await t().app.inject({ method: 'GET', url: '/api/docs/' });
     assert.ok([200, 302].includes(docs.statusCode));
+  });
+});
+
+describe('multipart text fields', () => {
+  const big = useTestApp(quickBackend(), { env: { WAJAH_BODY_LIMIT: String(4 * 1024 * 1024) } });
+
+  test('a multipart text field over 1 MiB is 413, never validated cut short', async () => {
+    const { app } = big();
+    const c = await createClient(app);
+    const metadata = JSON.stringify({ note: 'x'.repeat(1536 * 1024) });
+    const res = await as(app, c, { method: 'POST', url: '/api/auth/authentication/verify/', ...multipart([['user_id', 'u1'], ['metadata', metadata]]) });
+    assert.equal(res.statusCode, 413, res.body);
+    assert.equal(res.json().code, 'PAYLOAD_TOO_LARGE');
+    assert.equal(res.json().details.field, 'metadata');
   });
 });
