@@ -16,6 +16,7 @@ export async function streamingRoutes(fastify: FastifyInstance): Promise<void> {
   const { face, foundation, config, engine } = app.container;
   const streaming = new StreamingService({
     authentication: face.authentication,
+    sessions: foundation.sessionBudget,
     audit: foundation.audit,
     log: app.log,
     iceServers: config.iceServers,

@@ -16,6 +16,7 @@ const listeners = new Set<(clientId: string | null) => void>();
 const service = (engineAvailable = true, loadWrtc = async () => fakeWrtc, recheckMs?: number) =>
   new StreamingService({
     authentication: {} as never,
+    sessions: { sessionStart: async () => ({}) },
     audit: { record: async (e) => void audits.push(e) },
     log: { error: () => {}, warn: () => {} },
     iceServers: [{ urls: 'stun:stun.example.org:3478' }],

@@ -34,6 +34,7 @@ export type StreamAccess = ClientContext | { pageToken: string };
 
 export interface StreamingServiceDeps {
   authentication: FrameRecognizerDeps['authentication'];
+  sessions: FrameRecognizerDeps['sessions'];
   audit: Pick<AuditService, 'record'>;
   log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
   iceServers: IceServer[];
@@ -102,7 +103,7 @@ export class StreamingService {
       client,
       options,
       expiresAt,
-      { wrtc, authentication: this.d.authentication, meta, log: this.d.log, iceServers: this.d.iceServers, iceGatheringTimeoutMs: this.d.iceGatheringTimeoutMs ?? 5000 },
+      { wrtc, authentication: this.d.authentication, sessions: this.d.sessions, meta, log: this.d.log, iceServers: this.d.iceServers, iceGatheringTimeoutMs: this.d.iceGatheringTimeoutMs ?? 5000 },
       (s) => this.#forget(s),
     );
     const timer = setTimeout(() => session.close('expired', { type: 'error', code: 'SESSION_EXPIRED', message: 'The streaming session has expired' }), timeout * 1000);

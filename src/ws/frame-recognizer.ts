@@ -1,6 +1,7 @@
 import type { ClientContext } from '../api/request-context.ts';
 import { appError, isAppError, type ErrorCode } from '../errors.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
+import type { SessionBudget } from '../services/session-budget.service.ts';
 import type { DecisionRecorder, ImageInput, RequestMeta } from '../services/face.ts';
 import type { Challenge } from '../services/liveness.service.ts';
 import type { ClientTimestamp, FrameOptions, ServerMessage } from './messages.ts';
@@ -16,6 +17,8 @@ export interface LivenessSessionDefaults {
 
 export interface FrameRecognizerDeps {
   authentication: Pick<AuthenticationService, 'identify' | 'verify' | 'create' | 'processFrame'>;
+  /** Each liveness session a stream starts draws from the tier's sessions per hour, as `POST …/create/` does. */
+  sessions: Pick<SessionBudget, 'sessionStart'>;
   meta: RequestMeta;
 }
 
@@ -68,6 +71,8 @@ export class FrameRecognizer {
     };
     const key = JSON.stringify([mode, userId ?? null, thresholds.confidence_threshold, thresholds.search_threshold, thresholds.max_results, liveness]);
     if (this.#live?.key !== key) {
+      // Throws SESSION_LIMIT_EXCEEDED past the budget: the frame is answered with that error.
+      await this.d.sessions.sessionStart(this.client);
       const session = await this.d.authentication.create(this.client, { mode, user_id: userId, require_liveness: true, ...this.session, ...liveness, ...thresholds });
       this.#live = { key, token: session.session_token };
     }

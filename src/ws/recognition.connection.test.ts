@@ -72,6 +72,7 @@ function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<Conne
         return { status: n >= 3 ? 'completed' : 'processing' } as never;
       },
     },
+    sessions: { sessionStart: async () => ({}) },
     audit: { record: async () => {} },
     log: { error: () => {} },
     limits: { ...DEFAULT_LIMITS, ...limits },

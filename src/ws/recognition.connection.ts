@@ -6,7 +6,7 @@ import type { AuditService } from '../services/audit.service.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
 import type { RequestMeta } from '../services/face.ts';
 import { handOver, StreamTrack, withStreamTrack } from '../vision/index.ts';
-import { FrameRecognizer, answerFrame } from './frame-recognizer.ts';
+import { FrameRecognizer, answerFrame, type FrameRecognizerDeps } from './frame-recognizer.ts';
 import { StreamDecisions } from './stream-decisions.ts';
 import { parseBinaryFrame, parseClientMessage, type AuthenticateMessage, type ClientTimestamp, type DropReason, type FrameOptions, type ServerMessage } from './messages.ts';
 
@@ -64,6 +64,7 @@ export interface ConnectionDeps {
   /** The tenant's credentials changed (here or in another instance): the stream re-checks its own at once. */
   credentials: Pick<CredentialChanges, 'on'>;
   authentication: Pick<AuthenticationService, 'identify' | 'verify' | 'create' | 'processFrame'>;
+  sessions: FrameRecognizerDeps['sessions'];
   audit: Pick<AuditService, 'record'>;
   log: { error(obj: unknown, msg?: string): void };
   limits: RecognitionLimits;
@@ -199,7 +200,7 @@ export class RecognitionConnection {
       const { client } = await this.d.access.authorize(authorization, this.d.meta.ip ?? '');
       if (this.#closed) return;
       this.#client = client;
-      this.#recognizer = new FrameRecognizer({ authentication: this.d.authentication, meta: this.d.meta }, client, { session_type: 'websocket' });
+      this.#recognizer = new FrameRecognizer({ authentication: this.d.authentication, sessions: this.d.sessions, meta: this.d.meta }, client, { session_type: 'websocket' });
       this.#authorization = authorization;
       this.#send({ type: 'authenticated', client_id: client.id });
       this.#timers.push(setInterval(() => void this.#reauthorize(true), this.d.limits.reauthorizeMs));

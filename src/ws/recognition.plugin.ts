@@ -24,6 +24,7 @@ export async function recognitionWsPlugin(app: FastifyInstance, options: Partial
       access: foundation.access,
       credentials: foundation.credentials,
       authentication: face.authentication,
+      sessions: foundation.sessionBudget,
       audit: foundation.audit,
       log: request.log,
       limits,

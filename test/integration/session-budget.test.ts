@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { WsClient } from '../helpers/ws-client.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { quickBackend } from '../helpers/foundation.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
@@ -75,5 +77,33 @@ describe('session budgets: frames per second per session and sessions per hour, 
     // An enterprise tenant has no session budget.
     const big = await createTenant(app, 'Budget enterprise', 'enterprise');
     assert.equal((await session(big)).headers['x-sessionlimit-limit'], undefined);
+  });
+
+  test('a WebSocket liveness frame starts its session from the same budget: counted, and refused past it', async () => {
+    // The attack: each liveness frame with other options (or after a decision) starts a session row;
+    // over the WebSocket they were never counted, so a basic tenant opened them without end.
+    const { app } = t();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/ws/recognition/`;
+    const tenant = await createTenant(app, 'Budget ws', 'basic');
+    const [api_key, secret_key] = tenant.auth.replace(/^ApiKey /, '').split(':');
+    const ws = await WsClient.connect(url);
+    ws.send({ type: 'authenticate', api_key, secret_key });
+    assert.equal((await ws.next()).type, 'authenticated');
+    const frame = `data:image/jpeg;base64,${dataFile(FRAME).toString('base64')}`;
+    const liveFrame = (threshold: number) => {
+      ws.send({ type: 'process_frame', frame, timestamp: threshold, options: { mode: 'identification', require_liveness: true, confidence_threshold: threshold } });
+      return ws.next();
+    };
+    // Two option sets: two liveness sessions from the WebSocket.
+    assert.equal((await liveFrame(0.5)).type, 'recognition_result');
+    assert.equal((await liveFrame(0.6)).type, 'recognition_result');
+    const next = await session(tenant);
+    assert.equal(next.headers['x-sessionlimit-remaining'], '297', 'the two WebSocket sessions were counted');
+    for (let i = 0; i < 297; i++) await session(tenant);
+    const refused = await liveFrame(0.7);
+    assert.equal(refused.type, 'error');
+    assert.equal((refused as { code: string }).code, 'SESSION_LIMIT_EXCEEDED');
+    ws.close();
   });
 });
