@@ -2,8 +2,6 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { appError } from '../errors.ts';
 import { rateHeaders } from '../services/access.service.ts';
-import { tokensEqual } from '../services/credentials.ts';
-import { AdminTokenGuard } from '../services/admin-token-guard.ts';
 import './request-context.ts';
 
 /**
@@ -17,7 +15,6 @@ export const authPlugin = fp(
     const { foundation, config } = app.container;
 
     app.decorateRequest('client', null);
-    const adminGuard = new AdminTokenGuard({ redis: app.container.redis });
 
     app.decorate('authenticateClient', async function authenticateClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const { client, rate } = await foundation.access.authorize(request.headers.authorization, request.ip);
@@ -49,18 +46,9 @@ export const authPlugin = fp(
       const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
       const token = m?.[1];
       if (!token) throw appError(configured ? 'ADMIN_TOKEN_REQUIRED' : 'ADMIN_DISABLED');
-      const tooMany = (seconds: number) =>
-        appError('RATE_LIMIT_EXCEEDED', `Too many wrong operator tokens from this address; retry in ${seconds} s`, undefined, { 'retry-after': String(seconds) });
-      const ok = (!!configured && tokensEqual(token, configured)) || (!!local && tokensEqual(token, local));
-      if (ok) {
-        // A blocked address is refused even with the right token (else the guessing would just go on).
-        const wait = await adminGuard.retryAfter(request.ip);
-        if (wait) throw tooMany(wait);
-        return;
-      }
+      // A blocked address is refused even with the right token (else the guessing would just go on).
+      if (await foundation.adminGuard.check(request.ip, token, [configured, local])) return;
       foundation.security.authFailure(request.ip, { clientId: null, key: null, reason: 'admin_token' });
-      const blocked = await adminGuard.fail(request.ip);
-      if (blocked) throw tooMany(blocked);
       throw appError(configured ? 'ADMIN_TOKEN_INVALID' : 'ADMIN_DISABLED');
     });
 

@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { appError } from '../errors.ts';
-import { tokensEqual } from '../services/credentials.ts';
 
 /** The API's major version: `/api/v1/…` paths and the `X-API-Version` response header. */
 export const API_VERSION = '1';
@@ -88,7 +87,7 @@ export const operationsRoutes = fp(async function operationsRoutes(fastify: Fast
       if (tokens.length === 0) throw appError('ADMIN_DISABLED', 'Set WAJAH_METRICS_TOKEN (or WAJAH_ADMIN_TOKEN) to read /metrics');
       const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
       if (!token) throw appError('ADMIN_TOKEN_REQUIRED', 'GET /metrics needs Authorization: Bearer <WAJAH_METRICS_TOKEN or operator token>');
-      if (!tokens.some((t) => tokensEqual(token, t))) {
+      if (!(await foundation.adminGuard.check(request.ip, token, tokens))) {
         foundation.security.authFailure(request.ip, { clientId: null, key: null, reason: 'admin_token' });
         throw appError('ADMIN_TOKEN_INVALID', 'The metrics token is wrong');
       }

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { appError } from '../errors.ts';
+import { tokensEqual } from './credentials.ts';
 
 /**
  * Slows and limits wrong operator tokens per address (issue 9.10): each wrong token is answered
@@ -21,6 +23,21 @@ export class AdminTokenGuard {
     this.windowMs = options.windowMs ?? 60_000;
     this.delayMs = options.delayMs ?? 100;
     this.#redis = options.redis ?? null;
+  }
+
+  /**
+   * Checks an operator token presented from `ip` against the `accepted` ones (every route that takes
+   * one: the admin API and /metrics share this guard, so neither is a side door for guessing).
+   * Right: true, unless the address is blocked. Wrong: false after the growing delay. Blocked, right
+   * or wrong: throws RATE_LIMIT_EXCEEDED with Retry-After.
+   */
+  async check(ip: string, token: string, accepted: ReadonlyArray<string | null | undefined>, now = Date.now()): Promise<boolean> {
+    const ok = accepted.some((t) => !!t && tokensEqual(token, t));
+    const wait = ok ? await this.retryAfter(ip, now) : await this.fail(ip, now);
+    if (wait) {
+      throw appError('RATE_LIMIT_EXCEEDED', `Too many wrong operator tokens from this address; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
+    }
+    return ok;
   }
 
   /** Seconds until `ip` may try again, or 0 when it may try now. */

@@ -1,3 +1,4 @@
+import { AdminTokenGuard } from './admin-token-guard.ts';
 import { SessionBudget } from './session-budget.service.ts';
 import type { Core } from '../container.ts';
 import { ApiKeysRepository } from '../db/repositories/api-keys.repository.ts';
@@ -41,6 +42,8 @@ export interface FoundationServices {
    * local token at start and writes it (mode 0600) to the runtime file read by the CLI.
    */
   runtime: { localAdminToken: string | null };
+  /** Wrong operator tokens per address, counted across the admin API and /metrics (and, with Redis, instances). */
+  adminGuard: AdminTokenGuard;
   close(): Promise<void>;
 }
 
@@ -80,6 +83,7 @@ export async function createFoundationServices(core: Core): Promise<FoundationSe
     retention,
     credentials,
     runtime: { localAdminToken: null },
+    adminGuard: new AdminTokenGuard({ redis: core.redis }),
     async close() {
       retention.stop();
       await audit.close();

@@ -28,6 +28,21 @@ describe('admin token and key checks that leak nothing', () => {
     assert.equal(operator.statusCode, 200);
   });
 
+  test('/metrics takes the operator token too, so it shares the guard: no side door for guessing at full speed', async () => {
+    const { app } = t();
+    const attacker = '203.0.113.44';
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer guess-${i}` }, remoteAddress: attacker })),
+    );
+    const codes = answers.map((r) => r.json().code as string);
+    assert.equal(codes.filter((c) => c === 'ADMIN_TOKEN_INVALID').length, 10, codes.join(','));
+    assert.equal(codes.filter((c) => c === 'RATE_LIMIT_EXCEEDED').length, 20);
+    // One count per address across both doors: the admin API is closed to this address as well.
+    assert.equal((await app.inject({ method: 'GET', url: '/api/admin/clients/', headers: adminHeaders, remoteAddress: attacker })).statusCode, 429);
+    assert.equal((await app.inject({ method: 'GET', url: '/metrics', headers: adminHeaders, remoteAddress: attacker })).statusCode, 429);
+    assert.equal((await app.inject({ method: 'GET', url: '/metrics', headers: adminHeaders, remoteAddress: '198.51.100.44' })).statusCode, 200);
+  });
+
   test('15.8: no token says a token is required; a wrong one says it is wrong', async () => {
     const { app } = t();
     const none = await app.inject({ method: 'GET', url: '/api/admin/clients/', remoteAddress: '198.51.100.31' });
