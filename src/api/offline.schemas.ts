@@ -33,6 +33,7 @@ export const OfflinePackageSchema = Type.Object(
 export const IssuedOfflinePackage = Type.Object(
   {
     package_id: Type.String({ format: 'uuid' }),
+    client_id: Type.String({ format: 'uuid', description: 'The tenant the package belongs to: configure devices with it (verifyOffline `clientId`, `wajah offline verify --client-id`)' }),
     user_id: Type.String({ description: 'The external_id' }),
     model: Type.String(),
     template_count: Type.Integer(),

@@ -11,11 +11,11 @@ import { importPublicKey } from './signing-key.ts';
  * network. Checks the package signature and expiry, decrypts the templates with the package secret, runs
  * the same face engine in-process on the probe image, and compares with the package's calibrated threshold.
  *
- * Throws AppError with OFFLINE_PACKAGE_INVALID, OFFLINE_SIGNATURE_INVALID, OFFLINE_PACKAGE_EXPIRED,
+ * Throws AppError with OFFLINE_PACKAGE_INVALID, OFFLINE_SIGNATURE_INVALID, OFFLINE_CLIENT_MISMATCH, OFFLINE_PACKAGE_EXPIRED,
  * OFFLINE_DECRYPTION_FAILED, MODEL_MISMATCH, or the engine's image codes (NO_FACE_DETECTED, INVALID_IMAGE, …).
  *
  * @example
- *   const r = await verifyOffline({ package: fs.readFileSync('pkg.json', 'utf8'), packageSecret, publicKey: pem, image: jpeg });
+ *   const r = await verifyOffline({ package: fs.readFileSync('pkg.json', 'utf8'), packageSecret, publicKey: pem, clientId, image: jpeg });
  *   if (r.authenticated) open();
  */
 export interface VerifyOfflineInput {
@@ -24,6 +24,12 @@ export interface VerifyOfflineInput {
   packageSecret: string;
   /** The server's public key: PEM, JWK, the public-key endpoint's answer, or a KeyObject. */
   publicKey: string | Buffer | KeyObject | Record<string, unknown>;
+  /**
+   * The tenant (client id) this device serves. One server signs the packages of all its tenants with
+   * one key, so the signature alone would let any tenant's package (with a face and secret of its
+   * issuer's choosing) open another tenant's door.
+   */
+  clientId: string;
   /** Probe image: JPEG/PNG/WebP bytes or a data URL. */
   image: Uint8Array | string;
   /** A running engine to reuse (its default model must be the package's); otherwise one worker is started and closed. */
@@ -51,6 +57,9 @@ export interface VerifyOfflineResult {
 }
 
 export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOfflineResult> {
+  if (typeof input.clientId !== 'string' || !input.clientId) {
+    throw appError('VALIDATION_ERROR', 'clientId is required: the tenant whose packages this device accepts', { field: 'clientId' });
+  }
   const pkg = parsePackage(input.package);
   let publicKey: KeyObject;
   try {
@@ -59,6 +68,9 @@ export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOf
     throw appError('OFFLINE_PACKAGE_INVALID', `The public key cannot be read: ${(e as Error).message}`);
   }
   const payload = openSignedPackage(pkg, publicKey);
+  if (payload.client_id !== input.clientId) {
+    throw appError('OFFLINE_CLIENT_MISMATCH', `The package was issued to client ${payload.client_id}, not to ${input.clientId}`, { package_client_id: payload.client_id });
+  }
   const now = input.now ?? new Date();
   const expiresAt = Date.parse(payload.expires_at);
   if (!Number.isFinite(expiresAt)) throw appError('OFFLINE_PACKAGE_INVALID', 'The package has no valid expires_at');

@@ -116,6 +116,7 @@ export class OfflinePackageService {
     });
     return {
       package_id: head.package_id,
+      client_id: client.id,
       user_id: user.external_id,
       model,
       template_count: head.template_count,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +33,7 @@ after(async () => {
 });
 
 /** A package and public key saved by the first backend run, for the CLI tests. */
-let saved: { pkg: OfflinePackage; publicKeyPem: string; publicKeyAnswer: unknown } | null = null;
+let saved: { pkg: OfflinePackage; publicKeyPem: string; publicKeyAnswer: unknown; clientId: string } | null = null;
 
 const decode = (pkg: OfflinePackage): OfflinePayload => JSON.parse(Buffer.from(pkg.payload, 'base64url').toString('utf8'));
 const encode = (payload: OfflinePayload): string => Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
@@ -67,7 +67,7 @@ for (const backend of backendNames()) {
     const issue = (who: Tenant, user: string, body: Record<string, unknown> = { package_secret: SECRET }) =>
       postJson(t().app, `/api/clients/users/${encodeURIComponent(user)}/offline-package/`, who, body);
     const verify = (pkg: unknown, image: string, extra: Partial<Parameters<typeof verifyOffline>[0]> = {}) =>
-      verifyOffline({ package: pkg, packageSecret: SECRET, publicKey: publicKeyPem, image: dataFile(image), engine: deviceEngine, ...extra });
+      verifyOffline({ package: pkg, packageSecret: SECRET, publicKey: publicKeyPem, clientId: tenant.clientId, image: dataFile(image), engine: deviceEngine, ...extra });
 
     test('setup: two tenants; an enrolled user, one without enrollment, one deactivated', async () => {
       const { app } = t();
@@ -98,7 +98,7 @@ for (const backend of backendNames()) {
       publicKeyPem = body.pem;
       const again = await t().app.inject({ method: 'GET', url: '/api/offline/public-key/' });
       assert.equal(again.json().key_id, body.key_id, 'the same key on every call');
-      saved = { pkg: null as unknown as OfflinePackage, publicKeyPem, publicKeyAnswer: body };
+      saved = { pkg: null as unknown as OfflinePackage, publicKeyPem, publicKeyAnswer: body, clientId: tenant.clientId };
     });
 
     test('the routes and their schemas are in the OpenAPI document', async () => {
@@ -118,6 +118,7 @@ for (const backend of backendNames()) {
       const pkg = issued.package;
       assert.equal(pkg.format, 'wajah.offline-package.v1');
       assert.equal(issued.issued_count, 1);
+      assert.equal((res.json() as { client_id: string }).client_id, tenant.clientId, 'the answer names the tenant devices are configured with');
       const p = decode(pkg);
       assert.equal(p.client_id, tenant.clientId);
       assert.equal(p.user.external_id, 'EMP001');
@@ -202,6 +203,25 @@ for (const backend of backendNames()) {
       assert.ok(impostor.similarity < genuine.similarity);
       // The whole issue response works too (what a client gets from the API).
       assert.equal((await verify(issued, OBAMA_2)).authenticated, true);
+    });
+
+    test('device: a package another tenant of this server issued → OFFLINE_CLIENT_MISMATCH, though the server signed it', async () => {
+      // The attack: tenant B enrolls its own face, issues a package with a secret of its choosing, and
+      // hands it to tenant A's door reader, which trusts the server's key. The signature is genuine.
+      const { app } = t();
+      await createUser(app, other, 'INTRUDER', 'Barack Obama');
+      const enrolled = await postForm(app, '/api/auth/enrollment/direct/', other, [
+        { name: 'user_id', value: 'INTRUDER' },
+        { name: 'image', value: dataFile(OBAMA_1) },
+        { name: 'quality_threshold', value: '0.3' },
+      ]);
+      assert.equal(enrolled.statusCode, 201, enrolled.body);
+      const foreign = await issue(other, 'INTRUDER');
+      assert.equal(foreign.statusCode, 201, foreign.body);
+      await rejects(verify(foreign.json().package, OBAMA_2), 'OFFLINE_CLIENT_MISMATCH');
+      // Tenant B's own devices accept it; a device must name its tenant.
+      assert.equal((await verify(foreign.json().package, OBAMA_2, { clientId: other.clientId })).authenticated, true);
+      await rejects(verify(issued.package, OBAMA_2, { clientId: '' }), 'VALIDATION_ERROR');
     });
 
     test('device: a tampered package (one template byte, the expiry, or a forged signer) → OFFLINE_SIGNATURE_INVALID', async () => {
@@ -300,14 +320,14 @@ dns.lookup = deny('lookup'); dns.promises.lookup = deny('lookup');\n`,
 
   test('the same person: exit 0 and a JSON result; another person: exit 1', async () => {
     files();
-    const ok = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem', '--image', 'obama_02.jpg']);
+    const ok = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', saved!.clientId, '--image', 'obama_02.jpg']);
     assert.equal(ok.code, 0, ok.stderr);
     const result = JSON.parse(ok.stdout);
     assert.equal(result.authenticated, true);
     assert.equal(result.user_id, 'EMP001');
     assert.ok(result.confidence >= 0.8);
     // The secret from the environment, the public key as the endpoint's JSON answer.
-    const no = await cli(['--package', 'pkg.json', '--public-key', 'key.json', '--image', 'biden_01.jpg'], { WAJAH_OFFLINE_PACKAGE_SECRET: SECRET });
+    const no = await cli(['--package', 'pkg.json', '--public-key', 'key.json', '--client-id', saved!.clientId, '--image', 'biden_01.jpg'], { WAJAH_OFFLINE_PACKAGE_SECRET: SECRET });
     assert.equal(no.code, 1, no.stderr);
     assert.equal(JSON.parse(no.stdout).authenticated, false);
     assert.equal(fs.existsSync(dataDir), false, 'no data directory (database, keys) was created');
@@ -315,17 +335,23 @@ dns.lookup = deny('lookup'); dns.promises.lookup = deny('lookup');\n`,
 
   test('errors exit 2 with a coded JSON error: tampered package, wrong secret, missing file, missing option', async () => {
     files();
-    const tampered = await cli(['--package', 'tampered.json', '--secret', SECRET, '--public-key', 'key.pem', '--image', 'obama_02.jpg']);
+    const tampered = await cli(['--package', 'tampered.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', saved!.clientId, '--image', 'obama_02.jpg']);
     assert.equal(tampered.code, 2, tampered.stderr);
     assert.equal(JSON.parse(tampered.stdout).error.code, 'OFFLINE_SIGNATURE_INVALID');
-    const wrong = await cli(['--package', 'pkg.json', '--secret', 'not-the-secret-at-all', '--public-key', 'key.pem', '--image', 'obama_02.jpg']);
+    const wrong = await cli(['--package', 'pkg.json', '--secret', 'not-the-secret-at-all', '--public-key', 'key.pem', '--client-id', saved!.clientId, '--image', 'obama_02.jpg']);
     assert.equal(wrong.code, 2, wrong.stderr);
     assert.equal(JSON.parse(wrong.stdout).error.code, 'OFFLINE_DECRYPTION_FAILED');
-    const missing = await cli(['--package', 'nope.json', '--secret', SECRET, '--public-key', 'key.pem', '--image', 'obama_02.jpg']);
+    const missing = await cli(['--package', 'nope.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', saved!.clientId, '--image', 'obama_02.jpg']);
     assert.equal(missing.code, 2);
     assert.equal(JSON.parse(missing.stdout).error.code, 'VALIDATION_ERROR');
-    const noImage = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem']);
+    const noImage = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', saved!.clientId]);
     assert.equal(noImage.code, 2, noImage.stderr);
     assert.match(noImage.stderr, /--image/);
+    const noClient = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem', '--image', 'obama_02.jpg']);
+    assert.equal(noClient.code, 2, noClient.stderr);
+    assert.equal(JSON.parse(noClient.stdout).error.code, 'VALIDATION_ERROR');
+    const foreign = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', randomUUID(), '--image', 'obama_02.jpg']);
+    assert.equal(foreign.code, 2, foreign.stderr);
+    assert.equal(JSON.parse(foreign.stdout).error.code, 'OFFLINE_CLIENT_MISMATCH');
   });
 });
