@@ -7,7 +7,7 @@ import type { AuthenticationService } from '../services/authentication.service.t
 import type { ImageInput, RequestMeta } from '../services/face.ts';
 import { withHeadChallenge, type Challenge } from '../services/liveness.service.ts';
 import { appError, isAppError, type ErrorCode } from '../errors.ts';
-import { findFaceUser } from '../db/repositories/templates.repository.ts';
+import { findFaceUser, findFaceUserByExternalId } from '../db/repositories/templates.repository.ts';
 import {
   findSsoClient,
   findSsoLogin,
@@ -164,7 +164,8 @@ export class SsoLoginService {
     const r = out.result;
     const externalId = out.status === 'completed' && out.liveness_result?.passed === true ? (r?.authenticated === true ? r.user_id : r?.matches?.[0]?.user_id) : null;
     if (!externalId) return this.#sessionFailed(raw, uid, login.session_id, 'Face authentication failed');
-    const user = await findFaceUser(this.d.db, login.client_id, externalId);
+    // The result names the recognised user by external id: look it up as one (never as a uuid).
+    const user = await findFaceUserByExternalId(this.d.db, login.client_id, externalId);
     if (!user || !user.is_active || (login.user_id && user.id !== login.user_id)) return this.#sessionFailed(raw, uid, login.session_id, 'Face authentication failed');
     return this.#finish(raw, uid, login.session_id, user.id, null);
   }

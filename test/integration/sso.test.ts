@@ -326,6 +326,36 @@ if (backendNames().includes('pglite')) {
       assert.equal(payload.email, undefined, 'no email claim without the email scope');
     });
 
+    test('the recognised external id is looked up as an external id: one equal to another user\'s uuid signs in its own user', async () => {
+      // External ids are the tenant's (often from an HR system); one that happens to be another user's uuid
+      // made the lookup find that other user, so AOC's face signed in as VICTIM.
+      const { app } = t();
+      const victimId = await createUser(app, a, 'VICTIM', 'Victim');
+      const rename = (to: string) => app.inject({ method: 'PUT', url: `/api/clients/users/${aocId}/`, headers: { authorization: a.auth, 'content-type': 'application/json' }, payload: { external_id: to } });
+      assert.equal((await rename(victimId)).statusCode, 200);
+      try {
+        const rp = await registerRp(app, a, { liveness_challenges: ['head_movement'], max_attempts: 1, token_endpoint_auth_method: 'none' });
+        const br = new Browser(app);
+        const p = pkce();
+        const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st', nonce: 'nn', scope: 'openid' }));
+        assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).json().mode, 'identification');
+        const done = await runFrames(br, uid, headturn.filter((_, i) => i > 0 && i % 2 === 1));
+        assert.equal(done.status, 'completed', JSON.stringify(done));
+        const cb = await followToRp(br, done.redirect_to);
+        const tok = await app.inject({
+          method: 'POST',
+          url: '/oidc/token',
+          headers: { host: HOST, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ grant_type: 'authorization_code', code: cb.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: p.verifier, client_id: rp.client_id }).toString(),
+        });
+        assert.equal(tok.statusCode, 200, tok.body);
+        const { payload } = await jwtVerify(tok.json().id_token, createLocalJWKSet((await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json()), { issuer: ISSUER, audience: rp.client_id });
+        assert.equal(payload.sub, aocId, 'the face that was recognised, never the user whose uuid its external id spells');
+      } finally {
+        assert.equal((await rename('AOC')).statusCode, 200);
+      }
+    });
+
     test('a different person (verification against tenant B\'s PERSON_B with the AOC video) ends in access_denied', async () => {
       const { app, container } = t();
       const rp = await registerRp(app, b, { liveness_challenges: ['head_movement'], max_attempts: 1 });

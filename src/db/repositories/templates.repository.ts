@@ -114,6 +114,15 @@ export async function findFaceUser(db: Db, clientId: string, idOrExternal: strin
 }
 
 /**
+ * A user of this tenant by external_id only: for names that come from a recognition result or a
+ * CompreFace subject, which are external ids. (findFaceUser would let one that spells another user's
+ * uuid find that other user.)
+ */
+export async function findFaceUserByExternalId(db: Db, clientId: string, externalId: string): Promise<FaceUser | undefined> {
+  return (await db.selectFrom('users').select(USER_COLUMNS).where('client_id', '=', clientId).where('external_id', '=', externalId).executeTakeFirst()) as FaceUser | undefined;
+}
+
+/**
  * findFaceUser and that user's templates (loadUserTemplates) in one read: a one-shot verification needs
  * both, and the embedded database answers one joined query in one round trip instead of two.
  */

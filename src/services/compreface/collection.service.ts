@@ -8,7 +8,7 @@ import {
   listSubjectNames,
   moveExamples,
 } from '../../db/repositories/compreface.repository.ts';
-import { findFaceUser } from '../../db/repositories/templates.repository.ts';
+import { findFaceUserByExternalId } from '../../db/repositories/templates.repository.ts';
 import { appError } from '../../errors.ts';
 import type { FaceEngine } from '../../vision/types.ts';
 import type { EnrollmentService } from '../enrollment.service.ts';
@@ -56,8 +56,8 @@ export class CompreFaceCollection {
   async renameSubject(client: ClientContext, from: string, to: string, by: UserActor) {
     const source = await this.#subject(client.id, from);
     if (from === to) return { updated: true };
-    const target = await findFaceUser(this.d.db, client.id, to);
-    if (!target || target.external_id !== to) {
+    const target = await findFaceUserByExternalId(this.d.db, client.id, to);
+    if (!target) {
       const name = source.name === source.external_id ? to : undefined;
       await this.d.users.update(client.id, source.id, { external_id: to, ...(name ? { name } : {}) }, by);
       return { updated: true };
@@ -84,7 +84,7 @@ export class CompreFaceCollection {
   async deleteAllSubjects(client: ClientContext, by: UserActor) {
     let deleted = 0;
     for (const name of await listSubjectNames(this.d.db, client.id)) {
-      const user = await findFaceUser(this.d.db, client.id, name);
+      const user = await findFaceUserByExternalId(this.d.db, client.id, name);
       if (!user) continue;
       await this.d.users.delete(client.id, user.id, by);
       deleted++;
@@ -98,10 +98,9 @@ export class CompreFaceCollection {
    */
   async addExample(client: ClientContext, input: { subject: string; image: Uint8Array; contentType?: string; detProbThreshold?: number }, by: UserActor) {
     if (input.detProbThreshold !== undefined) await this.#assertDetected(input.image, input.detProbThreshold);
-    // A subject is an external id. findFaceUser also answers to a user's uuid, so a subject that happens to
-    // be another user's uuid found that user: the example went to them, and a refused image deleted them.
-    const found = await findFaceUser(this.d.db, client.id, input.subject);
-    const existing = found?.external_id === input.subject ? found : null;
+    // A subject is an external id, never looked up as a uuid (every subject lookup here): one that happened
+    // to be another user's uuid found that user, the example went to them, and a refused image deleted them.
+    const existing = (await findFaceUserByExternalId(this.d.db, client.id, input.subject)) ?? null;
     const userId = existing?.id ?? (await this.d.users.create(client.id, { external_id: input.subject, name: input.subject }, by)).id;
     try {
       const saved = await this.d.enrollment.direct(client, { user_id: userId, image: input.image, contentType: input.contentType });
@@ -115,7 +114,7 @@ export class CompreFaceCollection {
   async listExamples(client: ClientContext, q: { page: number; size: number; subject?: string }) {
     let userId: string | undefined;
     if (q.subject) {
-      const user = await findFaceUser(this.d.db, client.id, q.subject);
+      const user = await findFaceUserByExternalId(this.d.db, client.id, q.subject);
       if (!user) return page([], 0, q.page, q.size);
       userId = user.id;
     }
@@ -127,7 +126,7 @@ export class CompreFaceCollection {
   async deleteExamples(client: ClientContext, subject: string | undefined) {
     let userId: string | undefined;
     if (subject) {
-      const user = await findFaceUser(this.d.db, client.id, subject);
+      const user = await findFaceUserByExternalId(this.d.db, client.id, subject);
       if (!user) return { deleted: 0 };
       userId = user.id;
     }
@@ -165,7 +164,7 @@ export class CompreFaceCollection {
   }
 
   async #subject(clientId: string, subject: string) {
-    const user = await findFaceUser(this.d.db, clientId, subject);
+    const user = await findFaceUserByExternalId(this.d.db, clientId, subject);
     if (!user) throw appError('USER_NOT_FOUND', `Subject ${subject} not found`);
     return user;
   }
