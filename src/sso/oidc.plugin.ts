@@ -20,16 +20,18 @@ export async function oidcPlugin(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const sso = app.container.sso;
   const issuer = new URL(sso.issuer);
-  const trustProxy = !!app.container.config.trustProxy;
   /** The provider builds every URL (discovery, redirects) from the request: make it the configured issuer's. */
-  const pinToIssuer = (req: IncomingMessage): IncomingMessage => {
+  // The client address as well: the provider (Koa) takes the leftmost X-Forwarded-For entry, which the
+  // caller writes; Fastify's request.ip applies WAJAH_TRUST_PROXY (hops or proxy addresses).
+  const pinToIssuer = (request: FastifyRequest): IncomingMessage => {
+    const req = request.raw;
     req.headers.host = issuer.host;
     req.headers['x-forwarded-host'] = issuer.host;
     req.headers['x-forwarded-proto'] = issuer.protocol.replace(/:$/, '');
-    if (!trustProxy) delete req.headers['x-forwarded-for'];
+    req.headers['x-forwarded-for'] = request.ip;
     return req;
   };
-  const raw = (request: FastifyRequest, reply: FastifyReply) => ({ req: pinToIssuer(request.raw), res: reply.raw });
+  const raw = (request: FastifyRequest, reply: FastifyReply) => ({ req: pinToIssuer(request), res: reply.raw });
   const hide = { hide: true };
 
   app.get(`${SSO_MOUNT_PATH}/interaction/:uid`, { schema: { ...hide, params: Uid } }, async (request, reply) => {
@@ -63,7 +65,7 @@ export async function oidcPlugin(fastify: FastifyInstance): Promise<void> {
     const callback = sso.provider.callback();
     const handler = (request: FastifyRequest, reply: FastifyReply) => {
       reply.hijack();
-      const req = pinToIssuer(request.raw) as IncomingMessage & { originalUrl?: string };
+      const req = pinToIssuer(request) as IncomingMessage & { originalUrl?: string };
       // Express-style mount: the provider sees paths without /oidc and builds its URLs from originalUrl.
       req.originalUrl = req.url;
       req.url = req.url!.slice(SSO_MOUNT_PATH.length) || '/';

@@ -29,6 +29,16 @@ describe('WAJAH_TRUST_PROXY=1 behind one reverse proxy', () => {
     assert.equal((await call('10.1.2.3')).statusCode, 200);
   });
 
+  test('the OpenID Provider sees the same client address, not the forged leftmost entry', async () => {
+    const { app, container } = t();
+    const seen: string[] = [];
+    // The provider's own events carry its context: an authorization request for an unknown client.
+    container.sso.provider.on('authorization.error', (ctx: { ip: string }) => seen.push(ctx.ip));
+    const res = await app.inject({ method: 'GET', url: '/oidc/auth?client_id=nobody&response_type=code&scope=openid', remoteAddress: proxy, headers: { 'x-forwarded-for': '10.1.2.3, 203.0.113.9' } });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.deepEqual(seen, ['203.0.113.9']);
+  });
+
   test('the setting takes a hop count or the proxies\' addresses, and refuses anything else', () => {
     assert.equal(loadConfig({ WAJAH_TRUST_PROXY: '1' }).trustProxy, 1);
     assert.equal(loadConfig({ WAJAH_TRUST_PROXY: 'true' }).trustProxy, 1);
