@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { appError } from '../errors.ts';
 import { tokensEqual } from './credentials.ts';
+import { SlidingWindow } from './sliding-window.ts';
 
 /**
  * Slows and limits wrong operator tokens per address (issue 9.10): each wrong token is answered
@@ -13,16 +14,15 @@ import { tokensEqual } from './credentials.ts';
  * @example if (ok) { if (await guard.retryAfter(ip)) throw 429 } else if (await guard.fail(ip)) throw 429; else throw 401
  */
 export class AdminTokenGuard {
-  #failures = new Map<string, number[]>();
   readonly maxFailures: number;
   readonly windowMs: number;
   readonly delayMs: number;
-  readonly #redis: Redis | null;
+  readonly #failures: SlidingWindow;
   constructor(options: { maxFailures?: number; windowMs?: number; delayMs?: number; redis?: Redis | null } = {}) {
     this.maxFailures = options.maxFailures ?? 10;
     this.windowMs = options.windowMs ?? 60_000;
     this.delayMs = options.delayMs ?? 100;
-    this.#redis = options.redis ?? null;
+    this.#failures = new SlidingWindow({ redis: options.redis ?? null, prefix: 'wajah:admin-fail:', windowMs: this.windowMs });
   }
 
   /**
@@ -42,8 +42,7 @@ export class AdminTokenGuard {
 
   /** Seconds until `ip` may try again, or 0 when it may try now. */
   async retryAfter(ip: string, now = Date.now()): Promise<number> {
-    const shared = await this.#shared(ip, now, false);
-    const { count, oldest } = shared ?? this.#local(ip, now);
+    const { count, oldest } = await this.#failures.peek(ip, now);
     if (count < this.maxFailures) return 0;
     return Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000));
   }
@@ -54,48 +53,10 @@ export class AdminTokenGuard {
    * otherwise waits before the answer (the n-th recent failure waits n × delay, at most 1 s) and returns 0.
    */
   async fail(ip: string, now = Date.now()): Promise<number> {
-    const recent = this.#recentLocal(ip, now);
-    recent.push(now);
-    this.#failures.set(ip, recent);
-    if (this.#failures.size > 10_000) this.#prune(now);
-    const shared = await this.#shared(ip, now, true);
-    const count = shared?.count ?? recent.length;
-    if (count > this.maxFailures) return Math.max(1, Math.ceil(((shared?.oldest ?? recent[0]!) + this.windowMs - now) / 1000));
+    const { count, oldest } = await this.#failures.add(ip, now);
+    if (count > this.maxFailures) return Math.max(1, Math.ceil((oldest + this.windowMs - now) / 1000));
     const wait = Math.min(1000, this.delayMs * count);
     await new Promise((resolve) => setTimeout(resolve, wait).unref());
     return 0;
   }
-
-  /** The address's failures in the window from Redis (adding one when `add`), or null without Redis. */
-  async #shared(ip: string, now: number, add: boolean): Promise<{ count: number; oldest: number } | null> {
-    if (!this.#redis) return null;
-    try {
-      const [count, oldest] = (await this.#redis.eval(FAILURES_SCRIPT, 1, `wajah:admin-fail:${ip}`, String(now), String(this.windowMs), add ? '1' : '0', `${now}:${Math.random()}`)) as [number, string];
-      return { count: Number(count), oldest: Number(oldest) || now };
-    } catch {
-      return null; // Redis down: this process's own count still limits
-    }
-  }
-
-  #local(ip: string, now: number): { count: number; oldest: number } {
-    const recent = this.#recentLocal(ip, now);
-    return { count: recent.length, oldest: recent[0] ?? now };
-  }
-
-  #recentLocal(ip: string, now: number): number[] {
-    return (this.#failures.get(ip) ?? []).filter((t) => now - t < this.windowMs);
-  }
-
-  #prune(now: number): void {
-    for (const [ip, times] of this.#failures) if (!times.some((t) => now - t < this.windowMs)) this.#failures.delete(ip);
-  }
 }
-
-// KEYS[1] = the address's set; ARGV = now, window (ms), add (1/0), a unique member. Returns {count, oldest}.
-const FAILURES_SCRIPT = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-if ARGV[3] == '1' then
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {redis.call('ZCARD', KEYS[1]), oldest[2] or ARGV[1]}`;

@@ -13,7 +13,7 @@ import { IpAllowlist } from './ip-allowlist.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.service.ts';
 import { RetentionService } from './retention.service.ts';
 import { scrubEndedSessions } from '../db/repositories/sessions.repository.ts';
-import { SecurityMonitor } from './security-monitor.service.ts';
+import { DEFAULT_THRESHOLDS, SecurityMonitor } from './security-monitor.service.ts';
 import { StatusService } from './status.service.ts';
 import { UsersService } from './users.service.ts';
 
@@ -55,7 +55,7 @@ export async function createFoundationServices(core: Core): Promise<FoundationSe
   const auditRepo = new AuditRepository(db);
 
   const audit = new AuditService(auditRepo, core.log);
-  const security = new SecurityMonitor(audit);
+  const security = new SecurityMonitor(audit, DEFAULT_THRESHOLDS, core.redis);
   const rateLimiter = createRateLimiter(core.redis, core.log);
   const ipAllowlist = new IpAllowlist();
   const access = new AccessService(keysRepo, rateLimiter, ipAllowlist, security, core.log);
@@ -86,6 +86,7 @@ export async function createFoundationServices(core: Core): Promise<FoundationSe
     adminGuard: new AdminTokenGuard({ redis: core.redis }),
     async close() {
       retention.stop();
+      await security.flush();
       await audit.close();
       await credentials.close();
     },

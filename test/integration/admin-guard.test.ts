@@ -110,4 +110,22 @@ describe('operator-token guessing across two instances sharing Redis', { skip: R
       assert.equal(blocked.statusCode, 429);
     }
   });
+
+  test('failed API-key calls spread over both instances make one burst, reported once (the security monitor counts in Redis)', async () => {
+    const attacker = `198.18.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+    // 12 failures from one address, 6 through each instance: under the burst of 10 in either process alone.
+    for (let i = 0; i < 12; i++) {
+      const res = await (i % 2 ? two() : one()).app.inject({ method: 'GET', url: '/api/clients/users/', headers: { authorization: `ApiKey wk_${'0'.repeat(31)}${i % 10}:wsk_wrong` }, remoteAddress: attacker });
+      assert.equal(res.statusCode, 401);
+    }
+    let bursts = 0;
+    for (const t of [one, two]) {
+      const { container } = t();
+      await container.foundation.security.flush();
+      await container.foundation.audit.flush();
+      const rows = await container.database.db.selectFrom('audit_logs').select('action').where('category', '=', 'security').where('action', '=', 'auth_failure_burst').where('target', '=', attacker).execute();
+      bursts += rows.length;
+    }
+    assert.equal(bursts, 1, 'one burst, seen across instances and reported by one of them');
+  });
 });

@@ -106,6 +106,7 @@ for (const backend of backendNames()) {
       for (let i = 0; i < 12; i++) await app.inject({ ...STATUS, remoteAddress: '203.0.113.7', headers: { authorization: `ApiKey ${c.api_key}:wrong${i}` } });
       await app.inject({ method: 'POST', url: `/api/admin/keys/${c.api_key}/revoke/`, headers: adminHeaders });
       await as(app, c, STATUS);
+      await container.foundation.security.flush();
       await container.foundation.audit.flush();
       const rows = await container.database.db
         .selectFrom('audit_logs')
