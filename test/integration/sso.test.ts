@@ -122,6 +122,31 @@ async function runFrames(b: Browser, uid: string, frames: Buffer[]) {
   return body;
 }
 
+/**
+ * A public RP of `tenant` (head movement, one attempt), a sign-in without login_hint (identification) run
+ * with `frames`, and the code exchanged: the id_token's claims.
+ */
+async function identifySignIn(app: FastifyInstance, tenant: Tenant, frames: Buffer[]) {
+  const rp = await registerRp(app, tenant, { liveness_challenges: ['head_movement'], max_attempts: 1, token_endpoint_auth_method: 'none' });
+  const br = new Browser(app);
+  const p = pkce();
+  const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st', nonce: 'nn', scope: 'openid' }));
+  const s = (await br.request('POST', `/oidc/interaction/${uid}/start`)).json();
+  assert.equal(s.mode, 'identification');
+  const done = await runFrames(br, uid, frames);
+  assert.equal(done.status, 'completed', JSON.stringify(done));
+  const cb = await followToRp(br, done.redirect_to);
+  const tok = await app.inject({
+    method: 'POST',
+    url: '/oidc/token',
+    headers: { host: HOST, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ grant_type: 'authorization_code', code: cb.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: p.verifier, client_id: rp.client_id }).toString(),
+  });
+  assert.equal(tok.statusCode, 200, tok.body);
+  const { payload } = await jwtVerify(tok.json().id_token, createLocalJWKSet((await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json()), { issuer: ISSUER, audience: rp.client_id });
+  return payload;
+}
+
 if (backendNames().includes('pglite')) {
   describe('SSO: face sign-in through OpenID Connect [pglite]', () => {
     const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
@@ -304,24 +329,7 @@ if (backendNames().includes('pglite')) {
     });
 
     test('identification without login_hint signs the right user in', async () => {
-      const { app } = t();
-      const rp = await registerRp(app, a, { liveness_challenges: ['head_movement'], max_attempts: 1, token_endpoint_auth_method: 'none' });
-      const br = new Browser(app);
-      const p = pkce();
-      const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st', nonce: 'nn', scope: 'openid' }));
-      const s = (await br.request('POST', `/oidc/interaction/${uid}/start`)).json();
-      assert.equal(s.mode, 'identification');
-      const done = await runFrames(br, uid, headturn.filter((_, i) => i > 0 && i % 2 === 1));
-      assert.equal(done.status, 'completed', JSON.stringify(done));
-      const cb = await followToRp(br, done.redirect_to);
-      const tok = await app.inject({
-        method: 'POST',
-        url: '/oidc/token',
-        headers: { host: HOST, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ grant_type: 'authorization_code', code: cb.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: p.verifier, client_id: rp.client_id }).toString(),
-      });
-      assert.equal(tok.statusCode, 200, tok.body);
-      const { payload } = await jwtVerify(tok.json().id_token, createLocalJWKSet((await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json()), { issuer: ISSUER, audience: rp.client_id });
+      const payload = await identifySignIn(t().app, a, headturn.filter((_, i) => i > 0 && i % 2 === 1));
       assert.equal(payload.sub, aocId);
       assert.equal(payload.email, undefined, 'no email claim without the email scope');
     });
@@ -334,22 +342,7 @@ if (backendNames().includes('pglite')) {
       const rename = (to: string) => app.inject({ method: 'PUT', url: `/api/clients/users/${aocId}/`, headers: { authorization: a.auth, 'content-type': 'application/json' }, payload: { external_id: to } });
       assert.equal((await rename(victimId)).statusCode, 200);
       try {
-        const rp = await registerRp(app, a, { liveness_challenges: ['head_movement'], max_attempts: 1, token_endpoint_auth_method: 'none' });
-        const br = new Browser(app);
-        const p = pkce();
-        const { uid } = await beginLogin(br, authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st', nonce: 'nn', scope: 'openid' }));
-        assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).json().mode, 'identification');
-        const done = await runFrames(br, uid, headturn.filter((_, i) => i > 0 && i % 2 === 1));
-        assert.equal(done.status, 'completed', JSON.stringify(done));
-        const cb = await followToRp(br, done.redirect_to);
-        const tok = await app.inject({
-          method: 'POST',
-          url: '/oidc/token',
-          headers: { host: HOST, 'content-type': 'application/x-www-form-urlencoded' },
-          payload: new URLSearchParams({ grant_type: 'authorization_code', code: cb.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: p.verifier, client_id: rp.client_id }).toString(),
-        });
-        assert.equal(tok.statusCode, 200, tok.body);
-        const { payload } = await jwtVerify(tok.json().id_token, createLocalJWKSet((await app.inject({ method: 'GET', url: '/oidc/jwks', headers: { host: HOST } })).json()), { issuer: ISSUER, audience: rp.client_id });
+        const payload = await identifySignIn(app, a, headturn.filter((_, i) => i > 0 && i % 2 === 1));
         assert.equal(payload.sub, aocId, 'the face that was recognised, never the user whose uuid its external id spells');
       } finally {
         assert.equal((await rename('AOC')).statusCode, 200);
