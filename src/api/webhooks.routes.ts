@@ -103,7 +103,7 @@ export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
         tags,
         summary: 'Send a signed webhook.test ping now; returns the delivery after its first attempt',
         params: EndpointParams,
-        response: { 200: DeliveryDetailSchema, ...errors(...AUTH_ERRORS, 404) },
+        response: { 200: DeliveryDetailSchema, ...errors(...AUTH_ERRORS, 404, 429) },
       },
     },
     async (request) => webhooks.test(request.client!.id, request.params.id),

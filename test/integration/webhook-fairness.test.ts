@@ -84,4 +84,46 @@ describe('fair webhook delivery', () => {
       await Promise.all([new Promise((r) => hang.server.close(r)), new Promise((r) => quick.server.close(r))]);
     }
   });
+
+  test("tenant B's test pings to a receiver that never answers take its share only: A still delivers, and extra pings get 429", async () => {
+    // The attack: pings were sent around the fair shares, so 20 of them held every slot of the
+    // dispatcher and A's deliveries waited until they timed out.
+    const { app, container } = t();
+    container.webhooks.dispatcher.start();
+    const quick = quickReceiver();
+    const hang = hangingReceiver();
+    const quickPort = await listen(quick.server);
+    const hangPort = await listen(hang.server);
+    try {
+      const a = await createClient(app, { name: 'Tenant A pings', tier: 'enterprise' });
+      const b = await createClient(app, { name: 'Tenant B pings', tier: 'enterprise' });
+      await endpoint(app, a, `http://127.0.0.1:${quickPort}/a`);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await as(app, b, { method: 'POST', url: '/api/webhooks/endpoints/', payload: { url: `http://127.0.0.1:${hangPort}/p${i}`, events: ['user.created'], retry_policy: { max_retries: 0 } } });
+        ids.push(res.json().id as string);
+      }
+      const pings = Array.from({ length: 20 }, (_, i) => as(app, b, { method: 'POST', url: `/api/webhooks/endpoints/${ids[i % ids.length]}/test/` }));
+      const settled = Promise.all(pings);
+      const deadline = Date.now() + 5000;
+      while (hang.received() < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const sent = Date.now();
+      assert.equal((await as(app, a, { method: 'POST', url: '/api/clients/users/', payload: { external_id: 'ping-a', name: 'A' } })).statusCode, 201);
+      while (quick.arrived.length === 0 && Date.now() - sent < 10_000) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(quick.arrived.length, 1, "A's delivery did not arrive within 10 s");
+      assert.ok(quick.arrived[0]!.at - sent < 2000, `A waited ${quick.arrived[0]!.at - sent} ms`);
+      assert.ok(hang.received() <= 4, `B's pings held ${hang.received()} slots (its share is 4)`);
+      for (const r of hang.open) r.destroy(); // let the pings that went out end
+      const answers = await settled;
+      const busy = answers.filter((r) => r.statusCode === 429);
+      assert.equal(busy.length, 20 - hang.received(), answers.map((r) => r.statusCode).join(','));
+      assert.equal(busy[0]!.json().code, 'WEBHOOK_TEST_BUSY');
+      assert.equal(busy[0]!.headers['retry-after'], '1');
+    } finally {
+      for (const r of hang.open) r.destroy();
+      hang.server.closeAllConnections();
+      quick.server.closeAllConnections();
+      await Promise.all([new Promise((r) => hang.server.close(r)), new Promise((r) => quick.server.close(r))]);
+    }
+  });
 });

@@ -46,6 +46,8 @@ const PRUNE_EVERY_MS = 3600_000;
  */
 export class WebhookDispatcher {
   readonly #inflight = new Map<string, { abort: AbortController; done: Promise<void>; clientId: string; endpointId: string }>();
+  /** Slots held for test pings between the check and their send (reservePing), counted like sends in flight. */
+  readonly #reserved = new Set<{ clientId: string; endpointId: string }>();
   readonly #concurrency: number;
   readonly #perClient: number;
   readonly #perEndpoint: number;
@@ -99,9 +101,29 @@ export class WebhookDispatcher {
     else this.#wakeIn(0);
   }
 
-  /** Sends one delivery this process already holds (a test ping) and returns when it is recorded. */
-  async deliverClaimed(d: ClaimedDelivery): Promise<void> {
-    await this.#track(d);
+  /**
+   * Holds a slot for a test ping of `endpointId` within the same fair shares as every delivery (the
+   * process's concurrency, the client's and the endpoint's share), and at most one ping per endpoint at
+   * a time: pings sent around the shares let one tenant hold every slot with pings to a receiver that
+   * never answers, stalling everyone's deliveries. Null when no slot is free; else the slot, to be
+   * handed to deliverClaimed or released.
+   */
+  reservePing(clientId: string, endpointId: string): { release(): void } | null {
+    const held = [...this.#inflight.values(), ...this.#reserved];
+    if (held.length >= this.#concurrency) return null;
+    if (held.filter((f) => f.clientId === clientId).length >= this.#perClient) return null;
+    if (held.filter((f) => f.endpointId === endpointId).length >= this.#perEndpoint) return null;
+    if ([...this.#reserved].some((r) => r.endpointId === endpointId)) return null;
+    const slot = { clientId, endpointId };
+    this.#reserved.add(slot);
+    return { release: () => void this.#reserved.delete(slot) };
+  }
+
+  /** Sends one delivery this process already holds (a test ping, in the slot reservePing gave) and returns when it is recorded. */
+  async deliverClaimed(d: ClaimedDelivery, slot: { release(): void }): Promise<void> {
+    const done = this.#track(d);
+    slot.release(); // the send itself now counts in flight
+    await done;
   }
 
   /** Stops polling, lets in-flight sends finish for a moment, aborts the rest (their claims are released). */
@@ -140,7 +162,7 @@ export class WebhookDispatcher {
         this.#again = false;
         try {
           while ((await this.repo.fanOut(FAN_OUT_BATCH)) === FAN_OUT_BATCH && !this.#stopped);
-          const free = this.#concurrency - this.#inflight.size;
+          const free = this.#concurrency - this.#inflight.size - this.#reserved.size;
           const claimed = this.#stopped || free <= 0 ? [] : await this.#claimFair(free);
           for (const d of claimed) void this.#track(d);
           if (claimed.length > 0 && claimed.length === free) this.#again = true; // more may be due once sends finish
@@ -183,7 +205,7 @@ export class WebhookDispatcher {
     });
     const byClient = new Map<string, number>();
     const byEndpoint = new Map<string, number>();
-    for (const f of this.#inflight.values()) {
+    for (const f of [...this.#inflight.values(), ...this.#reserved]) {
       byClient.set(f.clientId, (byClient.get(f.clientId) ?? 0) + 1);
       byEndpoint.set(f.endpointId, (byEndpoint.get(f.endpointId) ?? 0) + 1);
     }

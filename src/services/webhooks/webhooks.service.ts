@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { DeliveryDetailRow, DeliveryRow, EndpointChanges, EndpointRow, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
+import type { ClaimedDelivery, DeliveryDetailRow, DeliveryRow, EndpointChanges, EndpointRow, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
 import type { WebhookDeliveryStatus } from '../../db/schema.ts';
 import { appError } from '../../errors.ts';
 import { isUuid, pageOf, type Page } from '../paging.ts';
@@ -153,14 +153,25 @@ export class WebhooksService {
    */
   async test(clientId: string, id: string): Promise<DeliveryDetailView> {
     const endpoint = await this.#endpoint(clientId, id);
-    const claimed = await this.repo.insertClaimedPing(
-      clientId,
-      endpoint.id,
-      { message: 'Test ping from Wajah: your endpoint is reachable and the signature can be verified.', endpoint_id: endpoint.id },
-      this.dispatcher.leaseMs,
-    );
+    // A ping takes a slot of the client's fair share like any delivery (dispatcher.reservePing).
+    const slot = this.options.dispatch ? this.dispatcher.reservePing(clientId, endpoint.id) : null;
+    if (this.options.dispatch && !slot) {
+      throw appError('WEBHOOK_TEST_BUSY', 'A test ping of this endpoint, or the client\'s share of deliveries, is still in flight; retry when it finishes', undefined, { 'retry-after': '1' });
+    }
+    let claimed: ClaimedDelivery;
+    try {
+      claimed = await this.repo.insertClaimedPing(
+        clientId,
+        endpoint.id,
+        { message: 'Test ping from Wajah: your endpoint is reachable and the signature can be verified.', endpoint_id: endpoint.id },
+        this.dispatcher.leaseMs,
+      );
+    } catch (e) {
+      slot?.release();
+      throw e;
+    }
     // With WAJAH_WEBHOOKS=0 this process does not send: the ping waits for a dispatching instance.
-    if (this.options.dispatch) await this.dispatcher.deliverClaimed(claimed);
+    if (slot) await this.dispatcher.deliverClaimed(claimed, slot);
     else await this.repo.releaseClaim(claimed.id, claimed.claim_id);
     return this.getDelivery(clientId, claimed.id);
   }
