@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { bareHost, isPrivateAddress, publicOnlyLookup } from './url-guard.ts';
+import { bareHost, guardedLookup, isPrivateAddress, isRefusedAddress } from './url-guard.ts';
 
 export interface SendOutcome {
   /** 2xx received. */
@@ -24,6 +24,8 @@ export interface SendOptions {
 export type WebhookSender = (url: string, body: string, headers: Record<string, string>, options: SendOptions) => Promise<SendOutcome>;
 
 const ERROR_BODY_CHARS = 200;
+const allowPrivateLookup = guardedLookup(true);
+const publicOnlyLookup = guardedLookup(false);
 
 /**
  * POSTs one delivery with node:http(s): a total deadline (not just socket idle), no redirects
@@ -35,6 +37,7 @@ export const sendWebhook: WebhookSender = (url, body, headers, options) => {
   const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
   return new Promise<SendOutcome>((resolve) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const done = (o: Omit<SendOutcome, 'ms'>) => {
       if (settled) return;
       settled = true;
@@ -44,17 +47,18 @@ export const sendWebhook: WebhookSender = (url, body, headers, options) => {
     };
     const target = new URL(url);
     const host = bareHost(target.hostname);
-    if (!options.allowPrivate && net.isIP(host) && isPrivateAddress(host)) {
-      return done({ ok: false, statusCode: null, error: `${host} is a private address (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)`, aborted: false });
+    if (net.isIP(host) && isRefusedAddress(host, options.allowPrivate)) {
+      const why = options.allowPrivate ? 'a link-local address' : 'a private address (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)';
+      return done({ ok: false, statusCode: null, error: `${host} is ${why}`, aborted: false });
     }
     const lib = target.protocol === 'https:' ? https : http;
     const req = lib.request(target, {
       method: 'POST',
       headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
       agent: false,
-      lookup: options.allowPrivate ? undefined : publicOnlyLookup,
+      lookup: options.allowPrivate ? allowPrivateLookup : publicOnlyLookup,
     });
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       req.destroy();
       done({ ok: false, statusCode: null, error: `timeout after ${options.timeoutMs} ms`, aborted: false });
     }, options.timeoutMs);
@@ -71,15 +75,18 @@ export const sendWebhook: WebhookSender = (url, body, headers, options) => {
       // The status decides; keep at most the start of an error body.
       let text = '';
       res.on('error', () => {});
+      // A receiver on a private address is the operator's network, not the tenant's: its status is
+      // recorded, its body never (a tenant would read internal services' answers through the log).
+      const privateTarget = isPrivateAddress(res.socket?.remoteAddress ?? '');
       const finish = () => {
-        const snippet = text.slice(0, ERROR_BODY_CHARS).trim();
+        const snippet = privateTarget ? '' : text.slice(0, ERROR_BODY_CHARS).trim();
         done(ok ? { ok, statusCode: status, error: null, aborted: false } : { ok, statusCode: status, error: `HTTP ${status}${snippet ? `: ${snippet}` : ''}`, aborted: false });
         // Drain the rest quietly; a receiver that never ends its body loses the connection.
         res.removeAllListeners('data');
         res.resume();
         setTimeout(() => res.destroy(), 2000).unref();
       };
-      if (ok) return finish();
+      if (ok || privateTarget) return finish();
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         text += chunk;

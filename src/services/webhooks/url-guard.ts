@@ -9,6 +9,9 @@ import { appError } from '../../errors.ts';
  * 169.254.169.254 included), multicast, reserved and IPv6 unique-local addresses are refused both
  * when the URL is saved and at every connection (the resolved address is checked in the socket's
  * DNS lookup, so a name that re-resolves to a private address later is still refused).
+ *
+ * Link-local addresses (169.254.0.0/16 with the cloud metadata service, fe80::/10) are refused
+ * whatever the setting: no receiver lives there, and the metadata service hands out credentials.
  */
 const BLOCKED = new net.BlockList();
 for (const [net4, bits] of [
@@ -42,6 +45,23 @@ for (const [net6, bits] of [
   BLOCKED.addSubnet(net6, bits, 'ipv6');
 }
 
+/** Never a webhook receiver, even with private addresses allowed: link-local, the cloud metadata service's range. */
+const ALWAYS_BLOCKED = new net.BlockList();
+ALWAYS_BLOCKED.addSubnet('169.254.0.0', 16, 'ipv4');
+ALWAYS_BLOCKED.addSubnet('fe80::', 10, 'ipv6');
+
+/** True for link-local addresses (the metadata service), refused whatever WAJAH_WEBHOOK_ALLOW_PRIVATE says. */
+export function isLinkLocalAddress(address: string): boolean {
+  const family = net.isIP(address);
+  if (family === 0) return false;
+  return ALWAYS_BLOCKED.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Whether a receiver at `address` is refused: link-local always, every private range unless allowed. */
+export function isRefusedAddress(address: string, allowPrivate: boolean): boolean {
+  return allowPrivate ? isLinkLocalAddress(address) : isPrivateAddress(address);
+}
+
 /** True for addresses a public webhook must not reach (IPv4-mapped IPv6 is checked as IPv4). */
 export function isPrivateAddress(address: string): boolean {
   const family = net.isIP(address);
@@ -68,9 +88,12 @@ export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promi
     throw appError('INVALID_WEBHOOK_URL', 'url must not carry credentials: authenticate deliveries with the X-Signature header', { field: 'url' });
   }
   if (!url.hostname) throw appError('INVALID_WEBHOOK_URL', 'url has no host', { field: 'url' });
+  const host = bareHost(url.hostname);
+  const addresses = net.isIP(host) ? [host] : await resolveAll(host);
+  if (addresses.some(isLinkLocalAddress)) {
+    throw appError('INVALID_WEBHOOK_URL', 'url points at a link-local address (the cloud metadata service lives there), which is never a webhook receiver', { field: 'url' });
+  }
   if (!allowPrivate) {
-    const host = bareHost(url.hostname);
-    const addresses = net.isIP(host) ? [host] : await resolveAll(host);
     if (host === 'localhost' || host.endsWith('.localhost') || addresses.some(isPrivateAddress)) {
       throw appError('INVALID_WEBHOOK_URL', 'url points at a private or loopback address, which this server does not allow (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)', { field: 'url' });
     }
@@ -91,14 +114,18 @@ async function resolveAll(host: string): Promise<string[]> {
   }
 }
 
-/** A `lookup` for http.request that refuses private addresses (used when allowPrivate is false). */
-export const publicOnlyLookup: net.LookupFunction = (hostname, options, callback) => {
+/**
+ * A `lookup` for http.request that refuses the addresses `isRefusedAddress` refuses, checked on what
+ * the socket will connect to (no check-then-connect gap).
+ */
+export const guardedLookup = (allowPrivate: boolean): net.LookupFunction => (hostname, options, callback) => {
   dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, '', 0);
     const list = addresses as dns.LookupAddress[];
-    const bad = list.find((a) => isPrivateAddress(a.address));
+    const bad = list.find((a) => isRefusedAddress(a.address, allowPrivate));
     if (bad) {
-      const e = Object.assign(new Error(`${hostname} resolves to the private address ${bad.address} (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)`), { code: 'EPRIVATEADDR' });
+      const why = allowPrivate ? 'link-local address' : 'private address';
+      const e = Object.assign(new Error(`${hostname} resolves to the ${why} ${bad.address}${allowPrivate ? '' : ' (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)'}`), { code: 'EPRIVATEADDR' });
       return callback(e, '', 0);
     }
     if ((options as dns.LookupOptions).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);

@@ -56,8 +56,13 @@ describe('webhook SSRF guard', () => {
     for (const url of ['ftp://x.example/', 'file:///etc/passwd', 'javascript:alert(1)', 'http://u:p@x.example/', 'nope']) {
       assert.equal(await code(url, true), 'INVALID_WEBHOOK_URL', url);
     }
-    for (const url of ['http://127.0.0.1:9/hook', 'http://localhost/hook', 'http://[::1]/', 'http://10.1.2.3/', 'http://169.254.169.254/latest/meta-data', 'http://[::ffff:127.0.0.1]/']) {
+    for (const url of ['http://127.0.0.1:9/hook', 'http://localhost/hook', 'http://[::1]/', 'http://10.1.2.3/', 'http://[::ffff:127.0.0.1]/']) {
       assert.equal(await code(url, true), 'ok', url);
+      assert.equal(await code(url, false), 'INVALID_WEBHOOK_URL', url);
+    }
+    // The metadata service and the rest of link-local: refused even where private receivers are allowed.
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[::ffff:169.254.169.254]/', 'http://2852039166/', 'http://[fe80::1]/']) {
+      assert.equal(await code(url, true), 'INVALID_WEBHOOK_URL', url);
       assert.equal(await code(url, false), 'INVALID_WEBHOOK_URL', url);
     }
     assert.equal(await code('https://93.184.215.14/hook', false), 'ok');
@@ -65,6 +70,27 @@ describe('webhook SSRF guard', () => {
 });
 
 describe('webhook sender', () => {
+  test('a link-local receiver is refused at send time even with private receivers allowed; a private literal says why', async () => {
+    const metadata = await sendWebhook('http://169.254.169.254/latest/meta-data/iam/', '{}', {}, { timeoutMs: 2000, allowPrivate: true });
+    assert.equal(metadata.ok, false);
+    assert.match(metadata.error!, /link-local/);
+    const literal = await sendWebhook('http://127.0.0.1:9/hook', '{}', {}, { timeoutMs: 2000, allowPrivate: false });
+    assert.match(literal.error!, /127\.0\.0\.1 is a private address/);
+  });
+
+  test("a private receiver's error body is not recorded (a tenant would read internal services through the log)", async () => {
+    const server = http.createServer((_req, res) => res.writeHead(403, { 'content-type': 'application/json' }).end('{"internal":"AKIA-SECRET-TOKEN"}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const out = await sendWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/admin`, '{}', {}, { timeoutMs: 2000, allowPrivate: true });
+      assert.equal(out.statusCode, 403);
+      assert.equal(out.error, 'HTTP 403');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   test('a name resolving to a private address is refused at connect time; timeouts and 3xx fail', async () => {
     const blocked = await sendWebhook('http://localhost:9/hook', '{}', {}, { timeoutMs: 2000, allowPrivate: false });
     assert.equal(blocked.ok, false);
