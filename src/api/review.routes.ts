@@ -140,7 +140,7 @@ export async function reviewRoutes(fastify: FastifyInstance): Promise<void> {
     },
     handler: async (request, reply) => {
       const { bytes, contentType } = await svc().photo(request.client!.id, request.params.review_id, request.params.photo_id, actor(request));
-      return reply.type(contentType).header('cache-control', 'no-store').send(bytes);
+      return reply.type(contentType).header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').send(bytes);
     },
   });
 

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { FaceEngine } from '../vision/types.ts';
+import { IMAGE_CONTENT_TYPES, sniffFormat } from '../vision/decode/sniff.ts';
 import { appError, isAppError } from '../errors.ts';
 import { insertEnrollment } from '../db/repositories/enrollments.repository.ts';
 import { insertTemplates } from '../db/repositories/templates.repository.ts';
@@ -119,11 +120,20 @@ export class ReviewService {
     if (input.photos.length > MAX_REVIEW_PHOTOS) {
       throw appError('VALIDATION_ERROR', `body.images: at most ${MAX_REVIEW_PHOTOS} photos per review`, { field: 'images', location: 'body' });
     }
+    // The stored type is the bytes' own (JPEG, PNG or WebP), never the declared one: the photo is served
+    // back with it, and a declared text/html made a download render as a page.
+    const photos = input.photos.map((p, i) => {
+      const format = sniffFormat(p.bytes);
+      if (format === 'unsupported' || format === 'unknown') {
+        throw appError('UNSUPPORTED_MEDIA_TYPE', `images[${i}] is not a JPEG, PNG or WebP image`, { field: 'images', index: i });
+      }
+      return { bytes: p.bytes, contentType: IMAGE_CONTENT_TYPES[format] };
+    });
     const user = await this.d.users.getByRef(client.id, input.user_id);
     if (!user.is_active) throw appError('USER_INACTIVE');
     // A first look for the reviewer: is there a face, how good is it? An undecodable file is refused now.
     const analysed: Array<ReviewPhotoInput & { faceDetected: boolean | null; quality: number | null }> = [];
-    for (const p of input.photos) analysed.push({ ...p, ...(await this.#peek(p.bytes)) });
+    for (const p of photos) analysed.push({ ...p, ...(await this.#peek(p.bytes)) });
     const id = crypto.randomUUID();
     await this.d.db.transaction().execute(async (trx) => {
       const pending = await findPendingReviewId(trx, client.id, user.id);
@@ -187,7 +197,10 @@ export class ReviewService {
         trx,
       ),
     );
-    return { bytes: this.#open(row), contentType: row.content_type };
+    const bytes = this.#open(row);
+    // Photos stored before the type was taken from the bytes: served by what they are.
+    const format = sniffFormat(bytes);
+    return { bytes, contentType: format === 'unsupported' || format === 'unknown' ? 'application/octet-stream' : IMAGE_CONTENT_TYPES[format] };
   }
 
   async approve(client: ClientContext, reviewId: string, input: { notes?: string | null; quality_threshold?: number }, by: UserActor = {}) {

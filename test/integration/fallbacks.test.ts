@@ -359,6 +359,23 @@ for (const backend of backendNames()) {
       assert.equal(res.json().manual_reviews[0].outcome, 'manually_verified');
     });
 
+    test('a photo is stored and served as the image its bytes are, never as the type the submitter declared', async () => {
+      // The attack: a JPEG with HTML appended, declared text/html, came back as text/html (no nosniff)
+      // from the origin that also serves the sign-in pages.
+      const { app } = t();
+      await createUser(app, tenant, 'REV4', 'Polyglot');
+      const poly = Buffer.concat([dataFile(OBAMA), Buffer.from('<html><script>alert(document.domain)</script></html>')]);
+      const html = await postJson(app, '/api/auth/enrollment/review/', tenant, { user_id: 'REV4', reason: 'x', images: [`data:text/html;base64,${Buffer.from('<html><script>alert(1)</script></html>').toString('base64')}`] });
+      assert.equal(html.statusCode, 415, html.body);
+      assert.equal(html.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+      const res = await postJson(app, '/api/auth/enrollment/review/', tenant, { user_id: 'REV4', reason: 'x', images: [`data:text/html;base64,${poly.toString('base64')}`] });
+      assert.equal(res.statusCode, 201, res.body);
+      const photo = await get(app, tenant, `/api/reviews/${res.json().id}/photos/${res.json().photos[0].id}/`);
+      assert.equal(photo.statusCode, 200);
+      assert.equal(photo.headers['content-type'], 'image/jpeg');
+      assert.equal(photo.headers['x-content-type-options'], 'nosniff');
+    });
+
     test('the new routes are in the OpenAPI document', async () => {
       const paths = (await t().app.inject({ method: 'GET', url: '/api/openapi.json' })).json().paths;
       for (const p of [

@@ -2,7 +2,8 @@ import sharp from 'sharp';
 import { appError } from '../../errors.ts';
 import type { BufferPool } from '../buffer-pool.ts';
 import type { RgbImage } from '../image.ts';
-import { ascii, turboJpeg } from './turbojpeg.ts';
+import { turboJpeg } from './turbojpeg.ts';
+import { sniffFormat } from './sniff.ts';
 
 export interface DecodeLimits {
   /** Maximum encoded size in bytes (IMAGE_TOO_LARGE above). */
@@ -18,22 +19,7 @@ export const MAX_SIDE = 16_384;
 
 export const DEFAULT_LIMITS: DecodeLimits = { maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000 };
 
-export type ImageFormat = 'jpeg' | 'png' | 'webp';
-
-/** Sniff the container from magic bytes; never trust a declared content type. */
-export function sniffFormat(bytes: Uint8Array): ImageFormat | 'unsupported' | 'unknown' {
-  const b = bytes;
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
-  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return 'webp';
-  // Real images we deliberately do not accept: GIF, BMP, TIFF, HEIC/AVIF (ftyp), JPEG 2000.
-  if (b.length >= 4 && (ascii(b, 0, 4) === 'GIF8' || ascii(b, 0, 2) === 'BM')) return 'unsupported';
-  if (b.length >= 4 && ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a) || (b[0] === 0x4d && b[1] === 0x4d && b[3] === 0x2a))) {
-    return 'unsupported';
-  }
-  if (b.length >= 12 && ascii(b, 4, 4) === 'ftyp') return 'unsupported';
-  return 'unknown';
-}
+export { sniffFormat, type ImageFormat } from './sniff.ts';
 
 const DATA_URL = /^data:(image\/[a-z0-9.+-]+)?(;[a-z0-9=-]+)*;base64,/i;
 
