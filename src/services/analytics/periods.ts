@@ -5,6 +5,8 @@ export const PERIODS = ['today', 'last_24_hours', 'last_7_days', 'last_30_days',
 export type PeriodName = (typeof PERIODS)[number];
 
 const HOUR = 3_600_000;
+/** The longest window of any report (a year and a day, so a leap year's calendar year fits). */
+export const MAX_WINDOW_DAYS = 366;
 const DAY = 24 * HOUR;
 const LENGTH: Record<Exclude<PeriodName, 'today'>, number> = {
   last_24_hours: DAY,
@@ -36,6 +38,9 @@ export interface Window {
  *   // → [2024-01-01T00:00Z, 2024-02-01T00:00Z)
  */
 export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, opts: { maxDays?: number } = {}): Window {
+  // Every window is bounded: a query over all of a tenant's history ran a count over every row and
+  // held a connection of the pool shared with the other tenants.
+  const maxDays = Math.min(opts.maxDays ?? MAX_WINDOW_DAYS, MAX_WINDOW_DAYS);
   const custom = q.start_date !== undefined || q.end_date !== undefined;
   if (custom && q.period !== undefined) {
     throw invalid('period', 'Give either period or start_date/end_date, not both');
@@ -59,8 +64,8 @@ export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, o
     start = label === 'today' ? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) : new Date(now.getTime() - LENGTH[label]);
   }
   const length = end.getTime() - start.getTime();
-  if (opts.maxDays !== undefined && length > opts.maxDays * DAY) {
-    throw invalid('end_date', `The window may span at most ${opts.maxDays} days`);
+  if (length > maxDays * DAY) {
+    throw invalid('end_date', `The window may span at most ${maxDays} days`);
   }
   // `today` compares with the same hours of yesterday; every other window with the one just before it.
   const shift = label === 'today' ? DAY : length;
@@ -72,21 +77,29 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[
 
 function parseDate(value: string, field: string): { at: Date; dateOnly: boolean } {
   const m = DATE_ONLY.exec(value);
+  let parsed: { at: Date; dateOnly: boolean } | null = null;
   if (m) {
     const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    const t = Date.UTC(y, mo - 1, d);
-    const back = new Date(t);
-    // Rejects 2024-02-30 and friends, which Date.UTC would roll over.
+    const back = new Date(0);
+    back.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which reads years 0–99 as 1900–1999
+    // Rejects 2024-02-30 and friends, which would roll over.
     if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {
       throw invalid(field, `${field} is not a calendar date: ${value}`);
     }
-    return { at: new Date(t), dateOnly: true };
-  }
-  if (DATE_TIME.test(value)) {
+    parsed = { at: back, dateOnly: true };
+  } else if (DATE_TIME.test(value)) {
     const t = Date.parse(value);
-    if (Number.isFinite(t)) return { at: new Date(t), dateOnly: false };
+    if (Number.isFinite(t)) parsed = { at: new Date(t), dateOnly: false };
   }
-  throw invalid(field, `${field} must be a date (YYYY-MM-DD) or an ISO date-time with a zone, got ${JSON.stringify(value)}`);
+  if (!parsed) throw invalid(field, `${field} must be a date (YYYY-MM-DD) or an ISO date-time with a zone, got ${JSON.stringify(value)}`);
+  assertQueryDateRange(parsed.at, field);
+  return parsed;
+}
+
+/** Dates a report or log query may name: 1970 to 9999 (the databases' and JavaScript's common ground). */
+export function assertQueryDateRange(at: Date, field: string): void {
+  const year = at.getUTCFullYear();
+  if (!(year >= 1970 && year <= 9999)) throw invalid(field, `${field} must lie between 1970 and 9999`);
 }
 
 function invalid(field: string, message: string) {

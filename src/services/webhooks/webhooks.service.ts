@@ -8,6 +8,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
 import { secretAad, type SecretBox } from './secret-box.ts';
 import { generateSecret } from './signer.ts';
 import { checkWebhookUrl } from './url-guard.ts';
+import { assertQueryDateRange } from '../analytics/periods.ts';
 
 /** Endpoints per client. */
 export const MAX_ENDPOINTS = 50;
@@ -236,6 +237,7 @@ function parseDate(value: string, field: string, end: boolean): Date {
   if (Number.isNaN(d.getTime())) {
     throw appError('VALIDATION_ERROR', `querystring.${field} must be a date (YYYY-MM-DD) or an ISO 8601 timestamp`, { field, location: 'querystring' });
   }
+  assertQueryDateRange(d, field);
   if (dateOnly && end) d.setUTCDate(d.getUTCDate() + 1);
   else if (end) d.setTime(d.getTime() + 1);
   return d;
