@@ -33,9 +33,11 @@ for (const [net4, bits] of [
   BLOCKED.addSubnet(net4, bits, 'ipv4');
 }
 for (const [net6, bits] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96], // the unspecified address, loopback and the deprecated IPv4-compatible ::a.b.c.d
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48], // local-use NAT64
+  ['2002::', 16], // 6to4 embeds any IPv4 address, private ones included (deprecated: RFC 7526)
+  ['fec0::', 10], // site-local (deprecated, still routed on some networks)
   ['100::', 64],
   ['2001:db8::', 32],
   ['fc00::', 7],

@@ -37,7 +37,7 @@ describe('webhook signing', () => {
 
 describe('webhook SSRF guard', () => {
   test('private, loopback, link-local and mapped addresses are recognised', () => {
-    for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1']) {
+    for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::7f00:1', '2002:7f00:1::', '2002:a00:1::1', '64:ff9b:1::a00:1', 'fec0::1']) {
       assert.equal(isPrivateAddress(ip), true, ip);
     }
     for (const ip of ['93.184.215.14', '8.8.8.8', '2606:4700::1111', '172.32.0.1']) assert.equal(isPrivateAddress(ip), false, ip);
