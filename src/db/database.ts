@@ -15,6 +15,7 @@ import * as m0008 from './migrations/0008-instance-settings.ts';
 import * as m0010 from './migrations/0010-event-request-id.ts';
 import * as m0011 from './migrations/0011-webhook-circuits.ts';
 import * as m0012 from './migrations/0012-user-data-lifecycle.ts';
+import * as m0013 from './migrations/0013-fallback-lockouts.ts';
 
 export type DB = Kysely<Database>;
 
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-event-request-id': m0010,
   '0011-webhook-circuits': m0011,
   '0012-user-data-lifecycle': m0012,
+  '0013-fallback-lockouts': m0013,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

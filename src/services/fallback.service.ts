@@ -20,13 +20,24 @@ import type { UsersService, UserActor } from './users.service.ts';
 import type { SecretHasher } from './fallback-hasher.ts';
 import type { RequestMeta } from './face.ts';
 
-/** Lock-out policy: this many consecutive wrong secrets lock the credential for lockoutSeconds. */
+/**
+ * Lock-out policy: this many consecutive wrong secrets lock the credential for lockoutSeconds; each
+ * further lock-out in a row (no success, new secret or unlock in between) lasts twice the one before,
+ * at most maxLockoutSeconds. A flat 15 minutes per 5 tries let a 4-digit PIN be guessed in about 10
+ * days on average; doubling to a day makes it years.
+ */
 export interface FallbackPolicy {
   maxFailures: number;
   lockoutSeconds: number;
+  maxLockoutSeconds: number;
 }
 
-export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = { maxFailures: 5, lockoutSeconds: 15 * 60 };
+export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = { maxFailures: 5, lockoutSeconds: 15 * 60, maxLockoutSeconds: 24 * 3600 };
+
+/** How long the lock-out after `previous` lock-outs in a row lasts. */
+export function lockoutMs(policy: FallbackPolicy, previous: number): number {
+  return Math.min(policy.lockoutSeconds * 2 ** Math.min(previous, 30), policy.maxLockoutSeconds) * 1000;
+}
 
 const PIN = /^[0-9]{4,12}$/;
 export const PASSWORD_MIN = 8;
@@ -128,7 +139,7 @@ export class FallbackService {
     const info = await this.d.db.transaction().execute(async (trx) => {
       const row = await lockFallback(trx, clientId, user.id);
       if (!row) throw appError('FALLBACK_NOT_SET');
-      await updateFallbackCounters(trx, clientId, user.id, { failed_attempts: 0, locked_until: null });
+      await updateFallbackCounters(trx, clientId, user.id, { failed_attempts: 0, lockouts: 0, locked_until: null });
       await this.d.audit.record({ clientId, category: 'configuration', action: 'fallback.unlocked', actor: actorOf(by), target: user.id, ip: by.ip ?? null }, trx);
       return findFallbackInfo(trx, clientId, user.id);
     });
@@ -160,7 +171,7 @@ export class FallbackService {
 
     // 1. Reserve the attempt under the row lock (counted before the slow hash, so parallel guesses
     //    cannot run past the limit), 2. check the secret without holding the lock, 3. settle.
-    const { maxFailures, lockoutSeconds } = this.policy;
+    const { maxFailures } = this.policy;
     const reserved = await this.d.db.transaction().execute(async (trx) => {
       const row = await lockFallback(trx, client.id, user.id);
       if (!row) return { kind: 'not_set' as const };
@@ -168,8 +179,9 @@ export class FallbackService {
       if (row.locked_until && row.locked_until > now) return { kind: 'locked' as const, until: row.locked_until, failures: row.failed_attempts };
       const failures = row.locked_until ? 0 : row.failed_attempts; // an expired lock starts a new series
       if (failures >= maxFailures) {
-        const until = new Date(now.getTime() + lockoutSeconds * 1000);
-        await updateFallbackCounters(trx, client.id, user.id, { locked_until: until });
+        // The series reached the limit while its last guess was still being checked: lock now.
+        const until = new Date(now.getTime() + lockoutMs(this.policy, row.lockouts));
+        await updateFallbackCounters(trx, client.id, user.id, { locked_until: until, lockouts: row.lockouts + 1 });
         return { kind: 'locked' as const, until, failures };
       }
       await updateFallbackCounters(trx, client.id, user.id, { failed_attempts: failures + 1, locked_until: null });
@@ -186,7 +198,7 @@ export class FallbackService {
     const now = this.#now();
     if (matches) {
       await this.d.db.transaction().execute(async (trx) => {
-        await updateFallbackCounters(trx, client.id, user.id, { failed_attempts: 0, locked_until: null, last_used_at: now });
+        await updateFallbackCounters(trx, client.id, user.id, { failed_attempts: 0, lockouts: 0, locked_until: null, last_used_at: now });
         const attemptId = await insertAttempt(trx, attempt(client, user, 'success', null, started, meta));
         await markAttemptMethod(trx, client.id, attemptId, method);
         await this.d.users.touchLastAuthentication(client.id, user.id, now, trx);
@@ -209,10 +221,11 @@ export class FallbackService {
         timestamp: now.toISOString(),
       };
     }
-    const lockedUntil = reserved.failures >= maxFailures ? new Date(now.getTime() + lockoutSeconds * 1000) : null;
+    const lockouts = reserved.row.lockouts;
+    const lockedUntil = reserved.failures >= maxFailures ? new Date(now.getTime() + lockoutMs(this.policy, lockouts)) : null;
     await this.d.db.transaction().execute(async (trx) => {
       if (lockedUntil) {
-        await updateFallbackCounters(trx, client.id, user.id, { locked_until: lockedUntil });
+        await updateFallbackCounters(trx, client.id, user.id, { locked_until: lockedUntil, lockouts: lockouts + 1 });
         await this.d.audit.record(
           {
             clientId: client.id,

@@ -137,6 +137,28 @@ for (const backend of backendNames()) {
       assert.equal((await auth({ user_id: 'LOCK1', pin: '246810' })).statusCode, 200);
     });
 
+    test('each lock-out in a row lasts twice the one before (up to a day), so a PIN cannot be guessed at a flat 5 tries per 15 minutes', async () => {
+      const { app } = t();
+      const id = await createUser(app, tenant, 'LOCK2', 'Guessed At');
+      await put(app, tenant, '/api/clients/users/LOCK2/fallback/', { type: 'pin', secret: '9731' });
+      const expire = () => db().updateTable('fallback_credentials').set({ locked_until: new Date(Date.now() - 1000) }).where('user_id', '=', id).execute();
+      const lockMinutes: number[] = [];
+      for (let series = 0; series < 9; series++) {
+        let last = await auth({ user_id: 'LOCK2', pin: '0000' });
+        for (let i = 1; i < 5; i++) last = await auth({ user_id: 'LOCK2', pin: String(1000 + series * 5 + i) });
+        assert.equal(last.statusCode, 401, last.body);
+        lockMinutes.push(Math.round((Date.parse(last.json().details.locked_until) - Date.now()) / 60_000));
+        assert.equal((await auth({ user_id: 'LOCK2', pin: '9731' })).statusCode, 423, 'locked, even for the right PIN');
+        await expire(); // the lock runs out; the attacker goes on
+      }
+      assert.deepEqual(lockMinutes, [15, 30, 60, 120, 240, 480, 960, 1440, 1440]);
+      // The right PIN ends the series: the next lock-out is short again.
+      assert.equal((await auth({ user_id: 'LOCK2', pin: '9731' })).statusCode, 200);
+      let last = await auth({ user_id: 'LOCK2', pin: '0000' });
+      for (let i = 1; i < 5; i++) last = await auth({ user_id: 'LOCK2', pin: '0000' });
+      assert.equal(Math.round((Date.parse(last.json().details.locked_until) - Date.now()) / 60_000), 15);
+    });
+
     test('password fallback; the other kind of secret or none at all is refused', async () => {
       const { app } = t();
       await createUser(app, tenant, 'PW1', 'Pass Word');

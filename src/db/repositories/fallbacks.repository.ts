@@ -13,6 +13,8 @@ export type FallbackTables = {
     kind: FallbackKind;
     secret_hash: string;
     failed_attempts: ColumnType<number, number | undefined, number>;
+    /** Migration 0013: lock-outs in a row. */
+    lockouts: ColumnType<number, number | undefined, number>;
     locked_until: Timestamp | null;
     last_used_at: Timestamp | null;
     created_at: Timestamp;
@@ -37,6 +39,7 @@ export interface FallbackInfo {
 
 export interface FallbackRow extends FallbackInfo {
   secret_hash: string;
+  lockouts: number;
 }
 
 const INFO = ['user_id', 'kind', 'failed_attempts', 'locked_until', 'last_used_at', 'created_at', 'updated_at'] as const;
@@ -48,7 +51,7 @@ export async function upsertFallback(db: Db, c: { clientId: string; userId: stri
     .insertInto('fallback_credentials')
     .values({ user_id: c.userId, client_id: c.clientId, kind: c.kind, secret_hash: c.secretHash, failed_attempts: 0, created_at: now, updated_at: now })
     .onConflict((oc) =>
-      oc.column('user_id').doUpdateSet({ kind: c.kind, secret_hash: c.secretHash, failed_attempts: 0, locked_until: null, updated_at: now }).where('fallback_credentials.client_id', '=', c.clientId),
+      oc.column('user_id').doUpdateSet({ kind: c.kind, secret_hash: c.secretHash, failed_attempts: 0, lockouts: 0, locked_until: null, updated_at: now }).where('fallback_credentials.client_id', '=', c.clientId),
     )
     .returning(INFO)
     .executeTakeFirstOrThrow()) as FallbackInfo;
@@ -64,7 +67,7 @@ export async function findFallbackInfo(db: Db, clientId: string, userId: string)
 export async function lockFallback(trx: Transaction<Database>, clientId: string, userId: string): Promise<FallbackRow | undefined> {
   return (await t(trx)
     .selectFrom('fallback_credentials')
-    .select([...INFO, 'secret_hash'])
+    .select([...INFO, 'secret_hash', 'lockouts'])
     .where('client_id', '=', clientId)
     .where('user_id', '=', userId)
     .forUpdate()
@@ -75,7 +78,7 @@ export async function updateFallbackCounters(
   db: Db,
   clientId: string,
   userId: string,
-  patch: { failed_attempts?: number; locked_until?: Date | null; last_used_at?: Date },
+  patch: { failed_attempts?: number; lockouts?: number; locked_until?: Date | null; last_used_at?: Date },
 ): Promise<void> {
   await t(db).updateTable('fallback_credentials').set(patch).where('client_id', '=', clientId).where('user_id', '=', userId).execute();
 }
