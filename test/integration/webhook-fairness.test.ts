@@ -36,6 +36,29 @@ async function listen(server: http.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/**
+ * The dispatcher started, a quick receiver and a hanging one listening; `run` gets both and their ports.
+ * Afterwards every hanging request is dropped and both servers are closed.
+ */
+async function withReceivers(
+  t: () => { app: Parameters<typeof as>[0]; container: { webhooks: { dispatcher: { start(): void } } } },
+  run: (r: { quick: ReturnType<typeof quickReceiver>; hang: ReturnType<typeof hangingReceiver>; quickPort: number; hangPort: number }) => Promise<void>,
+): Promise<void> {
+  t().container.webhooks.dispatcher.start();
+  const quick = quickReceiver();
+  const hang = hangingReceiver();
+  const quickPort = await listen(quick.server);
+  const hangPort = await listen(hang.server);
+  try {
+    await run({ quick, hang, quickPort, hangPort });
+  } finally {
+    for (const r of hang.open) r.destroy();
+    hang.server.closeAllConnections();
+    quick.server.closeAllConnections();
+    await Promise.all([new Promise((r) => hang.server.close(r)), new Promise((r) => quick.server.close(r))]);
+  }
+}
+
 async function endpoint(app: Parameters<typeof as>[0], c: TestClient, url: string) {
   const res = await as(app, c, { method: 'POST', url: '/api/webhooks/endpoints/', payload: { url, events: ['user.created'], secret: 'fairness_secret_123456', retry_policy: { max_retries: 0 } } });
   assert.equal(res.statusCode, 201, res.body);
@@ -46,13 +69,8 @@ describe('fair webhook delivery', () => {
   const t = useTestApp(quickBackend(), { env: { WAJAH_WEBHOOK_POLL_MS: '100', WAJAH_WEBHOOK_TIMEOUT_MS: '30000' } });
 
   test("tenant A delivers while tenant B's 50 hanging endpoints are in flight", async () => {
-    const { app, container } = t();
-    container.webhooks.dispatcher.start();
-    const quick = quickReceiver();
-    const hang = hangingReceiver();
-    const quickPort = await listen(quick.server);
-    const hangPort = await listen(hang.server);
-    try {
+    const { app } = t();
+    await withReceivers(t, async ({ quick, hang, quickPort, hangPort }) => {
       const a = await createClient(app, { name: 'Tenant A', tier: 'enterprise' });
       const b = await createClient(app, { name: 'Tenant B', tier: 'enterprise' });
       await endpoint(app, a, `http://127.0.0.1:${quickPort}/a`);
@@ -77,24 +95,14 @@ describe('fair webhook delivery', () => {
       // B holds at most its share of the dispatcher.
       assert.ok(hang.received() <= 8, `B had ${hang.received()} deliveries in flight`);
       assert.ok(Math.max(...latencies) < 2000, `A's latencies ${latencies.join(', ')} ms`);
-    } finally {
-      for (const r of hang.open) r.destroy();
-      hang.server.closeAllConnections();
-      quick.server.closeAllConnections();
-      await Promise.all([new Promise((r) => hang.server.close(r)), new Promise((r) => quick.server.close(r))]);
-    }
+    });
   });
 
   test("tenant B's test pings to a receiver that never answers take its share only: A still delivers, and extra pings get 429", async () => {
     // The attack: pings were sent around the fair shares, so 20 of them held every slot of the
     // dispatcher and A's deliveries waited until they timed out.
-    const { app, container } = t();
-    container.webhooks.dispatcher.start();
-    const quick = quickReceiver();
-    const hang = hangingReceiver();
-    const quickPort = await listen(quick.server);
-    const hangPort = await listen(hang.server);
-    try {
+    const { app } = t();
+    await withReceivers(t, async ({ quick, hang, quickPort, hangPort }) => {
       const a = await createClient(app, { name: 'Tenant A pings', tier: 'enterprise' });
       const b = await createClient(app, { name: 'Tenant B pings', tier: 'enterprise' });
       await endpoint(app, a, `http://127.0.0.1:${quickPort}/a`);
@@ -119,11 +127,6 @@ describe('fair webhook delivery', () => {
       assert.equal(busy.length, 20 - hang.received(), answers.map((r) => r.statusCode).join(','));
       assert.equal(busy[0]!.json().code, 'WEBHOOK_TEST_BUSY');
       assert.equal(busy[0]!.headers['retry-after'], '1');
-    } finally {
-      for (const r of hang.open) r.destroy();
-      hang.server.closeAllConnections();
-      quick.server.closeAllConnections();
-      await Promise.all([new Promise((r) => hang.server.close(r)), new Promise((r) => quick.server.close(r))]);
-    }
+    });
   });
 });

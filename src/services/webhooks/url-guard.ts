@@ -54,9 +54,7 @@ ALWAYS_BLOCKED.addSubnet('fe80::', 10, 'ipv6');
 
 /** True for link-local addresses (the metadata service), refused whatever WAJAH_WEBHOOK_ALLOW_PRIVATE says. */
 export function isLinkLocalAddress(address: string): boolean {
-  const family = net.isIP(address);
-  if (family === 0) return false;
-  return ALWAYS_BLOCKED.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return inList(ALWAYS_BLOCKED, address);
 }
 
 /** Whether a receiver at `address` is refused: link-local always, every private range unless allowed. */
@@ -66,9 +64,13 @@ export function isRefusedAddress(address: string, allowPrivate: boolean): boolea
 
 /** True for addresses a public webhook must not reach (IPv4-mapped IPv6 is checked as IPv4). */
 export function isPrivateAddress(address: string): boolean {
+  return inList(BLOCKED, address);
+}
+
+function inList(list: net.BlockList, address: string): boolean {
   const family = net.isIP(address);
   if (family === 0) return false;
-  return BLOCKED.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return list.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /**
