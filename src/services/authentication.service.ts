@@ -111,6 +111,8 @@ export class AuthenticationService {
     const started = performance.now();
     const session = await this.d.sessions.open(client.id, 'authentication', token);
     const params = session.params as unknown as AuthParams;
+    // The texture reference this frame is analysed against, read before the lock (see below).
+    const usedRef = (session.state as unknown as AuthState).planar?.crop ?? null;
     let face: AnalyzedFace;
     let modelId: string;
     let location: FaceLocation;
@@ -130,6 +132,23 @@ export class AuthenticationService {
       const state = structuredClone(locked.state) as unknown as AuthState;
       let liveness: LivenessResult | null = null;
       if (state.liveness) {
+        // Frames sent together are analysed together: one analysed before an earlier frame became the
+        // challenge's texture reference carries no flatness measurement against it, so a card-swept
+        // photo sent in the same instant as the plain one would count as a 3-D turn. Such a frame is
+        // answered but not applied; the next one is judged against the reference.
+        if ((state.planar?.crop ?? null) !== usedRef) {
+          return {
+            result: {
+              status: 'processing',
+              face_detected: true,
+              quality_score: round(face.quality.score),
+              liveness: livenessProgress(state.liveness),
+              feedback: { message: 'Send one frame at a time: this one arrived with another and was not counted.', suggestions: ['hold_still'] },
+              processing_time: seconds(started),
+              timestamp: new Date().toISOString(),
+            },
+          };
+        }
         if (state.anchor) {
           const ref = this.d.vault.openSessionVector(client.id, locked.id, 'anchor', state.anchor);
           if (state.model !== modelId || ref.length !== face.embedding!.length) throw appError('MODEL_MISMATCH');
@@ -174,6 +193,7 @@ export class AuthenticationService {
             shape: face.signals.shape,
             inFrame: face.signals.faceInFrame,
             flat: face.signals.flatness,
+            texture: true,
           },
           prev,
         );

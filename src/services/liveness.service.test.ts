@@ -24,7 +24,7 @@ function faceShape(yawDeg: number, depth = 1): number[] {
  * A head turn that meets the head_movement challenge, with natural frame-to-frame change: what a
  * replayed video of a real person would also produce. Only the passive scores differ between runs.
  */
-function headTurnSession(passive: number | null, opts: { depth?: number; yaws?: number[]; challenges?: Challenge[]; inFrame?: (i: number) => boolean; flat?: LivenessFrame['flat'] } = {}) {
+function headTurnSession(passive: number | null, opts: { depth?: number; yaws?: number[]; challenges?: Challenge[]; inFrame?: (i: number) => boolean; flat?: LivenessFrame['flat']; texture?: boolean } = {}) {
   let s = newLiveness(opts.challenges ?? ['head_movement'], 10_000, 0, () => 0.999);
   let prev: Uint8Array | null = null;
   const yaws = opts.yaws ?? Array.from({ length: 12 }, (_, i) => i * 3);
@@ -32,7 +32,7 @@ function headTurnSession(passive: number | null, opts: { depth?: number; yaws?: 
     const thumb = new Uint8Array(1024).map((_, k) => (k * 7 + i * 13 * (k % 5)) % 256);
     const frame: LivenessFrame = {
       at: i * 100, eye: 0.3, yaw, pitch: (i % 3) - 1, smile: 0, thumb, passive,
-      shape: faceShape(yaw, opts.depth ?? 1), inFrame: opts.inFrame?.(i) ?? true, flat: opts.flat ?? null,
+      shape: faceShape(yaw, opts.depth ?? 1), inFrame: opts.inFrame?.(i) ?? true, flat: opts.flat ?? null, texture: opts.texture,
     };
     s = applyLivenessFrame(s, frame, prev);
     prev = thumb;
@@ -59,6 +59,32 @@ test('a turn whose texture moved as one plane (a photo under a card) is refused;
   assert.equal(flat.passed, false);
   assert.equal(headTurnSession(null, { flat: { matches: 30, inliers: 0.3 } }).passed, true); // a real turn
   assert.equal(headTurnSession(null, { flat: { matches: 6, inliers: 1 } }).passed, true); // a plain face in dim light
+});
+
+test('where the caller measures texture, a turned frame without the measurement is no evidence (it was analysed without the reference)', () => {
+  const unmeasured = headTurnSession(null, { texture: true, flat: null });
+  assert.deepEqual(unmeasured.challenges_completed, []);
+  assert.equal(unmeasured.passed, false);
+  assert.equal(headTurnSession(null, { texture: true, flat: { matches: 30, inliers: 0.3 } }).passed, true);
+  assert.equal(headTurnSession(null, { texture: true, flat: { matches: 6, inliers: 1 } }).passed, true);
+});
+
+test('no decision before MIN_FRAMES frames, however early the challenges are met (two frames sent at once)', () => {
+  // A turn met on the second frame: the session waits for the passive and motion checks.
+  const twoFrames = headTurnSession(0.4, { yaws: [0, 25] });
+  assert.deepEqual(twoFrames.challenges_completed, ['head_movement']);
+  assert.equal(twoFrames.passed, false);
+  // The frames after the last challenge still count toward the checks; a third live frame decides.
+  assert.equal(headTurnSession(0.4, { yaws: [0, 25, 24] }).passed, true);
+  // ...and a third frame the passive check reads as a print fails it.
+  let s = newLiveness(['head_movement'], 10_000, 0, () => 0.999);
+  let prev: Uint8Array | null = null;
+  for (const [i, [yaw, passive]] of [[0, 0.002], [25, 0.002], [24, 0.002]].entries()) {
+    const thumb = new Uint8Array(1024).map((_, k) => (k * 7 + i * 13 * (k % 5)) % 256);
+    s = applyLivenessFrame(s, { at: i * 100, eye: 0.3, yaw, pitch: 0, smile: 0, thumb, passive, shape: faceShape(yaw), inFrame: true, flat: null }, prev);
+    prev = thumb;
+  }
+  assert.equal(livenessResult(s, 0.7).failure_reason, 'SPOOF_DETECTED');
 });
 
 test('a frame that cuts the face meets no challenge', () => {

@@ -114,6 +114,12 @@ export const LIVENESS_TUNING = {
    * and screen-replay attacks ≤ 0.003; live webcam frames p10 0.007–0.03, session medians 0.16–0.42. */
   PASSIVE_MIN_MEDIAN: 0.01,
   PASSIVE_MIN_FRAMES: 3,
+  /**
+   * No decision before this many frames, however early the challenges are met: the passive check's median
+   * and the motion checks need several frames to judge (two frames sent at once could otherwise end a
+   * session before either check had seen enough). At 10 frames/s this is 0.3 s.
+   */
+  MIN_FRAMES: 3,
 };
 
 /** One frame's evidence (from AnalyzedFace.pose and .signals). */
@@ -132,6 +138,11 @@ export interface LivenessFrame {
   inFrame?: boolean;
   /** signals.flatness of this frame against the challenge's first frame (null when not measured). */
   flat?: { matches: number; inliers: number } | null;
+  /**
+   * The caller measures `flat` on every frame turned far enough from the challenge's reference: a turned
+   * frame without the measurement was analysed without the reference, and is no evidence of depth.
+   */
+  texture?: boolean;
 }
 
 export interface LivenessState {
@@ -220,7 +231,7 @@ function baseline(ears: number[]): number | null {
 /** Folds one frame into the state (pure: returns a new state). `prevThumb` is the previous frame's thumbnail. */
 export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevThumb: Uint8Array | null): LivenessState {
   const s: LivenessState = structuredClone(state);
-  if (s.failure || s.index >= s.order.length) return s;
+  if (livenessDone(s)) return s;
   const T = LIVENESS_TUNING;
   if (f.at > s.issuedAt + s.timeoutMs) {
     s.failure = 'CHALLENGE_TIMEOUT';
@@ -312,7 +323,8 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
     nodded = true;
   }
 
-  const turned3d = Math.abs(dyaw) >= T.TURN_DEG && turnHasDepth(s.refShape, f.shape ?? null, dyaw) && !looksFlat(f.flat);
+  const textureSaysDepth = f.texture ? !!f.flat && !looksFlat(f.flat) : !looksFlat(f.flat);
+  const turned3d = Math.abs(dyaw) >= T.TURN_DEG && turnHasDepth(s.refShape, f.shape ?? null, dyaw) && textureSaysDepth;
   const met: Record<Challenge, boolean> = {
     blink: blinked,
     head_movement: turned3d,
@@ -322,7 +334,8 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
     smile: f.smile - s.first.smile >= T.SMILE_RISE,
   };
   const current = s.order[s.index];
-  if (met[current] && f.inFrame !== false) {
+  // All challenges met (waiting for MIN_FRAMES): the frame only feeds the passive and motion checks.
+  if (current && met[current] && f.inFrame !== false) {
     s.completed.push(current);
     s.index++;
     s.issuedAt = f.at;
@@ -389,8 +402,9 @@ function median(a: number[]): number {
   return [...a].sort((x, y) => x - y)[a.length >> 1];
 }
 
+/** The session has its decision: a failure, or every challenge met over at least MIN_FRAMES frames. */
 export function livenessDone(s: LivenessState): boolean {
-  return s.failure !== null || s.index >= s.order.length;
+  return s.failure !== null || (s.index >= s.order.length && s.frames >= LIVENESS_TUNING.MIN_FRAMES);
 }
 
 /**
@@ -410,7 +424,9 @@ export function livenessResult(s: LivenessState, threshold: number): LivenessRes
   if (staticDetected || spoofDetected) score = Math.min(score, 0.1);
   score = Math.round(score * 100) / 100;
   const allMet = s.index >= s.order.length && s.order.length > 0;
-  const passed = allMet && !staticDetected && !spoofDetected && !s.failure && score >= threshold;
+  // The passive check must have judged (it has no vote only where the caller measures none: WebRTC frames).
+  const enoughFrames = s.frames >= T.MIN_FRAMES && (s.passive.length === 0 || s.passive.length >= T.PASSIVE_MIN_FRAMES);
+  const passed = allMet && enoughFrames && !staticDetected && !spoofDetected && !s.failure && score >= threshold;
   const failureReason = passed
     ? undefined
     : spoofDetected

@@ -120,6 +120,37 @@ describe('liveness attacks [pglite]', () => {
     }
   });
 
+  test('frames sent together cannot skip the texture check: a photo and its card-swept copy at once do not complete a turn', async () => {
+    const { container } = t();
+    // The card frame whose mesh reads the largest turn from the plain photo (≈ 27°): sent after the plain
+    // photo it is refused as flat; sent in the same instant, it was analysed before the plain photo became
+    // the challenge's texture reference, so it carried no flatness at all and counted as a 3-D turn.
+    const photo = fs.readFileSync(path.join(testDataDir(), 'faces_extra/face_recognition/biden/biden_01.jpg'));
+    const engine = container.engine!;
+    const plain = (await engine.analyze(photo, { multiple: 'largest', embed: false })).faces[0];
+    const sweep = await occludeSweep(photo, plain.box, 25);
+    const yaws = await Promise.all(sweep.map(async (f) => Math.abs((await engine.analyze(f, { multiple: 'largest', embed: false })).faces[0].pose.yaw - plain.pose.yaw)));
+    const cards = sweep.filter((_, i) => yaws[i] >= 20);
+    assert.ok(cards.length > 0, `the card reads as a turn (${Math.max(...yaws)}°)`);
+    /** A frame's answer: 200, or 422 FACE_MISMATCH when a front-facing frame is not the anchor's face. */
+    const judged = (res: { statusCode: number; body: string; json: () => any }) => {
+      if (res.statusCode === 422) assert.equal(res.json().code, 'FACE_MISMATCH', res.body);
+      else assert.equal(res.statusCode, 200, res.body);
+      return res.statusCode === 200 ? res.json() : {};
+    };
+    for (const card of cards) {
+      for (const burst of [[photo, card], [photo, card, photo]]) {
+        const s = await create({ mode: 'verification', user_id: 'BIDEN', liveness_challenges: ['head_movement'] });
+        const bodies = (await Promise.all(burst.map((f) => frame(s.session_token, f)))).map(judged);
+        for (const b of bodies) {
+          assert.notEqual(b.status, 'completed', JSON.stringify(b));
+          assert.notEqual(b.result?.authenticated, true, JSON.stringify(b));
+          assert.ok(!b.liveness_result?.passed, JSON.stringify(b));
+        }
+      }
+    }
+  });
+
   test('a caller cannot lower the bar: thresholds below the calibrated floor are VALIDATION_ERROR naming it', async () => {
     const { app } = t();
     for (const body of [{ mode: 'verification', user_id: 'PERSON_A', confidence_threshold: 0 }, { mode: 'identification', search_threshold: 0.2 }]) {
