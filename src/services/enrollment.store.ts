@@ -13,7 +13,7 @@ import { recordEvent } from './events.ts';
 import { round, type FaceDeps, type FaceLocation } from './face.ts';
 import { SAME_PERSON_CONFIDENCE } from './enrollment.capture.ts';
 import { deleteUserEnrollments, insertEnrollment } from '../db/repositories/enrollments.repository.ts';
-import { insertPhoto, insertTemplates, loadUserTemplates, type FaceUser } from '../db/repositories/templates.repository.ts';
+import { insertPhoto, insertTemplates, loadUserTemplates, lockFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
 
 export /** A face to enroll, already analysed and accepted. */
 interface AcceptedFace {
@@ -38,6 +38,11 @@ d: FaceDeps,
 ) {
   const modelId = faces[0].modelId;
   if (faces.some((f) => f.modelId !== modelId)) throw appError('MODEL_MISMATCH');
+  // One enrollment write per user at a time: two completed at once would each find no templates (or the
+  // same old ones) and store two people's faces in one account.
+  const current = await lockFaceUser(trx, client.id, user.id);
+  if (!current) throw appError('USER_NOT_FOUND', `No user ${user.external_id}`);
+  if (!current.is_active) throw appError('USER_INACTIVE');
   // The new faces must be the person already enrolled (best match over the user's templates of this
   // model, the same-person rule of sessions); `replace` starts the user's face data over instead.
   let replaced: string[] = [];

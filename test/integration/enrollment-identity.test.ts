@@ -79,5 +79,28 @@ for (const backend of backendNames()) {
       const session = await postJson(app, '/api/auth/authentication/create/', tenant, { mode: 'verification', user_id: 'OBAMA' });
       assert.equal(session.statusCode, 201);
     });
+
+    test('two enrollment sessions of different people for one new user, completed at once: one is stored, the other is FACE_MISMATCH', async () => {
+      // Both completions read "no templates yet" before either wrote: each passed the same-person check,
+      // and the account ended up holding two people's faces (either could then sign in as the user).
+      const { app } = t();
+      const session = async (user: string, file: string) => {
+        const res = await postJson(app, '/api/auth/enrollment/create/', tenant, { user_id: user, session_type: 'upload', quality_threshold: 0.3, timeout: 120 });
+        assert.equal(res.statusCode, 201, res.body);
+        const token = res.json().session_token as string;
+        const frame = await postForm(app, '/api/auth/enrollment/process-frame/', tenant, [{ name: 'frame', value: dataFile(file) }], token);
+        assert.equal(frame.json().frame_accepted, true, frame.body);
+        return token;
+      };
+      for (let round = 0; round < 3; round++) {
+        const user = `RACE_${round}`;
+        await createUser(app, tenant, user, 'Race');
+        const tokens = [await session(user, OBAMA), await session(user, BIDEN)];
+        const answers = await Promise.all(tokens.map((token) => postJson(app, '/api/auth/enrollment/complete/', tenant, {}, token)));
+        assert.deepEqual(answers.map((r) => r.statusCode).sort(), [201, 422], answers.map((r) => r.body).join('\n'));
+        assert.equal(answers.find((r) => r.statusCode === 422)!.json().code, 'FACE_MISMATCH');
+        assert.equal((await templates(user)).length, 1);
+      }
+    });
   });
 }

@@ -114,6 +114,15 @@ export async function findFaceUser(db: Db, clientId: string, idOrExternal: strin
 }
 
 /**
+ * Locks a user's row for the rest of the transaction (SELECT … FOR UPDATE) and reads it again: writes
+ * that check the user's face data before adding to it (enrollment's same-person rule) run one at a time
+ * per user. Undefined when the user was deleted meanwhile.
+ */
+export async function lockFaceUser(trx: Db, clientId: string, userId: string): Promise<FaceUser | undefined> {
+  return (await trx.selectFrom('users').select(USER_COLUMNS).where('client_id', '=', clientId).where('id', '=', userId).forUpdate().executeTakeFirst()) as FaceUser | undefined;
+}
+
+/**
  * A user of this tenant by external_id only: for names that come from a recognition result or a
  * CompreFace subject, which are external ids. (findFaceUser would let one that spells another user's
  * uuid find that other user.)
