@@ -81,7 +81,11 @@ export async function authenticationRoutes(fastify: FastifyInstance): Promise<vo
       summary: 'Create a verification (1:1) or identification (1:N) session',
       body: Type.Object({
         user_id: Type.Optional(Type.String({ minLength: 1 })),
-        session_type: Type.Optional(Type.String()),
+        session_type: Type.Optional(
+          Type.Union([Type.Literal('webcam'), Type.Literal('mobile'), Type.Literal('upload')], {
+            description: 'Where the frames come from (recorded with each attempt). WebRTC and SSO sessions are started by the server only.',
+          }),
+        ),
         mode: Type.Optional(Mode),
         require_liveness: Type.Optional(Type.Boolean()),
         liveness_threshold: Type.Optional(unit),

@@ -13,9 +13,16 @@ export interface AuthOptions {
   max_results?: number;
 }
 
+/**
+ * Where a session's frames come from. A client names webcam, mobile or upload; the others are set by the
+ * server itself (they change how frames are judged: `webrtc` takes no passive vote, `sso` records the
+ * attempt as an SSO sign-in), so the public route does not accept them.
+ */
+export type AuthSessionType = 'webcam' | 'mobile' | 'upload' | 'api' | 'websocket' | 'webrtc' | 'sso';
+
 export interface CreateAuthInput extends AuthOptions {
   user_id?: string;
-  session_type?: string;
+  session_type?: AuthSessionType;
   mode?: AuthMode;
   require_liveness?: boolean;
   liveness_threshold?: number;
@@ -27,7 +34,7 @@ export interface CreateAuthInput extends AuthOptions {
 
 export interface AuthParams {
   mode: AuthMode;
-  session_type: string;
+  session_type: AuthSessionType;
   require_liveness: boolean;
   liveness_threshold: number;
   confidence_threshold: number;

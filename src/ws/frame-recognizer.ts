@@ -4,13 +4,14 @@ import type { AuthenticationService } from '../services/authentication.service.t
 import type { SessionBudget } from '../services/session-budget.service.ts';
 import type { DecisionRecorder, ImageInput, RequestMeta } from '../services/face.ts';
 import type { Challenge } from '../services/liveness.service.ts';
+import type { AuthSessionType } from '../services/authentication.params.ts';
 import type { ClientTimestamp, FrameOptions, ServerMessage } from './messages.ts';
 
 const SESSION_GONE = new Set<ErrorCode>(['SESSION_EXPIRED', 'SESSION_COMPLETED', 'SESSION_NOT_FOUND']);
 
 /** How a stream's liveness sessions are created (the WebSocket uses the defaults of `POST …/create/`). */
 export interface LivenessSessionDefaults {
-  session_type: string;
+  session_type: AuthSessionType;
   liveness_challenges?: Challenge[];
   challenge_timeout?: number;
 }

@@ -166,4 +166,19 @@ describe('liveness attacks [pglite]', () => {
     const ok = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'PERSON_A' }, { name: 'image', value: headturn[0] }, { name: 'confidence_threshold', value: '0.5' }]);
     assert.equal(ok.statusCode, 200, ok.body);
   });
+
+  test("a caller cannot name the server's own session types: webrtc (no passive vote) and sso are VALIDATION_ERROR", async () => {
+    // session_type 'webrtc' switches the passive check off (its codec's blocks read as print); named by
+    // a caller over HTTP, a phone-screen replay then went through the challenges without it.
+    const { app } = t();
+    for (const session_type of ['webrtc', 'sso', 'websocket', 'anything']) {
+      const res = await postJson(app, '/api/auth/authentication/create/', tenant, { mode: 'identification', require_liveness: true, session_type });
+      assert.equal(res.statusCode, 400, `${session_type}: ${res.body}`);
+      assert.equal(res.json().code, 'VALIDATION_ERROR');
+    }
+    for (const session_type of ['webcam', 'mobile', 'upload']) {
+      const res = await postJson(app, '/api/auth/authentication/create/', tenant, { mode: 'identification', session_type });
+      assert.equal(res.statusCode, 201, `${session_type}: ${res.body}`);
+    }
+  });
 });

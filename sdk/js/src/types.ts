@@ -235,7 +235,7 @@ export interface Thresholds {
 export interface CreateAuthenticationSessionInput extends Thresholds {
   /** Required for verification. */
   user_id?: string;
-  session_type?: string;
+  session_type?: 'webcam' | 'mobile' | 'upload';
   mode?: AuthMode;
   require_liveness?: boolean;
   liveness_threshold?: number;
