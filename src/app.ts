@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import multipart from '@fastify/multipart';
@@ -24,6 +25,7 @@ import { oidcPlugin } from './sso/oidc.plugin.ts';
 import { requestTimingPlugin } from './api/request-timing.plugin.ts';
 import { recognitionWsPlugin } from './ws/recognition.plugin.ts';
 import fastifyStatic from '@fastify/static';
+import { SECURITY_HEADERS } from './api/security-headers.ts';
 import { fileURLToPath } from 'node:url';
 import { createReadStream } from 'node:fs';
 import { assertCleanInput } from './api/input-guard.ts';
@@ -97,6 +99,9 @@ export async function buildApp(
     assertCleanInput(request.query, 'query');
   });
   await app.register(methodNotAllowedPlugin);
+
+  // Browser security headers on every response: CSP, no framing, nosniff (src/api/security-headers.ts).
+  await app.register(helmet, SECURITY_HEADERS);
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (isAppError(error)) {

@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { parseFaceUpload, imageField, requestMeta } from '../api/face-upload.ts';
 import { SSO_MOUNT_PATH } from './index.ts';
+import { OIDC_PROVIDER_HEADERS } from '../api/security-headers.ts';
 
 const LOGIN_PAGE = new URL('../../web/sso/login.html', import.meta.url);
 const Uid = Type.Object({ uid: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -72,7 +73,7 @@ export async function oidcPlugin(fastify: FastifyInstance): Promise<void> {
       if (!req.url.startsWith('/')) req.url = `/${req.url}`;
       void callback(req, reply.raw);
     };
-    scope.all(SSO_MOUNT_PATH, { schema: hide }, handler);
-    scope.all(`${SSO_MOUNT_PATH}/*`, { schema: hide }, handler);
+    scope.all(SSO_MOUNT_PATH, { schema: hide, helmet: OIDC_PROVIDER_HEADERS }, handler);
+    scope.all(`${SSO_MOUNT_PATH}/*`, { schema: hide, helmet: OIDC_PROVIDER_HEADERS }, handler);
   });
 }

@@ -64,8 +64,11 @@ describe('web pages in a real browser', { skip }, () => {
     const page = await context.newPage();
     page.on('dialog', (d) => void d.accept());
     page.on('pageerror', (e) => console.error('page error:', e.message));
+    // What the Content-Security-Policy blocked (src/api/security-headers.ts): the pages must need nothing it forbids.
+    page.on('console', (m) => void (/Content Security Policy/i.test(m.text()) && cspViolations.push(`${page.url()}: ${m.text()}`)));
     return page;
   }
+  const cspViolations: string[] = [];
 
   async function signIn(page: Page, secret = secretKey): Promise<void> {
     await page.goto(`${base}/app/console/`);
@@ -403,5 +406,15 @@ describe('web pages in a real browser', { skip }, () => {
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle + ' ' + getComputedStyle(document.activeElement!).outlineWidth);
     assert.equal(outline, 'solid 3px');
     await page.context().close();
+  });
+
+  test('every page works under its Content-Security-Policy: nothing above was blocked, and the API docs render', async () => {
+    const page = await newPage();
+    await page.goto(`${base}/api/docs/`);
+    await page.waitForSelector('.swagger-ui .info .title', { timeout: 15_000 });
+    assert.match(await page.textContent('.swagger-ui .info .title') ?? '', /Wajah API/);
+    await shot(page, 'api-docs');
+    await page.context().close();
+    assert.deepEqual(cspViolations, []);
   });
 });
