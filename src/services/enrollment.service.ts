@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { imageContentType } from '../vision/decode/sniff.ts';
 import type { ClientContext } from '../api/request-context.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
 import { appError, isAppError } from '../errors.ts';
@@ -398,7 +399,7 @@ export class EnrollmentService {
       confidence: face.score,
       angle: face.quality.poseBucket,
       location: faceLocation(result, face),
-      photo: client.settings?.store_photos && typeof image !== 'string' ? { bytes: image, contentType: contentType ?? 'image/jpeg' } : undefined,
+      photo: client.settings?.store_photos && typeof image !== 'string' ? { bytes: image, contentType: imageContentType(image) } : undefined,
     };
   }
 

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { FaceEngine } from '../vision/types.ts';
-import { IMAGE_CONTENT_TYPES, sniffFormat } from '../vision/decode/sniff.ts';
+import { IMAGE_CONTENT_TYPES, imageContentType, sniffFormat } from '../vision/decode/sniff.ts';
 import { appError, isAppError } from '../errors.ts';
 import { insertEnrollment } from '../db/repositories/enrollments.repository.ts';
 import { insertTemplates } from '../db/repositories/templates.repository.ts';
@@ -199,8 +199,7 @@ export class ReviewService {
     );
     const bytes = this.#open(row);
     // Photos stored before the type was taken from the bytes: served by what they are.
-    const format = sniffFormat(bytes);
-    return { bytes, contentType: format === 'unsupported' || format === 'unknown' ? 'application/octet-stream' : IMAGE_CONTENT_TYPES[format] };
+    return { bytes, contentType: imageContentType(bytes) };
   }
 
   async approve(client: ClientContext, reviewId: string, input: { notes?: string | null; quality_threshold?: number }, by: UserActor = {}) {

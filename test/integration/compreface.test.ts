@@ -196,6 +196,24 @@ if (backendNames().includes('pglite')) {
       const img = await fetch(`${base}/api/v1/recognition/faces/${barack.image_id}/img`, { headers });
       assert.equal(img.status, 200);
       assert.deepEqual(Buffer.from(await img.arrayBuffer()), fs.readFileSync(path.join(testDataDir(), `${FR}/obama/obama_04.jpg`)));
+      assert.equal(img.headers.get('content-type'), 'image/jpeg');
+      // The stored photo is served as what its bytes are, never as the type its uploader declared: a JPEG
+      // sent as text/html came back as text/html, a page of this origin for whoever opened the link.
+      for (const declared of ['text/html', 'image/svg+xml', 'application/octet-stream']) {
+        const form = new FormData();
+        form.append('file', new Blob([fs.readFileSync(path.join(testDataDir(), `${FR}/obama/obama_05.jpg`))], { type: declared }), 'face.html');
+        const added = await fetch(`${base}/api/v1/recognition/faces?subject=declared`, { method: 'POST', headers, body: form });
+        if (added.status !== 201) {
+          // Refusing the declared type outright is as good.
+          assert.ok([400, 415].includes(added.status), `${declared}: ${added.status} ${await added.text()}`);
+          continue;
+        }
+        const served = await fetch(`${base}/api/v1/recognition/faces/${((await added.json()) as Example).image_id}/img`, { headers });
+        assert.equal(served.status, 200);
+        assert.equal(served.headers.get('content-type'), 'image/jpeg', declared);
+        assert.equal(served.headers.get('x-content-type-options'), 'nosniff');
+      }
+      await subjects().delete('declared');
       const missing = await fetch(`${base}/api/v1/recognition/faces`, {});
       assert.equal(missing.status, 400);
       assert.deepEqual(await missing.json(), { message: 'Missing header: x-api-key', code: 20 });

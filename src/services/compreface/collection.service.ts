@@ -1,4 +1,5 @@
 import type { ClientContext } from '../../api/request-context.ts';
+import { imageContentType } from '../../vision/decode/sniff.ts';
 import type { DB } from '../../db/database.ts';
 import {
   deleteExamples,
@@ -160,7 +161,9 @@ export class CompreFaceCollection {
     const photo = await findExamplePhoto(this.d.db, client.id, example.image_id);
     if (!photo) throw appError('EXAMPLE_IMAGE_NOT_STORED');
     const floats = this.d.vault.cipher.decrypt(Buffer.from(photo.ciphertext), `${client.id}:photo:${photo.id}`);
-    return { bytes: trimPadding(Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength)), contentType: photo.content_type };
+    const bytes = trimPadding(Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength));
+    // Served as what the bytes are (also rows stored with an uploader's declared type before this rule).
+    return { bytes, contentType: imageContentType(bytes) };
   }
 
   async #subject(clientId: string, subject: string) {

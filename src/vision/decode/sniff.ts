@@ -21,6 +21,15 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | 'unsupported' | 'u
 /** The Content-Type of an accepted image format. */
 export const IMAGE_CONTENT_TYPES: Record<ImageFormat, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
 
+/**
+ * The Content-Type to serve stored picture bytes with: what the bytes are (a stored photo was decoded as an
+ * image when it was accepted), never what its uploader declared; anything else is a download.
+ */
+export function imageContentType(bytes: Uint8Array): string {
+  const format = sniffFormat(bytes);
+  return format === 'unsupported' || format === 'unknown' ? 'application/octet-stream' : IMAGE_CONTENT_TYPES[format];
+}
+
 function ascii(b: Uint8Array, start: number, len: number): string {
   let s = '';
   for (let i = start; i < start + len && i < b.length; i++) s += String.fromCharCode(b[i]!);
