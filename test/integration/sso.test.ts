@@ -233,6 +233,19 @@ if (backendNames().includes('pglite')) {
       const bad = await app.inject({ method: 'POST', url: '/api/sso/clients/', headers: { authorization: a.auth, 'content-type': 'application/json' }, payload: { name: 'x', redirect_uris: ['http://evil.example.com/cb'] } });
       assert.equal(bad.statusCode, 400);
       assert.equal(bad.json().details.field, 'redirect_uris.0');
+      // Only https, loopback http and a native app's private-use scheme (reverse domain name, RFC 8252 §7.1)
+      // receive codes: a file:, blob:, vbscript: or bare custom scheme is a place a code can leak to.
+      const register = (uri: string) => app.inject({ method: 'POST', url: '/api/sso/clients/', headers: { authorization: a.auth, 'content-type': 'application/json' }, payload: { name: 'x', redirect_uris: [uri] } });
+      for (const uri of ['vbscript:msgbox(1)', 'file:///etc/passwd', 'blob:https://rp.example.com/1', 'about:blank', 'ftp://rp.example.com/cb', 'myapp:/callback', 'JavaScript:alert(1)']) {
+        const res = await register(uri);
+        assert.equal(res.statusCode, 400, `${uri}: ${res.body}`);
+        assert.equal(res.json().details.field, 'redirect_uris.0');
+      }
+      for (const uri of ['https://rp.example.com/cb', 'http://127.0.0.1:8080/cb', 'com.example.app:/oauth2redirect']) {
+        const res = await register(uri);
+        assert.equal(res.statusCode, 201, `${uri}: ${res.body}`);
+        assert.equal((await app.inject({ method: 'DELETE', url: `/api/sso/clients/${res.json().client_id}/`, headers: { authorization: a.auth } })).statusCode, 204);
+      }
       assert.equal((await app.inject({ method: 'GET', url: '/api/sso/clients/' })).statusCode, 401);
       const spec = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
       assert.ok(spec.paths['/api/v1/sso/clients/'] && spec.paths['/api/v1/sso/clients/{client_id}/']);
