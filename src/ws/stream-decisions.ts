@@ -1,3 +1,4 @@
+import pRetry from 'p-retry';
 import type { DecisionRecorder } from '../services/face.ts';
 import { currentTrackedFrame } from '../vision/index.ts';
 
@@ -12,6 +13,9 @@ export const STREAM_DECISIONS = {
    * templates) is reused for this long: a change made meanwhile (a user deactivated) reaches that
    * stream's answers at most this late. The first frame of every appearance reads afresh. */
   REUSE_MS: 1000,
+  /** A deferred write (an appearance that ended unrecognised) that fails is tried again this many times,
+   * 0.2 s, 0.4 s, … apart (about 3 s in all): no frame waits for it, so no client would hear of the loss. */
+  DEFERRED_RETRIES: 4,
 } as const;
 
 interface Appearance {
@@ -130,8 +134,12 @@ export class StreamDecisions implements DecisionRecorder {
     this.#ended.push(a.id);
     if (this.#ended.length > STREAM_DECISIONS.REMEMBER_ENDED) this.#ended.shift();
     if (a.pending && a.succeeded.size === 0 && !a.failureRecorded) {
-      // Not awaited by the frame that noticed the end: a failed write is logged, not answered.
-      this.#write(a.pending).catch((err: unknown) => this.log.error({ err }, 'stream decision could not be written'));
+      // Not awaited by the frame that noticed the end: a failed write is tried again (a database that
+      // restarts, a serialization failure), and logged only when every try failed. close() waits for it.
+      const write = a.pending;
+      this.#write(() => pRetry(write, { retries: STREAM_DECISIONS.DEFERRED_RETRIES, minTimeout: 200, factor: 2 })).catch((err: unknown) =>
+        this.log.error({ err }, 'stream decision could not be written'),
+      );
     }
   }
 
