@@ -69,6 +69,7 @@ export const ERROR_CODES = {
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
   SERVICE_BUSY: { status: 503, message: 'The face engine is busy, retry shortly' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A required service is unavailable' },
+  QUERY_TIMEOUT: { status: 503, message: 'The analytics query ran longer than the server allows; ask for a shorter window' },
   MASTER_KEY_MISMATCH: { status: 503, message: 'The master key does not fit the stored data' },
   DATA_DIR_LOCKED: { status: 503, message: 'The data directory is in use by another Wajah process' },
   BACKUP_UNAVAILABLE: { status: 409, message: 'This server stores its data in PostgreSQL: back it up with pg_dump' },

@@ -24,6 +24,8 @@ export interface AppConfig {
   queueSize: number;
   /** Maximum request body in bytes (uploads included). */
   bodyLimit: number;
+  /** Milliseconds an analytics query may run before PostgreSQL cancels it (WAJAH_ANALYTICS_TIMEOUT_MS, 0: never). */
+  analyticsTimeoutMs: number;
   /** Seconds a rotated API key keeps working after its replacement is issued (default 24 h). */
   keyGraceSeconds: number;
   version: string;
@@ -129,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const workers = int(env, 'WAJAH_WORKERS', cores, 0, 64, problems);
   const queueSize = int(env, 'WAJAH_QUEUE_SIZE', 64, 1, 100000, problems);
   const bodyLimit = int(env, 'WAJAH_BODY_LIMIT', 10 * 1024 * 1024, 1024, 200 * 1024 * 1024, problems);
+  const analyticsTimeoutMs = int(env, 'WAJAH_ANALYTICS_TIMEOUT_MS', 15000, 0, 3600 * 1000, problems);
   const keyGraceSeconds = int(env, 'WAJAH_KEY_GRACE_SECONDS', 24 * 3600, 0, 365 * 24 * 3600, problems);
   const webhooks = bool(env, 'WAJAH_WEBHOOKS', true, problems);
   const webhookAllowPrivate = bool(env, 'WAJAH_WEBHOOK_ALLOW_PRIVATE', true, problems);
@@ -153,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     workers,
     queueSize,
     bodyLimit,
+    analyticsTimeoutMs,
     keyGraceSeconds,
     version: '1.0.0',
     webhooks,

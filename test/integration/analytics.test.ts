@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { sql } from 'kysely';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
 import { useTestApp } from '../helpers/app.ts';
@@ -398,6 +399,31 @@ for (const backend of backendNames()) {
       const recent = (await get(c, '/api/analytics/audit-logs/?category=api_access')).json();
       assert.ok(recent.results.some((r: { action: string }) => r.action === 'GET /api/analytics/audit-logs/'), JSON.stringify(recent.results));
       assert.ok(recent.results.every((r: { actor: string }) => r.actor?.startsWith('key:')));
+    });
+  });
+}
+
+// A report over a large history is cancelled by PostgreSQL instead of holding a connection and its CPU for
+// minutes (the embedded database cannot interrupt a statement; its bound is the 366-day window).
+if (backendNames().includes('postgres')) {
+  describe('analytics query timeout [postgres]', () => {
+    const t = useTestApp('postgres', { env: { WAJAH_ANALYTICS_TIMEOUT_MS: '1' } });
+
+    test('a report that runs past WAJAH_ANALYTICS_TIMEOUT_MS is 503 QUERY_TIMEOUT; the server keeps answering', async () => {
+      const c = await createClient(t().app);
+      // 300 000 attempts in the last year: counting them takes PostgreSQL well over 1 ms.
+      await sql`
+        INSERT INTO auth_attempts (id, client_id, mode, outcome, processing_ms, created_at)
+        SELECT gen_random_uuid(), ${c.client_id}::uuid, 'verification', CASE WHEN g % 3 = 0 THEN 'failed' ELSE 'success' END, g % 500,
+               now() - (g % 360) * interval '1 day' - (g % 86400) * interval '1 second'
+        FROM generate_series(1, 300000) g`.execute(t().container.database.db);
+      const res = await as(t().app, c, { method: 'GET', url: '/api/analytics/dashboard/?period=last_90_days' });
+      assert.equal(res.statusCode, 503, res.body);
+      assert.equal(res.json().code, 'QUERY_TIMEOUT');
+      assert.equal(res.json().details.timeout_ms, 1);
+      // Only the report was cancelled: the connection went back to the pool and other calls work.
+      const status = await as(t().app, c, { method: 'GET', url: '/api/core/status/' });
+      assert.equal(status.statusCode, 200, status.body);
     });
   });
 }

@@ -88,6 +88,7 @@ export const MESSAGES = {
   INTERNAL_ERROR: { next: 'retry', en: ['Something went wrong on the server.', 'Try again; if it keeps happening, tell the operator.'], id: ['Terjadi kesalahan di server.', 'Coba lagi; jika terus terjadi, beri tahu operator.'] },
   SERVICE_BUSY: { next: 'wait', en: ['The server is busy.', 'Trying again in a moment.'], id: ['Server sedang sibuk.', 'Mencoba lagi sebentar lagi.'] },
   SERVICE_UNAVAILABLE: { next: 'wait', en: ['The service is not available right now.', 'Try again later.'], id: ['Layanan sedang tidak tersedia.', 'Coba lagi nanti.'] },
+  QUERY_TIMEOUT: { next: 'fix', en: ['This report took too long to compute.', 'Choose a shorter period.'], id: ['Laporan ini terlalu lama dihitung.', 'Pilih periode yang lebih pendek.'] },
   DATA_DIR_LOCKED: { next: 'operator', en: ['Another Wajah process is using the database.', 'Stop the other process first.'], id: ['Proses Wajah lain sedang memakai basis data.', 'Hentikan proses lain itu terlebih dahulu.'] },
   MASTER_KEY_MISMATCH: { next: 'operator', en: ['The server’s master key does not match its data.', 'Start the server with the right master key.'], id: ['Kunci induk server tidak cocok dengan datanya.', 'Jalankan server dengan kunci induk yang benar.'] },
   DATABASE_IN_USE: { next: 'operator', en: ['The database is in use by running servers.', 'Stop every server before rotating the key.'], id: ['Basis data sedang dipakai server yang berjalan.', 'Hentikan semua server sebelum memutar kunci.'] },

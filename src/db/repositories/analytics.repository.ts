@@ -1,4 +1,5 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
+import { appError } from '../../errors.ts';
 import type { Database } from '../schema.ts';
 
 /**
@@ -55,18 +56,42 @@ const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 export class AnalyticsRepository {
   private readonly db: Kysely<Database>;
-  constructor(db: Kysely<Database>) {
+  private readonly timeoutMs: number;
+  /** `statementTimeoutMs`: each query is cancelled after this long (0: never), see #run. */
+  constructor(db: Kysely<Database>, opts: { statementTimeoutMs?: number } = {}) {
     this.db = db;
+    this.timeoutMs = opts.statementTimeoutMs ?? 0;
+  }
+
+  /**
+   * Runs one read under a statement timeout (set_config(…, is_local) in its own transaction): a tenant's
+   * year-long window over millions of attempts must not hold a database connection and its CPU for
+   * minutes on a server other tenants share. A cancelled query is 503 QUERY_TIMEOUT (ask for a shorter
+   * window). The embedded database cannot interrupt a running statement; its guard is the 366-day window.
+   */
+  async #run<T>(query: RawBuilder<T>): Promise<QueryResult<T>> {
+    if (!this.timeoutMs) return query.execute(this.db);
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        await sql`SELECT set_config('statement_timeout', ${String(this.timeoutMs)}, true)`.execute(trx);
+        return query.execute(trx);
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === '57014') {
+        throw appError('QUERY_TIMEOUT', `The analytics query ran longer than ${this.timeoutMs} ms; ask for a shorter window`, { timeout_ms: this.timeoutMs });
+      }
+      throw e;
+    }
   }
 
   async attemptSummary(clientId: string, r: Range): Promise<AttemptSummary> {
-    const { rows } = await sql<AttemptSummary>`
+    const { rows } = await this.#run(sql<AttemptSummary>`
       SELECT count(*)::int AS total,
              (count(*) FILTER (WHERE outcome = 'success'))::int AS successes,
              avg(processing_ms)::float8 AS avg_ms,
              (count(DISTINCT user_id) FILTER (WHERE outcome = 'success'))::int AS unique_users
       FROM auth_attempts
-      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`.execute(this.db);
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`);
     return rows[0];
   }
 
@@ -76,7 +101,7 @@ export class AnalyticsRepository {
    * and expires_at. Sweep: +1 at each start, −1 at each end (ends first on ties), running sum.
    */
   async peakConcurrentSessions(clientId: string, r: Range): Promise<number> {
-    const { rows } = await sql<{ peak: number }>`
+    const { rows } = await this.#run(sql<{ peak: number }>`
       WITH s AS (
         SELECT greatest(created_at, ${ts(r.start)}) AS s,
                least(CASE WHEN status = 'active' THEN expires_at ELSE least(updated_at, expires_at) END, ${ts(r.end)}) AS e
@@ -88,20 +113,20 @@ export class AnalyticsRepository {
         SELECT e AS t, -1 AS d FROM s WHERE e > s
       )
       SELECT coalesce(max(c), 0)::int AS peak
-      FROM (SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS c FROM ev) x`.execute(this.db);
+      FROM (SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS c FROM ev) x`);
     return rows[0]?.peak ?? 0;
   }
 
   async activeSessions(clientId: string, now: Date): Promise<number> {
-    const { rows } = await sql<{ n: number }>`
+    const { rows } = await this.#run(sql<{ n: number }>`
       SELECT count(*)::int AS n FROM sessions
-      WHERE client_id = ${clientId} AND status = 'active' AND expires_at > ${ts(now)}`.execute(this.db);
+      WHERE client_id = ${clientId} AND status = 'active' AND expires_at > ${ts(now)}`);
     return rows[0]?.n ?? 0;
   }
 
   /** Attempts grouped into buckets of sizeMs counted from origin (bucket 0 starts at origin). */
   async attemptBuckets(clientId: string, r: Range, origin: Date, sizeMs: number): Promise<AttemptBucket[]> {
-    const { rows } = await sql<AttemptBucket>`
+    const { rows } = await this.#run(sql<AttemptBucket>`
       SELECT ${bucketExpr('created_at', origin, sizeMs)} AS bucket,
              count(*)::int AS authentications,
              (count(*) FILTER (WHERE outcome = 'success'))::int AS successes,
@@ -112,37 +137,37 @@ export class AnalyticsRepository {
              (count(*) FILTER (WHERE failure_reason = 'LOW_CONFIDENCE'))::int AS low_confidence_failures
       FROM auth_attempts
       WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
-      GROUP BY 1`.execute(this.db);
+      GROUP BY 1`);
     return rows;
   }
 
   /** Row counts per bucket of enrollments or new users. */
   async createdBuckets(table: 'enrollments' | 'users', clientId: string, r: Range, origin: Date, sizeMs: number): Promise<Array<{ bucket: number; n: number }>> {
-    const { rows } = await sql<{ bucket: number; n: number }>`
+    const { rows } = await this.#run(sql<{ bucket: number; n: number }>`
       SELECT ${bucketExpr('created_at', origin, sizeMs)} AS bucket, count(*)::int AS n
       FROM ${sql.table(table)}
       WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
-      GROUP BY 1`.execute(this.db);
+      GROUP BY 1`);
     return rows;
   }
 
   async createdCount(table: 'enrollments' | 'users', clientId: string, r: Range): Promise<number> {
-    const { rows } = await sql<{ n: number }>`
+    const { rows } = await this.#run(sql<{ n: number }>`
       SELECT count(*)::int AS n FROM ${sql.table(table)}
-      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`.execute(this.db);
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`);
     return rows[0]?.n ?? 0;
   }
 
   /** Attempts by UTC hour of day (0–23) or day of week (0 = Sunday). */
   async attemptsByTimeOfDay(clientId: string, r: Range, part: 'hour' | 'dow'): Promise<Array<{ k: number; total: number; successes: number }>> {
     const field = part === 'hour' ? sql`hour` : sql`dow`;
-    const { rows } = await sql<{ k: number; total: number; successes: number }>`
+    const { rows } = await this.#run(sql<{ k: number; total: number; successes: number }>`
       SELECT extract(${field} FROM created_at AT TIME ZONE 'UTC')::int AS k,
              count(*)::int AS total,
              (count(*) FILTER (WHERE outcome = 'success'))::int AS successes
       FROM auth_attempts
       WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
-      GROUP BY 1`.execute(this.db);
+      GROUP BY 1`);
     return rows;
   }
 
@@ -151,7 +176,7 @@ export class AnalyticsRepository {
     r: Range,
     limit: number,
   ): Promise<Array<{ id: string; external_id: string; name: string; count: number; successes: number; last_attempt: Date }>> {
-    const { rows } = await sql<{ id: string; external_id: string; name: string; count: number; successes: number; last_attempt: Date }>`
+    const { rows } = await this.#run(sql<{ id: string; external_id: string; name: string; count: number; successes: number; last_attempt: Date }>`
       SELECT u.id, u.external_id, u.name, count(*)::int AS count,
              (count(*) FILTER (WHERE a.outcome = 'success'))::int AS successes,
              max(a.created_at) AS last_attempt
@@ -160,39 +185,39 @@ export class AnalyticsRepository {
       WHERE a.client_id = ${clientId} AND a.created_at >= ${ts(r.start)} AND a.created_at < ${ts(r.end)}
       GROUP BY u.id, u.external_id, u.name
       ORDER BY count(*) DESC, u.external_id
-      LIMIT ${limit}`.execute(this.db);
+      LIMIT ${limit}`);
     return rows;
   }
 
   /** Attempt counts per distinct User-Agent string (most frequent first; the tail is summed by the caller). */
   async userAgents(clientId: string, r: Range, limit: number): Promise<Array<{ user_agent: string | null; n: number }>> {
-    const { rows } = await sql<{ user_agent: string | null; n: number }>`
+    const { rows } = await this.#run(sql<{ user_agent: string | null; n: number }>`
       SELECT user_agent, count(*)::int AS n
       FROM auth_attempts
       WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
       GROUP BY user_agent
       ORDER BY n DESC
-      LIMIT ${limit}`.execute(this.db);
+      LIMIT ${limit}`);
     return rows;
   }
 
   async failureReasons(clientId: string, r: Range): Promise<Array<{ reason: string; n: number }>> {
-    const { rows } = await sql<{ reason: string; n: number }>`
+    const { rows } = await this.#run(sql<{ reason: string; n: number }>`
       SELECT coalesce(failure_reason, 'UNKNOWN') AS reason, count(*)::int AS n
       FROM auth_attempts
       WHERE client_id = ${clientId} AND outcome = 'failed' AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
       GROUP BY 1
-      ORDER BY n DESC, reason`.execute(this.db);
+      ORDER BY n DESC, reason`);
     return rows;
   }
 
   async attemptsByMode(clientId: string, r: Range): Promise<Array<{ mode: string; total: number; successes: number }>> {
-    const { rows } = await sql<{ mode: string; total: number; successes: number }>`
+    const { rows } = await this.#run(sql<{ mode: string; total: number; successes: number }>`
       SELECT mode, count(*)::int AS total, (count(*) FILTER (WHERE outcome = 'success'))::int AS successes
       FROM auth_attempts
       WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
       GROUP BY mode
-      ORDER BY mode`.execute(this.db);
+      ORDER BY mode`);
     return rows;
   }
 
@@ -211,11 +236,11 @@ export class AnalyticsRepository {
   ): Promise<Histogram[]> {
     const col = sql.ref(column);
     const only = outcome ? sql`AND outcome = ${outcome}` : sql``;
-    const { rows } = await sql<Histogram>`
+    const { rows } = await this.#run(sql<Histogram>`
       SELECT least(greatest(width_bucket(round(${col}::numeric, 4)::float8, 0, 1, ${bins}), 1), ${bins})::int AS bin, count(*)::int AS count
       FROM ${sql.table(table)}
       WHERE client_id = ${clientId} AND ${col} IS NOT NULL AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)} ${only}
-      GROUP BY 1`.execute(this.db);
+      GROUP BY 1`);
     return rows;
   }
 
@@ -226,24 +251,24 @@ export class AnalyticsRepository {
     r: Range,
   ): Promise<{ n: number; avg: number | null; p50: number | null; p95: number | null }> {
     const col = sql.ref(column);
-    const { rows } = await sql<{ n: number; avg: number | null; p50: number | null; p95: number | null }>`
+    const { rows } = await this.#run(sql<{ n: number; avg: number | null; p50: number | null; p95: number | null }>`
       SELECT count(${col})::int AS n, avg(${col})::float8 AS avg,
              percentile_cont(0.5) WITHIN GROUP (ORDER BY ${col})::float8 AS p50,
              percentile_cont(0.95) WITHIN GROUP (ORDER BY ${col})::float8 AS p95
       FROM ${sql.table(table)}
-      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`.execute(this.db);
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`);
     return rows[0];
   }
 
   /** Liveness outcomes: attempts that ran a liveness check (liveness_score set) and those it failed. */
   async liveness(clientId: string, r: Range): Promise<{ checks: number; failed: number; avg_score: number | null; avg_failed_score: number | null }> {
-    const { rows } = await sql<{ checks: number; failed: number; avg_score: number | null; avg_failed_score: number | null }>`
+    const { rows } = await this.#run(sql<{ checks: number; failed: number; avg_score: number | null; avg_failed_score: number | null }>`
       SELECT (count(*) FILTER (WHERE liveness_score IS NOT NULL OR failure_reason = 'LIVENESS_FAILED'))::int AS checks,
              (count(*) FILTER (WHERE failure_reason = 'LIVENESS_FAILED'))::int AS failed,
              avg(liveness_score)::float8 AS avg_score,
              (avg(liveness_score) FILTER (WHERE failure_reason = 'LIVENESS_FAILED'))::float8 AS avg_failed_score
       FROM auth_attempts
-      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`.execute(this.db);
+      WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}`);
     return rows[0];
   }
 
@@ -252,7 +277,7 @@ export class AnalyticsRepository {
    * successful verification within `retryMs` (a likely false reject: the genuine user tried again).
    */
   async lowConfidenceRejections(clientId: string, r: Range, retryMs: number): Promise<{ verifications: number; rejected: number; retried_ok: number }> {
-    const { rows } = await sql<{ verifications: number; rejected: number; retried_ok: number }>`
+    const { rows } = await this.#run(sql<{ verifications: number; rejected: number; retried_ok: number }>`
       WITH a AS (
         SELECT outcome, failure_reason, created_at,
                lead(outcome) OVER w AS next_outcome,
@@ -267,7 +292,7 @@ export class AnalyticsRepository {
              (count(*) FILTER (WHERE failure_reason = 'LOW_CONFIDENCE' AND next_outcome = 'success'
                                  AND next_at <= created_at + ${retryMs / 1000}::float8 * interval '1 second'))::int AS retried_ok
       FROM a
-      WHERE created_at < ${ts(r.end)}`.execute(this.db);
+      WHERE created_at < ${ts(r.end)}`);
     return rows[0];
   }
 
@@ -293,8 +318,8 @@ export class AnalyticsRepository {
       sql` UNION ALL `,
     );
     const [count, page] = await Promise.all([
-      sql<{ n: number }>`SELECT count(*)::int AS n FROM (${union}) f`.execute(this.db),
-      sql<AuditFeedRow>`SELECT * FROM (${top}) f ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`.execute(this.db),
+      this.#run(sql<{ n: number }>`SELECT count(*)::int AS n FROM (${union}) f`),
+      this.#run(sql<AuditFeedRow>`SELECT * FROM (${top}) f ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`),
     ]);
     return { total: count.rows[0]?.n ?? 0, rows: page.rows };
   }
