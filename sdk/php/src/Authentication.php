@@ -22,7 +22,7 @@ final class Authentication
 
     /**
      * @param string $mode verification (needs `user_id` in $options) or identification
-     * @param array{user_id?: string, session_type?: string, require_liveness?: bool, liveness_threshold?: float, liveness_challenges?: list<string>, challenge_timeout?: int, timeout?: int, max_attempts?: int, confidence_threshold?: float, search_threshold?: float, max_results?: int} $options
+     * @param array{user_id?: string, session_type?: 'webcam'|'mobile'|'upload', require_liveness?: bool, liveness_threshold?: float, liveness_challenges?: list<string>, challenge_timeout?: int, timeout?: int, max_attempts?: int, confidence_threshold?: float, search_threshold?: float, max_results?: int} $options
      * @return array<string, mixed>
      * @throws WajahException
      */

@@ -187,7 +187,9 @@ class Authentication:
         max_attempts: Optional[int] = None,
         timeout: Optional[int] = None,
     ) -> AuthenticationSession:
-        """A verification (1:1, give ``user_id``) or identification (1:N) session. Keep ``session_token``."""
+        """A verification (1:1, give ``user_id``) or identification (1:N) session. Keep ``session_token``.
+
+        ``session_type`` is webcam, mobile or upload (the server refuses others with VALIDATION_ERROR)."""
         body = _fields(
             mode=mode,
             user_id=user_id,
