@@ -137,17 +137,7 @@ export class AuthenticationService {
         // photo sent in the same instant as the plain one would count as a 3-D turn. Such a frame is
         // answered but not applied; the next one is judged against the reference.
         if ((state.planar?.crop ?? null) !== usedRef) {
-          return {
-            result: {
-              status: 'processing',
-              face_detected: true,
-              quality_score: round(face.quality.score),
-              liveness: livenessProgress(state.liveness),
-              feedback: { message: 'Send one frame at a time: this one arrived with another and was not counted.', suggestions: ['hold_still'] },
-              processing_time: seconds(started),
-              timestamp: new Date().toISOString(),
-            },
-          };
+          return { result: notCounted(face, state.liveness, started, { message: 'Send one frame at a time: this one arrived with another and was not counted.', suggestions: ['hold_still'] }) };
         }
         if (state.anchor) {
           const ref = this.d.vault.openSessionVector(client.id, locked.id, 'anchor', state.anchor);
@@ -157,17 +147,7 @@ export class AuthenticationService {
             // Near-frontal: the recogniser is reliable, so this is another person. Turned far: the angle
             // alone can explain it; the frame does not count (no liveness progress from an unconfirmed face).
             if (face.quality.poseBucket === 'front') throw appError('FACE_MISMATCH', undefined, { confidence: round(c) });
-            return {
-              result: {
-                status: 'processing',
-                face_detected: true,
-                quality_score: round(face.quality.score),
-                liveness: livenessProgress(state.liveness),
-                feedback: { message: 'Turn your head a little less, so your face stays recognisable.', suggestions: ['look_straight'] },
-                processing_time: seconds(started),
-                timestamp: new Date().toISOString(),
-              },
-            };
+            return { result: notCounted(face, state.liveness, started, { message: 'Turn your head a little less, so your face stays recognisable.', suggestions: ['look_straight'] }) };
           }
         } else {
           state.anchor = this.d.vault.sealSession(client.id, locked.id, 'anchor', face.embedding!);
@@ -441,3 +421,15 @@ export class AuthenticationService {
   }
 }
 
+/** A liveness frame answered `processing` without being applied (the session state is left as it was). */
+function notCounted(face: AnalyzedFace, liveness: LivenessState, started: number, feedback: { message: string; suggestions: string[] }) {
+  return {
+    status: 'processing' as const,
+    face_detected: true,
+    quality_score: round(face.quality.score),
+    liveness: livenessProgress(liveness),
+    feedback,
+    processing_time: seconds(started),
+    timestamp: new Date().toISOString(),
+  };
+}
