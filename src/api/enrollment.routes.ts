@@ -122,9 +122,9 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
       response: { 201: EnrollmentCompleted, '4xx': ErrorResponse },
     },
     handler: async (request, reply) => {
-      const { image, contentType } = imageField(request, 'image');
+      const { image } = imageField(request, 'image');
       const { user_id, quality_threshold, face_index, replace } = request.body;
-      const out = await svc().direct(request.client!, { user_id, quality_threshold, face_index, replace, image, contentType });
+      const out = await svc().direct(request.client!, { user_id, quality_threshold, face_index, replace, image });
       return reply.status(201).send(out);
     },
   });

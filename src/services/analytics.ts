@@ -30,7 +30,7 @@ export interface AnalyticsDeps {
 }
 
 export async function createAnalyticsServices(core: Core, deps: AnalyticsDeps = {}): Promise<AnalyticsServices> {
-  const repo = new AnalyticsRepository(core.database.db, { statementTimeoutMs: core.config.analyticsTimeoutMs });
+  const repo = new AnalyticsRepository(core.database.db, { statementTimeoutMs: core.config.databaseUrl ? core.config.analyticsTimeoutMs : 0 });
   const timings = new RequestTimings();
   const analytics = new AnalyticsService(repo, { flushAudit: deps.flushAudit });
   const systemMetrics = new SystemMetricsService({

@@ -256,9 +256,9 @@ export class EnrollmentService {
   }
 
   /** Single-image enrollment (multipart user_id + image + quality_threshold). */
-  async direct(client: ClientContext, input: { user_id: string; image: ImageInput; quality_threshold?: number; contentType?: string; face_index?: number; replace?: boolean }) {
+  async direct(client: ClientContext, input: { user_id: string; image: ImageInput; quality_threshold?: number; face_index?: number; replace?: boolean }) {
     const user = await this.#activeUser(client.id, input.user_id);
-    const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.contentType, input.face_index, true);
+    const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.face_index, true);
     const saved = await this.d.db.transaction().execute((trx) => storeEnrollment(this.d, trx, client, user, [face], { source: 'direct', sessionId: null, replace: input.replace ?? false }));
     await publishTemplates(this.d, client.id, saved);
     // Which face of the picture was enrolled (with face_index: the chosen one), for the caller to show.
@@ -370,7 +370,7 @@ export class EnrollmentService {
    * in the order of that error's `details.faces`). Batch imports of existing photo sets take the main face
    * (largest, most central), as before; the same-person check against existing templates still applies.
    */
-  async #acceptImage(image: ImageInput, threshold: number, client: ClientContext, contentType?: string, faceIndex?: number, oneFace = false): Promise<AcceptedFace> {
+  async #acceptImage(image: ImageInput, threshold: number, client: ClientContext, faceIndex?: number, oneFace = false): Promise<AcceptedFace> {
     if (!this.d.engine) throw appError('SERVICE_UNAVAILABLE', 'The face engine is not running on this server');
     const result = await this.d.engine.analyze(image, { multiple: 'all', embed: true, refineEyes: false, passive: false });
     if (!result.faces.length) throw appError('NO_FACE_DETECTED');

@@ -97,7 +97,7 @@ function checkRedirectUri(value: string, field: string): void {
   }
   if (u.hash) throw appError('VALIDATION_ERROR', `body.${field} must not have a fragment`, { field });
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
-  // An allowlist: https everywhere, http only for local development, and a native app's private-use
+  // An allowlist (javascript:, data: and the like have no dot): https everywhere, http only for local development, and a native app's private-use
   // scheme named by a reverse domain name (RFC 8252 §7.1: com.example.app:/callback). Everything else
   // (file:, blob:, vbscript:, a bare custom scheme another app could also claim) is refused.
   if (u.protocol === 'https:') return;
@@ -105,7 +105,7 @@ function checkRedirectUri(value: string, field: string): void {
     if (!loopback) throw appError('VALIDATION_ERROR', `body.${field} must use https (http only for localhost)`, { field });
     return;
   }
-  if (!/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]*[a-z0-9]:$/.test(u.protocol) || u.protocol.startsWith('javascript')) {
+  if (!/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]*[a-z0-9]:$/.test(u.protocol)) {
     throw appError('VALIDATION_ERROR', `body.${field} must use https, http on localhost, or a reverse-domain scheme of a native app (com.example.app:/callback)`, { field });
   }
 }

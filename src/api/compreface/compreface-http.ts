@@ -127,10 +127,10 @@ export function decodeBase64Image(value: unknown, field: string): Buffer {
 }
 
 /** The image of `field`: an uploaded file part, or base64 in the JSON body. */
-export function cfImage(request: FastifyRequest, field: string): { bytes: Uint8Array; contentType?: string } {
+export function cfImage(request: FastifyRequest, field: string): Uint8Array {
   const file = request.faceFiles?.find((f) => f.field === field);
-  if (file) return { bytes: file.data, contentType: file.mimetype === 'application/octet-stream' ? undefined : file.mimetype };
-  return { bytes: decodeBase64Image((request.body as Record<string, unknown> | undefined)?.[field], field) };
+  if (file) return file.data;
+  return decodeBase64Image((request.body as Record<string, unknown> | undefined)?.[field], field);
 }
 
 export const CfError = Type.Object({ message: Type.String(), code: Type.Integer() }, { description: "CompreFace's error shape" });

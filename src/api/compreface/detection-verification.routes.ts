@@ -24,7 +24,7 @@ export function detectionVerificationRoutes(cf: CompreFaceServices) {
         body: Type.Object({ file: Type.Optional(Type.String()) }),
         response: { 200: Type.Object({ result: Type.Array(FaceItem), plugins_versions: PluginsVersions }), ...errors },
       },
-      handler: async (request) => cf.recognition.detect(cfImage(request, 'file').bytes, faceQuery(request.query)),
+      handler: async (request) => cf.recognition.detect(cfImage(request, 'file'), faceQuery(request.query)),
     });
 
     app.post('/api/v1/verification/verify', {
@@ -49,7 +49,7 @@ export function detectionVerificationRoutes(cf: CompreFaceServices) {
           ...errors,
         },
       },
-      handler: async (request) => cf.recognition.verifyImages(cfImage(request, 'source_image').bytes, cfImage(request, 'target_image').bytes, faceQuery(request.query)),
+      handler: async (request) => cf.recognition.verifyImages(cfImage(request, 'source_image'), cfImage(request, 'target_image'), faceQuery(request.query)),
     });
   };
 }

@@ -64,8 +64,8 @@ export function recognitionRoutes(cf: CompreFaceServices) {
         response: { 201: Example, ...errors },
       },
       handler: async (request, reply) => {
-        const { bytes, contentType } = cfImage(request, 'file');
-        const out = await collection.addExample(request.client!, { subject: request.query.subject, image: bytes, contentType, detProbThreshold: request.query.det_prob_threshold }, actor(request));
+        const bytes = cfImage(request, 'file');
+        const out = await collection.addExample(request.client!, { subject: request.query.subject, image: bytes, detProbThreshold: request.query.det_prob_threshold }, actor(request));
         return reply.status(201).send(out);
       },
     });
@@ -135,7 +135,7 @@ export function recognitionRoutes(cf: CompreFaceServices) {
       },
       handler: async (request) => {
         const q = request.query;
-        return recognition.recognize(request.client!, cfImage(request, 'file').bytes, { ...faceQuery(q), predictionCount: q.prediction_count }, requestMeta(request));
+        return recognition.recognize(request.client!, cfImage(request, 'file'), { ...faceQuery(q), predictionCount: q.prediction_count }, requestMeta(request));
       },
     });
     app.post(`${base}/faces/:image_id/verify`, {
@@ -150,7 +150,7 @@ export function recognitionRoutes(cf: CompreFaceServices) {
         body: Type.Object({ file: Type.Optional(Type.String()) }),
         response: { 200: Type.Object({ result: Type.Array(Type.Composite([FaceItem, Type.Object({ similarity: Type.Number() })], { additionalProperties: true })), plugins_versions: PluginsVersions }), ...errors },
       },
-      handler: async (request) => recognition.verifyExample(request.client!, request.params.image_id, cfImage(request, 'file').bytes, faceQuery(request.query), requestMeta(request)),
+      handler: async (request) => recognition.verifyExample(request.client!, request.params.image_id, cfImage(request, 'file'), faceQuery(request.query), requestMeta(request)),
     });
   };
 }

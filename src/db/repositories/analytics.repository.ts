@@ -67,7 +67,8 @@ export class AnalyticsRepository {
    * Runs one read under a statement timeout (set_config(…, is_local) in its own transaction): a tenant's
    * year-long window over millions of attempts must not hold a database connection and its CPU for
    * minutes on a server other tenants share. A cancelled query is 503 QUERY_TIMEOUT (ask for a shorter
-   * window). The embedded database cannot interrupt a running statement; its guard is the 366-day window.
+   * window). Not used on the embedded database (it cannot interrupt a running statement, so the extra
+   * transaction would buy nothing): there the 366-day window is the bound.
    */
   async #run<T>(query: RawBuilder<T>): Promise<QueryResult<T>> {
     if (!this.timeoutMs) return query.execute(this.db);
