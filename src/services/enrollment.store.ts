@@ -38,6 +38,9 @@ d: FaceDeps,
 ) {
   const modelId = faces[0].modelId;
   if (faces.some((f) => f.modelId !== modelId)) throw appError('MODEL_MISMATCH');
+  // The new faces are one person among themselves (a batch groups a user's images into one call: with no
+  // templates to compare with, two people's photos were both stored, and both then verified as the user).
+  assertOnePerson(d, faces, modelId, user.external_id);
   // One enrollment write per user at a time: two completed at once would each find no templates (or the
   // same old ones) and store two people's faces in one account.
   const current = await lockFaceUser(trx, client.id, user.id);
@@ -51,9 +54,7 @@ d: FaceDeps,
     const existing = (await loadUserTemplates(trx, client.id, user.id)).filter((t) => t.model_id === modelId).map((t) => d.vault.openTemplate(t));
     if (existing.length) {
       for (const f of faces) {
-        let best = -1;
-        for (const ref of existing) if (ref.length === f.embedding.length) best = Math.max(best, dot(ref, f.embedding));
-        const confidence = d.calibration.confidence(best, modelId);
+        const confidence = d.calibration.confidence(bestMatch(existing, f.embedding), modelId);
         if (confidence < SAME_PERSON_CONFIDENCE) {
           throw appError('FACE_MISMATCH', `The face does not match ${user.external_id}'s enrolled face; pass replace=true to enroll this face instead`, { confidence: round(confidence) });
         }
@@ -120,6 +121,31 @@ d: FaceDeps,
 export async function publishTemplates(d: FaceDeps, clientId: string, saved: { modelId: string; replaced: string[]; index: Array<{ templateId: string; userId: string; vec: Float32Array }> }) {
   if (saved.replaced.length) await d.gallery.removed(clientId, saved.replaced);
   await d.gallery.added(clientId, saved.modelId, saved.index);
+}
+
+/**
+ * The faces are one person: starting from the first, every face must reach it through same-person matches
+ * (the rule of session frames, the best match over the faces already accepted), whatever their order.
+ */
+function assertOnePerson(d: FaceDeps, faces: AcceptedFace[], modelId: string, externalId: string) {
+  const reached = [faces[0].embedding];
+  let rest = faces.slice(1);
+  while (rest.length) {
+    const joined = rest.filter((f) => d.calibration.confidence(bestMatch(reached, f.embedding), modelId) >= SAME_PERSON_CONFIDENCE);
+    if (!joined.length) break;
+    reached.push(...joined.map((f) => f.embedding));
+    rest = rest.filter((f) => !joined.includes(f));
+  }
+  if (!rest.length) return;
+  const confidence = Math.max(...rest.map((f) => d.calibration.confidence(bestMatch(reached, f.embedding), modelId)));
+  throw appError('FACE_MISMATCH', `The faces given for ${externalId} are not all the same person; enroll one person's faces at a time`, { confidence: round(confidence) });
+}
+
+/** The best dot product of `vec` over `refs` (-1 when none is comparable). */
+function bestMatch(refs: Float32Array[], vec: Float32Array): number {
+  let best = -1;
+  for (const ref of refs) if (ref.length === vec.length) best = Math.max(best, dot(ref, vec));
+  return best;
 }
 
 /** Dot product (cosine of two L2-normalised embeddings). */

@@ -80,6 +80,31 @@ for (const backend of backendNames()) {
       assert.equal(session.statusCode, 201);
     });
 
+    test("a batch with two people's photos for one new user stores neither; one person's photos are stored", async () => {
+      // Batch enrollment groups a user's images into one enrollment. With no templates yet, nothing
+      // compared the images with each other: both people were stored and both verified as the user.
+      const { app } = t();
+      await createUser(app, tenant, 'BATCH_MIX', 'Mixed');
+      await createUser(app, tenant, 'BATCH_ONE', 'One person');
+      const batch = (users: string[], files: string[]) =>
+        postForm(app, '/api/auth/enrollment/batch/', tenant, [
+          ...files.map((f) => ({ name: 'images', value: dataFile(f), filename: f.split('/').pop()!, type: 'image/jpeg' })),
+          { name: 'user_ids', value: JSON.stringify(users) },
+          { name: 'quality_threshold', value: '0.3' },
+        ]);
+      let res = await batch(['BATCH_MIX', 'BATCH_MIX', 'BATCH_MIX'], [OBAMA, BIDEN, OBAMA2]);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().completed, 0, res.body);
+      for (const r of res.json().results) assert.equal(r.error?.code, 'FACE_MISMATCH', res.body);
+      assert.deepEqual(await templates('BATCH_MIX'), [], 'nothing written');
+      const v = await postForm(app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: 'BATCH_MIX' }, { name: 'image', value: dataFile(BIDEN) }]);
+      assert.notEqual(v.json().result?.authenticated, true, v.body);
+      // Whatever the order, one person's photos go in together.
+      res = await batch(['BATCH_ONE', 'BATCH_ONE'], [OBAMA2, OBAMA]);
+      assert.equal(res.json().completed, 2, res.body);
+      assert.equal((await templates('BATCH_ONE')).length, 1);
+    });
+
     test('two enrollment sessions of different people for one new user, completed at once: one is stored, the other is FACE_MISMATCH', async () => {
       // Both completions read "no templates yet" before either wrote: each passed the same-person check,
       // and the account ended up holding two people's faces (either could then sign in as the user).
