@@ -36,6 +36,8 @@ export class AccessService {
   // Unknown keys are cached like known ones: the same path (and time) whether the key exists or not.
   #cache = new Map<string, { row: CredentialRow | undefined; at: number }>();
   #lastUsedWritten = new Map<string, number>();
+  // Bumped by invalidate(): a read that was in flight across a credential change must not cache what it read.
+  #generation = 0;
 
   private readonly keys: ApiKeysRepository;
   private readonly limiter: RateLimiter;
@@ -55,6 +57,7 @@ export class AccessService {
   }
 
   invalidate(): void {
+    this.#generation++;
     this.#cache.clear();
   }
 
@@ -134,7 +137,10 @@ export class AccessService {
   async #lookup(key: string, now: number): Promise<CredentialRow | undefined> {
     const hit = this.#cache.get(key);
     if (hit && now - hit.at < this.options.cacheMs) return hit.row;
+    const generation = this.#generation;
     const row = await this.#read(() => this.keys.findCredential(key));
+    // Revoked while the read was in flight: the row may predate the change, so it is not kept.
+    if (generation !== this.#generation) return row;
     if (this.#cache.size > 10_000) this.#cache.clear();
     this.#cache.set(key, { row, at: now });
     return row;
