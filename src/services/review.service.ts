@@ -6,7 +6,7 @@ import type { FaceEngine } from '../vision/types.ts';
 import { IMAGE_CONTENT_TYPES, imageContentType, sniffFormat } from '../vision/decode/sniff.ts';
 import { appError, isAppError } from '../errors.ts';
 import { insertEnrollment } from '../db/repositories/enrollments.repository.ts';
-import { insertTemplates } from '../db/repositories/templates.repository.ts';
+import { insertTemplates, lockFaceUser } from '../db/repositories/templates.repository.ts';
 import {
   decideReview,
   findPendingReviewId,
@@ -136,6 +136,9 @@ export class ReviewService {
     for (const p of photos) analysed.push({ ...p, ...(await this.#peek(p.bytes)) });
     const id = crypto.randomUUID();
     await this.d.db.transaction().execute(async (trx) => {
+      // One submission per user at a time (the user's row locked): two sent at once each found no pending
+      // review and both inserted one.
+      if (!(await lockFaceUser(trx, client.id, user.id))) throw appError('USER_NOT_FOUND');
       const pending = await findPendingReviewId(trx, client.id, user.id);
       if (pending) throw appError('REVIEW_ALREADY_PENDING', undefined, { review_id: pending });
       await insertReview(trx, {
