@@ -196,8 +196,21 @@ export class FallbackService {
     // The hash runs whatever the stored kind, so a wrong kind takes as long as a wrong secret.
     const matches = (await this.d.hasher.verify(secret, reserved.row.secret_hash)) && reserved.row.kind === method;
     const now = this.#now();
+    // The credential may have been replaced or removed while its hash was being checked: the answer and
+    // the counters then belong to a secret that is no longer in force (the old PIN must not pass, and a
+    // guess at it must not count against, or lock, the new one).
+    const superseded = async (trx: Transaction<Database>) => {
+      const current = await lockFallback(trx, client.id, user.id);
+      if (current && current.secret_hash === reserved.row.secret_hash) return null;
+      await this.#failed(trx, client, user, method, current ? 'INVALID_FALLBACK_CREDENTIAL' : 'FALLBACK_NOT_SET', reserved.failures, started, meta);
+      return current
+        ? appError('INVALID_FALLBACK_CREDENTIAL', 'The credential was changed while it was being checked; try again with the current one')
+        : appError('FALLBACK_NOT_SET', `User ${user.external_id} has no PIN or password`);
+    };
     if (matches) {
-      await this.d.db.transaction().execute(async (trx) => {
+      const changed = await this.d.db.transaction().execute(async (trx) => {
+        const changed = await superseded(trx);
+        if (changed) return changed;
         await updateFallbackCounters(trx, client.id, user.id, { failed_attempts: 0, lockouts: 0, locked_until: null, last_used_at: now });
         const attemptId = await insertAttempt(trx, attempt(client, user, 'success', null, started, meta));
         await markAttemptMethod(trx, client.id, attemptId, method);
@@ -213,7 +226,9 @@ export class FallbackService {
           method,
         };
         await recordEvent(trx, client.id, 'authentication.success', payload);
+        return null;
       });
+      if (changed) throw changed;
       return {
         status: 'completed' as const,
         result: { authenticated: true, confidence: 1, user_id: user.external_id, user_name: user.name, liveness_score: null, method },
@@ -223,7 +238,9 @@ export class FallbackService {
     }
     const lockouts = reserved.row.lockouts;
     const lockedUntil = reserved.failures >= maxFailures ? new Date(now.getTime() + lockoutMs(this.policy, lockouts)) : null;
-    await this.d.db.transaction().execute(async (trx) => {
+    const changed = await this.d.db.transaction().execute(async (trx) => {
+      const changed = await superseded(trx);
+      if (changed) return changed;
       if (lockedUntil) {
         await updateFallbackCounters(trx, client.id, user.id, { locked_until: lockedUntil, lockouts: lockouts + 1 });
         await this.d.audit.record(
@@ -240,7 +257,9 @@ export class FallbackService {
         );
       }
       await this.#failed(trx, client, user, method, 'INVALID_FALLBACK_CREDENTIAL', reserved.failures, started, meta);
+      return null;
     });
+    if (changed) throw changed;
     throw appError('INVALID_FALLBACK_CREDENTIAL', undefined, {
       attempts_remaining: Math.max(0, maxFailures - reserved.failures),
       ...(lockedUntil ? { locked_until: lockedUntil.toISOString() } : {}),
