@@ -200,8 +200,8 @@ export class ClientsService {
   }
 
   /**
-   * Issues a replacement key with the same allow-list; the old key keeps working for the grace
-   * period (WAJAH_KEY_GRACE_SECONDS unless given), then stops.
+   * Issues a replacement key with the same name, allow-list and expiry; the old key keeps working for the
+   * grace period (WAJAH_KEY_GRACE_SECONDS unless given, never past its own expiry), then stops.
    */
   async rotateKey(
     apiKey: string,
@@ -216,7 +216,11 @@ export class ClientsService {
       if (old.revoked_at || (old.expires_at && old.expires_at <= now)) throw appError('API_KEY_REVOKED', 'A revoked or expired key cannot be rotated');
       const client = await this.clients.findById(old.client_id, trx);
       if (!client) throw appError('API_KEY_NOT_FOUND');
-      const { key, secret } = await this.#issue(trx, old.client_id, { name: old.name, ip_allowlist: old.ip_allowlist });
+      // A key in its grace period already has a replacement: a second one would leave two live successors
+      // (and its expiry is the grace's end, not a lifetime to pass on).
+      if (old.replaced_by) throw appError('API_KEY_REVOKED', 'This key was already rotated; rotate its replacement instead');
+      // The replacement keeps the key's lifetime: rotating a key that expires must not yield one that never does.
+      const { key, secret } = await this.#issue(trx, old.client_id, { name: old.name, ip_allowlist: old.ip_allowlist, expires_at: old.expires_at });
       const expiresAt = new Date(now.getTime() + grace * 1000);
       const updatedOld = await this.keys.markReplaced(old.id, key.id, expiresAt, trx);
       await this.audit.record(

@@ -71,6 +71,24 @@ for (const backend of backendNames()) {
       assert.equal(again.json().code, 'API_KEY_REVOKED');
     });
 
+    test("rotation keeps the key's expiry; a key already rotated is not rotated again", async () => {
+      const { app } = t();
+      const c = await createClient(app);
+      const expires = new Date(Date.now() + 7 * 86400_000).toISOString();
+      const made = await app.inject({ method: 'POST', url: `/api/admin/clients/${c.client_id}/keys/`, headers: adminHeaders, payload: { name: 'contractor', expires_at: expires } });
+      assert.equal(made.statusCode, 201, made.body);
+      const rot = await app.inject({ method: 'POST', url: `/api/admin/keys/${made.json().api_key}/rotate/`, headers: adminHeaders, payload: { grace_seconds: 60 } });
+      assert.equal(rot.statusCode, 200, rot.body);
+      // A contractor's key that ends next week must not become a key that never ends by being rotated.
+      const detail = (await app.inject({ method: 'GET', url: `/api/admin/clients/${c.client_id}/`, headers: adminHeaders })).json();
+      const next = detail.keys.find((k: { key: string }) => k.key === rot.json().api_key);
+      assert.equal(next.expires_at, expires, JSON.stringify(next));
+      assert.equal(next.name, 'contractor');
+      const again = await app.inject({ method: 'POST', url: `/api/admin/keys/${made.json().api_key}/rotate/`, headers: adminHeaders });
+      assert.equal(again.statusCode, 409, again.body);
+      assert.equal(again.json().code, 'API_KEY_REVOKED');
+    });
+
     test('IP allow-lists: client-level IPv4 CIDR, key-level IPv6 CIDR', async () => {
       const { app } = t();
       const c = await createClient(app, { ip_allowlist: ['10.0.0.0/8', '2001:db8::/32'] });
