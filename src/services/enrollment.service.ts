@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { imageContentType } from '../vision/decode/sniff.ts';
 import type { ClientContext } from '../api/request-context.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
+import { isUuid } from './paging.ts';
 import { appError, isAppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, isNoFace, round, type FaceDeps, type FaceLocation, type ImageInput } from './face.ts';
@@ -332,7 +333,7 @@ export class EnrollmentService {
   }
 
   async remove(client: ClientContext, enrollmentId: string) {
-    if (!/^[0-9a-f-]{36}$/i.test(enrollmentId)) throw appError('ENROLLMENT_NOT_FOUND');
+    if (!isUuid(enrollmentId)) throw appError('ENROLLMENT_NOT_FOUND');
     const found = await findEnrollment(this.d.db, client.id, enrollmentId);
     if (!found) throw appError('ENROLLMENT_NOT_FOUND');
     const templateIds = await this.d.db.transaction().execute((trx) => deleteEnrollment(trx, client.id, enrollmentId));

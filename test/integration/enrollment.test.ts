@@ -144,6 +144,12 @@ for (const backend of backendNames()) {
       res = await app.inject({ method: 'DELETE', url: `/api/auth/enrollments/${done.enrollment_id}/`, headers: { authorization: tenant.auth } });
       assert.equal(res.statusCode, 404);
       assert.equal(res.json().code, 'ENROLLMENT_NOT_FOUND');
+      // Ids that are not UUIDs are unknown ids too, whatever their length (36 dashes reached the database: 500).
+      for (const id of ['-'.repeat(36), 'a'.repeat(36), 'not-an-id']) {
+        res = await app.inject({ method: 'DELETE', url: `/api/auth/enrollments/${id}/`, headers: { authorization: tenant.auth } });
+        assert.equal(res.statusCode, 404, `${id}: ${res.body}`);
+        assert.equal(res.json().code, 'ENROLLMENT_NOT_FOUND');
+      }
     });
 
     test('concurrent frames of one session both land (row lock, no lost update)', async () => {
