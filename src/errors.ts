@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
   USER_EXISTS: { status: 409, message: 'A user with this external_id already exists' },
   API_KEY_REVOKED: { status: 409, message: 'The API key is revoked or expired' },
+  KEY_NOT_ROTATABLE: { status: 409, message: 'A CompreFace service key is not rotated: issue a new key for its service, then revoke this one' },
   USER_INACTIVE: { status: 409, message: 'The user is deactivated' },
   SESSION_EXPIRED: { status: 410, message: 'The session has expired' },
   SESSION_COMPLETED: { status: 409, message: 'The session is already completed' },

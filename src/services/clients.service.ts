@@ -4,6 +4,7 @@ import type { ClientSettings, Database, Tier } from '../db/schema.ts';
 import type { ClientPatch, ClientRow, ClientsRepository } from '../db/repositories/clients.repository.ts';
 import type { ApiKeyRow, ApiKeysRepository } from '../db/repositories/api-keys.repository.ts';
 import { appError } from '../errors.ts';
+import { isCompreFaceKey } from './compreface/keys.service.ts';
 import type { AuditService } from './audit.service.ts';
 import { generateApiKey, generateSecret, hashSecret } from './credentials.ts';
 import { validateCidrs } from './ip-allowlist.ts';
@@ -212,6 +213,9 @@ export class ClientsService {
     const result = await this.db.transaction().execute(async (trx) => {
       const old = await this.keys.findByKey(apiKey, trx);
       if (!old) throw appError('API_KEY_NOT_FOUND');
+      // A CompreFace service key opens only its service; its "replacement" here would be a Wajah key that
+      // opens the whole API (and the service would lose its key after the grace period).
+      if (isCompreFaceKey(old.key)) throw appError('KEY_NOT_ROTATABLE');
       const now = new Date();
       if (old.revoked_at || (old.expires_at && old.expires_at <= now)) throw appError('API_KEY_REVOKED', 'A revoked or expired key cannot be rotated');
       const client = await this.clients.findById(old.client_id, trx);

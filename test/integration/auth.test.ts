@@ -89,6 +89,23 @@ for (const backend of backendNames()) {
       assert.equal(again.json().code, 'API_KEY_REVOKED');
     });
 
+    test('a CompreFace service key is not rotated into a Wajah key that opens the whole API', async () => {
+      // The ordinary rotation issued a wk_ key for a cf: key: a detection-only camera key became one that
+      // reads and deletes users, enrolls faces and manages webhooks.
+      const { app } = t();
+      const c = await createClient(app);
+      const issued = await app.inject({ method: 'POST', url: `/api/admin/clients/${c.client_id}/compreface-keys/`, headers: adminHeaders, payload: { service: 'detection' } });
+      assert.equal(issued.statusCode, 201, issued.body);
+      const cfKey = issued.json().key as string;
+      const rot = await app.inject({ method: 'POST', url: `/api/admin/keys/${encodeURIComponent(cfKey)}/rotate/`, headers: adminHeaders, payload: {} });
+      assert.equal(rot.statusCode, 409, rot.body);
+      assert.equal(rot.json().code, 'KEY_NOT_ROTATABLE');
+      const detail = (await app.inject({ method: 'GET', url: `/api/admin/clients/${c.client_id}/`, headers: adminHeaders })).json();
+      assert.equal(detail.keys.filter((k: { key: string }) => k.key.startsWith('wk_')).length, 1, 'no new Wajah key was issued');
+      const cf = await app.inject({ method: 'GET', url: `/api/admin/clients/${c.client_id}/compreface-keys/`, headers: adminHeaders });
+      assert.equal(cf.json().keys.find((k: { key: string }) => k.key === cfKey).status, 'active', cf.body);
+    });
+
     test('IP allow-lists: client-level IPv4 CIDR, key-level IPv6 CIDR', async () => {
       const { app } = t();
       const c = await createClient(app, { ip_allowlist: ['10.0.0.0/8', '2001:db8::/32'] });

@@ -28,6 +28,11 @@ export function storedKeyFor(service: CompreFaceService, apiKey: string): string
   return `cf:${service}:${id}`;
 }
 
+/** A CompreFace service key's stored key (storedKeyFor), as opposed to a Wajah `wk_…` key. */
+export function isCompreFaceKey(key: string): boolean {
+  return key.startsWith('cf:');
+}
+
 export interface IssuedCompreFaceKey {
   /** The x-api-key value (a random UUID, as CompreFace issues them); shown once, stored only hashed. */
   api_key: string;
@@ -83,7 +88,7 @@ export class CompreFaceKeysService {
     if (!UUID.test(clientId) || !(await this.clients.findById(clientId))) throw appError('CLIENT_NOT_FOUND');
     const rows = await this.keys.listForClient(clientId);
     return rows
-      .filter((k) => k.key.startsWith('cf:'))
+      .filter((k) => isCompreFaceKey(k.key))
       .map((k) => ({
         key: k.key,
         service: k.key.split(':')[1] as CompreFaceService,
