@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { MAX_RETENTION_DAYS } from '../services/retention.service.ts';
 import { DateTime, Nullable, NullableInteger, PageQuery, PageSchema } from './common.schemas.ts';
 
 export const TierSchema = Type.Union([Type.Literal('basic'), Type.Literal('premium'), Type.Literal('enterprise')]);
@@ -7,7 +8,7 @@ const Limit = NullableInteger({ minimum: 0, maximum: 2_147_483_647, description:
 const Settings = Type.Object(
   {
     store_photos: Type.Optional(Type.Boolean()),
-    retention_days: Type.Optional(NullableInteger({ minimum: 1 })),
+    retention_days: Type.Optional(NullableInteger({ minimum: 1, maximum: MAX_RETENTION_DAYS, description: 'Days audit entries and attempts are kept (at most 100 years); null = for good' })),
   },
   { additionalProperties: true },
 );

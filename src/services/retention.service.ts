@@ -1,5 +1,8 @@
 import type { AuditRepository } from '../db/repositories/audit.repository.ts';
 
+/** The longest retention a client can set (100 years); longer cutoffs fall outside the database's dates. */
+export const MAX_RETENTION_DAYS = 36_500;
+
 /** Removes the face state of ended sessions (sessions.repository.ts, scrubEndedSessions). */
 export type SessionScrubber = (now: Date, since: Date | null) => Promise<number>;
 
@@ -58,9 +61,16 @@ export class RetentionService {
   async sweep(now = new Date()): Promise<{ audit: number; attempts: number }> {
     const total = { audit: 0, attempts: 0 };
     for (const c of await this.repo.clientsWithRetention()) {
-      const r = await this.repo.purgeOlderThan(c.id, new Date(now.getTime() - c.days * 86_400_000));
-      total.audit += r.audit;
-      total.attempts += r.attempts;
+      // A retention longer than the limit (stored before it existed) keeps everything: its cutoff would be
+      // a date the database refuses. One client's failure must not stop the others' retention.
+      if (c.days > MAX_RETENTION_DAYS) continue;
+      try {
+        const r = await this.repo.purgeOlderThan(c.id, new Date(now.getTime() - c.days * 86_400_000));
+        total.audit += r.audit;
+        total.attempts += r.attempts;
+      } catch (e) {
+        this.log.warn(`retention: client ${c.id} failed: ${(e as Error).message}`);
+      }
     }
     if (total.audit || total.attempts) this.log.info(`retention: deleted ${total.audit} audit entries, ${total.attempts} attempts`);
     return total;

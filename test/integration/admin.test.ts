@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
 import { useTestApp } from '../helpers/app.ts';
@@ -65,6 +66,32 @@ for (const backend of backendNames()) {
       assert.equal(audit[0]!.actor, 'admin');
       assert.ok(!JSON.stringify(audit).includes(c.secret_key));
       assert.deepEqual(Object.keys((audit[1]!.details as { changes: object }).changes).sort(), ['calls_per_hour', 'settings', 'tier']);
+    });
+
+    test("retention: an out-of-range retention_days is refused, and a stored one does not stop other clients' retention", async () => {
+      // 5,000,000 days ("keep for good") made the cutoff a date the database refuses; the sweep threw for
+      // that client and never reached the clients after it, whose retention then silently stopped.
+      const { app, container } = t();
+      const db = container.database.db;
+      const keeper = await createClient(app, { name: 'Keeps everything' });
+      const refused = await app.inject({ method: 'PATCH', url: `/api/admin/clients/${keeper.client_id}/`, headers: adminHeaders, payload: { settings: { retention_days: 5_000_000 } } });
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.equal(refused.json().code, 'VALIDATION_ERROR');
+      // A value stored before the limit existed.
+      await db.updateTable('clients').set({ settings: JSON.stringify({ retention_days: 5_000_000 }) }).where('id', '=', keeper.client_id).execute();
+      const daily = await createClient(app, { name: 'One day' });
+      const patched = await app.inject({ method: 'PATCH', url: `/api/admin/clients/${daily.client_id}/`, headers: adminHeaders, payload: { settings: { retention_days: 1 } } });
+      assert.equal(patched.statusCode, 200, patched.body);
+      const old = new Date(Date.now() - 10 * 86_400_000);
+      for (const c of [keeper, daily]) {
+        await db
+          .insertInto('audit_logs')
+          .values({ id: crypto.randomUUID(), client_id: c.client_id, category: 'security', action: 'old.entry', actor: 'system', target: null, details: '{}', ip: null, created_at: old })
+          .execute();
+      }
+      await container.foundation.retention.sweep();
+      const left = await db.selectFrom('audit_logs').select('client_id').where('action', '=', 'old.entry').execute();
+      assert.deepEqual(left.map((r) => r.client_id), [keeper.client_id], "the one-day client's old entry is gone; the keeper's stays");
     });
 
     test('unknown client and key answer 404 with their codes; bad tier names the field', async () => {
