@@ -1,4 +1,4 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { DB } from '../db/database.ts';
 import {
   consumePayload,
@@ -69,8 +69,19 @@ export class KyselyOidcAdapter implements Adapter {
     return this.#read(await findPayload(this.db, this.model, 'uid', uid));
   }
 
+  /**
+   * Single use, atomically: the provider checks `consumed` on the copy it read, so two token requests
+   * with one code (or one refresh token) that arrive together both passed and both got tokens. The
+   * second consume now fails, and, as for a replayed code (RFC 6749 4.1.2), the grant's tokens are revoked.
+   */
   async consume(id: string): Promise<void> {
-    await consumePayload(this.db, this.model, id);
+    const result = await consumePayload(this.db, this.model, id);
+    if (result.consumed) return;
+    if (result.grantId) {
+      await revokePayloadsByGrant(this.db, result.grantId);
+      await destroyPayload(this.db, 'Grant', result.grantId);
+    }
+    throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already consumed`);
   }
 
   async destroy(id: string): Promise<void> {

@@ -118,8 +118,22 @@ export async function findPayload(db: Db, model: string, by: 'id' | 'uid' | 'use
     .executeTakeFirst();
 }
 
-export async function consumePayload(db: Db, model: string, id: string) {
-  await t(db).updateTable('oidc_payloads').set({ consumed_at: new Date() }).where('model', '=', model).where('id', '=', id).execute();
+/**
+ * Marks an instance consumed, once: true for the call that consumed it; false when it was already
+ * consumed (or is gone), with the grant it belongs to.
+ */
+export async function consumePayload(db: Db, model: string, id: string): Promise<{ consumed: true } | { consumed: false; grantId: string | null }> {
+  const row = await t(db)
+    .updateTable('oidc_payloads')
+    .set({ consumed_at: new Date() })
+    .where('model', '=', model)
+    .where('id', '=', id)
+    .where('consumed_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  if (row) return { consumed: true };
+  const found = await t(db).selectFrom('oidc_payloads').select('grant_id').where('model', '=', model).where('id', '=', id).executeTakeFirst();
+  return { consumed: false, grantId: found?.grant_id ?? null };
 }
 
 export async function destroyPayload(db: Db, model: string, id: string) {
