@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { ClientsRepository } from '../db/repositories/clients.repository.ts';
 import type { UserRow, UsersRepository, UserWithCount } from '../db/repositories/users.repository.ts';
-import { endSessionsHolding } from '../db/repositories/sessions.repository.ts';
+import { endSessionsHolding, lockSessionsOfUser } from '../db/repositories/sessions.repository.ts';
 import { appError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import type { AuditService } from './audit.service.ts';
@@ -275,6 +275,8 @@ export class UsersService {
   async delete(clientId: string, ref: string, by: UserActor = {}): Promise<void> {
     const user = await this.db.transaction().execute(async (trx) => {
       const u = await this.getByRef(clientId, ref, trx);
+      // Sessions first, then the user's row: the order session requests take (no deadlock with them).
+      await lockSessionsOfUser(trx, clientId, u.id);
       await this.users.delete(clientId, u.id, trx);
       const sessionsEnded = await endSessionsHolding(trx, clientId, u.id);
       const redacted = await this.users.redactEvents(clientId, u.id, trx);

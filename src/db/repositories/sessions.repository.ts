@@ -87,6 +87,33 @@ const FACE_STATE = sql`ARRAY['anchor', 'thumb', 'shape', 'planar', 'best', 'fram
  * identification session in the middle of its liveness challenges) and drops their face state. Returns
  * how many. Sessions opened for the user (enrollment, verification) go with the user (FK cascade).
  */
+/**
+ * Locks (in id order) the sessions a user's deletion touches: theirs, which cascade away, and the active
+ * ones holding them as a match, which endSessionsHolding ends. A session request locks its session before
+ * the user's row, so the deletion takes the same order; the other way round, the two deadlocked.
+ */
+export async function lockSessionsOfUser(db: Db, clientId: string, userId: string): Promise<void> {
+  await db
+    .selectFrom('sessions')
+    .select('id')
+    .where('client_id', '=', clientId)
+    .where((eb) =>
+      eb.or([
+        eb('user_id', '=', userId),
+        eb.and([
+          eb('status', '=', 'active'),
+          eb.or([
+            eb(sql`state->'best'->>'userId'`, '=', userId),
+            eb(sql`state->'best'->'matches'`, '@>', sql`jsonb_build_array(jsonb_build_object('userId', ${userId}::text))`),
+          ]),
+        ]),
+      ]),
+    )
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+}
+
 export async function endSessionsHolding(db: Db, clientId: string, userId: string): Promise<number> {
   const res = await db
     .updateTable('sessions')
