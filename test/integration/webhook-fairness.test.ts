@@ -129,4 +129,38 @@ describe('fair webhook delivery', () => {
       assert.equal(busy[0]!.headers['retry-after'], '1');
     });
   });
+  test('a second test ping of an endpoint whose first ping is still being sent answers 429', async () => {
+    // The check looked only at pings reserved but not yet sent: once the first was on the wire, a second
+    // one to the same hanging receiver went out too.
+    const { app } = t();
+    await withReceivers(t, async ({ hang, hangPort }) => {
+      const c = await createClient(app, { name: 'One ping', tier: 'enterprise' });
+      const made = await as(app, c, { method: 'POST', url: '/api/webhooks/endpoints/', payload: { url: `http://127.0.0.1:${hangPort}/one`, events: ['user.created'], retry_policy: { max_retries: 0 } } });
+      const id = made.json().id as string;
+      const first = as(app, c, { method: 'POST', url: `/api/webhooks/endpoints/${id}/test/` });
+      const deadline = Date.now() + 5000;
+      while (hang.received() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(hang.received(), 1, 'the first ping is on the wire');
+      const second = await as(app, c, { method: 'POST', url: `/api/webhooks/endpoints/${id}/test/` });
+      assert.equal(second.statusCode, 429, second.body);
+      assert.equal(second.json().code, 'WEBHOOK_TEST_BUSY');
+      assert.equal(hang.received(), 1);
+      for (const r of hang.open) r.destroy();
+      await first;
+    });
+  });
+
+  test('creations sent at once cannot pass the 50-endpoint limit', async () => {
+    // The count and the insert were separate: 70 creations at once all saw fewer than 50 and all inserted.
+    const { app } = t();
+    const c = await createClient(app, { name: 'Many endpoints', tier: 'enterprise' });
+    const answers = await Promise.all(
+      Array.from({ length: 70 }, (_, i) => as(app, c, { method: 'POST', url: '/api/webhooks/endpoints/', payload: { url: `http://127.0.0.1:9/${i}`, events: ['user.created'] } })),
+    );
+    assert.equal(answers.filter((r) => r.statusCode === 201).length, 50, answers.map((r) => r.statusCode).join(','));
+    const refused = answers.filter((r) => r.statusCode !== 201);
+    assert.ok(refused.every((r) => r.statusCode === 403 && r.json().code === 'WEBHOOK_LIMIT_EXCEEDED'), refused.map((r) => r.body).join('\n'));
+    const list = await as(app, c, { method: 'GET', url: '/api/webhooks/endpoints/?page_size=100' });
+    assert.equal(list.json().count, 50);
+  });
 });

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, WebhookBackoff, WebhookDeliveryStatus } from '../schema.ts';
 import { CLOSED_CIRCUIT, takeProbe } from './webhook-circuits.repository.ts';
 
@@ -118,17 +118,25 @@ export class WebhooksRepository {
 
   // ---- endpoints ----
 
-  async countEndpoints(clientId: string): Promise<number> {
-    const row = await this.db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll<number>().as('n')).where('client_id', '=', clientId).executeTakeFirst();
+  async countEndpoints(clientId: string, db: Kysely<Database> | Transaction<Database> = this.db): Promise<number> {
+    const row = await db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll<number>().as('n')).where('client_id', '=', clientId).executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 
-  async insertEndpoint(row: Omit<EndpointRow, 'created_at' | 'updated_at'>): Promise<EndpointRow> {
-    return (await this.db
-      .insertInto('webhook_endpoints')
-      .values({ ...row, events: JSON.stringify(row.events) })
-      .returning(ENDPOINT_COLUMNS)
-      .executeTakeFirstOrThrow()) as EndpointRow;
+  /**
+   * Inserts the endpoint unless the client already has `max`: undefined then. The count and the insert
+   * run under the client's row lock, so creations sent at once cannot pass the limit together.
+   */
+  async insertEndpointWithin(max: number, row: Omit<EndpointRow, 'created_at' | 'updated_at'>): Promise<EndpointRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('clients').select('id').where('id', '=', row.client_id).forUpdate().executeTakeFirst();
+      if ((await this.countEndpoints(row.client_id, trx)) >= max) return undefined;
+      return (await trx
+        .insertInto('webhook_endpoints')
+        .values({ ...row, events: JSON.stringify(row.events) })
+        .returning(ENDPOINT_COLUMNS)
+        .executeTakeFirstOrThrow()) as EndpointRow;
+    });
   }
 
   async listEndpoints(clientId: string, limit: number, offset: number): Promise<{ total: number; rows: EndpointRow[] }> {

@@ -45,7 +45,7 @@ const PRUNE_EVERY_MS = 3600_000;
  * @example const d = new WebhookDispatcher(repo, circuits, sendWebhook, new SecretBox(masterKey), log, { pollMs: 500, timeoutMs: 10_000, allowPrivate: true }); d.start(); d.notify(); await d.close();
  */
 export class WebhookDispatcher {
-  readonly #inflight = new Map<string, { abort: AbortController; done: Promise<void>; clientId: string; endpointId: string }>();
+  readonly #inflight = new Map<string, { abort: AbortController; done: Promise<void>; clientId: string; endpointId: string; ping?: boolean }>();
   /** Slots held for test pings between the check and their send (reservePing), counted like sends in flight. */
   readonly #reserved = new Set<{ clientId: string; endpointId: string }>();
   readonly #concurrency: number;
@@ -113,7 +113,9 @@ export class WebhookDispatcher {
     if (held.length >= this.#concurrency) return null;
     if (held.filter((f) => f.clientId === clientId).length >= this.#perClient) return null;
     if (held.filter((f) => f.endpointId === endpointId).length >= this.#perEndpoint) return null;
-    if ([...this.#reserved].some((r) => r.endpointId === endpointId)) return null;
+    // One ping per endpoint: reserved, or already being sent (a reservation moves to the in-flight sends).
+    const pinging = (f: { endpointId: string }) => f.endpointId === endpointId;
+    if ([...this.#reserved].some(pinging) || [...this.#inflight.values()].some((f) => f.ping && pinging(f))) return null;
     const slot = { clientId, endpointId };
     this.#reserved.add(slot);
     return { release: () => void this.#reserved.delete(slot) };
@@ -121,7 +123,7 @@ export class WebhookDispatcher {
 
   /** Sends one delivery this process already holds (a test ping, in the slot reservePing gave) and returns when it is recorded. */
   async deliverClaimed(d: ClaimedDelivery, slot: { release(): void }): Promise<void> {
-    const done = this.#track(d);
+    const done = this.#track(d, true);
     slot.release(); // the send itself now counts in flight
     await done;
   }
@@ -230,7 +232,7 @@ export class WebhookDispatcher {
     return this.repo.claimIds(picked, this.#leaseMs);
   }
 
-  #track(d: ClaimedDelivery): Promise<void> {
+  #track(d: ClaimedDelivery, ping = false): Promise<void> {
     const abort = new AbortController();
     const done = this.#attempt(d, abort.signal)
       .catch((e) => this.log.error(`webhooks: delivery ${d.id} could not be recorded: ${(e as Error).message}`))
@@ -238,7 +240,7 @@ export class WebhookDispatcher {
         this.#inflight.delete(d.id);
         this.notify();
       });
-    this.#inflight.set(d.id, { abort, done, clientId: d.client_id, endpointId: d.endpoint_id });
+    this.#inflight.set(d.id, { abort, done, clientId: d.client_id, endpointId: d.endpoint_id, ping });
     return done;
   }
 

@@ -90,12 +90,9 @@ export class WebhooksService {
 
   async create(clientId: string, input: EndpointInput): Promise<EndpointView> {
     const url = await checkWebhookUrl(input.url, this.options.allowPrivate);
-    if ((await this.repo.countEndpoints(clientId)) >= MAX_ENDPOINTS) {
-      throw appError('WEBHOOK_LIMIT_EXCEEDED', undefined, { max_endpoints: MAX_ENDPOINTS });
-    }
     const generated = input.secret === undefined ? generateSecret() : null;
     const id = crypto.randomUUID();
-    const row = await this.repo.insertEndpoint({
+    const row = await this.repo.insertEndpointWithin(MAX_ENDPOINTS, {
       id,
       client_id: clientId,
       url,
@@ -105,6 +102,7 @@ export class WebhooksService {
       ...DEFAULT_RETRY_POLICY,
       ...input.retry_policy,
     });
+    if (!row) throw appError('WEBHOOK_LIMIT_EXCEEDED', undefined, { max_endpoints: MAX_ENDPOINTS });
     const view = endpointView(row);
     return generated ? { ...view, secret: generated } : view;
   }
