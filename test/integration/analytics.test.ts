@@ -174,6 +174,10 @@ for (const backend of backendNames()) {
         ['/api/analytics/dashboard/?start_date=1970-01-01&end_date=9999-12-31', 'end_date'],
         ['/api/analytics/dashboard/?start_date=0001-01-01&end_date=0001-12-31', 'start_date'],
         ['/api/webhooks/logs/?start_date=-271821-04-20&end_date=275760-09-13', 'start_date'],
+        // Date-times are calendar dates too (Date rolled these over to 2 March and the next day).
+        ['/api/analytics/dashboard/?start_date=2026-02-30T00:00Z', 'start_date'],
+        ['/api/analytics/audit-logs/?start_date=2026-01-01&end_date=2026-01-02T24:00Z', 'end_date'],
+        ['/api/webhooks/logs/?start_date=2026-02-30T00:00:00Z', 'start_date'],
       ];
       for (const [url, field] of cases) {
         const res = await get(c, url);
@@ -182,6 +186,13 @@ for (const backend of backendNames()) {
         assert.equal(body.code, 'VALIDATION_ERROR', url);
         assert.equal(body.details.field, field, `${url}: ${body.message}`);
       }
+      // The last day a query may name is a valid end_date everywhere (its day after, year 10000, answered 500).
+      for (const path of ['dashboard', 'statistics', 'user-behavior', 'model-performance', 'audit-logs']) {
+        const ok = await get(c, `/api/analytics/${path}/?start_date=9999-12-30&end_date=9999-12-31`);
+        assert.equal(ok.statusCode, 200, `${path}: ${ok.body}`);
+      }
+      assert.equal((await get(c, '/api/webhooks/logs/?end_date=9999-12-31')).statusCode, 200);
+      assert.equal((await get(c, `/api/webhooks/logs/?end_date=${encodeURIComponent('9999-12-31T23:59:59.999Z')}`)).statusCode, 200);
       const res = await t().app.inject({ method: 'GET', url: '/api/analytics/dashboard/' });
       assert.equal(res.statusCode, 401);
     });

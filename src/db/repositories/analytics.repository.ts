@@ -52,7 +52,10 @@ export interface AuditFeedRow {
 export const AUDIT_CATEGORIES = ['enrollment', 'authentication', 'configuration', 'security', 'api_access', 'face_data_access'] as const;
 export type AuditFeedCategory = (typeof AUDIT_CATEGORIES)[number];
 
-const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+/** The last instant the databases and the query parameters share (end of 9999, UTC). */
+const LAST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+/** A bound of a query window; one reaching past 9999 (a window ending on its last day, plus a margin) is held at its end. */
+const ts = (d: Date) => sql`${new Date(Math.min(d.getTime(), LAST_MS)).toISOString()}::timestamptz`;
 
 export class AnalyticsRepository {
   private readonly db: Kysely<Database>;

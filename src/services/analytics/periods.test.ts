@@ -31,9 +31,16 @@ test('custom dates: end day inclusive, date-times exact, errors name the field',
     [{ end_date: '2024-01-01' }, 'start_date'],
     [{ start_date: '2024-04-01' }, 'start_date'],
     [{ period: 'today', start_date: '2024-01-01' }, 'period'],
+    [{ start_date: '2024-02-30T00:00Z' }, 'start_date'],
+    [{ start_date: '2024-01-01', end_date: '2024-01-02T24:00Z' }, 'end_date'],
   ] as const) {
     assert.throws(() => resolveWindow(q, 'today', now), (e) => isAppError(e) && e.code === 'VALIDATION_ERROR' && (e.details as { field: string }).field === field);
   }
+});
+
+test('the last day a query may name: its exclusive end stays a date the databases hold', () => {
+  const w = resolveWindow({ start_date: '9999-12-30', end_date: '9999-12-31' }, 'today', now);
+  assert.equal(w.end.toISOString(), '9999-12-31T23:59:59.999Z');
 });
 
 test('buckets: hourly up to a day, daily beyond, aligned to UTC', () => {

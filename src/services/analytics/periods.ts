@@ -51,13 +51,13 @@ export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, o
   if (custom) {
     if (q.start_date === undefined) throw invalid('start_date', 'start_date is required with end_date');
     label = 'custom';
-    start = parseDate(q.start_date, 'start_date').at;
-    const last = q.end_date === undefined ? { at: now, dateOnly: false } : parseDate(q.end_date, 'end_date');
+    start = parseQueryDate(q.start_date, 'start_date').at;
+    const last = q.end_date === undefined ? { at: now, dateOnly: false } : parseQueryDate(q.end_date, 'end_date');
     if (last.at.getTime() < start.getTime()) {
       throw q.end_date === undefined ? invalid('start_date', 'start_date is in the future') : invalid('end_date', 'end_date must be on or after start_date');
     }
     // A date-only end_date names the last day included.
-    end = last.dateOnly ? new Date(last.at.getTime() + DAY) : last.at;
+    end = last.dateOnly ? dayAfter(last.at) : last.at;
   } else {
     label = q.period ?? fallback;
     end = now;
@@ -73,27 +73,39 @@ export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, o
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+/** The last instant a query may name (end of 9999, UTC): an exclusive end after it is not a date the databases hold. */
+const LAST_QUERY_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-function parseDate(value: string, field: string): { at: Date; dateOnly: boolean } {
-  const m = DATE_ONLY.exec(value);
-  let parsed: { at: Date; dateOnly: boolean } | null = null;
-  if (m) {
-    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    const back = new Date(0);
-    back.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which reads years 0–99 as 1900–1999
-    // Rejects 2024-02-30 and friends, which would roll over.
-    if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {
-      throw invalid(field, `${field} is not a calendar date: ${value}`);
-    }
-    parsed = { at: back, dateOnly: true };
-  } else if (DATE_TIME.test(value)) {
-    const t = Date.parse(value);
-    if (Number.isFinite(t)) parsed = { at: new Date(t), dateOnly: false };
+/**
+ * A date parameter of a report or log query: `YYYY-MM-DD` (dateOnly) or an ISO date-time with a zone.
+ * Calendar dates only (`2024-02-30` is refused, not rolled over to March), 1970 to 9999.
+ */
+export function parseQueryDate(value: string, field: string): { at: Date; dateOnly: boolean } {
+  const m = DATE_ONLY.exec(value) ?? DATE_TIME.exec(value);
+  if (!m) throw invalid(field, `${field} must be a date (YYYY-MM-DD) or an ISO date-time with a zone, got ${JSON.stringify(value)}`);
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(0);
+  day.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which reads years 0–99 as 1900–1999
+  // Rejects 2024-02-30 and friends (and 24:00 or 10:61), which Date would roll over.
+  const [h, mi, s] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
+    throw invalid(field, `${field} is not a calendar date: ${value}`);
   }
-  if (!parsed) throw invalid(field, `${field} must be a date (YYYY-MM-DD) or an ISO date-time with a zone, got ${JSON.stringify(value)}`);
-  assertQueryDateRange(parsed.at, field);
-  return parsed;
+  const at = m.length > 4 && m[4] !== undefined ? new Date(Date.parse(value)) : day;
+  if (!Number.isFinite(at.getTime())) throw invalid(field, `${field} is not a date: ${value}`);
+  assertQueryDateRange(at, field);
+  return { at, dateOnly: at === day };
+}
+
+/** The exclusive end of a date-only end_date (the next midnight), kept within the dates a query may name. */
+export function dayAfter(day: Date): Date {
+  return new Date(Math.min(day.getTime() + DAY, LAST_QUERY_MS));
+}
+
+/** The exclusive end of an exact end_date (its next millisecond), kept within the same bounds. */
+export function instantAfter(at: Date): Date {
+  return new Date(Math.min(at.getTime() + 1, LAST_QUERY_MS));
 }
 
 /** Dates a report or log query may name: 1970 to 9999 (the databases' and JavaScript's common ground). */

@@ -8,7 +8,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.ts';
 import { secretAad, type SecretBox } from './secret-box.ts';
 import { generateSecret } from './signer.ts';
 import { checkWebhookUrl } from './url-guard.ts';
-import { assertQueryDateRange } from '../analytics/periods.ts';
+import { dayAfter, instantAfter, parseQueryDate } from '../analytics/periods.ts';
 
 /** Endpoints per client. */
 export const MAX_ENDPOINTS = 50;
@@ -176,8 +176,10 @@ export class WebhooksService {
   }
 
   async listDeliveries(clientId: string, q: DeliveryQuery): Promise<Page<DeliveryView>> {
-    const from = q.start_date ? parseDate(q.start_date, 'start_date', false) : undefined;
-    const to = q.end_date ? parseDate(q.end_date, 'end_date', true) : undefined;
+    const from = q.start_date ? parseQueryDate(q.start_date, 'start_date').at : undefined;
+    const last = q.end_date ? parseQueryDate(q.end_date, 'end_date') : undefined;
+    // `2024-01-31` as end_date means through the end of that day (UTC); full timestamps are exact.
+    const to = last ? (last.dateOnly ? dayAfter(last.at) : instantAfter(last.at)) : undefined;
     if (q.endpoint_id !== undefined && !isUuid(q.endpoint_id)) return pageOf([], 0, q.page, q.page_size);
     const { total, rows } = await this.repo.listDeliveries(
       clientId,
@@ -226,19 +228,6 @@ function policyOf(row: EndpointRow): RetryPolicy {
 
 function iso(d: Date | string): string {
   return new Date(d).toISOString();
-}
-
-/** `2024-01-31` as end_date means through the end of that day (UTC); full timestamps are exact. */
-function parseDate(value: string, field: string, end: boolean): Date {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const d = new Date(dateOnly ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(d.getTime())) {
-    throw appError('VALIDATION_ERROR', `querystring.${field} must be a date (YYYY-MM-DD) or an ISO 8601 timestamp`, { field, location: 'querystring' });
-  }
-  assertQueryDateRange(d, field);
-  if (dateOnly && end) d.setUTCDate(d.getUTCDate() + 1);
-  else if (end) d.setTime(d.getTime() + 1);
-  return d;
 }
 
 function endpointView(row: EndpointRow): EndpointView {
