@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/env.ts';
 import { privateUmask } from '../config/private-files.ts';
@@ -54,7 +55,9 @@ export function registerBackupCommands(program: Command): void {
         console.error(`wajah: backup of the stopped data directory ${config.dataDir}`);
       }
       const target = fs.existsSync(opts.out) && fs.statSync(opts.out).isDirectory() ? path.join(opts.out, backupFileName()) : opts.out;
-      fs.writeFileSync(target, archive, { mode: 0o600 });
+      // Private (0600) even over an existing file, whose mode a plain write kept; written whole or not at all
+      // (a temporary file renamed into place), so a crash never leaves a truncated backup under the name.
+      writeFileAtomic.sync(target, archive, { mode: 0o600 });
       console.log(JSON.stringify({ file: path.resolve(target), bytes: archive.length, master_key_fingerprint: keyFingerprint }));
       console.error(`wajah: the backup does not contain the master key; it opens only with the key of fingerprint ${keyFingerprint ?? '(none yet)'}`);
     });

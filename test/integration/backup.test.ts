@@ -140,10 +140,17 @@ describe('backup and restore of the embedded database', () => {
     assert.ok(fs.existsSync(path.join(kept, 'PG_VERSION')));
   });
 
-  test('a stopped data directory is backed up directly', async () => {
-    const out = await cli(dirB, ['backup', '--out', path.join(work, 'offline.tar.gz')]);
+  test('a stopped data directory is backed up directly, into a private file even over an existing one', async () => {
+    // The backup holds every tenant's sealed templates, photos, secrets and PIN hashes. Over an existing
+    // file (a nightly --out latest.tar.gz made by another tool), the plain write kept that file's 0644.
+    const target = path.join(work, 'offline.tar.gz');
+    fs.writeFileSync(target, 'yesterday');
+    fs.chmodSync(target, 0o644);
+    const out = await cli(dirB, ['backup', '--out', target]);
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stderr, /stopped data directory/);
-    assert.ok(fs.statSync(path.join(work, 'offline.tar.gz')).size > 100_000);
+    assert.ok(fs.statSync(target).size > 100_000);
+    assert.equal(fs.statSync(target).mode & 0o777, 0o600);
+    assert.deepEqual(fs.readdirSync(work).filter((f) => f.startsWith('offline.tar.gz')), ['offline.tar.gz'], 'no temporary file left');
   });
 });
