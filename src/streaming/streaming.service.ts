@@ -6,6 +6,7 @@ import { appError, isAppError } from '../errors.ts';
 import type { AccessService } from '../services/access.service.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { CredentialChanges } from '../services/credential-changes.ts';
+import { assertThresholds } from '../services/authentication.params.ts';
 import type { RequestMeta } from '../services/face.ts';
 import type { FrameRecognizerDeps } from '../ws/frame-recognizer.ts';
 import { StreamSession, type StreamOptions } from './stream-session.ts';
@@ -71,6 +72,7 @@ export class StreamingService {
   }
 
   async create(client: ClientContext, input: CreateStreamInput, meta: RequestMeta) {
+    assertThresholds(input);
     const mode = input.mode ?? (input.user_id ? 'verification' : 'identification');
     if (mode === 'verification' && !input.user_id) throw appError('VALIDATION_ERROR', 'body.user_id is required for verification', { field: 'user_id' });
     if (!this.d.engineAvailable) throw appError('SERVICE_UNAVAILABLE', 'The face engine is not running on this server');

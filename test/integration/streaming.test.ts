@@ -205,6 +205,16 @@ describe('WebRTC streaming /api/streaming/sessions/ [pglite]', () => {
     const fps = await api('POST', '/api/streaming/sessions/', tenant, { session_type: 'webrtc', max_fps: 100 });
     assert.deepEqual([fps.statusCode, fps.json().code], [400, 'VALIDATION_ERROR']);
     assert.equal((await t().app.inject({ method: 'POST', url: '/api/streaming/sessions/', payload: { session_type: 'webrtc' } })).statusCode, 401);
+    // Thresholds below the calibrated floor are refused at creation, as on every other path (they were
+    // accepted, counted against the stream limits, and then every frame failed on the data channel).
+    for (const [body, field] of [
+      [{ mode: 'identification', search_threshold: 0.1 }, 'search_threshold'],
+      [{ mode: 'verification', user_id: 'AOC', confidence_threshold: 0.1 }, 'confidence_threshold'],
+    ] as const) {
+      const low = await api('POST', '/api/streaming/sessions/', tenant, { session_type: 'webrtc', ...body });
+      assert.deepEqual([low.statusCode, low.json().code, low.json().details?.field], [400, 'VALIDATION_ERROR', field], low.body);
+      assert.ok(low.json().details.minimum > 0.1);
+    }
 
     const created = await api('POST', '/api/streaming/sessions/', tenant, { session_type: 'webrtc' });
     assert.equal(created.statusCode, 201, created.body);
