@@ -220,15 +220,7 @@ export class AuthenticationService {
           // A face that failed liveness learns nothing about whom it matches: no confidence, no identification
           // match; only the verification target the caller named is kept for the tenant's records.
           const failed = livenessFailedDecision(decision);
-          await this.#writeOutcome(trx, client, locked.id, params, failed, liveness, attempts, started, meta);
-          await recordEvent(trx, client.id, 'liveness.failed', {
-            session_id: locked.id,
-            ...(failed.user ? { user_id: failed.user.external_id } : {}),
-            liveness_score: liveness.score,
-            checks: liveness.checks,
-            challenges_completed: liveness.challenges_completed,
-            reason: liveness.failure_reason ?? 'BELOW_THRESHOLD',
-          });
+          await this.#livenessFailed(trx, client, locked.id, params, failed, liveness, attempts, started, meta, 'BELOW_THRESHOLD');
           return {
             state: { ...state, attempts },
             status: 'failed',
@@ -264,10 +256,11 @@ export class AuthenticationService {
         if (livenessDone(state.liveness)) {
           const liveness = livenessResult(state.liveness, params.liveness_threshold);
           const attempts = state.attempts + 1;
-          const failed: Decision = { mode: params.mode, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold, user: null, matches: [], quality: 0 };
-          await this.#writeOutcome(trx, client, locked.id, params, failed, liveness, attempts, started, meta);
-          await recordEvent(trx, client.id, 'liveness.failed', { session_id: locked.id, liveness_score: liveness.score, checks: liveness.checks, challenges_completed: liveness.challenges_completed, reason: liveness.failure_reason ?? 'CHALLENGE_TIMEOUT' });
-          return { state: { ...state, attempts }, status: 'failed', result: authResponse(params, failed, liveness, 'failed', started, 0) };
+          // A verification keeps the target the caller named, as when the timeout falls on a frame with a face.
+          const target = params.mode === 'verification' && locked.user_id ? ((await findFaceUser(trx, client.id, locked.user_id)) ?? null) : null;
+          const failed: Decision = { mode: params.mode, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold, user: target, matches: [], quality: 0 };
+          await this.#livenessFailed(trx, client, locked.id, params, failed, liveness, attempts, started, meta, 'CHALLENGE_TIMEOUT');
+          return { state: { ...state, attempts }, status: 'failed', result: authResponse(params, { ...failed, user: null }, liveness, 'failed', started, 0) };
         }
         return { state: { ...state }, result: { status: 'processing', ...base, liveness: livenessProgress(state.liveness), feedback: NO_FACE_FEEDBACK } };
       }
@@ -413,6 +406,19 @@ export class AuthenticationService {
   #writeOutcome(db: Kysely<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
     if (liveness) this.d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
     return writeOutcome(db, client, sessionId, params, d, liveness, attempts, performance.now() - started, meta);
+  }
+
+  /** A session's liveness failure: its attempt and authentication.failed, and liveness.failed (naming a verification's target only). */
+  async #livenessFailed(db: Kysely<Database>, client: ClientContext, sessionId: string, params: AuthParams, failed: Decision, liveness: LivenessResult, attempts: number, started: number, meta: RequestMeta, reason: string): Promise<void> {
+    await this.#writeOutcome(db, client, sessionId, params, failed, liveness, attempts, started, meta);
+    await recordEvent(db, client.id, 'liveness.failed', {
+      session_id: sessionId,
+      ...(failed.user ? { user_id: failed.user.external_id } : {}),
+      liveness_score: liveness.score,
+      checks: liveness.checks,
+      challenges_completed: liveness.challenges_completed,
+      reason: liveness.failure_reason ?? reason,
+    });
   }
 
   /** Exposed for the expiry path of liveness (a challenge that timed out between frames). */

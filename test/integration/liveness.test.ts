@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
 import { useTestApp } from '../helpers/app.ts';
-import { TEST_MASTER_KEY, createTenant, createUser, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
+import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
 
@@ -106,6 +106,24 @@ if (backendNames().includes('pglite')) {
       assert.equal(body.status, 'failed');
       const ev = await container.database.db.selectFrom('events').select('payload').where('event_type', '=', 'liveness.failed').execute();
       assert.equal(ev.map((e) => e.payload as Record<string, any>).find((x) => x.session_id === s.session_id)?.reason, 'CHALLENGE_TIMEOUT');
+    });
+
+    test("a verification that times out on a frame without a face keeps its target in the attempt and the events", async () => {
+      // The no-face path built its failure with no user: the attempt had no user_id and neither event named
+      // the user, so the tenant's records (and the user's export) could not tell whose verification failed.
+      const { container } = t();
+      const db = container.database.db;
+      const s = await create({ user_id: 'AOC', mode: 'verification', liveness_challenges: ['blink'], challenge_timeout: 1 });
+      await new Promise((r) => setTimeout(r, 1100));
+      const body = await run(s.session_token, [dataFile('no_face/skimage_brick.png')]);
+      assert.equal(body.status, 'failed', JSON.stringify(body));
+      assert.equal(body.liveness_result.failure_reason, 'CHALLENGE_TIMEOUT');
+      const attempt = await db.selectFrom('auth_attempts').innerJoin('users', 'users.id', 'auth_attempts.user_id').select('users.external_id').where('session_id', '=', s.session_id).executeTakeFirst();
+      assert.equal(attempt?.external_id, 'AOC');
+      for (const type of ['liveness.failed', 'authentication.failed'] as const) {
+        const ev = await db.selectFrom('events').select('payload').where('event_type', '=', type).execute();
+        assert.equal(ev.map((e) => e.payload as Record<string, any>).find((x) => x.session_id === s.session_id)?.user_id, 'AOC', type);
+      }
     });
 
     test('another person in the middle of a session: FACE_MISMATCH', async () => {
