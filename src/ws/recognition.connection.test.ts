@@ -9,6 +9,8 @@ class FakeSocket implements WsSocket {
   readyState = 1;
   sent: ServerMessage[] = [];
   closedWith: number | null = null;
+  /** As a real socket whose client never answers the close: CLOSING, and messages still arrive. */
+  lingers = false;
   #onMessage: ((data: Buffer, isBinary: boolean) => void) | null = null;
   #onClose: (() => void) | null = null;
   send(data: string): void {
@@ -16,14 +18,23 @@ class FakeSocket implements WsSocket {
   }
   close(code?: number): void {
     if (this.readyState !== 1) return;
-    this.readyState = 3;
     this.closedWith = code ?? 1000;
+    if (this.lingers) {
+      this.readyState = 2;
+      return;
+    }
+    this.readyState = 3;
     this.#onClose?.();
   }
   on(event: 'message' | 'close', listener: never): unknown {
     if (event === 'message') this.#onMessage = listener;
     else this.#onClose = listener;
     return this;
+  }
+  /** The client answered the close at last. */
+  closeHandshakeDone(): void {
+    this.readyState = 3;
+    this.#onClose?.();
   }
   receive(message: object): void {
     this.#onMessage!(Buffer.from(JSON.stringify(message)), false);
@@ -148,6 +159,24 @@ describe('RecognitionConnection', () => {
     s.changed(null);
     await tick(10);
     assert.equal(s.socket.closedWith, 4401);
+  });
+
+  test('frames a client keeps sending after its key was revoked are not recognised while the close is pending', async () => {
+    // The socket stays CLOSING until the client answers the close (up to 30 s in ws); its frames were
+    // still recognised, their attempts and events written, under a revoked key.
+    const s = await authenticated();
+    s.socket.lingers = true;
+    s.revoke();
+    s.changed('c1');
+    await tick(10);
+    assert.equal(s.socket.closedWith, 4401);
+    const sent = s.socket.sent.length;
+    for (let i = 0; i < 3; i++) s.socket.receive({ type: 'process_frame', frame: 'x', timestamp: i });
+    s.socket.receive({ type: 'ping' });
+    await tick(60);
+    assert.deepEqual(s.calls, [], 'no frame reached the engine');
+    assert.equal(s.socket.sent.length, sent, 'nothing more is answered');
+    s.socket.closeHandshakeDone();
   });
 
   test('a key revoked during the stream closes it at the next re-check (4401)', async () => {

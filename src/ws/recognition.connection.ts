@@ -134,6 +134,9 @@ export class RecognitionConnection {
   }
 
   #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    // Closing (a refused key, a timeout): the client may keep sending until it answers the close; nothing
+    // more of it is recognised or answered.
+    if (this.socket.readyState !== OPEN) return;
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (isBinary) {
       this.#onBinary(bytes);
