@@ -47,10 +47,19 @@ for (const [net6, bits] of [
   BLOCKED.addSubnet(net6, bits, 'ipv6');
 }
 
-/** Never a webhook receiver, even with private addresses allowed: link-local, the cloud metadata service's range. */
+/**
+ * Never a webhook receiver, even with private addresses allowed: link-local (the cloud metadata service's
+ * range), the same range reached through NAT64 or 6to4, and the metadata services' own IPv6 addresses
+ * (AWS fd00:ec2::254, Google Cloud fd20:ce::254), which sit in the unique-local range private setups allow.
+ */
 const ALWAYS_BLOCKED = new net.BlockList();
 ALWAYS_BLOCKED.addSubnet('169.254.0.0', 16, 'ipv4');
 ALWAYS_BLOCKED.addSubnet('fe80::', 10, 'ipv6');
+ALWAYS_BLOCKED.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6'); // NAT64 (RFC 6052) of 169.254.0.0/16
+ALWAYS_BLOCKED.addSubnet('64:ff9b:1::', 48, 'ipv6'); // local-use NAT64: any embedding, 169.254/16 included
+ALWAYS_BLOCKED.addSubnet('2002:a9fe::', 32, 'ipv6'); // 6to4 of 169.254.0.0/16
+ALWAYS_BLOCKED.addAddress('fd00:ec2::254', 'ipv6');
+ALWAYS_BLOCKED.addAddress('fd20:ce::254', 'ipv6');
 
 /** True for link-local addresses (the metadata service), refused whatever WAJAH_WEBHOOK_ALLOW_PRIVATE says. */
 export function isLinkLocalAddress(address: string): boolean {

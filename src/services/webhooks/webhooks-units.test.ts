@@ -61,7 +61,19 @@ describe('webhook SSRF guard', () => {
       assert.equal(await code(url, false), 'INVALID_WEBHOOK_URL', url);
     }
     // The metadata service and the rest of link-local: refused even where private receivers are allowed.
-    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[::ffff:169.254.169.254]/', 'http://2852039166/', 'http://[fe80::1]/']) {
+    // Also through NAT64 or 6to4, and the metadata services' IPv6 addresses (AWS, Google Cloud), which are
+    // unique-local addresses a private setup otherwise allows.
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::ffff:169.254.169.254]/',
+      'http://2852039166/',
+      'http://[fe80::1]/',
+      'http://[64:ff9b::a9fe:a9fe]/',
+      'http://[64:ff9b:1::a9fe:a9fe]/',
+      'http://[2002:a9fe:a9fe::]/',
+      'http://[fd00:ec2::254]/latest/meta-data',
+      'http://[fd20:ce::254]/',
+    ]) {
       assert.equal(await code(url, true), 'INVALID_WEBHOOK_URL', url);
       assert.equal(await code(url, false), 'INVALID_WEBHOOK_URL', url);
     }
