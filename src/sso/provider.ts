@@ -88,7 +88,9 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
       Grant: 14 * 24 * 3600,
       RefreshToken: 14 * 24 * 3600,
     },
-    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((u) => new URL(u).origin === origin) ?? false,
+    // Only the web origins of the RP's redirect URIs: a native app's (com.example.app:/cb) is the opaque
+    // "null", which any sandboxed iframe or data: page also sends.
+    clientBasedCORS: (_ctx, origin, client) => origin !== 'null' && (client.redirectUris?.some((u) => new URL(u).origin === origin) ?? false),
     async findAccount(ctx: KoaContextWithOIDC, id: string) {
       const rpId = ctx.oidc?.client?.clientId;
       if (!rpId) return undefined;
