@@ -23,6 +23,9 @@ export async function loadClientMetadata(db: DB, box: SecretBox, clientId: strin
     redirect_uris: row.redirect_uris,
     post_logout_redirect_uris: row.post_logout_redirect_uris,
     token_endpoint_auth_method: row.token_endpoint_auth_method,
+    // A native app's redirect URI (com.example.app:/callback) is valid only for a native client: as a web
+    // client the provider refused the application's metadata, and no sign-in of it could start.
+    application_type: row.redirect_uris.some((u) => !/^https?:/i.test(u)) ? 'native' : 'web',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   } as AdapterPayload;
