@@ -16,6 +16,7 @@ import * as m0010 from './migrations/0010-event-request-id.ts';
 import * as m0011 from './migrations/0011-webhook-circuits.ts';
 import * as m0012 from './migrations/0012-user-data-lifecycle.ts';
 import * as m0013 from './migrations/0013-fallback-lockouts.ts';
+import * as m0014 from './migrations/0014-event-retention.ts';
 
 export type DB = Kysely<Database>;
 
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-webhook-circuits': m0011,
   '0012-user-data-lifecycle': m0012,
   '0013-fallback-lockouts': m0013,
+  '0014-event-retention': m0014,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

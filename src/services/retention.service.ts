@@ -7,8 +7,8 @@ export const MAX_RETENTION_DAYS = 36_500;
 export type SessionScrubber = (now: Date, since: Date | null) => Promise<number>;
 
 /**
- * Retention (S2): for clients with settings.retention_days, audit entries and authentication
- * attempts older than that are deleted, hourly (first sweep a minute after start). Every 5 minutes the
+ * Retention (S2): for clients with settings.retention_days, audit entries, authentication attempts and
+ * delivered events older than that are deleted, hourly (first sweep a minute after start). Every 5 minutes the
  * sessions that ended lose their face state (embeddings, thumbnails, landmarks, held matches): a
  * session that expired in the middle of its challenges, with no request after it, kept them for good.
  */
@@ -58,8 +58,8 @@ export class RetentionService {
     return n;
   }
 
-  async sweep(now = new Date()): Promise<{ audit: number; attempts: number }> {
-    const total = { audit: 0, attempts: 0 };
+  async sweep(now = new Date()): Promise<{ audit: number; attempts: number; events: number }> {
+    const total = { audit: 0, attempts: 0, events: 0 };
     for (const c of await this.repo.clientsWithRetention()) {
       // A retention longer than the limit (stored before it existed) keeps everything: its cutoff would be
       // a date the database refuses. One client's failure must not stop the others' retention.
@@ -68,11 +68,12 @@ export class RetentionService {
         const r = await this.repo.purgeOlderThan(c.id, new Date(now.getTime() - c.days * 86_400_000));
         total.audit += r.audit;
         total.attempts += r.attempts;
+        total.events += r.events;
       } catch (e) {
         this.log.warn(`retention: client ${c.id} failed: ${(e as Error).message}`);
       }
     }
-    if (total.audit || total.attempts) this.log.info(`retention: deleted ${total.audit} audit entries, ${total.attempts} attempts`);
+    if (total.audit || total.attempts || total.events) this.log.info(`retention: deleted ${total.audit} audit entries, ${total.attempts} attempts, ${total.events} events`);
     return total;
   }
 

@@ -69,11 +69,24 @@ export class AuditRepository {
       .execute()) as AuditRow[];
   }
 
-  /** Retention: drops audit entries and authentication attempts older than the client's retention. */
-  async purgeOlderThan(clientId: string, before: Date): Promise<{ audit: number; attempts: number }> {
+  /**
+   * Retention: drops audit entries, authentication attempts and events (the webhook outbox, also shown
+   * among the audit logs) older than the client's retention. An event is kept while it is not fanned out
+   * yet or a delivery of it is still pending: the outbox loses nothing.
+   */
+  async purgeOlderThan(clientId: string, before: Date): Promise<{ audit: number; attempts: number; events: number }> {
     const a = await this.db.deleteFrom('audit_logs').where('client_id', '=', clientId).where('created_at', '<', before).executeTakeFirst();
     const b = await this.db.deleteFrom('auth_attempts').where('client_id', '=', clientId).where('created_at', '<', before).executeTakeFirst();
-    return { audit: Number(a.numDeletedRows), attempts: Number(b.numDeletedRows) };
+    const e = await this.db
+      .deleteFrom('events')
+      .where('client_id', '=', clientId)
+      .where('created_at', '<', before)
+      .where('dispatched_at', 'is not', null)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'events.id').where('d.status', '=', 'pending'))),
+      )
+      .executeTakeFirst();
+    return { audit: Number(a.numDeletedRows), attempts: Number(b.numDeletedRows), events: Number(e.numDeletedRows) };
   }
 
   async clientsWithRetention(): Promise<Array<{ id: string; days: number }>> {
