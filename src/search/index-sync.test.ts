@@ -124,6 +124,82 @@ describe('IndexSync', () => {
     await sync.close();
   });
 
+  it("a change does not wait for its notice to be published (Redis down: each publish waits through the client's reconnects)", async () => {
+    const db = new FakeTemplateStore();
+    const registry = new IndexRegistry(db.registryOptions());
+    const stuck: PubSub = { subscribe: async () => {}, publish: () => new Promise(() => {}), onReconnect: () => {}, close: async () => {} };
+    const sync = new IndexSync({ registry, pubsub: stuck, fetchTemplate: db.fetch });
+    await sync.start();
+    await registry.get('acme', M);
+    const done = (p: Promise<void>) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+    assert.equal(await done(sync.upsert('acme', M, 't1', 'alice', axis(dim, 0))), true, 'upsert waited for Redis');
+    assert.equal(await done(sync.removeTemplate('acme', 't1')), true, 'removeTemplate waited for Redis');
+    assert.equal(await done(sync.removeUser('acme', 'alice')), true, 'removeUser waited for Redis');
+    assert.equal(registry.peek('acme', M)!.has('t1'), false, 'applied here at once');
+    await sync.close();
+  });
+
+  it('a reconnect during a running resync compares the index with the database as it is after the gap', async () => {
+    // Overlapping calls shared the running resync, which had read the database before the outage.
+    const db = new FakeTemplateStore();
+    db.put('acme', M, 't1', 'alice', axis(dim, 0));
+    let gate: Promise<void> | null = null;
+    let release = () => {};
+    const list = (clientId: string, modelId: string) => {
+      const snapshot = [...db.rows];
+      return (async function* () {
+        if (gate) await gate;
+        for (const [templateId, r] of snapshot) if (r.clientId === clientId && r.modelId === modelId) yield { templateId, userId: r.userId };
+      })();
+    };
+    const registry = new IndexRegistry({ ...db.registryOptions(), list });
+    let reconnect = () => {};
+    const bus: PubSub = { subscribe: async () => {}, publish: async () => {}, onReconnect: (h) => void (reconnect = h), close: async () => {} };
+    const sync = new IndexSync({ registry, pubsub: bus, fetchTemplate: db.fetch });
+    await sync.start();
+    await registry.get('acme', M);
+    gate = new Promise<void>((r) => (release = r));
+    const periodic = sync.resync(); // reads the table, then takes its time
+    await new Promise((r) => setImmediate(r));
+    db.rows.delete('t1'); // deleted on another instance while Redis was down: the notice is lost
+    reconnect();
+    const afterReconnect = sync.resync();
+    release();
+    await periodic;
+    await afterReconnect;
+    assert.deepEqual((await registry.search('acme', M, axis(dim, 0), 5, 0.9)).map((h) => h.userId), []);
+    await sync.close();
+  });
+
+  it("a removal here while another instance's upsert of the same template is being fetched is not undone by the fetch", async () => {
+    const db = new FakeTemplateStore();
+    db.put('acme', M, 't1', 'alice', axis(dim, 0));
+    const bus = new InProcessPubSub();
+    const a = new IndexSync({ registry: new IndexRegistry(db.registryOptions()), pubsub: bus.connect(), fetchTemplate: db.fetch });
+    const bRegistry = new IndexRegistry(db.registryOptions());
+    let fetchStarted = () => {};
+    const started = new Promise<void>((r) => (fetchStarted = r));
+    // B's read sees the row (before B's own delete commits); its answer arrives a little later.
+    const slowFetch = async (clientId: string, templateId: string) => {
+      const row = await db.fetch(clientId, templateId);
+      fetchStarted();
+      await new Promise((r) => setTimeout(r, 50));
+      return row;
+    };
+    const b = new IndexSync({ registry: bRegistry, pubsub: bus.connect(), fetchTemplate: slowFetch });
+    await a.start();
+    await b.start();
+    await bRegistry.get('acme', M);
+    db.put('acme', M, 't2', 'alice', axis(dim, 3));
+    await a.upsert('acme', M, 't2', 'alice', axis(dim, 3));
+    await started;
+    db.rows.delete('t2');
+    await b.removeTemplate('acme', 't2');
+    await b.idle();
+    assert.deepEqual((await bRegistry.search('acme', M, axis(dim, 3), 5, 0.9)).map((h) => h.templateId), []);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('catches up once its subscription is established late', async () => {
     const db = new FakeTemplateStore();
     db.put('acme', M, 't1', 'alice', axis(dim, 0));

@@ -56,6 +56,18 @@ export class IndexSync {
   readonly #queues = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
   #resyncing: Promise<void> | null = null;
+  /** A resync asked for while one ran: it runs once more after it (that one may have read before a gap). */
+  #resyncAgain: Promise<void> | null = null;
+  /** Notices still being published (the caller does not wait for Redis; close() does). */
+  readonly #publishing = new Set<Promise<void>>();
+  /**
+   * While other processes' upserts are being fetched: this process's own removals (template id or user
+   * id → sequence number), so a fetch that read the row before the removal committed does not put it back.
+   */
+  #fetching = 0;
+  #seq = 0;
+  readonly #removedTemplates = new Map<string, number>();
+  readonly #removedUsers = new Map<string, number>();
 
   constructor(options: IndexSyncOptions) {
     this.#o = options;
@@ -80,34 +92,47 @@ export class IndexSync {
 
   async upsert(clientId: string, modelId: string, templateId: string, userId: string, vec: Float32Array): Promise<void> {
     this.#o.registry.upsert(clientId, modelId, templateId, userId, vec);
-    await this.#publish({ type: 'upsert', clientId, templateId });
+    this.#publish({ type: 'upsert', clientId, templateId });
   }
 
   async removeTemplate(clientId: string, templateId: string): Promise<void> {
+    if (this.#fetching) this.#removedTemplates.set(`${clientId}/${templateId}`, ++this.#seq);
     this.#o.registry.removeTemplate(clientId, templateId);
-    await this.#publish({ type: 'remove_template', clientId, templateId });
+    this.#publish({ type: 'remove_template', clientId, templateId });
   }
 
   async removeUser(clientId: string, userId: string): Promise<void> {
+    if (this.#fetching) this.#removedUsers.set(`${clientId}/${userId}`, ++this.#seq);
     this.#o.registry.removeUser(clientId, userId);
-    await this.#publish({ type: 'remove_user', clientId, userId });
+    this.#publish({ type: 'remove_user', clientId, userId });
   }
 
   /** For bulk changes (import, client deletion, user reactivation): everyone reloads the client. */
   async invalidate(clientId: string): Promise<void> {
     this.#o.registry.invalidate(clientId);
-    await this.#publish({ type: 'invalidate', clientId });
+    this.#publish({ type: 'invalidate', clientId });
   }
 
-  /** Brings every loaded index in line with the database (the periodic safety net; also run after a Redis reconnect). */
+  /**
+   * Brings every loaded index in line with the database (the periodic safety net; also run after a Redis
+   * reconnect). Asked while one runs, it runs once more after that one: the running one may have read the
+   * database before the changes a reconnect is about.
+   */
   resync(): Promise<void> {
-    this.#resyncing ??= this.#o.registry
+    if (this.#resyncing) {
+      this.#resyncAgain ??= this.#resyncing.then(() => {
+        this.#resyncAgain = null;
+        return this.resync();
+      });
+      return this.#resyncAgain;
+    }
+    const run = this.#o.registry
       .reloadAll()
       .then(({ added, removed }) => {
         if (added || removed) this.#o.log?.warn(`search index resync: ${added} templates added, ${removed} removed (change notices were missed)`);
       })
-      .catch((err: unknown) => this.#o.log?.error?.(err, 'search index resync failed'))
-      .finally(() => (this.#resyncing = null));
+      .catch((err: unknown) => this.#o.log?.error?.(err, 'search index resync failed'));
+    this.#resyncing = run.finally(() => (this.#resyncing = null));
     return this.#resyncing;
   }
 
@@ -120,16 +145,25 @@ export class IndexSync {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     await this.idle();
+    // Notices still on their way get a moment (Redis down: they would wait through its reconnects).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.#publishing), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
   }
 
-  async #publish(notice: IndexNotice): Promise<void> {
+  /**
+   * Tells the other processes, without holding up the caller: with Redis down a publish waits through
+   * the client's reconnect attempts (seconds), and a request deleting an enrollment of six templates
+   * waited for six of them in a row.
+   */
+  #publish(notice: IndexNotice): void {
     const envelope: Envelope = { origin: this.origin, notice };
-    try {
-      await this.#o.pubsub.publish(this.#channel, JSON.stringify(envelope));
-    } catch (err) {
+    const sent = this.#o.pubsub.publish(this.#channel, JSON.stringify(envelope)).catch((err: unknown) => {
       // The local change stands; other processes catch up at their next resync.
       this.#o.log?.warn(`search index notice not published (${(err as Error).message}); other instances catch up at resync`);
-    }
+    });
+    this.#publishing.add(sent);
+    void sent.finally(() => this.#publishing.delete(sent));
   }
 
   #receive(message: string): void {
@@ -160,9 +194,21 @@ export class IndexSync {
     if (!registry.hasClient(notice.clientId)) return;
     switch (notice.type) {
       case 'upsert': {
-        const t = await this.#o.fetchTemplate(notice.clientId, notice.templateId);
-        if (t) registry.upsert(notice.clientId, t.modelId, notice.templateId, t.userId, t.vec);
-        else registry.removeTemplate(notice.clientId, notice.templateId);
+        const since = this.#seq;
+        this.#fetching++;
+        try {
+          const t = await this.#o.fetchTemplate(notice.clientId, notice.templateId);
+          // Removed here while the row was being read: the read may predate the removal's commit.
+          const removedSince = (map: Map<string, number>, id: string) => (map.get(`${notice.clientId}/${id}`) ?? 0) > since;
+          if (t && !removedSince(this.#removedTemplates, notice.templateId) && !removedSince(this.#removedUsers, t.userId)) {
+            registry.upsert(notice.clientId, t.modelId, notice.templateId, t.userId, t.vec);
+          } else registry.removeTemplate(notice.clientId, notice.templateId);
+        } finally {
+          if (--this.#fetching === 0) {
+            this.#removedTemplates.clear();
+            this.#removedUsers.clear();
+          }
+        }
         return;
       }
       case 'remove_template':
