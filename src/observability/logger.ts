@@ -21,9 +21,34 @@ export function createLogger(config: Pick<AppConfig, 'logLevel'>, stream?: { wri
       paths: ['req.headers.authorization', 'req.headers["x-session-token"]', 'req.headers["x-admin-token"]', 'req.headers["x-api-key"]'],
       censor: '[redacted]',
     },
-    serializers: { err: errSerializer },
+    serializers: { err: errSerializer, req: reqSerializer },
   };
   return stream ? pino(options, stream as pino.DestinationStream) : pino(options);
+}
+
+/** Query parameters whose values never reach a log line (the API takes none; a page's form might send one). */
+const SECRET_PARAM = /token|secret|key|password|passwd|pin|code/i;
+
+/**
+ * A request as Fastify logs it, with secret-looking query values censored: a browser that submitted a
+ * sign-in form before the page's script had bound it sent `?token=…` in the URL.
+ */
+function reqSerializer(req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+  return { method: req.method, url: censorQuery(req.url ?? ''), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
+export function censorQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  let changed = false;
+  for (const name of new Set(params.keys())) {
+    if (SECRET_PARAM.test(name)) {
+      params.set(name, '[redacted]');
+      changed = true;
+    }
+  }
+  return changed ? `${url.slice(0, q)}?${params.toString()}` : url;
 }
 
 export function serviceLog(logger: Logger): ServiceLog {

@@ -68,7 +68,9 @@ const auth = () => {
 // ---- settings ----
 const settings = $('#settings');
 const params = new URLSearchParams(location.search);
-const modeRadio = (m) => settings.querySelector(`input[name=mode][value="${m}"]`);
+// Looked up among the radios, never spliced into a selector: a link's ?mode=x"] made the selector invalid
+// and the page's script stopped before any button worked.
+const modeRadio = (m) => [...settings.querySelectorAll('input[name=mode]')].find((r) => r.value === m);
 if (params.get('mode') && modeRadio(params.get('mode'))) modeRadio(params.get('mode')).checked = true;
 if (params.get('user_id')) $('#user-id').value = params.get('user_id');
 
