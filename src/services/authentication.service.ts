@@ -381,10 +381,9 @@ export class AuthenticationService {
     }
     const gallerySize = await this.d.gallery.size(client.id, modelId);
     const minCosine = this.d.calibration.identificationMinCosine(modelId, IDENTIFICATION_FPIR, gallerySize);
-    // A few extra hits so deactivated users filtered out below do not shorten the list.
-    const hits = await this.d.gallery.search(client.id, modelId, probe, params.max_results + 10, minCosine);
-    const users = await read(`users:${hits.map((h) => h.userId).join(',')}`, () => this.d.gallery.usersOf(client.id, hits));
-    const active = this.d.gallery.activeOf(hits, users);
+    const active = await this.d.gallery.searchActive(client.id, modelId, probe, params.max_results, minCosine, (hits) =>
+      read(`users:${hits.map((h) => h.userId).join(',')}`, () => this.d.gallery.usersOf(client.id, hits)),
+    );
     const matches = active
       .map((h) => ({ user: h.user, confidence: round(this.d.calibration.confidence(h.cosine, modelId)) }))
       .filter((m) => m.confidence >= params.search_threshold)

@@ -20,6 +20,9 @@ import {
  *
  * @example const blob = vault.sealTemplate(clientId, templateId, modelId, embedding);
  */
+/** The widest search for active hits (searchActive): a tenant with more deactivated look-alikes than this is not served. */
+const MAX_SEARCH_WIDTH = 10_000;
+
 export class TemplateVault {
   readonly cipher: TemplateCipher;
   constructor(cipher: TemplateCipher) {
@@ -197,9 +200,25 @@ export class FaceGallery {
     }
   }
 
-  /** Drops users that no longer exist or are deactivated from a hit list (filter at search time). */
-  async activeHits(clientId: string, hits: GalleryHit[]) {
-    return this.activeOf(hits, await this.usersOf(clientId, hits));
+  /**
+   * The best hits whose users exist and are active, at least `want` of them when the index has them.
+   * Deactivated users stay in the index (they are filtered here, at search time), so the search widens
+   * until enough active ones are found: a fixed few extra let eleven deactivated look-alikes hide the
+   * active match. `loadUsers` lets a stream reuse its reads.
+   */
+  async searchActive(
+    clientId: string,
+    modelId: string,
+    probe: Float32Array,
+    want: number,
+    minCosine: number,
+    loadUsers: (hits: GalleryHit[]) => Promise<Map<string, FaceUser>> = (hits) => this.usersOf(clientId, hits),
+  ) {
+    for (let k = want + 10; ; k *= 4) {
+      const hits = await this.search(clientId, modelId, probe, k, minCosine);
+      const active = this.activeOf(hits, await loadUsers(hits));
+      if (active.length >= want || hits.length < k || k >= MAX_SEARCH_WIDTH) return active;
+    }
   }
 
   /** The rows of a hit list's users, by id (a user missing here no longer exists). */

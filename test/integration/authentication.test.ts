@@ -209,6 +209,25 @@ for (const backend of backendNames()) {
       assert.deepEqual(res.json().result.matches, []);
     });
 
+    test('identification finds the active match behind more deactivated look-alikes than the few extra hits it used to ask for', async () => {
+      // The index keeps deactivated users (filtered at search time); identification asked it for
+      // max_results + 10 hits, so eleven deactivated users closer to the probe hid the active one.
+      const { app } = t();
+      const crowd = await createTenant(app, 'Look-alikes');
+      for (let i = 0; i < 12; i++) {
+        await createUser(app, crowd, `OLD${i}`, 'Former');
+        const res = await postForm(app, '/api/auth/enrollment/direct/', crowd, [{ name: 'user_id', value: `OLD${i}` }, { name: 'image', value: dataFile(OBAMA[0]) }, { name: 'quality_threshold', value: '0.3' }]);
+        assert.equal(res.statusCode, 201, res.body);
+        assert.equal((await app.inject({ method: 'POST', url: `/api/clients/users/OLD${i}/deactivate/`, headers: { authorization: crowd.auth } })).statusCode, 200);
+      }
+      await createUser(app, crowd, 'NOW', 'Current');
+      const res = await postForm(app, '/api/auth/enrollment/direct/', crowd, [{ name: 'user_id', value: 'NOW' }, { name: 'image', value: dataFile(OBAMA[1]) }, { name: 'quality_threshold', value: '0.3' }]);
+      assert.equal(res.statusCode, 201, res.body);
+      const id = await postForm(app, '/api/auth/authentication/identify/', crowd, [{ name: 'image', value: dataFile(OBAMA[0]) }, { name: 'max_results', value: '1' }]);
+      assert.equal(id.statusCode, 200, id.body);
+      assert.deepEqual(id.json().result.matches.map((m: { user_id: string }) => m.user_id), ['NOW'], id.body);
+    });
+
     test('MODEL_MISMATCH: templates of another recogniser are never compared', async () => {
       const { app, container } = t();
       const userId = await createUser(app, tenant, 'LEGACY');

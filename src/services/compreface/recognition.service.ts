@@ -53,9 +53,7 @@ export class CompreFaceRecognition {
     const outcomes: Outcome[] = [];
     const out = [];
     for (const face of faces) {
-      // A few extra hits so deactivated users filtered out below do not shorten the list.
-      const hits = await this.d.gallery.search(client.id, modelId, face.embedding!, q.predictionCount + 10, -1);
-      const active = (await this.d.gallery.activeHits(client.id, hits)).slice(0, q.predictionCount);
+      const active = (await this.d.gallery.searchActive(client.id, modelId, face.embedding!, q.predictionCount, -1)).slice(0, q.predictionCount);
       const subjects = active.map((h) => ({ subject: h.user.external_id, similarity: round5(this.d.calibration.confidence(h.cosine, modelId)) }));
       const top = active[0];
       const confidence = top ? subjects[0]!.similarity : null;
