@@ -1,8 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { appError } from '../errors.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
+
+/**
+ * The gzip stream is whole: read to its end and its checksum (the output is discarded). A truncated or
+ * damaged file is refused here; PGlite's own reading of it failed with an empty message and left an
+ * error nothing caught (a stray TypeError in the CLI, a crash in a longer-lived process).
+ */
+async function assertWholeGzip(archive: Buffer): Promise<void> {
+  try {
+    await pipeline(Readable.from([archive]), zlib.createGunzip(), new Writable({ write: (_chunk, _enc, done) => done() }));
+  } catch (e) {
+    throw appError('BACKUP_INVALID', `The backup file is damaged or cut short (${(e as Error).message}); nothing was changed`);
+  }
+}
 
 /** File name of a backup taken now: wajah-backup-2026-12-04T05-40-00Z.tar.gz. */
 export function backupFileName(now = new Date()): string {
@@ -19,6 +35,7 @@ export function backupFileName(now = new Date()): string {
 export async function restoreEmbedded(dataDir: string, archive: Buffer, options: { force?: boolean } = {}): Promise<{ keptAs: string | null }> {
   // gzip magic: anything else is not a backup (PGlite would fail later with a less clear message).
   if (archive.length < 64 || archive[0] !== 0x1f || archive[1] !== 0x8b) throw appError('BACKUP_INVALID', 'The file is not a gzipped backup (wajah backup writes .tar.gz)');
+  await assertWholeGzip(archive);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const release = acquireDataDirLock(dataDir, 'cli', () => `another Wajah process holds ${dataDir}: stop the server before restoring`);
   try {
