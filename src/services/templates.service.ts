@@ -20,9 +20,6 @@ import {
  *
  * @example const blob = vault.sealTemplate(clientId, templateId, modelId, embedding);
  */
-/** The widest search for active hits (searchActive): a tenant with more deactivated look-alikes than this is not served. */
-const MAX_SEARCH_WIDTH = 10_000;
-
 export class TemplateVault {
   readonly cipher: TemplateCipher;
   constructor(cipher: TemplateCipher) {
@@ -95,6 +92,9 @@ export interface GalleryHit {
   /** Best cosine over the user's templates. */
   cosine: number;
 }
+
+/** The widest search for active hits (searchActive): past it, identification answers from the active users among these. */
+const MAX_SEARCH_WIDTH = 10_000;
 
 /**
  * The 1:N search of every tenant, on the search layer (src/search): an IndexRegistry of TenantIndex
