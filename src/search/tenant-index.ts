@@ -182,14 +182,25 @@ export class TenantIndex {
       for (;;) {
         const cands = this.#ann.search(query, Math.min(want, size));
         const rescored: Match[] = [];
+        const scored = new Set<string>();
+        let above = 0;
         for (const c of cands) {
-          const score = this.#store.score(c.id, query);
-          if (score !== undefined && score >= minScore) rescored.push({ id: c.id, score });
+          const own = this.#store.score(c.id, query);
+          if (own !== undefined && own >= minScore) above++;
+          // A found user's exact best: all of the user's templates, not only those the graph returned
+          // (it may return a user through their second-best template and miss the best).
+          const user = this.#userOf.get(c.id);
+          for (const id of (user && this.#templatesOf.get(user)) || [c.id]) {
+            if (scored.has(id)) continue;
+            scored.add(id);
+            const score = id === c.id ? own : this.#store.score(id, query);
+            if (score !== undefined && score >= minScore) rescored.push({ id, score });
+          }
         }
         rescored.sort((a, b) => b.score - a.score);
         const users = this.#aggregate(rescored, k);
         // Stop when k users are found, the graph ran out, or candidates fell below minScore.
-        const exhausted = cands.length < Math.min(want, size) || rescored.length < cands.length;
+        const exhausted = cands.length < Math.min(want, size) || above < cands.length;
         if (users.length >= k || exhausted || want >= size) return users;
         if (want >= 4096) break; // a probe this unusual is cheaper to answer exactly
         want *= 4;
