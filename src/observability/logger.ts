@@ -37,7 +37,7 @@ function reqSerializer(req: { method?: string; url?: string; host?: string; ip?:
   return { method: req.method, url: censorQuery(req.url ?? ''), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
 }
 
-export function censorQuery(url: string): string {
+function censorQuery(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const params = new URLSearchParams(url.slice(q + 1));
