@@ -15,6 +15,7 @@ export const authPlugin = fp(
     const { foundation, config } = app.container;
 
     app.decorateRequest('client', null);
+    app.decorateRequest('countFrameAsCall', null);
 
     app.decorate('authenticateClient', async function authenticateClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const { client, rate } = await foundation.access.authorize(request.headers.authorization, request.ip);
@@ -24,11 +25,23 @@ export const authPlugin = fp(
 
     // A frame of an enrollment/authentication session: credentials as for any call, then the session's
     // frames-per-second budget instead of the hourly call count (X-Session-Token names the session).
+    // A frame without a token names no session: it is an ordinary call (and then refused by the schema).
     app.decorate('authenticateFrame', async function authenticateFrame(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-      const { client } = await foundation.access.authorize(request.headers.authorization, request.ip, Date.now(), { countCall: false });
+      const header = request.headers['x-session-token'];
+      const token = Array.isArray(header) ? header[0] : header;
+      const { client, rate, countLater } = await foundation.access.authorize(request.headers.authorization, request.ip, Date.now(), { countCall: !token });
       request.client = client;
-      const token = request.headers['x-session-token'];
-      reply.headers(await foundation.sessionBudget.frame(client, Array.isArray(token) ? token[0] : token));
+      if (rate) reply.headers(rateHeaders(rate));
+      request.countFrameAsCall = async () => {
+        const later = await countLater?.();
+        if (later) reply.headers(rateHeaders(later));
+      };
+      reply.headers(await foundation.sessionBudget.frame(client, token));
+    });
+
+    // The work of a frame admitted by authenticateFrame: counted as a call after all when its token opens no session.
+    app.decorate('sessionFrame', function sessionFrame<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
+      return foundation.sessionBudget.sessionFrame(work, request.countFrameAsCall ?? (async () => {}));
     });
 
     // Starting a session: one call, and one of the tier's sessions per hour.
@@ -72,11 +85,22 @@ export const authPlugin = fp(
 type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by authenticateFrame: counts the frame as one hourly call (X-RateLimit-* on the reply), at most once. */
+    countFrameAsCall: (() => Promise<void>) | null;
+  }
   interface FastifyInstance {
     /** API-key authentication (`Authorization: ApiKey KEY:SECRET`); sets request.client. */
     authenticateClient: AuthHook;
     /** A session frame: API key, then the session's frames-per-second budget (not the hourly calls). */
     authenticateFrame: AuthHook;
+    /**
+     * Runs the handler's work for a frame admitted by `authenticateFrame`; a token that opens no session makes
+     * it an ordinary call (session-budget.service.ts).
+     *
+     * @example handler: (request) => app.sessionFrame(request, () => svc().processFrame(request.client!, token, image))
+     */
+    sessionFrame<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T>;
     /** Session creation: API key, one hourly call, one of the tier's sessions per hour. */
     authenticateSessionStart: AuthHook;
     /** Operator authentication (`Authorization: Bearer <WAJAH_ADMIN_TOKEN>`). */

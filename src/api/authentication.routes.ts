@@ -134,7 +134,7 @@ export async function authenticationRoutes(fastify: FastifyInstance): Promise<vo
     handler: async (request) => {
       const { image } = imageField(request, 'frame');
       jsonField(request, 'frame_metadata');
-      return svc().processFrame(request.client!, request.headers['x-session-token'], image, requestMeta(request));
+      return app.sessionFrame(request, () => svc().processFrame(request.client!, request.headers['x-session-token'], image, requestMeta(request)));
     },
   });
 

@@ -95,7 +95,7 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
     handler: async (request) => {
       const { image } = imageField(request, 'frame');
       jsonField(request, 'frame_metadata'); // validated; device orientation is applied from EXIF by the engine
-      return svc().processFrame(request.client!, request.headers['x-session-token'], image);
+      return app.sessionFrame(request, () => svc().processFrame(request.client!, request.headers['x-session-token'], image));
     },
   });
 

@@ -9,8 +9,14 @@ import { limitsFor } from './tiers.ts';
 
 export interface AccessResult {
   client: ClientContext;
-  /** Null when the client has no hourly limit. */
+  /** Null when the client has no hourly limit, or when the call was not counted (`countCall: false`). */
   rate: RateDecision | null;
+  /**
+   * With `countCall: false`: counts the call left out after all, for a request that turns out to be an
+   * ordinary call (a session frame that names no open session); RATE_LIMIT_EXCEEDED past the budget.
+   * Counts at most once; null when the client has no hourly limit.
+   */
+  countLater?: () => Promise<RateDecision | null>;
 }
 
 /** X-RateLimit-* headers for a decision (Reset in epoch seconds, as GitHub does). */
@@ -63,7 +69,7 @@ export class AccessService {
 
   /**
    * `countCall: false` for session frames: they draw from their session's frame budget
-   * (session-budget.service.ts) instead of the hourly calls.
+   * (session-budget.service.ts) instead of the hourly calls; `countLater` counts one that was no session's.
    */
   async authorize(authorization: string | undefined, ip: string, now = Date.now(), options: { countCall?: boolean } = {}): Promise<AccessResult> {
     const parsed = parseApiKeyHeader(authorization);
@@ -93,7 +99,16 @@ export class AccessService {
     this.#touch(key.id, now);
     const context: ClientContext = { id: client.id, name: client.name, tier: client.tier, settings: client.settings, apiKeyId: key.id };
     const limit = limitsFor(client).callsPerHour;
-    if (limit === null || options.countCall === false) return { client: context, rate: null };
+    const count = (at: number) => (limit === null ? Promise.resolve(null) : this.#count(cred, limit, ip, at));
+    if (options.countCall === false) {
+      let counted: Promise<RateDecision | null> | null = null;
+      return { client: context, rate: null, countLater: () => (counted ??= count(Date.now())) };
+    }
+    return { client: context, rate: await count(now) };
+  }
+
+  /** One call against the client's hourly budget: RATE_LIMIT_EXCEEDED (reported) past it. */
+  async #count({ key, client }: CredentialRow, limit: number, ip: string, now: number): Promise<RateDecision> {
     const rate = await this.limiter.hit(client.id, limit, now);
     if (!rate.allowed) {
       this.monitor.rateLimited(ip, { clientId: client.id, key: key.key, limit }, now);
@@ -102,7 +117,7 @@ export class AccessService {
         'retry-after': String(rate.retryAfter),
       });
     }
-    return { client: context, rate };
+    return rate;
   }
 
   /**

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ClientContext } from '../api/request-context.ts';
-import { appError } from '../errors.ts';
+import { appError, isAppError, type ErrorCode } from '../errors.ts';
 import { createRateLimiter, RATE_LIMIT_PREFIX, type RateDecision, type RateLimiter } from './rate-limit.service.ts';
 import { TIER_LIMITS } from './tiers.ts';
 
@@ -10,6 +10,8 @@ import { TIER_LIMITS } from './tiers.ts';
  * - each frame of an enrollment or authentication session draws from that session's frames per second
  *   (basic 10, premium 20, enterprise 30), so a camera at the guide's 10 frames/s never exhausts the
  *   tenant's hourly calls;
+ * - a frame that names no open session (an unknown, expired or finished token) is no session's frame: it
+ *   counts as an ordinary call, so invented tokens cannot bypass every budget (`sessionFrame`);
  * - starting a session (enrollment, authentication, streaming) counts as a call and draws from the
  *   sessions-per-hour budget (basic 300, premium 2,000, enterprise unlimited).
  * Counted in Redis when REDIS_URL is set, so instances behind a load balancer share them.
@@ -38,6 +40,21 @@ export class SessionBudget {
     return headers;
   }
 
+  /**
+   * Runs the work of one frame. When its token opens no session (the errors in NO_OPEN_SESSION), the
+   * frame counts as the call it was spared: `countCall` throws RATE_LIMIT_EXCEEDED past the hourly budget,
+   * and otherwise the frame's own error stands. The frame budget above is keyed by the token, which the
+   * caller chooses, so without this a fresh invented token per request would never be limited.
+   */
+  async sessionFrame<T>(work: () => Promise<T>, countCall: () => Promise<unknown>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      if (isAppError(e) && NO_OPEN_SESSION.has(e.code)) await countCall();
+      throw e;
+    }
+  }
+
   /** One session started by the client; throws SESSION_LIMIT_EXCEEDED (429). */
   async sessionStart(client: ClientContext, now = Date.now()): Promise<Record<string, string>> {
     const limit = TIER_LIMITS[client.tier].sessionsPerHour;
@@ -50,6 +67,9 @@ export class SessionBudget {
     return headers;
   }
 }
+
+/** The answers of SessionStore.open (sessions.service.ts) to a token that opens no session. */
+const NO_OPEN_SESSION: ReadonlySet<ErrorCode> = new Set(['SESSION_NOT_FOUND', 'SESSION_EXPIRED', 'SESSION_COMPLETED']);
 
 /**
  * Frames per second as a token bucket (GCRA: one "theoretical arrival time" per key), so a camera that

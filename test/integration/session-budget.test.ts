@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { WsClient } from '../helpers/ws-client.ts';
 import { useTestApp } from '../helpers/app.ts';
-import { quickBackend } from '../helpers/foundation.ts';
+import { createClient, quickBackend } from '../helpers/foundation.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 
 const FRAME = 'faces_extra/face_recognition/obama/obama_02.jpg';
@@ -77,6 +77,62 @@ describe('session budgets: frames per second per session and sessions per hour, 
     // An enterprise tenant has no session budget.
     const big = await createTenant(app, 'Budget enterprise', 'enterprise');
     assert.equal((await session(big)).headers['x-sessionlimit-limit'], undefined);
+  });
+
+  // The attack: the frame budget is keyed by the token the caller sends and frames spared the hourly calls, so
+  // a fresh invented token per request (each a body parse and a database lookup) was never limited.
+  test('frames whose token opens no session are ordinary calls: invented tokens end in RATE_LIMIT_EXCEEDED', async () => {
+    const { app } = t();
+    const c = await createClient(app, { name: 'Budget invented', tier: 'basic', calls_per_hour: 10 });
+    const tenant = { clientId: c.client_id, auth: c.auth };
+    const frame = dataFile(FRAME);
+    const answers = [];
+    for (let i = 0; i < 40; i++) {
+      const url = i % 2 ? '/api/auth/enrollment/process-frame/' : '/api/auth/authentication/process-frame/';
+      const res = await postForm(app, url, tenant, [{ name: 'frame', value: frame }], `invented-${i}-${Math.random()}`);
+      answers.push({ status: res.statusCode, code: res.json().code as string, remaining: res.headers['x-ratelimit-remaining'], retry: Number(res.headers['retry-after']) });
+    }
+    const limited = answers.filter((a) => a.status === 429).length;
+    assert.equal(limited, 30, `${limited} of 40 invented tokens were limited (10 calls per hour)`);
+    // Until the budget is spent the answer is unchanged (404 SESSION_NOT_FOUND), each one counted...
+    assert.deepEqual(answers.slice(0, 10).map((a) => [a.status, a.code, a.remaining]), Array.from({ length: 10 }, (_, i) => [404, 'SESSION_NOT_FOUND', String(9 - i)]));
+    // ...then the usual rate-limit answer, with Retry-After, for every further one.
+    for (const a of answers.slice(10)) {
+      assert.deepEqual([a.status, a.code], [429, 'RATE_LIMIT_EXCEEDED']);
+      assert.ok(a.retry >= 1 && a.retry <= 3600, String(a.retry));
+    }
+  });
+
+  test('expired and missing tokens count as calls too; a live session\'s frames still do not, even past the budget', async () => {
+    const { app, container } = t();
+    const c = await createClient(app, { name: 'Budget spent', tier: 'basic', calls_per_hour: 4 });
+    const tenant = { clientId: c.client_id, auth: c.auth };
+    const frame = dataFile(FRAME);
+    await createUser(app, tenant, 'EMP2', 'Barack Obama');
+    const enrollment = await postJson(app, '/api/auth/enrollment/create/', tenant, { user_id: 'EMP2', require_multiple_angles: true, timeout: 60 });
+    assert.equal(enrollment.statusCode, 201, enrollment.body);
+    const expired = (await session(tenant)).json() as { session_id: string; session_token: string };
+    await container.database.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 60_000) }).where('id', '=', expired.session_id).execute();
+    const send = (token?: string) => postForm(app, '/api/auth/authentication/process-frame/', tenant, [{ name: 'frame', value: frame }], token);
+
+    const first = await send(expired.session_token);
+    assert.deepEqual([first.statusCode, first.json().code, first.headers['x-ratelimit-remaining']], [410, 'SESSION_EXPIRED', '0']);
+    for (const res of [await send(expired.session_token), await send(undefined)]) {
+      assert.deepEqual([res.statusCode, res.json().code], [429, 'RATE_LIMIT_EXCEEDED'], res.body);
+      assert.ok(Number(res.headers['retry-after']) >= 1);
+    }
+    assert.equal((await app.inject({ method: 'GET', url: '/api/clients/users/', headers: { authorization: tenant.auth } })).statusCode, 429);
+
+    // The hourly budget is spent, yet the live session's frames are answered: they are not calls.
+    const token = enrollment.json().session_token as string;
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) {
+      const wait = started + i * 100 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const res = await postForm(app, '/api/auth/enrollment/process-frame/', tenant, [{ name: 'frame', value: frame }], token);
+      assert.ok(res.statusCode === 200 || res.statusCode === 422, `${res.statusCode} ${res.body}`);
+      assert.equal(res.headers['x-ratelimit-remaining'], undefined);
+    }
   });
 
   test('a WebSocket liveness frame starts its session from the same budget: counted, and refused past it', async () => {
