@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ErrorResponse, FaceLocationSchema, SessionHeaders, UploadText, unit } from './face-schemas.ts';
+import { ChallengeTimeout, ErrorResponse, FaceLocationSchema, SessionHeaders, UploadText, unit } from './face-schemas.ts';
 import { imageField, imageList, jsonField, parseFaceUpload, requestMeta } from './face-upload.ts';
 import { appError } from '../errors.ts';
 import { CHALLENGES, type Challenge } from '../services/liveness.service.ts';
@@ -90,7 +90,7 @@ export async function authenticationRoutes(fastify: FastifyInstance): Promise<vo
         require_liveness: Type.Optional(Type.Boolean()),
         liveness_threshold: Type.Optional(unit),
         liveness_challenges: Type.Optional(Type.Array(Type.Union(CHALLENGES.map((c) => Type.Literal(c))), { minItems: 1, maxItems: 6 })),
-        challenge_timeout: Type.Optional(Type.Number({ minimum: 1, maximum: 120, description: 'seconds per challenge' })),
+        challenge_timeout: Type.Optional(ChallengeTimeout),
         timeout: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600 })),
         max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
         ...Thresholds,

@@ -11,6 +11,9 @@ export const SessionHeaders = Type.Object({ 'x-session-token': Type.String({ min
 /** 0..1 thresholds. */
 export const unit = Type.Number({ minimum: 0, maximum: 1 });
 
+/** Seconds per liveness challenge, for every way a session is created (HTTP session, WebRTC stream). */
+export const ChallengeTimeout = Type.Number({ minimum: 1, maximum: 120, description: 'Seconds per challenge (default 10)' });
+
 /** An image part: documented as a file; in a JSON body a data URL string. */
 export const UploadText = (description: string) => Type.String({ description });
 

@@ -40,7 +40,7 @@ export async function streamingRoutes(fastify: FastifyInstance): Promise<void> {
     {
       onRequest: app.authenticateSessionStart,
       preValidation: requireJson,
-      schema: { tags, summary: 'Create a WebRTC streaming session (ICE servers, data-channel label, expiry)', body: CreateStreamBody, response: { 201: StreamSession, ...errors(400, 401, 403, 415, 429, 503) } },
+      schema: { tags, summary: 'Create a WebRTC streaming session (ICE servers, data-channel label, expiry)', body: CreateStreamBody, response: { 201: StreamSession, ...errors(400, 401, 403, 404, 409, 415, 429, 503) } },
     },
     async (request, reply) => reply.code(201).send(await streaming.create(request.client!, request.body, meta(request))),
   );

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CHALLENGES } from '../services/liveness.service.ts';
 import { Nullable } from './common.schemas.ts';
+import { ChallengeTimeout } from './face-schemas.ts';
 
 const unit = Type.Number({ minimum: 0, maximum: 1 });
 
@@ -11,7 +12,7 @@ export const CreateStreamBody = Type.Object(
     user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'External id of the user to verify' })),
     require_liveness: Type.Optional(Type.Boolean({ description: 'Frames feed server-driven liveness challenges, as over the WebSocket' })),
     liveness_challenges: Type.Optional(Type.Array(Type.Union(CHALLENGES.map((c) => Type.Literal(c))), { minItems: 1, maxItems: 4, description: 'Default: blink, head_movement' })),
-    challenge_timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 300, description: 'Seconds per challenge (default as POST /auth/authentication/create/)' })),
+    challenge_timeout: Type.Optional(ChallengeTimeout),
     confidence_threshold: Type.Optional(unit),
     search_threshold: Type.Optional(unit),
     max_results: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),

@@ -43,16 +43,27 @@ export class AuthenticationService {
     this.d = d;
   }
 
-  async create(client: ClientContext, input: CreateAuthInput) {
+  /**
+   * What every authentication session checks when it is created, before anything is stored (this
+   * service's sessions and WebRTC streams, docs/streaming.md): thresholds not below the calibrated floor;
+   * a verification names a user of this tenant (else USER_NOT_FOUND, as for an unknown one) who is active
+   * (else USER_INACTIVE).
+   *
+   * @example const { mode, user } = await authentication.checkCreate(client, { user_id: 'EMP001' }) // verification of EMP001
+   */
+  async checkCreate(client: ClientContext, input: Pick<CreateAuthInput, 'mode' | 'user_id' | 'confidence_threshold' | 'search_threshold'>): Promise<{ mode: AuthMode; user: FaceUser | null }> {
     assertThresholds(input);
     const mode: AuthMode = input.mode ?? (input.user_id ? 'verification' : 'identification');
-    let user: FaceUser | null = null;
-    if (mode === 'verification') {
-      if (!input.user_id) throw appError('VALIDATION_ERROR', 'body.user_id is required for verification', { field: 'user_id' });
-      user = (await findFaceUser(this.d.db, client.id, input.user_id)) ?? null;
-      if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
-      if (!user.is_active) throw appError('USER_INACTIVE');
-    }
+    if (mode !== 'verification') return { mode, user: null };
+    if (!input.user_id) throw appError('VALIDATION_ERROR', 'body.user_id is required for verification', { field: 'user_id' });
+    const user = await findFaceUser(this.d.db, client.id, input.user_id);
+    if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
+    if (!user.is_active) throw appError('USER_INACTIVE');
+    return { mode, user };
+  }
+
+  async create(client: ClientContext, input: CreateAuthInput) {
+    const { mode, user } = await this.checkCreate(client, input);
     const params: AuthParams = {
       mode,
       session_type: input.session_type ?? 'webcam',

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { ClientContext } from '../api/request-context.ts';
 import { ConfigError, loadConfig } from '../config/env.ts';
 import { appError, isAppError } from '../errors.ts';
-import { StreamingService } from './streaming.service.ts';
+import { StreamingService, type StreamingServiceDeps } from './streaming.service.ts';
 import type { Wrtc } from './wrtc.ts';
 
 const client = (id: string, tier: ClientContext['tier'] = 'basic'): ClientContext => ({ id, name: id, tier, settings: {} as ClientContext['settings'], apiKeyId: `k-${id}` });
@@ -15,7 +15,14 @@ const refused = new Map<string, 'INVALID_CREDENTIALS' | 'CLIENT_DISABLED' | 'SER
 const listeners = new Set<(clientId: string | null) => void>();
 const service = (engineAvailable = true, loadWrtc = async () => fakeWrtc, recheckMs?: number) =>
   new StreamingService({
-    authentication: {} as never,
+    // The creation checks are AuthenticationService's (test/integration/streaming-create.test.ts): here only
+    // that their refusal reaches the caller.
+    authentication: {
+      checkCreate: async (_client, input) => {
+        if (input.mode === 'verification' && !input.user_id) throw appError('VALIDATION_ERROR');
+        return { mode: input.mode ?? 'identification', user: null };
+      },
+    } as StreamingServiceDeps['authentication'],
     sessions: { sessionStart: async () => ({}) },
     audit: { record: async (e) => void audits.push(e) },
     log: { error: () => {}, warn: () => {} },

@@ -6,7 +6,7 @@ import { appError, isAppError } from '../errors.ts';
 import type { AccessService } from '../services/access.service.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { CredentialChanges } from '../services/credential-changes.ts';
-import { assertThresholds } from '../services/authentication.params.ts';
+import type { AuthenticationService } from '../services/authentication.service.ts';
 import type { RequestMeta } from '../services/face.ts';
 import type { FrameRecognizerDeps } from '../ws/frame-recognizer.ts';
 import { StreamSession, type StreamOptions } from './stream-session.ts';
@@ -34,7 +34,8 @@ export const PAGE_TOKEN_TTL_S = 120;
 export type StreamAccess = ClientContext | { pageToken: string };
 
 export interface StreamingServiceDeps {
-  authentication: FrameRecognizerDeps['authentication'];
+  /** Frames are recognised with it; `checkCreate` refuses at creation what an HTTP session's creation refuses. */
+  authentication: FrameRecognizerDeps['authentication'] & Pick<AuthenticationService, 'checkCreate'>;
   sessions: FrameRecognizerDeps['sessions'];
   audit: Pick<AuditService, 'record'>;
   log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
@@ -72,9 +73,9 @@ export class StreamingService {
   }
 
   async create(client: ClientContext, input: CreateStreamInput, meta: RequestMeta) {
-    assertThresholds(input);
-    const mode = input.mode ?? (input.user_id ? 'verification' : 'identification');
-    if (mode === 'verification' && !input.user_id) throw appError('VALIDATION_ERROR', 'body.user_id is required for verification', { field: 'user_id' });
+    // The checks of POST /auth/authentication/create/, same codes: a verification of an unknown, another
+    // tenant's or a deactivated user is refused here, not frame after frame on the data channel.
+    const { mode } = await this.d.authentication.checkCreate(client, input);
     if (!this.d.engineAvailable) throw appError('SERVICE_UNAVAILABLE', 'The face engine is not running on this server');
     let wrtc: Wrtc;
     try {
