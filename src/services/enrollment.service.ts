@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
 import { imageContentType } from '../vision/decode/sniff.ts';
 import type { ClientContext } from '../api/request-context.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
@@ -259,8 +261,23 @@ export class EnrollmentService {
   /** Single-image enrollment (multipart user_id + image + quality_threshold). */
   async direct(client: ClientContext, input: { user_id: string; image: ImageInput; quality_threshold?: number; face_index?: number; replace?: boolean }) {
     const user = await this.#activeUser(client.id, input.user_id);
+    return this.#direct(client, input, async () => user);
+  }
+
+  /**
+   * Direct enrollment of a user that does not exist yet: the image is judged first, then `createUser`
+   * writes the user (and its user.created event) in the transaction that stores the enrollment. A refused
+   * image, or a refused store, leaves no user and no event.
+   *
+   * @example await enrollment.directNewUser(client, { image }, (trx) => users.create(client.id, { external_id: 'obama', name: 'obama' }, by, trx))
+   */
+  async directNewUser(client: ClientContext, input: { image: ImageInput; quality_threshold?: number; face_index?: number }, createUser: (trx: Transaction<Database>) => Promise<FaceUser>) {
+    return this.#direct(client, input, createUser);
+  }
+
+  async #direct(client: ClientContext, input: { image: ImageInput; quality_threshold?: number; face_index?: number; replace?: boolean }, userIn: (trx: Transaction<Database>) => Promise<FaceUser>) {
     const face = await this.#acceptImage(input.image, input.quality_threshold ?? DEFAULT_QUALITY_THRESHOLD, client, input.face_index, true);
-    const saved = await this.d.db.transaction().execute((trx) => storeEnrollment(this.d, trx, client, user, [face], { source: 'direct', sessionId: null, replace: input.replace ?? false }));
+    const saved = await this.d.db.transaction().execute(async (trx) => storeEnrollment(this.d, trx, client, await userIn(trx), [face], { source: 'direct', sessionId: null, replace: input.replace ?? false }));
     await publishTemplates(this.d, client.id, saved);
     // Which face of the picture was enrolled (with face_index: the chosen one), for the caller to show.
     return { ...saved.response, ...(face.location ? { face: face.location } : {}) };

@@ -160,18 +160,22 @@ export class UsersService {
 
   // ---- API operations ----
 
-  async create(clientId: string, input: CreateUserInput, by: UserActor = {}): Promise<UserView> {
+  /**
+   * `trx`: create the user inside the caller's transaction, so that the user and its user.created event
+   * exist only if the rest of that transaction commits (a CompreFace example that creates its subject).
+   */
+  async create(clientId: string, input: CreateUserInput, by: UserActor = {}, trx?: Transaction<Database>): Promise<UserView> {
     assertMetadataFits(input.metadata);
     try {
-      const row = await this.db.transaction().execute(async (trx) => {
+      const insert = async (tx: Transaction<Database>) => {
         // Lock the tenant row: concurrent creations are counted one after another.
-        const client = await this.clients.lockForUpdate(trx, clientId);
+        const client = await this.clients.lockForUpdate(tx, clientId);
         if (!client) throw appError('USER_NOT_FOUND');
         const { maxUsers } = limitsFor(client);
-        if (maxUsers !== null && (await this.clients.countUsers(clientId, trx)) >= maxUsers) {
+        if (maxUsers !== null && (await this.clients.countUsers(clientId, tx)) >= maxUsers) {
           throw appError('USER_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${maxUsers} users`, { max_users: maxUsers });
         }
-        if (await this.users.existsExternalId(clientId, input.external_id, trx)) throw appError('USER_EXISTS');
+        if (await this.users.existsExternalId(clientId, input.external_id, tx)) throw appError('USER_EXISTS');
         const user = await this.users.insert(
           {
             id: crypto.randomUUID(),
@@ -181,9 +185,9 @@ export class UsersService {
             email: input.email ?? null,
             metadata: input.metadata ?? {},
           },
-          trx,
+          tx,
         );
-        await recordEvent(trx, clientId, 'user.created', {
+        await recordEvent(tx, clientId, 'user.created', {
           user_id: user.external_id,
           id: user.id,
           name: user.name,
@@ -192,7 +196,8 @@ export class UsersService {
           created_at: user.created_at.toISOString(),
         });
         return user;
-      });
+      };
+      const row = trx ? await insert(trx) : await this.db.transaction().execute(insert);
       void by;
       return userView({ ...row, enrollments_count: 0 });
     } catch (e) {

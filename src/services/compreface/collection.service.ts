@@ -94,22 +94,20 @@ export class CompreFaceCollection {
   }
 
   /**
-   * One example from one image. The subject is created when missing (and removed again if the image is
-   * refused). `detProbThreshold`: the face must be detected with at least this probability.
+   * One example from one image. A missing subject is created with it, in the transaction that stores the
+   * example: a refused image leaves no subject and no user.created event (creating the subject first and
+   * deleting it on refusal left the event, announcing a user who never came to be). `detProbThreshold`:
+   * the face must be detected with at least this probability.
    */
   async addExample(client: ClientContext, input: { subject: string; image: Uint8Array; detProbThreshold?: number }, by: UserActor) {
     if (input.detProbThreshold !== undefined) await this.#assertDetected(input.image, input.detProbThreshold);
     // A subject is an external id, never looked up as a uuid (every subject lookup here): one that happened
     // to be another user's uuid found that user, the example went to them, and a refused image deleted them.
-    const existing = (await findFaceUserByExternalId(this.d.db, client.id, input.subject)) ?? null;
-    const userId = existing?.id ?? (await this.d.users.create(client.id, { external_id: input.subject, name: input.subject }, by)).id;
-    try {
-      const saved = await this.d.enrollment.direct(client, { user_id: userId, image: input.image });
-      return { image_id: saved.enrollment_id, subject: input.subject };
-    } catch (e) {
-      if (!existing) await this.d.users.delete(client.id, userId, by).catch(() => {});
-      throw e;
-    }
+    const existing = await findFaceUserByExternalId(this.d.db, client.id, input.subject);
+    const saved = existing
+      ? await this.d.enrollment.direct(client, { user_id: existing.id, image: input.image })
+      : await this.d.enrollment.directNewUser(client, { image: input.image }, (trx) => this.d.users.create(client.id, { external_id: input.subject, name: input.subject }, by, trx));
+    return { image_id: saved.enrollment_id, subject: input.subject };
   }
 
   async listExamples(client: ClientContext, q: { page: number; size: number; subject?: string }) {
