@@ -39,8 +39,12 @@ import { requestIdFrom } from './observability/request-scope.ts';
 import { API_VERSION, apiVersionAlias, operationsRoutes, versionedOpenApiPath } from './api/operations.routes.ts';
 import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
 import { compreFaceErrorHandler, isCompreFacePath } from './api/compreface/compreface-http.ts';
+import { MAX_UPLOAD_IMAGES } from './api/face-upload.ts';
 
 export type App = FastifyInstance;
+
+/** The longest path parameter (an external_id: 255 characters of up to 4 UTF-8 bytes, each `%XX`). */
+const MAX_PATH_PARAM_ENCODED = 255 * 4 * 3;
 
 /** Builds the HTTP application around an already-opened container. Never listens (server.ts does). */
 export async function buildApp(
@@ -66,7 +70,10 @@ export async function buildApp(
     bodyLimit: config.bodyLimit,
     // A hop count as proxy-addr's function (Fastify's types take no number): trust that many proxies in front.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
-    routerOptions: { ignoreTrailingSlash: true },
+    // maxParamLength: the router measures a path parameter percent-encoded, and its default (100) refused
+    // external ids the API accepts (up to 255 characters; one non-ASCII character is up to 12 encoded).
+    // The route schemas bound every parameter's decoded length.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_ENCODED },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -174,7 +181,7 @@ export async function buildApp(
   // /healthz, /readyz, /metrics and the per-request metrics hook (after swagger: it documents them).
   await app.register(operationsRoutes);
   await app.register(multipart, {
-    limits: { fileSize: config.bodyLimit, files: 64, fields: 32, fieldSize: 1024 * 1024 },
+    limits: { fileSize: config.bodyLimit, files: MAX_UPLOAD_IMAGES, fields: 32, fieldSize: 1024 * 1024 },
   });
   await app.register(recognitionWsPlugin);
   // --- web pages (C3): console and camera page, static files from web/ under /app/ (docs/web.md) ---

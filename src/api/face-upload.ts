@@ -19,6 +19,9 @@ declare module 'fastify' {
 
 const IMAGE_TYPES = /^(image\/[a-z0-9.+-]+|application\/octet-stream)$/i;
 
+/** Images one request may carry: multipart files (app.ts passes it to @fastify/multipart) or a JSON list of data URLs. */
+export const MAX_UPLOAD_IMAGES = 64;
+
 /**
  * preValidation hook of the face upload routes. Multipart: text fields become `request.body` (so the
  * route's TypeBox schema validates and coerces them, e.g. quality_threshold "0.8" → 0.8) and files
@@ -89,6 +92,10 @@ export function imageList(request: FastifyRequest, field: string): Array<{ image
   const list = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
   if (!list.length || list.some((v) => typeof v !== 'string')) {
     throw appError('VALIDATION_ERROR', `body.${field} is required: upload one or more image files named "${field}"`, { field, location: 'body' });
+  }
+  // Multipart stops at MAX_UPLOAD_IMAGES files; the JSON form holds to the same count (each image is a detector run).
+  if (list.length > MAX_UPLOAD_IMAGES) {
+    throw appError('PAYLOAD_TOO_LARGE', `body.${field} holds ${list.length} images; at most ${MAX_UPLOAD_IMAGES} per request`, { field, location: 'body', max_images: MAX_UPLOAD_IMAGES });
   }
   return list.map((v) => ({ image: v as string }));
 }

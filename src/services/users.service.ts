@@ -249,7 +249,7 @@ export class UsersService {
       return await this.db.transaction().execute(async (trx) => {
         const before = await this.getByRef(clientId, ref, trx);
         const changes = (Object.keys(input) as Array<keyof UpdateUserInput>).filter(
-          (k) => input[k] !== undefined && JSON.stringify(input[k]) !== JSON.stringify(before[k]),
+          (k) => input[k] !== undefined && canonicalJson(input[k]) !== canonicalJson(before[k]),
         );
         if (!changes.length) return { view: userView(before), changes };
         if (input.external_id !== undefined && changes.includes('external_id') && (await this.users.existsExternalId(clientId, input.external_id, trx))) {
@@ -347,6 +347,18 @@ export class UsersService {
       }
     }
   }
+}
+
+/**
+ * JSON text with object keys sorted: PostgreSQL's jsonb keeps metadata keys shorter-first, so the stored
+ * metadata and the same object as a client sends it differ in order, never in value.
+ */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }
 
 function actorOf(by: UserActor): string | null {

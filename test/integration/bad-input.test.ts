@@ -161,6 +161,29 @@ for (const backend of backendNames()) {
         assert.equal(res.json().code, 'INVALID_MULTIPART');
       }
     });
+
+    test('more than 64 images in a JSON batch: 413 PAYLOAD_TOO_LARGE like 65 multipart files, nothing analysed', async () => {
+      // Multipart stops at 64 files; the JSON form (data URLs) had no cap, so one call analysed (and wrote an
+      // attempt for) as many frames as fit in WAJAH_BODY_LIMIT: thousands of detector runs for one API call.
+      const { app, container } = t();
+      const c = await createClient(app);
+      const frame = 'data:image/jpeg;base64,/9j/4AAQ';
+      for (const [url, body] of [
+        ['/api/auth/authentication/batch-process/', { frames: Array(65).fill(frame), options: { mode: 'identification' } }],
+        ['/api/auth/enrollment/batch/', { images: Array(65).fill(frame), user_ids: Array(65).fill('u1') }],
+      ] as const) {
+        const res = await as(app, c, { method: 'POST', url, payload: body });
+        assert.equal(res.statusCode, 413, `${url}: ${res.body.slice(0, 200)}`);
+        assert.equal(res.json().code, 'PAYLOAD_TOO_LARGE');
+        assert.equal(res.json().details.max_images, 64);
+      }
+      const attempts = await container.database.db.selectFrom('auth_attempts').select('id').where('client_id', '=', c.client_id).execute();
+      assert.equal(attempts.length, 0);
+      // 64 is still one batch (each frame answered on its own).
+      const ok = await as(app, c, { method: 'POST', url: '/api/auth/authentication/batch-process/', payload: { frames: Array(64).fill(frame) } });
+      assert.equal(ok.statusCode, 200, ok.body.slice(0, 200));
+      assert.equal(ok.json().total, 64);
+    });
   });
 }
 

@@ -191,6 +191,63 @@ for (const backend of backendNames()) {
       assert.equal((await call({ method: 'DELETE', url: '/api/clients/users/EMP002/' })).statusCode, 404);
     });
 
+    test('PUT of the metadata the user already has, keys in another order: no change, no user.updated', async () => {
+      // PostgreSQL's jsonb stores keys shorter-first; comparing the request's JSON text with the stored one
+      // took a reordering for a change, and every read-modify-write PUT sent a user.updated webhook.
+      const metadata = { department: 'IT', role: 'dev', nested: { zeta: 1, a: [{ yy: 1, x: 2 }] } };
+      const created = await call({ method: 'POST', url: '/api/clients/users/', payload: { external_id: 'ORDER1', name: 'Order', metadata } });
+      assert.equal(created.statusCode, 201, created.body);
+      const countUpdates = async () =>
+        Number(
+          (
+            await t()
+              .container.database.db.selectFrom('events')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('client_id', '=', c.client_id)
+              .where('event_type', '=', 'user.updated')
+              .where('subject_user_id', '=', created.json().id)
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      for (const payload of [{ metadata }, { metadata: created.json().metadata, name: 'Order' }]) {
+        const res = await call({ method: 'PUT', url: '/api/clients/users/ORDER1/', payload });
+        assert.equal(res.statusCode, 200);
+        assert.equal(res.json().updated_at, created.json().updated_at);
+      }
+      assert.equal(await countUpdates(), 0);
+      // A real change inside the metadata is still one.
+      const res = await call({ method: 'PUT', url: '/api/clients/users/ORDER1/', payload: { metadata: { ...metadata, role: 'lead' } } });
+      assert.equal(res.json().metadata.role, 'lead');
+      assert.equal(await countUpdates(), 1);
+    });
+
+    test('every external_id the API accepts can be named in the path: 255 characters, or non-ASCII (percent-encoded 9-12 × longer)', async () => {
+      // The router refused path parameters over 100 characters (find-my-way's default, counted on the
+      // percent-encoded path) with 400, so such users could be created but never read, changed or deleted.
+      for (const ext of ['x'.repeat(255), '山田太郎-営業部-東京本社', '😀'.repeat(255)]) {
+        const created = await call({ method: 'POST', url: '/api/clients/users/', payload: { external_id: ext, name: 'Long' } });
+        assert.equal(created.statusCode, 201, created.body);
+        const path = `/api/clients/users/${encodeURIComponent(ext)}/`;
+        for (const [method, url, payload] of [
+          ['GET', path],
+          ['PUT', path, { name: 'Longer' }],
+          ['POST', `${path}deactivate/`],
+          ['POST', `${path}activate/`],
+          ['GET', `${path}export/`],
+          ['GET', `${path}fallback/`],
+        ] as const) {
+          const res = await call({ method, url, ...(payload ? { payload } : {}) });
+          assert.equal(res.statusCode, 200, `${method} ${ext.slice(0, 12)}…: ${res.body.slice(0, 200)}`);
+          assert.notEqual(res.json().user?.external_id ?? res.json().external_id ?? res.json().user_id, undefined);
+        }
+        assert.equal((await call({ method: 'DELETE', url: path })).statusCode, 204);
+      }
+      // One past the limit is still refused by the schema, naming the field.
+      const over = await call({ method: 'GET', url: `/api/clients/users/${'x'.repeat(256)}/` });
+      assert.equal(over.statusCode, 400);
+      assert.equal(over.json().details.field, 'user_id');
+    });
+
     test('user limit of the tier: 403 USER_LIMIT_EXCEEDED', async () => {
       const small = await createClient(t().app, { tier: 'enterprise', max_users: 2 });
       for (const id of ['a', 'b']) assert.equal((await as(t().app, small, { method: 'POST', url: '/api/clients/users/', payload: { external_id: id, name: id } })).statusCode, 201);
