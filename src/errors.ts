@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   OFFLINE_PACKAGE_EXPIRED: { status: 410, message: 'The offline package has expired' },
   OFFLINE_DECRYPTION_FAILED: { status: 401, message: 'The package secret does not decrypt the offline package' },
   OFFLINE_CLIENT_MISMATCH: { status: 403, message: 'The offline package was issued to another tenant than this device serves' },
+  OFFLINE_USER_MISMATCH: { status: 403, message: 'The offline package belongs to another user than the one being verified' },
   LIVENESS_FAILED: { status: 401, message: 'Liveness check failed' },
   SSO_CLIENT_NOT_FOUND: { status: 404, message: 'No such SSO relying-party application' },
   SSO_INTERACTION_NOT_FOUND: { status: 404, message: 'No such sign-in interaction in this browser (expired or not started here)' },

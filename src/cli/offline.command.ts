@@ -7,7 +7,7 @@ import { isAppError } from '../errors.ts';
  * Opens no database and no network connection; prints one JSON object. Exit status: 0 authenticated,
  * 1 not authenticated, 2 error (bad arguments, unreadable files, bad signature, expired, wrong secret, …).
  *
- * @example npx wajah offline verify --package pkg.json --secret "$SECRET" --public-key key.pem --client-id "$CLIENT_ID" --image photo.jpg
+ * @example npx wajah offline verify --package pkg.json --secret "$SECRET" --public-key key.pem --client-id "$CLIENT_ID" --user-id EMP001 --image photo.jpg
  */
 export const EXIT = { authenticated: 0, rejected: 1, error: 2 } as const;
 
@@ -16,6 +16,7 @@ interface VerifyOptions {
   secret?: string;
   publicKey: string;
   clientId?: string;
+  userId?: string;
   image: string;
   allowExpired?: boolean;
 }
@@ -29,6 +30,7 @@ export function registerOfflineCommands(program: Command): void {
     .option('--secret <secret>', 'the package secret (default: $WAJAH_OFFLINE_PACKAGE_SECRET, which keeps it out of the process list)')
     .requiredOption('--public-key <file>', "the server's public key: PEM, JWK, or GET /api/offline/public-key/ saved as JSON")
     .option('--client-id <id>', "the tenant whose packages this device accepts (the issue answer's client_id; default: $WAJAH_OFFLINE_CLIENT_ID)")
+    .option('--user-id <id>', "the user being verified (external_id or uuid): refuse another user's package put in this one's place (OFFLINE_USER_MISMATCH)")
     .requiredOption('--image <file>', 'the probe photo (JPEG, PNG or WebP)')
     .option('--allow-expired', 'report an expired package as not authenticated (exit 1) instead of an error')
     // Argument errors are errors (2), not a rejected face (1).
@@ -54,7 +56,7 @@ async function runVerify(o: VerifyOptions): Promise<number> {
     const input = { package: read(o.package, 'package').toString('utf8'), publicKey: read(o.publicKey, 'public key'), image: new Uint8Array(read(o.image, 'image')) };
     // Imported here so `wajah --help` and the other commands do not load the face engine.
     const { verifyOffline } = await import('../offline/verifier.ts');
-    const result = await verifyOffline({ ...input, packageSecret: secret, clientId, allowExpired: o.allowExpired });
+    const result = await verifyOffline({ ...input, packageSecret: secret, clientId, userId: o.userId, allowExpired: o.allowExpired });
     console.log(JSON.stringify(result));
     return result.authenticated ? EXIT.authenticated : EXIT.rejected;
   } catch (e) {

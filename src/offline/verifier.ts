@@ -11,11 +11,11 @@ import { importPublicKey } from './signing-key.ts';
  * network. Checks the package signature and expiry, decrypts the templates with the package secret, runs
  * the same face engine in-process on the probe image, and compares with the package's calibrated threshold.
  *
- * Throws AppError with OFFLINE_PACKAGE_INVALID, OFFLINE_SIGNATURE_INVALID, OFFLINE_CLIENT_MISMATCH, OFFLINE_PACKAGE_EXPIRED,
+ * Throws AppError with OFFLINE_PACKAGE_INVALID, OFFLINE_SIGNATURE_INVALID, OFFLINE_CLIENT_MISMATCH, OFFLINE_USER_MISMATCH, OFFLINE_PACKAGE_EXPIRED,
  * OFFLINE_DECRYPTION_FAILED, MODEL_MISMATCH, or the engine's image codes (NO_FACE_DETECTED, INVALID_IMAGE, …).
  *
  * @example
- *   const r = await verifyOffline({ package: fs.readFileSync('pkg.json', 'utf8'), packageSecret, publicKey: pem, clientId, image: jpeg });
+ *   const r = await verifyOffline({ package: fs.readFileSync('pkg.json', 'utf8'), packageSecret, publicKey: pem, clientId, userId: 'EMP001', image: jpeg });
  *   if (r.authenticated) open();
  */
 export interface VerifyOfflineInput {
@@ -30,6 +30,14 @@ export interface VerifyOfflineInput {
    * issuer's choosing) open another tenant's door.
    */
   clientId: string;
+  /**
+   * The user this verification is for (external_id or uuid), when the device knows whom it expects (a badge,
+   * a personal locker, the account signed in on a phone). Every package of one tenant is signed by the same
+   * key and a device often holds them all under one secret, so whoever can write to the device's package
+   * store could put their own genuine package in another user's place: OFFLINE_USER_MISMATCH. Without it,
+   * check `user_id` in the result.
+   */
+  userId?: string;
   /** Probe image: JPEG/PNG/WebP bytes or a data URL. */
   image: Uint8Array | string;
   /** A running engine to reuse (its default model must be the package's); otherwise one worker is started and closed. */
@@ -70,6 +78,9 @@ export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOf
   const payload = openSignedPackage(pkg, publicKey);
   if (payload.client_id !== input.clientId) {
     throw appError('OFFLINE_CLIENT_MISMATCH', `The package was issued to client ${payload.client_id}, not to ${input.clientId}`, { package_client_id: payload.client_id });
+  }
+  if (input.userId !== undefined && input.userId !== payload.user.external_id && input.userId !== payload.user.id) {
+    throw appError('OFFLINE_USER_MISMATCH', `The package is user ${payload.user.external_id}'s, not ${input.userId}'s`, { package_user_id: payload.user.external_id });
   }
   const now = input.now ?? new Date();
   const expiresAt = Date.parse(payload.expires_at);

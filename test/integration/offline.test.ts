@@ -320,7 +320,7 @@ dns.lookup = deny('lookup'); dns.promises.lookup = deny('lookup');\n`,
 
   test('the same person: exit 0 and a JSON result; another person: exit 1', async () => {
     files();
-    const ok = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', saved!.clientId, '--image', 'obama_02.jpg']);
+    const ok = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', saved!.clientId, '--user-id', 'EMP001', '--image', 'obama_02.jpg']);
     assert.equal(ok.code, 0, ok.stderr);
     const result = JSON.parse(ok.stdout);
     assert.equal(result.authenticated, true);
@@ -333,7 +333,7 @@ dns.lookup = deny('lookup'); dns.promises.lookup = deny('lookup');\n`,
     assert.equal(fs.existsSync(dataDir), false, 'no data directory (database, keys) was created');
   });
 
-  test('errors exit 2 with a coded JSON error: tampered package, wrong secret, missing file, missing option', async () => {
+  test('errors exit 2 with a coded JSON error: tampered package, wrong secret, missing file, missing option, another tenant or user', async () => {
     files();
     const tampered = await cli(['--package', 'tampered.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', saved!.clientId, '--image', 'obama_02.jpg']);
     assert.equal(tampered.code, 2, tampered.stderr);
@@ -353,5 +353,9 @@ dns.lookup = deny('lookup'); dns.promises.lookup = deny('lookup');\n`,
     const foreign = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', randomUUID(), '--image', 'obama_02.jpg']);
     assert.equal(foreign.code, 2, foreign.stderr);
     assert.equal(JSON.parse(foreign.stdout).error.code, 'OFFLINE_CLIENT_MISMATCH');
+    // EMP001's genuine package where the device expects another user's (src/offline/verifier.test.ts).
+    const otherUser = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'key.pem', '--client-id', saved!.clientId, '--user-id', 'EMP002', '--image', 'obama_02.jpg']);
+    assert.equal(otherUser.code, 2, otherUser.stderr);
+    assert.deepEqual(JSON.parse(otherUser.stdout).error, { code: 'OFFLINE_USER_MISMATCH', message: "The package is user EMP001's, not EMP002's", details: { package_user_id: 'EMP001' } });
   });
 });

@@ -71,6 +71,7 @@ export const MESSAGES = {
   OFFLINE_PACKAGE_EXPIRED: { next: 'fix', en: ['This offline package has expired.', 'Issue a new package while online.'], id: ['Paket offline ini sudah kedaluwarsa.', 'Terbitkan paket baru saat online.'] },
   OFFLINE_DECRYPTION_FAILED: { next: 'fix', en: ['The package secret is not right.', 'Use the secret given with the package.'], id: ['Rahasia paket salah.', 'Gunakan rahasia yang diberikan bersama paket.'] },
   OFFLINE_CLIENT_MISMATCH: { next: 'fix', en: ['This package was made for another organisation.', 'Ask your own organisation for a package.'], id: ['Paket ini dibuat untuk organisasi lain.', 'Minta paket dari organisasi Anda sendiri.'] },
+  OFFLINE_USER_MISMATCH: { next: 'fix', en: ['This package belongs to someone else.', 'Use the package of the person being checked.'], id: ['Paket ini milik orang lain.', 'Gunakan paket milik orang yang sedang diperiksa.'] },
   LOW_CONFIDENCE: { next: 'pin', en: ['The face did not match well enough.', 'Try again looking straight at the camera, or use your PIN.'], id: ['Wajah kurang cocok.', 'Coba lagi dengan melihat lurus ke kamera, atau gunakan PIN Anda.'] },
   INVALID_FALLBACK_CREDENTIAL: { next: 'retry', en: ['The PIN or password is wrong.', 'Enter it again carefully.'], id: ['PIN atau kata sandi salah.', 'Masukkan lagi dengan teliti.'] },
   FALLBACK_NOT_SET: { next: 'operator', en: ['No PIN or password is set for this user.', 'Ask an administrator to set one.'], id: ['PIN atau kata sandi belum diatur untuk pengguna ini.', 'Minta administrator untuk mengaturnya.'] },

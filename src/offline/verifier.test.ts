@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { isAppError } from '../errors.ts';
+import { CALIBRATION } from '../vision/calibration.ts';
+import { DEFAULT_MODEL } from '../vision/models.ts';
+import type { FaceEngine } from '../vision/types.ts';
+import { encryptTemplates, signPackage, templatesAad, type OfflinePayload } from './package-format.ts';
+import { exportPublicKey, signingKeyFromPrivate } from './signing-key.ts';
+import { verifyOffline } from './verifier.ts';
+
+/**
+ * The device-side verifier without models: packages signed here with a fresh key, and a stand-in engine
+ * whose "face" in the probe is a fixed embedding. The real engine and server are in
+ * test/integration/offline.test.ts.
+ */
+
+const key = signingKeyFromPrivate(generateKeyPairSync('ed25519').privateKey);
+const publicKey = exportPublicKey(key).pem;
+const CLIENT = randomUUID();
+const DEVICE_SECRET = 'one-device-secret-for-all-its-packages';
+const DIM = 8;
+
+function unit(seed: number): Float32Array {
+  const v = Float32Array.from({ length: DIM }, (_, i) => Math.sin(seed * 7 + i * 3));
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+/** A genuine package of this tenant, as the server issues it (src/services/offline-package.service.ts). */
+function issue(user: { id: string; external_id: string; name: string }, face: Float32Array): string {
+  const head = { package_id: randomUUID(), client_id: CLIENT, user, model: DEFAULT_MODEL, dim: DIM, template_count: 1 };
+  const issuedAt = new Date();
+  const payload: OfflinePayload = {
+    v: 1,
+    ...head,
+    key_id: key.keyId,
+    verification: { confidence_threshold: 0.8, cosine_threshold: 0.3388, calibration_anchors: CALIBRATION[DEFAULT_MODEL].anchors.map(([c, p]) => [c, p] as [number, number]) },
+    issued_at: issuedAt.toISOString(),
+    expires_at: new Date(issuedAt.getTime() + 86_400_000).toISOString(),
+    templates: encryptTemplates([face], DEVICE_SECRET, templatesAad(head)),
+  };
+  return JSON.stringify(signPackage(payload, key.privateKey));
+}
+
+/** Sees `face` in every probe. */
+function engineSeeing(face: Float32Array): FaceEngine {
+  return {
+    defaultModelId: DEFAULT_MODEL,
+    analyze: async () => ({ modelId: DEFAULT_MODEL, faces: [{ embedding: face }] }) as unknown as Awaited<ReturnType<FaceEngine['analyze']>>,
+    similarity: (a, b) => a.reduce((s, x, i) => s + x * b[i], 0),
+    status: () => ({}) as ReturnType<FaceEngine['status']>,
+    close: async () => {},
+  };
+}
+
+const alice = { id: randomUUID(), external_id: 'EMP-ALICE', name: 'Alice' };
+const mallory = { id: randomUUID(), external_id: 'EMP-MALLORY', name: 'Mallory' };
+const aliceFace = unit(1);
+const malloryFace = unit(2);
+
+describe('offline verifier: whose package', () => {
+  test('the expected user (external_id or uuid) with her own face is authenticated', async () => {
+    const pkg = issue(alice, aliceFace);
+    for (const userId of [alice.external_id, alice.id]) {
+      const r = await verifyOffline({ package: pkg, packageSecret: DEVICE_SECRET, publicKey, clientId: CLIENT, userId, image: 'x', engine: engineSeeing(aliceFace) });
+      assert.deepEqual([r.authenticated, r.user_id], [true, alice.external_id]);
+    }
+  });
+
+  // Mallory, a user of the same tenant, writes her own genuine package (same device secret) where the
+  // device keeps Alice's, then shows her face: the signature, tenant, expiry and secret all check out.
+  test("another user's genuine package in the expected user's place → OFFLINE_USER_MISMATCH", async () => {
+    const swapped = issue(mallory, malloryFace);
+    await assert.rejects(
+      verifyOffline({ package: swapped, packageSecret: DEVICE_SECRET, publicKey, clientId: CLIENT, userId: alice.external_id, image: 'x', engine: engineSeeing(malloryFace) }),
+      (e: unknown) => isAppError(e) && e.code === 'OFFLINE_USER_MISMATCH' && (e.details as { package_user_id?: string }).package_user_id === mallory.external_id,
+    );
+  });
+});
