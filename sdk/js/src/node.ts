@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { parseSignatureHeader, type RawBody } from './webhook-signature.ts';
+import { parseSignatureHeader, rawBodyBytes, type RawBody } from './webhook-signature.ts';
 
 export * from './index.ts';
 
@@ -15,14 +15,16 @@ export * from './index.ts';
  */
 export function verifyWebhookSignature(rawBody: RawBody, signatureHeader: string | readonly string[] | null | undefined, secret: string): boolean {
   const given = parseSignatureHeader(signatureHeader);
-  if (!given || !secret) return false;
-  const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : Buffer.from(rawBody instanceof Uint8Array ? rawBody : new Uint8Array(rawBody));
+  // A parsed body (object, array) is refused, never read as bytes: see rawBodyBytes.
+  const body = rawBodyBytes(rawBody);
+  if (!given || !body || !secret) return false;
   const expected = createHmac('sha256', secret).update(body).digest();
   return timingSafeEqual(expected, given);
 }
 
 /** Synchronous `signWebhookPayload`: the `X-Signature` value for this body and secret. */
 export function signWebhookPayload(rawBody: RawBody, secret: string): string {
-  const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : Buffer.from(rawBody instanceof Uint8Array ? rawBody : new Uint8Array(rawBody));
+  const body = rawBodyBytes(rawBody);
+  if (!body) throw new TypeError('rawBody must be the body as received (string, Uint8Array/Buffer or ArrayBuffer), not parsed JSON');
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }

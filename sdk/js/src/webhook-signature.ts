@@ -18,9 +18,25 @@ export function parseSignatureHeader(header: string | readonly string[] | null |
   return out;
 }
 
-function bytes(body: RawBody): Uint8Array<ArrayBuffer> {
+/**
+ * A copy of the body's bytes, or null when `body` is not a body as received: a parsed JSON object or
+ * array is refused, never turned into bytes. (`new Uint8Array(value)` would read any array-like: a JSON
+ * body `{"event":…,"length":N,"0":…}` or `[…]` parsed by a framework would then hash as the bytes of a
+ * delivery an attacker captured, and that delivery's signature would vouch for the forged event.)
+ */
+export function rawBodyBytes(body: unknown): Uint8Array<ArrayBuffer> | null {
   if (typeof body === 'string') return new TextEncoder().encode(body);
-  return new Uint8Array(body instanceof Uint8Array ? body : new Uint8Array(body));
+  // Typed arrays (Buffer included) and DataView, also from another realm: exactly their bytes.
+  if (ArrayBuffer.isView(body)) return new Uint8Array(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+  const tag = Object.prototype.toString.call(body);
+  if (tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') return new Uint8Array(new Uint8Array(body as ArrayBufferLike));
+  return null;
+}
+
+function bytes(body: RawBody): Uint8Array<ArrayBuffer> {
+  const out = rawBodyBytes(body);
+  if (!out) throw new TypeError('rawBody must be the body as received (string, Uint8Array/Buffer or ArrayBuffer), not parsed JSON');
+  return out;
 }
 
 function subtle(): SubtleCrypto {
@@ -35,15 +51,17 @@ async function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<Crypto
 
 /**
  * Checks a delivery's `X-Signature` against the raw body, in constant time (HMAC verify of Web Crypto).
- * Pass the body exactly as received (bytes or the undecoded text), not re-serialized JSON.
+ * Pass the body exactly as received (bytes or the undecoded text), not re-serialized JSON. Anything else
+ * (a parsed object or array, `undefined`) answers false, as a missing or malformed header does.
  * @example
  * const ok = await verifyWebhookSignature(await request.text(), request.headers.get('x-signature'), WEBHOOK_SECRET);
  * if (!ok) return new Response('invalid signature', { status: 401 });
  */
 export async function verifyWebhookSignature(rawBody: RawBody, signatureHeader: string | readonly string[] | null | undefined, secret: string): Promise<boolean> {
   const given = parseSignatureHeader(signatureHeader);
-  if (!given || !secret) return false;
-  return subtle().verify('HMAC', await hmacKey(secret, 'verify'), new Uint8Array(given), bytes(rawBody));
+  const body = rawBodyBytes(rawBody);
+  if (!given || !body || !secret) return false;
+  return subtle().verify('HMAC', await hmacKey(secret, 'verify'), new Uint8Array(given), body);
 }
 
 /** The header value the server sends for this body and secret (for testing your receiver). */
