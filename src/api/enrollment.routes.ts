@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse, FaceLocationSchema, SessionHeaders, UploadText, unit } from './face-schemas.ts';
-import { imageField, imageList, jsonField, parseFaceUpload } from './face-upload.ts';
+import { MAX_UPLOAD_IMAGES, imageField, imageList, jsonField, parseFaceUpload } from './face-upload.ts';
 import { appError } from '../errors.ts';
 import type { SessionType } from '../services/enrollment.service.ts';
 
@@ -141,7 +141,7 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
       body: Type.Object({
         images: Type.Optional(Type.Unknown()),
         user_ids: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
-        items: Type.Optional(Type.Array(Type.Object({ user_id: Type.String({ minLength: 1 }), image: Type.String() }), { maxItems: 200 })),
+        items: Type.Optional(Type.Array(Type.Object({ user_id: Type.String({ minLength: 1 }), image: Type.String() }), { description: `At most ${MAX_UPLOAD_IMAGES} items (more is 413 PAYLOAD_TOO_LARGE)` })),
         quality_threshold: Type.Optional(unit),
       }),
       response: {
@@ -167,8 +167,13 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
     handler: async (request) => {
       const body = request.body;
       let items: Array<{ user_id: string; image: Uint8Array | string; filename?: string }>;
-      if (body.items) items = body.items;
-      else {
+      if (body.items) {
+        // The same bound as the multipart files and the JSON `images` list (face-upload.ts): each item is a detector run.
+        if (body.items.length > MAX_UPLOAD_IMAGES) {
+          throw appError('PAYLOAD_TOO_LARGE', `body.items holds ${body.items.length} images; at most ${MAX_UPLOAD_IMAGES} per request`, { field: 'items', location: 'body', max_images: MAX_UPLOAD_IMAGES });
+        }
+        items = body.items;
+      } else {
         const images = imageList(request, 'images');
         const raw = typeof body.user_ids === 'string' && body.user_ids.trim().startsWith('[') ? jsonField<string[]>(request, 'user_ids') : body.user_ids;
         const ids = Array.isArray(raw) ? raw : raw ? [raw] : [];

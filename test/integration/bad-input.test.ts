@@ -171,6 +171,7 @@ for (const backend of backendNames()) {
       for (const [url, body] of [
         ['/api/auth/authentication/batch-process/', { frames: Array(65).fill(frame), options: { mode: 'identification' } }],
         ['/api/auth/enrollment/batch/', { images: Array(65).fill(frame), user_ids: Array(65).fill('u1') }],
+        ['/api/auth/enrollment/batch/', { items: Array(65).fill({ user_id: 'u1', image: frame }) }],
       ] as const) {
         const res = await as(app, c, { method: 'POST', url, payload: body });
         assert.equal(res.statusCode, 413, `${url}: ${res.body.slice(0, 200)}`);
