@@ -17,6 +17,7 @@ import { signBody } from '../../src/services/webhooks/signer.ts';
 import {
   FaceRecognitionClient,
   FaceRecognitionError,
+  RecognitionSocket,
   WEBHOOK_EVENTS,
   signWebhookPayload,
   verifyWebhookSignature,
@@ -461,6 +462,13 @@ describe('@wajah/sdk against a real server', () => {
     const viaGlobal = client.realtime();
     assert.match((await viaGlobal.connect()).client_id, /.+/);
     viaGlobal.close();
+    // A URL the WebSocket refuses outright rejects (it threw out of connect() before).
+    const malformed = new RecognitionSocket({ url: 'http://[not a url', apiKey: tenant.api_key, secretKey: tenant.secret_key, WebSocket: WS });
+    let outcome: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => {
+      outcome = malformed.connect();
+    });
+    await rejects(outcome!, 'NETWORK_ERROR');
     const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
     delete (globalThis as { WebSocket?: unknown }).WebSocket;
     try {

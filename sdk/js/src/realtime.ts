@@ -114,7 +114,14 @@ export class RecognitionSocket {
       return Promise.reject(new FaceRecognitionError({ code: 'WEBSOCKET_UNAVAILABLE', message: 'No WebSocket implementation: pass options.WebSocket (e.g. the ws package)', statusCode: 0 }));
     }
     if (this.#socket) return Promise.reject(new FaceRecognitionError({ code: 'VALIDATION_ERROR', message: 'connect() was already called', statusCode: 0 }));
-    const socket = new Ctor(this.#options.url);
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(this.#options.url);
+    } catch (e) {
+      // A malformed URL (or a refused scheme) throws from the constructor: a rejection like any other
+      // failure to connect, not an exception out of a function that returns a promise.
+      return Promise.reject(new FaceRecognitionError({ code: 'NETWORK_ERROR', message: `WebSocket ${this.#options.url}: ${(e as Error)?.message ?? String(e)}`, statusCode: 0, cause: e }));
+    }
     this.#socket = socket;
     const authenticated = this.#expect('authenticate');
     socket.addEventListener('open', () => socket.send(JSON.stringify({ type: 'authenticate', api_key: this.#options.apiKey, secret_key: this.#options.secretKey })));

@@ -26,7 +26,7 @@ export function parseSignatureHeader(header: string | readonly string[] | null |
  */
 export function rawBodyBytes(body: unknown): Uint8Array<ArrayBuffer> | null {
   if (typeof body === 'string') return new TextEncoder().encode(body);
-  // Typed arrays (Buffer included) and DataView, also from another realm: exactly their bytes.
+  // Typed arrays (a Node buffer is one) and DataView, also from another realm: exactly their bytes.
   if (ArrayBuffer.isView(body)) return new Uint8Array(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
   const tag = Object.prototype.toString.call(body);
   if (tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') return new Uint8Array(new Uint8Array(body as ArrayBufferLike));
@@ -35,7 +35,7 @@ export function rawBodyBytes(body: unknown): Uint8Array<ArrayBuffer> | null {
 
 function bytes(body: RawBody): Uint8Array<ArrayBuffer> {
   const out = rawBodyBytes(body);
-  if (!out) throw new TypeError('rawBody must be the body as received (string, Uint8Array/Buffer or ArrayBuffer), not parsed JSON');
+  if (!out) throw new TypeError('rawBody must be the body as received (string, Uint8Array such as a Node buffer, or ArrayBuffer), not parsed JSON');
   return out;
 }
 
