@@ -14,6 +14,7 @@ import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgres
 import { recordFailure, writeOutcome } from './authentication.outcome.ts';
 import { findFaceUser, findFaceUserWithTemplates, loadUserTemplates, type FaceUser, type StoredTemplate } from '../db/repositories/templates.repository.ts';
 import { holdDecision, resumeDecision, type HeldDecision } from './authentication.held.ts';
+import type { SecurityMonitor } from './security-monitor.service.ts';
 
 // Callers import these from here (the service's public surface).
 export { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, type AuthMode, type AuthOptions, type CreateAuthInput } from './authentication.params.ts';
@@ -39,8 +40,11 @@ interface AuthState {
  */
 export class AuthenticationService {
   private readonly d: FaceDeps;
-  constructor(d: FaceDeps) {
+  /** Told of every recorded failure (bursts against one user become security events, P6); null: none. */
+  private readonly monitor: Pick<SecurityMonitor, 'faceFailure'> | null;
+  constructor(d: FaceDeps, monitor: Pick<SecurityMonitor, 'faceFailure'> | null = null) {
     this.d = d;
+    this.monitor = monitor;
   }
 
   /**
@@ -413,9 +417,21 @@ export class AuthenticationService {
   }
 
   /** The outcome's rows (authentication.outcome.ts), and the liveness metric when liveness was judged. */
-  #writeOutcome(db: Kysely<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
+  async #writeOutcome(db: Kysely<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
     if (liveness) this.d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
-    return writeOutcome(db, client, sessionId, params, d, liveness, attempts, performance.now() - started, meta);
+    await writeOutcome(db, client, sessionId, params, d, liveness, attempts, performance.now() - started, meta);
+    // Counted once its attempt row is written, so a stream's appearance counts once, as it is recorded once.
+    // The monitor counts in the background (memory or Redis, never the database): nothing here waits for it.
+    if (!d.success) {
+      this.monitor?.faceFailure({
+        clientId: client.id,
+        mode: d.mode,
+        user: d.user ? { id: d.user.id, externalId: d.user.external_id } : null,
+        reason: d.failureReason,
+        livenessReason: liveness?.failure_reason ?? null,
+        ip: meta.ip,
+      });
+    }
   }
 
   /** A session's liveness failure: its attempt and authentication.failed, and liveness.failed (naming a verification's target only). */

@@ -143,7 +143,7 @@ export async function createFaceServices(core: Core, foundation: FoundationServi
   return {
     vault,
     enrollment: new EnrollmentService(deps),
-    authentication: new AuthenticationService(deps),
+    authentication: new AuthenticationService(deps, foundation.security),
     compare: new CompareService(deps),
     gallery,
     close: () => gallery.close(),

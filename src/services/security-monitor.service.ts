@@ -7,17 +7,46 @@ export interface SecurityThresholds {
   ipFailures: number;
   /** Wrong secrets for one existing key within windowMs (someone holds the key, not the secret). */
   keyFailures: number;
+  /**
+   * Failed face verifications (LOW_CONFIDENCE, LIVENESS_FAILED) against one user of one client within
+   * windowMs: someone presenting other faces or photos as that user. A genuine user's session allows 3
+   * attempts, so even three failed sessions in a minute stay below.
+   */
+  verifyFailures: number;
+  /** Failed liveness checks (possible spoofs) in one client within windowMs, any mode, any user. */
+  livenessFailures: number;
   windowMs: number;
   /** At most one security entry per subject per this period. */
   reportEveryMs: number;
 }
 
-export const DEFAULT_THRESHOLDS: SecurityThresholds = { ipFailures: 10, keyFailures: 5, windowMs: 60_000, reportEveryMs: 60_000 };
+export const DEFAULT_THRESHOLDS: SecurityThresholds = { ipFailures: 10, keyFailures: 5, verifyFailures: 10, livenessFailures: 20, windowMs: 60_000, reportEveryMs: 60_000 };
+
+/** Verification failures that may be an impostor (not USER_INACTIVE, no face, …). */
+const SUSPECT_VERIFY_REASONS = new Set(['LOW_CONFIDENCE', 'LIVENESS_FAILED']);
+
+/**
+ * A recorded failed face authentication, as SecurityMonitor.faceFailure takes it.
+ *
+ * @example { clientId, mode: 'verification', user: { id: 'uuid', externalId: 'EMP001' }, reason: 'LOW_CONFIDENCE', livenessReason: null, ip: '10.0.0.9' }
+ */
+export interface FaceFailure {
+  clientId: string;
+  mode: 'verification' | 'identification';
+  /** The user a verification claims (null for identification). */
+  user: { id: string; externalId: string } | null;
+  /** The attempt's failure_reason. */
+  reason: string | null;
+  /** The liveness result's own reason when liveness failed (SPOOF_DETECTED, STATIC_IMAGE, …). */
+  livenessReason: string | null;
+  ip: string | null;
+}
 
 /**
  * Unusual-activity monitoring (P6): counts failures and writes `security` audit entries for bursts of
  * failed authentications and for key misuse (revoked/expired key, wrong secret for a real key, a key used
- * from outside its allow-list, rate-limit hits). Throttled per subject so an attack cannot flood the
+ * from outside its allow-list, rate-limit hits), for bursts of failed face verifications against one user
+ * and of failed liveness checks in one client. Throttled per subject so an attack cannot flood the
  * audit log. With Redis the counts and the throttle are shared by every instance (SlidingWindow), so an
  * attack spread over N instances behind a load balancer is seen as one, and reported once.
  *
@@ -92,6 +121,44 @@ export class SecurityMonitor {
     );
   }
 
+  /**
+   * A failed face authentication whose attempt was just recorded (any path: one-shot, session, batch,
+   * stream, SSO, CompreFace example verify). Verification failures that may be an impostor count per
+   * (client, claimed user); liveness failures count per client as well. Identification non-matches are
+   * a kiosk's ordinary traffic: not counted. Nothing else happens to the user (no lock-out: that would
+   * let anyone lock anyone out) and the caller's answer is unchanged.
+   */
+  faceFailure(f: FaceFailure, now = Date.now()): void {
+    const user = f.mode === 'verification' && f.user && f.reason !== null && SUSPECT_VERIFY_REASONS.has(f.reason) ? f.user : null;
+    const liveness = f.reason === 'LIVENESS_FAILED';
+    if (!user && !liveness) return;
+    this.#track(async () => {
+      const [userCount, clientCount] = await Promise.all([
+        user ? this.#window.add(`verify:${f.clientId}:${user.id}`, now) : null,
+        liveness ? this.#window.add(`liveness:${f.clientId}`, now) : null,
+      ]);
+      const last = { last_reason: f.reason, ...(f.livenessReason ? { last_liveness_reason: f.livenessReason } : {}) };
+      if (user && userCount && userCount.count >= this.t.verifyFailures) {
+        await this.#report(`verifyburst:${f.clientId}:${user.id}`, now, {
+          clientId: f.clientId,
+          action: 'face_verification_failure_burst',
+          target: user.externalId,
+          ip: f.ip,
+          details: { user_id: user.externalId, failures: userCount.count, window_seconds: this.t.windowMs / 1000, ...last },
+        });
+      }
+      if (clientCount && clientCount.count >= this.t.livenessFailures) {
+        await this.#report(`livenessburst:${f.clientId}`, now, {
+          clientId: f.clientId,
+          action: 'liveness_failure_burst',
+          target: f.clientId,
+          ip: f.ip,
+          details: { failures: clientCount.count, window_seconds: this.t.windowMs / 1000, ...last },
+        });
+      }
+    });
+  }
+
   /** Waits until every count started so far has been made and its entry handed to the audit log. */
   async flush(): Promise<void> {
     while (this.#pending.size) await Promise.all([...this.#pending]);
@@ -107,7 +174,7 @@ export class SecurityMonitor {
   async #report(
     subject: string,
     now: number,
-    e: { clientId: string | null; action: string; target: string; ip: string; details: Record<string, unknown> },
+    e: { clientId: string | null; action: string; target: string; ip: string | null; details: Record<string, unknown> },
   ): Promise<void> {
     if (!(await this.#window.once(subject, this.t.reportEveryMs, now))) return;
     void this.audit.record({ clientId: e.clientId, category: 'security', action: e.action, actor: 'system', target: e.target, ip: e.ip, details: e.details });

@@ -17,6 +17,6 @@ export function createCompreFaceServices(c: Container): CompreFaceServices {
   return {
     keys: createCompreFaceKeys(db, foundation),
     collection: new CompreFaceCollection({ db, users: foundation.users, enrollment: face.enrollment, gallery: face.gallery, vault: face.vault, engine: c.engine }),
-    recognition: new CompreFaceRecognition({ db, engine: c.engine, gallery: face.gallery, vault: face.vault, calibration: visionCalibration }),
+    recognition: new CompreFaceRecognition({ db, engine: c.engine, gallery: face.gallery, vault: face.vault, calibration: visionCalibration, monitor: foundation.security }),
   };
 }

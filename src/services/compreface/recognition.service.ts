@@ -7,6 +7,7 @@ import type { AnalyzedFace, AnalyzeResult, FaceEngine } from '../../vision/types
 import { DEFAULTS, IDENTIFICATION_FPIR } from '../authentication.service.ts';
 import { writeOutcome } from '../authentication.outcome.ts';
 import type { Calibration, RequestMeta } from '../face.ts';
+import type { SecurityMonitor } from '../security-monitor.service.ts';
 import type { FaceGallery, TemplateVault } from '../templates.service.ts';
 import { faceJson, pluginsVersions, round5, selectFaces, type FaceQuery } from './face-format.ts';
 
@@ -16,6 +17,8 @@ export interface RecognitionDeps {
   gallery: FaceGallery;
   vault: TemplateVault;
   calibration: Calibration;
+  /** Told of recorded failures, as AuthenticationService tells it (bursts against one user, P6). */
+  monitor?: Pick<SecurityMonitor, 'faceFailure'>;
 }
 
 /** A recognition outcome worth an auth_attempts row and its webhook event. */
@@ -119,17 +122,23 @@ export class CompreFaceRecognition {
   async #record(client: ClientContext, outcomes: Outcome[], started: number, meta: RequestMeta): Promise<void> {
     // Each outcome is recorded with its share of the request's time.
     const share = (performance.now() - started) / outcomes.length;
-    await this.d.db.transaction().execute(async (trx) => {
-      for (const o of outcomes) {
-        const verification = o.mode === 'verification';
-        const decision = {
-          ...o,
-          failureReason: o.success ? null : verification ? 'LOW_CONFIDENCE' : 'NO_MATCH',
-          threshold: verification ? DEFAULTS.confidence_threshold : DEFAULTS.search_threshold,
-        };
-        await writeOutcome(trx, client, null, { mode: o.mode, session_type: 'api' }, decision, null, 1, share, meta);
-      }
+    const decisions = outcomes.map((o) => {
+      const verification = o.mode === 'verification';
+      return {
+        ...o,
+        failureReason: o.success ? null : verification ? 'LOW_CONFIDENCE' : 'NO_MATCH',
+        threshold: verification ? DEFAULTS.confidence_threshold : DEFAULTS.search_threshold,
+      };
     });
+    await this.d.db.transaction().execute(async (trx) => {
+      for (const d of decisions) await writeOutcome(trx, client, null, { mode: d.mode, session_type: 'api' }, d, null, 1, share, meta);
+    });
+    // Once written (the transaction committed); the monitor counts in the background.
+    for (const d of decisions) {
+      if (d.success) continue;
+      const user = d.user ? { id: d.user.id, externalId: d.user.external_id } : null;
+      this.d.monitor?.faceFailure({ clientId: client.id, mode: d.mode, user, reason: d.failureReason, livenessReason: null, ip: meta.ip });
+    }
   }
 }
 
