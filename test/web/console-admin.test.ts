@@ -137,6 +137,24 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     await p.context().close();
   });
 
+  test('audit log without dates: page 2 continues page 1 (the feed grows with every request, the pages keep one window)', async () => {
+    // More than a page of API-access entries; each audit-log request adds one more on top.
+    for (let i = 0; i < 25; i++) assert.equal((await inject('GET', '/api/clients/users/', tenant)).statusCode, 200);
+    const p = await newPage();
+    await signIn(p);
+    await p.click('nav.tabs button[data-tab=audit]');
+    await p.locator('#audit-table tbody tr').first().waitFor();
+    const ids = () => p.locator('#audit-table tbody tr').evaluateAll((trs) => trs.map((r) => (r as HTMLElement).dataset.id));
+    const first = await ids();
+    assert.equal(first.length, 20);
+    await p.click('#audit-next');
+    await p.locator('#audit-page', { hasText: /^Page 2 of/ }).waitFor();
+    const second = await ids();
+    assert.ok(second.length > 0);
+    assert.deepEqual(second.filter((id) => first.includes(id)), [], 'no entry of page 1 again on page 2');
+    await p.context().close();
+  });
+
   test('SSO applications: register (secret shown once with Copy, gone when you move on), list, delete; empty state', async () => {
     const p = await newPage();
     await p.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });

@@ -29,17 +29,22 @@ function describe(details) {
 }
 
 export function initAudit(ctx) {
-  const state = { page: 1, totalPages: 1, filters: {} };
+  // `window`: the exact window page 1 was read over. Without dates it ends "now", and every request adds its
+  // own API-access entry on top of the feed: pages after the first keep page 1's window, or each would
+  // start one entry later and repeat the previous page's last row.
+  const state = { page: 1, totalPages: 1, filters: {}, window: null };
 
   async function load() {
     await busy(null, $('#audit-error'), async () => {
-      const p = await api('/analytics/audit-logs/', { auth: ctx.auth(), query: { page: state.page, page_size: 20, ...state.filters } });
+      const pinned = state.page > 1 && state.window ? state.window : {};
+      const p = await api('/analytics/audit-logs/', { auth: ctx.auth(), query: { page: state.page, page_size: 20, ...state.filters, ...pinned } });
+      if (state.page === 1) state.window = { start_date: p.start_date, end_date: p.end_date };
       const tb = $('#audit-table tbody');
       tb.replaceChildren(
         ...p.results.map((a) =>
           el(
             'tr',
-            { dataset: { category: a.category, action: a.action } },
+            { dataset: { id: a.id, category: a.category, action: a.action } },
             el('td', { text: fmtDate(a.timestamp) }),
             el('td', { text: t(CATEGORY[a.category] ?? a.category) }),
             el('td', { class: 'mono', text: a.action }),

@@ -193,16 +193,20 @@ export class AnalyticsRepository {
     return rows;
   }
 
-  /** Attempt counts per distinct User-Agent string (most frequent first; the tail is summed by the caller). */
-  async userAgents(clientId: string, r: Range, limit: number): Promise<Array<{ user_agent: string | null; n: number }>> {
-    const { rows } = await this.#run(sql<{ user_agent: string | null; n: number }>`
-      SELECT user_agent, count(*)::int AS n
+  /**
+   * Attempt counts of the `limit` most frequent User-Agent strings, and the number of all attempts of the
+   * window (`total`, from the same statement), so the caller can account for the strings left out.
+   */
+  async userAgents(clientId: string, r: Range, limit: number): Promise<{ groups: Array<{ user_agent: string | null; n: number }>; total: number }> {
+    // sum() OVER () is taken before LIMIT: every attempt of the window, not only the listed strings'.
+    const { rows } = await this.#run(sql<{ user_agent: string | null; n: number; total: number }>`
+      SELECT user_agent, count(*)::int AS n, (sum(count(*)) OVER ())::int AS total
       FROM auth_attempts
       WHERE client_id = ${clientId} AND created_at >= ${ts(r.start)} AND created_at < ${ts(r.end)}
       GROUP BY user_agent
-      ORDER BY n DESC
+      ORDER BY n DESC, user_agent
       LIMIT ${limit}`);
-    return rows;
+    return { groups: rows.map(({ user_agent, n }) => ({ user_agent, n })), total: rows[0]?.total ?? 0 };
   }
 
   async failureReasons(clientId: string, r: Range): Promise<Array<{ reason: string; n: number }>> {
@@ -360,6 +364,7 @@ function feedSources(clientId: string, r: Range, want: Set<AuditFeedCategory>): 
       WHERE ${inRange('a')}`);
   }
   if (want.has('enrollment')) {
+    // The tenant in the join too: without it PostgreSQL hashed every tenant's users (Seq Scan on users).
     parts.push(sql`
       SELECT e.id::text AS id, 'enrollments' AS source, 'enrollment' AS category,
              'enrollment.completed' AS action, NULL::text AS actor, u.external_id AS target,
@@ -367,7 +372,7 @@ function feedSources(clientId: string, r: Range, want: Set<AuditFeedCategory>): 
                'enrollment_id', e.id, 'user_id', e.user_id, 'session_id', e.session_id, 'source', e.source, 'model_id', e.model_id,
                'quality_score', e.quality_score, 'face_count', e.face_count, 'average_confidence', e.average_confidence, 'angles', e.angles)) AS details,
              NULL::text AS ip, e.created_at
-      FROM enrollments e JOIN users u ON u.id = e.user_id
+      FROM enrollments e JOIN users u ON u.id = e.user_id AND u.client_id = e.client_id
       WHERE ${inRange('e')}`);
   }
   const events = [...(want.has('enrollment') ? ['enrollment.failed'] : []), ...(want.has('security') ? ['liveness.failed'] : [])];

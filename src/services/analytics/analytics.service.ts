@@ -272,14 +272,20 @@ function auditEntry(r: AuditFeedRow) {
   };
 }
 
-function deviceDistribution(agents: Array<{ user_agent: string | null; n: number }>) {
+/** The attempts whose User-Agent string is rarer than the USER_AGENT_GROUPS classified ones. */
+const UNCLASSIFIED = 'Unclassified';
+
+function deviceDistribution(agents: { groups: Array<{ user_agent: string | null; n: number }>; total: number }) {
   const tally = { browser: new Map<string, number>(), os: new Map<string, number>(), device: new Map<string, number>() };
-  let total = 0;
-  for (const a of agents) {
+  let classified = 0;
+  for (const a of agents.groups) {
     const info: UserAgentInfo = parseUserAgent(a.user_agent);
     for (const k of ['browser', 'os', 'device'] as const) tally[k].set(info[k], (tally[k].get(info[k]) ?? 0) + a.n);
-    total += a.n;
+    classified += a.n;
   }
+  // Counts add up to every attempt of the window and shares are of all of them, not of the classified ones.
+  const total = Math.max(agents.total, classified);
+  if (total > classified) for (const k of ['browser', 'os', 'device'] as const) tally[k].set(UNCLASSIFIED, total - classified);
   const list = (m: Map<string, number>) =>
     [...m].map(([name, count]) => ({ name, count, share: round(count / (total || 1), 4) })).sort((x, y) => y.count - x.count || x.name.localeCompare(y.name));
   return { browsers: list(tally.browser), operating_systems: list(tally.os), device_types: list(tally.device) };

@@ -57,5 +57,8 @@ test('trend strings', () => {
   assert.equal(trend(0, 0), '0%');
   assert.equal(trend(null, null), '0%');
   assert.equal(trend(5, 0), null);
+  // No rate or mean in the current window (no attempts): no change to report, not "-100%".
+  assert.equal(trend(null, 0.5), null);
+  assert.equal(trend(0, 10), '-100%');
   assert.equal(trend(0.2001, 0.2), '0%');
 });

@@ -129,9 +129,12 @@ export function bucketing(w: { start: Date; end: Date }): { unit: 'hour' | 'day'
 
 /**
  * Signed percentage change "+12%", "-5%", "0%"; null when the previous value is missing or zero and
- * the current one is not (growth from nothing has no percentage).
+ * the current one is not (growth from nothing has no percentage), and when the current value is
+ * missing but the previous one is not: a rate or mean of a window without attempts does not exist,
+ * so it did not fall by 100% (counts are passed as 0, never missing, and do fall by 100%).
  */
 export function trend(current: number | null, previous: number | null): string | null {
+  if (current === null && previous !== null) return null;
   const c = current ?? 0;
   const p = previous ?? 0;
   if (p === 0) return c === 0 ? '0%' : null;
