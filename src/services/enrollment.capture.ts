@@ -4,6 +4,7 @@
  * angle, and the frame answer. The service (enrollment.service.ts) owns the I/O around them.
  */
 import type { PoseBucket, Suggestion } from '../vision/types.ts';
+import { QUALITY, messageFor } from '../vision/quality/quality.ts';
 
 export type SessionType = 'webcam' | 'mobile' | 'upload';
 export const ANGLES: PoseBucket[] = ['front', 'left', 'right'];
@@ -84,6 +85,45 @@ export function guidanceFor(params: EnrollParams, state: EnrollState, suggestion
   else text = suggestions.length ? text : 'Good quality. Hold still.';
   for (const s of suggestions) if (s !== 'turn_left' && s !== 'turn_right' && s !== 'look_straight') out.add(s);
   return { message: text, suggestions: [...out] };
+}
+
+/**
+ * The accepted frames a new frame's identity is judged against: the session's front frames when it holds
+ * any, else every accepted frame. A turned face is a weak reference: strangers' turns match it far more
+ * often than a front face (a stranger's left turn scored cosine 0.29, confidence > 0.5, against person A's
+ * right turn, and then filled A's "left"; test/integration/enrollment-guard.test.ts).
+ */
+export function identityReferences(frames: CapturedFrame[]): CapturedFrame[] {
+  const fronts = frames.filter((f) => f.angle === 'front');
+  return fronts.length ? fronts : frames;
+}
+
+/**
+ * A multi-angle session anchors identity on its front frame: until it holds one, a turned (or raised,
+ * lowered) face is not taken, since there is nothing reliable to compare it with, and a turned first frame
+ * would let a second person's turn match it.
+ */
+export function awaitsFront(params: EnrollParams, state: EnrollState, angle: PoseBucket): boolean {
+  return params.require_multiple_angles && angle !== 'front' && !state.frames.some((f) => f.angle === 'front');
+}
+
+/**
+ * Guidance for a frame refused for its quality. In a multi-angle session the engine's own turn hints
+ * (turn back toward the front when |yaw| > 20°) would contradict the session: a left turn that is still
+ * missing was asked for, and up to a three-quarter view (QUALITY.turnFree) it costs nothing, so the
+ * frame's other suggestions stand alone; beyond that the hint to turn a little less is kept. A frame at
+ * an angle already held (or not needed) is guided toward the next missing angle.
+ */
+export function rejectionGuidance(params: EnrollParams, state: EnrollState, q: { suggestions: Suggestion[]; message: string; poseBucket: PoseBucket }, yaw: number) {
+  if (!params.require_multiple_angles || !params.guidance_enabled) return { message: q.message || 'Image quality is too low.', suggestions: q.suggestions };
+  const have = new Set(state.frames.map((f) => f.angle));
+  const missing = ANGLES.find((a) => !have.has(a));
+  const out: Suggestion[] = [];
+  if (ANGLES.includes(q.poseBucket) && !have.has(q.poseBucket)) {
+    if (q.poseBucket !== 'front' && Math.abs(yaw) > QUALITY.turnFree) out.push(q.poseBucket === 'left' ? 'turn_right' : 'turn_left');
+  } else if (missing) out.push(TURN_HINT[missing].s);
+  for (const s of q.suggestions) if (s !== 'turn_left' && s !== 'turn_right' && s !== 'look_straight') out.push(s);
+  return { message: out.length ? messageFor(out) : 'Image quality is too low.', suggestions: out };
 }
 
 export function frameResponse(

@@ -10,7 +10,7 @@ import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, isNoFace, round, type FaceDeps, type FaceLocation, type ImageInput } from './face.ts';
 import { deleteEnrollment, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
 import { findFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
-import { SAME_PERSON_CONFIDENCE, ANGLES, captureScore, captureThreshold, frameResponse, guidanceFor, progressCurrent, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
+import { SAME_PERSON_CONFIDENCE, ANGLES, awaitsFront, captureScore, captureThreshold, frameResponse, guidanceFor, identityReferences, progressCurrent, rejectionGuidance, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
 import { mapLimit } from './map-limit.ts';
 import { dot, publishTemplates, storeEnrollment, type AcceptedFace } from './enrollment.store.ts';
 
@@ -125,13 +125,30 @@ export class EnrollmentService {
       }
       const emb = face.embedding!;
       const q = face.quality;
+      if (awaitsFront(params, state, q.poseBucket)) {
+        state.rejected++;
+        return {
+          state: { ...state },
+          result: frameResponse(params, state, {
+            status: 'rejected',
+            accepted: false,
+            reason: 'IDENTITY_UNCERTAIN',
+            quality: round(q.score),
+            faceDetected: true,
+            message: 'Look straight at the camera first, so your face can be recognised.',
+            suggestions: ['look_straight'],
+            angle: q.poseBucket,
+          }),
+        };
+      }
       if (state.frames.length) {
-        // Identity: the best match over the frames already accepted. The recogniser is reliable on
-        // near-frontal faces: there a low match is another person (FACE_MISMATCH); on a turned face it
-        // may only be the angle, so that frame is rejected with a hint instead of accepted.
+        // Identity: the best match over the front frames already accepted (identityReferences). The
+        // recogniser is reliable on near-frontal faces: there a low match is another person
+        // (FACE_MISMATCH); on a turned face it may only be the angle, so that frame is rejected with a
+        // hint instead of accepted.
         if (state.frames.some((f) => f.model !== modelId)) throw appError('MODEL_MISMATCH');
         let best = -1;
-        for (const f of state.frames) {
+        for (const f of identityReferences(state.frames)) {
           const ref = this.#openFrame(client.id, locked.id, f);
           if (ref.length === emb.length) best = Math.max(best, dot(ref, emb));
         }
@@ -159,6 +176,7 @@ export class EnrollmentService {
       const quality = round(score);
       if (score < captureThreshold(params, q.poseBucket)) {
         state.rejected++;
+        const guidance = rejectionGuidance(params, state, q, face.pose.yaw);
         return {
           state: { ...state },
           result: frameResponse(params, state, {
@@ -167,8 +185,9 @@ export class EnrollmentService {
             reason: 'POOR_IMAGE_QUALITY',
             quality,
             faceDetected: true,
-            message: q.message || 'Image quality is too low.',
-            suggestions: q.suggestions,
+            message: guidance.message,
+            suggestions: guidance.suggestions,
+            angle,
           }),
         };
       }
