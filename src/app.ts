@@ -40,6 +40,7 @@ import { API_VERSION, apiVersionAlias, operationsRoutes, versionedOpenApiPath } 
 import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
 import { compreFaceErrorHandler, isCompreFacePath } from './api/compreface/compreface-http.ts';
 import { MAX_UPLOAD_IMAGES } from './api/face-upload.ts';
+import { strictScalars } from './api/strict-scalars.ts';
 
 export type App = FastifyInstance;
 
@@ -78,6 +79,8 @@ export async function buildApp(
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('container', container);
+  // Before any route: null and non-numeric text are refused instead of coerced to 0 / "" / false.
+  strictScalars(app);
   await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ requestId: request.id }) });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

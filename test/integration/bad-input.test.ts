@@ -8,6 +8,7 @@ import { buildApp } from '../../src/app.ts';
 import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
 import { useTestApp, ADMIN_TOKEN } from '../helpers/app.ts';
 import { adminHeaders, as, createClient, quickBackend } from '../helpers/foundation.ts';
+import { multipart } from '../helpers/face-fixtures.ts';
 
 // Issue 9.5/9.6/15.2/15.3: every bad input is a coded 4xx and nothing is written.
 for (const backend of backendNames()) {
@@ -115,6 +116,39 @@ for (const backend of backendNames()) {
       res = await patch({ max_users: 0 });
       assert.equal(res.json().max_users, 0);
       assert.equal((await patch({ max_users: 'many' })).statusCode, 400);
+    });
+
+    test('null or non-numeric text for a typed field is 400 naming it, never coerced to 0, "" or false', async () => {
+      // Ajv's coercion (needed for multipart fields and query strings) turned {"is_active": null} into false
+      // and {"quality_threshold": null} into 0 (the quality check off), "0x1" into 1 and " " into 0.
+      const { app } = t();
+      const c = await createClient(app);
+      const user = await as(app, c, { method: 'POST', url: '/api/clients/users/', payload: { external_id: 'S1', name: 'Sam' } });
+      assert.equal(user.statusCode, 201, user.body);
+      const refused = async (req: Parameters<typeof as>[2], field: string, location = 'body') => {
+        const res = await as(app, c, req);
+        assert.equal(res.statusCode, 400, `${req.method} ${req.url} ${JSON.stringify(req.payload)}: ${res.body}`);
+        assert.equal(res.json().code, 'VALIDATION_ERROR');
+        assert.deepEqual([res.json().details.field, res.json().details.location], [field, location]);
+      };
+      await refused({ method: 'PUT', url: '/api/clients/users/S1/', payload: { is_active: null } }, 'is_active');
+      await refused({ method: 'PUT', url: '/api/clients/users/S1/', payload: { name: null } }, 'name');
+      await refused({ method: 'POST', url: '/api/auth/enrollment/create/', payload: { user_id: 'S1', quality_threshold: null } }, 'quality_threshold');
+      await refused({ method: 'POST', url: '/api/auth/authentication/create/', payload: { mode: 'identification', search_threshold: null } }, 'search_threshold');
+      await refused({ method: 'GET', url: '/api/clients/users/?page=0x2' }, 'page', 'querystring');
+      await refused({ method: 'GET', url: '/api/clients/users/?page_size=' }, 'page_size', 'querystring');
+      const form = (threshold: string) => multipart([{ name: 'user_id', value: 'S1' }, { name: 'quality_threshold', value: threshold }, { name: 'image', value: Buffer.from('not an image'), filename: 'a.jpg' }]);
+      for (const bad of [' ', '0x1']) {
+        const f = await form(bad);
+        await refused({ method: 'POST', url: '/api/auth/enrollment/direct/', headers: f.headers, payload: f.payload }, 'quality_threshold');
+      }
+      // Nothing was changed, and the well-formed spellings still pass validation.
+      const after = await as(app, c, { method: 'GET', url: '/api/clients/users/S1/' });
+      assert.deepEqual([after.json().is_active, after.json().name], [true, 'Sam']);
+      assert.equal((await as(app, c, { method: 'GET', url: '/api/clients/users/?page=1&page_size=5' })).statusCode, 200);
+      const ok = await form('0.8');
+      const direct = await as(app, c, { method: 'POST', url: '/api/auth/enrollment/direct/', headers: ok.headers, payload: ok.payload });
+      assert.notEqual(direct.json().code, 'VALIDATION_ERROR', direct.body); // past validation (this app runs no engine: 503)
     });
 
     test('1e309 and Infinity (query) or 1e309 (JSON) are 400, never a 500 from SQL', async () => {
