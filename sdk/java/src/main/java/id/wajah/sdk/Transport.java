@@ -1,7 +1,6 @@
 package id.wajah.sdk;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -17,6 +16,11 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -104,14 +108,24 @@ final class Transport {
             b.header("Content-Type", "application/json");
         }
         b.method(method, body);
+        // The request's own timeout ends when the response headers arrive: a server (or proxy) that sends the
+        // headers and then stalls the body would hold send() for ever. The deadline covers the whole answer.
         HttpResponse<byte[]> res;
+        CompletableFuture<HttpResponse<byte[]>> pending = http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray());
         try {
-            res = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-        } catch (HttpTimeoutException e) {
+            res = pending.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            pending.cancel(true);
             throw new WajahException.Transport(WajahException.TIMEOUT, what + ": no answer within " + timeout.toMillis() + " ms", e);
-        } catch (IOException e) {
-            throw new WajahException.Transport(WajahException.NETWORK_ERROR, what + ": " + e, e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            while (cause instanceof CompletionException && cause.getCause() != null) cause = cause.getCause();
+            if (cause instanceof HttpTimeoutException) {
+                throw new WajahException.Transport(WajahException.TIMEOUT, what + ": no answer within " + timeout.toMillis() + " ms", cause);
+            }
+            throw new WajahException.Transport(WajahException.NETWORK_ERROR, what + ": " + cause, cause);
         } catch (InterruptedException e) {
+            pending.cancel(true);
             Thread.currentThread().interrupt();
             throw new WajahException.Transport(WajahException.NETWORK_ERROR, what + ": interrupted", e);
         }
@@ -136,7 +150,8 @@ final class Transport {
     static Double parseRetryAfter(String value) {
         if (value == null || value.isBlank()) return null;
         try {
-            return Math.max(0, Double.parseDouble(value.trim()));
+            double seconds = Double.parseDouble(value.trim());
+            return Double.isNaN(seconds) ? null : Math.max(0, seconds); // NaN would mean "retry at once, for ever"
         } catch (NumberFormatException notSeconds) {
             try {
                 ZonedDateTime at = ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME);

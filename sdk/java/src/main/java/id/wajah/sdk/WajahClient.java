@@ -111,7 +111,7 @@ public final class WajahClient {
             return this;
         }
 
-        /** Per request (default 30 s); past it a call throws TIMEOUT. */
+        /** Per request, the whole answer (headers and body) included (default 30 s); past it a call throws TIMEOUT. */
         public Builder timeout(Duration timeout) {
             this.timeout = timeout;
             return this;
