@@ -84,6 +84,16 @@ async function waitForStartingServer(dataDir: string, waitMs: number): Promise<R
   throw new CliError('SERVER_NOT_READY', `The server (pid ${owner.pid}) on ${dataDir} did not become ready within ${Math.round(waitMs / 1000)} s`);
 }
 
+/** A JSON object, or null for anything else (not JSON, or JSON that is not an object). */
+function parseObject(text: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 class ApiOps implements AdminOps {
   readonly mode = 'api' as const;
   private readonly base: string;
@@ -121,7 +131,11 @@ class ApiOps implements AdminOps {
     // WAJAH_ADMIN_TOKEN of this shell may differ from the server's: the local token still works.
     if (res.status === 401 && this.fallbackToken && this.fallbackToken !== this.token) res = await attempt(this.fallbackToken);
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    const json = text ? parseObject(text) : {};
+    if (!json) {
+      // A proxy's error page, a wrong --url: say so with a stable code, never a JSON parser's stack trace.
+      throw new CliError('UNEXPECTED_RESPONSE', `${method} ${this.base}${path} answered HTTP ${res.status} without the admin API's JSON (${text.slice(0, 120).replace(/\s+/g, ' ').trim()}); check --url / WAJAH_URL`);
+    }
     if (!res.ok) throw new CliError(String(json.code ?? res.status), String(json.message ?? text));
     return json as T;
   }

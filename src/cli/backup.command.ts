@@ -8,6 +8,7 @@ import { backupFileName, restoreEmbedded } from '../db/backup.ts';
 import { openDatabase } from '../db/database.ts';
 import { fingerprint, keyCheckValue } from '../crypto/key-check.ts';
 import { parseKey } from '../crypto/template-cipher.ts';
+import { readKeyFile } from '../crypto/master-key-files.ts';
 import { getInstanceSetting } from '../db/repositories/instance-settings.repository.ts';
 import { CliError } from './admin-ops.ts';
 import { findRunningServer, localUrl } from './runtime-file.ts';
@@ -28,6 +29,10 @@ export function registerBackupCommands(program: Command): void {
     .action(async (opts: { out: string }) => {
       const config = configFor(program);
       if (config.databaseUrl) throw new CliError('BACKUP_UNAVAILABLE', 'DATABASE_URL is set: back up PostgreSQL with pg_dump -Fc (docs/operations.md)');
+      // Where it goes is checked before the dump (which may be large), and said plainly when missing.
+      const outIsDir = fs.existsSync(opts.out) && fs.statSync(opts.out).isDirectory();
+      const outDir = outIsDir ? opts.out : path.dirname(opts.out);
+      if (!fs.existsSync(outDir) || !fs.statSync(outDir).isDirectory()) throw new CliError('NOT_FOUND', `No directory ${outDir} to write the backup into (--out)`);
       let archive: Buffer;
       let keyFingerprint: string | null;
       const running = findRunningServer(config.dataDir);
@@ -54,10 +59,14 @@ export function registerBackupCommands(program: Command): void {
         }
         console.error(`wajah: backup of the stopped data directory ${config.dataDir}`);
       }
-      const target = fs.existsSync(opts.out) && fs.statSync(opts.out).isDirectory() ? path.join(opts.out, backupFileName()) : opts.out;
+      const target = outIsDir ? path.join(opts.out, backupFileName()) : opts.out;
       // Private (0600) even over an existing file, whose mode a plain write kept; written whole or not at all
       // (a temporary file renamed into place), so a crash never leaves a truncated backup under the name.
-      writeFileAtomic.sync(target, archive, { mode: 0o600 });
+      try {
+        writeFileAtomic.sync(target, archive, { mode: 0o600 });
+      } catch (e) {
+        throw new CliError('BACKUP_NOT_WRITTEN', `Cannot write ${target} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); no backup was written`);
+      }
       console.log(JSON.stringify({ file: path.resolve(target), bytes: archive.length, master_key_fingerprint: keyFingerprint }));
       console.error(`wajah: the backup does not contain the master key; it opens only with the key of fingerprint ${keyFingerprint ?? '(none yet)'}`);
     });
@@ -70,7 +79,7 @@ export function registerBackupCommands(program: Command): void {
     .action(async (opts: { from: string; force?: boolean }) => {
       const config = configFor(program);
       if (config.databaseUrl) throw new CliError('BACKUP_UNAVAILABLE', 'DATABASE_URL is set: restore PostgreSQL with pg_restore (docs/operations.md)');
-      if (!fs.existsSync(opts.from)) throw new CliError('NOT_FOUND', `No file ${opts.from}`);
+      if (!fs.existsSync(opts.from) || !fs.statSync(opts.from).isFile()) throw new CliError('NOT_FOUND', `No file ${opts.from}`);
       const { keptAs } = await restoreEmbedded(config.dataDir, fs.readFileSync(opts.from), { force: opts.force });
       // Open it as the server would: migrations of this version, and the master key's fingerprint.
       const database = await openDatabase({ databaseUrl: null, pgliteDir: path.join(config.dataDir, 'pg'), lockKind: 'cli' });
@@ -84,8 +93,8 @@ export function registerBackupCommands(program: Command): void {
           .executeTakeFirstOrThrow();
         const kcv = await getInstanceSetting(database.db, 'master_key_check');
         const keyFile = path.join(config.dataDir, 'master.key');
-        const key = config.masterKey ?? (fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8').trim() : null);
-        const have = key ? fingerprint(keyCheckValue(parseKey(key))) : null;
+        // The restore is done: a key that cannot be read is reported, never an error that hides the result.
+        const have = configuredKeyFingerprint(config.masterKey, keyFile);
         const needs = kcv ? fingerprint(kcv) : null;
         console.log(JSON.stringify({ restored: path.resolve(opts.from), data_dir: config.dataDir, kept_aside: keptAs, counts: { clients: Number(counts.clients), users: Number(counts.users), face_templates: Number(counts.face_templates) }, master_key_fingerprint: needs, master_key_present: have !== null && have === needs }));
         if (needs && have !== needs) {
@@ -95,6 +104,20 @@ export function registerBackupCommands(program: Command): void {
         await database.close();
       }
     });
+}
+
+/**
+ * The fingerprint of the configured master key (WAJAH_MASTER_KEY, else master.key in any form the server reads:
+ * hex, base64 or 32 raw bytes), or null when there is none or it is unusable (said on stderr).
+ */
+function configuredKeyFingerprint(masterKey: string | null, keyFile: string): string | null {
+  try {
+    const key = masterKey ? parseKey(masterKey) : fs.existsSync(keyFile) ? readKeyFile(keyFile) : null;
+    return key ? fingerprint(keyCheckValue(key)) : null;
+  } catch (e) {
+    console.error(`wajah: ${masterKey ? 'WAJAH_MASTER_KEY' : keyFile} does not hold a usable master key (${(e as Error).message})`);
+    return null;
+  }
 }
 
 function configFor(program: Command) {

@@ -143,6 +143,27 @@ describe('backup and restore of the embedded database', () => {
     assert.ok(fs.existsSync(path.join(kept, 'PG_VERSION')));
   });
 
+  test('restore reads master.key in every form the server does (32 raw bytes): the report, not a crash after the restore', async () => {
+    // The server accepts master.key as hex, base64 or 32 raw bytes; restore parsed only text, so with a raw key
+    // it restored the data, then died with a RangeError and exit 1, and never printed what it had done.
+    const dirC = path.join(work, 'c');
+    fs.mkdirSync(dirC, { mode: 0o700 });
+    const hex = fs.readFileSync(path.join(dirA, 'master.key'), 'utf8').trim();
+    fs.writeFileSync(path.join(dirC, 'master.key'), Buffer.from(hex, 'hex'), { mode: 0o600 });
+    const out = await cli(dirC, ['restore', '--from', backupFile]);
+    assert.equal(out.code, 0, out.stderr);
+    const r = JSON.parse(out.stdout) as { counts: { users: number }; master_key_present: boolean };
+    assert.equal(r.counts.users, 1);
+    assert.equal(r.master_key_present, true, 'the raw key is the one the data needs');
+    // A key file that holds no key: still the report (the key does not fit), and a plain word on stderr.
+    fs.writeFileSync(path.join(dirC, 'master.key'), 'not a key\n', { mode: 0o600 });
+    const bad = await cli(dirC, ['restore', '--from', backupFile, '--force']);
+    assert.equal(bad.code, 0, bad.stderr);
+    assert.equal((JSON.parse(bad.stdout) as { master_key_present: boolean }).master_key_present, false);
+    assert.match(bad.stderr, /does not hold a usable master key/);
+    assert.doesNotMatch(bad.stderr, /RangeError|    at /);
+  });
+
   test('a stopped data directory is backed up directly, into a private file even over an existing one', async () => {
     // The backup holds every tenant's sealed templates, photos, secrets and PIN hashes. Over an existing
     // file (a nightly --out latest.tar.gz made by another tool), the plain write kept that file's 0644.
@@ -155,5 +176,16 @@ describe('backup and restore of the embedded database', () => {
     assert.ok(fs.statSync(target).size > 100_000);
     assert.equal(fs.statSync(target).mode & 0o777, 0o600);
     assert.deepEqual(fs.readdirSync(work).filter((f) => f.startsWith('offline.tar.gz')), ['offline.tar.gz'], 'no temporary file left');
+  });
+
+  test('a missing --out directory or a --from that is not a file: a coded error on one line, not a stack trace', async () => {
+    const noDir = await cli(dirB, ['backup', '--out', path.join(work, 'missing', 'x.tar.gz')]);
+    assert.equal(noDir.code, 1);
+    assert.match(noDir.stderr, /^error NOT_FOUND: No directory .*missing to write the backup into/m);
+    assert.doesNotMatch(noDir.stderr, /ENOENT|    at /);
+    const fromDir = await cli(path.join(work, 'd'), ['restore', '--from', work]);
+    assert.equal(fromDir.code, 1);
+    assert.match(fromDir.stderr, /^error NOT_FOUND: No file /m);
+    assert.doesNotMatch(fromDir.stderr, /EISDIR|    at /);
   });
 });

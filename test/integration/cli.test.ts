@@ -247,3 +247,21 @@ describe('one owner per data directory: kill -9 during writes, then restart', ()
     await new Promise((res) => again.child.once('exit', res));
   });
 });
+
+describe('wajah CLI --url at something that is not the admin API', () => {
+  test("a non-JSON answer (a proxy's error page) is a coded error on one line, not a parser's stack trace", async () => {
+    const http = await import('node:http');
+    const proxy = http.createServer((_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>'));
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as import('node:net').AddressInfo).port}`;
+      const r = await cliWith({ ...env, WAJAH_ADMIN_TOKEN: 'cli-remote-token-0123456789' }, '--url', url, 'clients', 'list', '--json');
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^error UNEXPECTED_RESPONSE: GET .*\/admin\/clients\/.* answered HTTP 502 without the admin API's JSON \(<html><body>502 Bad Gateway/m);
+      assert.doesNotMatch(r.stderr, /SyntaxError|    at /);
+    } finally {
+      proxy.close();
+    }
+  });
+});
