@@ -5,6 +5,7 @@ import { errors, requireJson } from './common.schemas.ts';
 import { AnswerBody, CreateStreamBody, OfferBody, StreamParams, StreamSession, StreamStatus, StreamTokenHeaders } from './streaming.schemas.ts';
 import { StreamingService, type StreamAccess } from '../streaming/streaming.service.ts';
 import { loadWrtc } from '../streaming/wrtc.ts';
+import { StreamSlots } from '../streaming/stream-slots.ts';
 
 /**
  * WebRTC streaming (R2, docs/streaming.md): create a session, post the browser's offer, get the
@@ -13,7 +14,7 @@ import { loadWrtc } from '../streaming/wrtc.ts';
  */
 export async function streamingRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { face, foundation, config, engine } = app.container;
+  const { face, foundation, config, engine, redis, log } = app.container;
   const streaming = new StreamingService({
     authentication: face.authentication,
     sessions: foundation.sessionBudget,
@@ -24,6 +25,8 @@ export async function streamingRoutes(fastify: FastifyInstance): Promise<void> {
     loadWrtc,
     access: foundation.access,
     credentials: foundation.credentials,
+    // Counted in Redis when REDIS_URL is set: the tier's limit holds across the instances behind a load balancer.
+    slots: new StreamSlots(redis, log),
   });
   app.addHook('onClose', async () => streaming.closeAll());
   const tags = ['streaming'];

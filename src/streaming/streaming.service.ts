@@ -10,6 +10,7 @@ import type { AuthenticationService } from '../services/authentication.service.t
 import type { RequestMeta } from '../services/face.ts';
 import type { FrameRecognizerDeps } from '../ws/frame-recognizer.ts';
 import { StreamSession, type StreamOptions } from './stream-session.ts';
+import { StreamSlots } from './stream-slots.ts';
 import type { Wrtc } from './wrtc.ts';
 
 /** Concurrent WebRTC streaming sessions per client, by tier (each holds a peer connection and decodes video). */
@@ -49,11 +50,14 @@ export interface StreamingServiceDeps {
   credentials: Pick<CredentialChanges, 'on'>;
   /** Besides on changes, every session re-checks its key this often (default 5 min, as WebSocket streams do). */
   recheckMs?: number;
+  /** The concurrent-session count (shared by the instances through Redis); default: this process's sessions. */
+  slots?: StreamSlots;
 }
 
 /**
  * WebRTC streaming sessions of this process (the peer connection lives here: see docs/streaming.md
  * for sticky routing). Sessions are tenant-scoped: another client's id answers SESSION_NOT_FOUND.
+ * The tier's concurrent-session limit is counted across instances (StreamSlots, with Redis).
  *
  * @example const s = await streaming.create(client, { mode: 'identification' }, meta); await streaming.offer(client, s.session_id, sdp)
  */
@@ -62,10 +66,12 @@ export class StreamingService {
 
   readonly #unsubscribe: () => void;
   readonly #recheckTimer: NodeJS.Timeout;
+  readonly #slots: StreamSlots;
 
   private readonly d: StreamingServiceDeps;
   constructor(d: StreamingServiceDeps) {
     this.d = d;
+    this.#slots = d.slots ?? new StreamSlots(null, { warn: (m) => d.log.warn(m) });
     // A key revoked, a client disabled or an allow-list narrowed ends the tenant's open streams now, not at expiry.
     this.#unsubscribe = d.credentials.on((clientId) => void this.#recheck((s) => clientId === null || s.client.id === clientId));
     this.#recheckTimer = setInterval(() => void this.#recheck(() => true), d.recheckMs ?? 5 * 60_000);
@@ -84,9 +90,23 @@ export class StreamingService {
       this.d.log.error({ err: e }, 'WebRTC (@roamhq/wrtc) could not be loaded');
       throw appError('SERVICE_UNAVAILABLE', 'WebRTC is not available on this server');
     }
+    const id = crypto.randomUUID();
+    const timeout = input.timeout ?? 600;
+    const expiresAt = new Date(Date.now() + timeout * 1000);
     const max = STREAMING_SESSION_LIMITS[client.tier];
-    const open = [...this.#sessions.values()].filter((s) => s.session.client.id === client.id).length;
-    if (open >= max) throw appError('STREAMING_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${max} concurrent streaming sessions`, { max_sessions: max });
+    if (!(await this.#slots.acquire(client.id, id, max, expiresAt.getTime()))) {
+      throw appError('STREAMING_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${max} concurrent streaming sessions`, { max_sessions: max });
+    }
+    try {
+      return this.#open(client, input, meta, { id, wrtc, mode, expiresAt, timeout });
+    } catch (e) {
+      this.#slots.release(client.id, id);
+      throw e;
+    }
+  }
+
+  /** The session of `create`, once its slot is held. */
+  #open(client: ClientContext, input: CreateStreamInput, meta: RequestMeta, { id, wrtc, mode, expiresAt, timeout }: { id: string; wrtc: Wrtc; mode: StreamOptions['mode']; expiresAt: Date; timeout: number }) {
     const options: StreamOptions = {
       mode,
       user_id: input.user_id,
@@ -98,9 +118,6 @@ export class StreamingService {
       challenge_timeout: input.challenge_timeout,
       max_fps: input.max_fps ?? 10,
     };
-    const id = crypto.randomUUID();
-    const timeout = input.timeout ?? 600;
-    const expiresAt = new Date(Date.now() + timeout * 1000);
     const session = new StreamSession(
       id,
       client,
@@ -176,6 +193,7 @@ export class StreamingService {
     if (!entry) return;
     clearTimeout(entry.timer);
     this.#sessions.delete(session.id);
+    this.#slots.release(session.client.id, session.id);
     // One API-access audit entry per stream, like the WebSocket.
     void this.d.audit.record({
       clientId: session.client.id,

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import crypto from 'node:crypto';
+import { Redis } from 'ioredis';
+import { StreamSlots } from './stream-slots.ts';
+
+const REDIS = process.env.WAJAH_TEST_REDIS || '';
+const log = { warn: () => {} };
+
+test('without Redis: this process\'s sessions, released slots free again', async () => {
+  const slots = new StreamSlots(null, log);
+  const t = Date.now() + 60_000;
+  assert.equal(await slots.acquire('c', 's1', 2, t), true);
+  assert.equal(await slots.acquire('c', 's2', 2, t), true);
+  assert.equal(await slots.acquire('c', 's3', 2, t), false);
+  assert.equal(await slots.acquire('other', 's4', 2, t), true, 'per client');
+  slots.release('c', 's1');
+  assert.equal(await slots.acquire('c', 's5', 2, t), true);
+});
+
+test('with Redis: two instances share the limit; a dead instance\'s slot lapses at its session\'s expiry', { skip: !REDIS && 'WAJAH_TEST_REDIS not set' }, async () => {
+  const [ra, rb] = [new Redis(REDIS), new Redis(REDIS)];
+  try {
+    const [a, b] = [new StreamSlots(ra, log), new StreamSlots(rb, log)];
+    const client = `test-${crypto.randomUUID()}`;
+    const now = Date.now();
+    assert.equal(await a.acquire(client, 'a1', 2, now + 60_000, now), true);
+    // Instance b "dies" holding a slot whose session ends in 1 s.
+    assert.equal(await new StreamSlots(rb, log).acquire(client, 'dead', 2, now + 1000, now), true);
+    assert.equal(await b.acquire(client, 'b1', 2, now + 60_000, now), false);
+    assert.equal(await b.acquire(client, 'b1', 2, now + 60_000, now + 1001), true, 'the dead slot lapsed');
+    assert.equal(await a.acquire(client, 'a2', 2, now + 60_000, now + 1001), false);
+    a.release(client, 'a1');
+    await ra.ping(); // the release has reached Redis
+    assert.equal(await b.acquire(client, 'b2', 2, now + 60_000, now + 1001), true);
+    await ra.del(`wajah:streams:${client}`);
+  } finally {
+    ra.disconnect();
+    rb.disconnect();
+  }
+});
