@@ -3,7 +3,7 @@ import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/env.ts';
-import { privateUmask } from '../config/private-files.ts';
+import { privateUmask, securePrivateDir } from '../config/private-files.ts';
 import { backupFileName, restoreEmbedded } from '../db/backup.ts';
 import { openDatabase } from '../db/database.ts';
 import { fingerprint, keyCheckValue } from '../crypto/key-check.ts';
@@ -102,6 +102,9 @@ export function registerBackupCommands(program: Command): void {
         }
       } finally {
         await database.close();
+        // The embedded database writes its files 0666 whatever the umask (the server tightens them when it
+        // starts): the restored templates and personal data are the service user's alone at once.
+        securePrivateDir(config.dataDir);
       }
     });
 }

@@ -96,6 +96,9 @@ describe('backup and restore of the embedded database', () => {
     // Restore into an empty directory that has no master key yet: it says which key the data needs.
     const restored = await cli(dirB, ['restore', '--from', backupFile]);
     assert.equal(restored.code, 0, restored.stderr);
+    // Every restored file is the service user's alone (the embedded database wrote them 0666).
+    const open = fs.readdirSync(dirB, { recursive: true, encoding: 'utf8' }).filter((f) => (fs.statSync(path.join(dirB, f)).mode & 0o077) !== 0);
+    assert.deepEqual(open.slice(0, 5), [], `${open.length} restored files readable by others`);
     const r = JSON.parse(restored.stdout) as { counts: { users: number; face_templates: number }; master_key_fingerprint: string; master_key_present: boolean };
     assert.deepEqual(r.counts, { ...r.counts, users: 1, face_templates: 1 });
     assert.equal(r.master_key_fingerprint, info.master_key_fingerprint);
