@@ -126,6 +126,19 @@ export function rejectionGuidance(params: EnrollParams, state: EnrollState, q: {
   return { message: out.length ? messageFor(out) : 'Image quality is too low.', suggestions: out };
 }
 
+/**
+ * A frame the session does not take: counted as rejected, answered with its reason and guidance, the
+ * session's state otherwise unchanged.
+ */
+export function rejectFrame(
+  params: EnrollParams,
+  state: EnrollState,
+  f: { reason: string; quality: number; faceDetected: boolean; message: string; suggestions: Suggestion[]; angle?: PoseBucket },
+) {
+  state.rejected++;
+  return { state: { ...state }, result: frameResponse(params, state, { status: 'rejected', accepted: false, ...f }) };
+}
+
 export function frameResponse(
   params: EnrollParams,
   state: EnrollState,

@@ -10,7 +10,7 @@ import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, isNoFace, round, type FaceDeps, type FaceLocation, type ImageInput } from './face.ts';
 import { deleteEnrollment, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
 import { findFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
-import { SAME_PERSON_CONFIDENCE, ANGLES, awaitsFront, captureScore, captureThreshold, frameResponse, guidanceFor, identityReferences, progressCurrent, rejectionGuidance, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
+import { SAME_PERSON_CONFIDENCE, ANGLES, awaitsFront, captureScore, captureThreshold, frameResponse, guidanceFor, identityReferences, progressCurrent, rejectFrame, rejectionGuidance, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
 import { mapLimit } from './map-limit.ts';
 import { dot, publishTemplates, storeEnrollment, type AcceptedFace } from './enrollment.store.ts';
 
@@ -109,37 +109,25 @@ export class EnrollmentService {
       state.received++;
       state.lastAt = new Date().toISOString();
       if (!face) {
-        state.rejected++;
-        return {
-          state: { ...state },
-          result: frameResponse(params, state, {
-            status: 'rejected',
-            accepted: false,
-            reason: 'NO_FACE_DETECTED',
-            quality: 0,
-            faceDetected: false,
-            message: 'No face detected. Look at the camera.',
-            suggestions: ['center_face'],
-          }),
-        };
+        return rejectFrame(params, state, {
+          reason: 'NO_FACE_DETECTED',
+          quality: 0,
+          faceDetected: false,
+          message: 'No face detected. Look at the camera.',
+          suggestions: ['center_face'],
+        });
       }
       const emb = face.embedding!;
       const q = face.quality;
       if (awaitsFront(params, state, q.poseBucket)) {
-        state.rejected++;
-        return {
-          state: { ...state },
-          result: frameResponse(params, state, {
-            status: 'rejected',
-            accepted: false,
-            reason: 'IDENTITY_UNCERTAIN',
-            quality: round(q.score),
-            faceDetected: true,
-            message: 'Look straight at the camera first, so your face can be recognised.',
-            suggestions: ['look_straight'],
-            angle: q.poseBucket,
-          }),
-        };
+        return rejectFrame(params, state, {
+          reason: 'IDENTITY_UNCERTAIN',
+          quality: round(q.score),
+          faceDetected: true,
+          message: 'Look straight at the camera first, so your face can be recognised.',
+          suggestions: ['look_straight'],
+          angle: q.poseBucket,
+        });
       }
       if (state.frames.length) {
         // Identity: the best match over the front frames already accepted (identityReferences). The
@@ -155,41 +143,22 @@ export class EnrollmentService {
         const confidence = this.d.calibration.confidence(best, modelId);
         if (confidence < SAME_PERSON_CONFIDENCE) {
           if (q.poseBucket === 'front') throw appError('FACE_MISMATCH', undefined, { confidence: round(confidence) });
-          state.rejected++;
-          return {
-            state: { ...state },
-            result: frameResponse(params, state, {
-              status: 'rejected',
-              accepted: false,
-              reason: 'IDENTITY_UNCERTAIN',
-              quality: round(q.score),
-              faceDetected: true,
-              message: 'Turn your head a little less, so your face stays recognisable.',
-              suggestions: [q.poseBucket === 'left' ? 'turn_right' : q.poseBucket === 'right' ? 'turn_left' : 'look_straight'],
-              angle: q.poseBucket,
-            }),
-          };
+          return rejectFrame(params, state, {
+            reason: 'IDENTITY_UNCERTAIN',
+            quality: round(q.score),
+            faceDetected: true,
+            message: 'Turn your head a little less, so your face stays recognisable.',
+            suggestions: [q.poseBucket === 'left' ? 'turn_right' : q.poseBucket === 'right' ? 'turn_left' : 'look_straight'],
+            angle: q.poseBucket,
+          });
         }
       }
       const angle = q.poseBucket;
       const score = captureScore(params, q);
       const quality = round(score);
       if (score < captureThreshold(params, q.poseBucket)) {
-        state.rejected++;
         const guidance = rejectionGuidance(params, state, q, face.pose.yaw);
-        return {
-          state: { ...state },
-          result: frameResponse(params, state, {
-            status: 'rejected',
-            accepted: false,
-            reason: 'POOR_IMAGE_QUALITY',
-            quality,
-            faceDetected: true,
-            message: guidance.message,
-            suggestions: guidance.suggestions,
-            angle,
-          }),
-        };
+        return rejectFrame(params, state, { reason: 'POOR_IMAGE_QUALITY', quality, faceDetected: true, message: guidance.message, suggestions: guidance.suggestions, angle });
       }
       const frame: CapturedFrame = { emb: '', quality: score, confidence: face.score, angle, model: modelId };
       let accepted = false;
