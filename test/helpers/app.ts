@@ -47,3 +47,33 @@ export function useTestApp(
 }
 
 const quietLog = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
+
+/**
+ * Registers before/after hooks that start `count` API instances on one fresh PostgreSQL database and one
+ * Redis (REDIS_URL), as behind a load balancer, each waiting until its Redis connection is ready; returns
+ * their apps and containers (filled in before the first test).
+ * @example const { apps } = useInstances(2, { redisUrl: REDIS }); test('x', async () => { const [a, b] = apps; … })
+ */
+export function useInstances(count: number, options: { redisUrl: string; engine?: boolean; env?: NodeJS.ProcessEnv }): { apps: FastifyInstance[]; containers: Container[] } {
+  let backend: Backend | undefined;
+  const apps: FastifyInstance[] = [];
+  const containers: Container[] = [];
+  before(async () => {
+    backend = await createBackend('postgres');
+    for (let i = 0; i < count; i++) {
+      const config = loadConfig({ LOG_LEVEL: 'silent', WAJAH_ADMIN_TOKEN: ADMIN_TOKEN, WAJAH_WORKERS: options.engine ? '1' : '0', ...options.env, DATABASE_URL: backend.databaseUrl!, REDIS_URL: options.redisUrl });
+      const container = await createContainer(config, { engine: options.engine ?? false, log: quietLog });
+      const app = await buildApp(config, container);
+      await app.ready();
+      for (let w = 0; w < 50 && container.redis!.status !== 'ready'; w++) await new Promise((r) => setTimeout(r, 50));
+      containers.push(container);
+      apps.push(app);
+    }
+  });
+  after(async () => {
+    for (const app of apps) await app.close();
+    for (const c of containers) await c.close();
+    await backend?.cleanup();
+  });
+  return { apps, containers };
+}

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import type { FastifyInstance } from 'fastify';
-import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
-import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
+import { backendNames } from '../helpers/backends.ts';
+import { useInstances, useTestApp } from '../helpers/app.ts';
 import { as, createClient } from '../helpers/foundation.ts';
-import { loadConfig } from '../../src/config/env.ts';
-import { createContainer, type Container } from '../../src/container.ts';
-import { buildApp } from '../../src/app.ts';
 import { MemoryRateLimiter, RedisRateLimiter } from '../../src/services/rate-limit.service.ts';
 
 const USERS = { method: 'GET', url: '/api/clients/users/' } as const;
@@ -72,26 +68,7 @@ describe('fixed window counters', () => {
 
 /** Two server instances on one PostgreSQL database and one Redis enforce one limit together. */
 describe('two app instances sharing Redis', { skip: (!REDIS && 'WAJAH_TEST_REDIS not set') || (!backendNames().includes('postgres') && 'PostgreSQL not available') }, () => {
-  let backend: Backend;
-  const apps: FastifyInstance[] = [];
-  const containers: Container[] = [];
-  before(async () => {
-    backend = await createBackend('postgres');
-    for (let i = 0; i < 2; i++) {
-      const config = loadConfig({ LOG_LEVEL: 'silent', WAJAH_ADMIN_TOKEN: ADMIN_TOKEN, WAJAH_WORKERS: '0', DATABASE_URL: backend.databaseUrl!, REDIS_URL: REDIS });
-      const container = await createContainer(config, { engine: false, log: { info() {}, warn() {}, error: console.error } });
-      const app = await buildApp(config, container);
-      await app.ready();
-      for (let w = 0; w < 50 && container.redis!.status !== 'ready'; w++) await new Promise((r) => setTimeout(r, 50));
-      containers.push(container);
-      apps.push(app);
-    }
-  });
-  after(async () => {
-    for (const app of apps) await app.close();
-    for (const c of containers) await c.close();
-    await backend?.cleanup();
-  });
+  const { apps } = useInstances(2, { redisUrl: REDIS });
 
   test('calls_per_hour: 5 across both instances; the 6th call is refused', async () => {
     const c = await createClient(apps[0]!, { tier: 'enterprise', calls_per_hour: 5 });

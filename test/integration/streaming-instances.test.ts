@@ -4,39 +4,16 @@
 // sessions are counted in Redis, so the tier's limit holds across instances; a session that reaches the
 // wrong instance gets a clear SESSION_NOT_FOUND (the peer connection lives where it was created).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
-import { ADMIN_TOKEN } from '../helpers/app.ts';
+import { backendNames } from '../helpers/backends.ts';
+import { useInstances } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, postJson, type Tenant } from '../helpers/face-fixtures.ts';
-import { loadConfig } from '../../src/config/env.ts';
-import { createContainer, type Container } from '../../src/container.ts';
-import { buildApp } from '../../src/app.ts';
 
 const REDIS = process.env.WAJAH_TEST_REDIS || '';
-const quiet = { info() {}, warn() {}, error: (m: string) => console.error(m) };
 
 describe('WebRTC sessions across two instances [postgres, Redis]', { skip: (!REDIS && 'WAJAH_TEST_REDIS not set') || (!backendNames().includes('postgres') && 'PostgreSQL not available') }, () => {
-  let backend: Backend;
-  const apps: FastifyInstance[] = [];
-  const containers: Container[] = [];
-  before(async () => {
-    backend = await createBackend('postgres');
-    for (let i = 0; i < 2; i++) {
-      const config = loadConfig({ LOG_LEVEL: 'silent', WAJAH_ADMIN_TOKEN: ADMIN_TOKEN, WAJAH_WORKERS: '1', WAJAH_MASTER_KEY: TEST_MASTER_KEY, DATABASE_URL: backend.databaseUrl!, REDIS_URL: REDIS });
-      const container = await createContainer(config, { engine: true, log: quiet });
-      const app = await buildApp(config, container);
-      await app.ready();
-      for (let w = 0; w < 50 && container.redis!.status !== 'ready'; w++) await new Promise((r) => setTimeout(r, 50));
-      containers.push(container);
-      apps.push(app);
-    }
-  });
-  after(async () => {
-    for (const app of apps) await app.close();
-    for (const c of containers) await c.close();
-    await backend?.cleanup();
-  });
+  const { apps } = useInstances(2, { redisUrl: REDIS, engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
 
   const open = (app: FastifyInstance, t: Tenant) => postJson(app, '/api/streaming/sessions/', t, { session_type: 'webrtc', mode: 'identification' });
   const del = (app: FastifyInstance, t: Tenant, id: string) => app.inject({ method: 'DELETE', url: `/api/streaming/sessions/${id}/`, headers: { authorization: t.auth } });
