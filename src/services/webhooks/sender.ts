@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { bareHost, guardedLookup, isPrivateAddress, isRefusedAddress } from './url-guard.ts';
+import { bareHost, guardedLookup, isMetadataAddress, isPrivateAddress, isRefusedAddress } from './url-guard.ts';
 
 export interface SendOutcome {
   /** 2xx received. */
@@ -48,7 +48,7 @@ export const sendWebhook: WebhookSender = (url, body, headers, options) => {
     const target = new URL(url);
     const host = bareHost(target.hostname);
     if (net.isIP(host) && isRefusedAddress(host, options.allowPrivate)) {
-      const why = options.allowPrivate ? 'a link-local address' : 'a private address (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)';
+      const why = isMetadataAddress(host) ? 'a link-local or cloud metadata address' : 'a private address (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)';
       return done({ ok: false, statusCode: null, error: `${host} is ${why}`, aborted: false });
     }
     const lib = target.protocol === 'https:' ? https : http;

@@ -10,8 +10,9 @@ import { appError } from '../../errors.ts';
  * when the URL is saved and at every connection (the resolved address is checked in the socket's
  * DNS lookup, so a name that re-resolves to a private address later is still refused).
  *
- * Link-local addresses (169.254.0.0/16 with the cloud metadata service, fe80::/10) are refused
- * whatever the setting: no receiver lives there, and the metadata service hands out credentials.
+ * Link-local addresses (169.254.0.0/16 with the cloud metadata service, fe80::/10) and the cloud
+ * metadata endpoints outside them (METADATA_V4/V6 below) are refused whatever the setting: no
+ * receiver lives there, and the metadata services hand out credentials.
  */
 const BLOCKED = new net.BlockList();
 for (const [net4, bits] of [
@@ -48,27 +49,53 @@ for (const [net6, bits] of [
 }
 
 /**
+ * Cloud metadata and platform endpoints outside link-local. They hand out credentials or platform
+ * configuration and no receiver lives there, but the ranges they sit in are not refused on their own:
+ * Alibaba's 100.100.100.200 is CGNAT and Oracle Classic's 192.0.0.192 is IETF-reserved, both allowed by
+ * private setups, and Azure's WireServer 168.63.129.16 is public space, reachable (its error answers even
+ * recorded in the log) with WAJAH_WEBHOOK_ALLOW_PRIVATE=0.
+ */
+const METADATA_V4: ReadonlyArray<readonly [string, number]> = [
+  ['169.254.0.0', 16], // link-local: AWS, Azure, GCP, Oracle, OpenStack… at 169.254.169.254, ECS and EKS credentials at 169.254.170.x
+  ['100.100.100.200', 32], // Alibaba Cloud
+  ['168.63.129.16', 32], // Azure WireServer (and platform DNS)
+  ['192.0.0.192', 32], // Oracle Cloud Infrastructure Classic
+];
+/** The metadata services' IPv6 addresses, in the unique-local range private setups allow. */
+const METADATA_V6: ReadonlyArray<readonly [string, number]> = [
+  ['fd00:ec2::', 32], // AWS service block: IMDS ::254, EKS Pod Identity ::23, DNS, NTP
+  ['fd20:ce::254', 128], // Google Cloud
+  ['fd00:c1::a9fe:a9fe', 128], // Oracle Cloud Infrastructure
+  ['fd00:42::42', 128], // Scaleway
+  ['fd00:a9fe:a9fe::1', 128], // Akamai / Linode
+  ['fd00:100::100:200', 128], // Alibaba Cloud
+];
+
+/**
  * Never a webhook receiver, even with private addresses allowed: link-local (the cloud metadata service's
- * range), the same range reached through NAT64 or 6to4, and the metadata services' own IPv6 addresses
- * (AWS fd00:ec2::254, Google Cloud fd20:ce::254), which sit in the unique-local range private setups allow.
+ * range), the other metadata and platform endpoints above, the same IPv4 addresses reached through NAT64
+ * or 6to4 (IPv4-mapped IPv6 is matched by the IPv4 entries themselves), and all of local-use NAT64.
  */
 const ALWAYS_BLOCKED = new net.BlockList();
-ALWAYS_BLOCKED.addSubnet('169.254.0.0', 16, 'ipv4');
 ALWAYS_BLOCKED.addSubnet('fe80::', 10, 'ipv6');
-ALWAYS_BLOCKED.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6'); // NAT64 (RFC 6052) of 169.254.0.0/16
-ALWAYS_BLOCKED.addSubnet('64:ff9b:1::', 48, 'ipv6'); // local-use NAT64: any embedding, 169.254/16 included
-ALWAYS_BLOCKED.addSubnet('2002:a9fe::', 32, 'ipv6'); // 6to4 of 169.254.0.0/16
-ALWAYS_BLOCKED.addAddress('fd00:ec2::254', 'ipv6');
-ALWAYS_BLOCKED.addAddress('fd20:ce::254', 'ipv6');
+ALWAYS_BLOCKED.addSubnet('64:ff9b:1::', 48, 'ipv6'); // local-use NAT64: any embedding, the addresses above included
+for (const [v4, bits] of METADATA_V4) {
+  ALWAYS_BLOCKED.addSubnet(v4, bits, 'ipv4');
+  const hex = v4.split('.').map((n) => Number(n).toString(16).padStart(2, '0')).join('');
+  const embedded = `${hex.slice(0, 4)}:${hex.slice(4)}`;
+  ALWAYS_BLOCKED.addSubnet(`64:ff9b::${embedded}`, 96 + bits, 'ipv6'); // NAT64 (RFC 6052)
+  ALWAYS_BLOCKED.addSubnet(`2002:${embedded}::`, 16 + bits, 'ipv6'); // 6to4
+}
+for (const [v6, bits] of METADATA_V6) ALWAYS_BLOCKED.addSubnet(v6, bits, 'ipv6');
 
-/** True for link-local addresses (the metadata service), refused whatever WAJAH_WEBHOOK_ALLOW_PRIVATE says. */
-export function isLinkLocalAddress(address: string): boolean {
+/** True for link-local and cloud metadata addresses, refused whatever WAJAH_WEBHOOK_ALLOW_PRIVATE says. */
+export function isMetadataAddress(address: string): boolean {
   return inList(ALWAYS_BLOCKED, address);
 }
 
-/** Whether a receiver at `address` is refused: link-local always, every private range unless allowed. */
+/** Whether a receiver at `address` is refused: link-local and metadata always, every private range unless allowed. */
 export function isRefusedAddress(address: string, allowPrivate: boolean): boolean {
-  return allowPrivate ? isLinkLocalAddress(address) : isPrivateAddress(address);
+  return isMetadataAddress(address) || (!allowPrivate && isPrivateAddress(address));
 }
 
 /** True for addresses a public webhook must not reach (IPv4-mapped IPv6 is checked as IPv4). */
@@ -103,8 +130,8 @@ export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promi
   if (!url.hostname) throw appError('INVALID_WEBHOOK_URL', 'url has no host', { field: 'url' });
   const host = bareHost(url.hostname);
   const addresses = net.isIP(host) ? [host] : await resolveAll(host);
-  if (addresses.some(isLinkLocalAddress)) {
-    throw appError('INVALID_WEBHOOK_URL', 'url points at a link-local address (the cloud metadata service lives there), which is never a webhook receiver', { field: 'url' });
+  if (addresses.some(isMetadataAddress)) {
+    throw appError('INVALID_WEBHOOK_URL', 'url points at a link-local or cloud metadata address, which is never a webhook receiver', { field: 'url' });
   }
   if (!allowPrivate) {
     if (host === 'localhost' || host.endsWith('.localhost') || addresses.some(isPrivateAddress)) {
@@ -137,8 +164,8 @@ export const guardedLookup = (allowPrivate: boolean): net.LookupFunction => (hos
     const list = addresses as dns.LookupAddress[];
     const bad = list.find((a) => isRefusedAddress(a.address, allowPrivate));
     if (bad) {
-      const why = allowPrivate ? 'link-local address' : 'private address';
-      const e = Object.assign(new Error(`${hostname} resolves to the ${why} ${bad.address}${allowPrivate ? '' : ' (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)'}`), { code: 'EPRIVATEADDR' });
+      const why = isMetadataAddress(bad.address) ? 'link-local or cloud metadata address' : 'private address';
+      const e = Object.assign(new Error(`${hostname} resolves to the ${why} ${bad.address}${isMetadataAddress(bad.address) ? '' : ' (WAJAH_WEBHOOK_ALLOW_PRIVATE=0)'}`), { code: 'EPRIVATEADDR' });
       return callback(e, '', 0);
     }
     if ((options as dns.LookupOptions).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);

@@ -8,7 +8,7 @@ import { retryDelayMs, shouldRetry } from './retry-policy.ts';
 import { SecretBox, secretAad } from './secret-box.ts';
 import { sendWebhook } from './sender.ts';
 import { serializeBody, signBody } from './signer.ts';
-import { checkWebhookUrl, isPrivateAddress } from './url-guard.ts';
+import { checkWebhookUrl, isPrivateAddress, isRefusedAddress } from './url-guard.ts';
 
 describe('webhook retry schedule', () => {
   test('exponential, linear and fixed backoff in ms', () => {
@@ -78,6 +78,39 @@ describe('webhook SSRF guard', () => {
       assert.equal(await code(url, false), 'INVALID_WEBHOOK_URL', url);
     }
     assert.equal(await code('https://93.184.215.14/hook', false), 'ok');
+  });
+
+  test('cloud metadata endpoints outside link-local are refused whatever the setting (Azure WireServer is public space)', async () => {
+    const refused = async (url: string, allowPrivate: boolean) => checkWebhookUrl(url, allowPrivate).then(() => false, (e) => isAppError(e) && e.code === 'INVALID_WEBHOOK_URL');
+    for (const url of [
+      'http://168.63.129.16/machine?comp=goalstate', // Azure WireServer: a public address
+      'http://100.100.100.200/latest/meta-data/ram/security-credentials/', // Alibaba Cloud, inside CGNAT
+      'http://192.0.0.192/latest/', // Oracle Cloud Classic
+      'http://[::ffff:168.63.129.16]/',
+      'http://[64:ff9b::a83f:8110]/', // NAT64 of 168.63.129.16
+      'http://[2002:6464:64c8::1]/', // 6to4 of 100.100.100.200
+      'http://[fd00:ec2::23]/v1/credentials', // AWS EKS Pod Identity (same fd00:ec2::/32 service block as IMDS)
+      'http://[fd00:c1::a9fe:a9fe]/opc/v2/instance/', // Oracle Cloud IPv6
+      'http://[fd00:42::42]/', // Scaleway IPv6
+      'http://[fd00:a9fe:a9fe::1]/', // Akamai / Linode IPv6
+      'http://[fd00:100::100:200]/', // Alibaba Cloud IPv6
+    ]) {
+      assert.equal(await refused(url, true), true, `${url} with private receivers allowed`);
+      assert.equal(await refused(url, false), true, `${url} with private receivers refused`);
+    }
+    // A name resolving there is refused inside the connection's lookup too (isRefusedAddress is what the lookup applies).
+    for (const ip of ['168.63.129.16', '100.100.100.200', 'fd00:ec2::23', 'fd00:c1::a9fe:a9fe']) {
+      assert.equal(isRefusedAddress(ip, true), true, ip);
+      assert.equal(isRefusedAddress(ip, false), true, ip);
+    }
+    // Its neighbours stay ordinary receivers.
+    for (const url of ['http://168.63.129.17/', 'http://100.100.100.201/']) assert.equal(await refused(url, true), false, url);
+    // At send time an address literal is refused before any connection, with private receivers refused or not.
+    for (const allowPrivate of [true, false]) {
+      const out = await sendWebhook('http://168.63.129.16/machine?comp=health', '{}', {}, { timeoutMs: 2000, allowPrivate });
+      assert.equal(out.statusCode, null, `allowPrivate=${allowPrivate}: no request may reach the WireServer`);
+      assert.match(out.error!, /metadata/);
+    }
   });
 });
 
