@@ -155,7 +155,7 @@ export async function reviewRoutes(fastify: FastifyInstance): Promise<void> {
         notes: Type.Optional(Type.String({ maxLength: 2000 })),
         quality_threshold: Type.Optional(unit),
       }),
-      response: { 200: ApprovedSchema, ...errors(400, ...AUTH_ERRORS, 404, 409, 413, 415, 503) },
+      response: { 200: ApprovedSchema, ...errors(400, ...AUTH_ERRORS, 404, 409, 413, 415, 422, 503) },
     },
     handler: async (request) => svc().approve(request.client!, request.params.review_id, request.body, actor(request)),
   });

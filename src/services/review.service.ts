@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { FaceEngine } from '../vision/types.ts';
 import { IMAGE_CONTENT_TYPES, imageContentType, sniffFormat } from '../vision/decode/sniff.ts';
 import { appError, isAppError } from '../errors.ts';
 import { insertEnrollment } from '../db/repositories/enrollments.repository.ts';
-import { insertTemplates, lockFaceUser } from '../db/repositories/templates.repository.ts';
+import { insertTemplates, loadUserTemplates, lockFaceUser } from '../db/repositories/templates.repository.ts';
 import {
   decideReview,
   findPendingReviewId,
@@ -221,11 +221,19 @@ export class ReviewService {
     const angles = [...new Set(faces.map((f) => f.angle))];
     const outcome = enrollmentId ? ('enrolled' as const) : ('manually_verified' as const);
     const createdAt = await this.d.db.transaction().execute(async (trx) => {
+      // The user's row first (the order of enrollment writes and user deletion): an enrollment written
+      // meanwhile cannot slip past the same-person check below.
+      const current = await lockFaceUser(trx, client.id, user.id);
+      if (!current) throw appError('USER_NOT_FOUND');
+      if (!current.is_active) throw appError('USER_INACTIVE');
       const locked = await lockReview(trx, client.id, review.id);
       if (!locked) throw appError('REVIEW_NOT_FOUND');
       if (locked.status !== 'pending') throw appError('REVIEW_ALREADY_DECIDED');
       let at = new Date();
       if (enrollmentId && modelId) {
+        // The rule of direct and session enrollment: another person's face does not join an enrolled
+        // user's account. The review stays pending (reject it, or remove the enrollments and approve).
+        await this.#assertEnrolledPerson(trx, client.id, user.id, user.external_id, modelId, faces);
         at = await insertEnrollment(trx, {
           id: enrollmentId,
           clientId: client.id,
@@ -383,6 +391,18 @@ export class ReviewService {
       return same;
     });
     return { faces, verdicts };
+  }
+
+  async #assertEnrolledPerson(trx: Transaction<Database>, clientId: string, userId: string, externalId: string, modelId: string, faces: Array<{ embedding: Float32Array }>) {
+    const existing = (await loadUserTemplates(trx, clientId, userId)).filter((t) => t.model_id === modelId).map((t) => this.d.vault.openTemplate(t));
+    if (!existing.length) return;
+    for (const f of faces) {
+      const best = Math.max(...existing.map((e) => (e.length === f.embedding.length ? this.d.engine!.similarity(e, f.embedding) : -1)));
+      const confidence = this.d.calibration.confidence(best, modelId);
+      if (confidence < SAME_PERSON_CONFIDENCE) {
+        throw appError('FACE_MISMATCH', `The review's face does not match ${externalId}'s enrolled face; reject the review, or remove the enrollments first`, { confidence: round(confidence) });
+      }
+    }
   }
 
   #open(row: ReviewPhotoRow): Buffer {
