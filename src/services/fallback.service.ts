@@ -3,6 +3,7 @@ import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import { appError } from '../errors.ts';
 import { insertAttempt } from '../db/repositories/attempts.repository.ts';
+import { lockFaceUser } from '../db/repositories/templates.repository.ts';
 import type { UserWithCount } from '../db/repositories/users.repository.ts';
 import {
   deleteFallback,
@@ -18,6 +19,7 @@ import { recordEvent, type EventPayloads } from './events.ts';
 import type { AuditService } from './audit.service.ts';
 import type { UsersService, UserActor } from './users.service.ts';
 import type { SecretHasher } from './fallback-hasher.ts';
+import { weakSecretReason } from './fallback-strength.ts';
 import type { RequestMeta } from './face.ts';
 
 /**
@@ -111,6 +113,10 @@ export class FallbackService {
   async set(clientId: string, ref: string, input: { type: FallbackKind; secret: string }, by: UserActor = {}): Promise<FallbackView> {
     checkSecret(input.type, input.secret);
     const user = await this.d.users.getByRef(clientId, ref);
+    const weak = weakSecretReason(input.type, input.secret, { externalId: user.external_id, name: user.name });
+    if (weak) {
+      throw appError('VALIDATION_ERROR', `body.secret: this ${input.type === 'pin' ? 'PIN' : 'password'} is too easy to guess (${weak})`, { field: 'secret', location: 'body', reason: 'weak' });
+    }
     const secretHash = await this.d.hasher.hash(input.secret);
     const info = await this.d.db.transaction().execute(async (trx) => {
       const before = await findFallbackInfo(trx, clientId, user.id);
@@ -199,7 +205,15 @@ export class FallbackService {
     // The credential may have been replaced or removed while its hash was being checked: the answer and
     // the counters then belong to a secret that is no longer in force (the old PIN must not pass, and a
     // guess at it must not count against, or lock, the new one).
+    // So may the user have been deactivated (or deleted): a revoked user is not signed in by a check that
+    // began before. The user's row is locked first, the order of user deletion (which cascades here).
     const superseded = async (trx: Transaction<Database>) => {
+      const person = await lockFaceUser(trx, client.id, user.id);
+      if (!person) return appError('USER_NOT_FOUND', `No user ${input.user_id}`);
+      if (!person.is_active) {
+        await this.#failed(trx, client, user, method, 'USER_INACTIVE', 0, started, meta);
+        return appError('USER_INACTIVE');
+      }
       const current = await lockFallback(trx, client.id, user.id);
       if (current && current.secret_hash === reserved.row.secret_hash) return null;
       await this.#failed(trx, client, user, method, current ? 'INVALID_FALLBACK_CREDENTIAL' : 'FALLBACK_NOT_SET', reserved.failures, started, meta);

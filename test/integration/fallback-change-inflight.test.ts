@@ -55,19 +55,19 @@ for (const backend of backendNames()) {
       const { app } = t();
       tenant = await createTenant(app, 'Fallback change');
       await createUser(app, tenant, 'EMP_R', 'Replaced');
-      assert.equal((await setPin('EMP_R', '1111')).statusCode, 200);
+      assert.equal((await setPin('EMP_R', '5081')).statusCode, 200);
       let held = holdChecks();
-      let pending = auth('EMP_R', '1111');
+      let pending = auth('EMP_R', '5081');
       await held.arrived;
-      assert.equal((await setPin('EMP_R', '2222')).statusCode, 200);
+      assert.equal((await setPin('EMP_R', '6294')).statusCode, 200);
       held.release();
       let res = await pending;
       assert.equal(res.statusCode, 401, res.body);
       assert.equal(res.json().code, 'INVALID_FALLBACK_CREDENTIAL');
-      assert.equal((await auth('EMP_R', '2222')).statusCode, 200, 'the new PIN works');
+      assert.equal((await auth('EMP_R', '6294')).statusCode, 200, 'the new PIN works');
 
       held = holdChecks();
-      pending = auth('EMP_R', '2222');
+      pending = auth('EMP_R', '6294');
       await held.arrived;
       const removed = await app.inject({ method: 'DELETE', url: '/api/clients/users/EMP_R/fallback/', headers: { authorization: tenant.auth } });
       assert.equal(removed.statusCode, 204, removed.body);
@@ -85,19 +85,39 @@ for (const backend of backendNames()) {
 
     test("a wrong guess at the old PIN does not count against, or lock, the new one", async () => {
       await createUser(t().app, tenant, 'EMP_L', 'Locked');
-      assert.equal((await setPin('EMP_L', '1111')).statusCode, 200);
+      assert.equal((await setPin('EMP_L', '5081')).statusCode, 200);
       for (let i = 0; i < 4; i++) assert.equal((await auth('EMP_L', '9999')).statusCode, 401);
       const held = holdChecks();
       const pending = auth('EMP_L', '9999'); // the fifth wrong guess: it locks the credential it was checked against
       await held.arrived;
-      assert.equal((await setPin('EMP_L', '3333')).statusCode, 200);
+      assert.equal((await setPin('EMP_L', '7305')).statusCode, 200);
       held.release();
       assert.equal((await pending).statusCode, 401);
       const view = await t().app.inject({ method: 'GET', url: '/api/clients/users/EMP_L/fallback/', headers: { authorization: tenant.auth } });
       assert.equal(view.json().locked, false, view.body);
       assert.equal(view.json().failed_attempts, 0, view.body);
-      const res = await auth('EMP_L', '3333');
+      const res = await auth('EMP_L', '7305');
       assert.equal(res.statusCode, 200, res.body);
+    });
+
+    test('a user deactivated while the PIN is checked is not signed in', async () => {
+      const { app } = t();
+      const id = await createUser(app, tenant, 'EMP_D', 'Deactivated');
+      assert.equal((await setPin('EMP_D', '5081')).statusCode, 200);
+      const held = holdChecks();
+      const pending = auth('EMP_D', '5081');
+      await held.arrived;
+      const off = await postJson(app, '/api/clients/users/EMP_D/deactivate/', tenant, {});
+      assert.equal(off.statusCode, 200, off.body);
+      held.release();
+      const res = await pending;
+      assert.equal(res.statusCode, 409, res.body);
+      assert.equal(res.json().code, 'USER_INACTIVE');
+      const db = t().container.database.db;
+      const user = await db.selectFrom('users').select('last_authentication').where('id', '=', id).executeTakeFirstOrThrow();
+      assert.equal(user.last_authentication, null, 'no sign-in recorded');
+      const outcomes = await db.selectFrom('auth_attempts').select(['outcome', 'failure_reason']).where('user_id', '=', id).execute();
+      assert.deepEqual(outcomes, [{ outcome: 'failed', failure_reason: 'USER_INACTIVE' }]);
     });
   });
 }

@@ -183,9 +183,9 @@ for (const backend of backendNames()) {
     test('a deactivated user is refused with USER_INACTIVE and the attempt is recorded', async () => {
       const { app } = t();
       const id = await createUser(app, tenant, 'OFF1', 'Gone Away');
-      await put(app, tenant, '/api/clients/users/OFF1/fallback/', { type: 'pin', secret: '9999' });
+      await put(app, tenant, '/api/clients/users/OFF1/fallback/', { type: 'pin', secret: '8317' });
       await postJson(app, '/api/clients/users/OFF1/deactivate/', tenant, {});
-      const res = await auth({ user_id: 'OFF1', pin: '9999' });
+      const res = await auth({ user_id: 'OFF1', pin: '8317' });
       assert.equal(res.statusCode, 409, res.body);
       assert.equal(res.json().code, 'USER_INACTIVE');
       const rows = await db().selectFrom('auth_attempts').select(['outcome', 'failure_reason', 'method']).where('user_id', '=', id).execute();

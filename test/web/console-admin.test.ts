@@ -402,7 +402,7 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     await p.waitForFunction(() => document.querySelectorAll('#review-photos img').length === 2);
     await fits(p, 'reviews');
     await shot(p, 'console-review-390-id');
-    await inject('PUT', '/api/clients/users/AD002/fallback/', tenant, { type: 'pin', secret: '123456' });
+    await inject('PUT', '/api/clients/users/AD002/fallback/', tenant, { type: 'pin', secret: '583920' });
     await p.click('nav.tabs button[data-tab=users]');
     await p.locator('#users-table tr[data-external-id=AD002] button').first().click();
     await p.locator('#fallback-state[data-state=set]').waitFor();
