@@ -36,7 +36,7 @@ export const DEFAULT_LIMITS: RecognitionLimits = {
 };
 
 /** WebSocket close codes (4xxx mirror the HTTP status of the error). */
-export const CLOSE = { tooBig: 1009, serverError: 1011, unauthorized: 4401, forbidden: 4403, authTimeout: 4408, rateLimited: 4429 } as const;
+export const CLOSE = { goingAway: 1001, tooBig: 1009, serverError: 1011, unauthorized: 4401, forbidden: 4403, authTimeout: 4408, rateLimited: 4429 } as const;
 
 /**
  * Answers a connection may leave unread before it is cut off. Every message gets an answer (an error

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
-import { DEFAULT_LIMITS, RecognitionConnection, type RecognitionLimits, type WsSocket } from './recognition.connection.ts';
+import { CLOSE, DEFAULT_LIMITS, RecognitionConnection, type RecognitionLimits, type WsSocket } from './recognition.connection.ts';
 
 /**
  * Real-time recognition over WebSocket at `/ws/recognition/` (server root, not under /api): an
@@ -17,7 +17,16 @@ export async function recognitionWsPlugin(app: FastifyInstance, options: Partial
   const limits: RecognitionLimits = { ...DEFAULT_LIMITS, ...pickLimits(options) };
   const { foundation, face } = app.container;
   // ws closes a connection whose message exceeds maxPayload with 1009 (message too big).
-  await app.register(websocket, { options: { maxPayload: limits.maxMessageBytes } });
+  await app.register(websocket, {
+    options: { maxPayload: limits.maxMessageBytes },
+    // Shutdown (SIGTERM, app.close()): each open stream is told why, 1001 "going away", so a client knows to
+    // reconnect (to another instance); the plugin's own hook closed them without a code (the client saw 1005).
+    preClose(this: FastifyInstance, done: () => void) {
+      for (const client of this.websocketServer.clients) client.close(CLOSE.goingAway, 'server shutting down');
+      this.websocketServer.close();
+      done();
+    },
+  });
 
   app.get('/ws/recognition/', { websocket: true, schema: { hide: true } }, (socket, request) => {
     new RecognitionConnection(socket as unknown as WsSocket, {
