@@ -46,8 +46,19 @@ async function main(): Promise<void> {
         app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
         process.exit(1);
       }, config.shutdownTimeoutMs).unref();
+      // In-flight requests get the first half of the deadline to finish. A connection still open then (a
+      // client trickling an upload, or never reading its answer) is cut, so that the rest of the shutdown
+      // (webhook claims handed back, the database closed cleanly) still runs within the deadline.
+      const drainMs = Math.floor(config.shutdownTimeoutMs / 2);
+      const drain = setTimeout(() => {
+        app.log.warn({ drainMs }, 'shutdown: requests still open after the drain window; closing their connections');
+        app.server.closeAllConnections();
+      }, drainMs).unref();
       app.close().then(
-        () => process.exit(0),
+        () => {
+          clearTimeout(drain);
+          process.exit(0);
+        },
         (err: unknown) => {
           app.log.error({ err }, 'shutdown failed');
           process.exit(1);
