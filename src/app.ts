@@ -37,6 +37,7 @@ import { fastifyRequestContext } from '@fastify/request-context';
 import { createLogger } from './observability/logger.ts';
 import { requestIdFrom } from './observability/request-scope.ts';
 import { API_VERSION, apiVersionAlias, operationsRoutes, versionedOpenApiPath } from './api/operations.routes.ts';
+import { markMultipartUploads } from './api/openapi-uploads.ts';
 import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
 import { compreFaceErrorHandler, isCompreFacePath } from './api/compreface/compreface-http.ts';
 import { MAX_UPLOAD_IMAGES } from './api/face-upload.ts';
@@ -180,6 +181,8 @@ export async function buildApp(
     },
     // Routes are registered once under /api; the document names their versioned spelling.
     transform: ({ schema, url }) => ({ schema: schema as never, url: versionedOpenApiPath(url, config.basePath) }),
+    // Image parts of multipart bodies are files (the guide's `frame: <binary_image_data>`), not text.
+    transformObject: (documentObject) => markMultipartUploads('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject),
   });
   // /healthz, /readyz, /metrics and the per-request metrics hook (after swagger: it documents them).
   await app.register(operationsRoutes);

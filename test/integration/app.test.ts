@@ -21,6 +21,20 @@ for (const backend of backendNames()) {
       assert.equal(doc.info.title, 'Wajah API');
     });
 
+    test('OpenAPI: image parts of multipart bodies are binary files, as the guide sends them (frame: <binary_image_data>)', async () => {
+      const doc = (await t().app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
+      const body = (path: string, type: string) => doc.paths[path].post.requestBody.content[type].schema.properties;
+      for (const path of ['/api/v1/auth/enrollment/process-frame/', '/api/v1/auth/authentication/process-frame/']) {
+        assert.equal(body(path, 'multipart/form-data').frame.format, 'binary', path);
+        assert.equal(body(path, 'application/json').frame.format, undefined, `${path}: JSON keeps data URLs`);
+      }
+      assert.deepEqual(
+        { type: body('/api/v1/auth/enrollment/direct/', 'multipart/form-data').image.type, format: body('/api/v1/auth/enrollment/direct/', 'multipart/form-data').image.format },
+        { type: 'string', format: 'binary' },
+      );
+      assert.deepEqual(body('/api/v1/auth/authentication/batch-process/', 'multipart/form-data').frames, { type: 'array', items: { type: 'string', format: 'binary' } });
+    });
+
     test('an empty JSON body on an action endpoint is no body; broken JSON is INVALID_JSON', async () => {
       const { app } = t();
       const created = await app.inject({ method: 'POST', url: '/api/admin/clients/', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, payload: { name: 'Json', tier: 'basic' } });

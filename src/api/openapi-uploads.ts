@@ -1,0 +1,41 @@
+/**
+ * The image parts of multipart bodies, as the OpenAPI document shows them.
+ *
+ * A face route declares one body schema for both of its content types (multipart files, or data URLs in
+ * JSON), so the generated document said `frame: string` under multipart/form-data too: interactive docs
+ * offered a text box and generated clients sent text where the user guide sends `<binary_image_data>`.
+ * This rewrites only the multipart copy: single image parts become `string/binary`, repeatable ones
+ * (`frames`, `images`) an array of them. The JSON copy keeps the data-URL strings.
+ */
+
+/** Multipart parts that carry one image file (our routes and the CompreFace-compatible ones). */
+const FILE_PARTS = new Set(['frame', 'image', 'image_a', 'image_b', 'file', 'source_image', 'target_image']);
+/** Multipart parts that may be repeated, one image file each. */
+const FILE_LIST_PARTS = new Set(['frames', 'images']);
+
+type Json = Record<string, unknown>;
+
+/**
+ * Returns the document with binary image parts under every multipart/form-data request body.
+ * @example swagger({ openapi, transformObject: ({ openapiObject }) => markMultipartUploads(openapiObject) })
+ */
+export function markMultipartUploads<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: Json }> } }>> }).paths;
+  for (const ops of Object.values(paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      const contents = op?.requestBody?.content;
+      const content = contents?.['multipart/form-data'];
+      const props = content?.schema?.properties as Record<string, Json> | undefined;
+      if (!contents || !content?.schema || !props) continue;
+      // The JSON content shares these objects: rewrite copies.
+      const next: Record<string, Json> = { ...props };
+      for (const [name, prop] of Object.entries(props)) {
+        const description = typeof prop.description === 'string' ? { description: prop.description } : {};
+        if (FILE_PARTS.has(name)) next[name] = { ...description, type: 'string', format: 'binary' };
+        else if (FILE_LIST_PARTS.has(name)) next[name] = { ...description, type: 'array', items: { type: 'string', format: 'binary' } };
+      }
+      contents['multipart/form-data'] = { ...content, schema: { ...content.schema, properties: next } };
+    }
+  }
+  return doc;
+}
