@@ -63,6 +63,7 @@ export async function writeOutcome(
           confidence: decision.confidence ?? 0,
           liveness_score: liveness?.score ?? null,
           authentication_time: now.toISOString(),
+          timestamp: now.toISOString(),
           device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
           ...method,
         })

@@ -41,6 +41,8 @@ export interface EventPayloads {
     confidence: number;
     liveness_score: number | null;
     authentication_time: string;
+    /** Same instant as authentication_time: the guide's event handler reads `data.timestamp`. */
+    timestamp: string;
     device_info: { ip_address: string | null; user_agent: string | null };
   };
   'authentication.failed': {

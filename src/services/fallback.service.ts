@@ -236,6 +236,7 @@ export class FallbackService {
           confidence: 1,
           liveness_score: null,
           authentication_time: now.toISOString(),
+          timestamp: now.toISOString(),
           device_info: { ip_address: meta.ip, user_agent: meta.userAgent },
           method,
         };

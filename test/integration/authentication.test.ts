@@ -69,6 +69,21 @@ for (const backend of backendNames()) {
       assert.equal(again.statusCode, 409);
     });
 
+    test('authentication.success carries the guide\'s payload fields, and data.timestamp its event handler reads', async () => {
+      const { container } = t();
+      const { res, session_id } = await verifySession('EMP001', OBAMA[2]);
+      assert.equal(res.json().result.authenticated, true, res.body);
+      const ev = await container.database.db.selectFrom('events').select('payload').where('event_type', '=', 'authentication.success').execute();
+      const data = ev.map((e) => e.payload as Record<string, unknown>).find((p) => p.session_id === session_id);
+      assert.ok(data, 'event written');
+      for (const k of ['session_id', 'user_id', 'user_name', 'confidence', 'liveness_score', 'authentication_time', 'device_info', 'timestamp']) assert.ok(k in data, k);
+      assert.equal(data.user_id, 'EMP001');
+      assert.equal(typeof data.confidence, 'number');
+      assert.deepEqual(Object.keys(data.device_info as object).sort(), ['ip_address', 'user_agent']);
+      assert.equal(data.timestamp, data.authentication_time);
+      assert.ok(!Number.isNaN(Date.parse(String(data.timestamp))));
+    });
+
     test('verification: impostor gets authenticated:false LOW_CONFIDENCE, retries left, authentication.failed', async () => {
       const { container } = t();
       const { res, session_id } = await verifySession('EMP001', BIDEN[1]);

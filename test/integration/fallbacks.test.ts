@@ -82,6 +82,8 @@ for (const backend of backendNames()) {
       assert.equal(ok.length, 1);
       assert.equal(ok[0].method, 'pin');
       assert.equal(ok[0].user_id, 'EMP001');
+      // The guide's event handler reads data.timestamp.
+      assert.equal(ok[0].timestamp, ok[0].authentication_time);
       const user = await get(app, tenant, '/api/clients/users/EMP001/');
       assert.ok(user.json().last_authentication, 'last_authentication is set');
     });

@@ -419,6 +419,8 @@ export interface WebhookEventPayloads {
     confidence: number;
     liveness_score: number | null;
     authentication_time: string;
+    /** Same instant as authentication_time (the user guide's event handler reads `data.timestamp`). */
+    timestamp: string;
     device_info: { ip_address: string | null; user_agent: string | null };
   };
   'authentication.failed': {
