@@ -50,17 +50,7 @@ d: FaceDeps,
   // model, the same-person rule of sessions); `replace` starts the user's face data over instead.
   let replaced: string[] = [];
   if (how.replace) replaced = await deleteUserEnrollments(trx, client.id, user.id);
-  else {
-    const existing = (await loadUserTemplates(trx, client.id, user.id)).filter((t) => t.model_id === modelId).map((t) => d.vault.openTemplate(t));
-    if (existing.length) {
-      for (const f of faces) {
-        const confidence = d.calibration.confidence(bestMatch(existing, f.embedding), modelId);
-        if (confidence < SAME_PERSON_CONFIDENCE) {
-          throw appError('FACE_MISMATCH', `The face does not match ${user.external_id}'s enrolled face; pass replace=true to enroll this face instead`, { confidence: round(confidence) });
-        }
-      }
-    }
-  }
+  else await assertEnrolledPerson(d, trx, client.id, user, modelId, faces, `The face does not match ${user.external_id}'s enrolled face; pass replace=true to enroll this face instead`);
   const enrollmentId = crypto.randomUUID();
   const quality = faces.reduce((s, f) => s + f.quality, 0) / faces.length;
   const confidence = faces.reduce((s, f) => s + f.confidence, 0) / faces.length;
@@ -142,6 +132,27 @@ function assertOnePerson(d: FaceDeps, faces: AcceptedFace[], modelId: string, ex
 }
 
 /** The best dot product of `vec` over `refs` (-1 when none is comparable). */
+/**
+ * FACE_MISMATCH (with `mismatch` as its message) unless every face is the person the user's templates of
+ * `modelId` show (best match, the same-person rule of sessions); a user without such templates passes.
+ */
+export async function assertEnrolledPerson(
+  d: Pick<FaceDeps, 'vault' | 'calibration'>,
+  trx: Transaction<Database>,
+  clientId: string,
+  user: Pick<FaceUser, 'id'>,
+  modelId: string,
+  faces: Array<{ embedding: Float32Array }>,
+  mismatch: string,
+): Promise<void> {
+  const existing = (await loadUserTemplates(trx, clientId, user.id)).filter((t) => t.model_id === modelId).map((t) => d.vault.openTemplate(t));
+  if (!existing.length) return;
+  for (const f of faces) {
+    const confidence = d.calibration.confidence(bestMatch(existing, f.embedding), modelId);
+    if (confidence < SAME_PERSON_CONFIDENCE) throw appError('FACE_MISMATCH', mismatch, { confidence: round(confidence) });
+  }
+}
+
 function bestMatch(refs: Float32Array[], vec: Float32Array): number {
   let best = -1;
   for (const ref of refs) if (ref.length === vec.length) best = Math.max(best, dot(ref, vec));

@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { FaceEngine } from '../vision/types.ts';
 import { IMAGE_CONTENT_TYPES, imageContentType, sniffFormat } from '../vision/decode/sniff.ts';
 import { appError, isAppError } from '../errors.ts';
 import { insertEnrollment } from '../db/repositories/enrollments.repository.ts';
-import { insertTemplates, loadUserTemplates, lockFaceUser } from '../db/repositories/templates.repository.ts';
+import { insertTemplates, lockFaceUser } from '../db/repositories/templates.repository.ts';
+import { assertEnrolledPerson } from './enrollment.store.ts';
 import {
   decideReview,
   findPendingReviewId,
@@ -233,7 +234,7 @@ export class ReviewService {
       if (enrollmentId && modelId) {
         // The rule of direct and session enrollment: another person's face does not join an enrolled
         // user's account. The review stays pending (reject it, or remove the enrollments and approve).
-        await this.#assertEnrolledPerson(trx, client.id, user.id, user.external_id, modelId, faces);
+        await assertEnrolledPerson(this.d, trx, client.id, user, modelId, faces, `The review's face does not match ${user.external_id}'s enrolled face; reject the review, or remove the enrollments first`);
         at = await insertEnrollment(trx, {
           id: enrollmentId,
           clientId: client.id,
@@ -391,18 +392,6 @@ export class ReviewService {
       return same;
     });
     return { faces, verdicts };
-  }
-
-  async #assertEnrolledPerson(trx: Transaction<Database>, clientId: string, userId: string, externalId: string, modelId: string, faces: Array<{ embedding: Float32Array }>) {
-    const existing = (await loadUserTemplates(trx, clientId, userId)).filter((t) => t.model_id === modelId).map((t) => this.d.vault.openTemplate(t));
-    if (!existing.length) return;
-    for (const f of faces) {
-      const best = Math.max(...existing.map((e) => (e.length === f.embedding.length ? this.d.engine!.similarity(e, f.embedding) : -1)));
-      const confidence = this.d.calibration.confidence(best, modelId);
-      if (confidence < SAME_PERSON_CONFIDENCE) {
-        throw appError('FACE_MISMATCH', `The review's face does not match ${externalId}'s enrolled face; reject the review, or remove the enrollments first`, { confidence: round(confidence) });
-      }
-    }
   }
 
   #open(row: ReviewPhotoRow): Buffer {
