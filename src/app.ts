@@ -37,7 +37,7 @@ import { fastifyRequestContext } from '@fastify/request-context';
 import { createLogger } from './observability/logger.ts';
 import { requestIdFrom } from './observability/request-scope.ts';
 import { API_VERSION, apiVersionAlias, operationsRoutes, versionedOpenApiPath } from './api/operations.routes.ts';
-import { markMultipartUploads } from './api/openapi-uploads.ts';
+import { markDefaultedParametersOptional, markMultipartUploads } from './api/openapi-transforms.ts';
 import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
 import { compreFaceErrorHandler, isCompreFacePath } from './api/compreface/compreface-http.ts';
 import { MAX_UPLOAD_IMAGES } from './api/face-upload.ts';
@@ -181,8 +181,10 @@ export async function buildApp(
     },
     // Routes are registered once under /api; the document names their versioned spelling.
     transform: ({ schema, url }) => ({ schema: schema as never, url: versionedOpenApiPath(url, config.basePath) }),
-    // Image parts of multipart bodies are files (the guide's `frame: <binary_image_data>`), not text.
-    transformObject: (documentObject) => markMultipartUploads('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject),
+    // Image parts of multipart bodies are files (the guide's `frame: <binary_image_data>`), not text;
+    // parameters with a default (page, page_size, …) are optional for the caller.
+    transformObject: (documentObject) =>
+      markDefaultedParametersOptional(markMultipartUploads('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject)),
   });
   // /healthz, /readyz, /metrics and the per-request metrics hook (after swagger: it documents them).
   await app.register(operationsRoutes);

@@ -35,6 +35,28 @@ for (const backend of backendNames()) {
       assert.deepEqual(body('/api/v1/auth/authentication/batch-process/', 'multipart/form-data').frames, { type: 'array', items: { type: 'string', format: 'binary' } });
     });
 
+    test('OpenAPI: a parameter the server defaults (page, page_size, …) is optional for the caller', async () => {
+      const { app } = t();
+      const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
+      const defaulted: string[] = [];
+      for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: Array<{ in: string; name: string; required?: boolean; schema?: { default?: unknown } }> }>>)) {
+        for (const [method, op] of Object.entries(ops)) {
+          for (const p of op.parameters ?? []) {
+            if (p.schema?.default === undefined || p.in === 'path') continue;
+            defaulted.push(`${method} ${path} ${p.name}`);
+            assert.notEqual(p.required, true, `${method.toUpperCase()} ${path}: ${p.in} parameter ${p.name} has a default but is marked required`);
+          }
+        }
+      }
+      assert.ok(defaulted.includes('get /api/v1/clients/users/ page'), defaulted.join(', '));
+      // And the server does fill them in: a list without page or page_size is page 1 of 20.
+      const created = await app.inject({ method: 'POST', url: '/api/admin/clients/', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, payload: { name: 'Defaults', tier: 'basic' } });
+      const { api_key, secret_key } = created.json();
+      const list = await app.inject({ method: 'GET', url: '/api/clients/users/', headers: { authorization: `ApiKey ${api_key}:${secret_key}` } });
+      assert.equal(list.statusCode, 200);
+      assert.deepEqual({ page: list.json().page, page_size: list.json().page_size }, { page: 1, page_size: 20 });
+    });
+
     test('an empty JSON body on an action endpoint is no body; broken JSON is INVALID_JSON', async () => {
       const { app } = t();
       const created = await app.inject({ method: 'POST', url: '/api/admin/clients/', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, payload: { name: 'Json', tier: 'basic' } });

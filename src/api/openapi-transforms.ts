@@ -1,4 +1,6 @@
 /**
+ * Corrections to the OpenAPI document @fastify/swagger generates from the route schemas.
+ *
  * The image parts of multipart bodies, as the OpenAPI document shows them.
  *
  * A face route declares one body schema for both of its content types (multipart files, or data URLs in
@@ -35,6 +37,25 @@ export function markMultipartUploads<T>(doc: T): T {
         else if (FILE_LIST_PARTS.has(name)) next[name] = { ...description, type: 'array', items: { type: 'string', format: 'binary' } };
       }
       contents['multipart/form-data'] = { ...content, schema: { ...content.schema, properties: next } };
+    }
+  }
+  return doc;
+}
+
+/**
+ * Returns the document with every query or header parameter that has a default marked optional.
+ *
+ * TypeBox parameters with a default are not `Optional` (the handler always sees a value), so the
+ * generated document said `page` and `page_size` were required: a client generated from it (the JS
+ * SDK's types, for one) had to send them although the server fills them in.
+ */
+export function markDefaultedParametersOptional<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, { parameters?: Array<{ in?: string; required?: boolean; schema?: Json }> }>> }).paths;
+  for (const ops of Object.values(paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      for (const param of Array.isArray(op?.parameters) ? op.parameters : []) {
+        if (param.in !== 'path' && param.required && param.schema?.default !== undefined) param.required = false;
+      }
     }
   }
   return doc;
