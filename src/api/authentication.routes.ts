@@ -212,7 +212,10 @@ export async function authenticationRoutes(fastify: FastifyInstance): Promise<vo
       summary: 'Verify or identify many frames in one request',
       description: 'Multipart: files `frames` (repeated) and an `options` JSON field {mode, user_id, batch_size, parallel_processing, confidence_threshold, search_threshold, max_results}. JSON: frames as data URLs.',
       consumes: ['multipart/form-data', 'application/json'],
-      body: Type.Object({ frames: Type.Optional(Type.Unknown()), options: Type.Optional(Type.Unknown()) }),
+      body: Type.Object({
+        frames: Type.Optional(Type.Unknown()),
+        options: Type.Optional(Type.Union([BatchOptions, Type.String({ description: 'The same object as JSON text (the multipart form)' })])),
+      }),
       response: {
         200: Type.Object({
           mode: Mode,

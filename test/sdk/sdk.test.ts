@@ -446,8 +446,9 @@ describe('@wajah/sdk against a real server', () => {
 
     await rejects(rt.processFrame('data:image/jpeg;base64,AAAAAAAAAAAAAAAAAAAAAAAA'), 'INVALID_IMAGE');
     await rt.ping();
+    const closed = new Promise((r) => rt.on('close', r));
     rt.close();
-    await new Promise((r) => setTimeout(r, 50));
+    await closed;
     assert.deepEqual(closes, [1000]);
     await rejects(rt.processFrame(dataFile(OBAMA_2)), 'CONNECTION_CLOSED');
 
