@@ -61,13 +61,16 @@ export class IndexSync {
   /** Notices still being published (the caller does not wait for Redis; close() does). */
   readonly #publishing = new Set<Promise<void>>();
   /**
-   * While other processes' upserts are being fetched: this process's own removals (template id or user
-   * id → sequence number), so a fetch that read the row before the removal committed does not put it back.
+   * While other processes' upserts are being fetched: this process's own removals and upserts (template
+   * id or user id → sequence number), so a fetch that read the row before the removal committed does not
+   * put it back, and one that read it before a later upsert here (a reactivation after a deactivation)
+   * does not take it out again.
    */
   #fetching = 0;
   #seq = 0;
   readonly #removedTemplates = new Map<string, number>();
   readonly #removedUsers = new Map<string, number>();
+  readonly #upsertedTemplates = new Map<string, number>();
 
   constructor(options: IndexSyncOptions) {
     this.#o = options;
@@ -91,6 +94,7 @@ export class IndexSync {
   }
 
   async upsert(clientId: string, modelId: string, templateId: string, userId: string, vec: Float32Array): Promise<void> {
+    if (this.#fetching) this.#upsertedTemplates.set(`${clientId}/${templateId}`, ++this.#seq);
     this.#o.registry.upsert(clientId, modelId, templateId, userId, vec);
     this.#publish({ type: 'upsert', clientId, templateId });
   }
@@ -107,7 +111,11 @@ export class IndexSync {
     this.#publish({ type: 'remove_user', clientId, userId });
   }
 
-  /** For bulk changes (import, client deletion, user reactivation): everyone reloads the client. */
+  /**
+   * For a bulk change that cannot list what it touched: everyone reloads the client. The server has none
+   * today (docs/search.md: reactivation upserts the user's templates, a restore starts the server afresh);
+   * a lost notice is repaired by resync().
+   */
   async invalidate(clientId: string): Promise<void> {
     this.#o.registry.invalidate(clientId);
     this.#publish({ type: 'invalidate', clientId });
@@ -198,15 +206,19 @@ export class IndexSync {
         this.#fetching++;
         try {
           const t = await this.#o.fetchTemplate(notice.clientId, notice.templateId);
-          // Removed here while the row was being read: the read may predate the removal's commit.
-          const removedSince = (map: Map<string, number>, id: string) => (map.get(`${notice.clientId}/${id}`) ?? 0) > since;
-          if (t && !removedSince(this.#removedTemplates, notice.templateId) && !removedSince(this.#removedUsers, t.userId)) {
-            registry.upsert(notice.clientId, t.modelId, notice.templateId, t.userId, t.vec);
-          } else registry.removeTemplate(notice.clientId, notice.templateId);
+          // Changed here while the row was being read: the read may predate that change's commit, and the
+          // latest change here wins (a removal, or an upsert that came after it).
+          const at = (map: Map<string, number>, id: string | undefined) => (id === undefined ? 0 : (map.get(`${notice.clientId}/${id}`) ?? 0));
+          const removed = Math.max(at(this.#removedTemplates, notice.templateId), at(this.#removedUsers, t?.userId));
+          const upserted = at(this.#upsertedTemplates, notice.templateId);
+          if (upserted > since && upserted > removed) return; // this process's own upsert is the newer
+          if (t && removed <= since) registry.upsert(notice.clientId, t.modelId, notice.templateId, t.userId, t.vec);
+          else registry.removeTemplate(notice.clientId, notice.templateId);
         } finally {
           if (--this.#fetching === 0) {
             this.#removedTemplates.clear();
             this.#removedUsers.clear();
+            this.#upsertedTemplates.clear();
           }
         }
         return;

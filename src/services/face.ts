@@ -128,6 +128,8 @@ export async function createFaceServices(core: Core, foundation: FoundationServi
   // A user deleted through the users API leaves every process's search at once; the portability
   // export carries the decrypted embeddings (U4).
   foundation.users.onUserDeleted(({ clientId, userId }) => gallery.userRemoved(clientId, userId));
+  // Identification searches the active users: a deactivated user leaves the index, a reactivated one returns.
+  foundation.users.onUserActiveChanged(({ clientId, userId, isActive }) => gallery.userActiveChanged(clientId, userId, isActive));
   foundation.users.setExportContributor('face-templates', async ({ clientId, userId }) => ({
     face_templates: (await loadUserTemplatesForExport(core.database.db, clientId, userId)).map((t) => ({
       id: t.id,

@@ -5,8 +5,9 @@ import { IndexSync } from '../search/index-sync.ts';
 import { connectPubSub, openPubSub, type PubSub } from '../search/pubsub.ts';
 import {
   findFaceUsersByIds,
-  loadTemplatesById,
+  loadSearchableTemplatesById,
   loadTenantTemplatesPage,
+  loadUserTemplates,
   listTenantTemplateIds,
   type FaceUser,
   type NewTemplate,
@@ -116,7 +117,7 @@ export class FaceGallery {
     this.registry = new IndexRegistry({
       loader: (clientId, modelId) => this.#stream(clientId, modelId),
       list: (clientId, modelId) => this.#list(clientId, modelId),
-      fetch: async (clientId, modelId, ids) => (await loadTemplatesById(deps.db, clientId, ids)).flatMap((row) => (row.model_id === modelId ? this.#open(row) : [])),
+      fetch: async (clientId, modelId, ids) => (await loadSearchableTemplatesById(deps.db, clientId, ids)).flatMap((row) => (row.model_id === modelId ? this.#open(row) : [])),
       tenant: { onError: (e) => deps.log.warn(`search index build failed: ${String(e)}`) },
     });
     this.#pubsub = openPubSub(deps.redisUrl);
@@ -124,7 +125,7 @@ export class FaceGallery {
       registry: this.registry,
       pubsub: this.#pubsub,
       fetchTemplate: async (clientId, templateId) => {
-        const [row] = await loadTemplatesById(deps.db, clientId, [templateId]);
+        const [row] = await loadSearchableTemplatesById(deps.db, clientId, [templateId]);
         return row ? { userId: row.user_id, modelId: row.model_id, vec: deps.vault.openTemplate(row) } : null;
       },
       resyncIntervalMs: 5 * 60_000,
@@ -150,14 +151,41 @@ export class FaceGallery {
     return hits.map((m) => ({ userId: m.userId, cosine: m.score }));
   }
 
-  /** Distinct enrolled users of the tenant for this model (the gallery size for calibration). */
+  /**
+   * Distinct enrolled active users of the tenant for this model: the gallery size for the identification
+   * floor. The index holds active users only (a deactivated user cannot be returned, so is no chance for a
+   * stranger to match; counting them raised the floor above genuine matches).
+   */
   async size(clientId: string, modelId: string): Promise<number> {
     return (await this.registry.get(clientId, modelId)).users;
   }
 
-  /** Call after the enrollment transaction committed. */
+  /**
+   * Call after the enrollment transaction committed. The owners are read again after the templates went
+   * in: one deleted or deactivated meanwhile (its listener may have run before this) leaves the index again.
+   */
   async added(clientId: string, modelId: string, items: Array<{ templateId: string; userId: string; vec: Float32Array }>): Promise<void> {
+    if (!items.length) return;
     for (const it of items) await this.sync.upsert(clientId, modelId, it.templateId, it.userId, it.vec);
+    await this.#dropUnsearchable(clientId, [...new Set(items.map((it) => it.userId))]);
+  }
+
+  /**
+   * Call after a user's activation or deactivation committed: a deactivated user leaves every process's
+   * index; a reactivated one comes back with every template (each process re-reads them from a notice).
+   */
+  async userActiveChanged(clientId: string, userId: string, isActive: boolean): Promise<void> {
+    if (!isActive) return this.sync.removeUser(clientId, userId);
+    for (const row of await loadUserTemplates(this.deps.db, clientId, userId)) {
+      for (const t of this.#open(row)) await this.sync.upsert(clientId, row.model_id, t.templateId, t.userId, t.vec);
+    }
+    await this.#dropUnsearchable(clientId, [userId]);
+  }
+
+  /** Removes those of `userIds` that no longer exist or are not active (a change that raced the caller's). */
+  async #dropUnsearchable(clientId: string, userIds: string[]): Promise<void> {
+    const found = new Map((await findFaceUsersByIds(this.deps.db, clientId, userIds)).map((u) => [u.id, u]));
+    for (const id of userIds) if (!found.get(id)?.is_active) await this.sync.removeUser(clientId, id);
   }
 
   async removed(clientId: string, templateIds: string[]): Promise<void> {
@@ -202,9 +230,10 @@ export class FaceGallery {
 
   /**
    * The best hits whose users exist and are active, at least `want` of them when the index has them.
-   * Deactivated users stay in the index (they are filtered here, at search time), so the search widens
-   * until enough active ones are found: a fixed few extra let eleven deactivated look-alikes hide the
-   * active match. `loadUsers` lets a stream reuse its reads.
+   * The index holds active users only, but it learns of a deletion or deactivation after its commit (and
+   * another process through a notice that can be lost until the next resync): the database has the last
+   * word here, and the search widens until enough active ones are found (a fixed few extra let eleven
+   * deactivated look-alikes hide the active match). `loadUsers` lets a stream reuse its reads.
    */
   async searchActive(
     clientId: string,
@@ -225,7 +254,9 @@ export class FaceGallery {
   async usersOf(clientId: string, hits: GalleryHit[]): Promise<Map<string, FaceUser>> {
     const users = await findFaceUsersByIds(this.deps.db, clientId, hits.map((h) => h.userId));
     const byId = new Map(users.map((u) => [u.id, u]));
-    // A user deleted without a notice reaching us (e.g. by another tool): drop it here.
+    // A user deleted without a notice reaching us (e.g. by another tool): drop it here. (Not one found
+    // deactivated: that read may predate a reactivation whose templates went back in meanwhile; resync
+    // takes a deactivated user out.)
     for (const h of hits) if (!byId.has(h.userId)) this.registry.removeUser(clientId, h.userId);
     return byId;
   }

@@ -225,8 +225,9 @@ for (const backend of backendNames()) {
     });
 
     test('identification finds the active match behind more deactivated look-alikes than the few extra hits it used to ask for', async () => {
-      // The index keeps deactivated users (filtered at search time); identification asked it for
-      // max_results + 10 hits, so eleven deactivated users closer to the probe hid the active one.
+      // Identification asked the index for max_results + 10 hits and filtered deactivated users at search
+      // time, so eleven deactivated users closer to the probe hid the active one. (The index now drops a
+      // deactivated user too, but only after the commit: the search-time filter and the widening stay.)
       const { app } = t();
       const crowd = await createTenant(app, 'Look-alikes');
       for (let i = 0; i < 12; i++) {

@@ -51,33 +51,40 @@ export async function insertPhoto(db: Db, p: { id: string; clientId: string; use
     .execute();
 }
 
-/** One page (keyset on id) of a tenant's templates of one model: the loader of its search index. */
-export async function loadTenantTemplatesPage(db: Db, clientId: string, modelId: string, afterId: string | null, limit: number): Promise<StoredTemplate[]> {
-  let q = db
-    .selectFrom('face_templates')
-    .select(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])
-    .where('client_id', '=', clientId)
-    .where('model_id', '=', modelId);
-  if (afterId) q = q.where('id', '>', afterId);
-  return q.orderBy('id').limit(limit).execute();
-}
-
-/** One page of a tenant's template ids and owners for one model (keyset on id), nothing decrypted: what a search-index resync compares. */
-export async function listTenantTemplateIds(db: Db, clientId: string, modelId: string, afterId: string | null, limit: number): Promise<Array<{ id: string; user_id: string }>> {
-  let q = db.selectFrom('face_templates').select(['id', 'user_id']).where('client_id', '=', clientId).where('model_id', '=', modelId);
-  if (afterId) q = q.where('id', '>', afterId);
-  return q.orderBy('id').limit(limit).execute();
-}
-
-/** Templates by id within one tenant: how another process fetches what a change notice names. */
-export async function loadTemplatesById(db: Db, clientId: string, ids: string[]): Promise<StoredTemplate[]> {
-  if (!ids.length) return [];
+/**
+ * The templates 1:N search holds: those of the tenant's active users. A deactivated user cannot be
+ * identified, so their templates stay out of the search index and of the gallery size that sets
+ * identification's false-positive floor (docs/search.md).
+ */
+function searchable(db: Db, clientId: string) {
   return db
-    .selectFrom('face_templates')
-    .select(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])
-    .where('client_id', '=', clientId)
-    .where('id', 'in', ids)
-    .execute();
+    .selectFrom('face_templates as t')
+    .innerJoin('users as u', (j) => j.onRef('u.id', '=', 't.user_id').onRef('u.client_id', '=', 't.client_id'))
+    .where('t.client_id', '=', clientId)
+    .where('u.is_active', '=', true);
+}
+
+/** One page (keyset on id) of a tenant's searchable templates of one model: the loader of its search index. */
+export async function loadTenantTemplatesPage(db: Db, clientId: string, modelId: string, afterId: string | null, limit: number): Promise<StoredTemplate[]> {
+  let q = searchable(db, clientId).select(['t.id', 't.client_id', 't.user_id', 't.model_id', 't.ciphertext']).where('t.model_id', '=', modelId);
+  if (afterId) q = q.where('t.id', '>', afterId);
+  return q.orderBy('t.id').limit(limit).execute();
+}
+
+/** One page of a tenant's searchable template ids and owners for one model (keyset on id), nothing decrypted: what a search-index resync compares. */
+export async function listTenantTemplateIds(db: Db, clientId: string, modelId: string, afterId: string | null, limit: number): Promise<Array<{ id: string; user_id: string }>> {
+  let q = searchable(db, clientId).select(['t.id', 't.user_id']).where('t.model_id', '=', modelId);
+  if (afterId) q = q.where('t.id', '>', afterId);
+  return q.orderBy('t.id').limit(limit).execute();
+}
+
+/**
+ * Searchable templates by id within one tenant: how another process fetches what a change notice names,
+ * and a resync what an index lacks (a template of a deactivated user is not returned).
+ */
+export async function loadSearchableTemplatesById(db: Db, clientId: string, ids: string[]): Promise<StoredTemplate[]> {
+  if (!ids.length) return [];
+  return searchable(db, clientId).select(['t.id', 't.client_id', 't.user_id', 't.model_id', 't.ciphertext']).where('t.id', 'in', ids).execute();
 }
 
 /** One user's templates (all models): verification compares against these directly. */
