@@ -14,7 +14,7 @@ export const EXIT = { authenticated: 0, rejected: 1, error: 2 } as const;
 interface VerifyOptions {
   package: string;
   secret?: string;
-  publicKey: string;
+  publicKey: string[];
   clientId?: string;
   userId?: string;
   image: string;
@@ -28,7 +28,7 @@ export function registerOfflineCommands(program: Command): void {
     .description('verify a face photo against an offline package, without the server; exit 0 authenticated, 1 not, 2 error')
     .requiredOption('--package <file>', 'the package JSON (as issued by POST /api/clients/users/{user_id}/offline-package/)')
     .option('--secret <secret>', 'the package secret (default: $WAJAH_OFFLINE_PACKAGE_SECRET, which keeps it out of the process list)')
-    .requiredOption('--public-key <file>', "the server's public key: PEM, JWK, or GET /api/offline/public-key/ saved as JSON")
+    .option('--public-key <file>', "the server's public key: PEM, JWK, or GET /api/offline/public-key/ saved as JSON; repeat it during a key rotation (the package's key_id picks one)", (file: string, files: string[]) => [...files, file], [] as string[])
     .option('--client-id <id>', "the tenant whose packages this device accepts (the issue answer's client_id; default: $WAJAH_OFFLINE_CLIENT_ID)")
     .option('--user-id <id>', "the user being verified (external_id or uuid): refuse another user's package put in this one's place (OFFLINE_USER_MISMATCH)")
     .requiredOption('--image <file>', 'the probe photo (JPEG, PNG or WebP)')
@@ -53,7 +53,9 @@ async function runVerify(o: VerifyOptions): Promise<number> {
         throw new CliInputError(`cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
     };
-    const input = { package: read(o.package, 'package').toString('utf8'), publicKey: read(o.publicKey, 'public key'), image: new Uint8Array(read(o.image, 'image')) };
+    if (!o.publicKey.length) return fail('VALIDATION_ERROR', "give --public-key: the server's public key (repeat it for each key a rotation keeps)");
+    const publicKey = o.publicKey.map((file) => read(file, 'public key'));
+    const input = { package: read(o.package, 'package').toString('utf8'), publicKey, image: new Uint8Array(read(o.image, 'image')) };
     // Imported here so `wajah --help` and the other commands do not load the face engine.
     const { verifyOffline } = await import('../offline/verifier.ts');
     const result = await verifyOffline({ ...input, packageSecret: secret, clientId, userId: o.userId, allowExpired: o.allowExpired });

@@ -28,19 +28,19 @@ function unit(seed: number): Float32Array {
 }
 
 /** A genuine package of this tenant, as the server issues it (src/services/offline-package.service.ts). */
-function issue(user: { id: string; external_id: string; name: string }, face: Float32Array): string {
+function issue(user: { id: string; external_id: string; name: string }, face: Float32Array, signer = key): string {
   const head = { package_id: randomUUID(), client_id: CLIENT, user, model: DEFAULT_MODEL, dim: DIM, template_count: 1 };
   const issuedAt = new Date();
   const payload: OfflinePayload = {
     v: 1,
     ...head,
-    key_id: key.keyId,
+    key_id: signer.keyId,
     verification: { confidence_threshold: 0.8, cosine_threshold: 0.3388, calibration_anchors: CALIBRATION[DEFAULT_MODEL].anchors.map(([c, p]) => [c, p] as [number, number]) },
     issued_at: issuedAt.toISOString(),
     expires_at: new Date(issuedAt.getTime() + 86_400_000).toISOString(),
     templates: encryptTemplates([face], DEVICE_SECRET, templatesAad(head)),
   };
-  return JSON.stringify(signPackage(payload, key.privateKey));
+  return JSON.stringify(signPackage(payload, signer.privateKey));
 }
 
 /** Sees `face` in every probe. */
@@ -76,5 +76,34 @@ describe('offline verifier: whose package', () => {
       verifyOffline({ package: swapped, packageSecret: DEVICE_SECRET, publicKey, clientId: CLIENT, userId: alice.external_id, image: 'x', engine: engineSeeing(malloryFace) }),
       (e: unknown) => isAppError(e) && e.code === 'OFFLINE_USER_MISMATCH' && (e.details as { package_user_id?: string }).package_user_id === mallory.external_id,
     );
+  });
+});
+
+// docs/offline.md, "Rotating the key": devices keep the old public key beside the new one until the old
+// packages expire, and the package's key_id picks which one checks it.
+describe('offline verifier: signing-key rotation', () => {
+  const newKey = signingKeyFromPrivate(generateKeyPairSync('ed25519').privateKey);
+  const stolen = signingKeyFromPrivate(generateKeyPairSync('ed25519').privateKey);
+  const both = [exportPublicKey(newKey).pem, exportPublicKey(key)];
+  const check = (pkg: string, publicKey: Parameters<typeof verifyOffline>[0]['publicKey']) =>
+    verifyOffline({ package: pkg, packageSecret: DEVICE_SECRET, publicKey, clientId: CLIENT, userId: alice.external_id, image: 'x', engine: engineSeeing(aliceFace) });
+
+  test('a device holding the new and the old key accepts packages signed by either', async () => {
+    assert.equal((await check(issue(alice, aliceFace), both)).authenticated, true);
+    assert.equal((await check(issue(alice, aliceFace, newKey), both)).authenticated, true);
+  });
+
+  test('a package signed by a key the device does not hold → OFFLINE_SIGNATURE_INVALID, naming both ids', async () => {
+    // Also when the forger copies a trusted key's id into the unsigned hint: that key's signature check fails.
+    const forged = JSON.parse(issue(alice, aliceFace, stolen)) as { key_id: string };
+    for (const pkg of [JSON.stringify(forged), JSON.stringify({ ...forged, key_id: key.keyId })]) {
+      await assert.rejects(check(pkg, both), (e: unknown) => isAppError(e) && e.code === 'OFFLINE_SIGNATURE_INVALID');
+    }
+    await assert.rejects(check(JSON.stringify(forged), both), (e: unknown) => isAppError(e) && (e.details as { device_key_ids?: string[] }).device_key_ids?.length === 2);
+  });
+
+  test('a device that dropped the old key refuses its packages; an empty key list is a validation error', async () => {
+    await assert.rejects(check(issue(alice, aliceFace), [exportPublicKey(newKey).pem]), (e: unknown) => isAppError(e) && e.code === 'OFFLINE_SIGNATURE_INVALID');
+    await assert.rejects(check(issue(alice, aliceFace), []), (e: unknown) => isAppError(e) && e.code === 'VALIDATION_ERROR');
   });
 });

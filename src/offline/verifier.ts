@@ -4,7 +4,7 @@ import type { FaceEngine } from '../vision/types.ts';
 import { confidenceFromAnchors } from '../vision/calibration.ts';
 import { DEFAULT_MODEL } from '../vision/models.ts';
 import { decryptTemplates, openSignedPackage, parsePackage, type OfflinePayload } from './package-format.ts';
-import { importPublicKey } from './signing-key.ts';
+import { importPublicKey, publicKeyId } from './signing-key.ts';
 
 /**
  * Device-side offline verification (C6, docs/offline.md). Runs without the server: no database, no
@@ -18,12 +18,18 @@ import { importPublicKey } from './signing-key.ts';
  *   const r = await verifyOffline({ package: fs.readFileSync('pkg.json', 'utf8'), packageSecret, publicKey: pem, clientId, userId: 'EMP001', image: jpeg });
  *   if (r.authenticated) open();
  */
+type PublicKeyInput = string | Buffer | KeyObject | Record<string, unknown>;
+
 export interface VerifyOfflineInput {
   /** The package: JSON text, the bare package object, or the whole issue response (`{ package: … }`). */
   package: unknown;
   packageSecret: string;
-  /** The server's public key: PEM, JWK, the public-key endpoint's answer, or a KeyObject. */
-  publicKey: string | Buffer | KeyObject | Record<string, unknown>;
+  /**
+   * The server's public key: PEM, JWK, the public-key endpoint's answer, or a KeyObject. During a signing-key
+   * rotation, a list of them (the new key and the old one): the package's `key_id` picks the key, and a
+   * package whose key is not in the list is OFFLINE_SIGNATURE_INVALID.
+   */
+  publicKey: PublicKeyInput | PublicKeyInput[];
   /**
    * The tenant (client id) this device serves. One server signs the packages of all its tenants with
    * one key, so the signature alone would let any tenant's package (with a face and secret of its
@@ -69,13 +75,7 @@ export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOf
     throw appError('VALIDATION_ERROR', 'clientId is required: the tenant whose packages this device accepts', { field: 'clientId' });
   }
   const pkg = parsePackage(input.package);
-  let publicKey: KeyObject;
-  try {
-    publicKey = importPublicKey(input.publicKey);
-  } catch (e) {
-    throw appError('OFFLINE_PACKAGE_INVALID', `The public key cannot be read: ${(e as Error).message}`);
-  }
-  const payload = openSignedPackage(pkg, publicKey);
+  const payload = openSignedPackage(pkg, signingKeyOf(pkg.key_id, input.publicKey));
   if (payload.client_id !== input.clientId) {
     throw appError('OFFLINE_CLIENT_MISMATCH', `The package was issued to client ${payload.client_id}, not to ${input.clientId}`, { package_client_id: payload.client_id });
   }
@@ -122,6 +122,25 @@ export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOf
   } finally {
     for (const t of templates) t.fill(0);
   }
+}
+
+/** The device's key that signed the package: the only one given, or the one of the package's key_id among several. */
+function signingKeyOf(keyId: string, given: PublicKeyInput | PublicKeyInput[]): KeyObject {
+  const list = Array.isArray(given) ? given : [given];
+  if (!list.length) throw appError('VALIDATION_ERROR', 'publicKey is required: the public key (or keys) of the server that issues the packages', { field: 'publicKey' });
+  let keys: KeyObject[];
+  try {
+    keys = list.map((k) => importPublicKey(k));
+  } catch (e) {
+    throw appError('OFFLINE_PACKAGE_INVALID', `The public key cannot be read: ${(e as Error).message}`);
+  }
+  if (keys.length === 1) return keys[0]!;
+  const ids = keys.map(publicKeyId);
+  const i = ids.indexOf(keyId);
+  if (i < 0) {
+    throw appError('OFFLINE_SIGNATURE_INVALID', `The package names signing key ${keyId}, which is not one of this device's keys (${ids.join(', ')})`, { key_id: keyId, device_key_ids: ids });
+  }
+  return keys[i]!;
 }
 
 async function startEngine(): Promise<FaceEngine> {

@@ -326,6 +326,12 @@ dns.lookup = deny('lookup'); dns.promises.lookup = deny('lookup');\n`,
     assert.equal(result.authenticated, true);
     assert.equal(result.user_id, 'EMP001');
     assert.ok(result.confidence >= 0.8);
+    // During a key rotation the device holds the new key and the old one: the package's key_id picks.
+    fs.writeFileSync(path.join(dir, 'new-key.pem'), generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }));
+    const rotating = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'new-key.pem', '--public-key', 'key.pem', '--client-id', saved!.clientId, '--image', 'obama_02.jpg']);
+    assert.equal(rotating.code, 0, rotating.stdout + rotating.stderr);
+    const dropped = await cli(['--package', 'pkg.json', '--secret', SECRET, '--public-key', 'new-key.pem', '--client-id', saved!.clientId, '--image', 'obama_02.jpg']);
+    assert.equal(JSON.parse(dropped.stdout).error.code, 'OFFLINE_SIGNATURE_INVALID');
     // The secret from the environment, the public key as the endpoint's JSON answer.
     const no = await cli(['--package', 'pkg.json', '--public-key', 'key.json', '--client-id', saved!.clientId, '--image', 'biden_01.jpg'], { WAJAH_OFFLINE_PACKAGE_SECRET: SECRET });
     assert.equal(no.code, 1, no.stderr);
