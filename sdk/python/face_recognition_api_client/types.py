@@ -1,6 +1,8 @@
 """Shapes of the API's answers, for type checkers. At run time every answer is a plain ``dict``
 (``user["external_id"]``), exactly the JSON the server sent, so fields added by newer servers are kept.
-``total=False`` marks shapes with optional keys."""
+Keys an answer may leave out are declared in a ``total=False`` subclass of the required ones.
+``test/sdk-python/python-types.test.ts`` checks every class against the server's OpenAPI document
+(keys, required keys and scalar types), so these follow the server's route schemas."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, TypedDict
@@ -48,12 +50,25 @@ class QualityMetrics(TypedDict):
     angles_captured: List[str]
 
 
-class EnrollmentResult(TypedDict):
+class FaceLocation(TypedDict):
+    """Where the face a result is about sits in the picture (pixels of the decoded, EXIF-rotated image)."""
+
+    box: Dict[str, int]
+    image_width: int
+    image_height: int
+
+
+class _EnrollmentResult(TypedDict):
     status: str
     enrollment_id: str
     user_id: str
     quality_metrics: QualityMetrics
     created_at: str
+
+
+class EnrollmentResult(_EnrollmentResult, total=False):
+    #: Direct enrollment: which face of the picture was enrolled.
+    face: FaceLocation
 
 
 class EnrollmentSession(TypedDict):
@@ -77,7 +92,7 @@ class Progress(TypedDict):
     angles_captured: List[str]
 
 
-class EnrollmentFrameResult(TypedDict):
+class _EnrollmentFrameResult(TypedDict):
     status: str
     quality_score: float
     face_detected: bool
@@ -88,6 +103,11 @@ class EnrollmentFrameResult(TypedDict):
     angle: Optional[str]
     feedback: Feedback
     progress: Progress
+
+
+class EnrollmentFrameResult(_EnrollmentFrameResult, total=False):
+    #: Absent when no face was found.
+    face: FaceLocation
 
 
 class EnrollmentList(TypedDict):
@@ -109,20 +129,30 @@ class Match(TypedDict):
     metadata: Dict[str, Any]
 
 
-class AuthResult(TypedDict, total=False):
+class _AuthResult(TypedDict):
+    liveness_score: Optional[float]
+    quality_score: float
+    threshold: float
+
+
+class AuthResult(_AuthResult, total=False):
+    #: Verification only.
     authenticated: bool
     confidence: Optional[float]
     user_id: Optional[str]
     user_name: Optional[str]
+    #: Identification only: best first.
     matches: List[Match]
-    liveness_score: Optional[float]
-    quality_score: float
-    threshold: float
     failure_reason: str
 
 
-class AuthDecision(TypedDict, total=False):
+class _AuthDecision(TypedDict):
     status: str
+    processing_time: float
+    timestamp: str
+
+
+class AuthDecision(_AuthDecision, total=False):
     result: AuthResult
     liveness_result: Dict[str, Any]
     liveness: Dict[str, Any]
@@ -130,11 +160,11 @@ class AuthDecision(TypedDict, total=False):
     feedback: Feedback
     quality_score: float
     attempts_remaining: int
-    processing_time: float
-    timestamp: str
+    #: One-shot verify/identify: the face the decision was taken on.
+    face: FaceLocation
 
 
-class AuthenticationSession(TypedDict, total=False):
+class _AuthenticationSession(TypedDict):
     session_id: str
     session_token: str
     expires_at: str
@@ -143,6 +173,9 @@ class AuthenticationSession(TypedDict, total=False):
     user_id: Optional[str]
     require_liveness: bool
     settings: Dict[str, Any]
+
+
+class AuthenticationSession(_AuthenticationSession, total=False):
     liveness: Dict[str, Any]
 
 
@@ -155,13 +188,13 @@ class BatchProcessResult(TypedDict):
     results: List[Dict[str, Any]]
 
 
-class RetryPolicy(TypedDict, total=False):
+class RetryPolicy(TypedDict):
     max_retries: int
     backoff_strategy: str
     retry_delay: float
 
 
-class WebhookEndpoint(TypedDict, total=False):
+class _WebhookEndpoint(TypedDict):
     id: str
     url: str
     events: List[str]
@@ -170,10 +203,14 @@ class WebhookEndpoint(TypedDict, total=False):
     secret_set: bool
     created_at: str
     updated_at: str
+
+
+class WebhookEndpoint(_WebhookEndpoint, total=False):
+    #: Only in the creation answer, when the server generated the secret.
     secret: str
 
 
-class WebhookLog(TypedDict, total=False):
+class WebhookLog(TypedDict):
     id: str
     endpoint_id: str
     url: str
