@@ -189,19 +189,25 @@ export class WebhooksRepository {
   /**
    * Turns up to `limit` undispatched outbox events into one pending delivery per matching active
    * endpoint of the same client, and marks them dispatched, in one transaction. Returns how many
-   * events were taken (0: nothing left). Safe to run concurrently from several instances.
+   * events were taken (fewer than `limit`: nothing left). Safe to run concurrently from several instances.
+   *
+   * Half the batch is the oldest events, half the newest: a tenant with a backlog of thousands of
+   * events (a bulk import, a dispatcher that was down) would otherwise hold every other tenant's new
+   * events behind its own until all of them were fanned out. Both halves are index scans of the
+   * undispatched events (events_undispatched_idx), so a batch costs the same whatever the backlog;
+   * the oldest half keeps the backlog draining.
    */
   async fanOut(limit: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
-      const events = await trx
-        .selectFrom('events')
-        .select('id')
-        .where('dispatched_at', 'is', null)
-        .orderBy('created_at', 'asc')
-        .limit(limit)
-        .forUpdate()
-        .skipLocked()
-        .execute();
+      const half = (direction: 'asc' | 'desc', n: number, except: string[]) => {
+        let q = trx.selectFrom('events').select('id').where('dispatched_at', 'is', null);
+        // This transaction's own locks are not skipped: leave out the oldest half (many events can share a created_at).
+        if (except.length) q = q.where('id', 'not in', except);
+        return q.orderBy('created_at', direction).limit(n).forUpdate().skipLocked().execute();
+      };
+      const oldest = await half('asc', Math.ceil(limit / 2), []);
+      const newest = limit > 1 ? await half('desc', Math.floor(limit / 2), oldest.map((e) => e.id)) : [];
+      const events = [...oldest, ...newest];
       if (!events.length) return 0;
       const ids = events.map((e) => e.id);
       await trx

@@ -1,5 +1,5 @@
 import type { ClaimedDelivery, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
-import { retryDelayMs, shouldRetry } from './retry-policy.ts';
+import { retryDelayMs, retryWaitMs, shouldRetry } from './retry-policy.ts';
 import { secretAad, type SecretBox } from './secret-box.ts';
 import type { SendOutcome, WebhookSender } from './sender.ts';
 import { serializeBody, signBody } from './signer.ts';
@@ -160,14 +160,22 @@ export class WebhookDispatcher {
     if (this.#pass || this.#stopped) return;
     let next = this.options.pollMs;
     this.#pass = (async () => {
+      let first = true;
       do {
+        // Between rounds, let I/O run: with the embedded database a round's queries run on this thread, and
+        // back-to-back rounds (a backlog being fanned out) would hold the sends just claimed, and requests.
+        if (!first) await new Promise<void>((r) => setImmediate(r));
+        first = false;
         this.#again = false;
         try {
-          while ((await this.repo.fanOut(FAN_OUT_BATCH)) === FAN_OUT_BATCH && !this.#stopped);
+          // One batch of fan-out, then claims: a backlog of events is fanned out batch by batch between
+          // claims, so deliveries already due (another tenant's, retries) are not held until it is gone.
+          const fanned = this.#stopped ? 0 : await this.repo.fanOut(FAN_OUT_BATCH);
           const free = this.#concurrency - this.#inflight.size - this.#reserved.size;
           const claimed = this.#stopped || free <= 0 ? [] : await this.#claimFair(free);
           for (const d of claimed) void this.#track(d);
           if (claimed.length > 0 && claimed.length === free) this.#again = true; // more may be due once sends finish
+          if (fanned === FAN_OUT_BATCH) this.#again = true; // more events wait for their fan-out
         } catch (e) {
           // While the database is down every poll fails: say so once a minute, not twice a second.
           if (!this.#stopped && Date.now() - this.#errorLoggedAt > 60_000) {
@@ -291,7 +299,8 @@ export class WebhookDispatcher {
       return;
     }
     const attempt = d.attempts + 1;
-    const retryInMs = shouldRetry(d, attempt) ? retryDelayMs(d, attempt) : null;
+    // A receiver that answered Retry-After (429, 503) is not asked again before it said it would be ready.
+    const retryInMs = shouldRetry(d, attempt) ? retryWaitMs(retryDelayMs(d, attempt), outcome.retryAfterMs) : null;
     this.log.warn(`${about}: failed (${outcome.statusCode ? `HTTP ${outcome.statusCode}` : (outcome.error ?? 'no answer')}); ${retryInMs === null ? 'no retry left' : `retry in ${Math.round(retryInMs / 1000)} s`}`, fields);
     this.options.onOutcome?.(retryInMs === null ? 'failed' : 'retry');
     await this.repo.markAttemptFailed(d.id, d.claim_id, { statusCode: outcome.statusCode, error: outcome.error ?? 'failed', ms: outcome.ms, retryInMs });

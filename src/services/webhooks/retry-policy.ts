@@ -36,6 +36,32 @@ export function retryDelayMs(policy: Pick<RetryPolicy, 'backoff_strategy' | 'ret
   return Math.min(Math.round(ms), MAX_RETRY_WAIT_MS);
 }
 
+/**
+ * A receiver's `Retry-After` (RFC 9110 §10.2.3: delta-seconds or an HTTP-date) in ms from `now`, or null when
+ * absent or unreadable. A date in the past reads as 0.
+ *
+ * @example parseRetryAfter('120') // 120000
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | null {
+  const v = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (!v) return null;
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, MAX_RETRY_WAIT_MS);
+  // Only the date forms: Date.parse also reads things like "1" or "soon 5" that are not HTTP-dates.
+  if (!/^[A-Za-z]{3},? /.test(v)) return null;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.min(Math.max(0, at - now), MAX_RETRY_WAIT_MS);
+}
+
+/**
+ * The wait before a retry: the policy's, or longer when the receiver asked for it with `Retry-After`
+ * (a 429 or 503 saying when to come back), never more than MAX_RETRY_WAIT_MS.
+ *
+ * @example retryWaitMs(200, 5000) // 5000: the receiver's Retry-After wins over a shorter policy
+ */
+export function retryWaitMs(policyMs: number, retryAfterMs: number | null | undefined): number {
+  return Math.min(Math.max(policyMs, retryAfterMs ?? 0), MAX_RETRY_WAIT_MS);
+}
+
 /** After failed attempt `attempt` (1-based): retry, or give up. One first attempt plus max_retries retries. */
 export function shouldRetry(policy: Pick<RetryPolicy, 'max_retries'>, attempt: number): boolean {
   return attempt <= policy.max_retries;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { parseRetryAfter } from './retry-policy.ts';
 import { bareHost, guardedLookup, isMetadataAddress, isPrivateAddress, isRefusedAddress } from './url-guard.ts';
 
 export interface SendOutcome {
@@ -12,6 +13,8 @@ export interface SendOutcome {
   ms: number;
   /** Aborted by shutdown: the attempt does not count. */
   aborted: boolean;
+  /** A failed answer's `Retry-After`, in ms (null or absent: none, or unreadable). */
+  retryAfterMs?: number | null;
 }
 
 export interface SendOptions {
@@ -80,7 +83,11 @@ export const sendWebhook: WebhookSender = (url, body, headers, options) => {
       const privateTarget = isPrivateAddress(res.socket?.remoteAddress ?? '');
       const finish = () => {
         const snippet = privateTarget ? '' : text.slice(0, ERROR_BODY_CHARS).trim();
-        done(ok ? { ok, statusCode: status, error: null, aborted: false } : { ok, statusCode: status, error: `HTTP ${status}${snippet ? `: ${snippet}` : ''}`, aborted: false });
+        done(
+          ok
+            ? { ok, statusCode: status, error: null, aborted: false }
+            : { ok, statusCode: status, error: `HTTP ${status}${snippet ? `: ${snippet}` : ''}`, aborted: false, retryAfterMs: parseRetryAfter(res.headers['retry-after']) },
+        );
         // Drain the rest quietly; a receiver that never ends its body loses the connection.
         res.removeAllListeners('data');
         res.resume();

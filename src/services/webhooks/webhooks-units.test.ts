@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { isAppError } from '../../errors.ts';
-import { retryDelayMs, shouldRetry } from './retry-policy.ts';
+import { parseRetryAfter, retryDelayMs, retryWaitMs, shouldRetry } from './retry-policy.ts';
 import { SecretBox, secretAad } from './secret-box.ts';
 import { sendWebhook } from './sender.ts';
 import { serializeBody, signBody } from './signer.ts';
@@ -18,6 +18,19 @@ describe('webhook retry schedule', () => {
     assert.deepEqual(at('fixed'), [30000, 30000, 30000, 30000]);
     assert.equal(retryDelayMs({ backoff_strategy: 'exponential', retry_delay: 0.05 }, 2), 100);
     assert.equal(retryDelayMs({ backoff_strategy: 'exponential', retry_delay: 86400 }, 20), 24 * 3600 * 1000, 'capped at a day');
+  });
+
+  test("a receiver's Retry-After: seconds or an HTTP-date, never shortening the policy, at most a day", () => {
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    assert.equal(parseRetryAfter('120', now), 120_000);
+    assert.equal(parseRetryAfter(' 0 ', now), 0);
+    assert.equal(parseRetryAfter('Thu, 01 Jan 2026 12:00:30 GMT', now), 30_000);
+    assert.equal(parseRetryAfter('Thu, 01 Jan 2026 11:00:00 GMT', now), 0, 'a date in the past');
+    assert.equal(parseRetryAfter(String(30 * 86400), now), 24 * 3600 * 1000);
+    for (const v of [undefined, '', '-5', '1.5', 'soon', '5 minutes']) assert.equal(parseRetryAfter(v, now), null, String(v));
+    assert.equal(retryWaitMs(200, 5000), 5000);
+    assert.equal(retryWaitMs(60_000, 5000), 60_000, 'the policy is never shortened');
+    assert.equal(retryWaitMs(200, null), 200);
   });
 
   test('one first attempt plus max_retries retries', () => {
