@@ -60,11 +60,13 @@ print(json.dumps(out))
 `;
 
 function at(doc: { paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: Schema }> }> }>> }, [p, method, status, props]: [string, string, string, string[]]): Schema {
-  let s = doc.paths[p]?.[method]?.responses[status]?.content['application/json']?.schema;
-  assert.ok(s, `${method.toUpperCase()} ${p} ${status} has no JSON answer in the document`);
+  const root = doc.paths[p]?.[method]?.responses[status]?.content['application/json']?.schema;
+  assert.ok(root, `${method.toUpperCase()} ${p} ${status} has no JSON answer in the document`);
+  let s: Schema = root;
   for (const prop of props) {
-    s = prop === '[]' ? s.items : s.properties?.[prop];
-    assert.ok(s, `${p}: no ${props.join('.')}`);
+    const next: Schema | undefined = prop === '[]' ? s.items : s.properties?.[prop];
+    assert.ok(next, `${p}: no ${props.join('.')}`);
+    s = next;
   }
   return s;
 }
