@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   WEBHOOK_LOG_NOT_FOUND: { status: 404, message: 'No such webhook delivery' },
   INVALID_WEBHOOK_URL: { status: 400, message: 'The webhook URL is not allowed' },
   WEBHOOK_LIMIT_EXCEEDED: { status: 403, message: 'The client has reached its webhook endpoint limit' },
+  WEBHOOK_DELIVERY_IN_PROGRESS: { status: 409, message: 'An attempt of this delivery is under way; retry it once that attempt has an outcome' },
   WEBHOOK_TEST_BUSY: { status: 429, message: 'A test ping of this endpoint, or the client\'s share of deliveries, is still in flight' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
   USER_EXISTS: { status: 409, message: 'A user with this external_id already exists' },

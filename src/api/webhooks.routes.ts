@@ -132,7 +132,7 @@ export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
         tags,
         summary: 'Re-queue a delivery for an immediate attempt (fresh retry budget)',
         params: LogParams,
-        response: { 202: DeliveryDetailSchema, ...errors(...AUTH_ERRORS, 404) },
+        response: { 202: DeliveryDetailSchema, ...errors(...AUTH_ERRORS, 404, 409) },
       },
     },
     async (request, reply) => reply.code(202).send(await webhooks.retryDelivery(request.client!.id, request.params.log_id)),

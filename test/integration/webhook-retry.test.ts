@@ -153,4 +153,27 @@ describe('webhook retries: Retry-After, secret rotation, rolled-back events, del
     assert.equal((await logs(c)).count, 0);
     rx.answer = (_n, res) => void res.writeHead(200).end('{}');
   });
+  test('a manual retry while an attempt is being sent is refused (409); once it has an outcome, the retry goes out alone', async () => {
+    const { c } = await setUp({ max_retries: 0 });
+    let hold: (() => void) | undefined;
+    rx.answer = (_n, res) => {
+      if (forUser('MAN-1').length === 1) hold = () => void res.writeHead(500).end('{}');
+      else res.writeHead(200).end('{}');
+    };
+    await createUser(c, 'MAN-1');
+    await waitFor('the first attempt at the receiver', () => hold);
+    const id = (await logs(c)).results[0].id as string;
+    const busy = await as(t().app, c, { method: 'POST', url: `/api/webhooks/logs/${id}/retry/` });
+    assert.equal(busy.statusCode, 409, busy.body);
+    assert.equal(busy.json().code, 'WEBHOOK_DELIVERY_IN_PROGRESS');
+    assert.equal(busy.headers['retry-after'], '1');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(forUser('MAN-1').length, 1, 'no second send while the first is open');
+    hold!();
+    await waitFor('the failed outcome', async () => (await logs(c)).results[0]?.status === 'failed');
+    const retried = await as(t().app, c, { method: 'POST', url: `/api/webhooks/logs/${id}/retry/` });
+    assert.equal(retried.statusCode, 202, retried.body);
+    await waitFor('delivered', async () => (await logs(c)).results[0]?.status === 'delivered');
+    assert.equal(forUser('MAN-1').length, 2);
+  });
 });

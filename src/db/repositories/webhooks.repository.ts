@@ -449,15 +449,22 @@ export class WebhooksRepository {
       .executeTakeFirst()) as DeliveryDetailRow | undefined;
   }
 
-  /** Makes a delivery pending and due now with a fresh retry budget (attempts restart at 0). */
-  async requeue(clientId: string, id: string): Promise<boolean> {
+  /**
+   * Makes a delivery pending and due now with a fresh retry budget (attempts restart at 0), unless an
+   * attempt holds it (a live claim: its lease has not run out): 'in_flight', nothing changed. A claim whose
+   * lease ran out (its process died) does not hold it.
+   */
+  async requeue(clientId: string, id: string): Promise<'requeued' | 'in_flight' | 'not_found'> {
     const res = await this.db
       .updateTable('webhook_deliveries')
       .set({ status: 'pending', attempts: 0, claim_id: null, next_attempt_at: sql<Date>`now()`, delivered_at: null })
       .where('client_id', '=', clientId)
       .where('id', '=', id)
+      .where((eb) => eb.or([eb('claim_id', 'is', null), eb('next_attempt_at', '<=', sql<Date>`now()`)]))
       .returning('id')
       .executeTakeFirst();
-    return !!res;
+    if (res) return 'requeued';
+    const exists = await this.db.selectFrom('webhook_deliveries').select('id').where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst();
+    return exists ? 'in_flight' : 'not_found';
   }
 }

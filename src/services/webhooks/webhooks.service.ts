@@ -196,9 +196,15 @@ export class WebhooksService {
     return deliveryDetailView(row);
   }
 
-  /** Re-queues any delivery (failed, delivered or pending) for an immediate attempt with a fresh retry budget. */
+  /**
+   * Re-queues any delivery (failed, delivered or pending) for an immediate attempt with a fresh retry budget;
+   * not while an attempt is under way (a second send of the same X-Webhook-Id at the same moment would
+   * defeat the receiver's de-duplication): WEBHOOK_DELIVERY_IN_PROGRESS.
+   */
   async retryDelivery(clientId: string, id: string): Promise<DeliveryDetailView> {
-    if (!isUuid(id) || !(await this.repo.requeue(clientId, id.toLowerCase()))) throw appError('WEBHOOK_LOG_NOT_FOUND');
+    const outcome = isUuid(id) ? await this.repo.requeue(clientId, id.toLowerCase()) : 'not_found';
+    if (outcome === 'not_found') throw appError('WEBHOOK_LOG_NOT_FOUND');
+    if (outcome === 'in_flight') throw appError('WEBHOOK_DELIVERY_IN_PROGRESS', undefined, undefined, { 'retry-after': '1' });
     this.dispatcher.notify();
     return this.getDelivery(clientId, id);
   }
