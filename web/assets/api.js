@@ -23,7 +23,9 @@ export const adminAuth = (token) => `Bearer ${token}`;
 /**
  * Calls the API and returns the parsed JSON body (null for 204).
  * @param {string} path e.g. '/clients/users/'
- * @param {{method?: string, auth?: string, json?: unknown, form?: FormData, query?: Record<string, unknown>, headers?: Record<string,string>, signal?: AbortSignal}} [opts]
+ * `timeoutMs`: a request without an answer by then is abandoned with the code NETWORK_TIMEOUT (a
+ * stalled connection would otherwise leave the page waiting for ever).
+ * @param {{method?: string, auth?: string, json?: unknown, form?: FormData, query?: Record<string, unknown>, headers?: Record<string,string>, signal?: AbortSignal, timeoutMs?: number}} [opts]
  * @example await api('/clients/users/', { auth: clientAuth(creds), query: { page: 2 } })
  */
 export async function api(path, opts = {}) {
@@ -43,15 +45,20 @@ export async function api(path, opts = {}) {
     const s = q.toString();
     if (s) url += `?${s}`;
   }
+  const timeout = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : null;
+  const signal = timeout && opts.signal ? AbortSignal.any([opts.signal, timeout]) : (timeout ?? opts.signal);
+  const timedOut = () => new ApiError('NETWORK_TIMEOUT', `The server did not answer within ${Math.round(opts.timeoutMs / 1000)} s.`, 0);
   let res;
+  let text;
   try {
-    res = await fetch(url, { method: opts.method ?? (body ? 'POST' : 'GET'), headers, body, signal: opts.signal });
+    res = await fetch(url, { method: opts.method ?? (body ? 'POST' : 'GET'), headers, body, signal });
+    if (res.status === 204) return null;
+    text = await res.text(); // the body can stall too
   } catch (e) {
+    if (timeout?.aborted) throw timedOut();
     if (e?.name === 'AbortError') throw e;
     throw new ApiError('NETWORK_ERROR', `The server could not be reached (${e?.message ?? e}).`, 0);
   }
-  if (res.status === 204) return null;
-  const text = await res.text();
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;

@@ -6,8 +6,8 @@ import '/app/assets/page.js';
 import { api, clientAuth } from '/app/assets/api.js';
 import { $, $$, el, busy, formValues, showError } from '/app/assets/dom.js';
 import { flag } from '/app/assets/prefs.js';
-import { t, tn, speechLang } from '/app/assets/i18n.js';
-import { explain, line, instruction } from '/app/assets/messages.js';
+import { t, tn, speechLang, lang } from '/app/assets/i18n.js';
+import { explain, line, instruction, NEXT } from '/app/assets/messages.js';
 import { loadCredentials, saveCredentials } from '/app/assets/session.js';
 import { renderDecision } from '/app/assets/decision.js';
 import { createFrameLoop } from './frame-loop.js';
@@ -22,6 +22,11 @@ const FRAME_INTERVAL_MS = 150;
 const FRAME_HINTS = new Set(['NO_FACE_DETECTED', 'MULTIPLE_FACES', 'FACE_MISMATCH', 'POOR_IMAGE_QUALITY', 'INVALID_IMAGE', 'SERVICE_BUSY', 'FRAME_RATE_EXCEEDED']);
 /** Next steps this page can act on (others are explained without a button). */
 const NEXTS = ['retry', 'restart', 'wait', 'camera', 'pin', 'signin', 'enroll'];
+/**
+ * A session request (create, frame, complete) without an answer by then ends the run with
+ * NETWORK_TIMEOUT: a stalled connection left the page showing its last instruction for ever.
+ */
+const REQUEST_TIMEOUT_MS = 15000;
 
 // ---- voice guidance toggle (persisted) ----
 const voicePref = flag('voiceGuidance', false);
@@ -129,6 +134,14 @@ async function openCamera() {
     const denied = e?.name === 'NotAllowedError' || e?.name === 'SecurityError';
     throw Object.assign(new Error(e?.message ?? String(e)), { code: denied ? 'CAMERA_DENIED' : 'CAMERA_UNAVAILABLE' });
   }
+  // A camera unplugged (or taken by the system) mid-run ends its track: stop with CAMERA_LOST instead of
+  // sending a frozen picture, or nothing, for ever.
+  const opened = stream;
+  for (const track of opened.getVideoTracks()) {
+    track.addEventListener('ended', () => {
+      if (stream === opened) fail({ code: 'CAMERA_LOST' });
+    });
+  }
   video.srcObject = stream;
   await video.play().catch(() => {});
   $('#camera-off').hidden = true;
@@ -159,6 +172,14 @@ function fail(err) {
   finish();
   const x = explain(err);
   showError(errorBox, err, { showCode: false, onNext, nexts: NEXTS });
+  // Without a usable camera, verification still has a way forward: the PIN or password.
+  if (x.code.startsWith('CAMERA_') && mode() === 'verification') {
+    const pin = el('button', { type: 'button', class: 'small secondary next-step', dataset: { next: 'pin' }, onclick: () => onNext('pin') }, NEXT.pin[lang]);
+    const row = errorBox.querySelector('.next-step')?.parentElement;
+    if (row) row.append(' ', pin);
+    else errorBox.append(el('div', {}, pin));
+  }
+  reveal(errorBox);
   // Camera problems are also written where the picture would be.
   $('#camera-off').textContent = x.code.startsWith('CAMERA_') ? `${x.text} ${x.help}` : t('Camera is off. Choose a mode and press Start.');
   guide(`error.${x.code}`, `${x.text} ${x.help}`, { urgent: true, tone: 'bad' });
@@ -182,7 +203,7 @@ async function sendOneFrame(blob) {
   showFramesSent(run?.sent ?? 0); // counted when sent, not when answered
   let r;
   try {
-    r = await api(path, { auth: auth(), form: frameForm(blob), headers: { 'x-session-token': token } });
+    r = await api(path, { auth: auth(), form: frameForm(blob), headers: { 'x-session-token': token }, timeoutMs: REQUEST_TIMEOUT_MS });
   } catch (e) {
     if (!run?.running) return false; // stopped while this frame was in flight: its answer is stale
     answers += 1;
@@ -248,7 +269,7 @@ async function onEnrollmentFrame(r) {
   // Enough good frames (and every angle, when asked): close the session into an enrollment.
   guide('saving', line('outcome.saving'), { urgent: true, tone: 'good' });
   try {
-    const done = await api('/auth/enrollment/complete/', { method: 'POST', auth: auth(), headers: { 'x-session-token': token } });
+    const done = await api('/auth/enrollment/complete/', { method: 'POST', auth: auth(), headers: { 'x-session-token': token }, timeoutMs: REQUEST_TIMEOUT_MS });
     showEnrollmentResult(done);
     finish();
     guide('enrolled', line('outcome.enrolled'), { urgent: true, tone: 'good' });
@@ -270,6 +291,7 @@ function showEnrollmentResult(d) {
   resultBox.replaceChildren(
     el('div', { class: 'card result ok', dataset: { status: d.status } }, el('div', { class: 'headline', text: t('Enrollment complete') }), el('dl', { class: 'kv' }, ...kv.flatMap(([k, v]) => [el('dt', { text: k }), v]))),
   );
+  reveal(resultBox);
 }
 
 function onAuthenticationFrame(r) {
@@ -294,6 +316,7 @@ function onAuthenticationFrame(r) {
   if (r.status === 'completed') {
     countdown.stop();
     renderDecision(resultBox, r, { technical: false });
+    reveal(resultBox);
     const who = Array.isArray(res.matches) ? res.matches.map((m) => m.name || m.user_id).join(', ') : res.user_name || res.user_id;
     finish();
     guide('authenticated', Array.isArray(res.matches) ? line('outcome.identified', { name: who }) : line('outcome.authenticated', { name: who }), { urgent: true, tone: 'good' });
@@ -316,6 +339,7 @@ function onAuthenticationFrame(r) {
     ),
   );
   finish();
+  reveal(resultBox);
   guide(`failed.${x.code}`, `${x.text} ${x.help}`, { urgent: true, tone: 'bad' });
   return false;
 }
@@ -326,7 +350,25 @@ function finish() {
   preview.classList.remove('running');
   $('#start').disabled = false;
   $('#stop').disabled = true;
+  lockSettings(false);
   closeCamera();
+}
+
+/**
+ * The mode, user and options cannot change during a run: the frames of an enrollment session sent to
+ * the authentication endpoint (mode switched mid-run) ended it with "This session has ended".
+ */
+function lockSettings(on) {
+  for (const input of settings.querySelectorAll('input')) input.disabled = on;
+}
+
+/**
+ * Scrolls `node` into view when it is not fully on screen: on a phone or at 200 % zoom the Start button,
+ * the result and the error sit below the fold, away from the preview and the guidance.
+ */
+function reveal(node) {
+  const r = node.getBoundingClientRect();
+  if (r.height && (r.top < 0 || r.bottom > innerHeight)) node.scrollIntoView({ block: r.height > innerHeight ? 'start' : 'nearest' });
 }
 
 /** What a next-step button does on this page. */
@@ -371,6 +413,10 @@ settings.addEventListener('submit', (e) => {
   }
   resetView();
   const v = formValues(settings);
+  lockSettings(true);
+  // The person must see themselves and the instruction: the preview and the guidance line, not the form.
+  const shown = preview.getBoundingClientRect();
+  if (shown.top < 0 || guidanceBox.getBoundingClientRect().bottom > innerHeight) preview.scrollIntoView({ block: 'start' });
   void busy($('#start'), null, async () => {
     guide('starting', line('guide.starting'), { urgent: true, soft: true });
     await openCamera();
@@ -378,16 +424,19 @@ settings.addEventListener('submit', (e) => {
     if (isEnrollment()) {
       session = await api('/auth/enrollment/create/', {
         auth: auth(),
+        timeoutMs: REQUEST_TIMEOUT_MS,
         json: { user_id: v.user_id, session_type: 'webcam', require_multiple_angles: $('#multi-angle').checked, guidance_enabled: true },
       });
       showEnrollProgress({ current: 0, required: session.requirements.required_frames, angles_captured: [] });
     } else {
       session = await api('/auth/authentication/create/', {
         auth: auth(),
+        timeoutMs: REQUEST_TIMEOUT_MS,
         json: { mode: mode(), ...(mode() === 'verification' ? { user_id: v.user_id } : {}), session_type: 'webcam', require_liveness: $('#require-liveness').checked },
       });
       showAttempts(session.settings?.max_attempts);
     }
+    if (!stream) throw Object.assign(new Error('camera lost'), { code: 'CAMERA_LOST' }); // unplugged while the session was created
     token = session.session_token;
     guide('look', line('guide.look'), { urgent: true, soft: true });
     if (session.liveness) showLiveness(session.liveness);
@@ -400,7 +449,10 @@ settings.addEventListener('submit', (e) => {
     .then(() => {
       // busy() re-enables Start; keep it disabled while frames are flowing.
       $('#start').disabled = Boolean(loop?.running);
-      if (!loop?.running) closeCamera();
+      if (!loop?.running) {
+        lockSettings(false);
+        closeCamera();
+      }
     });
 });
 
