@@ -36,7 +36,7 @@ export async function createSsoServices(core: Core, foundation: FoundationServic
     issuer,
     provider,
     clients: new SsoClientsService({ db, box, audit: foundation.audit }),
-    login: new SsoLoginService({ db, box, audit: foundation.audit, authentication: face.authentication, provider, log: core.log }),
+    login: new SsoLoginService({ db, box, audit: foundation.audit, authentication: face.authentication, provider, budget: foundation.sessionBudget, log: core.log }),
   };
 }
 

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Account, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { DB } from '../db/database.ts';
 import { findSsoAccount, findSsoClient, findSsoKey, insertSsoKeyIfAbsent } from '../db/repositories/sso.repository.ts';
@@ -61,6 +61,16 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
       ctx.oidc.session?.accountId && !ctx.oidc.account ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
     ),
   );
+  // login_hint makes the sign-in a face verification of that user: a session of somebody else (another user
+  // of the tenant on a shared computer) never answers for them; the hinted user signs in with their face.
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('wajah_login_hint', 'The signed-in user is not the one the application asked for', (ctx) => {
+      const hint = ctx.oidc.params?.login_hint;
+      const account = ctx.oidc.account as (Account & { externalId?: string }) | undefined;
+      if (typeof hint !== 'string' || !hint || !account) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return hint === account.accountId || hint === account.externalId ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    }),
+  );
 
   const configuration: Configuration = {
     adapter: (name: string) => new KyselyOidcAdapter(name, o.db, o.box),
@@ -101,6 +111,8 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
       if (!user || !user.is_active) return undefined;
       return {
         accountId: user.id,
+        // For the login_hint check above (not a claim source).
+        externalId: user.external_id,
         claims: () => ({ sub: user.id, external_id: user.external_id, name: user.name, ...(user.email ? { email: user.email } : {}) }),
       };
     },

@@ -96,6 +96,8 @@ function checkRedirectUri(value: string, field: string): void {
     throw appError('VALIDATION_ERROR', `body.${field} is not an absolute URL`, { field });
   }
   if (u.hash) throw appError('VALIDATION_ERROR', `body.${field} must not have a fragment`, { field });
+  // https://intranet.example.com@evil.example.net/ reads as the intranet and goes to evil.example.net.
+  if (u.username || u.password || /^[^:/?#]+:\/\/[^/?#]*@/.test(value)) throw appError('VALIDATION_ERROR', `body.${field} must not have user information (user:password@)`, { field });
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
   // An allowlist (javascript:, data: and the like have no dot): https everywhere, http only for local development, and a native app's private-use
   // scheme named by a reverse domain name (RFC 8252 §7.1: com.example.app:/callback). Everything else

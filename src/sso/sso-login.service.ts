@@ -21,6 +21,7 @@ import {
 } from '../db/repositories/sso.repository.ts';
 import { SSO_SCOPES } from './provider.ts';
 import type { SecretBox } from './secret-box.ts';
+import type { SessionBudget } from '../services/session-budget.service.ts';
 
 type Raw = { req: IncomingMessage; res: ServerResponse };
 
@@ -50,6 +51,20 @@ const SESSION_ENDED: ReadonlySet<ErrorCode> = new Set(['SESSION_EXPIRED']);
 /** Another request of this sign-in already ended or replaced the session: it decides, this one only reports. */
 const SESSION_GONE: ReadonlySet<ErrorCode> = new Set(['SESSION_COMPLETED', 'SESSION_NOT_FOUND']);
 
+/** The longest login_hint that can name a user: an external id's maximum length (users.schemas.ts). */
+const MAX_HINT = 255;
+
+interface SsoLoginDeps {
+  db: DB;
+  box: SecretBox;
+  audit: AuditService;
+  authentication: AuthenticationService;
+  provider: Provider;
+  /** The tier's frames-per-second budget of a face session, as for the API's and WebSocket's sessions. */
+  budget: Pick<SessionBudget, 'frame'>;
+  log: { warn(m: string): void };
+}
+
 /**
  * Face login for an OIDC interaction. The interaction cookie (set by the provider, path
  * /oidc/interaction/<uid>) is the browser's only credential: the Wajah authentication session is
@@ -58,10 +73,8 @@ const SESSION_GONE: ReadonlySet<ErrorCode> = new Set(['SESSION_COMPLETED', 'SESS
  * the session's own decision, and finishes the interaction with the user's uuid as accountId.
  */
 export class SsoLoginService {
-  private readonly d: { db: DB; box: SecretBox; audit: AuditService; authentication: AuthenticationService; provider: Provider; log: { warn(m: string): void } };
-  constructor(
-    d: { db: DB; box: SecretBox; audit: AuditService; authentication: AuthenticationService; provider: Provider; log: { warn(m: string): void } },
-  ) {
+  private readonly d: SsoLoginDeps;
+  constructor(d: SsoLoginDeps) {
     this.d = d;
   }
 
@@ -88,9 +101,11 @@ export class SsoLoginService {
     const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : null;
     let userId: string | null = null;
     if (hint) {
-      // login_hint is looked up in the relying party's own tenant only.
-      const user = await findFaceUser(this.d.db, rp.client_id, hint);
-      if (!user || !user.is_active) return this.#deny(raw, { client_id: rp.client_id, sso_client_id: rp.id }, uid, 'This user cannot sign in here', { login_hint: hint });
+      // login_hint is looked up in the relying party's own tenant only. Anyone can send one: a hint longer
+      // than any external id names nobody, and the audit keeps at most that much of it.
+      const user = hint.length <= MAX_HINT ? await findFaceUser(this.d.db, rp.client_id, hint) : undefined;
+      const audited = hint.length <= MAX_HINT ? { login_hint: hint } : { login_hint: hint.slice(0, MAX_HINT), login_hint_length: hint.length };
+      if (!user || !user.is_active) return this.#deny(raw, { client_id: rp.client_id, sso_client_id: rp.id }, uid, 'This user cannot sign in here', audited);
       userId = user.id;
     }
     await insertSsoLoginIfAbsent(this.d.db, { uid, client_id: rp.client_id, sso_client_id: rp.id, user_id: userId, expires_at: new Date(details.exp * 1000) });
@@ -145,14 +160,22 @@ export class SsoLoginService {
     const login = await this.#login(uid);
     if (login.status !== 'active') throw appError('SSO_LOGIN_FINISHED');
     if (!login.session_id || !login.session_token_ciphertext) throw appError('SESSION_NOT_FOUND', 'Start the face session first');
+    // Deleting the application stops its sign-ins at once, also one whose face session already runs: no
+    // more engine work for it, and no success audited for an application that can no longer get a code.
+    if (!(await findSsoClient(this.d.db, login.sso_client_id))) return this.#deny(raw, login, uid, 'The application is no longer registered');
     const tenant = await this.#tenant(login.client_id);
     const token = this.d.box.open(login.session_token_ciphertext, `sso-login:${uid}`).toString('utf8');
+    // Each frame runs the vision engine: the session's frames per second are capped by the tenant's tier
+    // (FRAME_RATE_EXCEEDED, 429), like every other face session; the page slows down and goes on.
+    await this.d.budget.frame(tenant, token);
     let out: SessionAnswer;
     try {
       out = (await this.d.authentication.processFrame(tenant, token, image, meta)) as SessionAnswer;
     } catch (e) {
       if (!isAppError(e)) throw e;
-      if (FRAME_ERRORS.has(e.code) || SESSION_GONE.has(e.code)) throw e;
+      // A server-side failure (the engine unavailable, an internal error) is this frame's, not the person's:
+      // the sign-in stays open (the page may send the frame again or the person cancel).
+      if (FRAME_ERRORS.has(e.code) || SESSION_GONE.has(e.code) || e.statusCode >= 500) throw e;
       if (SESSION_ENDED.has(e.code)) return this.#sessionFailed(raw, uid, login.session_id, `The face session ended (${e.code})`);
       // NOT_ENROLLED, MODEL_MISMATCH, USER_NOT_FOUND…: no attempt can succeed.
       return this.#finish(raw, uid, login.session_id, null, `Face authentication is not possible for this user (${e.code})`);

@@ -12,7 +12,9 @@ const $ = (s) => document.querySelector(s);
 const base = location.pathname.replace(/\/$/, '');
 // Challenges and problems are said in words from the message table (web/assets/messages.js).
 const CHALLENGES = { get: (c) => instruction(c) };
-const FRAME_HINTS = new Set(['NO_FACE_DETECTED', 'MULTIPLE_FACES', 'POOR_IMAGE_QUALITY', 'FACE_MISMATCH', 'SERVICE_BUSY']);
+// Problems of one frame: the server keeps the sign-in open, so the loop says what to do and goes on
+// (a frame sent too fast or a face engine briefly away included).
+const FRAME_HINTS = new Set(['NO_FACE_DETECTED', 'MULTIPLE_FACES', 'POOR_IMAGE_QUALITY', 'FACE_MISMATCH', 'SERVICE_BUSY', 'SERVICE_UNAVAILABLE', 'FRAME_RATE_EXCEEDED']);
 const hint = (code) => `${explain(code).text} ${explain(code).help}`;
 
 const video = $('#video');

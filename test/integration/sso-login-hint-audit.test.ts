@@ -1,0 +1,50 @@
+// docs/sso.md: a refused login_hint is audited (`sso.login.denied`, details.login_hint). Anyone can open a
+// sign-in with a registered client_id and any hint, and the hint went into the tenant's audit log whole: a
+// 30,000-character hint wrote 30 KB of the caller's text per request. An external id has at most 255
+// characters (docs/foundation.md), so a longer hint names nobody: it is refused without a lookup and audited
+// cut to 255 characters, with its length.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { useTestApp } from '../helpers/app.ts';
+import { as, createClient } from '../helpers/foundation.ts';
+
+describe('SSO: a refused login_hint in the audit log [pglite]', () => {
+  const t = useTestApp('pglite', { env: { WAJAH_MASTER_KEY: 'a'.repeat(64) } });
+
+  test('an overlong hint is refused (access_denied) and audited at most 255 characters long', async () => {
+    const { app, container } = t();
+    const c = await createClient(app, { tier: 'enterprise' });
+    const redirectUri = 'https://rp.example.com/cb';
+    const rp = await as(app, c, { method: 'POST', url: '/api/sso/clients/', payload: { name: 'RP', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' } });
+    assert.equal(rp.statusCode, 201, rp.body);
+    const signIn = async (hint: string) => {
+      const jar = new Map<string, string>();
+      const send = async (url: string) => {
+        const res = await app.inject({ method: 'GET', url, headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+        const set = res.headers['set-cookie'];
+        for (const s of Array.isArray(set) ? set : set ? [set] : []) {
+          const [pair] = s.split(';');
+          const i = pair.indexOf('=');
+          jar.set(pair.slice(0, i), pair.slice(i + 1));
+        }
+        return res;
+      };
+      const auth = await send(`/oidc/auth?${new URLSearchParams({ client_id: rp.json().client_id, redirect_uri: redirectUri, response_type: 'code', scope: 'openid', state: 'st', login_hint: hint, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`);
+      assert.equal(auth.statusCode, 303, auth.body);
+      const page = await send(String(auth.headers.location));
+      assert.equal(page.statusCode, 303, 'no sign-in page for a hint that names nobody');
+      const back = await send(new URL(String(page.headers.location)).pathname);
+      assert.equal(new URL(String(back.headers.location)).searchParams.get('error'), 'access_denied');
+    };
+    await signIn('X'.repeat(30_000));
+    await signIn('NOBODY');
+    await container.foundation.audit.flush();
+    const rows = await container.database.db.selectFrom('audit_logs').select(['details']).where('client_id', '=', c.client_id).where('action', '=', 'sso.login.denied').orderBy('created_at').execute();
+    assert.equal(rows.length, 2);
+    const [long, short] = rows.map((r) => (typeof r.details === 'string' ? JSON.parse(r.details) : r.details) as { login_hint: string; login_hint_length?: number });
+    assert.ok(long.login_hint.length <= 255, `audited hint of ${long.login_hint.length} characters`);
+    assert.equal(long.login_hint_length, 30_000);
+    assert.ok(JSON.stringify(long).length < 1000, `audit details of ${JSON.stringify(long).length} characters`);
+    assert.equal(short.login_hint, 'NOBODY', 'a hint of a normal length is audited as it was sent');
+  });
+});
