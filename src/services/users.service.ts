@@ -334,7 +334,12 @@ export class UsersService {
         throw e;
       }
     }
-    void this.audit.record({ clientId, category: 'data_access', action: 'user.exported', actor: actorOf(by), target: user.id, ip: by.ip ?? null });
+    // The export carries face data (the decrypted embeddings): its access is written to the audit log before the
+    // data leaves, in its own transaction, as a review photo's is (S2). Queued, the entry was lost when the process
+    // stopped within the flush interval, and a failed write did not stop the export.
+    await this.db.transaction().execute((trx) =>
+      this.audit.record({ clientId, category: 'data_access', action: 'user.exported', actor: actorOf(by), target: user.id, ip: by.ip ?? null }, trx),
+    );
     return JSON.parse(JSON.stringify(out)) as UserExportData;
   }
 
