@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { useTestApp } from '../helpers/app.ts';
 import { as, createClient } from '../helpers/foundation.ts';
 import { multipart } from '../helpers/face-fixtures.ts';
+import { Browser, authorizeUrl } from '../helpers/sso-browser.ts';
 import { testDataDir } from '../../src/config/env.ts';
 
 describe('SSO sign-in while the face engine is unavailable [pglite]', () => {
@@ -23,26 +24,16 @@ describe('SSO sign-in while the face engine is unavailable [pglite]', () => {
     const redirectUri = 'https://rp.example.com/cb';
     const rp = await as(app, c, { method: 'POST', url: '/api/sso/clients/', payload: { name: 'RP', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' } });
     assert.equal(rp.statusCode, 201, rp.body);
-    const jar = new Map<string, string>();
-    const send = async (method: 'GET' | 'POST', url: string, body?: { payload: Buffer; headers: Record<string, string> }) => {
-      const res = await app.inject({ method, url, headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(body?.headers ?? {}) }, ...(body ? { payload: body.payload } : {}) });
-      const set = res.headers['set-cookie'];
-      for (const s of Array.isArray(set) ? set : set ? [set] : []) {
-        const [pair] = s.split(';');
-        const i = pair.indexOf('=');
-        jar.set(pair.slice(0, i), pair.slice(i + 1));
-      }
-      return res;
-    };
-    const auth = await send('GET', `/oidc/auth?${new URLSearchParams({ client_id: rp.json().client_id, redirect_uri: redirectUri, response_type: 'code', scope: 'openid', state: 'st', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`);
+    const br = new Browser(app);
+    const auth = await br.request('GET', authorizeUrl(rp.json().client_id, { redirectUri, scope: 'openid', state: 'st', challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' }));
     assert.equal(auth.statusCode, 303, auth.body);
     const page = String(auth.headers.location);
-    assert.equal((await send('GET', page)).statusCode, 200);
-    assert.equal((await send('POST', `${page}/start`)).statusCode, 200);
+    assert.equal((await br.request('GET', page)).statusCode, 200);
+    assert.equal((await br.request('POST', `${page}/start`)).statusCode, 200);
 
     const frame = await multipart([{ name: 'frame', value: fs.readFileSync(path.join(testDataDir(), 'no_face/skimage_coffee.png')) }]);
     for (let i = 0; i < 2; i++) {
-      const res = await send('POST', `${page}/frame`, frame);
+      const res = await br.request('POST', `${page}/frame`, frame);
       assert.equal(res.statusCode, 503, `frame ${i}: ${res.statusCode} ${res.body}`);
       assert.equal(res.json().code, 'SERVICE_UNAVAILABLE', res.body);
     }
@@ -50,7 +41,7 @@ describe('SSO sign-in while the face engine is unavailable [pglite]', () => {
     const denied = await container.database.db.selectFrom('audit_logs').select('action').where('action', '=', 'sso.login.denied').execute();
     assert.equal(denied.length, 0, 'no denial audited for a server-side failure');
     // The person can still cancel: the sign-in was never decided.
-    const cancel = await send('POST', `${page}/cancel`);
+    const cancel = await br.request('POST', `${page}/cancel`);
     assert.equal(cancel.statusCode, 200, cancel.body);
     assert.equal(cancel.json().status, 'denied');
   });

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { useTestApp } from '../helpers/app.ts';
 import { as, createClient } from '../helpers/foundation.ts';
 import { multipart } from '../helpers/face-fixtures.ts';
+import { Browser, authorizeUrl } from '../helpers/sso-browser.ts';
 import { testDataDir } from '../../src/config/env.ts';
 
 describe('SSO sign-in frames are held to the tier\'s frames per second [pglite]', () => {
@@ -20,28 +21,18 @@ describe('SSO sign-in frames are held to the tier\'s frames per second [pglite]'
     const redirectUri = 'https://rp.example.com/cb';
     const rp = await as(app, c, { method: 'POST', url: '/api/sso/clients/', payload: { name: 'RP', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' } });
     assert.equal(rp.statusCode, 201, rp.body);
-    const jar = new Map<string, string>();
-    const send = async (method: 'GET' | 'POST', url: string, body?: { payload: Buffer; headers: Record<string, string> }) => {
-      const res = await app.inject({ method, url, headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(body?.headers ?? {}) }, ...(body ? { payload: body.payload } : {}) });
-      const set = res.headers['set-cookie'];
-      for (const s of Array.isArray(set) ? set : set ? [set] : []) {
-        const [pair] = s.split(';');
-        const i = pair.indexOf('=');
-        jar.set(pair.slice(0, i), pair.slice(i + 1));
-      }
-      return res;
-    };
-    const auth = await send('GET', `/oidc/auth?${new URLSearchParams({ client_id: rp.json().client_id, redirect_uri: redirectUri, response_type: 'code', scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`);
+    const br = new Browser(app);
+    const auth = await br.request('GET', authorizeUrl(rp.json().client_id, { redirectUri, scope: 'openid', challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' }));
     assert.equal(auth.statusCode, 303, auth.body);
     const page = String(auth.headers.location);
-    assert.equal((await send('GET', page)).statusCode, 200);
-    const started = await send('POST', `${page}/start`);
+    assert.equal((await br.request('GET', page)).statusCode, 200);
+    const started = await br.request('POST', `${page}/start`);
     assert.equal(started.statusCode, 200, started.body);
 
     // A picture without a face: each frame is looked at by the engine and the session goes on.
     const frame = await multipart([{ name: 'frame', value: fs.readFileSync(path.join(testDataDir(), 'no_face/skimage_coffee.png')) }]);
     // 60 at once: even on a loaded machine they arrive within a few seconds, far above 10 a second.
-    const answers = await Promise.all(Array.from({ length: 60 }, () => send('POST', `${page}/frame`, frame)));
+    const answers = await Promise.all(Array.from({ length: 60 }, () => br.request('POST', `${page}/frame`, frame)));
     const limited = answers.filter((r) => r.statusCode === 429);
     assert.ok(limited.length > 0, `60 frames at once to a basic-tier sign-in: ${answers.map((r) => r.statusCode).join(',')}`);
     for (const r of limited) {
@@ -51,7 +42,7 @@ describe('SSO sign-in frames are held to the tier\'s frames per second [pglite]'
     for (const r of answers.filter((a) => a.statusCode !== 429)) assert.ok([200, 400, 422, 503].includes(r.statusCode), `${r.statusCode} ${r.body}`);
     // Refused frames end nothing: after a pause the sign-in takes frames again.
     await new Promise((resolve) => setTimeout(resolve, 1200));
-    const later = await send('POST', `${page}/frame`, frame);
+    const later = await br.request('POST', `${page}/frame`, frame);
     assert.notEqual(later.statusCode, 429, later.body);
     assert.notEqual(later.json().status, 'denied', later.body);
   });

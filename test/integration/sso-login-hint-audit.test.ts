@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useTestApp } from '../helpers/app.ts';
 import { as, createClient } from '../helpers/foundation.ts';
+import { Browser, authorizeUrl } from '../helpers/sso-browser.ts';
 
 describe('SSO: a refused login_hint in the audit log [pglite]', () => {
   const t = useTestApp('pglite', { env: { WAJAH_MASTER_KEY: 'a'.repeat(64) } });
@@ -18,22 +19,12 @@ describe('SSO: a refused login_hint in the audit log [pglite]', () => {
     const rp = await as(app, c, { method: 'POST', url: '/api/sso/clients/', payload: { name: 'RP', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' } });
     assert.equal(rp.statusCode, 201, rp.body);
     const signIn = async (hint: string) => {
-      const jar = new Map<string, string>();
-      const send = async (url: string) => {
-        const res = await app.inject({ method: 'GET', url, headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
-        const set = res.headers['set-cookie'];
-        for (const s of Array.isArray(set) ? set : set ? [set] : []) {
-          const [pair] = s.split(';');
-          const i = pair.indexOf('=');
-          jar.set(pair.slice(0, i), pair.slice(i + 1));
-        }
-        return res;
-      };
-      const auth = await send(`/oidc/auth?${new URLSearchParams({ client_id: rp.json().client_id, redirect_uri: redirectUri, response_type: 'code', scope: 'openid', state: 'st', login_hint: hint, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`);
+      const br = new Browser(app);
+      const auth = await br.request('GET', authorizeUrl(rp.json().client_id, { redirectUri, scope: 'openid', state: 'st', loginHint: hint, challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' }));
       assert.equal(auth.statusCode, 303, auth.body);
-      const page = await send(String(auth.headers.location));
+      const page = await br.request('GET', String(auth.headers.location));
       assert.equal(page.statusCode, 303, 'no sign-in page for a hint that names nobody');
-      const back = await send(new URL(String(page.headers.location)).pathname);
+      const back = await br.request('GET', new URL(String(page.headers.location)).pathname);
       assert.equal(new URL(String(back.headers.location)).searchParams.get('error'), 'access_denied');
     };
     await signIn('X'.repeat(30_000));

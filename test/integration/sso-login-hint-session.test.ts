@@ -7,31 +7,11 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, multipart, postForm } from '../helpers/face-fixtures.ts';
+import { Browser, HOST, REDIRECT, authorizeUrl } from '../helpers/sso-browser.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
-
-const HOST = 'localhost:8000';
-const REDIRECT = 'https://rp.example.com/callback';
-
-function browser(app: FastifyInstance) {
-  const jar = new Map<string, string>();
-  return async (method: 'GET' | 'POST', url: string, body?: { payload: Buffer; headers: Record<string, string> }) => {
-    const u = new URL(url, `http://${HOST}`);
-    const res = await app.inject({ method, url: u.pathname + u.search, headers: { host: HOST, cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(body?.headers ?? {}) }, ...(body ? { payload: body.payload } : {}) });
-    const set = res.headers['set-cookie'];
-    for (const s of Array.isArray(set) ? set : set ? [set] : []) {
-      const [pair, ...attrs] = s.split(';');
-      const i = pair.indexOf('=');
-      const expired = attrs.some((a) => /expires=thu, 01 jan 1970/i.test(a.trim()));
-      if (expired || !pair.slice(i + 1)) jar.delete(pair.slice(0, i));
-      else jar.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-    return res;
-  };
-}
 
 describe('SSO: login_hint of another user than the SSO session\'s [pglite]', () => {
   const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
@@ -53,22 +33,21 @@ describe('SSO: login_hint of another user than the SSO session\'s [pglite]', () 
     assert.equal(created.statusCode, 201, created.body);
     const rpId = created.json().client_id as string;
     const challenge = crypto.createHash('sha256').update('v'.repeat(43)).digest('base64url');
-    const authorize = (hint?: string) =>
-      `/oidc/auth?${new URLSearchParams({ client_id: rpId, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 'st', nonce: 'nn', code_challenge: challenge, code_challenge_method: 'S256', ...(hint ? { login_hint: hint } : {}) })}`;
-    const send = browser(app);
+    const authorize = (hint?: string) => authorizeUrl(rpId, { scope: 'openid', state: 'st', nonce: 'nn', challenge, loginHint: hint });
+    const br = new Browser(app);
 
     // AOC signs in with their face (verification of the hinted AOC): the browser now holds an SSO session.
-    const first = await send('GET', authorize('AOC'));
+    const first = await br.request('GET', authorize('AOC'));
     assert.equal(first.statusCode, 303, first.body);
     const page = String(first.headers.location);
     assert.match(page, /\/oidc\/interaction\//);
-    assert.equal((await send('GET', page)).statusCode, 200);
-    assert.equal((await send('POST', `${page}/start`)).statusCode, 200);
+    assert.equal((await br.request('GET', page)).statusCode, 200);
+    assert.equal((await br.request('POST', `${page}/start`)).statusCode, 200);
     let done: Record<string, any> = {};
     // A slow machine can run out a challenge's 20 s: the page's retry starts the video again.
     for (let attempt = 0; attempt < 3 && done.status !== 'completed' && done.status !== 'denied'; attempt++) {
       for (const f of headturn.filter((_, i) => i > 0 && i % 2 === 0)) {
-        const res = await send('POST', `${page}/frame`, await multipart([{ name: 'frame', value: f }]));
+        const res = await br.request('POST', `${page}/frame`, await multipart([{ name: 'frame', value: f }]));
         assert.equal(res.statusCode, 200, res.body);
         done = res.json();
         if (done.status !== 'processing') break;
@@ -76,17 +55,17 @@ describe('SSO: login_hint of another user than the SSO session\'s [pglite]', () 
     }
     assert.equal(done.status, 'completed', JSON.stringify(done));
     let next = done.redirect_to as string;
-    for (let i = 0; i < 5 && next.startsWith(`http://${HOST}`); i++) next = String((await send('GET', next)).headers.location);
+    for (let i = 0; i < 5 && next.startsWith(`http://${HOST}`); i++) next = String((await br.request('GET', next)).headers.location);
     assert.ok(new URL(next).searchParams.get('code'), next);
 
     // Same browser, a hint for somebody else: not EMP002's code, nor AOC's, but the face sign-in page.
-    const other = await send('GET', authorize('EMP002'));
+    const other = await br.request('GET', authorize('EMP002'));
     assert.equal(other.statusCode, 303, other.body);
     assert.match(String(other.headers.location), /\/oidc\/interaction\//, `a hint for another user is answered with a code of the session's user: ${other.headers.location}`);
 
     // A hint for the session's own user, by external id or uuid, and no hint: single sign-on as before.
     for (const hint of ['AOC', aocId, undefined]) {
-      const again = await send('GET', authorize(hint));
+      const again = await br.request('GET', authorize(hint));
       assert.equal(again.statusCode, 303, again.body);
       const to = new URL(String(again.headers.location), `http://${HOST}`);
       assert.equal(to.origin + to.pathname, REDIRECT, `hint ${hint}: ${to.href}`);

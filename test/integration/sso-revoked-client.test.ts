@@ -6,27 +6,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, multipart, postForm } from '../helpers/face-fixtures.ts';
+import { Browser, REDIRECT, authorizeUrl } from '../helpers/sso-browser.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
-
-const REDIRECT = 'https://rp.example.com/callback';
-
-function browser(app: FastifyInstance) {
-  const jar = new Map<string, string>();
-  return async (method: 'GET' | 'POST', url: string, body?: { payload: Buffer; headers: Record<string, string> }) => {
-    const res = await app.inject({ method, url, headers: { host: 'localhost:8000', cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '), ...(body?.headers ?? {}) }, ...(body ? { payload: body.payload } : {}) });
-    const set = res.headers['set-cookie'];
-    for (const s of Array.isArray(set) ? set : set ? [set] : []) {
-      const [pair] = s.split(';');
-      const i = pair.indexOf('=');
-      jar.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-    return res;
-  };
-}
 
 describe('SSO: an application deleted during a face sign-in [pglite]', () => {
   const t = useTestApp('pglite', { engine: true, env: { WAJAH_MASTER_KEY: TEST_MASTER_KEY } });
@@ -47,12 +31,12 @@ describe('SSO: an application deleted during a face sign-in [pglite]', () => {
     assert.equal(created.statusCode, 201, created.body);
     const rpId = created.json().client_id as string;
 
-    const send = browser(app);
-    const auth = await send('GET', `/oidc/auth?${new URLSearchParams({ client_id: rpId, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 'st', login_hint: 'AOC', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`);
+    const br = new Browser(app);
+    const auth = await br.request('GET', authorizeUrl(rpId, { scope: 'openid', state: 'st', loginHint: 'AOC', challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' }));
     assert.equal(auth.statusCode, 303, auth.body);
     const page = String(auth.headers.location);
-    assert.equal((await send('GET', page)).statusCode, 200);
-    assert.equal((await send('POST', `${page}/start`)).statusCode, 200);
+    assert.equal((await br.request('GET', page)).statusCode, 200);
+    assert.equal((await br.request('POST', `${page}/start`)).statusCode, 200);
 
     // The tenant deletes the application while the person is in front of the camera.
     const del = await app.inject({ method: 'DELETE', url: `/api/sso/clients/${rpId}/`, headers: { authorization: tenant.auth } });
@@ -61,7 +45,7 @@ describe('SSO: an application deleted during a face sign-in [pglite]', () => {
     let last: Record<string, any> = {};
     let frames = 0;
     for (const f of headturn.filter((_, i) => i > 0 && i % 2 === 0)) {
-      const res = await send('POST', `${page}/frame`, await multipart([{ name: 'frame', value: f }]));
+      const res = await br.request('POST', `${page}/frame`, await multipart([{ name: 'frame', value: f }]));
       frames += 1;
       last = res.json();
       if (res.statusCode !== 200 || last.status !== 'processing') break;

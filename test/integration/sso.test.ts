@@ -4,75 +4,20 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { backendNames } from '../helpers/backends.ts';
 import { ADMIN_TOKEN, useTestApp } from '../helpers/app.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { createContainer } from '../../src/container.ts';
 import { buildApp } from '../../src/app.ts';
-import { TEST_MASTER_KEY, createTenant, createUser, multipart, postForm, type Tenant } from '../helpers/face-fixtures.ts';
+import { TEST_MASTER_KEY, createTenant, createUser, postForm, type Tenant } from '../helpers/face-fixtures.ts';
+import { Browser, HOST, REDIRECT, authorizeUrl, pkce } from '../helpers/sso-browser.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
 
 const video = (name: string) => readMjpegFrames(path.join(testDataDir(), 'video/fakecam', name));
-const HOST = 'localhost:8000';
 const ISSUER = 'http://localhost:8000/oidc';
-const REDIRECT = 'https://rp.example.com/callback';
-
-/** The browser side of the flow: a cookie jar (names are unique across the provider's paths). */
-class Browser {
-  readonly cookies = new Map<string, string>();
-  private readonly app: FastifyInstance;
-  constructor(app: FastifyInstance) {
-    this.app = app;
-  }
-
-  async request(method: 'GET' | 'POST', url: string, body?: { payload: Buffer; headers: Record<string, string> }): Promise<LightMyRequestResponse> {
-    const u = new URL(url, `http://${HOST}`);
-    const res = await this.app.inject({
-      method,
-      url: u.pathname + u.search,
-      headers: { host: HOST, cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(body?.headers ?? {}) },
-      ...(body ? { payload: body.payload } : {}),
-    });
-    const set = res.headers['set-cookie'];
-    for (const c of Array.isArray(set) ? set : set ? [set] : []) {
-      const [pair, ...attrs] = c.split(';');
-      const i = pair.indexOf('=');
-      const name = pair.slice(0, i).trim();
-      const value = pair.slice(i + 1).trim();
-      const expired = attrs.some((a) => /expires=thu, 01 jan 1970/i.test(a.trim()) || /^max-age=0$/i.test(a.trim()));
-      if (expired || !value) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return res;
-  }
-
-  async frame(uid: string, bytes: Buffer) {
-    return this.request('POST', `/oidc/interaction/${uid}/frame`, await multipart([{ name: 'frame', value: bytes }]));
-  }
-}
-
-const pkce = () => {
-  const verifier = crypto.randomBytes(32).toString('base64url');
-  return { verifier, challenge: crypto.createHash('sha256').update(verifier).digest('base64url') };
-};
-
-function authorizeUrl(clientId: string, p: { challenge: string; state: string; nonce: string; loginHint?: string; redirectUri?: string; scope?: string }) {
-  const q = new URLSearchParams({
-    client_id: clientId,
-    redirect_uri: p.redirectUri ?? REDIRECT,
-    response_type: 'code',
-    scope: p.scope ?? 'openid profile email',
-    state: p.state,
-    nonce: p.nonce,
-    code_challenge: p.challenge,
-    code_challenge_method: 'S256',
-    ...(p.loginHint ? { login_hint: p.loginHint } : {}),
-  });
-  return `/oidc/auth?${q}`;
-}
 
 async function registerRp(app: FastifyInstance, tenant: Tenant, body: Record<string, unknown> = {}) {
   const res = await app.inject({
