@@ -8,12 +8,12 @@ import { appError, isAppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
-import { LIVENESS_TUNING, applyLivenessFrame, expireLiveness, livenessDone, livenessResult, newLiveness, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
+import { LIVENESS_TUNING, applyLivenessFrame, currentChallenge, expireLiveness, livenessDone, livenessResult, newLiveness, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
 import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type CreateAuthInput, type Decision } from './authentication.params.ts';
 import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, seconds } from './authentication.response.ts';
 import { recordFailure, writeOutcome } from './authentication.outcome.ts';
 import { findFaceUser, findFaceUserWithTemplates, loadUserTemplates, type FaceUser, type StoredTemplate } from '../db/repositories/templates.repository.ts';
-import { holdDecision, resumeDecision, type HeldDecision } from './authentication.held.ts';
+import { addPerformers, addVote, backedByVotes, holdDecision, performedBy, resumeDecision, type HeldDecision, type IdentityVotes } from './authentication.held.ts';
 import type { SecurityMonitor } from './security-monitor.service.ts';
 
 // Callers import these from here (the service's public surface).
@@ -32,6 +32,12 @@ interface AuthState {
   model: string | null;
   /** Liveness sessions: the best decision among the confirmed frames so far (ids and scores only). */
   best?: HeldDecision | null;
+  /** Liveness sessions: whom the counted frames were recognised as (the held decision must agree, backedByVotes). */
+  votes?: IdentityVotes | null;
+  /** Liveness sessions: the users every frame carrying a challenge's evidence showed at SAME_PERSON_CONFIDENCE (performedBy). */
+  performers?: string[] | null;
+  /** The users the previous counted frame showed at SAME_PERSON_CONFIDENCE (its half of a change's evidence). */
+  shown?: string[] | null;
 }
 
 /**
@@ -171,6 +177,7 @@ export class AuthenticationService {
         const prev = state.thumb ? this.d.vault.openSessionBytes(client.id, locked.id, 'thumb', state.thumb).subarray(0, face.signals.faceThumb.length) : null;
         // The turn's reference landmarks are face geometry: sealed at rest like the thumbnail.
         const refShape = state.shape ? Array.from(this.d.vault.openSessionVector(client.id, locked.id, 'shape', state.shape)) : null;
+        const before = { met: state.liveness.completed.length, closed: state.liveness.eyeClosed, down: state.liveness.nodDown };
         state.liveness = applyLivenessFrame(
           { ...state.liveness, refShape },
           {
@@ -208,6 +215,18 @@ export class AuthenticationService {
         // The decision is taken on the session's best-matching confirmed frame, not necessarily the
         // last one (a head-turn challenge completes on a turned face, where recognition is weakest).
         if (!state.best || (decision.confidence ?? -1) > (state.best.confidence ?? -1)) state.best = holdDecision(decision);
+        // ...and it must be whom most counted frames show (backedByVotes), not one frame slipped in.
+        state.votes = addVote(state.votes, decision);
+        // A frame that carries a challenge's evidence (the reference a turn, nod or smile is measured from, a
+        // blink's closing, a nod's way down, the frame that met it), and the frame before it (a closing is a
+        // change from that frame: an accomplice's open eyes followed by the victim's photo read as one): the
+        // decided user must be whom they show (performedBy).
+        const l = state.liveness;
+        const shown = await this.#performers(client, params, decision, face, modelId);
+        const changed = l.completed.length > before.met || (l.eyeClosed && !before.closed) || (l.nodDown && !before.down);
+        if (changed || (l.refFrame === l.frames && currentChallenge(l) !== 'blink')) state.performers = addPerformers(state.performers, shown);
+        if (changed && state.shown) state.performers = addPerformers(state.performers, state.shown);
+        state.shown = shown;
         if (!livenessDone(state.liveness)) {
           return {
             state: { ...state },
@@ -224,12 +243,15 @@ export class AuthenticationService {
         }
         liveness = livenessResult(state.liveness, params.liveness_threshold);
         // Users are read again: one deactivated or deleted while the challenges ran is not recognised.
-        if (state.best) decision = await resumeDecision(trx, client.id, state.best, claimed);
+        if (state.best) decision = performedBy(backedByVotes(await resumeDecision(trx, client.id, state.best, claimed), state.votes), state.performers);
         state.thumb = null;
         state.shape = null;
         state.planar = null;
         state.anchor = null;
         state.best = null;
+        state.votes = null;
+        state.performers = null;
+        state.shown = null;
         if (!liveness.passed) {
           const attempts = state.attempts + 1;
           // A face that failed liveness learns nothing about whom it matches: no confidence, no identification
@@ -447,11 +469,25 @@ export class AuthenticationService {
     });
   }
 
+  /**
+   * The users a counted liveness frame shows, at SAME_PERSON_CONFIDENCE (a turned face scores lower than the
+   * decision needs): verification, the claimed user when its confidence reaches it; identification, the
+   * gallery's users that do (the nearest PERFORMER_HITS; one in-memory search per frame).
+   */
+  async #performers(client: ClientContext, params: AuthParams, decision: Decision, face: AnalyzedFace, modelId: string): Promise<string[]> {
+    if (params.mode === 'verification') return decision.user && (decision.confidence ?? -1) >= SAME_PERSON_CONFIDENCE ? [decision.user.id] : [];
+    const hits = await this.d.gallery.search(client.id, modelId, face.embedding!, Math.max(PERFORMER_HITS, params.max_results), -1);
+    return hits.filter((h) => this.d.calibration.confidence(h.cosine, modelId) >= SAME_PERSON_CONFIDENCE).map((h) => h.userId);
+  }
+
   /** Exposed for the expiry path of liveness (a challenge that timed out between frames). */
   static expire(state: LivenessState, now: number): LivenessState {
     return expireLiveness(state, now);
   }
 }
+
+/** How many of the gallery's nearest users a challenge's frame is checked against (performers). */
+const PERFORMER_HITS = 50;
 
 /** A liveness frame answered `processing` without being applied (the session state is left as it was). */
 function notCounted(face: AnalyzedFace, liveness: LivenessState, started: number, feedback: { message: string; suggestions: string[] }) {

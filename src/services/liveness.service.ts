@@ -10,8 +10,10 @@
  *   BLINK_REOPEN × baseline;
  * - blink also needs the head still (yaw within BLINK_MAX_YAW between closing and reopening);
  * - head_movement: |yaw − yaw of the challenge's first frame| ≥ TURN_DEG; turn_left/turn_right: the same,
- *   and the head ends up TURN_DEG to that side of the session's first (frontal) frame, so coming back from
- *   the other side is not a turn and a recording that turns the other way first fails the issued order; and the
+ *   and the head ends up TURN_DEG to that side of the session's first frontal frame (yaw inside the 'front'
+ *   pose bucket, |yaw| < 15°; before one is seen neither turn is met), so coming back from the other side is
+ *   not a turn, even in a recording that starts turned, and a recording that turns the other way first fails
+ *   the issued order; and the
  *   turn is 3-D: the nose tip left the plane homography of the eye corners, mouth corners, chin and forehead
  *   by at least PARALLAX_K × sin|Δyaw| eye widths, toward the turn (noseParallax: a flat picture moved,
  *   rotated or perspective-warped keeps every point on one homography);
@@ -34,8 +36,10 @@
  *   let s = newLiveness(['blink', 'head_movement'], 10_000, Date.now());
  *   s = applyLivenessFrame(s, frame, prevThumb); livenessResult(s, 0.7).passed
  */
+import crypto from 'node:crypto';
 import { bandChanges, thumbnailChange } from '../vision/liveness-signals/signals.ts';
 import { noseParallax } from '../vision/liveness-signals/parallax.ts';
+import { QUALITY } from '../vision/quality/quality.ts';
 
 export const CHALLENGES = ['blink', 'head_movement', 'turn_left', 'turn_right', 'nod', 'smile'] as const;
 export type Challenge = (typeof CHALLENGES)[number];
@@ -161,7 +165,7 @@ export interface LivenessState {
   refShape: number[] | null;
   /** `frames` at the frame refShape was taken from (its region crop is the texture reference). */
   refFrame?: number;
-  /** Yaw of the session's first frame: the frontal pose turn_left / turn_right are measured from. */
+  /** Yaw of the session's first frontal frame (|yaw| < QUALITY.bucketYaw): what turn_left / turn_right are measured from. */
   front?: number | null;
   maxYawDelta: number;
   maxPitchDelta: number;
@@ -175,7 +179,15 @@ export interface LivenessState {
   failure: null | 'CHALLENGE_TIMEOUT' | 'STATIC_IMAGE' | 'SPOOF_DETECTED';
 }
 
-export function newLiveness(challenges: Challenge[], timeoutMs: number, now: number, random: () => number = Math.random): LivenessState {
+/**
+ * A uniform number in [0, 1) from the operating system's CSPRNG. The challenge order is what a recording
+ * of the victim must match: Math.random (xorshift128+) can be predicted from its earlier outputs.
+ */
+export function secureRandom(): number {
+  return crypto.randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
+}
+
+export function newLiveness(challenges: Challenge[], timeoutMs: number, now: number, random: () => number = secureRandom): LivenessState {
   const order = [...new Set(challenges)];
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -280,7 +292,10 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
     }
   }
 
-  if (s.front === null || s.front === undefined) s.front = f.yaw;
+  // The frontal reference of turn_left / turn_right: the first frame that faces the camera (the 'front'
+  // pose bucket) and shows the whole face. Not simply the first frame sent: a recording that starts turned
+  // to the right and comes back to the front would otherwise read as a turn to the left.
+  if ((s.front === null || s.front === undefined) && Math.abs(f.yaw) < QUALITY.bucketYaw && f.inFrame !== false) s.front = f.yaw;
   if (!s.first) {
     s.first = { yaw: f.yaw, pitch: f.pitch, smile: f.smile };
     s.refShape = f.shape && f.inFrame !== false ? Array.from(f.shape) : null;
@@ -328,8 +343,8 @@ export function applyLivenessFrame(state: LivenessState, f: LivenessFrame, prevT
   const met: Record<Challenge, boolean> = {
     blink: blinked,
     head_movement: turned3d,
-    turn_left: turned3d && dyaw < 0 && f.yaw - s.front <= -T.TURN_DEG,
-    turn_right: turned3d && dyaw > 0 && f.yaw - s.front >= T.TURN_DEG,
+    turn_left: turned3d && dyaw < 0 && s.front != null && f.yaw - s.front <= -T.TURN_DEG,
+    turn_right: turned3d && dyaw > 0 && s.front != null && f.yaw - s.front >= T.TURN_DEG,
     nod: nodded,
     smile: f.smile - s.first.smile >= T.SMILE_RISE,
   };

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
 import type { Database, SessionTable } from '../schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -80,10 +80,24 @@ export async function updateSession(db: Db, id: string, change: { state?: Record
 }
 
 /** What a session's state keeps of a face: embeddings, thumbnails, landmarks, crops, held matches (sealed or not). */
-const FACE_STATE = sql`ARRAY['anchor', 'thumb', 'shape', 'planar', 'best', 'frames']::text[]`;
+const FACE_STATE = sql`ARRAY['anchor', 'thumb', 'shape', 'planar', 'best', 'frames', 'votes', 'performers', 'shown']::text[]`;
 
 /**
- * Right to deletion: ends the client's active sessions whose held decision names the user (an
+ * The conditions under which a session's state names a user: its held decision (best: verification user
+ * or identification matches), or whom its liveness frames were recognised as (votes, performers, shown).
+ */
+function holdsUser(eb: ExpressionBuilder<Database, 'sessions'>, userId: string) {
+  return eb.or([
+    eb(sql`state->'best'->>'userId'`, '=', userId),
+    eb(sql`state->'best'->'matches'`, '@>', sql`jsonb_build_array(jsonb_build_object('userId', ${userId}::text))`),
+    eb(sql`state->'votes'->'users'->>${userId}::text`, 'is not', null),
+    eb(sql`state->'performers'`, '@>', sql`jsonb_build_array(${userId}::text)`),
+    eb(sql`state->'shown'`, '@>', sql`jsonb_build_array(${userId}::text)`),
+  ]);
+}
+
+/**
+ * Right to deletion: ends the client's active sessions whose state names the user (holdsUser: an
  * identification session in the middle of its liveness challenges) and drops their face state. Returns
  * how many. Sessions opened for the user (enrollment, verification) go with the user (FK cascade).
  */
@@ -100,13 +114,7 @@ export async function lockSessionsOfUser(db: Db, clientId: string, userId: strin
     .where((eb) =>
       eb.or([
         eb('user_id', '=', userId),
-        eb.and([
-          eb('status', '=', 'active'),
-          eb.or([
-            eb(sql`state->'best'->>'userId'`, '=', userId),
-            eb(sql`state->'best'->'matches'`, '@>', sql`jsonb_build_array(jsonb_build_object('userId', ${userId}::text))`),
-          ]),
-        ]),
+        eb.and([eb('status', '=', 'active'), holdsUser(eb, userId)]),
       ]),
     )
     .orderBy('id')
@@ -120,12 +128,7 @@ export async function endSessionsHolding(db: Db, clientId: string, userId: strin
     .set({ status: 'expired', state: sql`state - ${FACE_STATE}` as never, updated_at: sql`now()` })
     .where('client_id', '=', clientId)
     .where('status', '=', 'active')
-    .where((eb) =>
-      eb.or([
-        eb(sql`state->'best'->>'userId'`, '=', userId),
-        eb(sql`state->'best'->'matches'`, '@>', sql`jsonb_build_array(jsonb_build_object('userId', ${userId}::text))`),
-      ]),
-    )
+    .where((eb) => holdsUser(eb, userId))
     .executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
