@@ -7,6 +7,8 @@ import type { RateDecision, RateLimiter } from './rate-limit.service.ts';
 import type { SecurityMonitor } from './security-monitor.service.ts';
 import { limitsFor } from './tiers.ts';
 
+const RECENTLY_GOOD_MS = 3600_000;
+
 export interface AccessResult {
   client: ClientContext;
   /** Null when the client has no hourly limit, or when the call was not counted (`countCall: false`). */
@@ -42,6 +44,10 @@ export class AccessService {
   // Unknown keys are cached like known ones: the same path (and time) whether the key exists or not.
   #cache = new Map<string, { row: CredentialRow | undefined; at: number }>();
   #lastUsedWritten = new Map<string, number>();
+  // Keys that authenticated in this process within the last hour (key → when): from an address blocked for
+  // its failures only these are still looked up, so a tenant sharing that address (a NAT, an office) keeps
+  // working while invented keys cost nothing.
+  #recentlyGood = new Map<string, number>();
   // Bumped by invalidate(): a read that was in flight across a credential change must not cache what it read.
   #generation = 0;
 
@@ -75,6 +81,11 @@ export class AccessService {
     const parsed = parseApiKeyHeader(authorization);
     if (!parsed) {
       this.monitor.authFailure(ip, { clientId: null, key: null, reason: authorization ? 'malformed' : 'missing' }, now);
+      if (authorization) {
+        const blocked = this.limiter.failures.blockedFor(ip, now);
+        if (blocked) this.#refuseBlocked(blocked);
+        await this.limiter.failures.fail(ip, now);
+      }
       throw appError('INVALID_CREDENTIALS');
     }
     return this.authorizeKey(parsed.key, parsed.secret, ip, now, options);
@@ -87,15 +98,38 @@ export class AccessService {
    */
   async authorizeKey(presentedKey: string, presentedSecret: string, ip: string, now = Date.now(), options: { countCall?: boolean } = {}): Promise<AccessResult> {
     const parsed = { key: presentedKey, secret: presentedSecret };
+    // An address past its failures (FailedAuthGuard) is refused before any lookup, unless the key is one that
+    // authenticated here recently; then any failure is refused the same way (429, not 401: nothing told apart).
+    const blocked = this.limiter.failures.blockedFor(ip, now);
+    const known = (this.#recentlyGood.get(parsed.key) ?? -Infinity) > now - RECENTLY_GOOD_MS;
+    if (blocked && !known) this.#refuseBlocked(blocked);
     const cred = await this.#lookup(parsed.key, now);
     // Always hash and compare, even for an unknown key: the timing does not tell which part was wrong.
     const ok = secretMatches(parsed.secret, cred?.key.secret_hash ?? DUMMY_HASH);
     if (!cred || !ok) {
       this.monitor.authFailure(ip, { clientId: cred?.client.id ?? null, key: cred ? parsed.key : null, reason: cred ? 'invalid_secret' : 'unknown_key', probe: parsed.key }, now);
+      await this.limiter.failures.fail(ip, now);
+      if (blocked) this.#refuseBlocked(blocked);
       throw appError('INVALID_CREDENTIALS');
     }
     const { key, client } = cred;
-    this.#admit(cred, ip, now);
+    try {
+      this.#admit(cred, ip, now);
+    } catch (e) {
+      // A revoked or expired key is a failed authentication too (a disabled client or an address off the allow-list is not a guess).
+      if ((e as { code?: string }).code === 'INVALID_CREDENTIALS') {
+        await this.limiter.failures.fail(ip, now);
+        if (blocked) this.#refuseBlocked(blocked);
+      }
+      throw e;
+    }
+    if (!known) {
+      if (this.#recentlyGood.size > 100_000) {
+        for (const [k, at] of this.#recentlyGood) if (at <= now - RECENTLY_GOOD_MS) this.#recentlyGood.delete(k);
+        if (this.#recentlyGood.size > 50_000) this.#recentlyGood.clear(); // never a scan per request
+      }
+      this.#recentlyGood.set(parsed.key, now);
+    } else if (now - this.#recentlyGood.get(parsed.key)! > RECENTLY_GOOD_MS / 2) this.#recentlyGood.set(parsed.key, now);
     this.#touch(key.id, now);
     const context: ClientContext = { id: client.id, name: client.name, tier: client.tier, settings: client.settings, apiKeyId: key.id };
     const limit = limitsFor(client).callsPerHour;
@@ -105,6 +139,11 @@ export class AccessService {
       return { client: context, rate: null, countLater: () => (counted ??= count(Date.now())) };
     }
     return { client: context, rate: await count(now) };
+  }
+
+  /** RATE_LIMIT_EXCEEDED with Retry-After for an address past its failed authentications (`wait` seconds left). */
+  #refuseBlocked(wait: number): never {
+    throw appError('RATE_LIMIT_EXCEEDED', `Too many failed authentications from this address; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
   }
 
   /** One call against the client's hourly budget: RATE_LIMIT_EXCEEDED (reported) past it. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { SlidingWindow } from './sliding-window.ts';
 
 /** Outcome of counting one call against a client's hourly budget. */
 export interface RateDecision {
@@ -20,6 +21,49 @@ export interface RateDecision {
 export interface RateLimiter {
   readonly backend: 'redis' | 'memory';
   hit(clientId: string, limit: number, now?: number): Promise<RateDecision>;
+  /** Failed API-key authentications per address (FailedAuthGuard), shared like the call budgets. */
+  readonly failures: FailedAuthGuard;
+}
+
+/**
+ * Limits failed API-key authentications per address: once `maxFailures` (unknown key, wrong secret,
+ * revoked key, malformed header) within `windowMs` have failed, the address gets 429 RATE_LIMIT_EXCEEDED for the rest of
+ * the window, before any lookup (else the guessing, and a database read per invented key, would just go on);
+ * AccessService still looks up a key that authenticated in this process within the hour, so a tenant sharing
+ * the address keeps working. With Redis the failures are counted across every instance (SlidingWindow); each
+ * instance then remembers the block itself, so a request that succeeds costs no extra Redis round trip.
+ *
+ * @example const wait = guard.blockedFor(ip); if (wait) throw 429; … if (!ok) await guard.fail(ip)
+ */
+export class FailedAuthGuard {
+  readonly maxFailures: number;
+  readonly windowMs: number;
+  readonly #failures: SlidingWindow;
+  readonly #blocked = new Map<string, number>();
+  constructor(options: { redis?: Redis | null; maxFailures?: number; windowMs?: number } = {}) {
+    this.maxFailures = options.maxFailures ?? 100;
+    this.windowMs = options.windowMs ?? 60_000;
+    this.#failures = new SlidingWindow({ redis: options.redis ?? null, prefix: 'wajah:auth-fail:', windowMs: this.windowMs });
+  }
+
+  /** Seconds until `ip` may authenticate again; 0 when it may now. */
+  blockedFor(ip: string, now = Date.now()): number {
+    const until = this.#blocked.get(ip);
+    if (until === undefined) return 0;
+    if (until <= now) {
+      this.#blocked.delete(ip);
+      return 0;
+    }
+    return Math.max(1, Math.ceil((until - now) / 1000));
+  }
+
+  /** Records one failure of `ip`, atomically with counting it; past the limit, blocks the address. */
+  async fail(ip: string, now = Date.now()): Promise<void> {
+    const { count, oldest } = await this.#failures.add(ip, now);
+    if (count < this.maxFailures) return;
+    if (this.#blocked.size > 10_000) for (const [k, until] of this.#blocked) if (until <= now) this.#blocked.delete(k);
+    this.#blocked.set(ip, Math.max(oldest + this.windowMs, now + 1000));
+  }
 }
 
 export const RATE_LIMIT_PREFIX = 'wajah:rl:';
@@ -38,10 +82,12 @@ function decision(count: number, limit: number, windowStart: number, windowMs: n
 
 export class MemoryRateLimiter implements RateLimiter {
   readonly backend = 'memory' as const;
+  readonly failures: FailedAuthGuard;
   #windows = new Map<string, { start: number; count: number }>();
   private readonly windowMs: number;
-  constructor(windowMs = HOUR) {
+  constructor(windowMs = HOUR, failures = new FailedAuthGuard()) {
     this.windowMs = windowMs;
+    this.failures = failures;
   }
 
   async hit(clientId: string, limit: number, now = Date.now()): Promise<RateDecision> {
@@ -72,6 +118,7 @@ return c`;
 
 export class RedisRateLimiter implements RateLimiter {
   readonly backend = 'redis' as const;
+  readonly failures: FailedAuthGuard;
   #fallback: MemoryRateLimiter;
   #lastWarn = 0;
 
@@ -84,7 +131,8 @@ export class RedisRateLimiter implements RateLimiter {
     windowMs = HOUR,
   ) {
     this.redis = redis; this.log = log; this.windowMs = windowMs;
-    this.#fallback = new MemoryRateLimiter(windowMs);
+    this.failures = new FailedAuthGuard({ redis });
+    this.#fallback = new MemoryRateLimiter(windowMs, this.failures);
   }
 
   async hit(clientId: string, limit: number, now = Date.now()): Promise<RateDecision> {

@@ -14,6 +14,10 @@ export class SlidingWindow {
   // address made every request filter the whole window (quadratic: at 1 000 a second, most of a core).
   readonly #local = new Map<string, { times: number[]; head: number }>();
   readonly #onceLocal = new Map<string, number>();
+  // The size at which #local is next pruned: twice what the last pruning kept. A fixed threshold made
+  // every event scan the whole map once more than 50 000 keys were live (a flood of distinct unknown API
+  // keys, each counted under its own key, cost ~2 ms of main thread per request past that point).
+  #pruneAt = PRUNE_MIN;
   readonly #redis: Redis | null;
   readonly #prefix: string;
   readonly windowMs: number;
@@ -31,7 +35,7 @@ export class SlidingWindow {
     recent.times.push(now);
     // The count as of this event (others may be added while Redis answers).
     const local = { count: recent.times.length - recent.head, oldest: recent.times[recent.head]! };
-    if (this.#local.size > 50_000) this.#prune(now);
+    if (this.#local.size > this.#pruneAt) this.#prune(now);
     return (await this.#shared(key, now, true)) ?? local;
   }
 
@@ -85,8 +89,19 @@ export class SlidingWindow {
   #prune(now: number): void {
     // The newest event is the last: when it has expired, all have.
     for (const [key, recent] of this.#local) if (!(now - (recent.times.at(-1) ?? -Infinity) < this.windowMs)) this.#local.delete(key);
+    // Still more live keys than a process should hold: the ones first seen longest ago go (Map order).
+    for (const key of this.#local.keys()) {
+      if (this.#local.size <= LOCAL_MAX_KEYS) break;
+      this.#local.delete(key);
+    }
+    // Amortised O(1) per event: the next pruning waits until the map has doubled.
+    this.#pruneAt = Math.max(PRUNE_MIN, this.#local.size * 2);
   }
 }
+
+const PRUNE_MIN = 50_000;
+/** Keys kept in this process at most (a few hundred bytes each); past it the oldest are forgotten. */
+const LOCAL_MAX_KEYS = 200_000;
 
 // KEYS[1] = the key's set; ARGV = now, window (ms), add (1/0), a unique member. Returns {count, oldest}.
 const WINDOW_SCRIPT = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))

@@ -5,6 +5,7 @@ import type { CredentialChanges } from '../services/credential-changes.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
 import type { RequestMeta } from '../services/face.ts';
+import { TIER_LIMITS } from '../services/tiers.ts';
 import { handOver, StreamTrack, withStreamTrack } from '../vision/index.ts';
 import { FrameRecognizer, answerFrame, type FrameRecognizerDeps } from './frame-recognizer.ts';
 import { StreamDecisions } from './stream-decisions.ts';
@@ -99,6 +100,8 @@ export class RecognitionConnection {
   #livenessInFlight = false;
   #pending: Frame[] = [];
   #tokens: number;
+  /** Frames per second of this stream: the plugin's cap, lowered to the client's tier once authenticated. */
+  #maxFps: number;
   #refilledAt = performance.now();
   /** Per-frame recognition (and the liveness session of a liveness stream), set on authentication. */
   #recognizer: FrameRecognizer | null = null;
@@ -117,6 +120,7 @@ export class RecognitionConnection {
     d: ConnectionDeps,
   ) {
     this.socket = socket; this.d = d;
+    this.#maxFps = d.limits.maxFps;
     this.#tokens = d.limits.maxFps;
     this.#decisions = new StreamDecisions({ error: (obj, msg) => d.log.error(obj, msg) });
   }
@@ -203,6 +207,10 @@ export class RecognitionConnection {
       const { client } = await this.d.access.authorize(authorization, this.d.meta.ip ?? '');
       if (this.#closed) return;
       this.#client = client;
+      // The tier's frames per second, as for an HTTP session (docs/foundation.md, "Limits"): a basic
+      // tenant streamed 30 frames/s here against its 10 over HTTP.
+      this.#maxFps = Math.min(this.d.limits.maxFps, TIER_LIMITS[client.tier].framesPerSecond);
+      this.#tokens = Math.min(this.#tokens, this.#maxFps);
       this.#recognizer = new FrameRecognizer({ authentication: this.d.authentication, sessions: this.d.sessions, meta: this.d.meta }, client, { session_type: 'websocket' });
       this.#authorization = authorization;
       this.#send({ type: 'authenticated', client_id: client.id });
@@ -264,7 +272,7 @@ export class RecognitionConnection {
 
   #takeToken(): boolean {
     const now = performance.now();
-    const max = this.d.limits.maxFps;
+    const max = this.#maxFps;
     this.#tokens = Math.min(max, this.#tokens + ((now - this.#refilledAt) / 1000) * max);
     this.#refilledAt = now;
     if (this.#tokens < 1) return false;
