@@ -82,7 +82,7 @@ export async function loadEncrypted(set: SyntheticSet, n: number, waitForGraph =
   const cipher = new TemplateCipher(randomBytes(32));
   const client = randomUUID();
   const model = 'bench-model';
-  const blobs = Array.from({ length: n }, (_, i) => cipher.encrypt(set.data.subarray(i * DIM, (i + 1) * DIM), templateAad(client, `t${i}`, model)));
+  const blobs = Array.from({ length: n }, (_, i) => cipher.encrypt(set.data.subarray(i * DIM, (i + 1) * DIM), templateAad(client, `u${set.cluster[i]}`, `t${i}`, model)));
   let decryptMs = 0;
   const t = performance.now();
   const index = new TenantIndex(null);
@@ -90,7 +90,7 @@ export async function loadEncrypted(set: SyntheticSet, n: number, waitForGraph =
     (function* () {
       for (let i = 0; i < n; i++) {
         const d = performance.now();
-        const vec = cipher.decrypt(blobs[i], templateAad(client, `t${i}`, model));
+        const vec = cipher.decrypt(blobs[i], templateAad(client, `u${set.cluster[i]}`, `t${i}`, model));
         decryptMs += performance.now() - d;
         yield { templateId: `t${i}`, userId: `u${set.cluster[i]}`, vec };
       }

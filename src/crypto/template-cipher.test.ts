@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadMasterKey, TEMPLATE_BLOB_HEADER, TemplateCipher, templateAad } from './template-cipher.ts';
+import { legacyTemplateAad, loadMasterKey, TEMPLATE_BLOB_HEADER, TemplateCipher, templateAad } from './template-cipher.ts';
 
 function embedding(dim = 512): Float32Array {
   const v = new Float32Array(dim);
@@ -14,7 +14,7 @@ function embedding(dim = 512): Float32Array {
   return v;
 }
 
-const aad = templateAad('client-a', 'tpl-1', 'arcface-r100');
+const aad = templateAad('client-a', 'user-1', 'tpl-1', 'arcface-r100');
 
 describe('TemplateCipher', () => {
   const key = randomBytes(32);
@@ -52,13 +52,15 @@ describe('TemplateCipher', () => {
     assert.throws(() => cipher.decrypt(blob.subarray(0, 10), aad), /length/);
   });
 
-  it('refuses a row moved to another tenant, template or model', () => {
+  it('refuses a row moved to another tenant, user, template or model, and the unbound version 1 form', () => {
     const cipher = new TemplateCipher(key);
     const blob = cipher.encrypt(embedding(), aad);
     for (const other of [
-      templateAad('client-b', 'tpl-1', 'arcface-r100'),
-      templateAad('client-a', 'tpl-2', 'arcface-r100'),
-      templateAad('client-a', 'tpl-1', 'facenet'),
+      templateAad('client-b', 'user-1', 'tpl-1', 'arcface-r100'),
+      templateAad('client-a', 'user-2', 'tpl-1', 'arcface-r100'),
+      templateAad('client-a', 'user-1', 'tpl-2', 'arcface-r100'),
+      templateAad('client-a', 'user-1', 'tpl-1', 'facenet'),
+      legacyTemplateAad('client-a', 'tpl-1', 'arcface-r100'),
     ]) {
       assert.throws(() => cipher.decrypt(blob, other), /authentication/);
     }

@@ -11,8 +11,9 @@ import { isKey } from '../config/env.ts';
  *
  * `ver` names the key that encrypted the blob, so keys can rotate: a new process encrypts with
  * the newest key and still decrypts older rows with the key of their version. The additional
- * authenticated data is `ver` followed by the caller's string (`${clientId}:${templateId}:${modelId}`),
- * so a row copied to another tenant, template or model fails authentication instead of decrypting.
+ * authenticated data is `ver` followed by the caller's string (templateAad: tenant, user, template and
+ * model), so a row copied or moved to another tenant, user, template or model fails authentication
+ * instead of decrypting.
  */
 export const TEMPLATE_BLOB_HEADER = 1 + 12 + 16;
 
@@ -43,8 +44,8 @@ export interface TemplateCipherOptions {
  *
  * @example
  * const cipher = new TemplateCipher(loadMasterKey(config, log));
- * const blob = cipher.encrypt(embedding, templateAad(clientId, templateId, modelId));
- * const vec = cipher.decrypt(blob, templateAad(clientId, templateId, modelId));
+ * const blob = cipher.encrypt(embedding, templateAad(clientId, userId, templateId, modelId));
+ * const vec = cipher.decrypt(blob, templateAad(clientId, userId, templateId, modelId));
  */
 export class TemplateCipher {
   readonly #keys = new Map<number, Buffer>();
@@ -99,13 +100,42 @@ export class TemplateCipher {
         out.fill(0); // never hand back bytes that failed authentication
       }
     }
-    throw new TemplateDecryptError('template failed authentication (wrong key, tenant, template or model, or tampered)');
+    throw new TemplateDecryptError('template failed authentication (wrong key, tenant, user, template or model, or tampered)');
   }
 }
 
-/** The additional authenticated data for one template row. */
-export function templateAad(clientId: string, templateId: string, modelId: string): string {
+/**
+ * The version of the AAD forms below, stored as the instance setting SEALING_AAD_SETTING once every row of
+ * the database is sealed in it (services/master-key-rotation.service.ts: upgradeSealingAad).
+ * 1: templates `${clientId}:${templateId}:${modelId}`, review photos `${clientId}:review-photo:${photoId}`:
+ *    not bound to the user, so a row moved to another user (its user_id rewritten) still opened.
+ * 2: both bound to the owning user as well (the forms below).
+ */
+export const SEALING_AAD_VERSION = 2;
+export const SEALING_AAD_SETTING = 'sealing_aad_version';
+
+/**
+ * The additional authenticated data for one template row (AAD version 2): tenant, owning user, template id
+ * and model. A row whose user_id was rewritten (moved to another user), or whose ciphertext was copied from
+ * another row, fails authentication instead of decrypting as that user's face.
+ */
+export function templateAad(clientId: string, userId: string, templateId: string, modelId: string): string {
+  return `tpl2:${clientId}:${userId}:${templateId}:${modelId}`;
+}
+
+/** The AAD version 1 form (not bound to the user): only the one-time upgrade opens it (upgradeSealingAad). */
+export function legacyTemplateAad(clientId: string, templateId: string, modelId: string): string {
   return `${clientId}:${templateId}:${modelId}`;
+}
+
+/** The AAD of a manual-review photo (version 2): tenant, review, the review's user and the photo. */
+export function reviewPhotoAad(clientId: string, reviewId: string, userId: string, photoId: string): string {
+  return `rp2:${clientId}:${reviewId}:${userId}:${photoId}`;
+}
+
+/** The AAD version 1 form of a review photo: only the one-time upgrade opens it. */
+export function legacyReviewPhotoAad(clientId: string, photoId: string): string {
+  return `${clientId}:review-photo:${photoId}`;
 }
 
 function aadBytes(version: number, aad: string): Buffer {

@@ -145,7 +145,8 @@ export async function assertEnrolledPerson(
   faces: Array<{ embedding: Float32Array }>,
   mismatch: string,
 ): Promise<void> {
-  const existing = (await loadUserTemplates(trx, clientId, user.id)).filter((t) => t.model_id === modelId).map((t) => d.vault.openTemplate(t));
+  // A template that fails its integrity check is left out (logged and counted by the vault); none opening: NOT_ENROLLED.
+  const existing = d.vault.openUserTemplates((await loadUserTemplates(trx, clientId, user.id)).filter((t) => t.model_id === modelId));
   if (!existing.length) return;
   for (const f of faces) {
     const confidence = d.calibration.confidence(bestMatch(existing, f.embedding), modelId);

@@ -1,6 +1,15 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { TemplateCipher, templateAad } from '../crypto/template-cipher.ts';
+import {
+  legacyReviewPhotoAad,
+  legacyTemplateAad,
+  reviewPhotoAad,
+  SEALING_AAD_SETTING,
+  SEALING_AAD_VERSION,
+  TemplateCipher,
+  TemplateDecryptError,
+  templateAad,
+} from '../crypto/template-cipher.ts';
 import { keyCheckValue, fingerprint } from '../crypto/key-check.ts';
 import { FALLBACK_PEPPER_SETTING, loadFallbackPepper, openFallbackPepper, sealFallbackPepper } from '../crypto/fallback-pepper.ts';
 import { getInstanceSetting, putInstanceSetting } from '../db/repositories/instance-settings.repository.ts';
@@ -13,8 +22,12 @@ import { appError } from '../errors.ts';
 const KCV_SETTING = 'master_key_check';
 const PAGE = 500;
 
-/** Opens a value with the old key's sealers and seals it with the new key's; null when the row holds nothing sealed. */
-type Reseal = (row: SealedRow, from: Sealers, to: Sealers) => unknown;
+/**
+ * Opens a value with the old key's sealers and seals it with the new key's; null when the row holds nothing
+ * sealed. `legacy`: the database is not yet wholly in AAD version 2 (SEALING_AAD_SETTING), so a template or
+ * review photo still sealed in the version 1 form is accepted, and re-sealed in the version 2 form.
+ */
+type Reseal = (row: SealedRow, from: Sealers, to: Sealers, legacy: boolean) => unknown;
 
 interface Sealers {
   cipher: TemplateCipher;
@@ -29,19 +42,44 @@ const sealers = (key: Buffer, previous: readonly Buffer[] = []): Sealers => ({
 });
 const bytes = (v: unknown) => Buffer.from(v as Uint8Array);
 
-/** Re-seals a TemplateCipher blob under the same AAD (templates, photos: the padded bytes are kept as they are). */
-const blob = (aad: (r: SealedRow) => string): Reseal => (r, from, to) => {
-  const a = aad(r);
-  return to.cipher.encrypt(from.cipher.decrypt(bytes(r.ciphertext), a), a);
-};
+/**
+ * Re-seals a TemplateCipher blob (templates, photos: the padded bytes are kept as they are) under its AAD
+ * (version 2); with `legacy`, a blob that opens only under its version 1 AAD is re-sealed under version 2.
+ */
+const blob =
+  (aad: (r: SealedRow) => string, legacyAad: (r: SealedRow) => string): Reseal =>
+  (r, from, to, legacy) => {
+    const a = aad(r);
+    let plain: Float32Array;
+    try {
+      plain = from.cipher.decrypt(bytes(r.ciphertext), a);
+    } catch (e) {
+      if (!legacy || !(e instanceof TemplateDecryptError)) throw e;
+      plain = from.cipher.decrypt(bytes(r.ciphertext), legacyAad(r));
+    }
+    return to.cipher.encrypt(plain, a);
+  };
+
+/** A review photo whose review (and so user) is gone has nothing to bind to: it does not open. */
+const reviewUser = (r: SealedRow) => (r.user_id == null ? '<no review>' : String(r.user_id));
 
 /** How each sealed column is re-sealed: the AAD each write path binds it to (see the services named). */
 const RESEAL: Record<keyof typeof SEALED_COLUMNS, Reseal> = {
   // services/templates.service.ts
-  face_templates: blob((r) => templateAad(String(r.client_id), String(r.id), String(r.model_id))),
-  face_photos: blob((r) => `${String(r.client_id)}:photo:${String(r.id)}`),
+  face_templates: blob(
+    (r) => templateAad(String(r.client_id), String(r.user_id), String(r.id), String(r.model_id)),
+    (r) => legacyTemplateAad(String(r.client_id), String(r.id), String(r.model_id)),
+  ),
+  // services/enrollment.store.ts (not bound to the user: services/compreface/collection.service.ts opens it)
+  face_photos: blob(
+    (r) => `${String(r.client_id)}:photo:${String(r.id)}`,
+    (r) => `${String(r.client_id)}:photo:${String(r.id)}`,
+  ),
   // services/review.service.ts
-  review_photos: blob((r) => `${String(r.client_id)}:review-photo:${String(r.id)}`),
+  review_photos: blob(
+    (r) => reviewPhotoAad(String(r.client_id), String(r.review_id), reviewUser(r), String(r.id)),
+    (r) => legacyReviewPhotoAad(String(r.client_id), String(r.id)),
+  ),
   sessions: resealSessionState,
   // services/webhooks/webhooks.service.ts
   webhook_endpoints: (r, from, to) => {
@@ -56,6 +94,11 @@ const RESEAL: Record<keyof typeof SEALED_COLUMNS, Reseal> = {
   },
   sso_logins: (r, from, to) => to.sso.seal(from.sso.open(bytes(r.session_token_ciphertext), `sso-login:${String(r.uid)}`), `sso-login:${String(r.uid)}`),
 };
+
+/** Whether the database still holds (or may hold) values sealed in the AAD version 1 forms. */
+async function legacyAad(db: Kysely<Database>): Promise<boolean> {
+  return (await getInstanceSetting(db, SEALING_AAD_SETTING)) !== String(SEALING_AAD_VERSION);
+}
 
 /**
  * Session state holds sealed per-session vectors (services/enrollment.service.ts: `frames[].emb` as
@@ -128,6 +171,7 @@ export async function rotateMasterKey(db: Kysely<Database>, oldKey: Buffer, newK
     }
     const old = sealers(oldKey);
     const next = sealers(newKey);
+    const legacy = await legacyAad(trx);
     const resealed: Record<string, number> = {};
     let total = 0;
     for (const [name, column] of Object.entries(SEALED_COLUMNS) as Array<[keyof typeof SEALED_COLUMNS, SealedColumn]>) {
@@ -137,7 +181,7 @@ export async function rotateMasterKey(db: Kysely<Database>, oldKey: Buffer, newK
         for (const row of rows) {
           let value: unknown;
           try {
-            value = RESEAL[name](row, old, next);
+            value = RESEAL[name](row, old, next, legacy);
           } catch (e) {
             const id = column.keys.map((k) => String(row[k])).join('/');
             throw appError('SEALED_DATA_UNREADABLE', `${column.table} ${id}: the current master key does not open its ${column.sealed} (${(e as Error).message}); nothing was changed. Delete or repair that row, then rotate again.`, {
@@ -161,6 +205,8 @@ export async function rotateMasterKey(db: Kysely<Database>, oldKey: Buffer, newK
     resealed.instance_settings = 1;
     options.onResealed?.(++total);
     await putInstanceSetting(trx, KCV_SETTING, to);
+    // Every template and review photo now sealed in the AAD version 2 form (a row that did not open aborted).
+    if (legacy) await putInstanceSetting(trx, SEALING_AAD_SETTING, String(SEALING_AAD_VERSION));
     return { from: fingerprint(from), to: fingerprint(to), resealed };
   });
 }
@@ -185,6 +231,7 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
   }
   const current = sealers(currentKey);
   const keyring = sealers(currentKey, previousKeys);
+  const legacy = await legacyAad(db);
   const resealed: Record<string, number> = {};
   let total = 0;
   // The pepper first: PIN/password hashes keep verifying on every server whichever key it loads it with.
@@ -214,7 +261,7 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
           if (!fresh || underCurrent(name, fresh, current)) return false;
           let value: unknown;
           try {
-            value = RESEAL[name](fresh, keyring, current);
+            value = RESEAL[name](fresh, keyring, current, legacy);
           } catch (e) {
             const id = column.keys.map((k) => String(fresh[k])).join('/');
             throw appError('SEALED_DATA_UNREADABLE', `${column.table} ${id}: neither the new nor a previous master key opens its ${column.sealed} (${(e as Error).message}). Rows re-sealed so far stay re-sealed; delete or repair that row, then run the rotation again.`, {
@@ -237,13 +284,95 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
     }
   }
   await putInstanceSetting(db, KCV_SETTING, to);
+  if (legacy) await putInstanceSetting(db, SEALING_AAD_SETTING, String(SEALING_AAD_VERSION));
   return { from: stored ? fingerprint(stored) : fingerprint(to), to: fingerprint(to), resealed };
 }
 
 /** Whether every value of the row already opens with the current key alone (or it seals nothing). */
 function underCurrent(name: keyof typeof SEALED_COLUMNS, row: SealedRow, current: Sealers): boolean {
   try {
-    RESEAL[name](row, current, current);
+    RESEAL[name](row, current, current, false);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface AadUpgradeResult {
+  /** Rows re-sealed from the AAD version 1 form, per table. */
+  resealed: Record<string, number>;
+  /** Rows that opened in neither form (tampered, or sealed under another key): left as they are, refused when used. */
+  unreadable: number;
+}
+
+export interface AadUpgradeOptions {
+  /** Called after each re-sealed row, outside its transaction (progress; the tests interrupt here). */
+  onResealed?: (total: number) => void;
+}
+
+/** The sealed columns whose AAD changed in version 2 (templates and review photos gained their user). */
+const AAD_UPGRADED = ['face_templates', 'review_photos'] as const;
+
+/**
+ * The one-time upgrade of stored templates and review photos to AAD version 2 (bound to their user), run at
+ * every start (FaceGallery.start) until the instance setting SEALING_AAD_SETTING says it finished: then it
+ * reads one setting and returns null. Each row still in the version 1 form is opened with `cipher` (the
+ * current and previous master keys) and re-sealed in the version 2 form in its own short transaction that
+ * locks it and checks it again, so several instances starting at once (PostgreSQL) re-seal each row once
+ * and wait for each other; interrupted, it starts over and skips what is done. A row that opens in neither
+ * form is logged and left: it is refused when used (an integrity failure), never re-sealed around. The
+ * setting is written last; from then on only the version 2 form opens (docs/operations-keys.md).
+ *
+ * @example await upgradeSealingAad(db, vault.cipher, log) // → { resealed: { face_templates: 120, review_photos: 0 }, unreadable: 0 }
+ */
+export async function upgradeSealingAad(db: Kysely<Database>, cipher: TemplateCipher, log: { warn(msg: string): void }, options: AadUpgradeOptions = {}): Promise<AadUpgradeResult | null> {
+  if (!(await legacyAad(db))) return null;
+  const keyring: Sealers = { cipher } as Sealers;
+  const resealed: Record<string, number> = {};
+  let unreadable = 0;
+  let total = 0;
+  for (const name of AAD_UPGRADED) {
+    const column: SealedColumn = SEALED_COLUMNS[name];
+    resealed[name] = 0;
+    for (let after: unknown[] | null = null; ; ) {
+      const rows = await loadSealedPage(db, column, after, PAGE);
+      for (const row of rows) {
+        if (opensV2(name, row, keyring)) continue;
+        const outcome = await db.transaction().execute(async (trx) => {
+          const fresh = await lockSealedRow(trx, column, row);
+          if (!fresh || opensV2(name, fresh, keyring)) return 'done' as const;
+          let value: unknown;
+          try {
+            value = RESEAL[name](fresh, keyring, keyring, true);
+          } catch (e) {
+            log.warn(`sealed-data integrity: ${column.table} ${String(fresh.id)} opens in neither AAD form (${(e as Error).message}); left as it is, it is refused when used. Re-enroll its user or delete the row.`);
+            return 'unreadable' as const;
+          }
+          await updateSealedValue(trx, column, fresh, value);
+          return 'resealed' as const;
+        });
+        if (outcome === 'unreadable') unreadable++;
+        if (outcome === 'resealed') {
+          resealed[name]++;
+          options.onResealed?.(++total);
+        }
+      }
+      if (rows.length < PAGE) break;
+      const last = rows[rows.length - 1];
+      after = column.keys.map((k) => last[k]);
+    }
+  }
+  await putInstanceSetting(db, SEALING_AAD_SETTING, String(SEALING_AAD_VERSION));
+  if (total || unreadable) {
+    log.warn(`sealed data upgraded to AAD version ${SEALING_AAD_VERSION} (bound to the user): re-sealed ${JSON.stringify(resealed)}, ${unreadable} unreadable row(s) left refused`);
+  }
+  return { resealed, unreadable };
+}
+
+/** Whether the row's value opens in the AAD version 2 form (with the keys of `keyring`). */
+function opensV2(name: (typeof AAD_UPGRADED)[number], row: SealedRow, keyring: Sealers): boolean {
+  try {
+    RESEAL[name](row, keyring, keyring, false);
     return true;
   } catch {
     return false;

@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.ts';
 import type { FaceEngine } from '../vision/types.ts';
 import { IMAGE_CONTENT_TYPES, imageContentType, sniffFormat } from '../vision/decode/sniff.ts';
 import { appError, isAppError } from '../errors.ts';
+import { reviewPhotoAad, TemplateDecryptError } from '../crypto/template-cipher.ts';
 import { insertEnrollment } from '../db/repositories/enrollments.repository.ts';
 import { insertTemplates, lockFaceUser } from '../db/repositories/templates.repository.ts';
 import { assertEnrolledPerson } from './enrollment.store.ts';
@@ -86,7 +87,7 @@ type Failed = EventPayloads['enrollment.failed'];
  * The manual-review queue (C5) for users who cannot enroll: a client submits photos and a reason;
  * a reviewer approves (an enrollment from the usable photos at a lower quality bar, or "manually
  * verified" when no usable face exists) or rejects. Photos are stored only encrypted (AAD
- * `${clientId}:review-photo:${photoId}`), shown only through an audited endpoint, and deleted with
+ * reviewPhotoAad: tenant, review, the review's user and the photo), shown only through an audited endpoint, and deleted with
  * the decision. Decisions are audited and emit enrollment.completed / enrollment.failed with
  * `method: 'manual_review'` in their transaction.
  *
@@ -159,7 +160,7 @@ export class ReviewService {
             byteLength: p.bytes.length,
             faceDetected: p.faceDetected,
             qualityScore: p.quality,
-            ciphertext: this.d.vault.sealBytes(p.bytes, photoAad(client.id, photoId)),
+            ciphertext: this.d.vault.sealBytes(p.bytes, reviewPhotoAad(client.id, id, user.id, photoId)),
           };
         }),
       });
@@ -201,7 +202,7 @@ export class ReviewService {
         trx,
       ),
     );
-    const bytes = this.#open(row);
+    const bytes = this.#open(row, review.user_id);
     // Photos stored before the type was taken from the bytes: served by what they are.
     return { bytes, contentType: imageContentType(bytes) };
   }
@@ -212,7 +213,7 @@ export class ReviewService {
     const user = await this.d.users.getByRef(client.id, review.user_id);
     if (!user.is_active) throw appError('USER_INACTIVE');
     const threshold = input.quality_threshold ?? review.quality_threshold;
-    const { faces, verdicts } = await this.#usableFaces(await loadReviewPhotos(this.d.db, client.id, review.id), threshold);
+    const { faces, verdicts } = await this.#usableFaces(await loadReviewPhotos(this.d.db, client.id, review.id), review.user_id, threshold);
 
     const enrollmentId = faces.length ? crypto.randomUUID() : null;
     const templates = faces.map((f) => ({ id: crypto.randomUUID(), face: f }));
@@ -365,13 +366,13 @@ export class ReviewService {
   }
 
   /** The faces to enroll: above the threshold and the same person as the best one (others are reported, not used). */
-  async #usableFaces(photos: ReviewPhotoRow[], threshold: number) {
+  async #usableFaces(photos: ReviewPhotoRow[], userId: string, threshold: number) {
     type Face = { photoId: string; embedding: Float32Array; modelId: string; quality: number; confidence: number; angle: string };
     const verdicts: PhotoVerdict[] = [];
     const candidates: Face[] = [];
     for (const p of photos) {
       try {
-        const { face, result } = await analyzeOne(this.d.engine, this.#open(p));
+        const { face, result } = await analyzeOne(this.d.engine, this.#open(p, userId));
         const q = face.quality.score;
         const ok = q >= threshold;
         verdicts.push({ photo_id: p.id, face_detected: true, quality_score: round(q), used: ok, reason: ok ? null : 'POOR_IMAGE_QUALITY' });
@@ -394,8 +395,22 @@ export class ReviewService {
     return { faces, verdicts };
   }
 
-  #open(row: ReviewPhotoRow): Buffer {
-    return this.d.vault.openBytes(row.ciphertext, photoAad(row.client_id, row.id), row.byte_length);
+  /**
+   * The photo's bytes, sealed under its tenant, review, the review's user and its id: a photo moved to another
+   * review, or a review moved to another user (user_id rewritten), does not open. That is an integrity
+   * failure (logged once, counted) and a coded NOT_FOUND for this photo, never another user's face.
+   */
+  #open(row: ReviewPhotoRow, userId: string): Buffer {
+    try {
+      return this.d.vault.openBytes(row.ciphertext, reviewPhotoAad(row.client_id, row.review_id, userId, row.id), row.byte_length);
+    } catch (e) {
+      if (!(e instanceof TemplateDecryptError)) throw e;
+      this.d.vault.integrityFailure('review photo', row.id, `review ${row.review_id}, user ${userId}, client ${row.client_id}`, e);
+      throw appError('NOT_FOUND', `Photo ${row.id} of this review fails its integrity check (moved or altered in the database): reject the review and submit the photos again`, {
+        reason: 'photo_integrity',
+        photo_id: row.id,
+      });
+    }
   }
 }
 
@@ -406,7 +421,6 @@ export function decodeDataUrl(value: string, field: string): ReviewPhotoInput {
   return { bytes: Buffer.from(m[2], 'base64'), contentType: m[1] ?? 'application/octet-stream' };
 }
 
-const photoAad = (clientId: string, photoId: string) => `${clientId}:review-photo:${photoId}`;
 
 function actorOf(by: UserActor): string | null {
   return by.apiKeyId ? `key:${by.apiKeyId}` : null;

@@ -1,5 +1,7 @@
 import type { DB } from '../db/database.ts';
-import { TemplateCipher, templateAad } from '../crypto/template-cipher.ts';
+import { TemplateCipher, TemplateDecryptError, templateAad } from '../crypto/template-cipher.ts';
+import { appError } from '../errors.ts';
+import { upgradeSealingAad } from './master-key-rotation.service.ts';
 import { IndexRegistry, type LoadedTemplate } from '../search/index-registry.ts';
 import { IndexSync } from '../search/index-sync.ts';
 import { connectPubSub, openPubSub, type PubSub } from '../search/pubsub.ts';
@@ -14,24 +16,54 @@ import {
   type StoredTemplate,
 } from '../db/repositories/templates.repository.ts';
 
+/** Where a sealed value failed to open: logged once per row, counted (TemplateVault.integrityFailures). */
+export interface IntegrityLog {
+  warn(msg: string): void;
+}
+
+/** At most this many row ids are remembered as already warned about (the warning is once per row). */
+const WARNED_MAX = 10_000;
+
 /**
- * Encryption of everything biometric the face flows persist: templates (AAD
- * `${clientId}:${templateId}:${modelId}`) and the short-lived per-session vectors (AAD
- * `${clientId}:session:${sessionId}:${label}`), so the database never holds a plaintext embedding.
+ * Encryption of everything biometric the face flows persist: templates (AAD templateAad: tenant, owning
+ * user, template id and model, crypto/template-cipher.ts), review photos (reviewPhotoAad) and the
+ * short-lived per-session vectors (AAD `${clientId}:session:${sessionId}:${label}`), so the database never
+ * holds a plaintext embedding, and a row moved to another user (user_id rewritten) or given another row's
+ * ciphertext does not open.
  *
- * @example const blob = vault.sealTemplate(clientId, templateId, modelId, embedding);
+ * A template that does not open is an integrity failure (a row moved or altered by someone with database
+ * access but without the master key, or sealed under a key this server lacks): it is logged as a warning
+ * once per row, counted, and left out of the comparison (openUserTemplates); a user none of whose templates
+ * opens gets NOT_ENROLLED, never another user's match and never a 500.
+ *
+ * @example const blob = vault.sealTemplate(clientId, userId, templateId, modelId, embedding);
  */
 export class TemplateVault {
   readonly cipher: TemplateCipher;
-  constructor(cipher: TemplateCipher) {
+  #log: IntegrityLog | null;
+  readonly #warned = new Set<string>();
+  #integrityFailures = 0;
+
+  constructor(cipher: TemplateCipher, log?: IntegrityLog) {
     this.cipher = cipher;
+    this.#log = log ?? null;
   }
 
-  sealTemplate(clientId: string, templateId: string, modelId: string, vec: Float32Array): Buffer {
-    return this.cipher.encrypt(vec, templateAad(clientId, templateId, modelId));
+  /** Sets the logger integrity warnings go to, when none was given to the constructor. */
+  attachLog(log: IntegrityLog): void {
+    this.#log ??= log;
   }
 
-  /** Rows for insertTemplates: each face's embedding sealed under its template id. */
+  /** Sealed values that failed to open since this process started (each failed open counts). */
+  get integrityFailures(): number {
+    return this.#integrityFailures;
+  }
+
+  sealTemplate(clientId: string, userId: string, templateId: string, modelId: string, vec: Float32Array): Buffer {
+    return this.cipher.encrypt(vec, templateAad(clientId, userId, templateId, modelId));
+  }
+
+  /** Rows for insertTemplates: each face's embedding sealed under its template id and owner. */
   templateRows(
     owner: { clientId: string; userId: string; enrollmentId: string; modelId: string },
     templates: ReadonlyArray<{ id: string; face: { embedding: Float32Array; angle: string; quality: number } }>,
@@ -40,14 +72,54 @@ export class TemplateVault {
       id,
       ...owner,
       dim: face.embedding.length,
-      ciphertext: this.sealTemplate(owner.clientId, id, owner.modelId, face.embedding),
+      ciphertext: this.sealTemplate(owner.clientId, owner.userId, id, owner.modelId, face.embedding),
       angle: face.angle,
       quality: face.quality,
     }));
   }
 
+  /**
+   * One template, or NOT_ENROLLED (a coded 422, logged and counted as an integrity failure) when it does not
+   * open under its row's tenant, user, id and model. Comparisons over a user's templates use openUserTemplates,
+   * which leaves such a template out instead.
+   */
   openTemplate(row: StoredTemplate): Float32Array {
-    return this.cipher.decrypt(Buffer.from(row.ciphertext), templateAad(row.client_id, row.id, row.model_id));
+    const vec = this.tryOpenTemplate(row);
+    if (!vec) throw notOpened(1);
+    return vec;
+  }
+
+  /** One template, or null (logged once, counted) when it fails its integrity check. */
+  tryOpenTemplate(row: StoredTemplate): Float32Array | null {
+    try {
+      return this.cipher.decrypt(Buffer.from(row.ciphertext), templateAad(row.client_id, row.user_id, row.id, row.model_id));
+    } catch (e) {
+      if (!(e instanceof TemplateDecryptError)) throw e;
+      this.integrityFailure('template', row.id, `user ${row.user_id}, client ${row.client_id}`, e);
+      return null;
+    }
+  }
+
+  /**
+   * The templates of `rows` that open (each failing one left out, logged once and counted); NOT_ENROLLED when
+   * there are rows and none of them opens, so a user whose data was tampered with gets a clear refusal.
+   */
+  openUserTemplates(rows: readonly StoredTemplate[]): Float32Array[] {
+    const out = rows.flatMap((r) => this.tryOpenTemplate(r) ?? []);
+    if (rows.length && !out.length) throw notOpened(rows.length);
+    return out;
+  }
+
+  /** Logs (once per row) and counts a sealed value that did not open. */
+  integrityFailure(kind: string, id: string, owner: string, e: Error): void {
+    this.#integrityFailures++;
+    const key = `${kind}:${id}`;
+    if (this.#warned.has(key)) return;
+    if (this.#warned.size >= WARNED_MAX) this.#warned.clear();
+    this.#warned.add(key);
+    (this.#log ?? console).warn(
+      `sealed-data integrity: ${kind} ${id} (${owner}) does not open under its own row (${e.message}): moved between rows or users, altered, or sealed under another key; it is left out. Re-enroll the user (docs/operations-keys.md).`,
+    );
   }
 
   /** Seals a vector (or raw bytes such as a face thumbnail) into a base64 string for session state. */
@@ -79,6 +151,14 @@ export class TemplateVault {
     const f = this.cipher.decrypt(Buffer.from(sealed), aad);
     return Buffer.from(f.buffer, f.byteOffset, byteLength);
   }
+}
+
+/** The coded refusal when none of a user's `count` templates opens (each was logged as an integrity failure). */
+function notOpened(count: number) {
+  return appError('NOT_ENROLLED', `None of the user's ${count} stored face template(s) passes its integrity check (moved or altered in the database): re-enroll the user with replace=true`, {
+    reason: 'template_integrity',
+    templates: count,
+  });
 }
 
 /** Pads bytes to a multiple of 4 and views them as floats (the cipher encrypts the raw bytes). */
@@ -114,6 +194,7 @@ export class FaceGallery {
   private readonly deps: { db: DB; vault: TemplateVault; redisUrl: string | null; log: { warn(m: string): void; error(m: string): void } };
   constructor(deps: { db: DB; vault: TemplateVault; redisUrl: string | null; log: { warn(m: string): void; error(m: string): void } }) {
     this.deps = deps;
+    deps.vault.attachLog(deps.log);
     this.registry = new IndexRegistry({
       loader: (clientId, modelId) => this.#stream(clientId, modelId),
       list: (clientId, modelId) => this.#list(clientId, modelId),
@@ -126,14 +207,21 @@ export class FaceGallery {
       pubsub: this.#pubsub,
       fetchTemplate: async (clientId, templateId) => {
         const [row] = await loadSearchableTemplatesById(deps.db, clientId, [templateId]);
-        return row ? { userId: row.user_id, modelId: row.model_id, vec: deps.vault.openTemplate(row) } : null;
+        const vec = row ? deps.vault.tryOpenTemplate(row) : null;
+        // A row that does not open (integrity failure, logged by the vault) is not searchable: as if gone.
+        return row && vec ? { userId: row.user_id, modelId: row.model_id, vec } : null;
       },
       resyncIntervalMs: 5 * 60_000,
       log: { warn: (m) => deps.log.warn(m), error: (e, m) => deps.log.error(`${m ?? 'search index'}: ${String(e)}`) },
     });
   }
 
+  /**
+   * First the one-time upgrade of stored templates and review photos to the AAD bound to their user
+   * (upgradeSealingAad: a no-op once done), so nothing is served from, or indexed out of, a row in the old form.
+   */
   async start(): Promise<void> {
+    await upgradeSealingAad(this.deps.db, this.deps.vault.cipher, this.deps.log);
     if (await connectPubSub(this.#pubsub, this.deps.log, 'search index notices reach other instances')) return this.sync.start();
     // Started anyway (status reports redis offline): the subscription is queued until ioredis reconnects,
     // and the periodic resync repairs what other instances changed meanwhile.
@@ -218,14 +306,10 @@ export class FaceGallery {
     }
   }
 
-  /** One stored template decrypted, or none (logged) when it cannot be opened. */
+  /** One stored template decrypted, or none when it fails its integrity check (the vault logs and counts it). */
   #open(row: StoredTemplate): LoadedTemplate[] {
-    try {
-      return [{ templateId: row.id, userId: row.user_id, vec: this.deps.vault.openTemplate(row) }];
-    } catch (e) {
-      this.deps.log.warn(`template ${row.id} skipped: ${(e as Error).message}`);
-      return [];
-    }
+    const vec = this.deps.vault.tryOpenTemplate(row);
+    return vec ? [{ templateId: row.id, userId: row.user_id, vec }] : [];
   }
 
   /**

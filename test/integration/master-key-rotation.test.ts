@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
 import { ADMIN_TOKEN } from '../helpers/app.ts';
 import { createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
@@ -17,7 +18,7 @@ import { loadConfig } from '../../src/config/env.ts';
 import { createContainer, type Container } from '../../src/container.ts';
 import { buildApp } from '../../src/app.ts';
 import { fingerprint, keyCheckValue } from '../../src/crypto/key-check.ts';
-import { TemplateCipher } from '../../src/crypto/template-cipher.ts';
+import { reviewPhotoAad, TemplateCipher } from '../../src/crypto/template-cipher.ts';
 import { TemplateVault } from '../../src/services/templates.service.ts';
 import { SecretBox as WebhookBox, secretAad } from '../../src/services/webhooks/secret-box.ts';
 import { signBody } from '../../src/services/webhooks/signer.ts';
@@ -215,8 +216,9 @@ for (const name of backendNames()) {
         const vault = new TemplateVault(new TemplateCipher(newKey));
         const [fp] = await container.database.db.selectFrom('face_photos').select(['id', 'client_id', 'ciphertext']).execute();
         assert.deepEqual(vault.openBytes(fp.ciphertext, `${fp.client_id}:photo:${fp.id}`, photo.length), photo);
-        const [rv] = await container.database.db.selectFrom('review_photos' as never).select(['id', 'client_id', 'ciphertext', 'byte_length'] as never[]).execute() as Array<{ id: string; client_id: string; ciphertext: Uint8Array; byte_length: number }>;
-        assert.deepEqual(vault.openBytes(rv.ciphertext, `${rv.client_id}:review-photo:${rv.id}`, rv.byte_length), photo);
+        const [rv] = (await sql<{ id: string; client_id: string; review_id: string; user_id: string; ciphertext: Uint8Array; byte_length: number }>`
+          SELECT p.id, p.client_id, p.review_id, r.user_id, p.ciphertext, p.byte_length FROM review_photos p JOIN review_requests r ON r.id = p.review_id`.execute(container.database.db)).rows;
+        assert.deepEqual(vault.openBytes(rv.ciphertext, reviewPhotoAad(rv.client_id, rv.review_id, rv.user_id, rv.id), rv.byte_length), photo);
         const [ep] = await container.database.db.selectFrom('webhook_endpoints').select(['id', 'client_id', 'secret']).execute();
         assert.equal(new WebhookBox(newKey).open(ep.secret, secretAad(ep.client_id, ep.id)), WEBHOOK_SECRET);
         assert.throws(() => new WebhookBox(originalKey).open(ep.secret, secretAad(ep.client_id, ep.id)));

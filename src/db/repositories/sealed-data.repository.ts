@@ -7,9 +7,16 @@ import type { Database } from '../schema.ts';
  * `aad` the further columns the sealing binds the value to.
  */
 export const SEALED_COLUMNS = {
-  face_templates: { table: 'face_templates', keys: ['id'], aad: ['client_id', 'model_id'], sealed: 'ciphertext' },
+  face_templates: { table: 'face_templates', keys: ['id'], aad: ['client_id', 'user_id', 'model_id'], sealed: 'ciphertext' },
   face_photos: { table: 'face_photos', keys: ['id'], aad: ['client_id'], sealed: 'ciphertext' },
-  review_photos: { table: 'review_photos', keys: ['id'], aad: ['client_id'], sealed: 'ciphertext' },
+  review_photos: {
+    table: 'review_photos',
+    keys: ['id'],
+    aad: ['client_id', 'review_id'],
+    // The review's user (AAD version 2 binds a photo to it).
+    derived: { user_id: '(SELECT r.user_id FROM review_requests r WHERE r.id = review_photos.review_id AND r.client_id = review_photos.client_id)' },
+    sealed: 'ciphertext',
+  },
   sessions: { table: 'sessions', keys: ['id'], aad: ['client_id', 'kind'], sealed: 'state' },
   webhook_endpoints: { table: 'webhook_endpoints', keys: ['id'], aad: ['client_id'], sealed: 'secret' },
   sso_clients: { table: 'sso_clients', keys: ['id'], aad: [], sealed: 'secret_ciphertext' },
@@ -21,7 +28,18 @@ export interface SealedColumn {
   table: string;
   keys: readonly string[];
   aad: readonly string[];
+  /** Further AAD values read from other tables: column alias → a constant SQL expression (never input). */
+  derived?: Readonly<Record<string, string>>;
   sealed: string;
+}
+
+/** The select list of a sealed column: keys, AAD columns, derived values and the sealed value. */
+function columns(c: SealedColumn) {
+  return sql.join([
+    ...[...c.keys, ...c.aad].map((k) => sql.ref(k)),
+    ...Object.entries(c.derived ?? {}).map(([alias, expr]) => sql`${sql.raw(expr)} AS ${sql.ref(alias)}`),
+    sql.ref(c.sealed),
+  ]);
 }
 
 export type SealedRow = Record<string, unknown>;
@@ -30,7 +48,7 @@ export type SealedRow = Record<string, unknown>;
 export async function loadSealedPage(db: Kysely<Database>, c: SealedColumn, after: unknown[] | null, limit: number): Promise<SealedRow[]> {
   const keyTuple = sql.join(c.keys.map((k) => sql.ref(k)));
   const { rows } = await sql<SealedRow>`
-    SELECT ${sql.join([...c.keys, ...c.aad, c.sealed].map((k) => sql.ref(k)))}
+    SELECT ${columns(c)}
     FROM ${sql.table(c.table)}
     WHERE ${sql.ref(c.sealed)} IS NOT NULL
       ${after ? sql`AND (${keyTuple}) > (${sql.join(after.map((v) => sql`${v}`))})` : sql``}
@@ -49,7 +67,7 @@ export async function updateSealedValue(db: Kysely<Database>, c: SealedColumn, r
 export async function lockSealedRow(db: Kysely<Database>, c: SealedColumn, row: SealedRow): Promise<SealedRow | undefined> {
   const where = byKey(c, row);
   const { rows } = await sql<SealedRow>`
-    SELECT ${sql.join([...c.keys, ...c.aad, c.sealed].map((k) => sql.ref(k)))}
+    SELECT ${columns(c)}
     FROM ${sql.table(c.table)} WHERE ${where} AND ${sql.ref(c.sealed)} IS NOT NULL FOR UPDATE`.execute(db);
   return rows[0];
 }
