@@ -7,8 +7,10 @@ import {
   findPayload,
   findSsoClient,
   revokePayloadsByGrant,
+  deleteUnsealedPayloads,
   upsertPayload,
 } from '../db/repositories/sso.repository.ts';
+import type { OidcStorage } from './oidc-storage.ts';
 import type { SecretBox } from './secret-box.ts';
 
 /** Relying-party metadata as the provider reads it, from a registered `sso_clients` row. */
@@ -36,7 +38,13 @@ export async function loadClientMetadata(db: DB, box: SecretBox, clientId: strin
  * interactions and tokens created on one instance are found on every other. Clients are not stored
  * here: they come from the tenants' registrations (`sso_clients`).
  *
- * @example new Provider(issuer, { adapter: (name) => new KyselyOidcAdapter(name, db, box) })
+ * Nothing usable is stored (docs/sso.md, "At rest"): a row's id, uid, user code and grant id are keyed
+ * hashes of the provider's values (an access token's id is the token, a session's the cookie value, an
+ * authorization code's the code), and its payload is sealed. Only an interaction keeps its own uid as
+ * id: it is in the interaction's URL by design (and `sso_logins` is keyed by it), and is useless
+ * without the signed interaction cookie.
+ *
+ * @example new Provider(issuer, { adapter: (name) => new KyselyOidcAdapter(name, db, box, storage) })
  */
 export class KyselyOidcAdapter implements Adapter {
   static #lastSweep = 0;
@@ -44,32 +52,44 @@ export class KyselyOidcAdapter implements Adapter {
   private readonly model: string;
   private readonly db: DB;
   private readonly box: SecretBox;
+  private readonly storage: OidcStorage;
   constructor(
     model: string,
     db: DB,
     box: SecretBox,
+    storage: OidcStorage,
   ) {
-    this.model = model; this.db = db; this.box = box;
+    this.model = model; this.db = db; this.box = box; this.storage = storage;
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     if (this.model === 'Client') return;
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-    await upsertPayload(this.db, this.model, id, payload as Record<string, unknown>, expiresAt);
+    const storedId = this.#id(id);
+    const hashed = (v: unknown) => (typeof v === 'string' ? this.storage.lookup(v) : null);
+    await upsertPayload(this.db, {
+      model: this.model,
+      id: storedId,
+      payload: this.storage.seal(this.model, storedId, payload as Record<string, unknown>),
+      grant_id: hashed(payload.grantId),
+      user_code: hashed(payload.userCode),
+      uid: hashed(payload.uid),
+      expires_at: expiresAt,
+    });
     await this.#sweep();
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.model === 'Client') return loadClientMetadata(this.db, this.box, id);
-    return this.#read(await findPayload(this.db, this.model, 'id', id));
+    return this.#read(await findPayload(this.db, this.model, 'id', this.#id(id)));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.#read(await findPayload(this.db, this.model, 'user_code', userCode));
+    return this.#read(await findPayload(this.db, this.model, 'user_code', this.storage.lookup(userCode)));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.#read(await findPayload(this.db, this.model, 'uid', uid));
+    return this.#read(await findPayload(this.db, this.model, 'uid', this.storage.lookup(uid)));
   }
 
   /**
@@ -78,9 +98,10 @@ export class KyselyOidcAdapter implements Adapter {
    * second consume now fails, and, as for a replayed code (RFC 6749 4.1.2), the grant's tokens are revoked.
    */
   async consume(id: string): Promise<void> {
-    const result = await consumePayload(this.db, this.model, id);
+    const result = await consumePayload(this.db, this.model, this.#id(id));
     if (result.consumed) return;
     if (result.grantId) {
+      // Stored hashed, as the Grant's own id is.
       await revokePayloadsByGrant(this.db, result.grantId);
       await destroyPayload(this.db, 'Grant', result.grantId);
     }
@@ -88,25 +109,32 @@ export class KyselyOidcAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
-    await destroyPayload(this.db, this.model, id);
+    await destroyPayload(this.db, this.model, this.#id(id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await revokePayloadsByGrant(this.db, grantId);
+    await revokePayloadsByGrant(this.db, this.storage.lookup(grantId));
   }
 
-  #read(row: { payload: Record<string, unknown>; consumed_at: Date | null } | undefined): AdapterPayload | undefined {
+  /** The stored id: a keyed hash, except an interaction's uid (see the class comment). */
+  #id(id: string): string {
+    return this.model === 'Interaction' ? id : this.storage.lookup(id);
+  }
+
+  #read(row: { id: string; payload: unknown; consumed_at: Date | null } | undefined): AdapterPayload | undefined {
     if (!row) return undefined;
-    const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as AdapterPayload;
+    const payload = this.storage.open(this.model, row.id, row.payload) as AdapterPayload | undefined;
+    if (!payload) return undefined;
     // The provider detects a replayed authorization code by this mark.
     return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload;
   }
 
-  /** Expired rows are deleted at most once a minute per process, on a write. */
+  /** Expired rows (and rows an earlier version stored in the clear) are deleted at most once a minute per process, on a write. */
   async #sweep(): Promise<void> {
     const now = Date.now();
     if (now - KyselyOidcAdapter.#lastSweep < 60_000) return;
     KyselyOidcAdapter.#lastSweep = now;
     await deleteExpiredPayloads(this.db, new Date(now));
+    await deleteUnsealedPayloads(this.db);
   }
 }

@@ -1,4 +1,4 @@
-import { type ColumnType, type Insertable, type Kysely, type Transaction } from 'kysely';
+import { sql, type ColumnType, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -90,16 +90,12 @@ export async function deleteSsoClient(db: Db, clientId: string, id: string): Pro
 
 // --- provider state (oidc-provider adapter) ---
 
-export async function upsertPayload(db: Db, model: string, id: string, payload: Record<string, unknown>, expiresAt: Date | null) {
-  const values = {
-    model,
-    id,
-    payload: JSON.stringify(payload),
-    grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
-    user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
-    uid: typeof payload.uid === 'string' ? payload.uid : null,
-    expires_at: expiresAt,
-  };
+/**
+ * Stores one provider model instance. The caller (sso/oidc-adapter.ts) passes the stored forms: keyed
+ * hashes for `id`, `grant_id`, `user_code`, `uid`, and the sealed payload.
+ */
+export async function upsertPayload(db: Db, row: { model: string; id: string; payload: Record<string, unknown>; grant_id: string | null; user_code: string | null; uid: string | null; expires_at: Date | null }) {
+  const values = { ...row, payload: JSON.stringify(row.payload) };
   await t(db)
     .insertInto('oidc_payloads')
     .values(values)
@@ -111,7 +107,7 @@ export async function upsertPayload(db: Db, model: string, id: string, payload: 
 export async function findPayload(db: Db, model: string, by: 'id' | 'uid' | 'user_code', value: string) {
   return t(db)
     .selectFrom('oidc_payloads')
-    .select(['payload', 'consumed_at'])
+    .select(['id', 'payload', 'consumed_at'])
     .where('model', '=', model)
     .where(by, '=', value)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
@@ -147,6 +143,15 @@ export async function revokePayloadsByGrant(db: Db, grantId: string) {
 export async function deleteExpiredPayloads(db: Db, now: Date) {
   await t(db).deleteFrom('oidc_payloads').where('expires_at', '<', now).execute();
   await t(db).deleteFrom('sso_logins').where('expires_at', '<', now).execute();
+}
+
+/**
+ * Rows stored in the clear by a version before payloads were sealed (their ids are the bearer values
+ * themselves); unreadable now, so the sign-ins they held end (docs/sso.md, "At rest"). Returns how many.
+ */
+export async function deleteUnsealedPayloads(db: Db): Promise<number> {
+  const result = await t(db).deleteFrom('oidc_payloads').where(sql<boolean>`payload->>'sealed' IS NULL`).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 // --- keys ---
