@@ -110,7 +110,7 @@ export function recognitionRoutes(cf: CompreFaceServices) {
       onRequest,
       schema: { tags, summary: "Download an example's image (when the client stores photos)", params: ImageParams, response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), ...errors } },
       handler: async (request, reply) => {
-        const img = await collection.exampleImage(request.client!, request.params.image_id);
+        const img = await collection.exampleImage(request.client!, request.params.image_id, actor(request));
         return reply.type(img.contentType).header('cache-control', 'no-store').send(img.bytes);
       },
     });

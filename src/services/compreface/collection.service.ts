@@ -12,6 +12,7 @@ import {
 import { findFaceUserByExternalId } from '../../db/repositories/templates.repository.ts';
 import { appError } from '../../errors.ts';
 import type { FaceEngine } from '../../vision/types.ts';
+import type { AuditService } from '../audit.service.ts';
 import type { EnrollmentService } from '../enrollment.service.ts';
 import type { FaceGallery, TemplateVault } from '../templates.service.ts';
 import type { UserActor, UsersService } from '../users.service.ts';
@@ -25,6 +26,7 @@ export interface CollectionDeps {
   gallery: FaceGallery;
   vault: TemplateVault;
   engine: FaceEngine | null;
+  audit: AuditService;
 }
 
 /**
@@ -153,11 +155,30 @@ export class CompreFaceCollection {
     return { deleted };
   }
 
-  /** The stored image of an example (only when the client opts in to `settings.store_photos`). */
-  async exampleImage(client: ClientContext, imageId: string): Promise<{ bytes: Buffer; contentType: string }> {
+  /**
+   * The stored image of an example (only when the client opts in to `settings.store_photos`). Face data:
+   * every download is written to the audit log (data_access, the subject's user as target) before it is
+   * decrypted, as a review photo is (docs/foundation.md S2).
+   */
+  async exampleImage(client: ClientContext, imageId: string, by: UserActor = {}): Promise<{ bytes: Buffer; contentType: string }> {
     const example = await this.#example(client.id, imageId);
     const photo = await findExamplePhoto(this.d.db, client.id, example.image_id);
     if (!photo) throw appError('EXAMPLE_IMAGE_NOT_STORED');
+    // In a transaction: written now, not buffered (a buffered entry could be lost after the bytes left).
+    await this.d.db.transaction().execute((trx) =>
+      this.d.audit.record(
+        {
+          clientId: client.id,
+          category: 'data_access',
+          action: 'compreface.photo_viewed',
+          actor: by.apiKeyId ? `key:${by.apiKeyId}` : null,
+          target: example.user_id,
+          ip: by.ip ?? null,
+          details: { image_id: example.image_id, photo_id: photo.id },
+        },
+        trx,
+      ),
+    );
     const floats = this.d.vault.cipher.decrypt(Buffer.from(photo.ciphertext), `${client.id}:photo:${photo.id}`);
     const bytes = trimPadding(Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength));
     // Served as what the bytes are (also rows stored with an uploader's declared type before this rule).

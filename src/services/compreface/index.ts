@@ -16,7 +16,7 @@ export function createCompreFaceServices(c: Container): CompreFaceServices {
   const { foundation, face } = c;
   return {
     keys: createCompreFaceKeys(db, foundation),
-    collection: new CompreFaceCollection({ db, users: foundation.users, enrollment: face.enrollment, gallery: face.gallery, vault: face.vault, engine: c.engine }),
+    collection: new CompreFaceCollection({ db, users: foundation.users, enrollment: face.enrollment, gallery: face.gallery, vault: face.vault, engine: c.engine, audit: foundation.audit }),
     recognition: new CompreFaceRecognition({ db, engine: c.engine, gallery: face.gallery, vault: face.vault, calibration: visionCalibration, monitor: foundation.security }),
   };
 }
