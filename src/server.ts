@@ -2,6 +2,7 @@ import { loadConfig, ConfigError } from './config/env.ts';
 import { createContainer } from './container.ts';
 import { buildApp } from './app.ts';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { removeRuntimeFile, writeRuntimeFile } from './cli/runtime-file.ts';
 import { privateUmask, securePrivateDir } from './config/private-files.ts';
@@ -22,7 +23,14 @@ async function main(): Promise<void> {
     throw e;
   }
   privateUmask();
-  securePrivateDir(config.dataDir);
+  try {
+    securePrivateDir(config.dataDir);
+    fs.accessSync(config.dataDir, fs.constants.W_OK);
+  } catch (e) {
+    // A read-only mount, a missing parent or a directory of another user: one line, nothing started.
+    console.error(`Invalid configuration:\n  - WAJAH_DATA_DIR (${config.dataDir}) must be a directory this process can create and write: ${(e as Error).message}`);
+    process.exit(78);
+  }
   // One JSON logger for the HTTP layer and the services (start-up progress, webhook deliveries, …).
   const logger = createLogger(config);
   const container = await createContainer(config, { log: serviceLog(logger) });
@@ -66,7 +74,15 @@ async function main(): Promise<void> {
       );
     });
   }
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (e) {
+    // A port taken by another process (or a HOST this machine does not have): one line naming the variables,
+    // after the database and the workers are closed.
+    console.error(`Cannot listen on ${config.host}:${config.port} (HOST, PORT): ${(e as Error).message}. Stop the process that holds the port, or set PORT to a free one.`);
+    await Promise.race([app.close().catch(() => {}), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs).unref())]);
+    process.exit(1);
+  }
   const port = (app.server.address() as AddressInfo).port;
   writeRuntimeFile(config.dataDir, {
     pid: process.pid,

@@ -5,7 +5,8 @@ import pg from 'pg';
 import type { Database } from './schema.ts';
 import { createPGliteDialect } from './pglite-driver.ts';
 import { acquireDataDirLock, type LockInfo } from './data-dir-lock.ts';
-import { acquireInstanceLock } from './pg-instance-lock.ts';
+import { acquireInstanceLock, type InstanceLock } from './pg-instance-lock.ts';
+import { appError, isAppError } from '../errors.ts';
 import * as m0001 from './migrations/0001-initial.ts';
 import * as m0004 from './migrations/0004-webhooks.ts';
 import * as m0005 from './migrations/0005-analytics.ts';
@@ -94,7 +95,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   if (options.databaseUrl) {
     // timestamptz → Date, bigint counts → number (counts here never exceed 2^53).
     pg.types.setTypeParser(20, (v: string) => Number(v));
-    const lock = await acquireInstanceLock(options.databaseUrl, options.instanceLock ?? 'shared', options.log);
+    let lock: InstanceLock;
+    try {
+      lock = await acquireInstanceLock(options.databaseUrl, options.instanceLock ?? 'shared', options.log);
+    } catch (e) {
+      // Start-up and the CLI stop with one line naming DATABASE_URL, not a driver stack trace.
+      if (isAppError(e)) throw e;
+      throw appError(
+        'DATABASE_UNAVAILABLE',
+        `Cannot open the PostgreSQL database of DATABASE_URL (${describeUrl(options.databaseUrl)}): ${(e as Error).message}. Check the host, port, user, password and database name, and that the database exists (CREATE DATABASE).`,
+      );
+    }
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
     // An idle pooled connection that the server drops (restart, failover, admin termination) must not
     // crash the process: the pool discards it and the next query opens a new one.
@@ -129,7 +140,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       ({ dialect, client } = await createPGliteDialect(dir === 'memory://' ? undefined : dir));
     } catch (e) {
       release();
-      throw e;
+      // PGlite reports file-system failures (a full disk, a read-only mount) as a bare WASI errno.
+      if (isAppError(e)) throw e;
+      throw appError(
+        'DATABASE_UNAVAILABLE',
+        `Cannot open the embedded database in ${path.resolve(dir)} (WAJAH_DATA_DIR/pg): ${describeError(e)}. Check the free space and permissions of WAJAH_DATA_DIR.`,
+      );
     }
     // One session, handed to one holder at a time; statements prepared once (pglite-driver.ts).
     const db = new Kysely<Database>({ dialect });
@@ -162,6 +178,25 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   return handle;
 }
 
+/** WASI errno numbers PGlite's file system reports (ErrnoError { errno }). */
+const WASI_ERRNO: Record<number, string> = { 2: 'EACCES: permission denied', 20: 'EEXIST: file exists', 29: 'EIO: input/output error', 44: 'ENOENT: no such file or directory', 51: 'ENOSPC: no space left on device', 63: 'EPERM: operation not permitted', 69: 'EROFS: read-only file system' };
+
+function describeError(e: unknown): string {
+  const err = e as { name?: string; errno?: number; message?: string };
+  if (err?.name === 'ErrnoError' && typeof err.errno === 'number') return WASI_ERRNO[err.errno] ?? `file system error ${err.errno}`;
+  return err?.message || String(e);
+}
+
+/** postgres://user@host:port/db, without the password (it must not reach a log). */
+function describeUrl(databaseUrl: string): string {
+  try {
+    const u = new URL(databaseUrl);
+    return `${u.protocol}//${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`;
+  } catch {
+    return 'unparsable URL';
+  }
+}
+
 async function ping(db: DB): Promise<boolean> {
   try {
     await sql`SELECT 1`.execute(db);
@@ -179,24 +214,37 @@ async function ping(db: DB): Promise<boolean> {
  * start-up stops with both lists.
  */
 export async function migrate(db: DB, log?: { warn(msg: string): void }): Promise<void> {
-  const known = Object.keys(MIGRATIONS);
-  const executed = await executedMigrations(db);
-  const newer = executed.filter((name) => !(name in MIGRATIONS));
-  if (newer.length) {
-    const missing = known.filter((name) => !executed.includes(name));
-    if (missing.length) {
-      throw new Error(`The database holds migrations of a newer release (${newer.join(', ')}) but not ${missing.join(', ')} of this one: start the newer release, or restore a backup taken before it`);
-    }
-    log?.warn(`the database was migrated by a newer release (${newer.join(', ')}); this release runs on it without migrating`);
-    return;
-  }
+  if (await migratedByNewer(db, log)) return;
   const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
+    // A newer release may have migrated while this one waited for the migrator's lock (an instance of the
+    // previous release restarting during a rolling upgrade): the migrator then refuses the unknown names,
+    // and the database is judged as one found so at start.
+    if (!failed && (await migratedByNewer(db, log))) return;
     const which = failed ? `Migration ${failed.migrationName}` : 'Migrating the database';
-    throw new Error(`${which} failed: ${String((error as Error)?.message ?? error)}`);
+    // Every pending migration runs in one transaction (PostgreSQL and PGlite both have transactional DDL):
+    // a failure leaves the schema as it was, and the next start runs them again.
+    throw appError('MIGRATION_FAILED', `${which} failed: ${String((error as Error)?.message ?? error)}. Nothing was changed (the pending migrations are rolled back together): fix the cause, then start again.`);
   }
+}
+
+/**
+ * True (after a warning) when the database holds migrations this release does not know besides all of its
+ * own; throws DATABASE_TOO_NEW when one of its own is missing besides; false when there is none unknown.
+ */
+async function migratedByNewer(db: DB, log?: { warn(msg: string): void }): Promise<boolean> {
+  const known = Object.keys(MIGRATIONS);
+  const executed = await executedMigrations(db);
+  const newer = executed.filter((name) => !(name in MIGRATIONS));
+  if (!newer.length) return false;
+  const missing = known.filter((name) => !executed.includes(name));
+  if (missing.length) {
+    throw appError('DATABASE_TOO_NEW', `The database holds migrations of a newer release (${newer.join(', ')}) but not ${missing.join(', ')} of this one: start the newer release, or restore a backup taken before it`);
+  }
+  log?.warn(`the database was migrated by a newer release (${newer.join(', ')}); this release runs on it without migrating`);
+  return true;
 }
 
 /** The migrations recorded in the database (none before the first start). */
