@@ -1,7 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { findFaceUsersByIds, type FaceUser } from '../db/repositories/templates.repository.ts';
-import type { Decision } from './authentication.params.ts';
+import type { AuthParams, Decision } from './authentication.params.ts';
+import { SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
+import type { FaceDeps } from './face.ts';
 
 /**
  * A decision as a liveness session keeps it between frames (the session's best confirmed frame): users
@@ -112,6 +114,41 @@ export function performedBy(d: Decision, performers: string[] | null | undefined
 /** The users shown by every evidence frame so far (`performers`), after one more showing `users`. */
 export function addPerformers(performers: string[] | null | undefined, users: string[]): string[] {
   return performers ? performers.filter((id) => users.includes(id)) : [...new Set(users)];
+}
+
+/** What a liveness session keeps of whom its counted frames showed (backedByVotes, performedBy). */
+export interface IdentityEvidence {
+  votes?: IdentityVotes | null;
+  /** The users every frame carrying a challenge's evidence showed at SAME_PERSON_CONFIDENCE. */
+  performers?: string[] | null;
+  /** The users the previous counted frame showed (its half of a change's evidence). */
+  shown?: string[] | null;
+}
+
+/**
+ * The evidence after one more counted frame decided as `d` and showing `shown` (framePerformers): `changed`
+ * when the frame carried a challenge's change (one met, a blink's closing, a nod's way down; the frame before
+ * it counts too), `reference` when it is the reference a turn, nod or smile is measured from.
+ */
+export function addEvidence(e: IdentityEvidence, d: Decision, shown: string[], frame: { changed: boolean; reference: boolean }): Required<IdentityEvidence> {
+  let performers = e.performers ?? null;
+  if (frame.changed || frame.reference) performers = addPerformers(performers, shown);
+  if (frame.changed && e.shown) performers = addPerformers(performers, e.shown);
+  return { votes: addVote(e.votes, d), performers, shown };
+}
+
+/** How many of the gallery's nearest users a challenge's frame is checked against (framePerformers). */
+const PERFORMER_HITS = 50;
+
+/**
+ * The users a counted liveness frame shows, at SAME_PERSON_CONFIDENCE (a turned face scores lower than the
+ * decision needs): verification, the claimed user when its confidence reaches it; identification, the
+ * gallery's users that do (the nearest PERFORMER_HITS; one in-memory search per frame).
+ */
+export async function framePerformers(deps: Pick<FaceDeps, 'gallery' | 'calibration'>, clientId: string, params: AuthParams, d: Decision, embedding: Float32Array, modelId: string): Promise<string[]> {
+  if (params.mode === 'verification') return d.user && (d.confidence ?? -1) >= SAME_PERSON_CONFIDENCE ? [d.user.id] : [];
+  const hits = await deps.gallery.search(clientId, modelId, embedding, Math.max(PERFORMER_HITS, params.max_results), -1);
+  return hits.filter((h) => deps.calibration.confidence(h.cosine, modelId) >= SAME_PERSON_CONFIDENCE).map((h) => h.userId);
 }
 
 /**

@@ -13,13 +13,13 @@ import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type Au
 import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, seconds } from './authentication.response.ts';
 import { recordFailure, writeOutcome } from './authentication.outcome.ts';
 import { findFaceUser, findFaceUserWithTemplates, loadUserTemplates, type FaceUser, type StoredTemplate } from '../db/repositories/templates.repository.ts';
-import { addPerformers, addVote, backedByVotes, holdDecision, performedBy, resumeDecision, type HeldDecision, type IdentityVotes } from './authentication.held.ts';
+import { addEvidence, backedByVotes, framePerformers, holdDecision, performedBy, resumeDecision, type HeldDecision, type IdentityEvidence } from './authentication.held.ts';
 import type { SecurityMonitor } from './security-monitor.service.ts';
 
 // Callers import these from here (the service's public surface).
 export { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, type AuthMode, type AuthOptions, type CreateAuthInput } from './authentication.params.ts';
 
-interface AuthState {
+interface AuthState extends IdentityEvidence {
   attempts: number;
   liveness: LivenessState | null;
   /** Sealed embedding of the session's first face (identity anchor) and the previous face thumbnail. */
@@ -32,12 +32,6 @@ interface AuthState {
   model: string | null;
   /** Liveness sessions: the best decision among the confirmed frames so far (ids and scores only). */
   best?: HeldDecision | null;
-  /** Liveness sessions: whom the counted frames were recognised as (the held decision must agree, backedByVotes). */
-  votes?: IdentityVotes | null;
-  /** Liveness sessions: the users every frame carrying a challenge's evidence showed at SAME_PERSON_CONFIDENCE (performedBy). */
-  performers?: string[] | null;
-  /** The users the previous counted frame showed at SAME_PERSON_CONFIDENCE (its half of a change's evidence). */
-  shown?: string[] | null;
 }
 
 /**
@@ -215,18 +209,14 @@ export class AuthenticationService {
         // The decision is taken on the session's best-matching confirmed frame, not necessarily the
         // last one (a head-turn challenge completes on a turned face, where recognition is weakest).
         if (!state.best || (decision.confidence ?? -1) > (state.best.confidence ?? -1)) state.best = holdDecision(decision);
-        // ...and it must be whom most counted frames show (backedByVotes), not one frame slipped in.
-        state.votes = addVote(state.votes, decision);
-        // A frame that carries a challenge's evidence (the reference a turn, nod or smile is measured from, a
-        // blink's closing, a nod's way down, the frame that met it), and the frame before it (a closing is a
-        // change from that frame: an accomplice's open eyes followed by the victim's photo read as one): the
-        // decided user must be whom they show (performedBy).
+        // ...and it must be whom most counted frames show (backedByVotes), not one frame slipped in, and whom
+        // every frame carrying a challenge's evidence shows (performedBy): the reference a turn, nod or smile is
+        // measured from, a blink's closing, a nod's way down, the frame that met it, and the frame before such a
+        // change (an accomplice's open eyes followed by the victim's photo read as a closing).
         const l = state.liveness;
-        const shown = await this.#performers(client, params, decision, face, modelId);
+        const shown = await framePerformers(this.d, client.id, params, decision, face.embedding!, modelId);
         const changed = l.completed.length > before.met || (l.eyeClosed && !before.closed) || (l.nodDown && !before.down);
-        if (changed || (l.refFrame === l.frames && currentChallenge(l) !== 'blink')) state.performers = addPerformers(state.performers, shown);
-        if (changed && state.shown) state.performers = addPerformers(state.performers, state.shown);
-        state.shown = shown;
+        Object.assign(state, addEvidence(state, decision, shown, { changed, reference: l.refFrame === l.frames && currentChallenge(l) !== 'blink' }));
         if (!livenessDone(state.liveness)) {
           return {
             state: { ...state },
@@ -408,7 +398,7 @@ export class AuthenticationService {
       const same = templates.filter((t) => t.model_id === modelId);
       if (!same.length) throw appError('MODEL_MISMATCH', `The user's templates come from ${templates[0].model_id}, the probe from ${modelId}: re-enroll`);
       let vecs = enrolled.opened.get(modelId);
-      if (!vecs) enrolled.opened.set(modelId, (vecs = same.map((t) => this.d.vault.openTemplate(t))));
+      if (!vecs) enrolled.opened.set(modelId, (vecs = this.d.vault.openUserTemplates(same)));
       let best = -1;
       for (const v of vecs) best = Math.max(best, this.d.engine!.similarity(v, probe));
       const confidence = round(this.d.calibration.confidence(best, modelId));
@@ -469,25 +459,11 @@ export class AuthenticationService {
     });
   }
 
-  /**
-   * The users a counted liveness frame shows, at SAME_PERSON_CONFIDENCE (a turned face scores lower than the
-   * decision needs): verification, the claimed user when its confidence reaches it; identification, the
-   * gallery's users that do (the nearest PERFORMER_HITS; one in-memory search per frame).
-   */
-  async #performers(client: ClientContext, params: AuthParams, decision: Decision, face: AnalyzedFace, modelId: string): Promise<string[]> {
-    if (params.mode === 'verification') return decision.user && (decision.confidence ?? -1) >= SAME_PERSON_CONFIDENCE ? [decision.user.id] : [];
-    const hits = await this.d.gallery.search(client.id, modelId, face.embedding!, Math.max(PERFORMER_HITS, params.max_results), -1);
-    return hits.filter((h) => this.d.calibration.confidence(h.cosine, modelId) >= SAME_PERSON_CONFIDENCE).map((h) => h.userId);
-  }
-
   /** Exposed for the expiry path of liveness (a challenge that timed out between frames). */
   static expire(state: LivenessState, now: number): LivenessState {
     return expireLiveness(state, now);
   }
 }
-
-/** How many of the gallery's nearest users a challenge's frame is checked against (performers). */
-const PERFORMER_HITS = 50;
 
 /** A liveness frame answered `processing` without being applied (the session state is left as it was). */
 function notCounted(face: AnalyzedFace, liveness: LivenessState, started: number, feedback: { message: string; suggestions: string[] }) {

@@ -86,6 +86,17 @@ for (const backend of backendNames()) {
       assert.equal(res.json().result.authenticated, true, res.body);
     });
 
+    test('one tampered template among good ones is left out: the user still verifies with the others', async () => {
+      const { tenant, obama, biden } = await pair('Sealing one bad');
+      await enroll(tenant, 'OBAMA', OBAMA[1]);
+      const rows = await db().selectFrom('face_templates').select('id').where('user_id', '=', obama).orderBy('created_at').execute();
+      assert.ok(rows.length >= 2, 'two enrollments of Obama');
+      await sql`UPDATE face_templates SET ciphertext = (SELECT ciphertext FROM face_templates WHERE user_id = ${biden} LIMIT 1) WHERE id = ${rows[0]!.id}`.execute(db());
+      const res = await verify(tenant, 'OBAMA', OBAMA[1]);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().result.authenticated, true, res.body);
+    });
+
     test("a review moved to another user: its photo does not open as that user's (coded, not enrolled)", async () => {
       const tenant = await createTenant(t().app, 'Sealing review');
       await createUser(t().app, tenant, 'OBAMA');
