@@ -78,15 +78,32 @@ export async function deleteExamples(trx: Db, clientId: string, userId?: string)
   return { count: Number(res.numDeletedRows), templateIds: ids.map((t) => t.id) };
 }
 
-/** Moves every example of one user to another (merging subjects on rename); returns the moved templates. */
-export async function moveExamples(trx: Db, clientId: string, fromUserId: string, toUserId: string): Promise<StoredTemplate[]> {
+/**
+ * Moves every example of one user to another (merging subjects on rename); returns the moved templates.
+ * A template's seal names its user (templateAad), so each moves with the ciphertext `reseal` makes for its
+ * new owner: a row moved as it was would no longer open.
+ */
+export async function moveExamples(
+  trx: Db,
+  clientId: string,
+  fromUserId: string,
+  toUserId: string,
+  reseal: (row: StoredTemplate, toUserId: string) => Uint8Array,
+): Promise<StoredTemplate[]> {
   await trx.updateTable('enrollments').set({ user_id: toUserId }).where('client_id', '=', clientId).where('user_id', '=', fromUserId).execute();
   await trx.updateTable('face_photos').set({ user_id: toUserId }).where('client_id', '=', clientId).where('user_id', '=', fromUserId).execute();
-  return trx
-    .updateTable('face_templates')
-    .set({ user_id: toUserId })
+  const rows = await trx
+    .selectFrom('face_templates')
+    .select(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])
     .where('client_id', '=', clientId)
     .where('user_id', '=', fromUserId)
-    .returning(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])
+    .forUpdate()
     .execute();
+  const moved: StoredTemplate[] = [];
+  for (const row of rows) {
+    const ciphertext = reseal(row, toUserId);
+    await trx.updateTable('face_templates').set({ user_id: toUserId, ciphertext }).where('id', '=', row.id).execute();
+    moved.push({ ...row, user_id: toUserId, ciphertext });
+  }
+  return moved;
 }

@@ -9,7 +9,7 @@ import {
   listSubjectNames,
   moveExamples,
 } from '../../db/repositories/compreface.repository.ts';
-import { findFaceUserByExternalId } from '../../db/repositories/templates.repository.ts';
+import { findFaceUserByExternalId, type StoredTemplate } from '../../db/repositories/templates.repository.ts';
 import { appError } from '../../errors.ts';
 import type { FaceEngine } from '../../vision/types.ts';
 import type { AuditService } from '../audit.service.ts';
@@ -65,7 +65,8 @@ export class CompreFaceCollection {
       await this.d.users.update(client.id, source.id, { external_id: to, ...(name ? { name } : {}) }, by);
       return { updated: true };
     }
-    const moved = await this.d.db.transaction().execute((trx) => moveExamples(trx, client.id, source.id, target.id));
+    const reseal = (row: StoredTemplate, toUserId: string) => this.d.vault.sealTemplate(row.client_id, toUserId, row.id, row.model_id, this.d.vault.openTemplate(row));
+    const moved = await this.d.db.transaction().execute((trx) => moveExamples(trx, client.id, source.id, target.id, reseal));
     await this.d.users.delete(client.id, source.id, by);
     const byModel = new Map<string, Array<{ templateId: string; userId: string; vec: Float32Array }>>();
     for (const t of moved) {
