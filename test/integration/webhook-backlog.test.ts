@@ -8,16 +8,9 @@ import { recordEvent } from '../../src/services/events.ts';
 import { notifyWebhookDispatchers } from '../../src/services/webhooks/index.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { as, createClient, quickBackend } from '../helpers/foundation.ts';
+import { waitFor as waitUntil, type Check } from '../helpers/wait.ts';
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(what: string, fn: Check<T>, timeoutMs = 120_000) => waitUntil(what, fn, timeoutMs, 50);
 
 /**
  * One tenant's backlog of undispatched events (a bulk import, a dispatcher that was down) must not hold

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { waitFor as waitUntil, type Check } from '../helpers/wait.ts';
 
 /**
  * Webhook delivery across a real crash: the server runs as a child process (`node src/server.ts`) and is
@@ -107,15 +108,7 @@ class Receiver {
   }
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(what: string, fn: Check<T>, timeoutMs = 15_000) => waitUntil(what, fn, timeoutMs, 50);
 
 const sign = (raw: string) => `sha256=${crypto.createHmac('sha256', SECRET).update(raw).digest('hex')}`;
 

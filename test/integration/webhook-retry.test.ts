@@ -7,6 +7,7 @@ import { recordEvent } from '../../src/services/events.ts';
 import { notifyWebhookDispatchers } from '../../src/services/webhooks/index.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { as, createClient, quickBackend, type TestClient } from '../helpers/foundation.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 interface Got {
   at: number;
@@ -36,15 +37,6 @@ function receiver() {
   return r;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const hmac = (raw: string, secret: string) => `sha256=${crypto.createHmac('sha256', secret).update(raw).digest('hex')}`;
 

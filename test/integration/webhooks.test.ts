@@ -15,6 +15,7 @@ import { notifyWebhookDispatchers } from '../../src/services/webhooks/index.ts';
 import { ADMIN_TOKEN } from '../helpers/app.ts';
 import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
 import { as, createClient, type TestClient } from '../helpers/foundation.ts';
+import { waitFor as waitUntil, type Check } from '../helpers/wait.ts';
 
 /** The user guide's "Verify Webhook Signature" snippet, verbatim (Express middleware included). */
 const GUIDE_SNIPPET = `
@@ -95,15 +96,7 @@ class Receiver {
   }
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const waitFor = <T>(what: string, fn: Check<T>, timeoutMs = 8_000) => waitUntil(what, fn, timeoutMs, 25);
 
 const FAST_ENV = { WAJAH_WEBHOOK_POLL_MS: '100', WAJAH_WEBHOOK_TIMEOUT_MS: '2000' };
 const SECRET = 'webhook_secret_key_123';
