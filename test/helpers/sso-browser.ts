@@ -1,4 +1,5 @@
 // The browser side of an SSO (OpenID Connect) sign-in over `app.inject`, shared by the sso*.test.ts files.
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { multipart } from './face-fixtures.ts';
@@ -78,4 +79,21 @@ export function authorizeUrl(clientId: string, p: { challenge: string; state?: s
     ...(p.loginHint ? { login_hint: p.loginHint } : {}),
   });
   return `/oidc/auth?${q}`;
+}
+
+/**
+ * Follows redirects from `url` (the provider's and the interaction page's) until the browser leaves the
+ * provider for the RP, at most `maxRedirects` of them; each must be a 302 or 303.
+ * @example const rp = await followToRp(browser, String(res.headers.location)); rp.searchParams.get('code')
+ */
+export async function followToRp(b: Browser, url: string, maxRedirects = 8): Promise<URL> {
+  let next = url;
+  for (let i = 0; i < maxRedirects; i++) {
+    const u = new URL(next, `http://${HOST}`);
+    if (u.origin !== `http://${HOST}`) return u;
+    const res = await b.request('GET', next);
+    assert.ok([302, 303].includes(res.statusCode), `${next}: ${res.statusCode} ${res.body.slice(0, 300)}`);
+    next = String(res.headers.location);
+  }
+  throw new Error('too many redirects');
 }

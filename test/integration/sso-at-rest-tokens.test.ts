@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { backendNames } from '../helpers/backends.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, postForm, type Tenant } from '../helpers/face-fixtures.ts';
-import { Browser, HOST, REDIRECT, authorizeUrl, pkce } from '../helpers/sso-browser.ts';
+import { Browser, HOST, REDIRECT, authorizeUrl, followToRp, pkce } from '../helpers/sso-browser.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
 import { createProvider } from '../../src/sso/provider.ts';
@@ -50,18 +50,6 @@ async function registerRp(app: FastifyInstance, tenant: Tenant) {
   return res.json() as { client_id: string; client_secret: string };
 }
 
-/** Follows redirects (the provider's and the interaction page's) until the browser leaves for the RP. */
-async function followToRp(b: Browser, url: string): Promise<URL> {
-  let next = url;
-  for (let i = 0; i < 8; i++) {
-    const u = new URL(next, `http://${HOST}`);
-    if (u.origin !== `http://${HOST}`) return u;
-    const res = await b.request('GET', next);
-    assert.ok([302, 303].includes(res.statusCode), `${next}: ${res.statusCode} ${res.body.slice(0, 300)}`);
-    next = String(res.headers.location);
-  }
-  throw new Error('too many redirects');
-}
 
 /** The values of the OP session cookie (`_session`, and its signature) the browser holds now. */
 const sessionCookies = (b: Browser) => [...b.cookies].filter(([k]) => k.startsWith('_session')).map(([, v]) => v);

@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/env.ts';
 import { createContainer } from '../../src/container.ts';
 import { buildApp } from '../../src/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, postForm, type Tenant } from '../helpers/face-fixtures.ts';
-import { Browser, HOST, REDIRECT, authorizeUrl, pkce } from '../helpers/sso-browser.ts';
+import { Browser, HOST, REDIRECT, authorizeUrl, followToRp, pkce } from '../helpers/sso-browser.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
 
@@ -41,18 +41,6 @@ async function beginLogin(b: Browser, url: string) {
   return { uid: m[1], page };
 }
 
-/** Follows the provider's redirects from `url` until it leaves the provider (to the RP). */
-async function followToRp(b: Browser, url: string): Promise<URL> {
-  let next = url;
-  for (let i = 0; i < 6; i++) {
-    const u = new URL(next, `http://${HOST}`);
-    if (u.origin !== `http://${HOST}`) return u;
-    const res = await b.request('GET', next);
-    assert.ok([302, 303].includes(res.statusCode), `${next}: ${res.statusCode} ${res.body.slice(0, 300)}`);
-    next = String(res.headers.location);
-  }
-  throw new Error('too many redirects');
-}
 
 async function runFrames(b: Browser, uid: string, frames: Buffer[]) {
   let body: Record<string, any> = {};
@@ -80,7 +68,7 @@ async function identifySignIn(app: FastifyInstance, tenant: Tenant, frames: Buff
   assert.equal(s.mode, 'identification');
   const done = await runFrames(br, uid, frames);
   assert.equal(done.status, 'completed', JSON.stringify(done));
-  const cb = await followToRp(br, done.redirect_to);
+  const cb = await followToRp(br, done.redirect_to, 6);
   const tok = await app.inject({
     method: 'POST',
     url: '/oidc/token',
@@ -231,7 +219,7 @@ if (backendNames().includes('pglite')) {
 
       const done = await runFrames(br, uid, signInFrames);
       assert.equal(done.status, 'completed', JSON.stringify(done));
-      const cb = await followToRp(br, done.redirect_to);
+      const cb = await followToRp(br, done.redirect_to, 6);
       assert.equal(cb.origin + cb.pathname, REDIRECT);
       assert.equal(cb.searchParams.get('state'), state);
       assert.equal(cb.searchParams.get('iss'), ISSUER);
@@ -316,7 +304,7 @@ if (backendNames().includes('pglite')) {
       assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).statusCode, 200);
       const done = await runFrames(br, uid, signInFrames);
       assert.equal(done.status, 'denied', JSON.stringify(done));
-      const cb = await followToRp(br, done.redirect_to);
+      const cb = await followToRp(br, done.redirect_to, 6);
       assert.equal(cb.searchParams.get('error'), 'access_denied');
       assert.equal(cb.searchParams.get('state'), 'st1');
       assert.equal(cb.searchParams.get('code'), null);
@@ -340,7 +328,7 @@ if (backendNames().includes('pglite')) {
         const body = await runFrames(br, uid, frames);
         assert.notEqual(body.status, 'completed', `${name}: ${JSON.stringify(body)}`);
         assert.ok(!('redirect_to' in body) || body.status === 'denied', `${name}: ${JSON.stringify(body)}`);
-        if (body.status === 'denied') assert.equal((await followToRp(br, body.redirect_to)).searchParams.get('error'), 'access_denied');
+        if (body.status === 'denied') assert.equal((await followToRp(br, body.redirect_to, 6)).searchParams.get('error'), 'access_denied');
       }
     });
 
@@ -373,7 +361,7 @@ if (backendNames().includes('pglite')) {
       const cancelled = await br.request('POST', `/oidc/interaction/${uid}/cancel`);
       assert.equal(cancelled.statusCode, 200, cancelled.body);
       assert.equal(cancelled.json().status, 'denied');
-      const cb = await followToRp(br, cancelled.json().redirect_to);
+      const cb = await followToRp(br, cancelled.json().redirect_to, 6);
       assert.equal(cb.searchParams.get('error'), 'access_denied');
       assert.equal(cb.searchParams.get('state'), 'cx');
       const late = await br.frame(uid, headturn[2]!);
@@ -400,7 +388,7 @@ if (backendNames().includes('pglite')) {
       assert.equal(more.statusCode, 409);
       assert.equal(more.json().code, 'SSO_LOGIN_FINISHED');
       assert.equal((await br.request('POST', `/oidc/interaction/${uid}/start`)).statusCode, 409);
-      const cb = await followToRp(br, second.redirect_to);
+      const cb = await followToRp(br, second.redirect_to, 6);
       assert.equal(cb.searchParams.get('error'), 'access_denied');
     });
 
@@ -414,7 +402,7 @@ if (backendNames().includes('pglite')) {
         assert.equal(auth.statusCode, 303);
         const page = await br.request('GET', String(auth.headers.location));
         assert.equal(page.statusCode, 303, 'no sign-in page for a foreign user');
-        const cb = await followToRp(br, String(page.headers.location));
+        const cb = await followToRp(br, String(page.headers.location), 6);
         assert.equal(cb.searchParams.get('error'), 'access_denied');
       }
       // And the provider never resolves B's user for A's RP, even with a session holding B's user.
@@ -434,7 +422,7 @@ if (backendNames().includes('pglite')) {
       const auth = await br.request('GET', authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st4', nonce: 'n4', loginHint: 'GONE' }));
       const page = await br.request('GET', String(auth.headers.location));
       assert.equal(page.statusCode, 303);
-      assert.equal((await followToRp(br, String(page.headers.location))).searchParams.get('error'), 'access_denied');
+      assert.equal((await followToRp(br, String(page.headers.location), 6)).searchParams.get('error'), 'access_denied');
     });
 
     test('unknown client_id, unregistered redirect_uri and a missing PKCE challenge are rejected', async () => {
