@@ -39,3 +39,27 @@ test('with Redis: two instances share the limit; a dead instance\'s slot lapses 
     rb.disconnect();
   }
 });
+
+test('with Redis: a renewed slot outlives its first expiry, an unrenewed one lapses; pools with other prefixes do not share slots', { skip: !REDIS && 'WAJAH_TEST_REDIS not set' }, async () => {
+  const redis = new Redis(REDIS);
+  try {
+    const prefix = 'wajah:test-ws-streams:';
+    const [a, b] = [new StreamSlots(redis, log, { prefix }), new StreamSlots(redis, log, { prefix })];
+    const webrtc = new StreamSlots(redis, log);
+    const client = `test-${crypto.randomUUID()}`;
+    const now = Date.now();
+    assert.equal(await a.acquire(client, 'renewed', 2, now + 1000, now), true);
+    assert.equal(await a.acquire(client, 'dead', 2, now + 1000, now), true);
+    assert.equal(await webrtc.acquire(client, 'w1', 1, now + 60_000, now), true, 'the WebRTC pool is apart');
+    assert.equal(await b.acquire(client, 'b1', 2, now + 60_000, now), false);
+    await a.renew(client, 'renewed', now + 2000, now + 900);
+    assert.equal(await b.acquire(client, 'b1', 2, now + 60_000, now + 1001), true, "'dead' lapsed");
+    assert.equal(await b.acquire(client, 'b2', 2, now + 60_000, now + 1001), false, "'renewed' still counts");
+    a.release(client, 'renewed');
+    await a.renew(client, 'renewed', now + 5000, now + 1001);
+    assert.equal(await b.acquire(client, 'b2', 2, now + 60_000, now + 1001), true, 'a released slot is not brought back by a renewal');
+    await redis.del(`${prefix}${client}`, `wajah:streams:${client}`);
+  } finally {
+    redis.disconnect();
+  }
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { appError } from '../errors.ts';
+import { StreamSlots } from '../streaming/stream-slots.ts';
 import type { ServerMessage } from './messages.ts';
 import { DEFAULT_LIMITS, RecognitionConnection, type ConnectionDeps, type RecognitionLimits, type WsSocket } from './recognition.connection.ts';
 
@@ -41,11 +42,12 @@ class FakeSocket implements WsSocket {
   }
 }
 
-const client = { id: 'c1', name: 'C', tier: 'enterprise' as const, settings: {}, apiKeyId: 'k1' };
+const enterpriseClient = { id: 'c1', name: 'C', tier: 'enterprise' as const, settings: {}, apiKeyId: 'k1' };
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
-function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<ConnectionDeps> = {}) {
+function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<ConnectionDeps> = {}, tier: 'basic' | 'enterprise' = 'enterprise') {
   const socket = new FakeSocket();
+  const client = { ...enterpriseClient, tier };
   const calls: string[] = [];
   const authorizations: string[] = [];
   let authorizeOk = true;
@@ -85,6 +87,7 @@ function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<Conne
     },
     sessions: { sessionStart: async () => ({}) },
     audit: { record: async () => {} },
+    slots: new StreamSlots(null, { warn: () => {} }),
     log: { error: () => {} },
     limits: { ...DEFAULT_LIMITS, ...limits },
     meta: { ip: '127.0.0.1', userAgent: null },
@@ -177,6 +180,32 @@ describe('RecognitionConnection', () => {
     assert.deepEqual(s.calls, [], 'no frame reached the engine');
     assert.equal(s.socket.sent.length, sent, 'nothing more is answered');
     s.socket.closeHandshakeDone();
+  });
+
+  test("a basic tenant's third stream is refused (STREAMING_LIMIT_EXCEEDED, 4429); a refused stream gives its slot back before the close handshake ends", async () => {
+    const slots = new StreamSlots(null, { warn: () => {} });
+    const open = async () => {
+      const s = setup({}, { slots }, 'basic');
+      s.socket.receive({ type: 'authenticate', api_key: 'k', secret_key: 's' });
+      await tick();
+      return s;
+    };
+    const [a, b, c] = [await open(), await open(), await open()];
+    assert.equal(a.socket.sent[0]?.type, 'authenticated');
+    assert.equal(b.socket.sent[0]?.type, 'authenticated');
+    assert.deepEqual(c.socket.sent[0], { type: 'error', code: 'STREAMING_LIMIT_EXCEEDED', message: 'The basic tier allows 2 concurrent recognition streams', details: { max_sessions: 2 } });
+    assert.equal(c.socket.closedWith, 4429);
+    // b's key is revoked; its client never answers the close, yet the slot is free at once.
+    b.socket.lingers = true;
+    b.revoke();
+    b.changed('c1');
+    await tick(10);
+    assert.equal(b.socket.closedWith, 4401);
+    const d = await open();
+    assert.equal(d.socket.sent[0]?.type, 'authenticated');
+    b.socket.closeHandshakeDone();
+    a.socket.close();
+    d.socket.close();
   });
 
   test('a key revoked during the stream closes it at the next re-check (4401)', async () => {

@@ -1,10 +1,12 @@
+import crypto from 'node:crypto';
 import type { ClientContext } from '../api/request-context.ts';
-import { isAppError, type ErrorCode } from '../errors.ts';
+import { appError, isAppError, type ErrorCode } from '../errors.ts';
 import type { AccessService } from '../services/access.service.ts';
 import type { CredentialChanges } from '../services/credential-changes.ts';
 import type { AuditService } from '../services/audit.service.ts';
 import type { AuthenticationService } from '../services/authentication.service.ts';
 import type { RequestMeta } from '../services/face.ts';
+import type { StreamSlots } from '../streaming/stream-slots.ts';
 import { TIER_LIMITS } from '../services/tiers.ts';
 import { handOver, StreamTrack, withStreamTrack } from '../vision/index.ts';
 import { FrameRecognizer, answerFrame, type FrameRecognizerDeps } from './frame-recognizer.ts';
@@ -35,6 +37,14 @@ export const DEFAULT_LIMITS: RecognitionLimits = {
   authTimeoutMs: 10_000,
   reauthorizeMs: 5 * 60_000,
 };
+
+/**
+ * An authenticated stream holds one of its tier's concurrent-stream slots (TIER_LIMITS.concurrentStreams)
+ * until it closes. It has no fixed end, so the slot expires STREAM_SLOT_TTL_MS after its last renewal and is
+ * renewed every STREAM_SLOT_RENEW_MS: the slot of a stream whose instance died lapses within a minute.
+ */
+export const STREAM_SLOT_TTL_MS = 60_000;
+export const STREAM_SLOT_RENEW_MS = 20_000;
 
 /** WebSocket close codes (4xxx mirror the HTTP status of the error). */
 export const CLOSE = { goingAway: 1001, tooBig: 1009, serverError: 1011, unauthorized: 4401, forbidden: 4403, authTimeout: 4408, rateLimited: 4429 } as const;
@@ -67,6 +77,8 @@ export interface ConnectionDeps {
   authentication: Pick<AuthenticationService, 'identify' | 'verify' | 'create' | 'processFrame'>;
   sessions: FrameRecognizerDeps['sessions'];
   audit: Pick<AuditService, 'record'>;
+  /** The tenants' concurrent streams, counted across instances with Redis (the plugin's own pool, not WebRTC's). */
+  slots: Pick<StreamSlots, 'acquire' | 'renew' | 'release'>;
   log: { error(obj: unknown, msg?: string): void };
   limits: RecognitionLimits;
   meta: RequestMeta;
@@ -96,6 +108,8 @@ export class RecognitionConnection {
   #closed = false;
   #timers: NodeJS.Timeout[] = [];
   #unsubscribe: (() => void) | null = null;
+  /** The concurrent-stream slot this stream holds (none before authentication, and none for an unlimited tier). */
+  #slot: { clientId: string; id: string } | null = null;
   #inFlight = 0;
   #livenessInFlight = false;
   #pending: Frame[] = [];
@@ -206,6 +220,8 @@ export class RecognitionConnection {
       // One call against the hourly budget, exactly as an HTTP request; frames are capped per connection instead.
       const { client } = await this.d.access.authorize(authorization, this.d.meta.ip ?? '');
       if (this.#closed) return;
+      await this.#takeSlot(client);
+      if (this.#closed) return;
       this.#client = client;
       // The tier's frames per second, as for an HTTP session (docs/foundation.md, "Limits"): a basic
       // tenant streamed 30 frames/s here against its 10 over HTTP.
@@ -226,6 +242,39 @@ export class RecognitionConnection {
     }
   }
 
+  /**
+   * One of the tier's concurrent streams, held until the socket closes: frames do not count as calls, so a
+   * basic key could otherwise open hundreds of streams and take the shared inference queue from every tenant.
+   */
+  async #takeSlot(client: ClientContext): Promise<void> {
+    const max = TIER_LIMITS[client.tier].concurrentStreams;
+    if (max === null) return;
+    const id = crypto.randomUUID();
+    if (!(await this.d.slots.acquire(client.id, id, max, Date.now() + STREAM_SLOT_TTL_MS))) {
+      throw appError('STREAMING_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${max} concurrent recognition streams`, { max_sessions: max });
+    }
+    if (this.#closed) {
+      this.d.slots.release(client.id, id);
+      return;
+    }
+    this.#slot = { clientId: client.id, id };
+    this.#timers.push(setInterval(() => void this.d.slots.renew(client.id, id, Date.now() + STREAM_SLOT_TTL_MS), STREAM_SLOT_RENEW_MS));
+  }
+
+  /** Gives the slot back at once (idempotent): on close, on a refusal, on shutdown, before the close handshake ends. */
+  #releaseSlot(): void {
+    const slot = this.#slot;
+    if (!slot) return;
+    this.#slot = null;
+    this.d.slots.release(slot.clientId, slot.id);
+  }
+
+  /** Server shutdown: the client is told to reconnect elsewhere (1001), and the slot is freed before Redis goes. */
+  goAway(): void {
+    this.#releaseSlot();
+    this.socket.close(CLOSE.goingAway, 'server shutting down');
+  }
+
   /** The periodic check counts one call against the hourly budget; the one a credential change asks for does not. */
   async #reauthorize(countCall: boolean): Promise<void> {
     if (!this.#authorization || this.#closed) return;
@@ -244,12 +293,16 @@ export class RecognitionConnection {
     if (!isAppError(e)) this.d.log.error({ err: e }, 'ws authentication failed');
     const message = isAppError(e) ? e.message : 'Internal server error';
     const retry = isAppError(e) ? e.headers?.['retry-after'] : undefined;
-    this.#send({ type: 'error', code, message, ...(retry ? { details: { retry_after: Number(retry) } } : {}) });
+    const extra = isAppError(e) && typeof e.details === 'object' && e.details !== null ? e.details : {};
+    const details = { ...extra, ...(retry ? { retry_after: Number(retry) } : {}) };
+    this.#send({ type: 'error', code, message, ...(Object.keys(details).length ? { details } : {}) });
     const close =
       code === 'INVALID_CREDENTIALS' ? CLOSE.unauthorized
       : code === 'IP_NOT_ALLOWED' || code === 'CLIENT_DISABLED' ? CLOSE.forbidden
-      : code === 'RATE_LIMIT_EXCEEDED' ? CLOSE.rateLimited
+      : code === 'RATE_LIMIT_EXCEEDED' || code === 'STREAMING_LIMIT_EXCEEDED' ? CLOSE.rateLimited
       : CLOSE.serverError;
+    // A closing stream no longer counts, even while a client that does not answer the close keeps the socket.
+    this.#releaseSlot();
     this.socket.close(close, code);
   }
 
@@ -335,6 +388,7 @@ export class RecognitionConnection {
 
   #onClose(): void {
     this.#closed = true;
+    this.#releaseSlot();
     for (const t of this.#timers) clearTimeout(t);
     this.#unsubscribe?.();
     this.#pending = [];
