@@ -16,11 +16,24 @@ export const authPlugin = fp(
 
     app.decorateRequest('client', null);
     app.decorateRequest('countFrameAsCall', null);
+    app.decorateRequest('countBatch', null);
 
     app.decorate('authenticateClient', async function authenticateClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const { client, rate } = await foundation.access.authorize(request.headers.authorization, request.ip);
       request.client = client;
       if (rate) reply.headers(rateHeaders(rate));
+    });
+
+    // A batch: one call like any other now (refused here when the hour's calls are spent, before the body is
+    // read), then one call per image once the handler knows how many (request.countBatch), all or nothing.
+    app.decorate('authenticateBatch', async function authenticateBatch(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const { client, rate, countBatch } = await foundation.access.authorize(request.headers.authorization, request.ip);
+      request.client = client;
+      if (rate) reply.headers(rateHeaders(rate));
+      request.countBatch = async (images: number) => {
+        const counted = await countBatch?.(images);
+        if (counted) reply.headers(rateHeaders(counted));
+      };
     });
 
     // A frame of an enrollment/authentication session: credentials as for any call, then the session's
@@ -88,10 +101,21 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by authenticateFrame: counts the frame as one hourly call (X-RateLimit-* on the reply), at most once. */
     countFrameAsCall: (() => Promise<void>) | null;
+    /**
+     * Set by authenticateBatch: counts the batch's images as calls (the request's own call included), all or nothing;
+     * RATE_LIMIT_EXCEEDED, with nothing counted, when they do not all fit in the hour. Call it before any image is processed.
+     */
+    countBatch: ((images: number) => Promise<void>) | null;
   }
   interface FastifyInstance {
     /** API-key authentication (`Authorization: ApiKey KEY:SECRET`); sets request.client. */
     authenticateClient: AuthHook;
+    /**
+     * A batch of images (one call per image): API key and one call now, the other images by `request.countBatch`.
+     *
+     * @example handler: async (request) => { const frames = imageList(request, 'frames'); await request.countBatch!(frames.length); return svc().batch(…) }
+     */
+    authenticateBatch: AuthHook;
     /** A session frame: API key, then the session's frames-per-second budget (not the hourly calls). */
     authenticateFrame: AuthHook;
     /**

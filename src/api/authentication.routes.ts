@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ChallengeTimeout, ErrorResponse, FaceLocationSchema, SessionHeaders, UploadText, unit } from './face-schemas.ts';
+import { BATCH_QUOTA, ChallengeTimeout, ErrorResponse, FaceLocationSchema, SessionHeaders, UploadText, unit } from './face-schemas.ts';
 import { imageField, imageList, jsonField, parseFaceUpload, requestMeta } from './face-upload.ts';
 import { appError } from '../errors.ts';
 import { CHALLENGES, type Challenge } from '../services/liveness.service.ts';
@@ -205,12 +205,12 @@ export async function authenticationRoutes(fastify: FastifyInstance): Promise<vo
     ...Thresholds,
   });
   app.post('/auth/authentication/batch-process/', {
-    onRequest: app.authenticateClient,
+    onRequest: app.authenticateBatch,
     preValidation: parseFaceUpload,
     schema: {
       tags,
       summary: 'Verify or identify many frames in one request',
-      description: 'Multipart: files `frames` (repeated) and an `options` JSON field {mode, user_id, batch_size, parallel_processing, confidence_threshold, search_threshold, max_results}. JSON: frames as data URLs.',
+      description: 'Multipart: files `frames` (repeated) and an `options` JSON field {mode, user_id, batch_size, parallel_processing, confidence_threshold, search_threshold, max_results}. JSON: frames as data URLs. ' + BATCH_QUOTA,
       consumes: ['multipart/form-data', 'application/json'],
       body: Type.Object({
         frames: Type.Optional(Type.Unknown()),
@@ -245,6 +245,7 @@ export async function authenticationRoutes(fastify: FastifyInstance): Promise<vo
         const first = [...Value.Errors(BatchOptions, options)][0];
         throw appError('VALIDATION_ERROR', `body.options${first?.path.replace(/\//g, '.') ?? ''} ${first?.message ?? 'is invalid'}`, { field: 'options' });
       }
+      await request.countBatch!(frames.length);
       return svc().batch(request.client!, frames, options, requestMeta(request));
     },
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ErrorResponse, FaceLocationSchema, SessionHeaders, UploadText, unit } from './face-schemas.ts';
+import { BATCH_QUOTA, ErrorResponse, FaceLocationSchema, SessionHeaders, UploadText, unit } from './face-schemas.ts';
 import { MAX_UPLOAD_IMAGES, imageField, imageList, jsonField, parseFaceUpload } from './face-upload.ts';
 import { appError } from '../errors.ts';
 import type { SessionType } from '../services/enrollment.service.ts';
@@ -130,13 +130,13 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
   });
 
   app.post('/auth/enrollment/batch/', {
-    onRequest: app.authenticateClient,
+    onRequest: app.authenticateBatch,
     preValidation: parseFaceUpload,
     schema: {
       tags,
       summary: 'Enroll many users/images at once',
       description:
-        'Multipart: files `images` (repeated) and `user_ids` (a JSON array, one user per image, or the field repeated). JSON: `items` [{user_id, image (data URL)}]. Images of one user become one enrollment.',
+        'Multipart: files `images` (repeated) and `user_ids` (a JSON array, one user per image, or the field repeated). JSON: `items` [{user_id, image (data URL)}]. Images of one user become one enrollment. ' + BATCH_QUOTA,
       consumes: ['multipart/form-data', 'application/json'],
       body: Type.Object({
         images: Type.Optional(Type.Unknown()),
@@ -182,6 +182,7 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
         }
         items = images.map((im, i) => ({ user_id: String(ids[i]), image: im.image, filename: im.filename }));
       }
+      await request.countBatch!(items.length);
       return svc().batch(request.client!, items, body.quality_threshold);
     },
   });

@@ -19,6 +19,13 @@ export interface AccessResult {
    * Counts at most once; null when the client has no hourly limit.
    */
   countLater?: () => Promise<RateDecision | null>;
+  /**
+   * For a counted call that turns out to be a batch of `images` (one call per image, docs/foundation.md "Limits"):
+   * counts the images, this call's own count included, all or nothing. When they do not all fit in what is left
+   * of the hour, RATE_LIMIT_EXCEEDED (details: limit, remaining, requested) and nothing of the batch is counted,
+   * not even the call itself. Counts at most once; null when the client has no hourly limit.
+   */
+  countBatch?: (images: number) => Promise<RateDecision | null>;
 }
 
 /** X-RateLimit-* headers for a decision (Reset in epoch seconds, as GitHub does). */
@@ -138,7 +145,10 @@ export class AccessService {
       let counted: Promise<RateDecision | null> | null = null;
       return { client: context, rate: null, countLater: () => (counted ??= count(Date.now())) };
     }
-    return { client: context, rate: await count(now) };
+    const rate = await count(now);
+    let batch: Promise<RateDecision | null> | null = null;
+    const countBatch = (images: number) => (batch ??= limit === null || !rate ? Promise.resolve(null) : this.#countBatch(cred, limit, ip, images, rate));
+    return { client: context, rate, countBatch };
   }
 
   /** RATE_LIMIT_EXCEEDED with Retry-After for an address past its failed authentications (`wait` seconds left). */
@@ -152,6 +162,28 @@ export class AccessService {
     if (!rate.allowed) {
       this.monitor.rateLimited(ip, { clientId: client.id, key: key.key, limit }, now);
       throw appError('RATE_LIMIT_EXCEEDED', `Rate limit of ${limit} calls per hour exceeded; retry in ${rate.retryAfter} s`, undefined, {
+        ...rateHeaders(rate),
+        'retry-after': String(rate.retryAfter),
+      });
+    }
+    return rate;
+  }
+
+  /**
+   * The images of a batch whose request `first` counted as one call: the rest of them, or, when they do not all
+   * fit, none and that one call given back (one atomic step of the limiter, shared through Redis like `#count`).
+   * Past the hour in which `first` was counted, the new window owes nothing back and takes all the images.
+   */
+  async #countBatch({ key, client }: CredentialRow, limit: number, ip: string, images: number, first: RateDecision): Promise<RateDecision> {
+    const now = Date.now();
+    const rate = await this.limiter.take(client.id, limit, Math.max(1, images), now, now < first.resetAt ? 1 : 0);
+    if (!rate.allowed) {
+      this.monitor.rateLimited(ip, { clientId: client.id, key: key.key, limit }, now);
+      const message =
+        images > limit
+          ? `A batch of ${images} images counts ${images} calls, more than the limit of ${limit} calls per hour; send at most ${limit} images per batch`
+          : `A batch of ${images} images counts ${images} calls; ${rate.remaining} of the ${limit} calls per hour are left; retry in ${rate.retryAfter} s`;
+      throw appError('RATE_LIMIT_EXCEEDED', message, { limit, remaining: rate.remaining, requested: images }, {
         ...rateHeaders(rate),
         'retry-after': String(rate.retryAfter),
       });

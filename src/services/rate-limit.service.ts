@@ -21,6 +21,14 @@ export interface RateDecision {
 export interface RateLimiter {
   readonly backend: 'redis' | 'memory';
   hit(clientId: string, limit: number, now?: number): Promise<RateDecision>;
+  /**
+   * Counts `calls` calls of one request at once, all or nothing (a batch counts one call per image): when they do
+   * not all fit in what is left of the window, none is counted, the `counted` calls this request already counted
+   * in this window are given back, and the decision is `allowed: false` with `remaining` the calls still left.
+   *
+   * @example const d = await limiter.take(client.id, 1000, 64, Date.now(), 1) // 63 more, or none and the 1 back
+   */
+  take(clientId: string, limit: number, calls: number, now?: number, counted?: number): Promise<RateDecision>;
   /** Failed API-key authentications per address (FailedAuthGuard), shared like the call budgets. */
   readonly failures: FailedAuthGuard;
 }
@@ -95,6 +103,27 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   hitSync(clientId: string, limit: number, now = Date.now()): RateDecision {
+    const w = this.#window(clientId, now);
+    w.count += 1;
+    return decision(w.count, limit, w.start, this.windowMs, now);
+  }
+
+  async take(clientId: string, limit: number, calls: number, now = Date.now(), counted = 0): Promise<RateDecision> {
+    return this.takeSync(clientId, limit, calls, now, counted);
+  }
+
+  takeSync(clientId: string, limit: number, calls: number, now = Date.now(), counted = 0): RateDecision {
+    const w = this.#window(clientId, now);
+    const before = Math.max(0, w.count - counted);
+    if (before + calls > limit) {
+      w.count = before;
+      return { ...decision(before, limit, w.start, this.windowMs, now), allowed: false };
+    }
+    w.count = before + calls;
+    return decision(w.count, limit, w.start, this.windowMs, now);
+  }
+
+  #window(clientId: string, now: number): { start: number; count: number } {
     const start = now - (now % this.windowMs);
     let w = this.#windows.get(clientId);
     if (!w || w.start !== start) {
@@ -102,8 +131,7 @@ export class MemoryRateLimiter implements RateLimiter {
       w = { start, count: 0 };
       this.#windows.set(clientId, w);
     }
-    w.count += 1;
-    return decision(w.count, limit, start, this.windowMs, now);
+    return w;
   }
 
   #prune(start: number): void {
@@ -115,6 +143,19 @@ export class MemoryRateLimiter implements RateLimiter {
 const HIT_SCRIPT = `local c = redis.call('INCR', KEYS[1])
 if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return c`;
+
+// A batch's calls, all or nothing (RateLimiter.take): KEYS[1] the window's counter; ARGV ttl, limit, calls, counted.
+// Returns {1, count} when counted, or {0, count} after giving back `counted` and counting nothing.
+const TAKE_SCRIPT = `local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+local limit, calls, counted = tonumber(ARGV[2]), tonumber(ARGV[3]), math.min(tonumber(ARGV[4]), c)
+if c - counted + calls > limit then
+  if counted > 0 then c = redis.call('DECRBY', KEYS[1], counted) end
+  return {0, c}
+end
+if calls == counted then return {1, c} end
+c = redis.call('INCRBY', KEYS[1], calls - counted)
+if c == calls - counted then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {1, c}`;
 
 export class RedisRateLimiter implements RateLimiter {
   readonly backend = 'redis' as const;
@@ -142,12 +183,29 @@ export class RedisRateLimiter implements RateLimiter {
       const count = Number(await this.redis.eval(HIT_SCRIPT, 1, key, String(this.windowMs + 60_000)));
       return decision(count, limit, start, this.windowMs, now);
     } catch (e) {
-      // Redis down: keep serving with a per-process budget rather than failing every request.
-      if (now - this.#lastWarn > 60_000) {
-        this.#lastWarn = now;
-        this.log.warn(`rate limiter: Redis unavailable (${(e as Error).message}); counting in-process`);
-      }
+      this.#warn(now, e);
       return this.#fallback.hitSync(clientId, limit, now);
+    }
+  }
+
+  async take(clientId: string, limit: number, calls: number, now = Date.now(), counted = 0): Promise<RateDecision> {
+    const start = now - (now % this.windowMs);
+    const key = `${RATE_LIMIT_PREFIX}${clientId}:${start}`;
+    try {
+      const [ok, count] = (await this.redis.eval(TAKE_SCRIPT, 1, key, String(this.windowMs + 60_000), String(limit), String(calls), String(counted))) as [number, number];
+      const d = decision(Number(count), limit, start, this.windowMs, now);
+      return ok === 1 ? d : { ...d, allowed: false };
+    } catch (e) {
+      this.#warn(now, e);
+      return this.#fallback.takeSync(clientId, limit, calls, now, counted);
+    }
+  }
+
+  #warn(now: number, e: unknown): void {
+    // Redis down: keep serving with a per-process budget rather than failing every request.
+    if (now - this.#lastWarn > 60_000) {
+      this.#lastWarn = now;
+      this.log.warn(`rate limiter: Redis unavailable (${(e as Error).message}); counting in-process`);
     }
   }
 }

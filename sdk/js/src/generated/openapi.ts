@@ -1497,7 +1497,7 @@ export interface paths {
         put?: never;
         /**
          * Enroll many users/images at once
-         * @description Multipart: files `images` (repeated) and `user_ids` (a JSON array, one user per image, or the field repeated). JSON: `items` [{user_id, image (data URL)}]. Images of one user become one enrollment.
+         * @description Multipart: files `images` (repeated) and `user_ids` (a JSON array, one user per image, or the field repeated). JSON: `items` [{user_id, image (data URL)}]. Images of one user become one enrollment. Each image counts as one API call of the hourly budget (X-RateLimit-Remaining after them); a batch larger than the calls left this hour is refused whole before any image is processed: 429 RATE_LIMIT_EXCEEDED with Retry-After and details {limit, remaining, requested}, and nothing of it is counted.
          */
         post: {
             parameters: {
@@ -2217,7 +2217,7 @@ export interface paths {
         put?: never;
         /**
          * Verify or identify many frames in one request
-         * @description Multipart: files `frames` (repeated) and an `options` JSON field {mode, user_id, batch_size, parallel_processing, confidence_threshold, search_threshold, max_results}. JSON: frames as data URLs.
+         * @description Multipart: files `frames` (repeated) and an `options` JSON field {mode, user_id, batch_size, parallel_processing, confidence_threshold, search_threshold, max_results}. JSON: frames as data URLs. Each image counts as one API call of the hourly budget (X-RateLimit-Remaining after them); a batch larger than the calls left this hour is refused whole before any image is processed: 429 RATE_LIMIT_EXCEEDED with Retry-After and details {limit, remaining, requested}, and nothing of it is counted.
          */
         post: {
             parameters: {
