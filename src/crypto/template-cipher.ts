@@ -109,10 +109,15 @@ export class TemplateCipher {
  * the database is sealed in it (services/master-key-rotation.service.ts: upgradeSealingAad).
  * 1: templates `${clientId}:${templateId}:${modelId}`, review photos `${clientId}:review-photo:${photoId}`:
  *    not bound to the user, so a row moved to another user (its user_id rewritten) still opened.
- * 2: both bound to the owning user as well (the forms below).
+ * 2: both bound to the owning user as well (the forms below); enrollment photos still `${clientId}:photo:${photoId}`.
+ * 3: enrollment photos bound to their user and enrollment as well (photoAad).
+ * An install at version 2 upgrades only its photos to 3 (AAD_FORM_SINCE says which columns each version changed).
  */
-export const SEALING_AAD_VERSION = 2;
+export const SEALING_AAD_VERSION = 3;
 export const SEALING_AAD_SETTING = 'sealing_aad_version';
+
+/** The AAD version in which each upgraded sealed column got its current form (upgradeSealingAad). */
+export const AAD_FORM_SINCE = { face_templates: 2, review_photos: 2, face_photos: 3 } as const;
 
 /**
  * The additional authenticated data for one template row (AAD version 2): tenant, owning user, template id
@@ -136,6 +141,19 @@ export function reviewPhotoAad(clientId: string, reviewId: string, userId: strin
 /** The AAD version 1 form of a review photo: only the one-time upgrade opens it. */
 export function legacyReviewPhotoAad(clientId: string, photoId: string): string {
   return `${clientId}:review-photo:${photoId}`;
+}
+
+/**
+ * The AAD of an opted-in enrollment photo (version 3): tenant, owning user, enrollment and photo id. A row
+ * moved to another user or enrollment, or given another row's ciphertext, does not open.
+ */
+export function photoAad(clientId: string, userId: string, enrollmentId: string, photoId: string): string {
+  return `fp3:${clientId}:${userId}:${enrollmentId}:${photoId}`;
+}
+
+/** The AAD form of an enrollment photo before version 3 (tenant and photo only): only the one-time upgrade opens it. */
+export function legacyPhotoAad(clientId: string, photoId: string): string {
+  return `${clientId}:photo:${photoId}`;
 }
 
 function aadBytes(version: number, aad: string): Buffer {

@@ -78,7 +78,7 @@ d: FaceDeps,
       userId: user.id,
       enrollmentId,
       contentType: f.photo.contentType,
-      ciphertext: d.vault.sealPhoto(client.id, photoId, f.photo.bytes),
+      ciphertext: d.vault.sealPhoto({ clientId: client.id, userId: user.id, enrollmentId }, photoId, f.photo.bytes),
     });
   }
   await recordEvent(trx, client.id, 'enrollment.completed', {

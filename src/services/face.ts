@@ -7,7 +7,7 @@ import { confidenceFromSimilarity, defaultVerifyThreshold, identificationThresho
 import type { FoundationServices } from './foundation.ts';
 import { FaceGallery, TemplateVault } from './templates.service.ts';
 import { CompareService } from './compare.service.ts';
-import { loadUserTemplatesForExport } from '../db/repositories/templates.repository.ts';
+import { loadUserPhotosForExport, loadUserTemplatesForExport } from '../db/repositories/templates.repository.ts';
 import { SessionStore } from './sessions.service.ts';
 import { EnrollmentService } from './enrollment.service.ts';
 import { AuthenticationService } from './authentication.service.ts';
@@ -141,6 +141,13 @@ export async function createFaceServices(core: Core, foundation: FoundationServi
       created_at: new Date(t.created_at as unknown as string).toISOString(),
       embedding: Array.from(vault.openTemplate(t)),
     })),
+  }));
+  // The user's opted-in photos (metadata, as the foundation lists them), only those sealed as theirs: a photo row
+  // moved in from another user or enrollment does not open under its row and is left out (logged, counted).
+  foundation.users.setExportContributor('face-photos', async ({ clientId, userId }) => ({
+    face_photos: (await loadUserPhotosForExport(core.database.db, clientId, userId)).flatMap((p) =>
+      vault.tryOpenPhoto(p) ? [{ id: p.id, enrollment_id: p.enrollment_id, content_type: p.content_type, created_at: new Date(p.created_at as unknown as string).toISOString() }] : [],
+    ),
   }));
   return {
     vault,

@@ -1,8 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import {
+  AAD_FORM_SINCE,
+  legacyPhotoAad,
   legacyReviewPhotoAad,
   legacyTemplateAad,
+  photoAad,
   reviewPhotoAad,
   SEALING_AAD_SETTING,
   SEALING_AAD_VERSION,
@@ -24,8 +27,9 @@ const PAGE = 500;
 
 /**
  * Opens a value with the old key's sealers and seals it with the new key's; null when the row holds nothing
- * sealed. `legacy`: the database is not yet wholly in AAD version 2 (SEALING_AAD_SETTING), so a template or
- * review photo still sealed in the version 1 form is accepted, and re-sealed in the version 2 form.
+ * sealed. `legacy`: the database's AAD version (SEALING_AAD_SETTING) predates the current form of this column
+ * (AAD_FORM_SINCE), so a value still sealed in the column's earlier form is accepted, and re-sealed in the
+ * current form.
  */
 type Reseal = (row: SealedRow, from: Sealers, to: Sealers, legacy: boolean) => unknown;
 
@@ -43,8 +47,8 @@ const sealers = (key: Buffer, previous: readonly Buffer[] = []): Sealers => ({
 const bytes = (v: unknown) => Buffer.from(v as Uint8Array);
 
 /**
- * Re-seals a TemplateCipher blob (templates, photos: the padded bytes are kept as they are) under its AAD
- * (version 2); with `legacy`, a blob that opens only under its version 1 AAD is re-sealed under version 2.
+ * Re-seals a TemplateCipher blob (templates, photos: the padded bytes are kept as they are) under its current
+ * AAD; with `legacy`, a blob that opens only under its earlier AAD is re-sealed under the current one.
  */
 const blob =
   (aad: (r: SealedRow) => string, legacyAad: (r: SealedRow) => string): Reseal =>
@@ -70,10 +74,10 @@ const RESEAL: Record<keyof typeof SEALED_COLUMNS, Reseal> = {
     (r) => templateAad(String(r.client_id), String(r.user_id), String(r.id), String(r.model_id)),
     (r) => legacyTemplateAad(String(r.client_id), String(r.id), String(r.model_id)),
   ),
-  // services/enrollment.store.ts (not bound to the user: services/compreface/collection.service.ts opens it)
+  // services/enrollment.store.ts (AAD version 3: bound to the user and the enrollment)
   face_photos: blob(
-    (r) => `${String(r.client_id)}:photo:${String(r.id)}`,
-    (r) => `${String(r.client_id)}:photo:${String(r.id)}`,
+    (r) => photoAad(String(r.client_id), String(r.user_id), String(r.enrollment_id), String(r.id)),
+    (r) => legacyPhotoAad(String(r.client_id), String(r.id)),
   ),
   // services/review.service.ts
   review_photos: blob(
@@ -95,9 +99,19 @@ const RESEAL: Record<keyof typeof SEALED_COLUMNS, Reseal> = {
   sso_logins: (r, from, to) => to.sso.seal(from.sso.open(bytes(r.session_token_ciphertext), `sso-login:${String(r.uid)}`), `sso-login:${String(r.uid)}`),
 };
 
-/** Whether the database still holds (or may hold) values sealed in the AAD version 1 forms. */
-async function legacyAad(db: Kysely<Database>): Promise<boolean> {
-  return (await getInstanceSetting(db, SEALING_AAD_SETTING)) !== String(SEALING_AAD_VERSION);
+/**
+ * The AAD version every row of the database is sealed in (SEALING_AAD_SETTING; 1 when unset: an install from
+ * before the setting). Below SEALING_AAD_VERSION the database may still hold values in earlier forms.
+ */
+async function storedAadVersion(db: Kysely<Database>): Promise<number> {
+  const v = Number(await getInstanceSetting(db, SEALING_AAD_SETTING));
+  return Number.isInteger(v) && v >= 1 ? v : 1;
+}
+
+/** Whether `name` may still hold values in an earlier AAD form, on a database at AAD version `stored`. */
+function legacyIn(name: keyof typeof SEALED_COLUMNS, stored: number): boolean {
+  const since = (AAD_FORM_SINCE as Partial<Record<keyof typeof SEALED_COLUMNS, number>>)[name];
+  return since !== undefined && stored < since;
 }
 
 /**
@@ -171,7 +185,7 @@ export async function rotateMasterKey(db: Kysely<Database>, oldKey: Buffer, newK
     }
     const old = sealers(oldKey);
     const next = sealers(newKey);
-    const legacy = await legacyAad(trx);
+    const aadVersion = await storedAadVersion(trx);
     const resealed: Record<string, number> = {};
     let total = 0;
     for (const [name, column] of Object.entries(SEALED_COLUMNS) as Array<[keyof typeof SEALED_COLUMNS, SealedColumn]>) {
@@ -181,7 +195,7 @@ export async function rotateMasterKey(db: Kysely<Database>, oldKey: Buffer, newK
         for (const row of rows) {
           let value: unknown;
           try {
-            value = RESEAL[name](row, old, next, legacy);
+            value = RESEAL[name](row, old, next, legacyIn(name, aadVersion));
           } catch (e) {
             const id = column.keys.map((k) => String(row[k])).join('/');
             throw appError('SEALED_DATA_UNREADABLE', `${column.table} ${id}: the current master key does not open its ${column.sealed} (${(e as Error).message}); nothing was changed. Delete or repair that row, then rotate again.`, {
@@ -205,8 +219,8 @@ export async function rotateMasterKey(db: Kysely<Database>, oldKey: Buffer, newK
     resealed.instance_settings = 1;
     options.onResealed?.(++total);
     await putInstanceSetting(trx, KCV_SETTING, to);
-    // Every template and review photo now sealed in the AAD version 2 form (a row that did not open aborted).
-    if (legacy) await putInstanceSetting(trx, SEALING_AAD_SETTING, String(SEALING_AAD_VERSION));
+    // Every template and photo now sealed in its current AAD form (a row that did not open aborted).
+    if (aadVersion < SEALING_AAD_VERSION) await putInstanceSetting(trx, SEALING_AAD_SETTING, String(SEALING_AAD_VERSION));
     return { from: fingerprint(from), to: fingerprint(to), resealed };
   });
 }
@@ -231,7 +245,7 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
   }
   const current = sealers(currentKey);
   const keyring = sealers(currentKey, previousKeys);
-  const legacy = await legacyAad(db);
+  const aadVersion = await storedAadVersion(db);
   const resealed: Record<string, number> = {};
   let total = 0;
   // The pepper first: PIN/password hashes keep verifying on every server whichever key it loads it with.
@@ -261,7 +275,7 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
           if (!fresh || underCurrent(name, fresh, current)) return false;
           let value: unknown;
           try {
-            value = RESEAL[name](fresh, keyring, current, legacy);
+            value = RESEAL[name](fresh, keyring, current, legacyIn(name, aadVersion));
           } catch (e) {
             const id = column.keys.map((k) => String(fresh[k])).join('/');
             throw appError('SEALED_DATA_UNREADABLE', `${column.table} ${id}: neither the new nor a previous master key opens its ${column.sealed} (${(e as Error).message}). Rows re-sealed so far stay re-sealed; delete or repair that row, then run the rotation again.`, {
@@ -284,7 +298,7 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
     }
   }
   await putInstanceSetting(db, KCV_SETTING, to);
-  if (legacy) await putInstanceSetting(db, SEALING_AAD_SETTING, String(SEALING_AAD_VERSION));
+  if (aadVersion < SEALING_AAD_VERSION) await putInstanceSetting(db, SEALING_AAD_SETTING, String(SEALING_AAD_VERSION));
   return { from: stored ? fingerprint(stored) : fingerprint(to), to: fingerprint(to), resealed };
 }
 
@@ -299,7 +313,7 @@ function underCurrent(name: keyof typeof SEALED_COLUMNS, row: SealedRow, current
 }
 
 export interface AadUpgradeResult {
-  /** Rows re-sealed from the AAD version 1 form, per table. */
+  /** Rows re-sealed from an earlier AAD form, per table (only the tables the stored version predates). */
   resealed: Record<string, number>;
   /** Rows that opened in neither form (tampered, or sealed under another key): left as they are, refused when used. */
   unreadable: number;
@@ -310,37 +324,41 @@ export interface AadUpgradeOptions {
   onResealed?: (total: number) => void;
 }
 
-/** The sealed columns whose AAD changed in version 2 (templates and review photos gained their user). */
-const AAD_UPGRADED = ['face_templates', 'review_photos'] as const;
+/** The sealed columns whose AAD form changed (version 2: templates and review photos; 3: enrollment photos). */
+type AadUpgraded = keyof typeof AAD_FORM_SINCE;
+const AAD_UPGRADED = Object.keys(AAD_FORM_SINCE) as AadUpgraded[];
 
 /**
- * The one-time upgrade of stored templates and review photos to AAD version 2 (bound to their user), run at
- * every start (FaceGallery.start) until the instance setting SEALING_AAD_SETTING says it finished: then it
- * reads one setting and returns null. Each row still in the version 1 form is opened with `cipher` (the
- * current and previous master keys) and re-sealed in the version 2 form in its own short transaction that
- * locks it and checks it again, so several instances starting at once (PostgreSQL) re-seal each row once
- * and wait for each other; interrupted, it starts over and skips what is done. A row that opens in neither
- * form is logged and left: it is refused when used (an integrity failure), never re-sealed around. The
- * setting is written last; from then on only the version 2 form opens (docs/operations-keys.md).
+ * The one-time upgrade of stored templates, review photos and enrollment photos to their current AAD forms
+ * (bound to their user; SEALING_AAD_VERSION), run at every start (FaceGallery.start) until the instance setting
+ * SEALING_AAD_SETTING says it finished: then it reads one setting and returns null. Only the columns whose form
+ * changed after the stored version are visited (AAD_FORM_SINCE): an install at version 2 upgrades its enrollment
+ * photos alone, and a template in the version 1 form there stays refused. Each row still in its earlier form is
+ * opened with `cipher` (the current and previous master keys) and re-sealed in the current form in its own short
+ * transaction that locks it and checks it again, so several instances starting at once (PostgreSQL) re-seal each
+ * row once and wait for each other; interrupted, it starts over and skips what is done. A row that opens in
+ * neither form is logged and left: it is refused when used (an integrity failure), never re-sealed around. The
+ * setting is written last; from then on only the current forms open (docs/operations-keys.md).
  *
- * @example await upgradeSealingAad(db, vault.cipher, log) // → { resealed: { face_templates: 120, review_photos: 0 }, unreadable: 0 }
+ * @example await upgradeSealingAad(db, vault.cipher, log) // → { resealed: { face_templates: 120, review_photos: 0, face_photos: 3 }, unreadable: 0 }
  */
 export async function upgradeSealingAad(db: Kysely<Database>, cipher: TemplateCipher, log: { warn(msg: string): void }, options: AadUpgradeOptions = {}): Promise<AadUpgradeResult | null> {
-  if (!(await legacyAad(db))) return null;
+  const stored = await storedAadVersion(db);
+  if (stored >= SEALING_AAD_VERSION) return null;
   const keyring: Sealers = { cipher } as Sealers;
   const resealed: Record<string, number> = {};
   let unreadable = 0;
   let total = 0;
-  for (const name of AAD_UPGRADED) {
+  for (const name of AAD_UPGRADED.filter((n) => legacyIn(n, stored))) {
     const column: SealedColumn = SEALED_COLUMNS[name];
     resealed[name] = 0;
     for (let after: unknown[] | null = null; ; ) {
       const rows = await loadSealedPage(db, column, after, PAGE);
       for (const row of rows) {
-        if (opensV2(name, row, keyring)) continue;
+        if (opensCurrent(name, row, keyring)) continue;
         const outcome = await db.transaction().execute(async (trx) => {
           const fresh = await lockSealedRow(trx, column, row);
-          if (!fresh || opensV2(name, fresh, keyring)) return 'done' as const;
+          if (!fresh || opensCurrent(name, fresh, keyring)) return 'done' as const;
           let value: unknown;
           try {
             value = RESEAL[name](fresh, keyring, keyring, true);
@@ -369,8 +387,8 @@ export async function upgradeSealingAad(db: Kysely<Database>, cipher: TemplateCi
   return { resealed, unreadable };
 }
 
-/** Whether the row's value opens in the AAD version 2 form (with the keys of `keyring`). */
-function opensV2(name: (typeof AAD_UPGRADED)[number], row: SealedRow, keyring: Sealers): boolean {
+/** Whether the row's value opens in its current AAD form (with the keys of `keyring`). */
+function opensCurrent(name: AadUpgraded, row: SealedRow, keyring: Sealers): boolean {
   try {
     RESEAL[name](row, keyring, keyring, false);
     return true;

@@ -1,5 +1,5 @@
 import type { DB } from '../db/database.ts';
-import { TemplateCipher, TemplateDecryptError, templateAad } from '../crypto/template-cipher.ts';
+import { photoAad, TemplateCipher, TemplateDecryptError, templateAad } from '../crypto/template-cipher.ts';
 import { appError } from '../errors.ts';
 import { upgradeSealingAad } from './master-key-rotation.service.ts';
 import { IndexRegistry, type LoadedTemplate } from '../search/index-registry.ts';
@@ -13,6 +13,7 @@ import {
   listTenantTemplateIds,
   type FaceUser,
   type NewTemplate,
+  type StoredPhoto,
   type StoredTemplate,
 } from '../db/repositories/templates.repository.ts';
 
@@ -26,8 +27,8 @@ const WARNED_MAX = 10_000;
 
 /**
  * Encryption of everything biometric the face flows persist: templates (AAD templateAad: tenant, owning
- * user, template id and model, crypto/template-cipher.ts), review photos (reviewPhotoAad) and the
- * short-lived per-session vectors (AAD `${clientId}:session:${sessionId}:${label}`), so the database never
+ * user, template id and model, crypto/template-cipher.ts), review photos (reviewPhotoAad), opted-in
+ * enrollment photos (photoAad: tenant, user, enrollment, photo id) and the short-lived per-session vectors (AAD `${clientId}:session:${sessionId}:${label}`), so the database never
  * holds a plaintext embedding, and a row moved to another user (user_id rewritten) or given another row's
  * ciphertext does not open.
  *
@@ -137,9 +138,35 @@ export class TemplateVault {
     return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
   }
 
-  /** Opt-in photo storage (client.settings.store_photos): the image bytes, encrypted like a template. */
-  sealPhoto(clientId: string, photoId: string, bytes: Uint8Array): Buffer {
-    return this.sealBytes(bytes, `${clientId}:photo:${photoId}`);
+  /**
+   * Opt-in photo storage (client.settings.store_photos): the image bytes, encrypted like a template and bound
+   * to their tenant, owning user, enrollment and photo id (photoAad).
+   */
+  sealPhoto(owner: { clientId: string; userId: string; enrollmentId: string }, photoId: string, bytes: Uint8Array): Buffer {
+    return this.sealBytes(bytes, photoAad(owner.clientId, owner.userId, owner.enrollmentId, photoId));
+  }
+
+  /**
+   * A stored enrollment photo's bytes (padded with zeros to a multiple of 4: the row keeps no length), or null
+   * when it does not open under its own row (moved to another user or enrollment, copied, altered): logged once
+   * per row and counted like a template, so a reader leaves it out instead of serving someone else's face.
+   */
+  tryOpenPhoto(row: StoredPhoto): Buffer | null {
+    try {
+      const f = this.cipher.decrypt(Buffer.from(row.ciphertext), photoAad(row.client_id, row.user_id, row.enrollment_id, row.id));
+      return Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+    } catch (e) {
+      if (!(e instanceof TemplateDecryptError)) throw e;
+      this.integrityFailure('photo', row.id, `user ${row.user_id}, enrollment ${row.enrollment_id}, client ${row.client_id}`, e);
+      return null;
+    }
+  }
+
+  /** The photo re-sealed for `toUserId` (a CompreFace subject merge moves it), or null when it does not open now. */
+  resealPhotoFor(row: StoredPhoto, toUserId: string): Buffer | null {
+    const padded = this.tryOpenPhoto(row);
+    if (!padded) return null;
+    return this.cipher.encrypt(new Float32Array(padded.buffer, padded.byteOffset, padded.byteLength / 4), photoAad(row.client_id, toUserId, row.enrollment_id, row.id));
   }
 
   /** Raw bytes (an image) sealed under `aad`; opening needs the original length (sealing pads to 4). */
@@ -217,8 +244,8 @@ export class FaceGallery {
   }
 
   /**
-   * First the one-time upgrade of stored templates and review photos to the AAD bound to their user
-   * (upgradeSealingAad: a no-op once done), so nothing is served from, or indexed out of, a row in the old form.
+   * First the one-time upgrade of stored templates, review photos and enrollment photos to the AAD bound to
+   * their user (upgradeSealingAad: a no-op once done), so nothing is served from, or indexed out of, a row in the old form.
    */
   async start(): Promise<void> {
     await upgradeSealingAad(this.deps.db, this.deps.vault.cipher, this.deps.log);

@@ -320,6 +320,7 @@ export class UsersService {
       enrollments,
       // Without the face layer's contributor: template metadata only (embeddings stay encrypted).
       face_templates: templates,
+      // Metadata only; the face layer's contributor keeps the photos whose seal opens as this user's (photoAad).
       face_photos: photos,
       authentication_attempts: attempts,
       events,

@@ -18,7 +18,7 @@ import { loadConfig } from '../../src/config/env.ts';
 import { createContainer, type Container } from '../../src/container.ts';
 import { buildApp } from '../../src/app.ts';
 import { fingerprint, keyCheckValue } from '../../src/crypto/key-check.ts';
-import { reviewPhotoAad, TemplateCipher } from '../../src/crypto/template-cipher.ts';
+import { photoAad, reviewPhotoAad, TemplateCipher } from '../../src/crypto/template-cipher.ts';
 import { TemplateVault } from '../../src/services/templates.service.ts';
 import { SecretBox as WebhookBox, secretAad } from '../../src/services/webhooks/secret-box.ts';
 import { signBody } from '../../src/services/webhooks/signer.ts';
@@ -214,8 +214,8 @@ for (const name of backendNames()) {
         assert.equal((await token(`${rp.client_secret}x`)).json().error, 'invalid_client');
         // Photos open under the new key to the original bytes; the webhook secret to the original secret.
         const vault = new TemplateVault(new TemplateCipher(newKey));
-        const [fp] = await container.database.db.selectFrom('face_photos').select(['id', 'client_id', 'ciphertext']).execute();
-        assert.deepEqual(vault.openBytes(fp.ciphertext, `${fp.client_id}:photo:${fp.id}`, photo.length), photo);
+        const [fp] = await container.database.db.selectFrom('face_photos').select(['id', 'client_id', 'user_id', 'enrollment_id', 'ciphertext']).execute();
+        assert.deepEqual(vault.openBytes(fp.ciphertext, photoAad(fp.client_id, fp.user_id, fp.enrollment_id, fp.id), photo.length), photo);
         const [rv] = (await sql<{ id: string; client_id: string; review_id: string; user_id: string; ciphertext: Uint8Array; byte_length: number }>`
           SELECT p.id, p.client_id, p.review_id, r.user_id, p.ciphertext, p.byte_length FROM review_photos p JOIN review_requests r ON r.id = p.review_id`.execute(container.database.db)).rows;
         assert.deepEqual(vault.openBytes(rv.ciphertext, reviewPhotoAad(rv.client_id, rv.review_id, rv.user_id, rv.id), rv.byte_length), photo);

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
-import type { StoredTemplate } from './templates.repository.ts';
+import type { StoredPhoto, StoredTemplate } from './templates.repository.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -53,16 +53,20 @@ export async function loadExampleTemplates(db: Db, clientId: string, enrollmentI
     .execute();
 }
 
-/** The stored (opt-in, sealed) image of an example, if any. */
-export async function findExamplePhoto(db: Db, clientId: string, enrollmentId: string) {
+/**
+ * The stored (opt-in, sealed) images of an example, of its user (`userId`, the enrollment's), oldest first:
+ * the caller serves the first that opens under its own row (a row moved in from another example or user does not).
+ */
+export async function findExamplePhotos(db: Db, clientId: string, enrollmentId: string, userId: string): Promise<StoredPhoto[]> {
   return db
     .selectFrom('face_photos')
-    .select(['id', 'content_type', 'ciphertext'])
+    .select(['id', 'client_id', 'user_id', 'enrollment_id', 'ciphertext'])
     .where('client_id', '=', clientId)
     .where('enrollment_id', '=', enrollmentId)
+    .where('user_id', '=', userId)
     .orderBy('created_at')
-    .limit(1)
-    .executeTakeFirst();
+    .orderBy('id')
+    .execute();
 }
 
 /** Deletes every example of the tenant, or of one user (templates and photos cascade). */
@@ -80,8 +84,10 @@ export async function deleteExamples(trx: Db, clientId: string, userId?: string)
 
 /**
  * Moves every example of one user to another (merging subjects on rename); returns the moved templates.
- * A template's seal names its user (templateAad), so each moves with the ciphertext `reseal` makes for its
- * new owner: a row moved as it was would no longer open.
+ * A template's seal names its user (templateAad), and so does a photo's (photoAad), so each moves with the
+ * ciphertext `reseal` / `resealPhoto` makes for its new owner: a row moved as it was would no longer open.
+ * A photo that does not open now (`resealPhoto` gives null) moves as it is and stays refused: re-sealing it
+ * would launder a row someone moved in.
  */
 export async function moveExamples(
   trx: Db,
@@ -89,9 +95,24 @@ export async function moveExamples(
   fromUserId: string,
   toUserId: string,
   reseal: (row: StoredTemplate, toUserId: string) => Uint8Array,
+  resealPhoto: (row: StoredPhoto, toUserId: string) => Uint8Array | null,
 ): Promise<StoredTemplate[]> {
   await trx.updateTable('enrollments').set({ user_id: toUserId }).where('client_id', '=', clientId).where('user_id', '=', fromUserId).execute();
-  await trx.updateTable('face_photos').set({ user_id: toUserId }).where('client_id', '=', clientId).where('user_id', '=', fromUserId).execute();
+  const photos = await trx
+    .selectFrom('face_photos')
+    .select(['id', 'client_id', 'user_id', 'enrollment_id', 'ciphertext'])
+    .where('client_id', '=', clientId)
+    .where('user_id', '=', fromUserId)
+    .forUpdate()
+    .execute();
+  for (const photo of photos) {
+    const ciphertext = resealPhoto(photo, toUserId);
+    await trx
+      .updateTable('face_photos')
+      .set(ciphertext ? { user_id: toUserId, ciphertext } : { user_id: toUserId })
+      .where('id', '=', photo.id)
+      .execute();
+  }
   const rows = await trx
     .selectFrom('face_templates')
     .select(['id', 'client_id', 'user_id', 'model_id', 'ciphertext'])

@@ -8,7 +8,7 @@ import type { Database } from '../schema.ts';
  */
 export const SEALED_COLUMNS = {
   face_templates: { table: 'face_templates', keys: ['id'], aad: ['client_id', 'user_id', 'model_id'], sealed: 'ciphertext' },
-  face_photos: { table: 'face_photos', keys: ['id'], aad: ['client_id'], sealed: 'ciphertext' },
+  face_photos: { table: 'face_photos', keys: ['id'], aad: ['client_id', 'user_id', 'enrollment_id'], sealed: 'ciphertext' },
   review_photos: {
     table: 'review_photos',
     keys: ['id'],

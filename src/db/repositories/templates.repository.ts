@@ -24,6 +24,15 @@ export interface StoredTemplate {
   ciphertext: Uint8Array;
 }
 
+/** A sealed enrollment photo as read back: the columns its seal is bound to (photoAad) and the ciphertext. */
+export interface StoredPhoto {
+  id: string;
+  client_id: string;
+  user_id: string;
+  enrollment_id: string;
+  ciphertext: Uint8Array;
+}
+
 export async function insertTemplates(db: Db, rows: NewTemplate[]): Promise<void> {
   if (!rows.length) return;
   await db
@@ -44,6 +53,7 @@ export async function insertTemplates(db: Db, rows: NewTemplate[]): Promise<void
     .execute();
 }
 
+/** An opted-in enrollment photo; `ciphertext` sealed under photoAad(clientId, userId, enrollmentId, id). */
 export async function insertPhoto(db: Db, p: { id: string; clientId: string; userId: string; enrollmentId: string; contentType: string; ciphertext: Uint8Array }): Promise<void> {
   await db
     .insertInto('face_photos')
@@ -167,6 +177,18 @@ export async function findFaceUsersByIds(db: Db, clientId: string, ids: string[]
 }
 
 /** A user's templates with their metadata, for the portability export (decrypted by the caller). */
+/** A user's opted-in enrollment photos with their seals, oldest first (the export keeps those that open). */
+export async function loadUserPhotosForExport(db: Db, clientId: string, userId: string) {
+  return db
+    .selectFrom('face_photos')
+    .select(['id', 'client_id', 'user_id', 'enrollment_id', 'content_type', 'created_at', 'ciphertext'])
+    .where('client_id', '=', clientId)
+    .where('user_id', '=', userId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
 export async function loadUserTemplatesForExport(db: Db, clientId: string, userId: string) {
   return db
     .selectFrom('face_templates')

@@ -4,12 +4,12 @@ import type { DB } from '../../db/database.ts';
 import {
   deleteExamples,
   findExample,
-  findExamplePhoto,
+  findExamplePhotos,
   listExamples,
   listSubjectNames,
   moveExamples,
 } from '../../db/repositories/compreface.repository.ts';
-import { findFaceUserByExternalId, type StoredTemplate } from '../../db/repositories/templates.repository.ts';
+import { findFaceUserByExternalId, type StoredPhoto, type StoredTemplate } from '../../db/repositories/templates.repository.ts';
 import { appError } from '../../errors.ts';
 import type { FaceEngine } from '../../vision/types.ts';
 import type { AuditService } from '../audit.service.ts';
@@ -66,7 +66,8 @@ export class CompreFaceCollection {
       return { updated: true };
     }
     const reseal = (row: StoredTemplate, toUserId: string) => this.d.vault.sealTemplate(row.client_id, toUserId, row.id, row.model_id, this.d.vault.openTemplate(row));
-    const moved = await this.d.db.transaction().execute((trx) => moveExamples(trx, client.id, source.id, target.id, reseal));
+    const resealPhoto = (row: StoredPhoto, toUserId: string) => this.d.vault.resealPhotoFor(row, toUserId);
+    const moved = await this.d.db.transaction().execute((trx) => moveExamples(trx, client.id, source.id, target.id, reseal, resealPhoto));
     await this.d.users.delete(client.id, source.id, by);
     const byModel = new Map<string, Array<{ templateId: string; userId: string; vec: Float32Array }>>();
     for (const t of moved) {
@@ -158,13 +159,26 @@ export class CompreFaceCollection {
 
   /**
    * The stored image of an example (only when the client opts in to `settings.store_photos`). Face data:
-   * every download is written to the audit log (data_access, the subject's user as target) before it is
-   * decrypted, as a review photo is (docs/foundation.md S2).
+   * every download is written to the audit log (data_access, the subject's user as target) before the bytes
+   * are sent, as a review photo is (docs/foundation.md S2). Only a photo of the example's own user that opens
+   * under its row (photoAad: tenant, user, example, photo) is served; one moved in from another user or example
+   * is left out (an integrity warning), and with none left the image is not stored (404, CompreFace code 11).
    */
   async exampleImage(client: ClientContext, imageId: string, by: UserActor = {}): Promise<{ bytes: Buffer; contentType: string }> {
     const example = await this.#example(client.id, imageId);
-    const photo = await findExamplePhoto(this.d.db, client.id, example.image_id);
-    if (!photo) throw appError('EXAMPLE_IMAGE_NOT_STORED');
+    const stored = await findExamplePhotos(this.d.db, client.id, example.image_id, example.user_id);
+    if (!stored.length) throw appError('EXAMPLE_IMAGE_NOT_STORED');
+    let opened: { id: string; padded: Buffer } | null = null;
+    for (const row of stored) {
+      const padded = this.d.vault.tryOpenPhoto(row);
+      if (padded) {
+        opened = { id: row.id, padded };
+        break;
+      }
+    }
+    if (!opened) {
+      throw appError('EXAMPLE_IMAGE_NOT_STORED', 'The image of this example does not pass its integrity check (moved or altered in the database)', { reason: 'photo_integrity' });
+    }
     // In a transaction: written now, not buffered (a buffered entry could be lost after the bytes left).
     await this.d.db.transaction().execute((trx) =>
       this.d.audit.record(
@@ -175,13 +189,12 @@ export class CompreFaceCollection {
           actor: by.apiKeyId ? `key:${by.apiKeyId}` : null,
           target: example.user_id,
           ip: by.ip ?? null,
-          details: { image_id: example.image_id, photo_id: photo.id },
+          details: { image_id: example.image_id, photo_id: opened.id },
         },
         trx,
       ),
     );
-    const floats = this.d.vault.cipher.decrypt(Buffer.from(photo.ciphertext), `${client.id}:photo:${photo.id}`);
-    const bytes = trimPadding(Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength));
+    const bytes = trimPadding(opened.padded);
     // Served as what the bytes are (also rows stored with an uploader's declared type before this rule).
     return { bytes, contentType: imageContentType(bytes) };
   }
