@@ -18,11 +18,12 @@ import * as m0011 from './migrations/0011-webhook-circuits.ts';
 import * as m0012 from './migrations/0012-user-data-lifecycle.ts';
 import * as m0013 from './migrations/0013-fallback-lockouts.ts';
 import * as m0014 from './migrations/0014-event-retention.ts';
+import * as m0015 from './migrations/0015-sso-not-before.ts';
 
 export type DB = Kysely<Database>;
 
-/** Every migration, in order. Add new ones here (timestamped file names, up/down in raw SQL). */
-const MIGRATIONS: Record<string, Migration> = {
+/** Every migration, in order. Add new ones here (timestamped file names, up/down in raw SQL). Exported for tests that take a database back to an earlier schema. */
+export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': m0001,
   '0004-webhooks': m0004,
   '0005-analytics': m0005,
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-user-data-lifecycle': m0012,
   '0013-fallback-lockouts': m0013,
   '0014-event-retention': m0014,
+  '0015-sso-not-before': m0015,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -111,7 +111,7 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
     // Only the web origins of the RP's redirect URIs: a native app's (com.example.app:/cb) is the opaque
     // "null", which any sandboxed iframe or data: page also sends.
     clientBasedCORS: (_ctx, origin, client) => origin !== 'null' && (client.redirectUris?.some((u) => new URL(u).origin === origin) ?? false),
-    async findAccount(ctx: KoaContextWithOIDC, id: string) {
+    async findAccount(ctx: KoaContextWithOIDC, id: string, token?: { iat?: number; iiat?: number }) {
       const rpId = ctx.oidc?.client?.clientId;
       if (!rpId) return undefined;
       const rp = await findSsoClient(o.db, rpId);
@@ -119,6 +119,9 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
       // Scoped by the relying party's tenant: an RP never sees another tenant's user.
       const user = await findSsoAccount(o.db, rp.client_id, id);
       if (!user || !user.is_active) return undefined;
+      // A deactivation cuts the user off for good: a token or SSO session issued before their last activation
+      // change (set by the database, migration 0015) is not honoured again once they are reactivated.
+      if (user.sso_not_before && !issuedAfter(issuedAt(ctx, id, token), user.sso_not_before)) return undefined;
       return {
         accountId: user.id,
         // For the login_hint check above (not a claim source).
@@ -137,6 +140,24 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
   provider.proxy = true;
   provider.on('server_error', (_ctx: unknown, err: Error) => o.log.error(`oidc: ${err.stack ?? err.message}`));
   return provider;
+}
+
+/**
+ * When what presents the account was issued, in seconds: the token's issue (a rotated refresh token's first
+ * one, `iiat`), or, without a token (the authorization endpoint), the sign-in of the SSO session holding it.
+ */
+function issuedAt(ctx: KoaContextWithOIDC, accountId: string, token: { iat?: number; iiat?: number } | undefined): number | undefined {
+  if (token) return token.iiat ?? token.iat;
+  const session = (ctx.oidc as { session?: { accountId?: string; loginTs?: number } } | undefined)?.session;
+  return session?.accountId === accountId ? session.loginTs : undefined;
+}
+
+/**
+ * Issued after `cutoff`? Issue times are whole seconds: one in the cutoff's own second may be from before
+ * it, so it counts as before (a new face sign-in takes longer than that). Unknown: not after.
+ */
+function issuedAfter(at: number | undefined, cutoff: Date): boolean {
+  return at !== undefined && at > Math.floor(cutoff.getTime() / 1000);
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

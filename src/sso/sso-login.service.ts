@@ -7,7 +7,7 @@ import type { AuthenticationService } from '../services/authentication.service.t
 import type { ImageInput, RequestMeta } from '../services/face.ts';
 import { withHeadChallenge, type Challenge } from '../services/liveness.service.ts';
 import { appError, isAppError, type ErrorCode } from '../errors.ts';
-import { findFaceUser, findFaceUserByExternalId } from '../db/repositories/templates.repository.ts';
+import { findFaceUser, findFaceUserByExternalId, loadUserTemplates } from '../db/repositories/templates.repository.ts';
 import {
   findSsoClient,
   findSsoLogin,
@@ -54,6 +54,24 @@ const SESSION_GONE: ReadonlySet<ErrorCode> = new Set(['SESSION_COMPLETED', 'SESS
 /** The longest login_hint that can name a user: an external id's maximum length (users.schemas.ts). */
 const MAX_HINT = 255;
 
+/**
+ * The search threshold of a decoy face session (a login_hint naming nobody who can sign in): above any
+ * confidence (at most 1), so the session can never match anyone, and fails as a face that does not match.
+ */
+const UNREACHABLE_THRESHOLD = 2;
+
+/** What the browser is told when a face session fails, whatever the reason (a wrong face, or a decoy's). */
+const FACE_FAILED = 'Face authentication failed';
+
+/** Why a login_hint cannot sign anyone in (audited only: the browser is never told). */
+type HintRefusal = 'unknown' | 'inactive' | 'not_enrolled';
+
+/** The interaction's login_hint, or null. */
+const hintOf = (details: { params: Record<string, unknown> }): string | null => {
+  const hint = details.params.login_hint;
+  return typeof hint === 'string' && hint ? hint : null;
+};
+
 interface SsoLoginDeps {
   db: DB;
   box: SecretBox;
@@ -98,15 +116,18 @@ export class SsoLoginService {
     }
     const rp = await findSsoClient(this.d.db, rpId);
     if (!rp) return this.#deny(raw, null, uid, 'The application is no longer registered');
-    const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : null;
+    const hint = hintOf(details);
     let userId: string | null = null;
     if (hint) {
-      // login_hint is looked up in the relying party's own tenant only. Anyone can send one: a hint longer
-      // than any external id names nobody, and the audit keeps at most that much of it.
-      const user = hint.length <= MAX_HINT ? await findFaceUser(this.d.db, rp.client_id, hint) : undefined;
-      const audited = hint.length <= MAX_HINT ? { login_hint: hint } : { login_hint: hint.slice(0, MAX_HINT), login_hint_length: hint.length };
-      if (!user || !user.is_active) return this.#deny(raw, { client_id: rp.client_id, sso_client_id: rp.id }, uid, 'This user cannot sign in here', audited);
-      userId = user.id;
+      // Anyone can send a hint: a hint longer than any external id names nobody (refused without a lookup,
+      // which tells nothing about the tenant's users), and the audit keeps at most that much of it.
+      if (hint.length > MAX_HINT) {
+        return this.#deny(raw, { client_id: rp.client_id, sso_client_id: rp.id }, uid, 'This user cannot sign in here', { login_hint: hint.slice(0, MAX_HINT), login_hint_length: hint.length });
+      }
+      // Looked up in the relying party's own tenant only. Whether it names an active, enrolled user or
+      // nobody, the browser gets the same page and the same face check (a decoy session, see start): refusing a hint at
+      // once told anyone with the application's public client_id which employee ids exist.
+      userId = (await findFaceUser(this.d.db, rp.client_id, hint))?.id ?? null;
     }
     await insertSsoLoginIfAbsent(this.d.db, { uid, client_id: rp.client_id, sso_client_id: rp.id, user_id: userId, expires_at: new Date(details.exp * 1000) });
     return { page: true };
@@ -114,55 +135,61 @@ export class SsoLoginService {
 
   /** Starts (or restarts, while attempts remain) the face session of an interaction. */
   async start(raw: Raw, uid: string): Promise<FrameAnswer | { status: 'active'; mode: string; attempts_remaining: number; liveness: unknown; application: { name: string } }> {
-    await this.#details(raw, uid);
+    const hint = hintOf(await this.#details(raw, uid));
     const login = await this.#login(uid);
     if (login.status !== 'active') throw appError('SSO_LOGIN_FINISHED');
     const rp = await findSsoClient(this.d.db, login.sso_client_id);
-    if (!rp) return this.#deny(raw, login, uid, 'The application is no longer registered');
+    if (!rp) return this.#deny(raw, login, uid, 'The application is no longer registered', await this.#hintAudit(login, hint));
     // One attempt is taken before the session exists, so racing calls cannot exceed max_attempts.
     const used = await reserveSsoAttempt(this.d.db, uid, rp.max_attempts);
-    if (used === null) return this.#deny(raw, login, uid, 'No attempts left');
+    if (used === null) return this.#deny(raw, login, uid, 'No attempts left', await this.#hintAudit(login, hint));
     const tenant = await this.#tenant(login.client_id);
+    const common = {
+      session_type: 'sso' as const,
+      require_liveness: true,
+      // Applications registered before the rule still get a 3-D action.
+      liveness_challenges: withHeadChallenge(rp.liveness_challenges as Challenge[]),
+      challenge_timeout: 20,
+      max_attempts: 1,
+      timeout: 300,
+    };
+    // A hint naming nobody who can sign in gets a decoy: the same liveness session on the same frames, which
+    // can match nobody (UNREACHABLE_THRESHOLD), and frame() finishes a hinted sign-in only for the hinted user
+    // verified as such. The user may also be deactivated or deleted between the check and the session.
+    const decoy = () => this.d.authentication.create(tenant, { ...common, mode: 'identification', search_threshold: UNREACHABLE_THRESHOLD });
     let created;
-    try {
-      created = await this.d.authentication.create(tenant, {
-        mode: login.user_id ? 'verification' : 'identification',
-        ...(login.user_id ? { user_id: login.user_id } : {}),
-        session_type: 'sso',
-        require_liveness: true,
-        // Applications registered before the rule still get a 3-D action.
-        liveness_challenges: withHeadChallenge(rp.liveness_challenges as Challenge[]),
-        challenge_timeout: 20,
-        max_attempts: 1,
-        timeout: 300,
-      });
-    } catch (e) {
-      if (isAppError(e) && (e.code === 'USER_INACTIVE' || e.code === 'USER_NOT_FOUND')) return this.#deny(raw, login, uid, 'This user cannot sign in');
-      throw e;
+    if (hint && (await this.#hintRefusal(login))) created = await decoy();
+    else {
+      try {
+        created = await this.d.authentication.create(tenant, { ...common, mode: login.user_id ? 'verification' : 'identification', ...(login.user_id ? { user_id: login.user_id } : {}) });
+      } catch (e) {
+        if (!(hint && isAppError(e) && (e.code === 'USER_INACTIVE' || e.code === 'USER_NOT_FOUND'))) throw e;
+        created = await decoy();
+      }
     }
     await updateSsoLogin(this.d.db, uid, { session_id: created.session_id, session_token_ciphertext: this.d.box.seal(created.session_token, `sso-login:${uid}`) });
     // The page names the application the person is signing in to (never the person: a crafted link must not
-    // tell whose name an id belongs to).
-    return { status: 'active', mode: created.mode, attempts_remaining: rp.max_attempts - used, liveness: created.liveness, application: { name: rp.name } };
+    // tell whose name an id belongs to). A hinted sign-in is a verification to the page, decoy or not.
+    return { status: 'active', mode: hint ? 'verification' : created.mode, attempts_remaining: rp.max_attempts - used, liveness: created.liveness, application: { name: rp.name } };
   }
 
   /** The person cancels on the sign-in page: the application gets access_denied and the browser goes back to it. */
   async cancel(raw: Raw, uid: string): Promise<{ status: 'denied'; redirect_to: string }> {
-    await this.#details(raw, uid);
+    const hint = hintOf(await this.#details(raw, uid));
     const login = await this.#login(uid);
     if (login.status !== 'active') throw appError('SSO_LOGIN_FINISHED');
-    return this.#deny(raw, login, uid, 'The user cancelled the sign-in', { cancelled: true });
+    return this.#deny(raw, login, uid, 'The user cancelled the sign-in', { cancelled: true, ...(await this.#hintAudit(login, hint)) });
   }
 
   /** One camera frame of the interaction's face session. */
   async frame(raw: Raw, uid: string, image: ImageInput, meta: RequestMeta): Promise<FrameAnswer> {
-    await this.#details(raw, uid);
+    const hint = hintOf(await this.#details(raw, uid));
     const login = await this.#login(uid);
     if (login.status !== 'active') throw appError('SSO_LOGIN_FINISHED');
     if (!login.session_id || !login.session_token_ciphertext) throw appError('SESSION_NOT_FOUND', 'Start the face session first');
     // Deleting the application stops its sign-ins at once, also one whose face session already runs: no
     // more engine work for it, and no success audited for an application that can no longer get a code.
-    if (!(await findSsoClient(this.d.db, login.sso_client_id))) return this.#deny(raw, login, uid, 'The application is no longer registered');
+    if (!(await findSsoClient(this.d.db, login.sso_client_id))) return this.#deny(raw, login, uid, 'The application is no longer registered', await this.#hintAudit(login, hint));
     const tenant = await this.#tenant(login.client_id);
     const token = this.d.box.open(login.session_token_ciphertext, `sso-login:${uid}`).toString('utf8');
     // Each frame runs the vision engine: the session's frames per second are capped by the tenant's tier
@@ -176,24 +203,28 @@ export class SsoLoginService {
       // A server-side failure (the engine unavailable, an internal error) is this frame's, not the person's:
       // the sign-in stays open (the page may send the frame again or the person cancel).
       if (FRAME_ERRORS.has(e.code) || SESSION_GONE.has(e.code) || e.statusCode >= 500) throw e;
-      if (SESSION_ENDED.has(e.code)) return this.#sessionFailed(raw, uid, login.session_id, `The face session ended (${e.code})`);
-      // NOT_ENROLLED, MODEL_MISMATCH, USER_NOT_FOUND…: no attempt can succeed.
-      return this.#finish(raw, uid, login.session_id, null, `Face authentication is not possible for this user (${e.code})`);
+      if (SESSION_ENDED.has(e.code)) return this.#sessionFailed(raw, uid, login.session_id, `The face session ended (${e.code})`, hint);
+      // NOT_ENROLLED, MODEL_MISMATCH, USER_NOT_FOUND…: no attempt can succeed. The browser is told no more than
+      // for a wrong face (the code would say that the hinted user exists); the audit keeps the code.
+      return this.#finish(raw, uid, login.session_id, null, FACE_FAILED, hint, { reason: `Face authentication is not possible for this user (${e.code})` });
     }
     if (out.status === 'processing') {
       return { status: 'processing', face_detected: out.face_detected, quality_score: out.quality_score, feedback: out.feedback, liveness: out.liveness, ...(out.face ? { face: out.face } : {}) };
     }
-    // The server's own decision, never the page's: completed, authenticated and live.
+    // The server's own decision, never the page's: completed, authenticated and live. A hinted sign-in is a
+    // verification of the hinted user and nothing else: a decoy's session (an identification that matches
+    // nobody) never passes here, whatever it answers.
     const r = out.result;
-    const externalId = out.status === 'completed' && out.liveness_result?.passed === true ? (r?.authenticated === true ? r.user_id : r?.matches?.[0]?.user_id) : null;
-    if (!externalId) return this.#sessionFailed(raw, uid, login.session_id, 'Face authentication failed');
+    const hinted = hint !== null || login.user_id !== null;
+    const externalId = out.status === 'completed' && out.liveness_result?.passed === true ? (hinted ? (r?.authenticated === true ? r.user_id : null) : r?.matches?.[0]?.user_id) : null;
+    if (!externalId) return this.#sessionFailed(raw, uid, login.session_id, FACE_FAILED, hint);
     // The result names the recognised user by external id: look it up as one (never as a uuid).
     const user = await findFaceUserByExternalId(this.d.db, login.client_id, externalId);
-    if (!user || !user.is_active || (login.user_id && user.id !== login.user_id)) return this.#sessionFailed(raw, uid, login.session_id, 'Face authentication failed');
-    return this.#finish(raw, uid, login.session_id, user.id, null);
+    if (!user || !user.is_active || (hinted && user.id !== login.user_id)) return this.#sessionFailed(raw, uid, login.session_id, FACE_FAILED, hint);
+    return this.#finish(raw, uid, login.session_id, user.id, null, hint);
   }
 
-  async #sessionFailed(raw: Raw, uid: string, sessionId: string, message: string): Promise<FrameAnswer> {
+  async #sessionFailed(raw: Raw, uid: string, sessionId: string, message: string, hint: string | null): Promise<FrameAnswer> {
     const login = await this.#login(uid);
     const rp = await findSsoClient(this.d.db, login.sso_client_id);
     if (rp && login.status === 'active' && login.sessions_started < rp.max_attempts) {
@@ -202,11 +233,14 @@ export class SsoLoginService {
       if (started.status !== 'active') return started;
       return { status: 'retry', message: `${message}. Try again.`, attempts_remaining: started.attempts_remaining + 1, liveness: started.liveness };
     }
-    return this.#finish(raw, uid, sessionId, null, message);
+    return this.#finish(raw, uid, sessionId, null, message, hint);
   }
 
-  /** Ends the interaction once (row lock): login with the user's uuid, or access_denied. */
-  async #finish(raw: Raw, uid: string, sessionId: string, accountId: string | null, reason: string | null): Promise<FrameAnswer> {
+  /**
+   * Ends the interaction once (row lock): login with the user's uuid, or access_denied with `reason` (what
+   * the browser and the application are told; `audit` adds to or overrides what the audit log records).
+   */
+  async #finish(raw: Raw, uid: string, sessionId: string, accountId: string | null, reason: string | null, hint: string | null, audit: Record<string, unknown> = {}): Promise<FrameAnswer> {
     const login = await this.d.db.transaction().execute(async (trx) => {
       const locked = await lockSsoLogin(trx, uid);
       if (!locked || locked.status !== 'active' || locked.session_id !== sessionId) return null;
@@ -214,7 +248,7 @@ export class SsoLoginService {
       return locked;
     });
     if (!login) throw appError('SSO_LOGIN_FINISHED');
-    if (!accountId) return this.#deny(raw, login, uid, reason ?? 'Face authentication failed', undefined, true);
+    if (!accountId) return this.#deny(raw, login, uid, reason ?? FACE_FAILED, { ...audit, ...(await this.#hintAudit(login, hint)) }, true);
     const details = await this.#details(raw, uid);
     const scopes = String(details.params.scope ?? 'openid')
       .split(' ')
@@ -245,9 +279,29 @@ export class SsoLoginService {
     if (!already && login) await updateSsoLogin(this.d.db, uid, { status: 'denied', session_id: null, session_token_ciphertext: null });
     const redirect = await this.d.provider.interactionResult(raw.req, raw.res, { error: 'access_denied', error_description: reason }, { mergeWithLastSubmission: false });
     if (login) {
+      // `details` may carry the operator's truth the browser is not told (a decoy's login_hint, an error code).
       await this.d.audit.record({ clientId: login.client_id, category: 'authentication', action: 'sso.login.denied', actor: `sso:${login.sso_client_id}`, details: { sso_client_id: login.sso_client_id, reason, ...details } });
     }
     return { status: 'denied', redirect_to: redirect };
+  }
+
+  /**
+   * Why the hinted user of this sign-in cannot sign in (null: they can, as far as the face check goes): not
+   * a user of the tenant, deactivated, or without a face enrollment. Such a sign-in runs a decoy session.
+   */
+  async #hintRefusal(login: Pick<SsoLoginRow, 'client_id' | 'user_id'>): Promise<HintRefusal | null> {
+    if (!login.user_id) return 'unknown';
+    const user = await findFaceUser(this.d.db, login.client_id, login.user_id);
+    if (!user || user.id !== login.user_id) return 'unknown';
+    if (!user.is_active) return 'inactive';
+    return (await loadUserTemplates(this.d.db, login.client_id, user.id)).length ? null : 'not_enrolled';
+  }
+
+  /** The audit's truth about a hinted sign-in that could not sign anyone in: the hint and why (the browser never learns it). */
+  async #hintAudit(login: Pick<SsoLoginRow, 'client_id' | 'user_id'>, hint: string | null): Promise<Record<string, unknown>> {
+    if (!hint) return {};
+    const refusal = await this.#hintRefusal(login);
+    return refusal ? { login_hint: hint, login_hint_refused: refusal } : {};
   }
 
   async #details(raw: Raw, uid: string) {

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { backendNames, createBackend } from '../helpers/backends.ts';
-import { openDatabase, type DatabaseOptions } from '../../src/db/database.ts';
+import { MIGRATIONS, openDatabase, type DatabaseOptions } from '../../src/db/database.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const KEY = '7'.repeat(64);
@@ -187,7 +187,10 @@ for (const backend of backendNames()) {
       try {
         let db = await openDatabase(options);
         // Back to the schema before 0013, except that 0014's index is still there: 0013 applies, 0014 fails.
-        await sql`DELETE FROM kysely_migration WHERE name IN ('0013-fallback-lockouts', '0014-event-retention')`.execute(db.db);
+        // The migrations after 0014 are undone first (newest first), so the pending ones are 0013 onwards in order.
+        const later = Object.keys(MIGRATIONS).filter((name) => name.slice(0, 4) > '0014').reverse();
+        for (const name of later) await MIGRATIONS[name].down!(db.db);
+        await sql`DELETE FROM kysely_migration WHERE name >= '0013'`.execute(db.db);
         await sql`ALTER TABLE fallback_credentials DROP COLUMN lockouts`.execute(db.db);
         await db.close();
         await assert.rejects(openDatabase(options), (e: Error & { code?: string }) => {
@@ -202,7 +205,7 @@ for (const backend of backendNames()) {
         await raw('DROP INDEX webhook_deliveries_pending_event_idx');
         db = await openDatabase(options);
         const { rows } = await sql<{ name: string }>`SELECT name FROM kysely_migration WHERE name >= '0013' ORDER BY name`.execute(db.db);
-        assert.deepEqual(rows.map((r) => r.name), ['0013-fallback-lockouts', '0014-event-retention']);
+        assert.deepEqual(rows.map((r) => r.name), ['0013-fallback-lockouts', '0014-event-retention', ...[...later].reverse()]);
         await db.close();
       } finally {
         await b.cleanup();

@@ -400,9 +400,16 @@ if (backendNames().includes('pglite')) {
         const p = pkce();
         const auth = await br.request('GET', authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st3', nonce: 'n3', loginHint: hint }));
         assert.equal(auth.statusCode, 303);
-        const page = await br.request('GET', String(auth.headers.location));
-        assert.equal(page.statusCode, 303, 'no sign-in page for a foreign user');
-        const cb = await followToRp(br, String(page.headers.location), 6);
+        // The same page as for any hint (a refusal here told which users exist, sso-login-hint-enumeration.test.ts),
+        // but no face session of B's user: the sign-in names nobody of tenant A, and its face check matches no one.
+        const location = String(auth.headers.location);
+        const page = await br.request('GET', location);
+        assert.equal(page.statusCode, 200);
+        const { findSsoLogin } = await import('../../src/db/repositories/sso.repository.ts');
+        assert.equal((await findSsoLogin(container.database.db, location.split('/').pop()!))?.user_id, null, 'the sign-in targets no user of tenant A');
+        assert.equal((await br.request('POST', `${location}/start`)).json().mode, 'verification');
+        const cancelled = await br.request('POST', `${location}/cancel`);
+        const cb = await followToRp(br, cancelled.json().redirect_to, 6);
         assert.equal(cb.searchParams.get('error'), 'access_denied');
       }
       // And the provider never resolves B's user for A's RP, even with a session holding B's user.
@@ -420,9 +427,13 @@ if (backendNames().includes('pglite')) {
       const br = new Browser(app);
       const p = pkce();
       const auth = await br.request('GET', authorizeUrl(rp.client_id, { challenge: p.challenge, state: 'st4', nonce: 'n4', loginHint: 'GONE' }));
-      const page = await br.request('GET', String(auth.headers.location));
-      assert.equal(page.statusCode, 303);
-      assert.equal((await followToRp(br, String(page.headers.location), 6)).searchParams.get('error'), 'access_denied');
+      // The same page and start as for an active user (sso-login-hint-enumeration.test.ts): the face check then
+      // matches no one, and the sign-in ends with access_denied.
+      const location = String(auth.headers.location);
+      assert.equal((await br.request('GET', location)).statusCode, 200);
+      assert.equal((await br.request('POST', `${location}/start`)).json().mode, 'verification');
+      const cancelled = await br.request('POST', `${location}/cancel`);
+      assert.equal((await followToRp(br, cancelled.json().redirect_to, 6)).searchParams.get('error'), 'access_denied');
     });
 
     test('unknown client_id, unregistered redirect_uri and a missing PKCE challenge are rejected', async () => {

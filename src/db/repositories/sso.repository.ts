@@ -195,11 +195,15 @@ export async function updateSsoLogin(db: Db, uid: string, set: { session_id?: st
   await t(db).updateTable('sso_logins').set(set).where('uid', '=', uid).execute();
 }
 
-/** The user a relying party may log in: same tenant, by uuid. */
+/**
+ * The user a relying party may log in: same tenant, by uuid. `sso_not_before` (migration 0015): the time of
+ * the user's last deactivation or reactivation, before which nothing the provider issued is honoured.
+ */
 export async function findSsoAccount(db: Db, clientId: string, userId: string) {
   return db
+    .withTables<{ users: { sso_not_before: Date | null } }>()
     .selectFrom('users')
-    .select(['id', 'external_id', 'name', 'email', 'is_active'])
+    .select(['id', 'external_id', 'name', 'email', 'is_active', 'sso_not_before'])
     .where('client_id', '=', clientId)
     .where('id', '=', userId)
     .executeTakeFirst();
