@@ -158,6 +158,16 @@ export const AuditLogQuery = Type.Object({
   category: Type.Optional(AuditCategory),
   type: Type.Optional(Type.Union(categoryLiterals(), { description: 'Alias of category' })),
   ...PageQuery,
+  cursor: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 1000,
+      description:
+        "next_cursor of the previous page: continues that walk after its last entry, over page 1's window and category " +
+        '(period, start_date, end_date and page are then not used). Each entry of the window as page 1 saw it comes exactly once, ' +
+        'however many entries arrive or go meanwhile.',
+    }),
+  ),
 });
 
 const AuditEntry = Type.Object({
@@ -177,4 +187,7 @@ export const AuditLogPage = Type.Object({
   ...WindowFields,
   category: Nullable(Type.String()),
   ...page.properties,
+  next_cursor: Nullable(
+    Type.String({ description: 'Pass as cursor for the next page of this walk (window pinned, keyset: no entry twice or skipped); null on the last page' }),
+  ),
 });

@@ -19,6 +19,7 @@ import * as m0012 from './migrations/0012-user-data-lifecycle.ts';
 import * as m0013 from './migrations/0013-fallback-lockouts.ts';
 import * as m0014 from './migrations/0014-event-retention.ts';
 import * as m0015 from './migrations/0015-sso-not-before.ts';
+import * as m0016 from './migrations/0016-audit-feed-keyset.ts';
 
 export type DB = Kysely<Database>;
 
@@ -36,6 +37,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0013-fallback-lockouts': m0013,
   '0014-event-retention': m0014,
   '0015-sso-not-before': m0015,
+  '0016-audit-feed-keyset': m0016,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -117,13 +117,55 @@ if (backendNames().includes('postgres')) {
         await sql`ANALYZE users; ANALYZE enrollments`.execute(db);
         captured.length = 0;
         const repo = new AnalyticsRepository(db as never);
-        const feed = await repo.auditFeed(clients[5], { start: ago(30 * DAY), end: new Date() }, ['enrollment'], 20, 0);
+        const feed = await repo.auditFeed(clients[5], { start: ago(30 * DAY), end: new Date() }, ['enrollment'], 20, { offset: 0 }, { count: true });
         assert.equal(feed.total, 2000);
         assert.equal(captured.length, 2);
         for (const q of captured) {
           const { rows } = await pool.query(`EXPLAIN ${q.sql}`, q.parameters as unknown[]);
           const plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
           assert.doesNotMatch(plan, /Seq Scan on users/, plan);
+        }
+      } finally {
+        await db.destroy();
+      }
+    });
+
+    test('a cursor page of the audit feed reads an index range from its position, also for sparse categories', async () => {
+      const { app, backend } = t();
+      const [c, other] = [await createClient(app), await createClient(app)];
+      const pool = new pg.Pool({ connectionString: backend.databaseUrl!, max: 1 });
+      const captured: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+      const db = new Kysely<never>({
+        dialect: new PostgresDialect({ pool }),
+        log: (e) => {
+          if (e.level === 'query') captured.push({ sql: e.query.sql, parameters: e.query.parameters });
+        },
+      });
+      try {
+        // 100 000 API-access entries and outbox events over a month and two tenants, a few of them the sparse
+        // kinds the feed wants (face-data access, liveness failures): without 0016's indexes a page of those
+        // filtered the tenant's whole window.
+        const ids = sql.raw(`ARRAY['${c.client_id}'::uuid, '${other.client_id}'::uuid]`);
+        await sql`INSERT INTO audit_logs (id, client_id, category, action, details, created_at)
+          SELECT gen_random_uuid(), (${ids})[1 + g % 2], CASE WHEN g % 5000 = 0 THEN 'data_access' ELSE 'api_access' END, 'GET /x', '{}',
+                 now() - (g % 2500000) * interval '1 second' FROM generate_series(1, 100000) g`.execute(db);
+        await sql`INSERT INTO events (id, client_id, event_type, payload, created_at)
+          SELECT gen_random_uuid(), (${ids})[1 + g % 2], CASE WHEN g % 5000 = 0 THEN 'liveness.failed' ELSE 'authentication.success' END, '{}',
+                 now() - (g % 2500000) * interval '1 second' FROM generate_series(1, 100000) g`.execute(db);
+        await sql`ANALYZE audit_logs; ANALYZE events`.execute(db);
+        const repo = new AnalyticsRepository(db as never);
+        const w = { start: ago(30 * DAY), end: new Date() };
+        for (const category of ['face_data_access', 'security'] as const) {
+          const first = await repo.auditFeed(c.client_id, w, [category], 3, { offset: 0 }, { count: false });
+          const last = first.rows.at(-1)!;
+          captured.length = 0;
+          const next = await repo.auditFeed(c.client_id, w, [category], 3, { after: { at: last.at, source: last.source, id: last.id } }, { count: false });
+          assert.equal(next.rows.length, 3);
+          assert.equal(captured.length, 1);
+          const { rows } = await pool.query(`EXPLAIN ${captured[0].sql}`, captured[0].parameters as unknown[]);
+          const plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+          assert.doesNotMatch(plan, /Seq Scan|Bitmap/, plan);
+          assert.match(plan, category === 'security' ? /events_client_audit_idx/ : /audit_logs_client_category_idx/, plan);
         }
       } finally {
         await db.destroy();

@@ -411,6 +411,108 @@ for (const backend of backendNames()) {
       assert.ok(recent.results.some((r: { action: string }) => r.action === 'GET /api/analytics/audit-logs/'), JSON.stringify(recent.results));
       assert.ok(recent.results.every((r: { actor: string }) => r.actor?.startsWith('key:')));
     });
+
+    test('audit logs: a walk by next_cursor returns every entry that existed when it started exactly once, while entries arrive and go', async () => {
+      const c = await createClient(t().app);
+      const u = await user(c, 'W1');
+      const log = (category: string, action: string, at: Date) =>
+        db()
+          .insertInto('audit_logs')
+          .values({ id: crypto.randomUUID(), client_id: c.client_id, category, action, actor: 'admin', target: 'x', details: '{}', ip: null, created_at: at })
+          .execute();
+      // Eleven entries of the four sources; six share one instant (three of them in audit_logs), so page
+      // boundaries fall inside the tie, which needs a total order (timestamp, source, id).
+      const tie = ago(30 * MIN);
+      await log('configuration', 'client.updated', ago(10 * MIN));
+      await attempt(c, { user: u, at: ago(20 * MIN) });
+      for (const action of ['key.created', 'key.rotated', 'key.revoked']) await log('configuration', action, tie);
+      await attempt(c, { user: u, outcome: 'failed', at: tie });
+      await enrollment(c, u, tie);
+      await db()
+        .insertInto('events')
+        .values({ id: crypto.randomUUID(), client_id: c.client_id, event_type: 'liveness.failed', payload: JSON.stringify({ user_id: 'W1' }), created_at: tie })
+        .execute();
+      await log('data_access', 'user.exported', ago(40 * MIN));
+      await enrollment(c, u, ago(50 * MIN));
+      await attempt(c, { user: u, at: ago(60 * MIN) });
+
+      type Entry = { id: string; source: string; timestamp: string; action: string };
+      const key = (r: Entry) => `${r.source}:${r.id}`;
+      const first = await get(c, '/api/analytics/audit-logs/?page_size=3');
+      assert.equal(first.statusCode, 200, first.body);
+      const p1 = first.json();
+      assert.equal(p1.count, 12, 'the eleven and the client.created entry');
+      assert.equal(p1.page, 1);
+      assert.equal(typeof p1.next_cursor, 'string');
+      const atStart = p1.end_date as string;
+      const walked: Entry[] = [...p1.results];
+      let cursor: string | null = p1.next_cursor;
+      let pages = 1;
+      while (cursor) {
+        // New entries keep arriving on top (an attempt now; each request adds its own API-access entry), and
+        // an entry already read goes (retention): offsets shifted by both, repeating and skipping entries.
+        await attempt(c, { user: u, at: new Date() });
+        if (pages === 1) await db().deleteFrom('audit_logs').where('client_id', '=', c.client_id).where('action', '=', 'client.updated').execute();
+        const res = await get(c, `/api/analytics/audit-logs/?page_size=3&cursor=${encodeURIComponent(cursor)}`);
+        assert.equal(res.statusCode, 200, res.body);
+        const p = res.json();
+        pages += 1;
+        assert.equal(p.page, pages);
+        assert.equal(p.count, 12);
+        assert.equal(p.total_pages, 4);
+        assert.deepEqual([p.period, p.start_date, p.end_date, p.category], [p1.period, p1.start_date, p1.end_date, null]);
+        assert.ok(p.results.length > 0 && p.results.length <= 3);
+        walked.push(...p.results);
+        cursor = p.next_cursor;
+        assert.ok(pages < 10, 'the walk ends');
+      }
+      assert.equal(pages, 4);
+      const keys = walked.map(key);
+      assert.equal(new Set(keys).size, keys.length, `an entry came twice: ${keys.join(' ')}`);
+      assert.equal(keys.length, 12, 'every entry of the start of the walk, none skipped');
+      assert.ok(walked.every((r) => r.timestamp < atStart), 'nothing newer than the walk');
+      // Newest first, ties in one fixed order.
+      const sorted = [...walked].sort((a, b) => (b.timestamp.localeCompare(a.timestamp) || (b.source < a.source ? -1 : b.source > a.source ? 1 : 0) || (b.id < a.id ? -1 : 1)));
+      assert.deepEqual(keys, sorted.map(key));
+      assert.deepEqual(
+        walked.filter((r) => r.timestamp === tie.toISOString()).map((r) => r.source),
+        ['events', 'enrollments', 'auth_attempts', 'audit_logs', 'audit_logs', 'audit_logs'],
+      );
+
+      // Plain page/page_size paging still answers, and with a cursor per page: page 2 (offset) hands on to keyset.
+      const byPage = (await get(c, `/api/analytics/audit-logs/?page=2&page_size=3&start_date=${p1.start_date}&end_date=${encodeURIComponent(atStart)}`)).json();
+      assert.equal(byPage.page, 2);
+      const onward = (await get(c, `/api/analytics/audit-logs/?page_size=3&cursor=${encodeURIComponent(byPage.next_cursor)}`)).json();
+      assert.equal(onward.page, 3);
+      assert.ok(!onward.results.some((r: Entry) => byPage.results.some((b: Entry) => key(b) === key(r))));
+
+      // A filtered walk stays filtered; the cursor knows its category.
+      const auth1 = (await get(c, '/api/analytics/audit-logs/?category=authentication&page_size=2')).json();
+      const auth2 = (await get(c, `/api/analytics/audit-logs/?page_size=2&cursor=${encodeURIComponent(auth1.next_cursor)}`)).json();
+      assert.equal(auth2.category, 'authentication');
+      assert.ok([...auth1.results, ...auth2.results].every((r: { category: string }) => r.category === 'authentication'));
+      const conflict = await get(c, `/api/analytics/audit-logs/?category=security&cursor=${encodeURIComponent(auth1.next_cursor)}`);
+      assert.equal(conflict.statusCode, 400, conflict.body);
+      assert.equal(conflict.json().details.field, 'category');
+
+      // A cursor that is not one: 400 VALIDATION_ERROR naming the field, never a 500 or an unbounded window.
+      const forge = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const real = JSON.parse(Buffer.from(p1.next_cursor, 'base64url').toString());
+      for (const bad of [
+        'garbage',
+        forge({ ...real, v: 99 }),
+        forge({ ...real, s: '2000-01-01T00:00:00.000Z' }),
+        forge({ ...real, k: { ...real.k, id: "1' OR '1'='1" } }),
+        forge({ ...real, k: { ...real.k, source: 'users' } }),
+        forge({ ...real, k: { ...real.k, at: '2026-13-40T00:00:00.000000Z' } }),
+        forge([1, 2]),
+      ]) {
+        const res = await get(c, `/api/analytics/audit-logs/?cursor=${encodeURIComponent(bad)}`);
+        assert.equal(res.statusCode, 400, `${bad}: ${res.body}`);
+        assert.equal(res.json().code, 'VALIDATION_ERROR');
+        assert.equal(res.json().details.field, 'cursor', res.body);
+      }
+    });
   });
 }
 

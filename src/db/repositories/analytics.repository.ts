@@ -38,7 +38,7 @@ export interface Histogram {
 
 export interface AuditFeedRow {
   id: string;
-  source: string;
+  source: AuditFeedSource;
   category: string;
   action: string;
   actor: string | null;
@@ -46,11 +46,31 @@ export interface AuditFeedRow {
   details: Record<string, unknown> | string;
   ip: string | null;
   created_at: Date;
+  /** created_at to the microsecond, UTC (the row's AuditFeedPosition.at). */
+  at: string;
 }
 
 /** Audit-feed categories (the API's names) and what feeds each. */
 export const AUDIT_CATEGORIES = ['enrollment', 'authentication', 'configuration', 'security', 'api_access', 'face_data_access'] as const;
 export type AuditFeedCategory = (typeof AUDIT_CATEGORIES)[number];
+
+/** The tables merged into the audit feed; the feed's order breaks timestamp ties by these names (byte order). */
+export const AUDIT_FEED_SOURCES = ['audit_logs', 'auth_attempts', 'enrollments', 'events'] as const;
+export type AuditFeedSource = (typeof AUDIT_FEED_SOURCES)[number];
+
+/**
+ * A place in the audit feed, whose order is (created_at, source, id) descending: a total order, since
+ * ids are unique within a source. `at` is created_at to the microsecond (the databases' precision;
+ * a JavaScript Date would round ties apart), e.g. '2024-01-31T23:30:00.123456Z'.
+ */
+export interface AuditFeedPosition {
+  at: string;
+  source: AuditFeedSource;
+  id: string;
+}
+
+/** Where a page of the feed starts: after `offset` entries (page/page_size), or right after an entry (keyset). */
+export type AuditFeedFrom = { offset: number } | { after: AuditFeedPosition };
 
 /** The last instant the databases and the query parameters share (end of 9999, UTC). */
 const LAST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -307,29 +327,44 @@ export class AnalyticsRepository {
   /**
    * One chronological feed over audit_logs, auth_attempts, enrollments and the events outbox
    * (enrollment.failed, liveness.failed), newest first. Only the sources of the requested
-   * categories are queried.
+   * categories are queried. One page of it, and whether entries follow it (`more`). From an
+   * offset the page costs offset + limit rows per source; after a position (keyset) only limit rows per
+   * source, each an index range scan that starts at the position, however deep the walk is, and entries
+   * that arrive or go meanwhile shift nothing. `total` (the window's count, a scan of the window) only
+   * when asked for.
    */
   async auditFeed(
     clientId: string,
     r: Range,
     categories: readonly AuditFeedCategory[],
     limit: number,
-    offset: number,
-  ): Promise<{ total: number; rows: AuditFeedRow[] }> {
-    const parts = feedSources(clientId, r, new Set(categories));
-    if (!parts.length) return { total: 0, rows: [] };
-    const union = sql.join(parts, sql` UNION ALL `);
-    // Each source contributes at most its newest offset+limit rows (index scans on client_id,
-    // created_at), so a page never sorts a whole month of API-access entries. 9 = created_at, 1 = id.
+    from: AuditFeedFrom,
+    opts: { count: boolean },
+  ): Promise<{ total: number | null; rows: AuditFeedRow[]; more: boolean }> {
+    const after = 'after' in from ? from.after : null;
+    const offset = 'offset' in from ? from.offset : 0;
+    const parts = feedSources(clientId, r, new Set(categories), after);
+    if (!parts.length) return { total: opts.count ? 0 : null, rows: [], more: false };
+    // One row past the page tells whether another page follows.
+    const take = limit + 1;
+    // Each source contributes at most its newest offset+take rows (index scans on client_id, created_at),
+    // so a page never sorts a whole month of API-access entries. 9 = created_at, 1 = id.
     const top = sql.join(
-      parts.map((p) => sql`(${p} ORDER BY 9 DESC, 1 DESC LIMIT ${offset + limit})`),
+      parts.map((p) => sql`(${p.query} ORDER BY 9 DESC, 1 DESC LIMIT ${offset + take})`),
       sql` UNION ALL `,
     );
-    const [count, page] = await Promise.all([
-      this.#run(sql<{ n: number }>`SELECT count(*)::int AS n FROM (${union}) f`),
-      this.#run(sql<AuditFeedRow>`SELECT * FROM (${top}) f ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`),
-    ]);
-    return { total: count.rows[0]?.n ?? 0, rows: page.rows };
+    // Ties on created_at are broken by source (byte order, whatever the database's collation) and id: a
+    // total order, which keyset paging needs. `at` keeps the microseconds for the position of a row.
+    const page = this.#run(sql<AuditFeedRow>`
+      SELECT f.*, to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at
+      FROM (${top}) f
+      ORDER BY f.created_at DESC, f.source COLLATE "C" DESC, f.id DESC
+      LIMIT ${take} OFFSET ${offset}`);
+    const count = opts.count
+      ? this.#run(sql<{ n: number }>`SELECT count(*)::int AS n FROM (${sql.join(parts.map((p) => p.inWindow), sql` UNION ALL `)}) f`)
+      : null;
+    const [rows, counted] = await Promise.all([page, count]);
+    return { total: counted ? (counted.rows[0]?.n ?? 0) : null, rows: rows.rows.slice(0, limit), more: rows.rows.length > limit };
   }
 }
 
@@ -337,23 +372,38 @@ function bucketExpr(column: string, origin: Date, sizeMs: number): RawBuilder<nu
   return sql<number>`floor((extract(epoch FROM ${sql.ref(column)})::float8 - ${origin.getTime() / 1000}::float8) / ${sizeMs / 1000}::float8)::int`;
 }
 
-function feedSources(clientId: string, r: Range, want: Set<AuditFeedCategory>): RawBuilder<unknown>[] {
-  const parts: RawBuilder<unknown>[] = [];
+/**
+ * The audit feed's sources, each a SELECT of the same columns over the window (`inWindow`, for the count)
+ * and, for the page, from `after` on: the entries that follow it in (created_at, source, id) descending
+ * order. Per source that is one bound on the index: a source after the position's own (byte order) holds
+ * only older entries, one before it also the position's instant, its own the rows below (created_at, id).
+ */
+function feedSources(clientId: string, r: Range, want: Set<AuditFeedCategory>, after: AuditFeedPosition | null) {
+  const parts: Array<{ inWindow: RawBuilder<unknown>; query: RawBuilder<unknown> }> = [];
   const inRange = (alias: string) => sql`${sql.ref(`${alias}.client_id`)} = ${clientId} AND ${sql.ref(`${alias}.created_at`)} >= ${ts(r.start)} AND ${sql.ref(`${alias}.created_at`)} < ${ts(r.end)}`;
+  const from = (alias: string, source: AuditFeedSource) => {
+    if (!after) return sql``;
+    const at = sql`${after.at}::timestamptz`;
+    const created = sql.ref(`${alias}.created_at`);
+    if (source === after.source) return sql` AND ${created} <= ${at} AND (${created}, ${sql.ref(`${alias}.id`)}) < (${at}, ${after.id}::uuid)`;
+    return source < after.source ? sql` AND ${created} <= ${at}` : sql` AND ${created} < ${at}`;
+  };
+  const add = (alias: string, source: AuditFeedSource, select: (where: RawBuilder<unknown>) => RawBuilder<unknown>) =>
+    parts.push({ inWindow: select(inRange(alias)), query: select(sql`${inRange(alias)}${from(alias, source)}`) });
   // audit_logs stores 'data_access'; the API calls it face_data_access.
   const logged = (['configuration', 'security', 'api_access', 'face_data_access', 'enrollment', 'authentication'] as const).filter((c) => want.has(c));
   if (logged.length) {
     const stored = logged.map((c) => (c === 'face_data_access' ? 'data_access' : c));
-    parts.push(sql`
-      SELECT l.id::text AS id, 'audit_logs' AS source,
+    add('l', 'audit_logs', (where) => sql`
+      SELECT l.id, 'audit_logs' AS source,
              CASE WHEN l.category = 'data_access' THEN 'face_data_access' ELSE l.category END AS category,
              l.action, l.actor, l.target, l.details, l.ip, l.created_at
       FROM audit_logs l
-      WHERE ${inRange('l')} AND l.category IN (${sql.join(stored)})`);
+      WHERE ${where} AND l.category IN (${sql.join(stored)})`);
   }
   if (want.has('authentication')) {
-    parts.push(sql`
-      SELECT a.id::text AS id, 'auth_attempts' AS source, 'authentication' AS category,
+    add('a', 'auth_attempts', (where) => sql`
+      SELECT a.id, 'auth_attempts' AS source, 'authentication' AS category,
              'authentication.' || a.outcome AS action, NULL::text AS actor, u.external_id AS target,
              jsonb_strip_nulls(jsonb_build_object(
                'user_id', a.user_id, 'session_id', a.session_id, 'mode', a.mode, 'outcome', a.outcome,
@@ -361,29 +411,29 @@ function feedSources(clientId: string, r: Range, want: Set<AuditFeedCategory>): 
                'quality_score', a.quality_score, 'processing_ms', a.processing_ms, 'user_agent', a.user_agent)) AS details,
              a.ip, a.created_at
       FROM auth_attempts a LEFT JOIN users u ON u.id = a.user_id AND u.client_id = a.client_id
-      WHERE ${inRange('a')}`);
+      WHERE ${where}`);
   }
   if (want.has('enrollment')) {
     // The tenant in the join too: without it PostgreSQL hashed every tenant's users (Seq Scan on users).
-    parts.push(sql`
-      SELECT e.id::text AS id, 'enrollments' AS source, 'enrollment' AS category,
+    add('e', 'enrollments', (where) => sql`
+      SELECT e.id, 'enrollments' AS source, 'enrollment' AS category,
              'enrollment.completed' AS action, NULL::text AS actor, u.external_id AS target,
              jsonb_strip_nulls(jsonb_build_object(
                'enrollment_id', e.id, 'user_id', e.user_id, 'session_id', e.session_id, 'source', e.source, 'model_id', e.model_id,
                'quality_score', e.quality_score, 'face_count', e.face_count, 'average_confidence', e.average_confidence, 'angles', e.angles)) AS details,
              NULL::text AS ip, e.created_at
       FROM enrollments e JOIN users u ON u.id = e.user_id AND u.client_id = e.client_id
-      WHERE ${inRange('e')}`);
+      WHERE ${where}`);
   }
   const events = [...(want.has('enrollment') ? ['enrollment.failed'] : []), ...(want.has('security') ? ['liveness.failed'] : [])];
   if (events.length) {
-    parts.push(sql`
-      SELECT v.id::text AS id, 'events' AS source,
+    add('v', 'events', (where) => sql`
+      SELECT v.id, 'events' AS source,
              CASE WHEN v.event_type = 'liveness.failed' THEN 'security' ELSE 'enrollment' END AS category,
              v.event_type AS action, NULL::text AS actor, v.payload->>'user_id' AS target, v.payload AS details,
              NULL::text AS ip, v.created_at
       FROM events v
-      WHERE ${inRange('v')} AND v.event_type IN (${sql.join(events)})`);
+      WHERE ${where} AND v.event_type IN (${sql.join(events)})`);
   }
   return parts;
 }

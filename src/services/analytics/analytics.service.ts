@@ -1,7 +1,8 @@
-import type { AnalyticsRepository, AuditFeedCategory, AuditFeedRow, Histogram } from '../../db/repositories/analytics.repository.ts';
+import type { AnalyticsRepository, AuditFeedCategory, AuditFeedFrom, AuditFeedRow, Histogram } from '../../db/repositories/analytics.repository.ts';
 import { AUDIT_CATEGORIES } from '../../db/repositories/analytics.repository.ts';
 import { appError } from '../../errors.ts';
 import { pageOf } from '../paging.ts';
+import { decodeAuditCursor, encodeAuditCursor } from './audit-cursor.ts';
 import { bucketing, resolveWindow, trend, type PeriodQuery, type Window } from './periods.ts';
 import { parseUserAgent, type UserAgentInfo } from './user-agent.ts';
 
@@ -19,6 +20,8 @@ export interface AuditLogQuery extends PeriodQuery {
   type?: AuditFeedCategory;
   page: number;
   page_size: number;
+  /** next_cursor of the previous page: continues that walk (its window and category) after its last entry. */
+  cursor?: string;
 }
 
 /**
@@ -241,20 +244,43 @@ export class AnalyticsService {
     };
   }
 
-  /** M6: one paginated, newest-first feed of audit entries, attempts, enrollments and failure events. */
+  /**
+   * M6: one paginated, newest-first feed of audit entries, attempts, enrollments and failure events.
+   * Every page carries `next_cursor`; following it walks the feed as it stood at page 1: the window stays
+   * page 1's (so newer entries stay out) and each page starts after the previous page's last entry (keyset,
+   * so entries that arrive or go meanwhile shift nothing): each entry of the walk comes exactly once.
+   * page/page_size (offset) paging answers as before.
+   */
   async auditLogs(clientId: string, q: AuditLogQuery) {
     if (q.category && q.type && q.category !== q.type) {
       throw appError('VALIDATION_ERROR', 'querystring.type: type is an alias of category; give one or the same value', { field: 'type', location: 'querystring' });
     }
-    const w = resolveWindow(q, 'last_30_days', this.#now());
-    const category = q.category ?? q.type ?? null;
-    await this.deps.flushAudit?.();
-    const { total, rows } = await this.repo.auditFeed(clientId, w, category ? [category] : AUDIT_CATEGORIES, q.page_size, (q.page - 1) * q.page_size);
-    return { ...windowFields(w), category, ...pageOf(rows.map(auditEntry), total, q.page, q.page_size) };
+    const asked = q.category ?? q.type ?? null;
+    const cursor = q.cursor === undefined ? null : decodeAuditCursor(q.cursor);
+    if (cursor && asked && asked !== cursor.category) {
+      const field = q.category ? 'category' : 'type';
+      throw appError('VALIDATION_ERROR', `querystring.${field}: the cursor continues a walk over ${cursor.category ?? 'every category'}; leave ${field} out or start a new walk`, {
+        field,
+        location: 'querystring',
+      });
+    }
+    const w = cursor?.window ?? resolveWindow(q, 'last_30_days', this.#now());
+    const category = cursor ? cursor.category : asked;
+    const page = cursor?.page ?? q.page;
+    const from: AuditFeedFrom = cursor ? { after: cursor.after } : { offset: (q.page - 1) * q.page_size };
+    // Buffered API-access entries of the window are written first (a cursor's window lies in the past:
+    // they were written for its first page).
+    if (!cursor) await this.deps.flushAudit?.();
+    const feed = await this.repo.auditFeed(clientId, w, category ? [category] : AUDIT_CATEGORIES, q.page_size, from, { count: !cursor });
+    const count = cursor?.count ?? feed.total ?? 0;
+    const last = feed.rows.at(-1);
+    const next_cursor =
+      feed.more && last ? encodeAuditCursor({ window: w, category, after: { at: last.at, source: last.source, id: last.id }, page: page + 1, count }) : null;
+    return { ...windowFields(w), category, ...pageOf(feed.rows.map(auditEntry), count, page, q.page_size), next_cursor };
   }
 }
 
-function windowFields(w: Window) {
+function windowFields(w: Pick<Window, 'label' | 'start' | 'end'>) {
   return { period: w.label, start_date: w.start.toISOString(), end_date: w.end.toISOString() };
 }
 
