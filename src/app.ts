@@ -42,6 +42,7 @@ import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
 import { compreFaceErrorHandler, isCompreFacePath } from './api/compreface/compreface-http.ts';
 import { MAX_UPLOAD_IMAGES } from './api/face-upload.ts';
 import { strictScalars } from './api/strict-scalars.ts';
+import { WebhookEventPayloads } from './api/webhook-events.schemas.ts';
 
 export type App = FastifyInstance;
 
@@ -176,6 +177,8 @@ export async function buildApp(
           ApiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'ApiKey KEY:SECRET' },
           AdminToken: { type: 'http', scheme: 'bearer', description: 'Operator token (WAJAH_ADMIN_TOKEN)' },
         },
+        // What receivers get: no route answers it, so it is named here (the SDKs' webhook types come from it).
+        schemas: { WebhookEventPayloads },
       },
       security: [{ ApiKey: [] }],
     },

@@ -1,8 +1,12 @@
+import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
+import { FormatRegistry, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type AppConfig } from '../../src/config/env.ts';
 import { createContainer, type Container } from '../../src/container.ts';
 import { buildApp } from '../../src/app.ts';
+import { WebhookEventPayloads } from '../../src/api/webhook-events.schemas.ts';
 import { createBackend, type Backend } from './backends.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -20,7 +24,7 @@ export interface TestApp {
  */
 export function useTestApp(
   backendName: Backend['name'],
-  options: { engine?: boolean; env?: NodeJS.ProcessEnv; config?: Partial<AppConfig> } = {},
+  options: { engine?: boolean; env?: NodeJS.ProcessEnv; config?: Partial<AppConfig>; /** The test writes partial event rows of its own: skip checkEventPayloads. */ rawEvents?: boolean } = {},
 ): () => TestApp {
   let current: TestApp | undefined;
   before(async () => {
@@ -36,14 +40,32 @@ export function useTestApp(
   });
   after(async () => {
     if (!current) return;
+    const bad = options.rawEvents ? [] : await eventsOffContract(current.container);
     await current.app.close();
     await current.container.close();
     await current.backend.cleanup();
+    assert.deepEqual(bad, [], 'every event the server wrote has exactly the fields of its schema (src/api/webhook-events.schemas.ts)');
   });
   return () => {
     if (!current) throw new Error('test app not started');
     return current;
   };
+}
+
+/**
+ * The events a test's flows wrote that do not fit the published payload schemas (the OpenAPI component
+ * WebhookEventPayloads, the JS SDK's types): a field added, renamed or of another type on the way out.
+ */
+async function eventsOffContract(container: Container): Promise<string[]> {
+  if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v) && !Number.isNaN(Date.parse(v)));
+  const rows = await container.database.db.selectFrom('events').select(['event_type', 'payload']).execute();
+  const schemas = WebhookEventPayloads.properties as Record<string, TSchema>;
+  return rows.flatMap((r) => {
+    const schema = schemas[r.event_type];
+    if (!schema) return [`${r.event_type}: no schema`];
+    const data: unknown = typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload;
+    return [...Value.Errors(schema, data)].slice(0, 3).map((e) => `${r.event_type}${e.path}: ${e.message} (${JSON.stringify(e.value)})`);
+  });
 }
 
 const quietLog = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };

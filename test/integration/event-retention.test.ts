@@ -10,7 +10,7 @@ import { adminHeaders, createClient } from '../helpers/foundation.ts';
 
 for (const backend of backendNames()) {
   describe(`retention of events [${backend}]`, () => {
-    const t = useTestApp(backend, { env: { WAJAH_WEBHOOKS: '0' } });
+    const t = useTestApp(backend, { env: { WAJAH_WEBHOOKS: '0' }, rawEvents: true }); // writes partial event rows of its own
 
     test('retention deletes old events (names, addresses, agents) once delivered, never one the outbox still owes', async () => {
       // Events were never deleted: every authentication's event, with the user's name and the caller's

@@ -2,10 +2,11 @@
  * Request and response types of the Wajah API. The wire shapes are picked out of
  * `generated/openapi.ts`, which `npm run sdk:types` generates from the server's OpenAPI document (its
  * TypeBox route schemas): change a schema, regenerate, and these follow. Hand-written here are only
- * what the document does not describe: the image input, the generic page, and the webhook event payloads
- * (checked against the server's event types at compile time in test/sdk/sdk.test.ts).
+ * what the document does not describe: the image input, the generic page and the webhook envelope. The
+ * webhook event payloads come from the document's component `WebhookEventPayloads` (the server's
+ * src/api/webhook-events.schemas.ts), which no route answers.
  */
-import type { paths } from './generated/openapi.ts';
+import type { components, paths } from './generated/openapi.ts';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
@@ -107,65 +108,8 @@ export const WEBHOOK_EVENTS = [
 
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
-/** `data` of each event (docs/webhooks.md, "Events"). */
-export interface WebhookEventPayloads {
-  'enrollment.completed': {
-    /** null only for a manual review approved without a usable face (outcome 'manually_verified'). */
-    enrollment_id: string | null;
-    user_id: string;
-    user_name: string;
-    quality_score: number;
-    angles_captured: number;
-    enrollment_date: string;
-    /** Present when the enrollment came from the manual-review queue. */
-    method?: 'manual_review';
-    review_id?: string;
-    outcome?: 'enrolled' | 'manually_verified';
-  };
-  'enrollment.failed': {
-    /** null when a manual review was rejected (no session). */
-    session_id: string | null;
-    user_id: string;
-    error_code: string;
-    error_message: string;
-    attempts: number;
-    last_attempt: string;
-    method?: 'manual_review';
-    review_id?: string;
-  };
-  'authentication.success': {
-    /** How the identity was proven when not by face alone: PIN/password fallback or SSO sign-in. */
-    method?: 'pin' | 'password' | 'sso';
-    session_id: string | null;
-    user_id: string;
-    user_name: string;
-    confidence: number;
-    liveness_score: number | null;
-    authentication_time: string;
-    /** Same instant as authentication_time (the user guide's event handler reads `data.timestamp`). */
-    timestamp: string;
-    device_info: { ip_address: string | null; user_agent: string | null };
-  };
-  'authentication.failed': {
-    method?: 'pin' | 'password' | 'sso';
-    session_id: string | null;
-    failure_reason: string;
-    confidence: number | null;
-    threshold: number | null;
-    attempts: number;
-    user_id?: string;
-  };
-  'liveness.failed': {
-    session_id: string;
-    user_id?: string;
-    liveness_score: number;
-    checks: LivenessChecks;
-    challenges_completed: string[];
-    reason: string;
-  };
-  'user.created': { user_id: string; id: string; name: string; email: string | null; metadata: Metadata; created_at: string };
-  'user.updated': { user_id: string; id: string; name: string; email: string | null; metadata: Metadata; is_active: boolean; updated_at: string; changes: string[] };
-}
+/** `data` of each event (docs/webhooks.md, "Events"): the document's component `WebhookEventPayloads`. */
+export type WebhookEventPayloads = components['schemas']['WebhookEventPayloads'];
 
 /** The JSON body a receiver gets; `webhook.test` is the ping of `webhooks.endpoints.test()`. */
 export type WebhookDelivery =

@@ -3748,7 +3748,223 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
+    schemas: {
+        /** @description The `data` of each webhook event, by event name (docs/webhooks.md, "Events") */
+        WebhookEventPayloads: {
+            "enrollment.completed": {
+                /** @description null only for a manual review approved without a usable face (outcome 'manually_verified') */
+                enrollment_id: string | null;
+                /** @description The external_id */
+                user_id: string;
+                user_name: string;
+                quality_score: number;
+                angles_captured: number;
+                /** Format: date-time */
+                enrollment_date: string;
+                /** @enum {string} */
+                method?: "manual_review";
+                /** @description Present when the enrollment came from the manual-review queue (docs/fallbacks.md) */
+                review_id?: string;
+                outcome?: "enrolled" | "manually_verified";
+            } | {
+                /** @description null only for a manual review approved without a usable face (outcome 'manually_verified') */
+                enrollment_id: string | null;
+                /** @description The external_id */
+                user_id: string;
+                quality_score: number;
+                angles_captured: number;
+                /** Format: date-time */
+                enrollment_date: string;
+                /** @enum {string} */
+                method?: "manual_review";
+                /** @description Present when the enrollment came from the manual-review queue (docs/fallbacks.md) */
+                review_id?: string;
+                outcome?: "enrolled" | "manually_verified";
+                /**
+                 * @description The user was deleted before this delivery: name, email, metadata and user_name are removed
+                 * @enum {boolean}
+                 */
+                redacted: true;
+            };
+            "enrollment.failed": {
+                /** @description null when a manual review was rejected (no session) */
+                session_id: string | null;
+                user_id: string;
+                error_code: string;
+                error_message: string;
+                attempts: number;
+                /** Format: date-time */
+                last_attempt: string;
+                /** @enum {string} */
+                method?: "manual_review";
+                review_id?: string;
+            } | {
+                /** @description null when a manual review was rejected (no session) */
+                session_id: string | null;
+                user_id: string;
+                error_code: string;
+                error_message: string;
+                attempts: number;
+                /** Format: date-time */
+                last_attempt: string;
+                /** @enum {string} */
+                method?: "manual_review";
+                review_id?: string;
+                /**
+                 * @description The user was deleted before this delivery: name, email, metadata and user_name are removed
+                 * @enum {boolean}
+                 */
+                redacted: true;
+            };
+            "authentication.success": {
+                method?: "pin" | "password" | "sso";
+                session_id: string | null;
+                user_id: string;
+                user_name: string;
+                confidence: number;
+                liveness_score: number | null;
+                /** Format: date-time */
+                authentication_time: string;
+                /**
+                 * Format: date-time
+                 * @description Same instant as authentication_time: the guide's event handler reads data.timestamp
+                 */
+                timestamp: string;
+                device_info: {
+                    ip_address: string | null;
+                    user_agent: string | null;
+                };
+            } | {
+                method?: "pin" | "password" | "sso";
+                session_id: string | null;
+                user_id: string;
+                confidence: number;
+                liveness_score: number | null;
+                /** Format: date-time */
+                authentication_time: string;
+                /**
+                 * Format: date-time
+                 * @description Same instant as authentication_time: the guide's event handler reads data.timestamp
+                 */
+                timestamp: string;
+                device_info: {
+                    ip_address: string | null;
+                    user_agent: string | null;
+                };
+                /**
+                 * @description The user was deleted before this delivery: name, email, metadata and user_name are removed
+                 * @enum {boolean}
+                 */
+                redacted: true;
+            };
+            "authentication.failed": {
+                method?: "pin" | "password" | "sso";
+                session_id: string | null;
+                failure_reason: string;
+                confidence: number | null;
+                threshold: number | null;
+                attempts: number;
+                /** @description Verification only */
+                user_id?: string;
+            } | {
+                method?: "pin" | "password" | "sso";
+                session_id: string | null;
+                failure_reason: string;
+                confidence: number | null;
+                threshold: number | null;
+                attempts: number;
+                /** @description Verification only */
+                user_id?: string;
+                /**
+                 * @description The user was deleted before this delivery: name, email, metadata and user_name are removed
+                 * @enum {boolean}
+                 */
+                redacted: true;
+            };
+            "liveness.failed": {
+                session_id: string;
+                user_id?: string;
+                liveness_score: number;
+                checks: {
+                    blink_detected: boolean;
+                    head_movement: number;
+                    static_detection: boolean;
+                    passive_score: number | null;
+                    spoof_detected: boolean;
+                };
+                challenges_completed: string[];
+                reason: string;
+            } | {
+                session_id: string;
+                user_id?: string;
+                liveness_score: number;
+                checks: {
+                    blink_detected: boolean;
+                    head_movement: number;
+                    static_detection: boolean;
+                    passive_score: number | null;
+                    spoof_detected: boolean;
+                };
+                challenges_completed: string[];
+                reason: string;
+                /**
+                 * @description The user was deleted before this delivery: name, email, metadata and user_name are removed
+                 * @enum {boolean}
+                 */
+                redacted: true;
+            };
+            "user.created": {
+                /** @description The external_id */
+                user_id: string;
+                id: string;
+                name: string;
+                email: string | null;
+                metadata: {
+                    [key: string]: unknown;
+                };
+                /** Format: date-time */
+                created_at: string;
+            } | {
+                /** @description The external_id */
+                user_id: string;
+                id: string;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * @description The user was deleted before this delivery: name, email, metadata and user_name are removed
+                 * @enum {boolean}
+                 */
+                redacted: true;
+            };
+            "user.updated": {
+                /** @description The external_id */
+                user_id: string;
+                id: string;
+                name: string;
+                email: string | null;
+                metadata: {
+                    [key: string]: unknown;
+                };
+                is_active: boolean;
+                /** Format: date-time */
+                updated_at: string;
+                changes: string[];
+            } | {
+                /** @description The external_id */
+                user_id: string;
+                id: string;
+                is_active: boolean;
+                /** Format: date-time */
+                updated_at: string;
+                changes: string[];
+                /**
+                 * @description The user was deleted before this delivery: name, email, metadata and user_name are removed
+                 * @enum {boolean}
+                 */
+                redacted: true;
+            };
+        };
+    };
     responses: never;
     parameters: never;
     requestBodies: never;
