@@ -27,6 +27,6 @@ export const FaceLocationSchema = Type.Object(
   { description: 'The face the result is about: its box in the image, and the image size, so a client can draw it' },
 );
 
-/** How a batch spends the hourly calls (docs/foundation.md, "Limits"): in both batch routes' descriptions. */
+/** How a batch spends the hourly calls (docs/foundation.md, "Limits"): in the batch routes' and the review request's descriptions. */
 export const BATCH_QUOTA =
   'Each image counts as one API call of the hourly budget (X-RateLimit-Remaining after them); a batch larger than the calls left this hour is refused whole before any image is processed: 429 RATE_LIMIT_EXCEEDED with Retry-After and details {limit, remaining, requested}, and nothing of it is counted.';

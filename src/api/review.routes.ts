@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DateTime, Nullable, PageQuery, PageSchema, errors, optionalJson, requireJson } from './common.schemas.ts';
-import { UploadText, unit } from './face-schemas.ts';
+import { BATCH_QUOTA, UploadText, unit } from './face-schemas.ts';
 import { parseFaceUpload } from './face-upload.ts';
 import { appError } from '../errors.ts';
 import { decodeDataUrl, MAX_REVIEW_PHOTOS, type ReviewPhotoInput } from '../services/review.service.ts';
@@ -88,12 +88,12 @@ export async function reviewRoutes(fastify: FastifyInstance): Promise<void> {
   const tags = ['reviews'];
 
   app.post('/auth/enrollment/review/', {
-    ...base,
+    onRequest: app.authenticateBatch,
     preValidation: parseFaceUpload,
     schema: {
       tags,
       summary: 'Ask for a manual review: photos of a user who cannot enroll',
-      description: `Multipart: files \`images\` (repeated, 1-${MAX_REVIEW_PHOTOS}) plus text fields; JSON: \`images\` as data URLs. The photos are stored only encrypted until the review is decided.`,
+      description: `Multipart: files \`images\` (repeated, 1-${MAX_REVIEW_PHOTOS}) plus text fields; JSON: \`images\` as data URLs. The photos are stored only encrypted until the review is decided. Each photo is checked for a face, so ${BATCH_QUOTA}`,
       consumes: ['multipart/form-data', 'application/json'],
       body: Type.Object({
         user_id: Type.String({ minLength: 1, description: 'external_id (or uuid) of the user' }),
@@ -107,7 +107,10 @@ export async function reviewRoutes(fastify: FastifyInstance): Promise<void> {
     },
     handler: async (request, reply) => {
       const { user_id, reason, notes, quality_threshold } = request.body;
-      const out = await svc().submit(request.client!, { user_id, reason, notes, quality_threshold, photos: submittedPhotos(request) }, actor(request));
+      const photos = submittedPhotos(request);
+      // Each photo runs through the face engine: one call each, as a batch (more than the maximum is refused by submit, as one call).
+      if (photos.length <= MAX_REVIEW_PHOTOS) await request.countBatch!(photos.length);
+      const out = await svc().submit(request.client!, { user_id, reason, notes, quality_threshold, photos }, actor(request));
       return reply.code(201).send(out);
     },
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { useTestApp } from '../helpers/app.ts';
 import { as, createClient, quickBackend, type TestClient } from '../helpers/foundation.ts';
@@ -16,6 +17,7 @@ import { MemoryRateLimiter, RedisRateLimiter } from '../../src/services/rate-lim
  */
 const AUTH_BATCH = '/api/auth/authentication/batch-process/';
 const ENROLL_BATCH = '/api/auth/enrollment/batch/';
+const REVIEW = '/api/auth/enrollment/review/';
 const FACES = ['faces_extra/face_recognition/obama/obama_04.jpg', 'faces_extra/face_recognition/obama/obama_05.jpg'];
 // Not a decodable image: where a batch is refused up front the engine never sees it.
 const NOT_AN_IMAGE = 'data:image/jpeg;base64,/9j/4AAQ';
@@ -81,6 +83,22 @@ describe('batches against the hourly call budget', () => {
     assert.equal((await written(container, c.client_id)).attempts, 2);
     const after = await as(app, c, { method: 'GET', url: '/api/clients/users/' });
     assert.equal(after.statusCode, 429);
+  });
+
+  test('a manual-review request counts one call per photo (each is checked for a face), all or nothing', async () => {
+    const { app, container } = t();
+    const c = await createClient(app, { tier: 'basic', calls_per_hour: 5 });
+    assert.equal((await as(app, c, { method: 'POST', url: '/api/clients/users/', payload: { external_id: 'obama', name: 'Barack Obama' } })).statusCode, 201);
+    const review = (n: number) => postFiles(app, c, REVIEW, 'images', Array.from({ length: n }, (_, i) => FACES[i % 2]!), { user_id: 'obama', reason: 'cannot enroll' });
+    const refused = await review(5);
+    assert.equal(refused.statusCode, 429, refused.body.slice(0, 300));
+    assert.deepEqual(refused.json().details, { limit: 5, remaining: 4, requested: 5 });
+    const reviews = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM review_requests WHERE client_id = ${c.client_id}`.execute(container.database.db)).rows[0]!.n;
+    assert.equal(await reviews(), 0, 'nothing stored for a refused request');
+    const accepted = await review(2);
+    assert.equal(accepted.statusCode, 201, accepted.body.slice(0, 300));
+    assert.equal(accepted.headers['x-ratelimit-remaining'], '2');
+    assert.equal(await reviews(), 1);
   });
 
   test('a batch refused for its content, before its images are known, is one call', async () => {
