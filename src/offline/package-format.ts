@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, scrypt, scryptSync, sign, verify, type KeyObject } from 'node:crypto';
 import { appError } from '../errors.ts';
 
 /**
@@ -77,15 +77,29 @@ export function templatesAad(p: Pick<OfflinePayload, 'package_id' | 'client_id' 
   return Buffer.from(`${PACKAGE_FORMAT}:${p.package_id}:${p.client_id}:${p.user.id}:${p.model}:${p.dim}:${p.template_count}`, 'utf8');
 }
 
+const scryptOptions = (params: { N: number; r: number; p: number }) => ({ ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 });
+
+/** On the device (one verification at a time) the synchronous form is fine. */
 function deriveKey(secret: string, salt: Buffer, params: { N: number; r: number; p: number }): Buffer {
-  return scryptSync(Buffer.from(secret.normalize('NFC'), 'utf8'), salt, 32, { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 });
+  return scryptSync(Buffer.from(secret.normalize('NFC'), 'utf8'), salt, 32, scryptOptions(params));
 }
 
-/** Encrypts the templates (each L2-normalised, same model) under a key derived from the client's secret. */
-export function encryptTemplates(vectors: Float32Array[], secret: string, aad: Buffer): EncryptedTemplates {
+/** On the server, off the event loop: one derivation costs ≈ 0.1–0.2 s of CPU and 32 MiB, and issuing must not stall every other request. */
+function deriveKeyAsync(secret: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(Buffer.from(secret.normalize('NFC'), 'utf8'), salt, 32, scryptOptions(params), (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+/**
+ * Encrypts the templates (each L2-normalised, same model) under a key derived from the client's secret. The
+ * derivation runs in the libuv thread pool: with scryptSync each issuance held the server's event loop for the
+ * whole derivation, so a client issuing packages in a loop delayed every tenant's requests.
+ */
+export async function encryptTemplates(vectors: Float32Array[], secret: string, aad: Buffer): Promise<EncryptedTemplates> {
   const salt = randomBytes(16);
   const iv = randomBytes(12);
-  const key = deriveKey(secret, salt, SCRYPT_PARAMS);
+  const key = await deriveKeyAsync(secret, salt, SCRYPT_PARAMS);
   const plain = Buffer.concat(vectors.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
   cipher.setAAD(aad);

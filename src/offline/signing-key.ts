@@ -85,7 +85,9 @@ export function exportPublicKey(key: SigningKey): { algorithm: 'Ed25519'; key_id
  * public-key endpoint answer (`{pem, jwk}`), or a KeyObject.
  */
 export function importPublicKey(input: string | Buffer | KeyObject | Record<string, unknown>): KeyObject {
-  if (typeof input === 'object' && 'asymmetricKeyType' in input && typeof (input as KeyObject).export === 'function') return input as KeyObject;
+  // A KeyObject is checked like the other forms: verify(null, …) accepts an RSA or ECDSA key too, so a device
+  // handed one would trust packages signed with it.
+  if (typeof input === 'object' && 'asymmetricKeyType' in input && typeof (input as KeyObject).export === 'function') return checkEd25519(input as KeyObject);
   let value: unknown = Buffer.isBuffer(input) ? input.toString('utf8') : input;
   if (typeof value === 'string') {
     const text = value.trim();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { isAppError } from '../errors.ts';
 import { CALIBRATION } from '../vision/calibration.ts';
@@ -28,7 +28,7 @@ function unit(seed: number): Float32Array {
 }
 
 /** A genuine package of this tenant, as the server issues it (src/services/offline-package.service.ts). */
-function issue(user: { id: string; external_id: string; name: string }, face: Float32Array, signer = key): string {
+async function issue(user: { id: string; external_id: string; name: string }, face: Float32Array, signer = key): Promise<string> {
   const head = { package_id: randomUUID(), client_id: CLIENT, user, model: DEFAULT_MODEL, dim: DIM, template_count: 1 };
   const issuedAt = new Date();
   const payload: OfflinePayload = {
@@ -38,7 +38,7 @@ function issue(user: { id: string; external_id: string; name: string }, face: Fl
     verification: { confidence_threshold: 0.8, cosine_threshold: 0.3388, calibration_anchors: CALIBRATION[DEFAULT_MODEL].anchors.map(([c, p]) => [c, p] as [number, number]) },
     issued_at: issuedAt.toISOString(),
     expires_at: new Date(issuedAt.getTime() + 86_400_000).toISOString(),
-    templates: encryptTemplates([face], DEVICE_SECRET, templatesAad(head)),
+    templates: await encryptTemplates([face], DEVICE_SECRET, templatesAad(head)),
   };
   return JSON.stringify(signPackage(payload, signer.privateKey));
 }
@@ -61,7 +61,7 @@ const malloryFace = unit(2);
 
 describe('offline verifier: whose package', () => {
   test('the expected user (external_id or uuid) with her own face is authenticated', async () => {
-    const pkg = issue(alice, aliceFace);
+    const pkg = await issue(alice, aliceFace);
     for (const userId of [alice.external_id, alice.id]) {
       const r = await verifyOffline({ package: pkg, packageSecret: DEVICE_SECRET, publicKey, clientId: CLIENT, userId, image: 'x', engine: engineSeeing(aliceFace) });
       assert.deepEqual([r.authenticated, r.user_id], [true, alice.external_id]);
@@ -71,7 +71,7 @@ describe('offline verifier: whose package', () => {
   // Mallory, a user of the same tenant, writes her own genuine package (same device secret) where the
   // device keeps Alice's, then shows her face: the signature, tenant, expiry and secret all check out.
   test("another user's genuine package in the expected user's place → OFFLINE_USER_MISMATCH", async () => {
-    const swapped = issue(mallory, malloryFace);
+    const swapped = await issue(mallory, malloryFace);
     await assert.rejects(
       verifyOffline({ package: swapped, packageSecret: DEVICE_SECRET, publicKey, clientId: CLIENT, userId: alice.external_id, image: 'x', engine: engineSeeing(malloryFace) }),
       (e: unknown) => isAppError(e) && e.code === 'OFFLINE_USER_MISMATCH' && (e.details as { package_user_id?: string }).package_user_id === mallory.external_id,
@@ -89,13 +89,13 @@ describe('offline verifier: signing-key rotation', () => {
     verifyOffline({ package: pkg, packageSecret: DEVICE_SECRET, publicKey, clientId: CLIENT, userId: alice.external_id, image: 'x', engine: engineSeeing(aliceFace) });
 
   test('a device holding the new and the old key accepts packages signed by either', async () => {
-    assert.equal((await check(issue(alice, aliceFace), both)).authenticated, true);
-    assert.equal((await check(issue(alice, aliceFace, newKey), both)).authenticated, true);
+    assert.equal((await check(await issue(alice, aliceFace), both)).authenticated, true);
+    assert.equal((await check(await issue(alice, aliceFace, newKey), both)).authenticated, true);
   });
 
   test('a package signed by a key the device does not hold → OFFLINE_SIGNATURE_INVALID, naming both ids', async () => {
     // Also when the forger copies a trusted key's id into the unsigned hint: that key's signature check fails.
-    const forged = JSON.parse(issue(alice, aliceFace, stolen)) as { key_id: string };
+    const forged = JSON.parse(await issue(alice, aliceFace, stolen)) as { key_id: string };
     for (const pkg of [JSON.stringify(forged), JSON.stringify({ ...forged, key_id: key.keyId })]) {
       await assert.rejects(check(pkg, both), (e: unknown) => isAppError(e) && e.code === 'OFFLINE_SIGNATURE_INVALID');
     }
@@ -103,7 +103,38 @@ describe('offline verifier: signing-key rotation', () => {
   });
 
   test('a device that dropped the old key refuses its packages; an empty key list is a validation error', async () => {
-    await assert.rejects(check(issue(alice, aliceFace), [exportPublicKey(newKey).pem]), (e: unknown) => isAppError(e) && e.code === 'OFFLINE_SIGNATURE_INVALID');
-    await assert.rejects(check(issue(alice, aliceFace), []), (e: unknown) => isAppError(e) && e.code === 'VALIDATION_ERROR');
+    await assert.rejects(check(await issue(alice, aliceFace), [exportPublicKey(newKey).pem]), (e: unknown) => isAppError(e) && e.code === 'OFFLINE_SIGNATURE_INVALID');
+    await assert.rejects(check(await issue(alice, aliceFace), []), (e: unknown) => isAppError(e) && e.code === 'VALIDATION_ERROR');
+  });
+});
+
+describe('offline packages: attacks on the format and the issuer', () => {
+  // verify(null, …) checks an RSA or ECDSA signature as readily as an Ed25519 one; the PEM and JWK forms
+  // were checked to be Ed25519 but a KeyObject was used as given.
+  test('a public key that is not Ed25519 is refused in every form, a KeyObject included', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const signed = JSON.parse(await issue(alice, aliceFace)) as { format: string; payload: string };
+    const rsaSigned = JSON.stringify({ ...signed, signature: sign(null, Buffer.from(`${signed.format}.${signed.payload}`), rsa.privateKey).toString('base64url') });
+    for (const publicKey of [rsa.publicKey, rsa.publicKey.export({ format: 'pem', type: 'spki' }) as string]) {
+      await assert.rejects(
+        verifyOffline({ package: rsaSigned, packageSecret: DEVICE_SECRET, publicKey, clientId: CLIENT, image: 'x', engine: engineSeeing(aliceFace) }),
+        (e: unknown) => isAppError(e) && e.code === 'OFFLINE_PACKAGE_INVALID' && /Ed25519/.test(e.message),
+      );
+    }
+  });
+
+  // The issuer derives the package key with scrypt (32 MiB, ≈ 0.2 s here). Run synchronously it held the
+  // server's event loop for that long per issuance: every tenant's requests waited behind one client's loop.
+  test('the package key is derived off the event loop', async () => {
+    let ticks = 0;
+    let done = false;
+    const tick = () => {
+      ticks++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await encryptTemplates([aliceFace], DEVICE_SECRET, Buffer.from('aad'));
+    done = true;
+    assert.ok(ticks > 0, 'the event loop turned while the key was derived');
   });
 });

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
@@ -169,9 +170,13 @@ export class FallbackService {
     const method: FallbackKind = input.pin !== undefined ? 'pin' : 'password';
     const secret = (input.pin ?? input.password)!;
     const user = await this.d.users.findByRef(client.id, input.user_id);
-    if (!user) throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
+    if (!user) {
+      await this.#decoy(secret);
+      throw appError('USER_NOT_FOUND', `No user ${input.user_id}`);
+    }
     if (!user.is_active) {
       await this.d.db.transaction().execute((trx) => this.#failed(trx, client, user, method, 'USER_INACTIVE', 0, started, meta));
+      await this.#decoy(secret);
       throw appError('USER_INACTIVE');
     }
 
@@ -193,9 +198,13 @@ export class FallbackService {
       await updateFallbackCounters(trx, client.id, user.id, { failed_attempts: failures + 1, locked_until: null });
       return { kind: 'check' as const, row, failures: failures + 1 };
     });
-    if (reserved.kind === 'not_set') throw appError('FALLBACK_NOT_SET', `User ${user.external_id} has no PIN or password`);
+    if (reserved.kind === 'not_set') {
+      await this.#decoy(secret);
+      throw appError('FALLBACK_NOT_SET', `User ${user.external_id} has no PIN or password`);
+    }
     if (reserved.kind === 'locked') {
       await this.d.db.transaction().execute((trx) => this.#failed(trx, client, user, method, 'FALLBACK_LOCKED', reserved.failures, started, meta));
+      await this.#decoy(secret);
       throw lockedError(reserved.until, this.#now());
     }
 
@@ -279,6 +288,23 @@ export class FallbackService {
       attempts_remaining: Math.max(0, maxFailures - reserved.failures),
       ...(lockedUntil ? { locked_until: lockedUntil.toISOString() } : {}),
     });
+  }
+
+  #decoyHash: Promise<string> | null = null;
+
+  /**
+   * One hash whose result is thrown away, on the answers that need none (unknown user, deactivated, no
+   * credential, locked). Without it they came back in a few milliseconds and a wrong secret in ≈ 40: a client
+   * that shows its users one message for every failure still told, by its response time, which ids exist, have
+   * a PIN, or are locked out. The decoy hash is made once, with the same parameters as the real ones.
+   */
+  async #decoy(secret: string): Promise<void> {
+    try {
+      this.#decoyHash ??= this.d.hasher.hash(crypto.randomUUID());
+      await this.d.hasher.verify(secret, await this.#decoyHash);
+    } catch {
+      this.#decoyHash = null; // the answer stays the one the caller is owed
+    }
   }
 
   async #failed(

@@ -79,7 +79,7 @@ export class OfflinePackageService {
     };
     let templatesBox;
     try {
-      templatesBox = encryptTemplates(vectors, input.package_secret, templatesAad(head));
+      templatesBox = await encryptTemplates(vectors, input.package_secret, templatesAad(head));
     } finally {
       for (const v of vectors) v.fill(0);
     }

@@ -10,10 +10,12 @@ import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import { SecretHasher } from '../../src/services/fallback-hasher.ts';
 
-// Every verify waits for its gate to open (set per test); hash() is untouched.
+// Every verify waits for its gate to open (set per test), and is counted; hash() is untouched.
 const realVerify = SecretHasher.prototype.verify;
 let gate: { reached: () => void; open: Promise<void> } | null = null;
+let verifies = 0;
 SecretHasher.prototype.verify = async function (this: SecretHasher, secret: string, stored: string) {
+  verifies++;
   const result = await realVerify.call(this, secret, stored);
   if (gate) {
     gate.reached();
@@ -118,6 +120,28 @@ for (const backend of backendNames()) {
       assert.equal(user.last_authentication, null, 'no sign-in recorded');
       const outcomes = await db.selectFrom('auth_attempts').select(['outcome', 'failure_reason']).where('user_id', '=', id).execute();
       assert.deepEqual(outcomes, [{ outcome: 'failed', failure_reason: 'USER_INACTIVE' }]);
+    });
+
+    // The attack: a kiosk that shows one message for every failure still leaked, by its response time, which
+    // employee numbers exist, have a PIN, or are locked: those answers needed no hash (a few ms), a wrong PIN
+    // one (≈ 40 ms). Now every answer costs exactly one hash; the count is what the test can check exactly.
+    test('every answer costs one hash: unknown user, no PIN, deactivated, locked, wrong and right PIN', async () => {
+      const { app } = t();
+      await createUser(app, tenant, 'EMP_T0', 'No Pin');
+      await createUser(app, tenant, 'EMP_T1', 'Has Pin');
+      assert.equal((await setPin('EMP_T1', '5081')).statusCode, 200);
+      await createUser(app, tenant, 'EMP_T2', 'Locked Out');
+      assert.equal((await setPin('EMP_T2', '5081')).statusCode, 200);
+      for (let i = 0; i < 5; i++) assert.equal((await auth('EMP_T2', '9999')).statusCode, 401);
+      await createUser(app, tenant, 'EMP_T3', 'Deactivated');
+      assert.equal((await setPin('EMP_T3', '5081')).statusCode, 200);
+      assert.equal((await postJson(app, '/api/clients/users/EMP_T3/deactivate/', tenant, {})).statusCode, 200);
+      for (const [user, pin, status] of [['NOBODY', '9999', 404], ['EMP_T0', '9999', 422], ['EMP_T3', '9999', 409], ['EMP_T2', '5081', 423], ['EMP_T1', '9999', 401], ['EMP_T1', '5081', 200]] as const) {
+        verifies = 0;
+        const res = await auth(user, pin);
+        assert.equal(res.statusCode, status, res.body);
+        assert.equal(verifies, 1, `${user}: ${res.json?.().code ?? res.statusCode} ran ${verifies} hashes`);
+      }
     });
   });
 }

@@ -207,6 +207,9 @@ for (const backend of backendNames()) {
         assert.equal(res.statusCode, 404);
         res = await del(app, other, `/api/clients/users/${ref}/fallback/`);
         assert.equal(res.statusCode, 404);
+        res = await postJson(app, `/api/clients/users/${ref}/fallback/unlock/`, other, {}); // the support desk's reset
+        assert.equal(res.statusCode, 404);
+        assert.equal(res.json().code, 'USER_NOT_FOUND');
       }
       // Untouched: the owner's PIN still works.
       assert.equal((await auth({ user_id: 'EMP001', pin: '4821' })).statusCode, 200);
