@@ -252,7 +252,7 @@ export class UsersService {
           (k) => input[k] !== undefined && canonicalJson(input[k]) !== canonicalJson(before[k]),
         );
         if (!changes.length) return { view: userView(before), changes };
-        if (input.external_id !== undefined && changes.includes('external_id') && (await this.users.existsExternalId(clientId, input.external_id, trx))) {
+        if (input.external_id !== undefined && changes.includes('external_id') && (await this.users.existsExternalId(clientId, input.external_id, trx, before.id))) {
           throw appError('USER_EXISTS');
         }
         const patch = Object.fromEntries(changes.map((k) => [k, input[k]]));

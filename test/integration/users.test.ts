@@ -51,6 +51,23 @@ for (const backend of backendNames()) {
       assert.equal(res.json().code, 'USER_EXISTS');
     });
 
+    test("an external_id spelling another user's uuid is 409 USER_EXISTS (one reference, two users), on create and on rename", async () => {
+      const first = await call({ method: 'GET', url: '/api/clients/users/EMP001/' });
+      const uuid = first.json().id as string;
+      let res = await call({ method: 'POST', url: '/api/clients/users/', payload: { external_id: uuid.toUpperCase(), name: 'Mallory' } });
+      assert.equal(res.statusCode, 409, res.body);
+      assert.equal(res.json().code, 'USER_EXISTS');
+      res = await call({ method: 'POST', url: '/api/clients/users/', payload: { external_id: 'MALLORY', name: 'Mallory' } });
+      assert.equal(res.statusCode, 201, res.body);
+      res = await call({ method: 'PUT', url: '/api/clients/users/MALLORY/', payload: { external_id: uuid } });
+      assert.equal(res.statusCode, 409, res.body);
+      // A user may take their own uuid as external_id: it names nobody else.
+      const own = (await call({ method: 'GET', url: '/api/clients/users/MALLORY/' })).json().id as string;
+      res = await call({ method: 'PUT', url: '/api/clients/users/MALLORY/', payload: { external_id: own } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal((await call({ method: 'DELETE', url: `/api/clients/users/${own}/` })).statusCode, 204);
+    });
+
     test('validation errors name the field', async () => {
       let res = await call({ method: 'POST', url: '/api/clients/users/', payload: { external_id: 'X1' } });
       assert.equal(res.statusCode, 400);

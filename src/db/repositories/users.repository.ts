@@ -76,14 +76,21 @@ export class UsersRepository {
       .executeTakeFirstOrThrow()) as UserRow;
   }
 
-  async existsExternalId(clientId: string, externalId: string, trx: Db = this.db): Promise<boolean> {
-    const row = await trx
+  /**
+   * Whether `externalId` already names a user of the tenant: as another user's external_id, or as another
+   * user's uuid. Every user_id parameter takes either, so an external_id spelling someone else's uuid made
+   * the two users one reference (an offline package's `--user-id <uuid>` matched both; docs/offline.md).
+   * `self` is the user being renamed (their own uuid as their external_id names nobody else).
+   */
+  async existsExternalId(clientId: string, externalId: string, trx: Db = this.db, self?: string): Promise<boolean> {
+    const uuid = UUID_SHAPE.test(externalId);
+    let q = trx
       .selectFrom('users')
       .select('id')
       .where('client_id', '=', clientId)
-      .where('external_id', '=', externalId)
-      .executeTakeFirst();
-    return !!row;
+      .where((eb) => (uuid ? eb.or([eb('external_id', '=', externalId), eb('id', '=', externalId.toLowerCase())]) : eb('external_id', '=', externalId)));
+    if (self) q = q.where('id', '!=', self);
+    return !!(await q.executeTakeFirst());
   }
 
   /** One user by uuid or external_id (uuid match wins), with its enrollment count. */
@@ -246,3 +253,5 @@ export class UsersRepository {
 }
 
 const USER_PATCHABLE: ReadonlySet<string> = new Set(['external_id', 'name', 'email', 'metadata', 'is_active']);
+
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
