@@ -93,7 +93,7 @@ for (const backend of backendNames()) {
 
 if (backendNames().includes('postgres')) {
   describe('analytics query plans [postgres]', () => {
-    const t = useTestApp('postgres');
+    const t = useTestApp('postgres', { rawEvents: true }); // bulk rows of its own, for the query plans
 
     test("the audit feed reads only the caller's users (no Seq Scan over every tenant's users)", async () => {
       const { app, backend } = t();
