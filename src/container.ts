@@ -98,7 +98,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   }
   const foundation = await createFoundationServices(core);
   const face = await createFaceServices(core, foundation);
-  const webhooks = await createWebhookServices(core);
+  const webhooks = await createWebhookServices(core, foundation.audit);
   const analytics = await createAnalyticsServices(core, { flushAudit: () => foundation.audit.flush() });
   const fallbacks = await createFallbackServices(core, foundation, face);
   const offline = createOfflinePackageService(core, foundation.audit, face.vault, config.offlineSigningKey);

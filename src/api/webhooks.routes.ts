@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { errors, requireJson } from './common.schemas.ts';
+import { errors, optionalJson, requireJson } from './common.schemas.ts';
 import {
   DeliveryDetailSchema,
   DeliveryPage,
@@ -13,9 +13,16 @@ import {
   ListEndpointsQuery,
   ListLogsQuery,
   LogParams,
+  ReplayBody,
+  ReplaySchema,
 } from './webhooks.schemas.ts';
+import type { WebhookActor } from '../services/webhooks/webhooks.service.ts';
 
 const AUTH_ERRORS = [401, 403, 429] as const;
+
+function actor(request: FastifyRequest): WebhookActor {
+  return { apiKeyId: request.client!.apiKeyId, ip: request.ip };
+}
 
 /** Webhook endpoints and delivery logs of the calling client (W1, W4); docs/webhooks.md. */
 export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
@@ -122,6 +129,22 @@ export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
     '/webhooks/logs/:log_id/',
     { ...base, schema: { tags, summary: 'Get a webhook delivery with its body', params: LogParams, response: { 200: DeliveryDetailSchema, ...errors(...AUTH_ERRORS, 404) } } },
     async (request) => webhooks.getDelivery(request.client!.id, request.params.log_id),
+  );
+
+  // The static segment wins over /webhooks/logs/:log_id/… in find-my-way, so `retry` is never read as a log id.
+  app.post(
+    '/webhooks/logs/retry/',
+    {
+      ...base,
+      preValidation: optionalJson,
+      schema: {
+        tags,
+        summary: 'Re-queue every matching delivery (default: failed ones) for an immediate attempt, up to 10000 a call',
+        body: ReplayBody,
+        response: { 202: ReplaySchema, ...errors(400, ...AUTH_ERRORS, 404, 413, 415) },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await webhooks.replayDeliveries(request.client!.id, request.body, actor(request))),
   );
 
   app.post(

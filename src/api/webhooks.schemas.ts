@@ -105,3 +105,41 @@ export const ListLogsQuery = Type.Object({
 });
 
 export const ListEndpointsQuery = Type.Object({ ...PageQuery });
+
+const DateFilter = (description: string) => Type.String({ maxLength: 40, description });
+
+export const ReplayBody = Type.Object(
+  {
+    endpoint_id: Type.Optional(Type.String({ maxLength: 64, description: 'Only this endpoint\'s deliveries (404 WEBHOOK_NOT_FOUND when it is not yours)' })),
+    event_type: Type.Optional(Type.String({ maxLength: 100 })),
+    start_date: Type.Optional(DateFilter('YYYY-MM-DD or ISO 8601; created at or after')),
+    end_date: Type.Optional(DateFilter('YYYY-MM-DD (whole day included) or ISO 8601; created at or before')),
+    status: Type.Optional(
+      StringEnum(['failed', 'delivered'] as const, 'failed (default), or delivered: send again what a receiver acknowledged and then lost'),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'At most this many this call (default and maximum 10000); see remaining' })),
+  },
+  { additionalProperties: false, description: 'Which deliveries to replay; every filter is optional' },
+);
+
+export const ReplaySchema = Type.Object(
+  {
+    retried: Type.Integer({ description: 'Deliveries put back to pending, due now, with a fresh retry budget' }),
+    remaining: Type.Integer({ description: 'Matching deliveries over the limit: call again to replay them' }),
+    skipped_in_progress: Type.Integer({ description: 'Matching deliveries being attempted right now: not touched' }),
+    skipped_endpoint_inactive: Type.Integer({ description: 'Matching deliveries of an inactive endpoint: not touched (activate it, then replay)' }),
+    skipped_event_gone: Type.Integer({ description: 'Matching deliveries whose event left the outbox: not touched (nothing to send)' }),
+    limit: Type.Integer(),
+    filters: Type.Object(
+      {
+        status: Type.String(),
+        endpoint_id: Nullable(Type.String()),
+        event_type: Nullable(Type.String()),
+        created_from: Nullable(DateTime),
+        created_before: Nullable(DateTime),
+      },
+      { description: 'The filters applied; dates as the instants used (created_from inclusive, created_before exclusive)' },
+    ),
+  },
+  { description: 'Outcome of a bulk replay' },
+);

@@ -43,6 +43,7 @@ const WHERE: Record<string, [string, string, string, string[]]> = {
   WebhookEndpoint: ['/api/v1/webhooks/endpoints/', 'post', '201', []],
   RetryPolicy: ['/api/v1/webhooks/endpoints/{id}/', 'get', '200', ['retry_policy']],
   WebhookLog: ['/api/v1/webhooks/logs/{log_id}/', 'get', '200', []],
+  WebhookReplay: ['/api/v1/webhooks/logs/retry/', 'post', '202', []],
   Status: ['/api/v1/core/status/', 'get', '200', []],
 };
 

@@ -125,3 +125,7 @@ export type WebhookDeliveryStatus = WebhookLog['status'];
 /** A delivery with the JSON body sent (null when the event left the outbox). */
 export type WebhookLogDetail = Answer<'/api/v1/webhooks/logs/{log_id}/', 'get'>;
 export type ListWebhookLogsQuery = Query<'/api/v1/webhooks/logs/', 'get'>;
+/** Filters of a bulk replay (all optional; `status` failed by default, or delivered). */
+export type ReplayWebhookLogsInput = JsonBody<'/api/v1/webhooks/logs/retry/', 'post'>;
+/** What a bulk replay did: `retried`, `remaining` (call again while > 0), the skipped counts and the filters applied. */
+export type WebhookReplay = Answer<'/api/v1/webhooks/logs/retry/', 'post', 202>;

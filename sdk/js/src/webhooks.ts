@@ -1,5 +1,5 @@
 import { seg, type CallOptions, type HttpTransport } from './http.ts';
-import type { ListWebhookLogsQuery, Page, PageQuery, WebhookEndpoint, WebhookEndpointInput, WebhookLog, WebhookLogDetail } from './types.ts';
+import type { ListWebhookLogsQuery, Page, PageQuery, ReplayWebhookLogsInput, WebhookEndpoint, WebhookEndpointInput, WebhookLog, WebhookLogDetail, WebhookReplay } from './types.ts';
 
 /** `/api/webhooks/endpoints/…`. */
 export class WebhookEndpointsApi {
@@ -60,6 +60,16 @@ export class WebhookLogsApi {
   /** Re-queues a delivery for an immediate attempt with a fresh retry budget (HTTP 202). */
   retry(logId: string, call?: CallOptions): Promise<WebhookLogDetail> {
     return this.http.request('POST', `/webhooks/logs/${seg(logId)}/retry/`, { call });
+  }
+
+  /**
+   * Re-queues every matching delivery (default: the failed ones) like retry(), up to 10000 a call (HTTP 202).
+   * Call again while `remaining` > 0. Deliveries being attempted, of an inactive endpoint or whose event
+   * left the outbox are skipped and counted.
+   * @example let r; do r = await client.webhooks.logs.retryAll({ endpoint_id }); while (r.remaining > 0);
+   */
+  retryAll(filters: ReplayWebhookLogsInput = {}, call?: CallOptions): Promise<WebhookReplay> {
+    return this.http.request('POST', '/webhooks/logs/retry/', { json: filters, call });
   }
 }
 

@@ -18,6 +18,7 @@ from .types import (
     User,
     WebhookEndpoint,
     WebhookLog,
+    WebhookReplay,
 )
 
 
@@ -340,6 +341,20 @@ class WebhookLogs:
     def retry(self, log_id: str) -> WebhookLog:
         """Re-queues a delivery for an immediate attempt with a fresh retry budget (HTTP 202)."""
         return cast(WebhookLog, self._http.request("POST", f"/webhooks/logs/{seg(log_id)}/retry/"))
+
+    def retry_all(
+        self,
+        endpoint_id: Optional[str] = None,
+        event_type: Optional[str] = None,
+        start_date: Optional[str] = None,
+        end_date: Optional[str] = None,
+        status: Optional[str] = None,
+        limit: Optional[int] = None,
+    ) -> WebhookReplay:
+        """Re-queues every matching delivery (``status`` failed by default, or delivered) like :meth:`retry`,
+        up to 10000 a call (HTTP 202); call again while ``remaining`` > 0."""
+        body = _fields(endpoint_id=endpoint_id, event_type=event_type, start_date=start_date, end_date=end_date, status=status, limit=limit)
+        return cast(WebhookReplay, self._http.request("POST", "/webhooks/logs/retry/", json=body))
 
 
 class Webhooks:

@@ -227,6 +227,18 @@ class WebhookLog(TypedDict):
     body: Optional[Dict[str, Any]]
 
 
+class WebhookReplay(TypedDict):
+    retried: int
+    #: Matching deliveries over the limit: call again while > 0.
+    remaining: int
+    skipped_in_progress: int
+    skipped_endpoint_inactive: int
+    skipped_event_gone: int
+    limit: int
+    #: The filters applied: status, endpoint_id, event_type, created_from, created_before.
+    filters: Dict[str, Any]
+
+
 class Status(TypedDict):
     status: str
     version: str

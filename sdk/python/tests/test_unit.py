@@ -302,6 +302,12 @@ class TransportTest(unittest.TestCase):
         self.replies.append(json_reply(202, {"id": "l1", "status": "pending"}))
         self.assertEqual(w.logs.retry("l1"), {"id": "l1", "status": "pending"})
         self.assertEqual((self.last().method, self.last().path), ("POST", "/api/webhooks/logs/l1/retry/"))
+        self.replies.append(json_reply(202, {"retried": 2, "remaining": 0}))
+        self.assertEqual(w.logs.retry_all(endpoint_id="ep1", start_date="2024-01-06"), {"retried": 2, "remaining": 0})
+        self.assertEqual((self.last().method, self.last().path, self.last().json()), ("POST", "/api/webhooks/logs/retry/", {"endpoint_id": "ep1", "start_date": "2024-01-06"}))
+        self.replies.append(json_reply(202, {"retried": 0, "remaining": 0}))
+        w.logs.retry_all()
+        self.assertEqual(self.last().json(), {})
         self.replies.append((204, {}, b""))
         self.assertIsNone(w.endpoints.delete("ep1"))
 

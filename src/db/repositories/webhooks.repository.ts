@@ -43,35 +43,6 @@ export interface ClaimedDelivery {
   request_id: string | null;
 }
 
-export interface DeliveryRow {
-  id: string;
-  endpoint_id: string;
-  url: string;
-  event_id: string;
-  event_type: string;
-  status: WebhookDeliveryStatus;
-  attempts: number;
-  next_attempt_at: Date;
-  last_status_code: number | null;
-  last_error: string | null;
-  response_ms: number | null;
-  created_at: Date;
-  delivered_at: Date | null;
-}
-
-export interface DeliveryDetailRow extends DeliveryRow {
-  payload: Record<string, unknown> | null;
-  event_created_at: Date | null;
-}
-
-export interface DeliveryFilter {
-  eventType?: string;
-  status?: WebhookDeliveryStatus;
-  endpointId?: string;
-  from?: Date;
-  to?: Date;
-}
-
 const ENDPOINT_COLUMNS = [
   'id',
   'client_id',
@@ -86,27 +57,11 @@ const ENDPOINT_COLUMNS = [
   'updated_at',
 ] as const;
 
-const DELIVERY_COLUMNS = [
-  'd.id',
-  'd.endpoint_id',
-  'e.url',
-  'd.event_id',
-  'd.event_type',
-  'd.status',
-  'd.attempts',
-  'd.next_attempt_at',
-  'd.last_status_code',
-  'd.last_error',
-  'd.response_ms',
-  'd.created_at',
-  'd.delivered_at',
-] as const;
-
 /** `now() + ms` in the database clock (every instance schedules against the same clock). */
 const inMs = (ms: number) => sql<Date>`now() + ${Math.max(0, Math.round(ms))} * interval '1 millisecond'`;
 
 /**
- * Webhook endpoints and deliveries. Tenant-facing queries are scoped by client in the query;
+ * Webhook endpoints and deliveries (the delivery log and its replays: webhook-logs.repository.ts). Tenant-facing queries are scoped by client in the query;
  * the dispatcher's fan-out and claim run across tenants with `FOR UPDATE SKIP LOCKED`, so several
  * API instances on one PostgreSQL never take the same event or delivery at the same time.
  */
@@ -419,52 +374,5 @@ export class WebhooksRepository {
       .where('status', 'in', ['delivered', 'failed'])
       .where('created_at', '<', sql<Date>`now() - ${days} * interval '1 day'`)
       .execute();
-  }
-
-  // ---- logs ----
-
-  async listDeliveries(clientId: string, f: DeliveryFilter, limit: number, offset: number): Promise<{ total: number; rows: DeliveryRow[] }> {
-    let q = this.db.selectFrom('webhook_deliveries as d').innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id').where('d.client_id', '=', clientId);
-    if (f.eventType) q = q.where('d.event_type', '=', f.eventType);
-    if (f.status) q = q.where('d.status', '=', f.status);
-    if (f.endpointId) q = q.where('d.endpoint_id', '=', f.endpointId);
-    if (f.from) q = q.where('d.created_at', '>=', f.from);
-    if (f.to) q = q.where('d.created_at', '<', f.to);
-    const [rows, count] = await Promise.all([
-      q.select(DELIVERY_COLUMNS).orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(limit).offset(offset).execute(),
-      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst(),
-    ]);
-    return { total: Number(count?.n ?? 0), rows: rows as DeliveryRow[] };
-  }
-
-  async findDelivery(clientId: string, id: string): Promise<DeliveryDetailRow | undefined> {
-    return (await this.db
-      .selectFrom('webhook_deliveries as d')
-      .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
-      .leftJoin('events as ev', 'ev.id', 'd.event_id')
-      .select(DELIVERY_COLUMNS)
-      .select(['ev.payload', 'ev.created_at as event_created_at'])
-      .where('d.client_id', '=', clientId)
-      .where('d.id', '=', id)
-      .executeTakeFirst()) as DeliveryDetailRow | undefined;
-  }
-
-  /**
-   * Makes a delivery pending and due now with a fresh retry budget (attempts restart at 0), unless an
-   * attempt holds it (a live claim: its lease has not run out): 'in_flight', nothing changed. A claim whose
-   * lease ran out (its process died) does not hold it.
-   */
-  async requeue(clientId: string, id: string): Promise<'requeued' | 'in_flight' | 'not_found'> {
-    const res = await this.db
-      .updateTable('webhook_deliveries')
-      .set({ status: 'pending', attempts: 0, claim_id: null, next_attempt_at: sql<Date>`now()`, delivered_at: null })
-      .where('client_id', '=', clientId)
-      .where('id', '=', id)
-      .where((eb) => eb.or([eb('claim_id', 'is', null), eb('next_attempt_at', '<=', sql<Date>`now()`)]))
-      .returning('id')
-      .executeTakeFirst();
-    if (res) return 'requeued';
-    const exists = await this.db.selectFrom('webhook_deliveries').select('id').where('client_id', '=', clientId).where('id', '=', id).executeTakeFirst();
-    return exists ? 'in_flight' : 'not_found';
   }
 }

@@ -1,5 +1,7 @@
 import type { Core } from '../../container.ts';
+import type { AuditService } from '../audit.service.ts';
 import { WebhookCircuitsRepository } from '../../db/repositories/webhook-circuits.repository.ts';
+import { WebhookLogsRepository } from '../../db/repositories/webhook-logs.repository.ts';
 import { WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
 import { WebhookDispatcher } from './dispatcher.ts';
 import { SecretBox } from './secret-box.ts';
@@ -23,7 +25,7 @@ export interface WebhookServices {
 }
 
 /** Starts the dispatcher unless WAJAH_WEBHOOKS=0 (then this instance serves the API only). */
-export async function createWebhookServices(core: Core): Promise<WebhookServices> {
+export async function createWebhookServices(core: Core, audit: Pick<AuditService, 'record'> | null = null): Promise<WebhookServices> {
   const { config } = core;
   const repo = new WebhooksRepository(core.database.db);
   // Endpoint secrets are sealed with a key derived from the template master key (secret-box.ts).
@@ -34,7 +36,7 @@ export async function createWebhookServices(core: Core): Promise<WebhookServices
     allowPrivate: config.webhookAllowPrivate,
     onOutcome: (outcome) => core.metrics.webhookDelivery(outcome),
   });
-  const webhooks = new WebhooksService(repo, dispatcher, box, { allowPrivate: config.webhookAllowPrivate, dispatch: config.webhooks });
+  const webhooks = new WebhooksService(repo, new WebhookLogsRepository(core.database.db), dispatcher, box, { allowPrivate: config.webhookAllowPrivate, dispatch: config.webhooks }, audit);
   const unsubscribe = onWebhookWake(() => dispatcher.notify());
   if (config.webhooks) dispatcher.start();
   return {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import type { ClaimedDelivery, DeliveryDetailRow, DeliveryRow, EndpointChanges, EndpointRow, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
+import type { ClaimedDelivery, EndpointChanges, EndpointRow, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
+import type { DeliveryDetailRow, DeliveryRow, WebhookLogsRepository } from '../../db/repositories/webhook-logs.repository.ts';
 import type { WebhookDeliveryStatus } from '../../db/schema.ts';
 import { appError } from '../../errors.ts';
 import { isUuid, pageOf, type Page } from '../paging.ts';
@@ -9,9 +10,13 @@ import { secretAad, type SecretBox } from './secret-box.ts';
 import { generateSecret } from './signer.ts';
 import { checkWebhookUrl } from './url-guard.ts';
 import { dayAfter, instantAfter, parseQueryDate } from '../analytics/periods.ts';
+import type { AuditService } from '../audit.service.ts';
 
 /** Endpoints per client. */
 export const MAX_ENDPOINTS = 50;
+
+/** Deliveries one bulk replay call re-queues at most (the rest: `remaining`, call again). */
+export const MAX_REPLAY = 10_000;
 
 /** An endpoint as the API returns it. The secret never comes back (except once, when generated). */
 export interface EndpointView {
@@ -68,6 +73,40 @@ export interface DeliveryQuery {
   end_date?: string;
 }
 
+/** Filters of a bulk replay (POST /webhooks/logs/retry/); all optional. */
+export interface ReplayInput {
+  endpoint_id?: string;
+  event_type?: string;
+  start_date?: string;
+  end_date?: string;
+  /** Which deliveries: `failed` (default) or `delivered` (a receiver that lost what it had acknowledged). */
+  status?: 'failed' | 'delivered';
+  /** At most this many this call (default and maximum MAX_REPLAY). */
+  limit?: number;
+}
+
+export interface ReplayView {
+  /** Deliveries put back to pending, due now, with a fresh retry budget. */
+  retried: number;
+  /** Matching deliveries left for another call (over the limit). */
+  remaining: number;
+  /** Matching deliveries an attempt holds right now: not touched (never sent twice at once). */
+  skipped_in_progress: number;
+  /** Matching deliveries of an inactive endpoint: not touched (reactivate it, then replay). */
+  skipped_endpoint_inactive: number;
+  /** Matching deliveries whose event left the outbox (retention): not touched, nothing to send. */
+  skipped_event_gone: number;
+  limit: number;
+  /** The filters applied, dates as the instants used (end exclusive). */
+  filters: { status: 'failed' | 'delivered'; endpoint_id: string | null; event_type: string | null; created_from: string | null; created_before: string | null };
+}
+
+/** Who asked (audit trail). */
+export interface WebhookActor {
+  apiKeyId?: string | null;
+  ip?: string | null;
+}
+
 /**
  * Webhook endpoints and delivery logs of a tenant (W1, W4). Every method takes the client id and
  * every query is scoped by it: another tenant's ids answer NOT_FOUND like missing ones.
@@ -76,16 +115,20 @@ export interface DeliveryQuery {
  */
 export class WebhooksService {
   private readonly repo: WebhooksRepository;
+  private readonly logs: WebhookLogsRepository;
   private readonly dispatcher: WebhookDispatcher;
   private readonly box: SecretBox;
   private readonly options: { allowPrivate: boolean; dispatch: boolean };
+  private readonly audit: Pick<AuditService, 'record'> | null;
   constructor(
     repo: WebhooksRepository,
+    logs: WebhookLogsRepository,
     dispatcher: WebhookDispatcher,
     box: SecretBox,
     options: { allowPrivate: boolean; dispatch: boolean },
+    audit: Pick<AuditService, 'record'> | null = null,
   ) {
-    this.repo = repo; this.dispatcher = dispatcher; this.box = box; this.options = options;
+    this.repo = repo; this.logs = logs; this.dispatcher = dispatcher; this.box = box; this.options = options; this.audit = audit;
   }
 
   async create(clientId: string, input: EndpointInput): Promise<EndpointView> {
@@ -181,7 +224,7 @@ export class WebhooksService {
     // `2024-01-31` as end_date means through the end of that day (UTC); full timestamps are exact.
     const to = last ? (last.dateOnly ? dayAfter(last.at) : instantAfter(last.at)) : undefined;
     if (q.endpoint_id !== undefined && !isUuid(q.endpoint_id)) return pageOf([], 0, q.page, q.page_size);
-    const { total, rows } = await this.repo.listDeliveries(
+    const { total, rows } = await this.logs.listDeliveries(
       clientId,
       { eventType: q.event_type, status: q.status, endpointId: q.endpoint_id?.toLowerCase(), from, to },
       q.page_size,
@@ -191,7 +234,7 @@ export class WebhooksService {
   }
 
   async getDelivery(clientId: string, id: string): Promise<DeliveryDetailView> {
-    const row = isUuid(id) ? await this.repo.findDelivery(clientId, id.toLowerCase()) : undefined;
+    const row = isUuid(id) ? await this.logs.findDelivery(clientId, id.toLowerCase()) : undefined;
     if (!row) throw appError('WEBHOOK_LOG_NOT_FOUND');
     return deliveryDetailView(row);
   }
@@ -202,11 +245,56 @@ export class WebhooksService {
    * defeat the receiver's de-duplication): WEBHOOK_DELIVERY_IN_PROGRESS.
    */
   async retryDelivery(clientId: string, id: string): Promise<DeliveryDetailView> {
-    const outcome = isUuid(id) ? await this.repo.requeue(clientId, id.toLowerCase()) : 'not_found';
+    const outcome = isUuid(id) ? await this.logs.requeue(clientId, id.toLowerCase()) : 'not_found';
     if (outcome === 'not_found') throw appError('WEBHOOK_LOG_NOT_FOUND');
     if (outcome === 'in_flight') throw appError('WEBHOOK_DELIVERY_IN_PROGRESS', undefined, undefined, { 'retry-after': '1' });
     this.dispatcher.notify();
     return this.getDelivery(clientId, id);
+  }
+
+  /**
+   * Bulk replay: re-queues every matching delivery of the client (same semantics as retryDelivery, up to
+   * `limit` a call, oldest first) in one set-based update, wakes the dispatcher once and writes one audit
+   * entry. Skipped and counted: deliveries an attempt holds, of an inactive endpoint, or whose event left
+   * the outbox. The replayed deliveries wait their turn in the dispatcher's fair shares like any other.
+   */
+  async replayDeliveries(clientId: string, input: ReplayInput, by: WebhookActor = {}): Promise<ReplayView> {
+    const status = input.status ?? 'failed';
+    const limit = Math.min(input.limit ?? MAX_REPLAY, MAX_REPLAY);
+    const from = input.start_date ? parseQueryDate(input.start_date, 'start_date').at : undefined;
+    const last = input.end_date ? parseQueryDate(input.end_date, 'end_date') : undefined;
+    const to = last ? (last.dateOnly ? dayAfter(last.at) : instantAfter(last.at)) : undefined;
+    // An endpoint of another tenant, or none: say so rather than answer "0 retried" to a typo.
+    const endpointId = input.endpoint_id !== undefined ? (await this.#endpoint(clientId, input.endpoint_id)).id : undefined;
+    const out = await this.logs.requeueMatching(clientId, status, { eventType: input.event_type, endpointId, from, to }, limit);
+    if (out.retried > 0) this.dispatcher.notify();
+    const view: ReplayView = {
+      retried: out.retried,
+      remaining: out.remaining,
+      skipped_in_progress: out.skippedInProgress,
+      skipped_endpoint_inactive: out.skippedEndpointInactive,
+      skipped_event_gone: out.skippedEventGone,
+      limit,
+      filters: {
+        status,
+        endpoint_id: endpointId ?? null,
+        event_type: input.event_type ?? null,
+        created_from: from ? from.toISOString() : null,
+        created_before: to ? to.toISOString() : null,
+      },
+    };
+    void this.audit?.record({
+      clientId,
+      // An operator action on delivery state, like the other webhook and fallback settings; not 'data_access',
+      // which the audit feed shows as face data access.
+      category: 'configuration',
+      action: 'webhook.deliveries_replayed',
+      actor: by.apiKeyId ? `key:${by.apiKeyId}` : null,
+      target: endpointId ?? null,
+      ip: by.ip ?? null,
+      details: { ...view.filters, limit, retried: view.retried, remaining: view.remaining, skipped_in_progress: view.skipped_in_progress, skipped_endpoint_inactive: view.skipped_endpoint_inactive, skipped_event_gone: view.skipped_event_gone },
+    });
+    return view;
   }
 
   async #endpoint(clientId: string, id: string): Promise<EndpointRow> {

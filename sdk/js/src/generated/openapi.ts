@@ -3596,6 +3596,189 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/logs/retry/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-queue every matching delivery (default: failed ones) for an immediate attempt, up to 10000 a call */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description Which deliveries to replay; every filter is optional */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Only this endpoint's deliveries (404 WEBHOOK_NOT_FOUND when it is not yours) */
+                        endpoint_id?: string;
+                        event_type?: string;
+                        /** @description YYYY-MM-DD or ISO 8601; created at or after */
+                        start_date?: string;
+                        /** @description YYYY-MM-DD (whole day included) or ISO 8601; created at or before */
+                        end_date?: string;
+                        /**
+                         * @description failed (default), or delivered: send again what a receiver acknowledged and then lost
+                         * @enum {string}
+                         */
+                        status?: "failed" | "delivered";
+                        /** @description At most this many this call (default and maximum 10000); see remaining */
+                        limit?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Outcome of a bulk replay */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Deliveries put back to pending, due now, with a fresh retry budget */
+                            retried: number;
+                            /** @description Matching deliveries over the limit: call again to replay them */
+                            remaining: number;
+                            /** @description Matching deliveries being attempted right now: not touched */
+                            skipped_in_progress: number;
+                            /** @description Matching deliveries of an inactive endpoint: not touched (activate it, then replay) */
+                            skipped_endpoint_inactive: number;
+                            /** @description Matching deliveries whose event left the outbox: not touched (nothing to send) */
+                            skipped_event_gone: number;
+                            limit: number;
+                            /** @description The filters applied; dates as the instants used (created_from inclusive, created_before exclusive) */
+                            filters: {
+                                status: string;
+                                endpoint_id: string | null;
+                                event_type: string | null;
+                                /** Format: date-time */
+                                created_from: string | null;
+                                /** Format: date-time */
+                                created_before: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable error code, see docs/errors.md */
+                            code: string;
+                            message: string;
+                            statusCode: number;
+                            details?: unknown;
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable error code, see docs/errors.md */
+                            code: string;
+                            message: string;
+                            statusCode: number;
+                            details?: unknown;
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable error code, see docs/errors.md */
+                            code: string;
+                            message: string;
+                            statusCode: number;
+                            details?: unknown;
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable error code, see docs/errors.md */
+                            code: string;
+                            message: string;
+                            statusCode: number;
+                            details?: unknown;
+                        };
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable error code, see docs/errors.md */
+                            code: string;
+                            message: string;
+                            statusCode: number;
+                            details?: unknown;
+                        };
+                    };
+                };
+                /** @description Error */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable error code, see docs/errors.md */
+                            code: string;
+                            message: string;
+                            statusCode: number;
+                            details?: unknown;
+                        };
+                    };
+                };
+                /** @description Error */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable error code, see docs/errors.md */
+                            code: string;
+                            message: string;
+                            statusCode: number;
+                            details?: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks/logs/{log_id}/retry/": {
         parameters: {
             query?: never;
