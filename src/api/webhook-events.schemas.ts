@@ -101,8 +101,14 @@ function Erasable<P extends TProperties>(written: TObject<P>) {
   return Type.Union([written, redacted]);
 }
 
+/** `webhook.test`: the ping of POST /webhooks/endpoints/{id}/test/ (no subscription needed, never redacted). */
+const WebhookTest = Obj({ message: Type.String(), endpoint_id: Type.String() });
+
 export const WebhookEventPayloads = Obj(
-  Object.fromEntries(Object.entries(Written).map(([event, schema]) => [event, Erasable(schema as TObject)])) as { [E in keyof typeof Written]: ReturnType<typeof Erasable<(typeof Written)[E]['properties']>> },
+  {
+    ...(Object.fromEntries(Object.entries(Written).map(([event, schema]) => [event, Erasable(schema as TObject)])) as { [E in keyof typeof Written]: ReturnType<typeof Erasable<(typeof Written)[E]['properties']>> }),
+    'webhook.test': WebhookTest,
+  },
   { description: 'The `data` of each webhook event, by event name (docs/webhooks.md, "Events")' },
 );
 

@@ -114,7 +114,7 @@ export type WebhookEventPayloads = components['schemas']['WebhookEventPayloads']
 /** The JSON body a receiver gets; `webhook.test` is the ping of `webhooks.endpoints.test()`. */
 export type WebhookDelivery =
   | { [E in WebhookEventName]: { event: E; data: WebhookEventPayloads[E]; timestamp: string; webhook_id: string } }[WebhookEventName]
-  | { event: 'webhook.test'; data: { message: string; endpoint_id: string }; timestamp: string; webhook_id: string };
+  | { event: 'webhook.test'; data: WebhookEventPayloads['webhook.test']; timestamp: string; webhook_id: string };
 
 export type WebhookEndpointInput = JsonBody<'/api/v1/webhooks/endpoints/', 'post'>;
 export type WebhookEndpoint = Answer<'/api/v1/webhooks/endpoints/{id}/', 'get'>;

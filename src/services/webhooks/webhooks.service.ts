@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { ClaimedDelivery, EndpointChanges, EndpointRow, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
+import type { WebhookEventPayloads } from '../../api/webhook-events.schemas.ts';
 import type { DeliveryDetailRow, DeliveryRow, WebhookLogsRepository } from '../../db/repositories/webhook-logs.repository.ts';
 import type { WebhookDeliveryStatus } from '../../db/schema.ts';
 import { appError } from '../../errors.ts';
@@ -205,7 +206,7 @@ export class WebhooksService {
       claimed = await this.repo.insertClaimedPing(
         clientId,
         endpoint.id,
-        { message: 'Test ping from Wajah: your endpoint is reachable and the signature can be verified.', endpoint_id: endpoint.id },
+        { message: 'Test ping from Wajah: your endpoint is reachable and the signature can be verified.', endpoint_id: endpoint.id } satisfies WebhookEventPayloads['webhook.test'],
         this.dispatcher.leaseMs,
       );
     } catch (e) {

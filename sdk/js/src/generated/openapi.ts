@@ -4146,6 +4146,10 @@ export interface components {
                  */
                 redacted: true;
             };
+            "webhook.test": {
+                message: string;
+                endpoint_id: string;
+            };
         };
     };
     responses: never;
