@@ -378,6 +378,56 @@ describe('console screens for the APIs that had none (issue 12)', { skip }, () =
     await p.context().close();
   });
 
+  test('a hostile user name: markup stays text, and a right-to-left override in it cannot reorder the external id shown after it', async () => {
+    // The tenant's backend registers what people type: a name with markup and an unclosed U+202E (RIGHT-TO-LEFT
+    // OVERRIDE) made "Mallory (EMP0042)" read "Mallory (2400PME)" in the review queue and the review's title.
+    const hostile = await createTenant(t().app, 'Hostile Names');
+    const name = 'Mallory <img src=x onerror="window.__xss=1">\u202E';
+    await createUser(t().app, hostile, 'EMP0042', name);
+    const fd = new FormData();
+    fd.append('user_id', 'EMP0042');
+    fd.append('reason', 'No camera');
+    fd.append('images', new Blob([new Uint8Array(dataFile(OBAMA3))], { type: 'image/jpeg' }), 'a.jpg');
+    assert.equal((await fetch(`${base}/api/auth/enrollment/review/`, { method: 'POST', headers: { authorization: hostile.auth }, body: fd })).status, 201);
+    const p = await newPage();
+    await signIn(p, hostile);
+    /** Whether the id's first character is drawn left of its last one (false: reversed; null: not found). */
+    const readsForward = (sel: string) =>
+      p.evaluate(
+        ([s, id]) => {
+          const w = document.createTreeWalker(document.querySelector(s)!, NodeFilter.SHOW_TEXT);
+          for (let n = w.nextNode(); n; n = w.nextNode()) {
+            const i = n.nodeValue!.indexOf(id);
+            if (i < 0) continue;
+            const left = (at: number) => {
+              const r = document.createRange();
+              r.setStart(n, at);
+              r.setEnd(n, at + 1);
+              return r.getBoundingClientRect().left;
+            };
+            return left(i) < left(i + id.length - 1);
+          }
+          return null;
+        },
+        [sel, 'EMP0042'],
+      );
+    await p.click('nav.tabs button[data-tab=reviews]');
+    await p.locator('#reviews-table tbody tr[data-user-id=EMP0042]').waitFor();
+    assert.equal(await readsForward('#reviews-table tbody tr[data-user-id=EMP0042] td:nth-child(2)'), true, 'queue row');
+    await p.locator('#reviews-table tbody tr[data-user-id=EMP0042] button').click();
+    await p.locator('#review-photos img').waitFor();
+    assert.equal(await p.locator('#review-title').textContent(), `Review of ${name} (EMP0042)`);
+    assert.equal(await readsForward('#review-title'), true, 'review title');
+    await p.click('nav.tabs button[data-tab=users]');
+    await p.locator('#users-table tr[data-external-id=EMP0042] button').first().click();
+    await p.locator('#user-detail-title', { hasText: 'EMP0042' }).waitFor();
+    assert.equal(await readsForward('#user-detail-title'), true, 'user card title');
+    await shot(p, 'console-hostile-name');
+    assert.equal(await p.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined, 'the markup did not run');
+    assert.equal(await p.locator('img[src=x]').count(), 0, 'the markup is not an element');
+    await p.context().close();
+  });
+
   test('every new screen at 390 px in Indonesian, no string left in English', async () => {
     const p = await newPage({ locale: 'id-ID', width: 390 });
     await signIn(p);

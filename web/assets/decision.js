@@ -1,6 +1,6 @@
 // Renders an authentication decision (verify, identify, session process-frame) for people: a plain
 // headline, the reason in words from the message table, and (console only) the full JSON.
-import { el, pct } from './dom.js';
+import { el, bdi, pct } from './dom.js';
 import { t, tn } from './i18n.js';
 import { explain } from './messages.js';
 
@@ -19,7 +19,7 @@ export function renderDecision(box, r, { technical = true } = {}) {
   const why = res.failure_reason ? explain(res.failure_reason) : null;
   const best = isId ? res.matches[0] : undefined;
   const rows = [
-    !isId && (res.user_id || res.user_name) ? [t('User'), [res.user_id, res.user_name].filter(Boolean).join(' — ')] : null,
+    !isId && (res.user_id || res.user_name) ? [t('User'), [res.user_id, res.user_name].filter(Boolean).flatMap((v, i) => (i ? [' — ', bdi(v)] : [bdi(v)]))] : null,
     [t('Confidence'), pct(res.confidence ?? best?.confidence)],
     typeof res.liveness_score === 'number' ? [t('Liveness'), res.liveness_score.toFixed(2)] : null,
     [t('Quality'), typeof res.quality_score === 'number' ? res.quality_score.toFixed(2) : '—'],
@@ -32,8 +32,8 @@ export function renderDecision(box, r, { technical = true } = {}) {
       { class: `card result ${ok ? 'ok' : 'bad'}`, dataset: { status: r.status, reason: res.failure_reason } },
       el('div', { class: 'headline', text: headline }),
       why && !ok ? el('p', { class: 'help', text: why.help }) : null,
-      el('dl', { class: 'kv' }, ...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })])),
-      isId && res.matches.length ? el('ol', { class: 'matches' }, ...res.matches.map((m) => el('li', { text: `${m.user_id} — ${m.name ?? ''} (${pct(m.confidence)})` }))) : null,
+      el('dl', { class: 'kv' }, ...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, ...[v].flat())])),
+      isId && res.matches.length ? el('ol', { class: 'matches' }, ...res.matches.map((m) => el('li', {}, bdi(m.user_id), ' — ', bdi(m.name ?? ''), ` (${pct(m.confidence)})`))) : null,
       technical ? el('details', {}, el('summary', { text: t('Full response') }), el('pre', { text: JSON.stringify(r, null, 2) })) : null,
     ),
   );

@@ -23,6 +23,28 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/**
+ * A value from the data (a person's name, an external id) as its own bidirectional run: Unicode direction
+ * controls in it (U+202E RIGHT-TO-LEFT OVERRIDE, …) then cannot reorder the text beside it, as an unclosed
+ * override in a name made "Mallory (EMP0042)" read "Mallory (2400PME)". The text itself is unchanged.
+ */
+export const bdi = (v) => el('bdi', { text: String(v ?? '') });
+
+/** The same isolation in a plain string (a confirm dialog): FSI … PDI around the value. */
+export const isolate = (v) => `\u2068${v ?? ''}\u2069`;
+
+/**
+ * t(en, vars) as child nodes, each value in its own `<bdi>` (a Node value is used as it is): for text that
+ * puts data next to other words.
+ * @example title.replaceChildren(...tNodes('Review of {name}', { name: user.name }))
+ */
+export function tNodes(en, vars) {
+  return t(en)
+    .split(/\{(\w+)\}/)
+    .map((part, i) => (i % 2 === 0 ? part : !(part in vars) ? `{${part}}` : vars[part] instanceof Node ? vars[part] : bdi(vars[part])))
+    .filter((x) => x !== '');
+}
+
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 

@@ -3,7 +3,7 @@
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { explain } from '/app/assets/messages.js';
-import { $, el, busy, fmtDate, formValues, showPage, wirePager } from '/app/assets/dom.js';
+import { $, el, bdi, busy, fmtDate, formValues, showPage, wirePager } from '/app/assets/dom.js';
 
 const CATEGORY = {
   authentication: 'Authentication',
@@ -14,18 +14,21 @@ const CATEGORY = {
   api_access: 'API access',
 };
 
-/** The details worth reading, in words where the message table has them (never templates or secrets: the API omits those). */
+/**
+ * The details worth reading, in words where the message table has them (never templates or secrets: the API
+ * omits those), as child nodes: each stored value in its own <bdi>, so a name cannot reorder the rest.
+ */
 function describe(details) {
-  if (!details || typeof details !== 'object') return '';
+  if (!details || typeof details !== 'object') return [];
   const parts = [];
   for (const [k, v] of Object.entries(details)) {
     if (v === null || v === undefined || k === 'user_agent' || k === 'user_id') continue;
     if (k === 'failure_reason') parts.push(explain(String(v)).text);
     else if (k === 'ms' || k === 'processing_ms') parts.push(t('{n} ms', { n: v }));
     else if (k === 'confidence' && typeof v === 'number') parts.push(t('confidence {n} %', { n: Math.round(v * 100) }));
-    else if (typeof v !== 'object') parts.push(`${k}: ${v}`);
+    else if (typeof v !== 'object') parts.push(el('span', {}, `${k}: `, bdi(v)));
   }
-  return parts.join(' · ');
+  return parts.flatMap((x, i) => (i ? [' · ', x] : [x]));
 }
 
 export function initAudit(ctx) {
@@ -51,7 +54,7 @@ export function initAudit(ctx) {
             el('td', { class: 'mono', text: a.actor ?? '—' }),
             el('td', { class: 'mono', text: a.target ?? '—' }),
             el('td', { class: 'mono', text: a.ip ?? '—' }),
-            el('td', { text: describe(a.details) }),
+            el('td', {}, ...describe(a.details)),
           ),
         ),
       );

@@ -2,7 +2,7 @@
 // lock), set or replace it, unlock a locked one, remove it. The secret is sent once and never shown.
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
-import { $, busy, fmtDate, formValues, showNote } from '/app/assets/dom.js';
+import { $, busy, fmtDate, formValues, isolate, showNote } from '/app/assets/dom.js';
 
 export function initFallback(ctx) {
   const box = $('#fallback');
@@ -58,7 +58,7 @@ export function initFallback(ctx) {
   });
 
   $('#fallback-remove').addEventListener('click', (e) => {
-    if (!confirm(t('Remove the PIN or password of {name}?', { name: user.name }))) return;
+    if (!confirm(t('Remove the PIN or password of {name}?', { name: isolate(user.name) }))) return;
     showNote(note, '');
     void busy(e.currentTarget, alert, async () => {
       await api(path(), { method: 'DELETE', auth: ctx.auth() });

@@ -2,7 +2,7 @@
 // tier's default) and active. Disabling asks first: the client's keys stop working at once.
 import { api } from '/app/assets/api.js';
 import { t } from '/app/assets/i18n.js';
-import { $, busy, formValues, showNote } from '/app/assets/dom.js';
+import { $, busy, formValues, isolate, showNote } from '/app/assets/dom.js';
 
 /** The limits: a number, or an emptied field for "the tier's default" (null), sent only when it changes. */
 function limits(client, v) {
@@ -34,7 +34,7 @@ export function initClientEdit(ctx, onSaved) {
     e.preventDefault();
     const v = formValues(form);
     const active = form.is_active.checked;
-    if (client.is_active && !active && !confirm(t('Disable {name}? Its API keys and SSO applications stop working at once.', { name: client.name }))) return;
+    if (client.is_active && !active && !confirm(t('Disable {name}? Its API keys and SSO applications stop working at once.', { name: isolate(client.name) }))) return;
     showNote(form.querySelector('.note'), '');
     void busy(form.querySelector('button'), form.querySelector('.alert'), async () => {
       const body = { name: v.name, tier: v.tier, ...limits(client, v), is_active: active };

@@ -2,7 +2,7 @@
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
-import { $, el, busy, fmtDate, formValues, showPage, wirePager } from '/app/assets/dom.js';
+import { $, el, busy, fmtDate, formValues, showPage, tNodes, wirePager } from '/app/assets/dom.js';
 import { initClientEdit } from './operator-edit.js';
 
 /** Shows freshly issued credentials once (with Copy); a rotation also says until when the old key works. */
@@ -35,7 +35,7 @@ export function initOperator(ctx) {
   const keysCard = $('#client-keys');
   const edit = initClientEdit(ctx, async (c) => {
     state.selected = c;
-    $('#client-keys-title').textContent = t('{name}: settings and keys', { name: c.name });
+    $('#client-keys-title').replaceChildren(...tNodes('{name}: settings and keys', { name: c.name }));
     await loadClients();
   });
 
@@ -68,7 +68,7 @@ export function initOperator(ctx) {
     state.selected = c;
     keysCard.hidden = false;
     clearSecrets();
-    $('#client-keys-title').textContent = t('{name}: settings and keys', { name: c.name });
+    $('#client-keys-title').replaceChildren(...tNodes('{name}: settings and keys', { name: c.name }));
     edit.load(c);
     await loadKeys();
   }

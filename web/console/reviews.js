@@ -4,7 +4,7 @@
 import { api, API_BASE } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { explain } from '/app/assets/messages.js';
-import { $, el, busy, fmtDate, formValues, pct, showNote, showPage, wirePager } from '/app/assets/dom.js';
+import { $, el, bdi, busy, fmtDate, formValues, pct, showNote, showPage, tNodes, wirePager } from '/app/assets/dom.js';
 
 const STATUS = { pending: 'Waiting for a decision', approved: 'Approved', rejected: 'Rejected' };
 
@@ -27,7 +27,7 @@ export function initReviews(ctx) {
             'tr',
             { dataset: { reviewId: r.id, userId: r.user_id }, class: state.selected?.id === r.id ? 'selected' : '' },
             el('td', { text: fmtDate(r.created_at) }),
-            el('td', {}, el('strong', { text: r.user_name }), ' ', el('span', { class: 'mono muted', text: r.user_id })),
+            el('td', {}, el('strong', {}, bdi(r.user_name)), ' ', el('span', { class: 'mono muted' }, bdi(r.user_id))),
             el('td', { text: r.reason }),
             el('td', { text: String(r.photo_count) }),
             el('td', {}, el('span', { class: `badge ${r.status === 'approved' ? 'ok' : r.status === 'rejected' ? 'bad' : ''}`, text: t(STATUS[r.status]) })),
@@ -60,7 +60,7 @@ export function initReviews(ctx) {
   function showReview(r) {
     state.selected = r;
     detail.hidden = false;
-    $('#review-title').textContent = t('Review of {name}', { name: `${r.user_name} (${r.user_id})` });
+    $('#review-title').replaceChildren(...tNodes('Review of {name}', { name: el('span', {}, bdi(r.user_name), ' (', bdi(r.user_id), ')') }));
     const info = [
       [t('Status'), t(STATUS[r.status])],
       [t('Reason'), r.reason],

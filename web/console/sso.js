@@ -3,7 +3,7 @@
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
-import { $, el, busy, fmtDate, formValues, showNote, showPage, wirePager } from '/app/assets/dom.js';
+import { $, el, busy, fmtDate, formValues, isolate, showNote, showPage, wirePager } from '/app/assets/dom.js';
 
 const CHALLENGE = { blink: 'Blink', head_movement: 'Move the head', turn_left: 'Turn left', turn_right: 'Turn right', nod: 'Nod', smile: 'Smile' };
 const METHOD = { client_secret_basic: 'Secret in the header', client_secret_post: 'Secret in the body', none: 'No secret (PKCE)' };
@@ -36,7 +36,7 @@ export function initSso(ctx) {
   }
 
   async function remove(c, button) {
-    if (!confirm(t('Delete the application {name}? Its sign-ins stop working at once.', { name: c.name }))) return;
+    if (!confirm(t('Delete the application {name}? Its sign-ins stop working at once.', { name: isolate(c.name) }))) return;
     showNote($('#sso-note'), '');
     await busy(button, $('#sso-error'), async () => {
       await api(`/sso/clients/${encodeURIComponent(c.client_id)}/`, { method: 'DELETE', auth: ctx.auth() });

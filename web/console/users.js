@@ -2,7 +2,7 @@
 // enrollment from an uploaded photo.
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
-import { $, el, busy, fmtDate, formValues, showError, showNote, showPage, wirePager } from '/app/assets/dom.js';
+import { $, el, bdi, busy, fmtDate, formValues, isolate, showError, showNote, showPage, wirePager } from '/app/assets/dom.js';
 import { facePhoto } from '/app/assets/face-photo.js';
 import { initFallback } from './fallback.js';
 
@@ -58,7 +58,7 @@ export function initUsers(ctx) {
   }
 
   async function remove(u) {
-    if (!confirm(t('Delete {id} ({name}) and all of their face data? This cannot be undone.', { id: u.external_id, name: u.name }))) return;
+    if (!confirm(t('Delete {id} ({name}) and all of their face data? This cannot be undone.', { id: isolate(u.external_id), name: isolate(u.name) }))) return;
     await busy(null, $('#users-error'), async () => {
       await api(`/clients/users/${encodeURIComponent(u.id)}/`, { method: 'DELETE', auth: ctx.auth() });
       if (state.selected?.id === u.id) {
@@ -72,7 +72,7 @@ export function initUsers(ctx) {
   async function select(u) {
     state.selected = u;
     detail.hidden = false;
-    $('#user-detail-title').textContent = `${u.name} (${u.external_id})`;
+    $('#user-detail-title').replaceChildren(bdi(u.name), ' (', bdi(u.external_id), ')');
     editForm.external_id.value = u.external_id;
     editForm.name.value = u.name;
     editForm.email.value = u.email ?? '';
