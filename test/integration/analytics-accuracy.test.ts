@@ -91,6 +91,19 @@ for (const backend of backendNames()) {
   });
 }
 
+/** A one-connection Kysely on the test database that keeps every query it runs (for EXPLAIN). */
+function capturingDb(url: string) {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const captured: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+  const db = new Kysely<never>({
+    dialect: new PostgresDialect({ pool }),
+    log: (e) => {
+      if (e.level === 'query') captured.push({ sql: e.query.sql, parameters: e.query.parameters });
+    },
+  });
+  return { pool, db, captured };
+}
+
 if (backendNames().includes('postgres')) {
   describe('analytics query plans [postgres]', () => {
     const t = useTestApp('postgres', { rawEvents: true }); // bulk rows of its own, for the query plans
@@ -99,14 +112,7 @@ if (backendNames().includes('postgres')) {
       const { app, backend } = t();
       const clients: string[] = [];
       for (let i = 0; i < 20; i++) clients.push((await createClient(app, { name: `Tenant ${i}` })).client_id);
-      const pool = new pg.Pool({ connectionString: backend.databaseUrl!, max: 1 });
-      const captured: Array<{ sql: string; parameters: readonly unknown[] }> = [];
-      const db = new Kysely<never>({
-        dialect: new PostgresDialect({ pool }),
-        log: (e) => {
-          if (e.level === 'query') captured.push({ sql: e.query.sql, parameters: e.query.parameters });
-        },
-      });
+      const { pool, db, captured } = capturingDb(backend.databaseUrl!);
       try {
         // 40 000 users over 20 tenants, each enrolled yesterday.
         const ids = sql.raw(`ARRAY[${clients.map((c) => `'${c}'::uuid`).join(',')}]`);
@@ -133,14 +139,7 @@ if (backendNames().includes('postgres')) {
     test('a cursor page of the audit feed reads an index range from its position, also for sparse categories', async () => {
       const { app, backend } = t();
       const [c, other] = [await createClient(app), await createClient(app)];
-      const pool = new pg.Pool({ connectionString: backend.databaseUrl!, max: 1 });
-      const captured: Array<{ sql: string; parameters: readonly unknown[] }> = [];
-      const db = new Kysely<never>({
-        dialect: new PostgresDialect({ pool }),
-        log: (e) => {
-          if (e.level === 'query') captured.push({ sql: e.query.sql, parameters: e.query.parameters });
-        },
-      });
+      const { pool, db, captured } = capturingDb(backend.databaseUrl!);
       try {
         // 100 000 API-access entries and outbox events over a month and two tenants, a few of them the sparse
         // kinds the feed wants (face-data access, liveness failures): without 0016's indexes a page of those
