@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
 import { useTestApp } from '../helpers/app.ts';
@@ -145,8 +146,11 @@ for (const backend of backendNames()) {
       const verify = (who: Tenant, user: string) => postForm(app, '/api/auth/authentication/verify/', who, [{ name: 'user_id', value: user }, { name: 'image', value: dataFile(BIDEN[1]) }]);
       const joe = await createUser(app, own, 'JOE-BY-UUID', 'Joe');
       await enroll(own, 'JOE-BY-UUID', BIDEN[0]);
-      // Another user whose external id is Joe's uuid (no face enrolled): the id wins, as everywhere.
-      await createUser(app, own, joe, 'Uuid-shaped external id');
+      // Another user whose external id is Joe's uuid (no face enrolled): the API refuses it now (USER_EXISTS,
+      // users.test.ts); a row from before that rule still exists in old data, and the id wins, as everywhere.
+      const clash = await postJson(app, '/api/clients/users/', own, { external_id: joe, name: 'Uuid-shaped external id' });
+      assert.equal(clash.statusCode, 409, clash.body);
+      await t().container.database.db.insertInto('users').values({ id: crypto.randomUUID(), client_id: own.clientId, external_id: joe, name: 'Uuid-shaped external id' }).execute();
       let res = await verify(own, joe);
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.json().result.authenticated, true);
