@@ -83,13 +83,12 @@ export class UsersRepository {
    * `self` is the user being renamed (their own uuid as their external_id names nobody else).
    */
   async existsExternalId(clientId: string, externalId: string, trx: Db = this.db, self?: string): Promise<boolean> {
-    const uuid = UUID_SHAPE.test(externalId);
     let q = trx
       .selectFrom('users')
-      .select('id')
-      .where('client_id', '=', clientId)
-      .where((eb) => (uuid ? eb.or([eb('external_id', '=', externalId), eb('id', '=', externalId.toLowerCase())]) : eb('external_id', '=', externalId)));
-    if (self) q = q.where('id', '!=', self);
+      .select('users.id')
+      .where('users.client_id', '=', clientId)
+      .where((eb) => refFilter(eb, externalId));
+    if (self) q = q.where('users.id', '!=', self);
     return !!(await q.executeTakeFirst());
   }
 
@@ -253,5 +252,3 @@ export class UsersRepository {
 }
 
 const USER_PATCHABLE: ReadonlySet<string> = new Set(['external_id', 'name', 'email', 'metadata', 'is_active']);
-
-const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
