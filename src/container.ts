@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from './config/env.ts';
 import { loadMasterKey, parseKey } from './crypto/template-cipher.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
-import { refuseNewKeyBesideData, verifyMasterKey } from './crypto/key-check.ts';
+import { keyCheckValue, refuseNewKeyBesideData, verifyMasterKey } from './crypto/key-check.ts';
 import { readStagedKey } from './crypto/master-key-files.ts';
 import type { FaceEngine } from './vision/types.ts';
 import { createFoundationServices, type FoundationServices } from './services/foundation.ts';
@@ -87,6 +87,9 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
   try {
     // The key must fit the data before anything is sealed or opened with it (docs/foundation.md, Master key).
     await refuseNewKeyBesideData(database.db, config);
+    // Before the check value is read: an online rotation then either sees this process seal with its key or
+    // has already recorded the new key's check value, which this one then reads (docs/operations-keys.md).
+    await database.holdSealKey(keyCheckValue(core.masterKey()));
     const check = await verifyMasterKey(database.db, core.masterKey(), config.masterKey ? null : readStagedKeyQuietly(config.dataDir), core.previousMasterKeys);
     if (check.stored) log.info(`master key fingerprint ${check.fingerprint} recorded with the data`);
     if (check.rotating) log.warn(`master key rotation in progress: the data is recorded under key ${check.rotating} (WAJAH_MASTER_KEY_PREVIOUS); new values are sealed with ${check.fingerprint}. Run \`wajah keys rotate-master --online\` to finish.`);

@@ -79,6 +79,7 @@ export const ERROR_CODES = {
   BACKUP_INVALID: { status: 400, message: 'The file is not a Wajah backup of the embedded database' },
   RESTORE_TARGET_NOT_EMPTY: { status: 409, message: 'The data directory already holds a database' },
   DATABASE_IN_USE: { status: 503, message: 'Wajah servers are using the database; this operation needs it alone' },
+  MASTER_KEY_IN_USE: { status: 503, message: 'Running Wajah processes still seal with the previous master key' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database cannot be opened' },
   DATABASE_TOO_NEW: { status: 503, message: 'The database was migrated by a newer release and lacks migrations of this one' },
   MIGRATION_FAILED: { status: 503, message: 'A database migration failed; nothing was changed' },

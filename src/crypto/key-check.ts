@@ -47,7 +47,9 @@ export async function verifyMasterKey(
   previousKeys: readonly Buffer[] = [],
 ): Promise<{ fingerprint: string; stored: boolean; rotating?: string }> {
   const kcv = keyCheckValue(key);
-  const before = await getInstanceSetting(db, SETTING);
+  // FOR SHARE: an online rotation recording the new key's check value holds the row; this read waits for it
+  // and sees the new value, so no server starts sealing with the old key just as the rotation ends.
+  const before = await getInstanceSetting(db, SETTING, { forShare: true });
   const stored = before ?? (await putInstanceSettingOnce(db, SETTING, kcv));
   // An online rotation (docs/operations-keys.md): the data is still recorded under a previous key that this
   // server also holds; it seals with the new key and opens with both until `rotate-master --online` finishes.

@@ -60,6 +60,11 @@ export interface DatabaseHandle {
    * query runs (the single session is held), so it is consistent; null for PostgreSQL (use pg_dump).
    */
   dumpEmbedded: (() => Promise<Blob>) | null;
+  /**
+   * Records, for as long as this process runs, that it seals with the master key whose check value is `kcv`
+   * (PostgreSQL: a shared advisory lock, seal-key-lock.ts; the embedded database has one process: nothing to do).
+   */
+  holdSealKey(kcv: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -122,6 +127,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       connections: () => pool.totalCount,
       pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       dumpEmbedded: null,
+      holdSealKey: (kcv) => lock.holdSealKey(kcv),
       close: async () => {
         try {
           await db.destroy();
@@ -164,6 +170,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
           await sql`CHECKPOINT`.execute(session);
           return client.dumpDataDir('gzip');
         }),
+      holdSealKey: async () => {},
       close: async () => {
         try {
           await db.destroy();

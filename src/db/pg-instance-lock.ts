@@ -10,12 +10,18 @@
  */
 import pg from 'pg';
 import { appError } from '../errors.ts';
+import { SEAL_LOCK_CLASS, sealLockKey } from './seal-key-lock.ts';
 
 /** 'wajah' as a number: the advisory lock key (one per database). */
 const LOCK_KEY = 0x77616a6168;
 const APP_NAME = 'wajah-instance-lock';
 
 export interface InstanceLock {
+  /**
+   * Holds the seal-key lock of the key with check value `kcv` (seal-key-lock.ts) on this connection, and again
+   * after it is re-established: an online master-key rotation sees which keys the running processes seal with.
+   */
+  holdSealKey(kcv: string): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -26,6 +32,7 @@ export async function acquireInstanceLock(
 ): Promise<InstanceLock> {
   let closed = false;
   let client = await connect(databaseUrl);
+  const sealKeys = new Set<number>();
   if (mode === 'exclusive') {
     if (!(await tryLock(client, 'exclusive'))) {
       const holders = await lockHolders(client);
@@ -54,6 +61,7 @@ export async function acquireInstanceLock(
                 await next.end();
                 return;
               }
+              for (const key of sealKeys) await takeSealLock(next, key);
               client = next;
               keep(next);
               return;
@@ -69,6 +77,12 @@ export async function acquireInstanceLock(
     keep(client);
   }
   return {
+    async holdSealKey(kcv) {
+      const key = sealLockKey(kcv);
+      if (sealKeys.has(key)) return;
+      sealKeys.add(key);
+      await takeSealLock(client, key);
+    },
     async release() {
       closed = true;
       // Bounded: an unreachable database must not hold up shutdown.
@@ -95,6 +109,10 @@ async function waitShared(client: pg.Client, log: { warn(msg: string): void }): 
   if (await tryLock(client, 'shared')) return;
   log.warn('The database is held by a master-key rotation (wajah keys rotate-master); waiting for it to finish…');
   await client.query('SELECT pg_advisory_lock_shared($1::bigint)', [LOCK_KEY]);
+}
+
+async function takeSealLock(client: pg.Client, key: number): Promise<void> {
+  await client.query('SELECT pg_advisory_lock_shared($1::int, $2::int)', [SEAL_LOCK_CLASS, key]);
 }
 
 async function lockHolders(client: pg.Client): Promise<Array<{ pid: number; addr: string | null }>> {

@@ -20,6 +20,7 @@ import { loadSealedPage, lockSealedRow, SEALED_COLUMNS, updateSealedValue, type 
 import { SecretBox as SsoBox } from '../sso/secret-box.ts';
 import { SecretBox as WebhookBox, secretAad } from '../services/webhooks/secret-box.ts';
 import { appError } from '../errors.ts';
+import { sealKeyHolders } from '../db/seal-key-lock.ts';
 
 /** The master-key check value setting (crypto/key-check.ts). */
 const KCV_SETTING = 'master_key_check';
@@ -159,6 +160,8 @@ export interface RotationResult {
 export interface RotationOptions {
   /** Called after each re-sealed value, inside the transaction (progress; the tests crash here). */
   onResealed?: (total: number) => void;
+  /** Online rotation: awaited after the first pass, before the new key is recorded (the tests start a server here). */
+  afterPass?: () => Promise<void>;
 }
 
 /**
@@ -243,6 +246,8 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
       got: fingerprint(to),
     });
   }
+  // A process still sealing with an old key (not restarted with the new one): nothing to do until it is.
+  await refuseOldKeyHolders(db, olds);
   const current = sealers(currentKey);
   const keyring = sealers(currentKey, previousKeys);
   const aadVersion = await storedAadVersion(db);
@@ -264,7 +269,43 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
     resealed.instance_settings = 1;
     options.onResealed?.(++total);
   });
-  for (const [name, column] of Object.entries(SEALED_COLUMNS) as Array<[keyof typeof SEALED_COLUMNS, SealedColumn]>) {
+  const pass = () => resealPass(db, keyring, current, aadVersion, resealed, () => options.onResealed?.(++total));
+  await pass();
+  await options.afterPass?.();
+  // The new key's check value last, with its row locked: a server starting now waits on it (verifyMasterKey reads
+  // it FOR SHARE) and then finds the new key's. Meanwhile no process may still seal with an old key, and what one
+  // wrote after the pass went by (it has stopped since) is re-sealed first: nothing is left that the new key alone
+  // cannot open.
+  await db.transaction().execute(async (trx) => {
+    await getInstanceSetting(trx, KCV_SETTING, { forUpdate: true });
+    await refuseOldKeyHolders(trx, olds);
+    await pass();
+    await putInstanceSetting(trx, KCV_SETTING, to);
+    if (aadVersion < SEALING_AAD_VERSION) await putInstanceSetting(trx, SEALING_AAD_SETTING, String(SEALING_AAD_VERSION));
+  });
+  return { from: stored ? fingerprint(stored) : fingerprint(to), to: fingerprint(to), resealed };
+}
+
+/**
+ * Refuses while a process other than this one holds the seal-key lock of a previous key (seal-key-lock.ts): it
+ * was not restarted with the new key, so what it seals after the rotation would be lost to the new key alone.
+ */
+async function refuseOldKeyHolders(db: Kysely<Database>, olds: readonly string[]): Promise<void> {
+  for (const kcv of olds) {
+    const holders = await sealKeyHolders(db, kcv);
+    if (!holders.length) continue;
+    const who = holders.map((h) => `pid ${h.pid}${h.addr ? ` from ${h.addr}` : ''}${h.application ? ` (${h.application})` : ''}`).join(', ');
+    throw appError(
+      'MASTER_KEY_IN_USE',
+      `${holders.length} Wajah process(es) still seal with the previous master key ${fingerprint(kcv)} (${who}): restart each with WAJAH_MASTER_KEY=<new key> and WAJAH_MASTER_KEY_PREVIOUS=<old key>, then run the rotation again. The new key was not recorded; values re-sealed so far stay re-sealed.`,
+      { key: fingerprint(kcv), processes: holders.length },
+    );
+  }
+}
+
+/** One pass over every sealed column: re-seals, row by row, what the current key alone does not open yet. */
+async function resealPass(db: Kysely<Database>, keyring: Sealers, current: Sealers, aadVersion: number, resealed: Record<string, number>, onResealed: () => void): Promise<void> {
+    for (const [name, column] of Object.entries(SEALED_COLUMNS) as Array<[keyof typeof SEALED_COLUMNS, SealedColumn]>) {
     resealed[name] ??= 0;
     for (let after: unknown[] | null = null; ; ) {
       const rows = await loadSealedPage(db, column, after, PAGE);
@@ -289,7 +330,7 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
         });
         if (done) {
           resealed[name]++;
-          options.onResealed?.(++total);
+          onResealed();
         }
       }
       if (rows.length < PAGE) break;
@@ -297,9 +338,6 @@ export async function rotateMasterKeyOnline(db: Kysely<Database>, currentKey: Bu
       after = column.keys.map((k) => last[k]);
     }
   }
-  await putInstanceSetting(db, KCV_SETTING, to);
-  if (aadVersion < SEALING_AAD_VERSION) await putInstanceSetting(db, SEALING_AAD_SETTING, String(SEALING_AAD_VERSION));
-  return { from: stored ? fingerprint(stored) : fingerprint(to), to: fingerprint(to), resealed };
 }
 
 /** Whether every value of the row already opens with the current key alone (or it seals nothing). */

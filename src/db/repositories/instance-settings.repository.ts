@@ -4,8 +4,12 @@ import type { Database } from '../schema.ts';
 type SettingsTables = { instance_settings: { key: string; value: string; updated_at: Date } };
 const t = (db: Kysely<Database>) => db.withTables<SettingsTables>();
 
-export async function getInstanceSetting(db: Kysely<Database>, key: string): Promise<string | null> {
-  const row = await t(db).selectFrom('instance_settings').select('value').where('key', '=', key).executeTakeFirst();
+/** The stored value; `forShare` locks the row against a writer until the read's transaction ends. */
+export async function getInstanceSetting(db: Kysely<Database>, key: string, options: { forShare?: boolean; forUpdate?: boolean } = {}): Promise<string | null> {
+  let q = t(db).selectFrom('instance_settings').select('value').where('key', '=', key);
+  if (options.forShare) q = q.forShare();
+  if (options.forUpdate) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
   return row?.value ?? null;
 }
 
