@@ -1,9 +1,13 @@
 // Audit-log tab: GET /api/analytics/audit-logs/ (docs/analytics.md M6), newest first, filtered by
-// category and date range, paged; says so when nothing matches instead of showing an empty table.
+// category and date range, paged by the API's cursor; says so when nothing matches instead of showing an
+// empty table.
 import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { explain } from '/app/assets/messages.js';
-import { $, el, bdi, busy, fmtDate, formValues, showPage, wirePager } from '/app/assets/dom.js';
+import { $, el, bdi, busy, fmtDate, formValues, isolate, showPage } from '/app/assets/dom.js';
+import { clip } from './cells.js';
+
+const PAGE_SIZE = 20;
 
 const CATEGORY = {
   authentication: 'Authentication',
@@ -32,47 +36,66 @@ function describe(details) {
 }
 
 export function initAudit(ctx) {
-  // `window`: the exact window page 1 was read over. Without dates it ends "now", and every request adds its
-  // own API-access entry on top of the feed: pages after the first keep page 1's window, or each would
-  // start one entry later and repeat the previous page's last row.
-  const state = { page: 1, totalPages: 1, filters: {}, window: null };
+  // Next follows the page's next_cursor, which continues right after its last entry over page 1's window:
+  // pages by offset skipped an entry when one before it was removed (retention, a deleted user) and
+  // repeated one when one arrived inside the window. `back` keeps the cursor of every page behind this
+  // one for Previous (null: page 1, read again over `window`, the window of its first reading, so going
+  // back shows the same walk; Filter starts a new one).
+  const state = { page: 1, filters: {}, window: null, cursor: null, next: null, back: [] };
+  let asked = 0;
 
-  async function load() {
+  /** Reads the page at `cursor` (null: page 1); once it is shown, `back` is the way back from it. */
+  async function load(cursor, back) {
+    const mine = ++asked;
     await busy(null, $('#audit-error'), async () => {
-      const pinned = state.page > 1 && state.window ? state.window : {};
-      const p = await api('/analytics/audit-logs/', { auth: ctx.auth(), query: { page: state.page, page_size: 20, ...state.filters, ...pinned } });
-      if (state.page === 1) state.window = { start_date: p.start_date, end_date: p.end_date };
-      const tb = $('#audit-table tbody');
-      tb.replaceChildren(
-        ...p.results.map((a) =>
-          el(
-            'tr',
-            { dataset: { id: a.id, category: a.category, action: a.action } },
-            el('td', { text: fmtDate(a.timestamp) }),
-            el('td', { text: t(CATEGORY[a.category] ?? a.category) }),
-            el('td', { class: 'mono', text: a.action }),
-            el('td', { class: 'mono', text: a.actor ?? '—' }),
-            el('td', { class: 'mono', text: a.target ?? '—' }),
-            el('td', { class: 'mono', text: a.ip ?? '—' }),
-            el('td', {}, ...describe(a.details)),
-          ),
-        ),
-      );
+      const query = cursor ? { cursor, page_size: PAGE_SIZE } : { page_size: PAGE_SIZE, ...state.filters, ...state.window };
+      const p = await api('/analytics/audit-logs/', { auth: ctx.auth(), query });
+      if (mine !== asked) return; // a later click or filter has taken over
+      state.window ??= { start_date: p.start_date, end_date: p.end_date };
+      Object.assign(state, { cursor, back, next: p.next_cursor, page: p.page });
+      $('#audit-table tbody').replaceChildren(...p.results.map(row));
       const empty = $('#audit-empty');
       empty.hidden = p.results.length > 0;
       empty.textContent = p.results.length ? '' : t('No audit entries match these filters in this period. Change the category or the dates.');
       $('#audit-table').hidden = p.results.length === 0;
-      showPage('audit', state, p, tn(p.count, '{n} entry', '{n} entries'));
+      showPage('audit', state, { ...p, total_pages: Math.max(p.total_pages, p.page) }, tn(p.count, '{n} entry', '{n} entries'));
+      $('#audit-prev').disabled = state.back.length === 0;
+      $('#audit-next').disabled = !state.next;
     });
+  }
+
+  function row(a) {
+    const details = describe(a.details);
+    return el(
+      'tr',
+      { dataset: { id: a.id, source: a.source, category: a.category, action: a.action } },
+      el('td', { text: fmtDate(a.timestamp) }),
+      el('td', { text: t(CATEGORY[a.category] ?? a.category) }),
+      el('td', { class: 'mono', text: a.action }),
+      el('td', { class: 'mono', text: a.actor ?? '—' }),
+      el('td', { class: 'mono' }, a.target ? clip(a.target) : '—'),
+      el('td', { class: 'mono', text: a.ip ?? '—' }),
+      el('td', {}, details.length ? clip(details, details.map((x) => (typeof x === 'string' ? x : isolate(x.textContent))).join('')) : null),
+    );
   }
 
   $('#audit-filter').addEventListener('submit', (e) => {
     e.preventDefault();
-    state.filters = formValues(e.currentTarget);
-    state.page = 1;
-    void load();
+    Object.assign(state, { filters: formValues(e.currentTarget), window: null });
+    void load(null, []);
   });
-  wirePager('audit', state, load);
+  $('#audit-next').addEventListener('click', () => {
+    if (state.next) void load(state.next, [...state.back, state.cursor]);
+  });
+  $('#audit-prev').addEventListener('click', () => {
+    if (state.back.length) void load(state.back.at(-1), state.back.slice(0, -1));
+  });
 
-  return { show: load };
+  return {
+    // Back on the tab: page 1 from the newest entry, a later page as it was (the walk goes on).
+    show: () => {
+      if (!state.cursor) state.window = null;
+      return load(state.cursor, state.back);
+    },
+  };
 }

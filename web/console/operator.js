@@ -3,6 +3,7 @@ import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
 import { $, el, busy, fmtDate, formValues, showPage, tNodes, wirePager } from '/app/assets/dom.js';
+import { clip } from './cells.js';
 import { initClientEdit } from './operator-edit.js';
 
 /** Shows freshly issued credentials once (with Copy); a rotation also says until when the old key works. */
@@ -48,7 +49,7 @@ export function initOperator(ctx) {
           el(
             'tr',
             { dataset: { clientId: c.client_id } },
-            el('td', { text: c.name }),
+            el('td', {}, clip(c.name)),
             el('td', { class: 'mono', text: c.client_id }),
             el('td', { text: t(c.tier) }),
             el('td', { text: String(c.users_count ?? '—') }),
@@ -82,7 +83,7 @@ export function initOperator(ctx) {
             'tr',
             {},
             el('td', { class: 'mono', text: k.key }),
-            el('td', { text: k.name ?? '' }),
+            el('td', {}, k.name ? clip(k.name) : null),
             el('td', {}, el('span', { class: `badge ${k.status === 'active' ? 'ok' : 'bad'}`, text: t(k.status) })),
             el('td', { text: fmtDate(k.created_at) }),
             el('td', { text: fmtDate(k.last_used_at) }),

@@ -4,7 +4,8 @@
 import { api, API_BASE } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { explain } from '/app/assets/messages.js';
-import { $, el, bdi, busy, fmtDate, formValues, pct, showNote, showPage, tNodes, wirePager } from '/app/assets/dom.js';
+import { $, el, bdi, busy, fmtDate, formValues, isolate, pct, showNote, showPage, tNodes, wirePager } from '/app/assets/dom.js';
+import { clip } from './cells.js';
 
 const STATUS = { pending: 'Waiting for a decision', approved: 'Approved', rejected: 'Rejected' };
 
@@ -27,8 +28,8 @@ export function initReviews(ctx) {
             'tr',
             { dataset: { reviewId: r.id, userId: r.user_id }, class: state.selected?.id === r.id ? 'selected' : '' },
             el('td', { text: fmtDate(r.created_at) }),
-            el('td', {}, el('strong', {}, bdi(r.user_name)), ' ', el('span', { class: 'mono muted' }, bdi(r.user_id))),
-            el('td', { text: r.reason }),
+            el('td', {}, clip([el('strong', {}, bdi(r.user_name)), ' ', el('span', { class: 'mono muted' }, bdi(r.user_id))], `${isolate(r.user_name)} ${isolate(r.user_id)}`)),
+            el('td', {}, clip(r.reason)),
             el('td', { text: String(r.photo_count) }),
             el('td', {}, el('span', { class: `badge ${r.status === 'approved' ? 'ok' : r.status === 'rejected' ? 'bad' : ''}`, text: t(STATUS[r.status]) })),
             el('td', { class: 'actions' }, el('button', { type: 'button', class: 'small secondary', 'aria-label': t('Open the review of {name}', { name: r.user_name }), onclick: () => void open(r.id) }, t('Open'))),

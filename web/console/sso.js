@@ -4,6 +4,7 @@ import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
 import { $, el, busy, fmtDate, formValues, isolate, showNote, showPage, wirePager } from '/app/assets/dom.js';
+import { clip } from './cells.js';
 
 const CHALLENGE = { blink: 'Blink', head_movement: 'Move the head', turn_left: 'Turn left', turn_right: 'Turn right', nod: 'Nod', smile: 'Smile' };
 const METHOD = { client_secret_basic: 'Secret in the header', client_secret_post: 'Secret in the body', none: 'No secret (PKCE)' };
@@ -19,9 +20,9 @@ export function initSso(ctx) {
           el(
             'tr',
             { dataset: { clientId: c.client_id } },
-            el('td', { text: c.name }),
+            el('td', {}, clip(c.name)),
             el('td', { class: 'mono', text: c.client_id }),
-            el('td', { class: 'mono' }, ...c.redirect_uris.flatMap((u, i) => (i ? [el('br'), u] : [u]))),
+            el('td', { class: 'mono' }, ...c.redirect_uris.map((u) => clip(u))),
             el('td', { text: t(METHOD[c.token_endpoint_auth_method] ?? c.token_endpoint_auth_method) }),
             el('td', { text: `${c.liveness_challenges.map((x) => t(CHALLENGE[x] ?? x)).join(', ')} · ${tn(c.max_attempts, '{n} attempt', '{n} attempts')}` }),
             el('td', { text: fmtDate(c.created_at) }),

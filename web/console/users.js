@@ -4,6 +4,7 @@ import { api } from '/app/assets/api.js';
 import { t, tn } from '/app/assets/i18n.js';
 import { $, el, bdi, busy, fmtDate, formValues, isolate, showError, showNote, showPage, wirePager } from '/app/assets/dom.js';
 import { facePhoto } from '/app/assets/face-photo.js';
+import { clip } from './cells.js';
 import { initFallback } from './fallback.js';
 
 const PAGE_SIZE = 20;
@@ -41,9 +42,9 @@ export function initUsers(ctx) {
     const tr = el(
       'tr',
       { dataset: { externalId: u.external_id }, class: state.selected?.id === u.id ? 'selected' : undefined },
-      el('td', { class: 'mono', text: u.external_id }),
-      el('td', { text: u.name }),
-      el('td', { text: u.email ?? '' }),
+      el('td', { class: 'mono' }, clip(u.external_id)),
+      el('td', {}, clip(u.name)),
+      el('td', {}, u.email ? clip(u.email) : null),
       el('td', {}, el('span', { class: `badge ${u.is_active ? 'ok' : 'bad'}`, text: u.is_active ? t('active') : t('inactive') })),
       el('td', { class: 'enrollments-count', text: String(u.enrollments_count) }),
       el('td', { text: fmtDate(u.last_authentication) }),

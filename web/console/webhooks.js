@@ -3,6 +3,7 @@ import { api } from '/app/assets/api.js';
 import { t } from '/app/assets/i18n.js';
 import { $, el, busy, fmtDate, formValues, showNote, showPage, wirePager } from '/app/assets/dom.js';
 import { secretValue, showSecretBox, clearSecrets } from '/app/assets/secret.js';
+import { clip } from './cells.js';
 
 /** The events of the guide (docs/webhooks.md); webhook.test is sent only by the test button. */
 const EVENTS = ['enrollment.completed', 'enrollment.failed', 'authentication.success', 'authentication.failed', 'liveness.failed', 'user.created', 'user.updated'];
@@ -35,7 +36,7 @@ export function initWebhooks(ctx) {
           el(
             'tr',
             {},
-            el('td', { class: 'mono', text: w.url }),
+            el('td', { class: 'mono' }, clip(w.url)),
             el('td', { text: w.events.join(', ') }),
             el('td', {}, el('span', { class: `badge ${w.is_active ? 'ok' : 'bad'}`, text: w.is_active ? t('active') : t('paused') })),
             el('td', { text: `${w.retry_policy.max_retries}× ${w.retry_policy.backoff_strategy} ${w.retry_policy.retry_delay}s` }),
@@ -97,11 +98,11 @@ export function initWebhooks(ctx) {
             {},
             el('td', { text: fmtDate(d.created_at) }),
             el('td', { class: 'mono', text: d.event_type }),
-            el('td', { class: 'mono', text: d.url }),
+            el('td', { class: 'mono' }, clip(d.url)),
             el('td', {}, el('span', { class: `badge ${d.status === 'delivered' ? 'ok' : d.status === 'failed' ? 'bad' : ''}`, text: t(d.status) })),
             el('td', { text: String(d.attempts) }),
             el('td', { text: d.last_status_code ?? '—' }),
-            el('td', { text: d.last_error ?? '' }),
+            el('td', {}, d.last_error ? clip(d.last_error) : null),
             el('td', { class: 'actions' }, d.status === 'failed' ? el('button', { type: 'button', class: 'small secondary', onclick: (e) => void retry(d, e.currentTarget) }, t('Retry')) : null),
           ),
         ),
