@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   MULTIPLE_FACES: { status: 422, message: 'More than one face was detected' },
   POOR_IMAGE_QUALITY: { status: 422, message: 'The face image quality is too low' },
   INSUFFICIENT_QUALITY: { status: 422, message: 'Unable to capture sufficient quality images' },
+  ENROLLMENT_FRAME_LIMIT: { status: 422, message: 'The enrollment session has analysed as many frames as one session may' },
   FACE_MISMATCH: { status: 422, message: "The face does not match the earlier frames of this session, or the user's enrolled face" },
   NOT_ENROLLED: { status: 422, message: 'The user has no face enrollment' },
   MODEL_MISMATCH: { status: 422, message: 'Templates come from different recognition models' },

@@ -11,6 +11,17 @@ export const ANGLES: PoseBucket[] = ['front', 'left', 'right'];
 /** A frame of a different person than the session's first accepted frame: below this calibrated confidence. */
 export const SAME_PERSON_CONFIDENCE = 0.5;
 
+/**
+ * The most frames one enrollment session analyses (single-angle and multi-angle alike; docs/face-flows.md,
+ * "Frames per session"). Every frame runs the face engine, and a session that never completes (every frame
+ * rejected, or another person's face) otherwise kept analysing until it expired: up to 9,000 frames in the
+ * default 300 s at 30 frames/s. A person finishes in a few seconds (3 good frames, or front, left and
+ * right); 300 frames is 30 s of tries at 10 frames/s, 45 s at the camera page's pace (one frame per 150 ms).
+ * As an authentication session ends failed after its attempts, a session past this ends failed
+ * (ENROLLMENT_FRAME_LIMIT) unless it already holds enough frames to complete.
+ */
+export const ENROLLMENT_MAX_FRAMES = 300;
+
 export interface EnrollParams {
   session_type: SessionType;
   quality_threshold: number;
@@ -31,6 +42,7 @@ export interface CapturedFrame {
 }
 
 export interface EnrollState {
+  /** Frames the engine analysed (taken, rejected, without a face, or refused as another person): ENROLLMENT_MAX_FRAMES caps it. */
   received: number;
   rejected: number;
   frames: CapturedFrame[];

@@ -5,16 +5,16 @@ import { imageContentType } from '../vision/decode/sniff.ts';
 import type { ClientContext } from '../api/request-context.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
 import { isUuid } from './paging.ts';
-import { appError, isAppError } from '../errors.ts';
+import { appError, isAppError, type AppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, isNoFace, round, type FaceDeps, type FaceLocation, type ImageInput } from './face.ts';
 import { deleteEnrollment, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
 import { findFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
-import { SAME_PERSON_CONFIDENCE, ANGLES, awaitsFront, captureScore, captureThreshold, frameResponse, guidanceFor, identityReferences, progressCurrent, rejectFrame, rejectionGuidance, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
+import { SAME_PERSON_CONFIDENCE, ENROLLMENT_MAX_FRAMES, ANGLES, awaitsFront, captureScore, captureThreshold, frameResponse, guidanceFor, identityReferences, progressCurrent, rejectFrame, rejectionGuidance, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
 import { mapLimit } from './map-limit.ts';
 import { dot, publishTemplates, storeEnrollment, type AcceptedFace } from './enrollment.store.ts';
 
-export { SAME_PERSON_CONFIDENCE, type SessionType } from './enrollment.capture.ts';
+export { SAME_PERSON_CONFIDENCE, ENROLLMENT_MAX_FRAMES, type SessionType } from './enrollment.capture.ts';
 export { mapLimit } from './map-limit.ts';
 
 /** A second face at least this share of the main face's width makes an enrollment picture ambiguous. */
@@ -92,6 +92,8 @@ export class EnrollmentService {
 
   async processFrame(client: ClientContext, token: string | undefined, image: ImageInput) {
     const session = await this.#open(client, token);
+    // Past the cap the frame is not analysed at all (checked again under the lock below).
+    if (((session.state as unknown as EnrollState).received ?? 0) >= ENROLLMENT_MAX_FRAMES) return this.#frameLimit(client, session.id);
     let face: AnalyzedFace | null = null;
     let modelId = '';
     let location: FaceLocation | null = null;
@@ -103,109 +105,160 @@ export class EnrollmentService {
     } catch (e) {
       if (!isNoFace(e)) throw e;
     }
+    // Set inside the locked update: a frame that came in alongside the one that reached the cap, and a frame
+    // refused with an error (FACE_MISMATCH), which is answered with that error once its count is written.
+    let overCap = false;
+    let refusal = null as AppError | null;
     const answer = await this.d.sessions.update(session.id, async (locked) => {
       const params = locked.params as unknown as EnrollParams;
       const state = structuredClone(locked.state) as unknown as EnrollState;
+      if (state.received >= ENROLLMENT_MAX_FRAMES) {
+        overCap = true;
+        return { result: null };
+      }
       state.received++;
       state.lastAt = new Date().toISOString();
-      if (!face) {
-        return rejectFrame(params, state, {
-          reason: 'NO_FACE_DETECTED',
-          quality: 0,
-          faceDetected: false,
-          message: 'No face detected. Look at the camera.',
-          suggestions: ['center_face'],
-        });
+      // Another person's face was analysed all the same: it counts toward the cap (it was rolled back with
+      // the error, so such frames were never capped), and nothing else of it is kept.
+      const counted = structuredClone(state);
+      try {
+        return await this.#judge(client, locked.id, params, state, face, modelId);
+      } catch (e) {
+        if (!isAppError(e) || e.statusCode >= 500) throw e;
+        refusal = e;
+        return { state: counted, result: null };
       }
-      const emb = face.embedding!;
-      const q = face.quality;
-      if (awaitsFront(params, state, q.poseBucket)) {
+    });
+    if (overCap) return this.#frameLimit(client, session.id);
+    if (refusal) throw refusal;
+    // Where the face is, so a camera page can draw its guide around it (docs/web.md).
+    return location ? { ...answer!, face: location } : answer!;
+  }
+
+  /** One analysed frame against the session's locked state (`state` already counts it): taken, or rejected with a reason. */
+  async #judge(client: ClientContext, sessionId: string, params: EnrollParams, state: EnrollState, face: AnalyzedFace | null, modelId: string) {
+    if (!face) {
+      return rejectFrame(params, state, {
+        reason: 'NO_FACE_DETECTED',
+        quality: 0,
+        faceDetected: false,
+        message: 'No face detected. Look at the camera.',
+        suggestions: ['center_face'],
+      });
+    }
+    const emb = face.embedding!;
+    const q = face.quality;
+    if (awaitsFront(params, state, q.poseBucket)) {
+      return rejectFrame(params, state, {
+        reason: 'IDENTITY_UNCERTAIN',
+        quality: round(q.score),
+        faceDetected: true,
+        message: 'Look straight at the camera first, so your face can be recognised.',
+        suggestions: ['look_straight'],
+        angle: q.poseBucket,
+      });
+    }
+    if (state.frames.length) {
+      // Identity: the best match over the front frames already accepted (identityReferences). The
+      // recogniser is reliable on near-frontal faces: there a low match is another person
+      // (FACE_MISMATCH); on a turned face it may only be the angle, so that frame is rejected with a
+      // hint instead of accepted.
+      if (state.frames.some((f) => f.model !== modelId)) throw appError('MODEL_MISMATCH');
+      let best = -1;
+      for (const f of identityReferences(state.frames)) {
+        const ref = this.#openFrame(client.id, sessionId, f);
+        if (ref.length === emb.length) best = Math.max(best, dot(ref, emb));
+      }
+      const confidence = this.d.calibration.confidence(best, modelId);
+      if (confidence < SAME_PERSON_CONFIDENCE) {
+        if (q.poseBucket === 'front') throw appError('FACE_MISMATCH', undefined, { confidence: round(confidence) });
         return rejectFrame(params, state, {
           reason: 'IDENTITY_UNCERTAIN',
           quality: round(q.score),
           faceDetected: true,
-          message: 'Look straight at the camera first, so your face can be recognised.',
-          suggestions: ['look_straight'],
+          message: 'Turn your head a little less, so your face stays recognisable.',
+          suggestions: [q.poseBucket === 'left' ? 'turn_right' : q.poseBucket === 'right' ? 'turn_left' : 'look_straight'],
           angle: q.poseBucket,
         });
       }
-      if (state.frames.length) {
-        // Identity: the best match over the front frames already accepted (identityReferences). The
-        // recogniser is reliable on near-frontal faces: there a low match is another person
-        // (FACE_MISMATCH); on a turned face it may only be the angle, so that frame is rejected with a
-        // hint instead of accepted.
-        if (state.frames.some((f) => f.model !== modelId)) throw appError('MODEL_MISMATCH');
-        let best = -1;
-        for (const f of identityReferences(state.frames)) {
-          const ref = this.#openFrame(client.id, locked.id, f);
-          if (ref.length === emb.length) best = Math.max(best, dot(ref, emb));
-        }
-        const confidence = this.d.calibration.confidence(best, modelId);
-        if (confidence < SAME_PERSON_CONFIDENCE) {
-          if (q.poseBucket === 'front') throw appError('FACE_MISMATCH', undefined, { confidence: round(confidence) });
-          return rejectFrame(params, state, {
-            reason: 'IDENTITY_UNCERTAIN',
-            quality: round(q.score),
-            faceDetected: true,
-            message: 'Turn your head a little less, so your face stays recognisable.',
-            suggestions: [q.poseBucket === 'left' ? 'turn_right' : q.poseBucket === 'right' ? 'turn_left' : 'look_straight'],
-            angle: q.poseBucket,
-          });
-        }
-      }
-      const angle = q.poseBucket;
-      const score = captureScore(params, q);
-      const quality = round(score);
-      if (score < captureThreshold(params, q.poseBucket)) {
-        const guidance = rejectionGuidance(params, state, q, face.pose.yaw);
-        return rejectFrame(params, state, { reason: 'POOR_IMAGE_QUALITY', quality, faceDetected: true, message: guidance.message, suggestions: guidance.suggestions, angle });
-      }
-      const frame: CapturedFrame = { emb: '', quality: score, confidence: face.score, angle, model: modelId };
-      let accepted = false;
-      let reason: string | null = null;
-      if (params.require_multiple_angles) {
-        const at = state.frames.findIndex((f) => f.angle === angle);
-        if (!ANGLES.includes(angle)) reason = 'ANGLE_NOT_NEEDED';
-        else if (at < 0) {
-          state.frames.push(frame);
-          accepted = true;
-        } else if (state.frames[at].quality < frame.quality && at > 0) {
-          // A better frame of an angle already held replaces it (the first frame stays: it anchors identity).
-          state.frames[at] = frame;
-          accepted = true;
-        } else reason = 'ANGLE_ALREADY_CAPTURED';
-      } else if (state.frames.length < params.required) {
+    }
+    const angle = q.poseBucket;
+    const score = captureScore(params, q);
+    const quality = round(score);
+    if (score < captureThreshold(params, q.poseBucket)) {
+      const guidance = rejectionGuidance(params, state, q, face.pose.yaw);
+      return rejectFrame(params, state, { reason: 'POOR_IMAGE_QUALITY', quality, faceDetected: true, message: guidance.message, suggestions: guidance.suggestions, angle });
+    }
+    const frame: CapturedFrame = { emb: '', quality: score, confidence: face.score, angle, model: modelId };
+    let accepted = false;
+    let reason: string | null = null;
+    if (params.require_multiple_angles) {
+      const at = state.frames.findIndex((f) => f.angle === angle);
+      if (!ANGLES.includes(angle)) reason = 'ANGLE_NOT_NEEDED';
+      else if (at < 0) {
         state.frames.push(frame);
         accepted = true;
-      } else {
-        const worst = state.frames.reduce((w, f, i) => (i > 0 && f.quality < state.frames[w].quality ? i : w), 1);
-        if (state.frames.length > 1 && state.frames[worst].quality < frame.quality) {
-          state.frames[worst] = frame;
-          accepted = true;
-        } else reason = 'ENOUGH_FRAMES';
-      }
-      if (accepted) {
-        const label = `frame:${crypto.randomUUID()}`;
-        frame.emb = `${label}|${this.d.vault.sealSession(client.id, locked.id, label, emb)}`;
-      }
-      const done = progressCurrent(params, state) >= params.required;
-      const guidance = guidanceFor(params, state, q.suggestions, q.message);
-      return {
-        state: { ...state },
-        result: frameResponse(params, state, {
-          status: done ? 'ready' : 'processing',
-          accepted,
-          reason,
-          quality,
-          faceDetected: true,
-          message: guidance.message,
-          suggestions: guidance.suggestions,
-          angle,
-        }),
-      };
+      } else if (state.frames[at].quality < frame.quality && at > 0) {
+        // A better frame of an angle already held replaces it (the first frame stays: it anchors identity).
+        state.frames[at] = frame;
+        accepted = true;
+      } else reason = 'ANGLE_ALREADY_CAPTURED';
+    } else if (state.frames.length < params.required) {
+      state.frames.push(frame);
+      accepted = true;
+    } else {
+      const worst = state.frames.reduce((w, f, i) => (i > 0 && f.quality < state.frames[w].quality ? i : w), 1);
+      if (state.frames.length > 1 && state.frames[worst].quality < frame.quality) {
+        state.frames[worst] = frame;
+        accepted = true;
+      } else reason = 'ENOUGH_FRAMES';
+    }
+    if (accepted) {
+      const label = `frame:${crypto.randomUUID()}`;
+      frame.emb = `${label}|${this.d.vault.sealSession(client.id, sessionId, label, emb)}`;
+    }
+    const done = progressCurrent(params, state) >= params.required;
+    const guidance = guidanceFor(params, state, q.suggestions, q.message);
+    return {
+      state: { ...state },
+      result: frameResponse(params, state, {
+        status: done ? 'ready' : 'processing',
+        accepted,
+        reason,
+        quality,
+        faceDetected: true,
+        message: guidance.message,
+        suggestions: guidance.suggestions,
+        angle,
+      }),
+    };
+  }
+
+  /**
+   * A frame past ENROLLMENT_MAX_FRAMES, not analysed: ENROLLMENT_FRAME_LIMIT. A session that holds enough
+   * frames to complete stays open for `complete` (nothing captured is lost); any other ends failed at once,
+   * as `complete` would end it, with enrollment.failed and its captured frames dropped from the session.
+   */
+  async #frameLimit(client: ClientContext, sessionId: string): Promise<never> {
+    const ended = await this.d.sessions.update(sessionId, async (locked, trx) => {
+      const params = locked.params as unknown as EnrollParams;
+      const state = locked.state as unknown as EnrollState;
+      if (progressCurrent(params, state) >= params.required) return { result: false };
+      const user = locked.user_id ? await findFaceUser(trx, client.id, locked.user_id) : undefined;
+      await recordEvent(trx, client.id, 'enrollment.failed', {
+        session_id: locked.id,
+        user_id: user?.external_id ?? '',
+        error_code: 'ENROLLMENT_FRAME_LIMIT',
+        error_message: `The session analysed ${ENROLLMENT_MAX_FRAMES} frames without capturing enough good ones`,
+        attempts: state.received,
+        last_attempt: state.lastAt ?? new Date().toISOString(),
+      });
+      return { status: 'failed', state: { ...state, frames: [] }, result: true };
     });
-    // Where the face is, so a camera page can draw its guide around it (docs/web.md).
-    return location ? { ...answer, face: location } : answer;
+    const message = ended
+      ? `The session analysed its ${ENROLLMENT_MAX_FRAMES} frames without capturing enough good ones and has ended: start a new session`
+      : `The session has analysed its ${ENROLLMENT_MAX_FRAMES} frames and holds enough to complete: complete it`;
+    throw appError('ENROLLMENT_FRAME_LIMIT', message, { max_frames: ENROLLMENT_MAX_FRAMES, session_status: ended ? 'failed' : 'active' });
   }
 
   async complete(client: ClientContext, token: string | undefined) {

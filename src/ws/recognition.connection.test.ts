@@ -51,13 +51,22 @@ function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<Conne
   const calls: string[] = [];
   const authorizations: string[] = [];
   let authorizeOk = true;
+  let budgetSpent = false;
   const listeners = new Set<(clientId: string | null) => void>();
   const deps: ConnectionDeps = {
     access: {
       authorize: async (_auth, _ip, _now, options) => {
         authorizations.push(options?.countCall === false ? 'uncounted' : 'counted');
         if (!authorizeOk) throw appError('INVALID_CREDENTIALS', 'The API key has been revoked or has expired');
-        return { client, rate: null };
+        return {
+          client,
+          rate: null,
+          countLater: async () => {
+            authorizations.push('counted later');
+            if (budgetSpent) throw appError('RATE_LIMIT_EXCEEDED', 'Rate limit of 1000 calls per hour exceeded; retry in 60 s', undefined, { 'retry-after': '60' });
+            return null;
+          },
+        };
       },
     },
     credentials: {
@@ -95,7 +104,7 @@ function setup(limits: Partial<RecognitionLimits> = {}, overrides: Partial<Conne
   };
   const conn = new RecognitionConnection(socket, deps);
   conn.start();
-  return { socket, calls, authorizations, listeners, revoke: () => (authorizeOk = false), changed: (clientId: string | null) => listeners.forEach((l) => l(clientId)) };
+  return { socket, calls, authorizations, listeners, revoke: () => (authorizeOk = false), spendBudget: () => (budgetSpent = true), changed: (clientId: string | null) => listeners.forEach((l) => l(clientId)) };
 }
 
 async function authenticated(limits: Partial<RecognitionLimits> = {}) {
@@ -152,7 +161,7 @@ describe('RecognitionConnection', () => {
     await tick(10);
     assert.equal(s.socket.sent[0]?.type === 'error' && s.socket.sent[0].code, 'INVALID_CREDENTIALS');
     assert.equal(s.socket.closedWith, 4401);
-    assert.deepEqual(s.authorizations, ['counted', 'uncounted'], 'the authenticate counted one call, the re-check none');
+    assert.deepEqual(s.authorizations, ['uncounted', 'counted later', 'uncounted'], 'the authenticate counted one call once granted, the re-check none');
     assert.equal(s.listeners.size, 0, 'the closed stream stopped listening');
   });
 
@@ -193,8 +202,9 @@ describe('RecognitionConnection', () => {
     const [a, b, c] = [await open(), await open(), await open()];
     assert.equal(a.socket.sent[0]?.type, 'authenticated');
     assert.equal(b.socket.sent[0]?.type, 'authenticated');
-    assert.deepEqual(c.socket.sent[0], { type: 'error', code: 'STREAMING_LIMIT_EXCEEDED', message: 'The basic tier allows 2 concurrent recognition streams', details: { max_sessions: 2 } });
+    assert.deepEqual(c.socket.sent[0], { type: 'error', code: 'STREAMING_LIMIT_EXCEEDED', message: 'The basic tier allows 2 concurrent recognition streams', details: { max_sessions: 2, retry_after: 60 } });
     assert.equal(c.socket.closedWith, 4429);
+    assert.deepEqual(c.authorizations, ['uncounted'], 'the refused stream counted no call');
     // b's key is revoked; its client never answers the close, yet the slot is free at once.
     b.socket.lingers = true;
     b.revoke();
@@ -206,6 +216,29 @@ describe('RecognitionConnection', () => {
     b.socket.closeHandshakeDone();
     a.socket.close();
     d.socket.close();
+  });
+
+  test('a stream refused for the hourly budget (RATE_LIMIT_EXCEEDED, 4429) gives back the slot it had taken', async () => {
+    const slots = new StreamSlots(null, { warn: () => {} });
+    const open = async (spent = false) => {
+      const s = setup({}, { slots }, 'basic');
+      if (spent) {
+        s.spendBudget();
+        s.socket.lingers = true; // its client never answers the close
+      }
+      s.socket.receive({ type: 'authenticate', api_key: 'k', secret_key: 's' });
+      await tick();
+      return s;
+    };
+    const refused = await open(true);
+    assert.deepEqual(refused.socket.sent[0], { type: 'error', code: 'RATE_LIMIT_EXCEEDED', message: 'Rate limit of 1000 calls per hour exceeded; retry in 60 s', details: { retry_after: 60 } });
+    assert.equal(refused.socket.closedWith, 4429);
+    const [a, b] = [await open(), await open()];
+    assert.equal(a.socket.sent[0]?.type, 'authenticated', 'both of the tier\'s slots are free');
+    assert.equal(b.socket.sent[0]?.type, 'authenticated');
+    refused.socket.closeHandshakeDone();
+    a.socket.close();
+    b.socket.close();
   });
 
   test('a key revoked during the stream closes it at the next re-check (4401)', async () => {

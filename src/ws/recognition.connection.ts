@@ -45,6 +45,12 @@ export const DEFAULT_LIMITS: RecognitionLimits = {
  */
 export const STREAM_SLOT_TTL_MS = 60_000;
 export const STREAM_SLOT_RENEW_MS = 20_000;
+/**
+ * `details.retry_after` (seconds) of STREAMING_LIMIT_EXCEEDED (a WebSocket has no Retry-After header): by then
+ * the slot of any stream that is gone without closing (its instance died) has lapsed. A stream that closes
+ * frees its slot at once, so a client that closes one of its own streams may connect again straight away.
+ */
+export const STREAM_SLOT_RETRY_AFTER_S = STREAM_SLOT_TTL_MS / 1000;
 
 /** WebSocket close codes (4xxx mirror the HTTP status of the error). */
 export const CLOSE = { goingAway: 1001, tooBig: 1009, serverError: 1011, unauthorized: 4401, forbidden: 4403, authTimeout: 4408, rateLimited: 4429 } as const;
@@ -217,10 +223,17 @@ export class RecognitionConnection {
     this.#authenticating = true;
     const authorization = `ApiKey ${msg.api_key}:${msg.secret_key}`;
     try {
-      // One call against the hourly budget, exactly as an HTTP request; frames are capped per connection instead.
-      const { client } = await this.d.access.authorize(authorization, this.d.meta.ip ?? '');
+      // One call against the hourly budget (frames are capped per connection instead), counted only once the
+      // stream is granted: a refused `authenticate` got no service and costs no call. A tenant at its stream
+      // limit lost a call on every refused reconnect. Wrong credentials never reach a count; they count
+      // against the address's failed authentications (FailedAuthGuard) inside `authorize`, as over HTTP.
+      const access = await this.d.access.authorize(authorization, this.d.meta.ip ?? '', Date.now(), { countCall: false });
       if (this.#closed) return;
+      const { client } = access;
       await this.#takeSlot(client);
+      if (this.#closed) return;
+      // Past the hourly budget: RATE_LIMIT_EXCEEDED, and #refuse gives the slot just taken back.
+      await access.countLater?.();
       if (this.#closed) return;
       this.#client = client;
       // The tier's frames per second, as for an HTTP session (docs/foundation.md, "Limits"): a basic
@@ -251,7 +264,9 @@ export class RecognitionConnection {
     if (max === null) return;
     const id = crypto.randomUUID();
     if (!(await this.d.slots.acquire(client.id, id, max, Date.now() + STREAM_SLOT_TTL_MS))) {
-      throw appError('STREAMING_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${max} concurrent recognition streams`, { max_sessions: max });
+      throw appError('STREAMING_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${max} concurrent recognition streams`, { max_sessions: max }, {
+        'retry-after': String(STREAM_SLOT_RETRY_AFTER_S),
+      });
     }
     if (this.#closed) {
       this.d.slots.release(client.id, id);

@@ -17,7 +17,7 @@ import { WsClient } from '../helpers/ws-client.ts';
 import type { ServerMessage } from '../../src/ws/messages.ts';
 
 const REDIS = process.env.WAJAH_TEST_REDIS || '';
-const REFUSED = { type: 'error', code: 'STREAMING_LIMIT_EXCEEDED', message: 'The basic tier allows 2 concurrent recognition streams', details: { max_sessions: 2 } };
+const REFUSED = { type: 'error', code: 'STREAMING_LIMIT_EXCEEDED', message: 'The basic tier allows 2 concurrent recognition streams', details: { max_sessions: 2, retry_after: 60 } };
 
 async function urlOf(app: FastifyInstance): Promise<string> {
   if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' });
