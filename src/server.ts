@@ -42,36 +42,59 @@ async function main(): Promise<void> {
     await container.close();
   });
   process.on('exit', () => removeRuntimeFile(config.dataDir));
-  let closing = false;
+  // serving → delaying (SIGTERM with WAJAH_SHUTDOWN_DELAY_MS: /readyz 503, everything else served) → closing.
+  let phase: 'serving' | 'delaying' | 'closing' = 'serving';
+  let endDelay = (): void => {};
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    const startedAt = Date.now();
+    phase = 'delaying';
+    container.foundation.status.beginShutdown();
+    // Bounded whatever a dependency does (a Redis that stopped answering, a stuck query, a receiver
+    // that holds a webhook open): past the deadline, counted from the signal, the process exits anyway.
+    setTimeout(() => {
+      app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    // A load balancer (Kubernetes endpoints, an LB polling /readyz) stops routing here some seconds after the
+    // signal: until then the server keeps accepting and serving, and only /readyz says it is leaving. Ctrl-C
+    // (SIGINT) in a terminal has no load balancer to wait for; a second signal ends the delay.
+    const delayMs = signal === 'SIGTERM' ? config.shutdownDelayMs : 0;
+    app.log.info({ signal, delayMs }, 'shutting down');
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        endDelay = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    phase = 'closing';
+    // From here as before: stop accepting (open WebSocket streams get 1001 now, in the plugin's preClose).
+    // In-flight requests get the first half of what is left of the deadline to finish. A connection still open
+    // then (a client trickling an upload, or never reading its answer) is cut, so that the rest of the shutdown
+    // (webhook claims handed back, the database closed cleanly) still runs within the deadline.
+    const drainMs = Math.floor((config.shutdownTimeoutMs - (Date.now() - startedAt)) / 2);
+    const drain = setTimeout(() => {
+      app.log.warn({ drainMs }, 'shutdown: requests still open after the drain window; closing their connections');
+      app.server.closeAllConnections();
+    }, drainMs).unref();
+    try {
+      await app.close();
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+    clearTimeout(drain);
+    process.exit(0);
+  };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (closing) return;
-      closing = true;
-      app.log.info({ signal }, 'shutting down');
-      // Bounded whatever a dependency does (a Redis that stopped answering, a stuck query, a receiver
-      // that holds a webhook open): past the deadline the process exits anyway.
-      setTimeout(() => {
-        app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish in time; exiting');
-        process.exit(1);
-      }, config.shutdownTimeoutMs).unref();
-      // In-flight requests get the first half of the deadline to finish. A connection still open then (a
-      // client trickling an upload, or never reading its answer) is cut, so that the rest of the shutdown
-      // (webhook claims handed back, the database closed cleanly) still runs within the deadline.
-      const drainMs = Math.floor(config.shutdownTimeoutMs / 2);
-      const drain = setTimeout(() => {
-        app.log.warn({ drainMs }, 'shutdown: requests still open after the drain window; closing their connections');
-        app.server.closeAllConnections();
-      }, drainMs).unref();
-      app.close().then(
-        () => {
-          clearTimeout(drain);
-          process.exit(0);
-        },
-        (err: unknown) => {
-          app.log.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
+      if (phase === 'serving') void shutdown(signal);
+      else if (phase === 'delaying') {
+        app.log.info({ signal }, 'shutting down: second signal, the rest of the delay is skipped');
+        endDelay();
+      }
     });
   }
   try {

@@ -29,7 +29,7 @@ export function versionedOpenApiPath(url: string, basePath: string): string {
 
 const Check = Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('disabled'), Type.Literal('starting'), Type.Literal('degraded')]);
 const Readiness = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready'), Type.Literal('shutting_down')]),
   version: Type.String(),
   checks: Type.Object({ database: Check, face_engine: Check, redis: Check }),
 });
@@ -38,16 +38,17 @@ const Readiness = Type.Object({
  * What an orchestrator and a monitoring system call (docs/operations.md). No API key, no tenant budget:
  * - GET /healthz: the process answers (liveness probe).
  * - GET /readyz: the database answers and the face engine's workers have their models (readiness probe);
- *   503 otherwise, and while the server drains on shutdown. Redis down is reported but does not make
- *   an instance unready: it keeps serving with in-process fallbacks.
+ *   503 otherwise, and `shutting_down` from the shutdown signal on (the server keeps serving through
+ *   WAJAH_SHUTDOWN_DELAY_MS, so a load balancer takes it out before it stops accepting). Redis down is
+ *   reported but does not make an instance unready: it keeps serving with in-process fallbacks.
  * - GET /metrics: Prometheus text, behind `Authorization: Bearer <WAJAH_METRICS_TOKEN or operator token>`.
  */
 export const operationsRoutes = fp(async function operationsRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { config, foundation, metrics } = app.container;
-  let draining = false;
+  // server.ts marks the shutdown at the signal; an app.close() without a signal (tests, a failed listen) here.
   app.addHook('preClose', async () => {
-    draining = true;
+    foundation.status.beginShutdown();
   });
 
   app.get(
@@ -62,9 +63,10 @@ export const operationsRoutes = fp(async function operationsRoutes(fastify: Fast
     async (_request, reply) => {
       const s = await foundation.status.check();
       const engineReady = s.services.face_recognition === 'online' || s.services.face_recognition === 'degraded' || s.services.face_recognition === 'disabled';
-      const ready = !draining && s.services.database === 'online' && engineReady;
+      const shuttingDown = foundation.status.shuttingDown;
+      const ready = !shuttingDown && s.services.database === 'online' && engineReady;
       return reply.status(ready ? 200 : 503).send({
-        status: ready ? 'ready' : 'not_ready',
+        status: shuttingDown ? 'shutting_down' : ready ? 'ready' : 'not_ready',
         version: config.version,
         checks: { database: s.services.database, face_engine: s.services.face_recognition, redis: s.services.redis },
       });

@@ -39,6 +39,11 @@ export interface AppConfig {
   webhookTimeoutMs: number;
   /** After SIGTERM/SIGINT the process exits within this many ms, whatever Redis, PostgreSQL or a receiver does (WAJAH_SHUTDOWN_TIMEOUT_MS, default 10000). */
   shutdownTimeoutMs: number;
+  /**
+   * After SIGTERM the server keeps serving this many ms while /readyz answers 503, so a load balancer takes it out
+   * before it stops accepting (WAJAH_SHUTDOWN_DELAY_MS, default 0; part of shutdownTimeoutMs, at least 1000 ms below it).
+   */
+  shutdownDelayMs: number;
   /** ICE servers handed to WebRTC streaming sessions and used by the server's peer (WAJAH_ICE_SERVERS, JSON; default none: host candidates only). */
   iceServers: IceServer[];
   /** Behind a TLS-terminating reverse proxy: client IP, protocol and host from X-Forwarded-* (WAJAH_TRUST_PROXY). */
@@ -140,6 +145,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const iceServers = iceServerList(env.WAJAH_ICE_SERVERS, problems);
   const trustProxy = proxyTrust(env, problems);
   const shutdownTimeoutMs = int(env, 'WAJAH_SHUTDOWN_TIMEOUT_MS', 10000, 1000, 600000, problems);
+  const shutdownDelayMs = int(env, 'WAJAH_SHUTDOWN_DELAY_MS', 0, 0, 600000, problems);
+  // The delay is spent inside the deadline; the close after it needs some of the deadline too.
+  if (shutdownDelayMs > 0 && shutdownDelayMs > shutdownTimeoutMs - 1000) {
+    problems.push(`WAJAH_SHUTDOWN_DELAY_MS (${shutdownDelayMs}) must be at least 1000 below WAJAH_SHUTDOWN_TIMEOUT_MS (${shutdownTimeoutMs}): the delay is part of the shutdown deadline`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -168,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ssoIssuer: env.WAJAH_SSO_ISSUER || null,
     offlineSigningKey: env.WAJAH_OFFLINE_SIGNING_KEY || null,
     shutdownTimeoutMs,
+    shutdownDelayMs,
     ...overrides,
   });
 }

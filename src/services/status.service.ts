@@ -27,6 +27,21 @@ export class StatusService {
     this.deps = deps; this.timeoutMs = timeoutMs;
   }
 
+  #shuttingDown = false;
+
+  /**
+   * The server got SIGTERM/SIGINT (or app.close() began): from now on /readyz answers 503 `shutting_down`,
+   * also during WAJAH_SHUTDOWN_DELAY_MS while the server still serves every request. One way only.
+   * @example foundation.status.beginShutdown(); foundation.status.shuttingDown // true
+   */
+  beginShutdown(): void {
+    this.#shuttingDown = true;
+  }
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
   async check(): Promise<SystemStatus> {
     const [database, redis] = await Promise.all([this.#database(), this.#redis()]);
     const face = this.#engine();
