@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   INVALID_FALLBACK_CREDENTIAL: { status: 401, message: 'The PIN or password is wrong' },
   FALLBACK_NOT_SET: { status: 422, message: 'The user has no fallback credential' },
   FALLBACK_LOCKED: { status: 423, message: 'Too many wrong PIN/password attempts: the fallback credential is locked' },
+  FALLBACK_SPRAY_BLOCKED: { status: 429, message: 'This PIN or password was tried against too many users: it is refused for a while' },
   REVIEW_NOT_FOUND: { status: 404, message: 'No such review request' },
   REVIEW_ALREADY_DECIDED: { status: 409, message: 'The review request is already decided' },
   REVIEW_ALREADY_PENDING: { status: 409, message: 'The user already has a pending review request' },

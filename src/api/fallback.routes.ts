@@ -105,7 +105,7 @@ export async function fallbackRoutes(fastify: FastifyInstance): Promise<void> {
         tags,
         summary: 'Authenticate a user with the fallback PIN or password',
         description:
-          'Send exactly one of `pin` or `password`. Writes an authentication attempt (mode `fallback`, method `pin`/`password`) and authentication.success / authentication.failed with `method`. Wrong secrets: 401 INVALID_FALLBACK_CREDENTIAL; after 5 in a row: 423 FALLBACK_LOCKED with Retry-After.',
+          'Send exactly one of `pin` or `password`. Writes an authentication attempt (mode `fallback`, method `pin`/`password`) and authentication.success / authentication.failed with `method`. Wrong secrets: 401 INVALID_FALLBACK_CREDENTIAL; after 5 in a row, or 10 within 24 hours: 423 FALLBACK_LOCKED with Retry-After. A secret that failed against more than 5 users of the client within 24 hours: 429 FALLBACK_SPRAY_BLOCKED for every user, with Retry-After.',
         body: Type.Object({
           user_id: Type.String({ minLength: 1, description: 'external_id (or uuid) of the user' }),
           pin: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),

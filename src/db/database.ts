@@ -20,6 +20,7 @@ import * as m0013 from './migrations/0013-fallback-lockouts.ts';
 import * as m0014 from './migrations/0014-event-retention.ts';
 import * as m0015 from './migrations/0015-sso-not-before.ts';
 import * as m0016 from './migrations/0016-audit-feed-keyset.ts';
+import * as m0019 from './migrations/0019-fallback-daily-failures.ts';
 
 export type DB = Kysely<Database>;
 
@@ -38,6 +39,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0014-event-retention': m0014,
   '0015-sso-not-before': m0015,
   '0016-audit-feed-keyset': m0016,
+  '0019-fallback-daily-failures': m0019,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -23,11 +23,24 @@ function scrypt(input: Buffer, salt: Buffer, p: { N: number; r: number; p: numbe
  */
 export class SecretHasher {
   readonly #pepper: Buffer;
+  readonly #fingerprintKey: Buffer;
 
   private readonly params: { N: number; r: number; p: number };
   constructor(pepper: Buffer, params: { N: number; r: number; p: number } = SCRYPT_PARAMS) {
     this.params = params;
     this.#pepper = Buffer.from(pepper);
+    this.#fingerprintKey = Buffer.from(crypto.hkdfSync('sha256', this.#pepper, Buffer.alloc(0), 'wajah:fallback-fingerprint:v1', 32));
+  }
+
+  /**
+   * A keyed fingerprint of `secret` within `scope` (HMAC-SHA256 under a key derived from the pepper, never
+   * the key that feeds the hash), so the same PIN tried against many users can be counted without keeping
+   * the PIN: without the server's key it cannot be searched, however small the PIN space.
+   *
+   * @example hasher.fingerprint(`${clientId}:pin`, '3915') // 'q1Zr…' (22 characters, 132 bits)
+   */
+  fingerprint(scope: string, secret: string): string {
+    return crypto.createHmac('sha256', this.#fingerprintKey).update(`${scope}\0${secret.normalize('NFKC')}`, 'utf8').digest('base64url').slice(0, 22);
   }
 
   async hash(secret: string): Promise<string> {

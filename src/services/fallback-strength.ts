@@ -1,15 +1,19 @@
 /**
- * Refuses fallback secrets an attacker tries first. The lock-out stops five guesses at one user; it does
- * not stop "1234" tried once at each of a client's users, so the PINs most people choose (repeated
- * digits, runs like 1234 or 4321, keypad and date-like favourites), the user's own external id, and a
- * password that is a common one or the user's id or name are refused when the secret is set.
+ * Refuses fallback secrets an attacker tries first. The lock-out stops a few guesses at one user; it does
+ * not stop "1234" tried once at each of a client's users, so the PINs people choose most (published
+ * PIN-frequency studies: Bonneau et al. 2012, Markert et al. 2020) are refused when the secret is set:
+ * repeated digits and patterns, digit runs, keypad favourites, years 1900–2099, dates (DDMM, MMDD,
+ * DDMMYY, MMDDYY, YYMMDD, DDMMYYYY, MMDDYYYY, YYYYMMDD), and the user's own external id; a password that
+ * is a common one or the user's id or name is refused too. The rule is structural, not a list of our
+ * test PINs, and proportionate: it refuses about 10 % of the 4-digit PINs and 9 % of the 6-digit ones
+ * (fallback-strength.test.ts checks both), so a good PIN is still easy to choose.
  *
- * @example weakSecretReason('pin', '1234', { externalId: 'EMP001', name: 'John' }) // 'a digit run'
+ * @example weakSecretReason('pin', '1990', { externalId: 'EMP001', name: 'John' }) // 'a year'
  */
 const COMMON_PINS = new Set([
-  '1212', '1004', '2000', '2580', '6969', '1122', '1313', '4444', '2001', '1010', '2222', '7777', '1111', '5555', '0007', '1984',
-  '2020', '2021', '2022', '2023', '2024', '2025', '2026', '0852', '1357', '2468', '112233', '121212', '123123', '159753', '147258',
-  '258369', '159357', '111222', '696969', '102030', '131313', '123321', '000000', '999999', '789456', '456789', '147852', '852456',
+  // Keypad shapes and favourites from the frequency studies that the structural rules below do not cover.
+  '1004', '2580', '6969', '0007', '0852', '1357', '2468', '159753', '147258', '258369', '159357', '111222', '696969',
+  '102030', '123321', '789456', '456789', '147852', '852456', '142536', '753951', '5683',
 ]);
 
 const COMMON_PASSWORDS = new Set([
@@ -24,6 +28,31 @@ function isRun(pin: string, step: 1 | -1): boolean {
   return true;
 }
 
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** A calendar day (29 February included: birthdays fall on it) from two-digit day and month strings. */
+function isDayMonth(dd: string, mm: string): boolean {
+  const d = Number(dd);
+  const m = Number(mm);
+  return m >= 1 && m <= 12 && d >= 1 && d <= DAYS_IN_MONTH[m - 1]!;
+}
+
+const isYear4 = (yyyy: string) => /^(19|20)\d\d$/.test(yyyy);
+
+/**
+ * Whether `pin` reads as a date in one of the orders people write them: 4 digits DDMM or MMDD; 6 digits
+ * DDMMYY, MMDDYY or YYMMDD (any two-digit year); 8 digits DDMMYYYY, MMDDYYYY or YYYYMMDD (years 1900–2099).
+ */
+export function isDatePin(pin: string): boolean {
+  const p = (i: number) => pin.slice(i, i + 2);
+  if (pin.length === 4) return isDayMonth(p(0), p(2)) || isDayMonth(p(2), p(0));
+  if (pin.length === 6) return isDayMonth(p(0), p(2)) || isDayMonth(p(2), p(0)) || isDayMonth(p(4), p(2));
+  if (pin.length === 8) {
+    return (isYear4(pin.slice(4)) && (isDayMonth(p(0), p(2)) || isDayMonth(p(2), p(0)))) || (isYear4(pin.slice(0, 4)) && isDayMonth(p(6), p(4)));
+  }
+  return false;
+}
+
 /** Why `secret` is too easy to guess for this user, or null when it is acceptable. Never echoes the secret. */
 export function weakSecretReason(type: 'pin' | 'password', secret: string, user: { externalId: string; name: string }): string | null {
   const plain = secret.normalize('NFKC').toLowerCase();
@@ -32,7 +61,9 @@ export function weakSecretReason(type: 'pin' | 'password', secret: string, user:
   if (type === 'pin') {
     if (/^(\d)\1+$/.test(plain)) return 'the same digit repeated';
     if (isRun(plain, 1) || isRun(plain, -1)) return 'a digit run';
-    if (/^(\d\d)\1+$/.test(plain) || /^(\d\d\d)\1+$/.test(plain)) return 'a repeated pattern';
+    if (/^(\d\d)\1+$/.test(plain) || /^(\d\d\d)\1+$/.test(plain) || /^(?:(\d)\1)+$/.test(plain)) return 'a repeated pattern';
+    if (plain.length === 4 && isYear4(plain)) return 'a year';
+    if (isDatePin(plain)) return 'a date';
     if (COMMON_PINS.has(plain)) return 'one of the most common PINs';
     if (id && (plain === id || (id.length >= 4 && (plain.includes(id) || id.includes(plain))))) return "the user's id";
     return null;

@@ -21,21 +21,47 @@ import type { AuditService } from './audit.service.ts';
 import type { UsersService, UserActor } from './users.service.ts';
 import type { SecretHasher } from './fallback-hasher.ts';
 import { weakSecretReason } from './fallback-strength.ts';
+import { SprayGuard } from './fallback-spray.ts';
+import { readRecentFailures, writeRecentFailures } from '../db/repositories/fallback-guesses.repository.ts';
 import type { RequestMeta } from './face.ts';
 
 /**
  * Lock-out policy: this many consecutive wrong secrets lock the credential for lockoutSeconds; each
  * further lock-out in a row (no success, new secret or unlock in between) lasts twice the one before,
  * at most maxLockoutSeconds. A flat 15 minutes per 5 tries let a 4-digit PIN be guessed in about 10
- * days on average; doubling to a day makes it years.
+ * days on average; doubling to a day makes it years. But a success reset the doubling, so with the real
+ * user signing in daily an attacker still got ≈ 35 guesses a day: maxDailyFailures caps the wrong guesses
+ * per credential in any 24 hours, successes in between or not.
+ * Spraying (one secret tried once at many users): more than sprayUsers distinct users tried with the same
+ * wrong secret within sprayWindowSeconds refuse that secret in the tenant for sprayBlockSeconds (SprayGuard).
  */
 export interface FallbackPolicy {
   maxFailures: number;
   lockoutSeconds: number;
   maxLockoutSeconds: number;
+  maxDailyFailures: number;
+  sprayUsers: number;
+  sprayWindowSeconds: number;
+  sprayBlockSeconds: number;
 }
 
-export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = { maxFailures: 5, lockoutSeconds: 15 * 60, maxLockoutSeconds: 24 * 3600 };
+export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = {
+  maxFailures: 5,
+  lockoutSeconds: 15 * 60,
+  maxLockoutSeconds: 24 * 3600,
+  maxDailyFailures: 10,
+  sprayUsers: 5,
+  sprayWindowSeconds: 24 * 3600,
+  sprayBlockSeconds: 24 * 3600,
+};
+
+const DAY_MS = 24 * 3600_000;
+
+/** The guard of `policy`'s spraying limits, shared through `redis` when there is one. */
+export function sprayGuardFor(policy: FallbackPolicy, redis: SprayGuardOptions['redis'] = null): SprayGuard {
+  return new SprayGuard({ redis, maxUsers: policy.sprayUsers, windowMs: policy.sprayWindowSeconds * 1000, blockMs: policy.sprayBlockSeconds * 1000 });
+}
+type SprayGuardOptions = NonNullable<ConstructorParameters<typeof SprayGuard>[0]>;
 
 /** How long the lock-out after `previous` lock-outs in a row lasts. */
 export function lockoutMs(policy: FallbackPolicy, previous: number): number {
@@ -82,8 +108,10 @@ export class FallbackService {
       audit: AuditService;
       hasher: SecretHasher;
       policy?: FallbackPolicy;
+      spray?: SprayGuard;
       now?: () => Date;
     };
+  readonly #spray: SprayGuard;
   constructor(
     d: {
       db: Kysely<Database>;
@@ -91,10 +119,13 @@ export class FallbackService {
       audit: AuditService;
       hasher: SecretHasher;
       policy?: FallbackPolicy;
+      /** Counts one secret tried against many users (in-process when not given). */
+      spray?: SprayGuard;
       now?: () => Date;
     },
   ) {
     this.d = d;
+    this.#spray = d.spray ?? sprayGuardFor(this.policy);
   }
 
   get policy(): FallbackPolicy {
@@ -122,6 +153,7 @@ export class FallbackService {
     const info = await this.d.db.transaction().execute(async (trx) => {
       const before = await findFallbackInfo(trx, clientId, user.id);
       const row = await upsertFallback(trx, { clientId, userId: user.id, kind: input.type, secretHash });
+      await writeRecentFailures(trx, clientId, user.id, []); // guesses at the old secret say nothing about the new one
       await this.d.audit.record(
         { clientId, category: 'configuration', action: before ? 'fallback.replaced' : 'fallback.set', actor: actorOf(by), target: user.id, ip: by.ip ?? null, details: { type: input.type } },
         trx,
@@ -147,6 +179,7 @@ export class FallbackService {
       const row = await lockFallback(trx, clientId, user.id);
       if (!row) throw appError('FALLBACK_NOT_SET');
       await updateFallbackCounters(trx, clientId, user.id, { failed_attempts: 0, lockouts: 0, locked_until: null });
+      await writeRecentFailures(trx, clientId, user.id, []);
       await this.d.audit.record({ clientId, category: 'configuration', action: 'fallback.unlocked', actor: actorOf(by), target: user.id, ip: by.ip ?? null }, trx);
       return findFallbackInfo(trx, clientId, user.id);
     });
@@ -169,6 +202,14 @@ export class FallbackService {
     if (given.length !== 1) throw appError('VALIDATION_ERROR', 'Send exactly one of body.pin or body.password', { field: 'pin', location: 'body' });
     const method: FallbackKind = input.pin !== undefined ? 'pin' : 'password';
     const secret = (input.pin ?? input.password)!;
+    // A secret sprayed across the tenant's users is refused before the user is even looked up, so the answer
+    // (and its one decoy hash) is the same for every user id, known or not.
+    const sprayKey = `${client.id}:${this.d.hasher.fingerprint(`${client.id}:${method}`, secret)}`;
+    const sprayedFor = await this.#spray.blockedFor(sprayKey, this.#now().getTime());
+    if (sprayedFor > 0) {
+      await this.#decoy(secret);
+      throw sprayedError(sprayedFor);
+    }
     const user = await this.d.users.findByRef(client.id, input.user_id);
     if (!user) {
       await this.#decoy(secret);
@@ -182,22 +223,46 @@ export class FallbackService {
 
     // 1. Reserve the attempt under the row lock (counted before the slow hash, so parallel guesses
     //    cannot run past the limit), 2. check the secret without holding the lock, 3. settle.
-    const { maxFailures } = this.policy;
+    const { maxFailures, maxDailyFailures } = this.policy;
     const reserved = await this.d.db.transaction().execute(async (trx) => {
       const row = await lockFallback(trx, client.id, user.id);
       if (!row) return { kind: 'not_set' as const };
       const now = this.#now();
       if (row.locked_until && row.locked_until > now) return { kind: 'locked' as const, until: row.locked_until, failures: row.failed_attempts };
       const failures = row.locked_until ? 0 : row.failed_attempts; // an expired lock starts a new series
-      if (failures >= maxFailures) {
-        // The series reached the limit while its last guess was still being checked: lock now.
-        const until = new Date(now.getTime() + lockoutMs(this.policy, row.lockouts));
-        await updateFallbackCounters(trx, client.id, user.id, { locked_until: until, lockouts: row.lockouts + 1 });
+      // Every guess of the last 24 hours, in flight ones included; a success in between does not clear it.
+      const recent = (await readRecentFailures(trx, client.id, user.id)).filter((at) => at > now.getTime() - DAY_MS);
+      if (failures >= maxFailures || recent.length >= maxDailyFailures) {
+        // The series (or the day's budget) reached the limit while its last guess was still being checked: lock now.
+        const series = failures >= maxFailures ? now.getTime() + lockoutMs(this.policy, row.lockouts) : 0;
+        const until = new Date(Math.max(series, recent.length >= maxDailyFailures ? recent[0]! + DAY_MS : 0));
+        await updateFallbackCounters(trx, client.id, user.id, { locked_until: until, lockouts: row.lockouts + (series ? 1 : 0) });
         return { kind: 'locked' as const, until, failures };
       }
+      // Only a secret about to be checked counts towards spraying; past the limit it is refused unchecked.
+      const sprayed = await this.#spray.reserve(sprayKey, user.id, now.getTime());
+      if (sprayed.blockedMs > 0) return { kind: 'sprayed' as const, ...sprayed };
+      const reservedAt = now.getTime();
+      await writeRecentFailures(trx, client.id, user.id, [...recent, reservedAt]);
       await updateFallbackCounters(trx, client.id, user.id, { failed_attempts: failures + 1, locked_until: null });
-      return { kind: 'check' as const, row, failures: failures + 1 };
+      return { kind: 'check' as const, row, failures: failures + 1, reservedAt };
     });
+    if (reserved.kind === 'sprayed') {
+      if (reserved.started) {
+        await this.d.audit.record({
+          clientId: client.id,
+          category: 'security',
+          action: 'fallback.spray_blocked',
+          actor: `key:${client.apiKeyId}`,
+          target: null,
+          ip: meta.ip,
+          // The fingerprint's start tells repeated blocks of one secret apart; it is keyed, never the secret.
+          details: { method, users: reserved.users, fingerprint: sprayKey.slice(-22, -10), blocked_until: new Date(this.#now().getTime() + reserved.blockedMs).toISOString() },
+        });
+      }
+      await this.#decoy(secret);
+      throw sprayedError(reserved.blockedMs);
+    }
     if (reserved.kind === 'not_set') {
       await this.#decoy(secret);
       throw appError('FALLBACK_NOT_SET', `User ${user.external_id} has no PIN or password`);
@@ -235,6 +300,10 @@ export class FallbackService {
         const changed = await superseded(trx);
         if (changed) return changed;
         await updateFallbackCounters(trx, client.id, user.id, { failed_attempts: 0, lockouts: 0, locked_until: null, last_used_at: now });
+        // The right secret was no guess: its reservation leaves the day's count (the other guesses stay).
+        const recent = await readRecentFailures(trx, client.id, user.id);
+        const mine = recent.indexOf(reserved.reservedAt);
+        if (mine >= 0) await writeRecentFailures(trx, client.id, user.id, recent.filter((at, i) => i !== mine && at > now.getTime() - DAY_MS));
         const attemptId = await insertAttempt(trx, attempt(client, user, 'success', null, started, meta));
         await markAttemptMethod(trx, client.id, attemptId, method);
         await this.d.users.touchLastAuthentication(client.id, user.id, now, trx);
@@ -253,6 +322,7 @@ export class FallbackService {
         return null;
       });
       if (changed) throw changed;
+      await this.#spray.release(sprayKey, user.id);
       return {
         status: 'completed' as const,
         result: { authenticated: true, confidence: 1, user_id: user.external_id, user_name: user.name, liveness_score: null, method },
@@ -261,12 +331,15 @@ export class FallbackService {
       };
     }
     const lockouts = reserved.row.lockouts;
-    const lockedUntil = reserved.failures >= maxFailures ? new Date(now.getTime() + lockoutMs(this.policy, lockouts)) : null;
-    const changed = await this.d.db.transaction().execute(async (trx) => {
+    const seriesUntil = reserved.failures >= maxFailures ? now.getTime() + lockoutMs(this.policy, lockouts) : 0;
+    const settled = await this.d.db.transaction().execute(async (trx) => {
       const changed = await superseded(trx);
-      if (changed) return changed;
+      if (changed) return { changed };
+      const recent = (await readRecentFailures(trx, client.id, user.id)).filter((at) => at > now.getTime() - DAY_MS);
+      const dailyUntil = recent.length >= maxDailyFailures ? recent[0]! + DAY_MS : 0;
+      const lockedUntil = seriesUntil || dailyUntil ? new Date(Math.max(seriesUntil, dailyUntil)) : null;
       if (lockedUntil) {
-        await updateFallbackCounters(trx, client.id, user.id, { locked_until: lockedUntil, lockouts: lockouts + 1 });
+        await updateFallbackCounters(trx, client.id, user.id, { locked_until: lockedUntil, lockouts: lockouts + (seriesUntil ? 1 : 0) });
         await this.d.audit.record(
           {
             clientId: client.id,
@@ -275,18 +348,18 @@ export class FallbackService {
             actor: `key:${client.apiKeyId}`,
             target: user.id,
             ip: meta.ip,
-            details: { method, failures: reserved.failures, locked_until: lockedUntil.toISOString() },
+            details: { method, failures: reserved.failures, failures_24h: recent.length, locked_until: lockedUntil.toISOString() },
           },
           trx,
         );
       }
       await this.#failed(trx, client, user, method, 'INVALID_FALLBACK_CREDENTIAL', reserved.failures, started, meta);
-      return null;
+      return { changed: null, lockedUntil, left: maxDailyFailures - recent.length };
     });
-    if (changed) throw changed;
+    if (settled.changed) throw settled.changed;
     throw appError('INVALID_FALLBACK_CREDENTIAL', undefined, {
-      attempts_remaining: Math.max(0, maxFailures - reserved.failures),
-      ...(lockedUntil ? { locked_until: lockedUntil.toISOString() } : {}),
+      attempts_remaining: Math.max(0, Math.min(maxFailures - reserved.failures, settled.left)),
+      ...(settled.lockedUntil ? { locked_until: settled.lockedUntil.toISOString() } : {}),
     });
   }
 
@@ -355,6 +428,11 @@ function checkSecret(type: FallbackKind, secret: string): void {
   if (type === 'password' && [...secret].length < PASSWORD_MIN) {
     throw appError('VALIDATION_ERROR', `body.secret: a password has at least ${PASSWORD_MIN} characters`, { field: 'secret', location: 'body' });
   }
+}
+
+function sprayedError(ms: number) {
+  const retryAfter = Math.max(1, Math.ceil(ms / 1000));
+  return appError('FALLBACK_SPRAY_BLOCKED', undefined, { retry_after: retryAfter }, { 'Retry-After': String(retryAfter) });
 }
 
 function lockedError(until: Date, now: Date) {

@@ -3,7 +3,7 @@ import type { FoundationServices } from './foundation.ts';
 import { visionCalibration, type FaceServices } from './face.ts';
 import { SecretHasher } from './fallback-hasher.ts';
 import { loadFallbackPepper } from '../crypto/fallback-pepper.ts';
-import { FallbackService } from './fallback.service.ts';
+import { DEFAULT_FALLBACK_POLICY, FallbackService, sprayGuardFor } from './fallback.service.ts';
 import { ReviewService } from './review.service.ts';
 
 /**
@@ -22,7 +22,8 @@ export interface FallbackServices {
 export async function createFallbackServices(core: Core, foundation: FoundationServices, face: FaceServices): Promise<FallbackServices> {
   const db = core.database.db;
   const hasher = new SecretHasher(await loadFallbackPepper(db, core.masterKey(), core.previousMasterKeys));
-  const fallback = new FallbackService({ db, users: foundation.users, audit: foundation.audit, hasher });
+  // One secret tried at many users is counted across instances (Redis), like the per-user lock-out (database).
+  const fallback = new FallbackService({ db, users: foundation.users, audit: foundation.audit, hasher, spray: sprayGuardFor(DEFAULT_FALLBACK_POLICY, core.redis) });
   const reviews = new ReviewService({
     db,
     users: foundation.users,

@@ -1,5 +1,6 @@
 // A PIN that every attacker tries first (0000, 1234, 123456, …) or the user's own id was accepted: the
-// lock-out stops five guesses at one user, not "1234" tried once at every user of the client.
+// lock-out stops five guesses at one user, not "1234" tried once at every user of the client. Years (1990)
+// and dates (0815, 250390) were accepted too, though they are among the PINs people choose most.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
@@ -29,6 +30,13 @@ for (const backend of backendNames()) {
         ['250719', 'pin', '1212'],
         ['250719', 'pin', '2580'],
         ['250719', 'pin', '250719'], // the user's external id
+        // Years and dates, the next guesses after runs and repeats (only 1984 and 2000–2026 were refused).
+        ['250719', 'pin', '1990'],
+        ['250719', 'pin', '1975'],
+        ['250719', 'pin', '0815'], // MMDD
+        ['250719', 'pin', '1508'], // DDMM
+        ['250719', 'pin', '250390'], // DDMMYY
+        ['250719', 'pin', '19900815'], // YYYYMMDD
         ['EMP042', 'password', 'password'],
         ['EMP042', 'password', '12345678'],
         ['EMP042', 'password', 'emp042!!'], // contains the user's id

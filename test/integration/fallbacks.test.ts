@@ -5,6 +5,7 @@ import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import type { FallbackTables } from '../../src/db/repositories/fallbacks.repository.ts';
 import type { ReviewTables } from '../../src/db/repositories/reviews.repository.ts';
+import type { FallbackGuessTables } from '../../src/db/repositories/fallback-guesses.repository.ts';
 import type { FastifyInstance } from 'fastify';
 
 const OBAMA = 'faces_extra/face_recognition/obama/obama_01.jpg';
@@ -143,7 +144,15 @@ for (const backend of backendNames()) {
       const { app } = t();
       const id = await createUser(app, tenant, 'LOCK2', 'Guessed At');
       await put(app, tenant, '/api/clients/users/LOCK2/fallback/', { type: 'pin', secret: '9731' });
-      const expire = () => db().updateTable('fallback_credentials').set({ locked_until: new Date(Date.now() - 1000) }).where('user_id', '=', id).execute();
+      // The lock runs out. The day's cap of wrong guesses (fallback-daily-cap.test.ts) is emptied as well, so this
+      // test sees the doubling alone: 45 guesses here would otherwise stop at the cap of 10.
+      const expire = () =>
+        db()
+          .withTables<FallbackGuessTables>()
+          .updateTable('fallback_credentials')
+          .set({ locked_until: new Date(Date.now() - 1000), recent_failures: '[]' })
+          .where('user_id', '=', id)
+          .execute();
       const lockMinutes: number[] = [];
       for (let series = 0; series < 9; series++) {
         let last = await auth({ user_id: 'LOCK2', pin: '0000' });
