@@ -21,6 +21,7 @@ import * as m0014 from './migrations/0014-event-retention.ts';
 import * as m0015 from './migrations/0015-sso-not-before.ts';
 import * as m0016 from './migrations/0016-audit-feed-keyset.ts';
 import * as m0019 from './migrations/0019-fallback-daily-failures.ts';
+import * as m0020 from './migrations/0020-liveness-claim-index.ts';
 
 export type DB = Kysely<Database>;
 
@@ -40,6 +41,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0015-sso-not-before': m0015,
   '0016-audit-feed-keyset': m0016,
   '0019-fallback-daily-failures': m0019,
+  '0020-liveness-claim-index': m0020,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

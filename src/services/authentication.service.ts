@@ -8,10 +8,11 @@ import { appError, isAppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
-import { LIVENESS_TUNING, applyLivenessFrame, currentChallenge, expireLiveness, livenessDone, livenessResult, newLiveness, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
+import { LIVENESS_TUNING, applyLivenessFrame, currentChallenge, expireLiveness, livenessDone, livenessResult, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
 import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type CreateAuthInput, type Decision } from './authentication.params.ts';
 import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, seconds } from './authentication.response.ts';
 import { recordFailure, writeOutcome } from './authentication.outcome.ts';
+import { challengeSetKey, claimLiveness } from './authentication.order.ts';
 import { findFaceUser, findFaceUserWithTemplates, loadUserTemplates, type FaceUser, type StoredTemplate } from '../db/repositories/templates.repository.ts';
 import { addEvidence, backedByVotes, framePerformers, holdDecision, performedBy, resumeDecision, type HeldDecision, type IdentityEvidence } from './authentication.held.ts';
 import type { SecurityMonitor } from './security-monitor.service.ts';
@@ -80,20 +81,25 @@ export class AuthenticationService {
     };
     const now = Date.now();
     const challenges = input.liveness_challenges?.length ? input.liveness_challenges : (['blink', 'head_movement'] as Challenge[]);
-    const liveness = params.require_liveness ? newLiveness(challenges, (input.challenge_timeout ?? DEFAULTS.challenge_timeout) * 1000, now) : null;
-    const state: AuthState = { attempts: 0, liveness, anchor: null, thumb: null, model: null };
+    const timeoutMs = (input.challenge_timeout ?? DEFAULTS.challenge_timeout) * 1000;
     const id = crypto.randomUUID();
     const expiresAt = new Date(now + (input.timeout ?? 300) * 1000);
-    const { token } = await this.d.sessions.create({
-      id,
-      clientId: client.id,
-      kind: 'authentication',
-      userId: user?.id ?? null,
-      mode,
-      params: { ...params },
-      state: { ...state },
-      expiresAt,
-    });
+    const base = { id, clientId: client.id, kind: 'authentication' as const, userId: user?.id ?? null, mode, expiresAt };
+    // Assigned in the transaction's callback (a cast, so the compiler does not narrow it to null).
+    let liveness = null as LivenessState | null;
+    let token: string;
+    if (params.require_liveness) {
+      // The order continues the claim's unjudged earlier session (authentication.order.ts): creating
+      // sessions until the first challenge matches a recording gains nothing.
+      ({ token } = await this.d.sessions.createWith(async (trx) => {
+        liveness = await claimLiveness(trx, { clientId: client.id, userId: user?.id ?? null, challenges, timeoutMs, now });
+        const state: AuthState = { attempts: 0, liveness, anchor: null, thumb: null, model: null };
+        return { ...base, params: { ...params, liveness_set: challengeSetKey(challenges) }, state: { ...state } };
+      }));
+    } else {
+      const state: AuthState = { attempts: 0, liveness: null, anchor: null, thumb: null, model: null };
+      ({ token } = await this.d.sessions.create({ ...base, params: { ...params }, state: { ...state } }));
+    }
     return {
       session_id: id,
       session_token: token,
@@ -159,9 +165,12 @@ export class AuthenticationService {
           if (state.model !== modelId || ref.length !== face.embedding!.length) throw appError('MODEL_MISMATCH');
           const c = this.d.calibration.confidence(this.d.engine!.similarity(ref, face.embedding!), modelId);
           if (c < SAME_PERSON_CONFIDENCE) {
-            // Near-frontal: the recogniser is reliable, so this is another person. Turned far: the angle
-            // alone can explain it; the frame does not count (no liveness progress from an unconfirmed face).
-            if (face.quality.poseBucket === 'front') throw appError('FACE_MISMATCH', undefined, { confidence: round(c) });
+            // Near-frontal: the recogniser is reliable, so this is another person, and the session ends failed
+            // (FACE_MISMATCH). Left open, it would let a presenter try face after face in one session; the
+            // answer says only "not the same person", never how similar (no confidence to climb on).
+            // Turned far: the angle alone can explain it; the frame does not count (no liveness progress from
+            // an unconfirmed face).
+            if (face.quality.poseBucket === 'front') return this.#faceMismatch(trx, client, locked.id, params, claimed, face, state, started, meta);
             return { result: notCounted(face, state.liveness, started, { message: 'Turn your head a little less, so your face stays recognisable.', suggestions: ['look_straight'] }) };
           }
         } else {
@@ -444,6 +453,28 @@ export class AuthenticationService {
         ip: meta.ip,
       });
     }
+  }
+
+  /**
+   * A near-frontal face that is not the session's first face: the session ends failed with FACE_MISMATCH,
+   * its attempt and authentication.failed recorded as for any failed session (no confidence: neither
+   * against the anchor nor against the claimed user; a verification's target kept for the tenant's records).
+   */
+  async #faceMismatch(trx: Kysely<Database>, client: ClientContext, sessionId: string, params: AuthParams, claimed: FaceUser | null, face: AnalyzedFace, state: AuthState, started: number, meta: RequestMeta) {
+    const attempts = state.attempts + 1;
+    const failed: Decision = {
+      mode: params.mode,
+      success: false,
+      failureReason: 'FACE_MISMATCH',
+      confidence: null,
+      threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold,
+      user: params.mode === 'verification' ? claimed : null,
+      matches: [],
+      quality: face.quality.score,
+    };
+    await this.#writeOutcome(trx, client, sessionId, params, failed, null, attempts, started, meta);
+    const cleared = { ...state, attempts, thumb: null, shape: null, planar: null, anchor: null, best: null, votes: null, performers: null, shown: null };
+    return { state: cleared, status: 'failed', result: authResponse(params, { ...failed, user: null }, null, 'failed', started, 0) };
   }
 
   /** A session's liveness failure: its attempt and authentication.failed, and liveness.failed (naming a verification's target only). */

@@ -37,6 +37,19 @@ export class SessionStore {
   }
 
   /**
+   * Inserts the session `build` returns, in the transaction `build` ran in (its reads and locks, e.g. the
+   * liveness order carried over from the claim's earlier session, hold until the row is in).
+   */
+  async createWith<T extends Omit<NewSession, 'tokenHash'>>(build: (trx: Transaction<Database>) => Promise<T>): Promise<{ token: string; session: T }> {
+    const { token, hash } = newSessionToken();
+    return this.db.transaction().execute(async (trx) => {
+      const session = await build(trx);
+      await insertSession(trx, { ...session, tokenHash: hash });
+      return { token, session };
+    });
+  }
+
+  /**
    * The active session a token opens for this client. Missing, malformed or another client's token:
    * SESSION_NOT_FOUND (404); past expires_at: SESSION_EXPIRED (410); already finished: SESSION_COMPLETED (409).
    */

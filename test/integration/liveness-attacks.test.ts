@@ -132,9 +132,12 @@ describe('liveness attacks [pglite]', () => {
     const yaws = await Promise.all(sweep.map(async (f) => Math.abs((await engine.analyze(f, { multiple: 'largest', embed: false })).faces[0].pose.yaw - plain.pose.yaw)));
     const cards = sweep.filter((_, i) => yaws[i] >= 20);
     assert.ok(cards.length > 0, `the card reads as a turn (${Math.max(...yaws)}°)`);
-    /** A frame's answer: 200, or 422 FACE_MISMATCH when a front-facing frame is not the anchor's face. */
+    /**
+     * A frame's answer: 200, or 409 SESSION_COMPLETED for a frame that arrived after another ended the session
+     * (a front-facing frame that is not the anchor's face ends it failed, FACE_MISMATCH).
+     */
     const judged = (res: { statusCode: number; body: string; json: () => any }) => {
-      if (res.statusCode === 422) assert.equal(res.json().code, 'FACE_MISMATCH', res.body);
+      if (res.statusCode === 409) assert.equal(res.json().code, 'SESSION_COMPLETED', res.body);
       else assert.equal(res.statusCode, 200, res.body);
       return res.statusCode === 200 ? res.json() : {};
     };

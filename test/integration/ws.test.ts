@@ -111,7 +111,7 @@ describe('WebSocket /ws/recognition/ [pglite]', () => {
     c.close();
   });
 
-  test('liveness over the WebSocket: the same challenge sets as HTTP, issued in a random order', async () => {
+  test('liveness over the WebSocket: the same challenge sets as HTTP, the order held while no session was judged', async () => {
     const c = await WsClient.authenticated(url, key.api_key, key.secret_key);
     const img = frame(`${FACES}/obama/obama_02.jpg`);
     const first = async (options: Record<string, unknown>, ts: number) => {
@@ -122,10 +122,12 @@ describe('WebSocket /ws/recognition/ [pglite]', () => {
     };
     assert.equal(await first({ liveness_challenges: ['turn_left'] }, 40), 'turn_left');
     assert.equal(await first({ liveness_challenges: ['nod'], challenge_timeout: 5 }, 41), 'nod');
-    // The default pair: twelve new sessions (each timeout makes a new one) must not all start alike.
+    // The default pair: new sessions (each timeout makes a new one) that were never judged keep the claim's
+    // order, as over HTTP (docs/face-flows.md: no re-rolling the order until a recording's comes up).
     const seen = new Set<string>();
-    for (let i = 0; i < 12; i++) seen.add(await first({ challenge_timeout: 20 + i }, 50 + i));
-    assert.deepEqual([...seen].sort(), ['blink', 'head_movement']);
+    for (let i = 0; i < 6; i++) seen.add(await first({ challenge_timeout: 20 + i }, 50 + i));
+    assert.equal(seen.size, 1, [...seen].join());
+    assert.ok(['blink', 'head_movement'].includes([...seen][0]));
     // An unknown challenge is refused like over HTTP.
     c.send({ type: 'process_frame', frame: img, timestamp: 70, options: { require_liveness: true, liveness_challenges: ['wink'] } });
     const bad = await c.next();
