@@ -1,7 +1,8 @@
+import type { HeldDecision, IdentityEvidence } from './authentication.held.ts';
 import { appError } from '../errors.ts';
 import { DEFAULT_MODEL, thresholdFloor } from '../vision/calibration.ts';
 import type { FaceUser } from '../db/repositories/templates.repository.ts';
-import type { Challenge } from './liveness.service.ts';
+import type { Challenge, LivenessState } from './liveness.service.ts';
 
 // What an authentication is asked to do (session or one-shot), its defaults, and its decision.
 
@@ -87,4 +88,20 @@ export function oneShotParams(mode: AuthMode, o: AuthOptions): AuthParams {
     max_results: o.max_results ?? DEFAULTS.max_results,
     max_attempts: 1,
   };
+}
+
+/** The state of an authentication session (sessions.state). */
+export interface AuthState extends IdentityEvidence {
+  attempts: number;
+  liveness: LivenessState | null;
+  /** Sealed embedding of the session's first face (identity anchor) and the previous face thumbnail. */
+  anchor: string | null;
+  thumb: string | null;
+  /** Sealed landmark shape of the current challenge's first frame (the turn's depth reference). */
+  shape?: string | null;
+  /** Sealed face-region crop of the same frame and the image region it covers (the texture reference). */
+  planar?: { crop: string; region: { x: number; y: number; width: number; height: number } } | null;
+  model: string | null;
+  /** Liveness sessions: the best decision among the confirmed frames so far (ids and scores only). */
+  best?: HeldDecision | null;
 }

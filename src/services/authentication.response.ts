@@ -1,3 +1,4 @@
+import type { AnalyzedFace } from '../vision/types.ts';
 import { challengeExpiresAt, currentChallenge, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
 import type { AuthParams, Decision } from './authentication.params.ts';
 import { round } from './face.ts';
@@ -69,4 +70,17 @@ export const NO_FACE_FEEDBACK = { message: 'No face found. Look at the camera.',
  */
 export function livenessFailedDecision(d: Decision): Decision {
   return { ...d, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, matches: [], user: d.mode === 'verification' ? d.user : null };
+}
+
+/** A liveness frame answered `processing` without being applied (the session state is left as it was). */
+export function notCounted(face: AnalyzedFace, liveness: LivenessState, started: number, feedback: { message: string; suggestions: string[] }) {
+  return {
+    status: 'processing' as const,
+    face_detected: true,
+    quality_score: round(face.quality.score),
+    liveness: livenessProgress(liveness),
+    feedback,
+    processing_time: seconds(started),
+    timestamp: new Date().toISOString(),
+  };
 }

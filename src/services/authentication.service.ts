@@ -9,31 +9,17 @@ import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
 import { LIVENESS_TUNING, applyLivenessFrame, currentChallenge, expireLiveness, livenessDone, livenessResult, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
-import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type CreateAuthInput, type Decision } from './authentication.params.ts';
-import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, seconds } from './authentication.response.ts';
+import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type AuthState, type CreateAuthInput, type Decision } from './authentication.params.ts';
+import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, notCounted, seconds } from './authentication.response.ts';
 import { recordFailure, writeOutcome } from './authentication.outcome.ts';
 import { challengeSetKey, claimLiveness } from './authentication.order.ts';
 import { findFaceUser, findFaceUserWithTemplates, loadUserTemplates, type FaceUser, type StoredTemplate } from '../db/repositories/templates.repository.ts';
-import { addEvidence, backedByVotes, framePerformers, holdDecision, performedBy, resumeDecision, type HeldDecision, type IdentityEvidence } from './authentication.held.ts';
+import { addEvidence, backedByVotes, framePerformers, holdDecision, performedBy, resumeDecision } from './authentication.held.ts';
 import type { SecurityMonitor } from './security-monitor.service.ts';
 
 // Callers import these from here (the service's public surface).
 export { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, type AuthMode, type AuthOptions, type CreateAuthInput } from './authentication.params.ts';
 
-interface AuthState extends IdentityEvidence {
-  attempts: number;
-  liveness: LivenessState | null;
-  /** Sealed embedding of the session's first face (identity anchor) and the previous face thumbnail. */
-  anchor: string | null;
-  thumb: string | null;
-  /** Sealed landmark shape of the current challenge's first frame (the turn's depth reference). */
-  shape?: string | null;
-  /** Sealed face-region crop of the same frame and the image region it covers (the texture reference). */
-  planar?: { crop: string; region: { x: number; y: number; width: number; height: number } } | null;
-  model: string | null;
-  /** Liveness sessions: the best decision among the confirmed frames so far (ids and scores only). */
-  best?: HeldDecision | null;
-}
 
 /**
  * 1:1 verification and 1:N identification, in sessions (with optional server-driven liveness), one-shot
@@ -494,17 +480,4 @@ export class AuthenticationService {
   static expire(state: LivenessState, now: number): LivenessState {
     return expireLiveness(state, now);
   }
-}
-
-/** A liveness frame answered `processing` without being applied (the session state is left as it was). */
-function notCounted(face: AnalyzedFace, liveness: LivenessState, started: number, feedback: { message: string; suggestions: string[] }) {
-  return {
-    status: 'processing' as const,
-    face_detected: true,
-    quality_score: round(face.quality.score),
-    liveness: livenessProgress(liveness),
-    feedback,
-    processing_time: seconds(started),
-    timestamp: new Date().toISOString(),
-  };
 }
