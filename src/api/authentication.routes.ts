@@ -47,7 +47,7 @@ const AuthResult = Type.Object({
   liveness_score: Nullable(Type.Number()),
   quality_score: Type.Number(),
   threshold: Type.Number(),
-  failure_reason: Type.Optional(Type.String({ description: 'LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE' })),
+  failure_reason: Type.Optional(Type.String({ description: 'LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE, FACE_MISMATCH (a liveness session ended by another person\'s face)' })),
 });
 const Decision = Type.Object({
   status: Type.String({ description: 'completed (authenticated / matched), failed, or processing while liveness challenges run' }),

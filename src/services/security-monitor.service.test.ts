@@ -41,6 +41,15 @@ test('face verification failures: counted per (client, user), suspect reasons on
   assert.equal(entries.length, 2);
 });
 
+test("another person's face ending a liveness session (FACE_MISMATCH) counts toward the claimed user's burst", async () => {
+  const { m, entries } = monitor();
+  for (let i = 0; i < 3; i++) m.faceFailure(fail({ reason: 'FACE_MISMATCH' }), 2_000_000 + i);
+  await m.flush();
+  assert.equal(entries.length, 1);
+  assert.equal(entries[0].action, 'face_verification_failure_burst');
+  assert.equal((entries[0].details as { last_reason: string }).last_reason, 'FACE_MISMATCH');
+});
+
 test('identification: non-matches are not counted; liveness failures are, per client', async () => {
   const { m, entries } = monitor();
   const now = 2_000_000;

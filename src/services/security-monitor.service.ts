@@ -22,8 +22,11 @@ export interface SecurityThresholds {
 
 export const DEFAULT_THRESHOLDS: SecurityThresholds = { ipFailures: 10, keyFailures: 5, verifyFailures: 10, livenessFailures: 20, windowMs: 60_000, reportEveryMs: 60_000 };
 
-/** Verification failures that may be an impostor (not USER_INACTIVE, no face, …). */
-const SUSPECT_VERIFY_REASONS = new Set(['LOW_CONFIDENCE', 'LIVENESS_FAILED']);
+/**
+ * Verification failures that may be an impostor (not USER_INACTIVE, no face, …): a low score, failed liveness,
+ * and another person's face presented in the middle of a liveness session (FACE_MISMATCH ends the session).
+ */
+const SUSPECT_VERIFY_REASONS = new Set(['LOW_CONFIDENCE', 'LIVENESS_FAILED', 'FACE_MISMATCH']);
 
 /**
  * A recorded failed face authentication, as SecurityMonitor.faceFailure takes it.

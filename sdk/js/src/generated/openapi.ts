@@ -1857,7 +1857,7 @@ export interface paths {
                                 liveness_score: number | null;
                                 quality_score: number;
                                 threshold: number;
-                                /** @description LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE */
+                                /** @description LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE, FACE_MISMATCH (a liveness session ended by another person's face) */
                                 failure_reason?: string;
                             };
                             liveness_result?: {
@@ -1996,7 +1996,7 @@ export interface paths {
                                 liveness_score: number | null;
                                 quality_score: number;
                                 threshold: number;
-                                /** @description LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE */
+                                /** @description LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE, FACE_MISMATCH (a liveness session ended by another person's face) */
                                 failure_reason?: string;
                             };
                             liveness_result?: {
@@ -2133,7 +2133,7 @@ export interface paths {
                                 liveness_score: number | null;
                                 quality_score: number;
                                 threshold: number;
-                                /** @description LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE */
+                                /** @description LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE, FACE_MISMATCH (a liveness session ended by another person's face) */
                                 failure_reason?: string;
                             };
                             liveness_result?: {
@@ -2287,7 +2287,7 @@ export interface paths {
                                     liveness_score: number | null;
                                     quality_score: number;
                                     threshold: number;
-                                    /** @description LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE */
+                                    /** @description LOW_CONFIDENCE, NO_MATCH, LIVENESS_FAILED, USER_INACTIVE, FACE_MISMATCH (a liveness session ended by another person's face) */
                                     failure_reason?: string;
                                 };
                                 error?: {
