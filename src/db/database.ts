@@ -22,6 +22,7 @@ import * as m0015 from './migrations/0015-sso-not-before.ts';
 import * as m0016 from './migrations/0016-audit-feed-keyset.ts';
 import * as m0019 from './migrations/0019-fallback-daily-failures.ts';
 import * as m0020 from './migrations/0020-liveness-claim-index.ts';
+import * as m0018 from './migrations/0018-sso-storage.ts';
 
 export type DB = Kysely<Database>;
 
@@ -42,6 +43,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0016-audit-feed-keyset': m0016,
   '0019-fallback-daily-failures': m0019,
   '0020-liveness-claim-index': m0020,
+  '0018-sso-storage': m0018,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -31,12 +31,12 @@ export async function createSsoServices(core: Core, foundation: FoundationServic
   if (mountPathOf(issuer) !== SSO_MOUNT_PATH) throw new Error(`WAJAH_SSO_ISSUER must end with ${SSO_MOUNT_PATH} (got ${issuer})`);
   const db = core.database.db;
   const box = new SecretBox(core.masterKey(), core.previousMasterKeys);
-  const provider = await createProvider({ issuer, db, box, proxy: options.proxy ?? false, log: core.log });
+  const { provider, storage } = await createProvider({ issuer, db, box, proxy: options.proxy ?? false, log: core.log });
   return {
     issuer,
     provider,
     clients: new SsoClientsService({ db, box, audit: foundation.audit }),
-    login: new SsoLoginService({ db, box, audit: foundation.audit, authentication: face.authentication, provider, budget: foundation.sessionBudget, log: core.log }),
+    login: new SsoLoginService({ db, box, storage, audit: foundation.audit, authentication: face.authentication, provider, budget: foundation.sessionBudget, log: core.log }),
   };
 }
 

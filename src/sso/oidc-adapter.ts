@@ -40,9 +40,8 @@ export async function loadClientMetadata(db: DB, box: SecretBox, clientId: strin
  *
  * Nothing usable is stored (docs/sso.md, "At rest"): a row's id, uid, user code and grant id are keyed
  * hashes of the provider's values (an access token's id is the token, a session's the cookie value, an
- * authorization code's the code), and its payload is sealed. Only an interaction keeps its own uid as
- * id: it is in the interaction's URL by design (and `sso_logins` is keyed by it), and is useless
- * without the signed interaction cookie.
+ * authorization code's the code, an interaction's the uid in the sign-in page's URL and cookies), and its
+ * payload is sealed.
  *
  * @example new Provider(issuer, { adapter: (name) => new KyselyOidcAdapter(name, db, box, storage) })
  */
@@ -65,7 +64,7 @@ export class KyselyOidcAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     if (this.model === 'Client') return;
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-    const storedId = this.#id(id);
+    const storedId = this.storage.lookup(id);
     const hashed = (v: unknown) => (typeof v === 'string' ? this.storage.lookup(v) : null);
     await upsertPayload(this.db, {
       model: this.model,
@@ -81,7 +80,7 @@ export class KyselyOidcAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.model === 'Client') return loadClientMetadata(this.db, this.box, id);
-    return this.#read(await findPayload(this.db, this.model, 'id', this.#id(id)));
+    return this.#read(await findPayload(this.db, this.model, 'id', this.storage.lookup(id)));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -98,7 +97,7 @@ export class KyselyOidcAdapter implements Adapter {
    * second consume now fails, and, as for a replayed code (RFC 6749 4.1.2), the grant's tokens are revoked.
    */
   async consume(id: string): Promise<void> {
-    const result = await consumePayload(this.db, this.model, this.#id(id));
+    const result = await consumePayload(this.db, this.model, this.storage.lookup(id));
     if (result.consumed) return;
     if (result.grantId) {
       // Stored hashed, as the Grant's own id is.
@@ -109,16 +108,11 @@ export class KyselyOidcAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
-    await destroyPayload(this.db, this.model, this.#id(id));
+    await destroyPayload(this.db, this.model, this.storage.lookup(id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
     await revokePayloadsByGrant(this.db, this.storage.lookup(grantId));
-  }
-
-  /** The stored id: a keyed hash, except an interaction's uid (see the class comment). */
-  #id(id: string): string {
-    return this.model === 'Interaction' ? id : this.storage.lookup(id);
   }
 
   #read(row: { id: string; payload: unknown; consumed_at: Date | null } | undefined): AdapterPayload | undefined {

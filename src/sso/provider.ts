@@ -57,7 +57,11 @@ export function mountPathOf(issuer: string): string {
   return p || '';
 }
 
-export async function createProvider(o: ProviderOptions): Promise<Provider> {
+/**
+ * The provider, and the storage keys of its state (oidc-storage.ts), with which the face sign-in stores its
+ * interaction's row (`sso_logins`) under the same keyed hash of the uid as the provider's own.
+ */
+export async function createProvider(o: ProviderOptions): Promise<{ provider: Provider; storage: OidcStorage }> {
   const { jwk, cookieKey, storageSecret } = await loadProviderKeys(o.db, o.box);
   const storage = new OidcStorage(storageSecret);
   // Rows of a version that stored tokens in the clear: unreadable now, and not to be left readable.
@@ -139,7 +143,7 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
   // (pinToIssuer), so URLs come from WAJAH_SSO_ISSUER and never from what a client sends.
   provider.proxy = true;
   provider.on('server_error', (_ctx: unknown, err: Error) => o.log.error(`oidc: ${err.stack ?? err.message}`));
-  return provider;
+  return { provider, storage };
 }
 
 /**

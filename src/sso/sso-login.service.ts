@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { DB } from '../db/database.ts';
@@ -21,6 +22,7 @@ import {
 } from '../db/repositories/sso.repository.ts';
 import { SSO_SCOPES } from './provider.ts';
 import type { SecretBox } from './secret-box.ts';
+import type { OidcStorage } from './oidc-storage.ts';
 import type { SessionBudget } from '../services/session-budget.service.ts';
 
 type Raw = { req: IncomingMessage; res: ServerResponse };
@@ -75,6 +77,8 @@ const hintOf = (details: { params: Record<string, unknown> }): string | null => 
 interface SsoLoginDeps {
   db: DB;
   box: SecretBox;
+  /** The provider's storage keys: `sso_logins` is keyed, like the provider's Interaction row, by the uid's keyed hash. */
+  storage: Pick<OidcStorage, 'lookup'>;
   audit: AuditService;
   authentication: AuthenticationService;
   provider: Provider;
@@ -86,7 +90,8 @@ interface SsoLoginDeps {
 /**
  * Face login for an OIDC interaction. The interaction cookie (set by the provider, path
  * /oidc/interaction/<uid>) is the browser's only credential: the Wajah authentication session is
- * created here with the tenant's context, its token is kept sealed in `sso_logins`, and frames are
+ * created here with the tenant's context, its token is kept sealed in `sso_logins` (under a keyed hash of
+ * the uid: whoever reads the table cannot name the interaction), and frames are
  * passed on to the authentication service server-side. Only the server decides the outcome, from
  * the session's own decision, and finishes the interaction with the user's uuid as accountId.
  */
@@ -129,7 +134,7 @@ export class SsoLoginService {
       // once told anyone with the application's public client_id which employee ids exist.
       userId = (await findFaceUser(this.d.db, rp.client_id, hint))?.id ?? null;
     }
-    await insertSsoLoginIfAbsent(this.d.db, { uid, client_id: rp.client_id, sso_client_id: rp.id, user_id: userId, expires_at: new Date(details.exp * 1000) });
+    await insertSsoLoginIfAbsent(this.d.db, { uid: this.#key(uid), client_id: rp.client_id, sso_client_id: rp.id, user_id: userId, expires_at: new Date(details.exp * 1000) });
     return { page: true };
   }
 
@@ -141,7 +146,7 @@ export class SsoLoginService {
     const rp = await findSsoClient(this.d.db, login.sso_client_id);
     if (!rp) return this.#deny(raw, login, uid, 'The application is no longer registered', await this.#hintAudit(login, hint));
     // One attempt is taken before the session exists, so racing calls cannot exceed max_attempts.
-    const used = await reserveSsoAttempt(this.d.db, uid, rp.max_attempts);
+    const used = await reserveSsoAttempt(this.d.db, this.#key(uid), rp.max_attempts);
     if (used === null) return this.#deny(raw, login, uid, 'No attempts left', await this.#hintAudit(login, hint));
     const tenant = await this.#tenant(login.client_id);
     const common = {
@@ -156,18 +161,23 @@ export class SsoLoginService {
     // A hint naming nobody who can sign in gets a decoy: the same liveness session on the same frames, which
     // can match nobody (UNREACHABLE_THRESHOLD), and frame() finishes a hinted sign-in only for the hinted user
     // verified as such. The user may also be deactivated or deleted between the check and the session.
-    const decoy = () => this.d.authentication.create(tenant, { ...common, mode: 'identification', search_threshold: UNREACHABLE_THRESHOLD });
+    // A verification's creation reads its user: the decoy reads one too (a decoy id), so that its time does not tell.
+    const decoy = async () => {
+      await findFaceUser(this.d.db, tenant.id, crypto.randomUUID());
+      return this.d.authentication.create(tenant, { ...common, mode: 'identification', search_threshold: UNREACHABLE_THRESHOLD });
+    };
     let created;
-    if (hint && (await this.#hintRefusal(login))) created = await decoy();
+    let isDecoy = false;
+    if (hint && (await this.#hintRefusal(login))) [created, isDecoy] = [await decoy(), true];
     else {
       try {
         created = await this.d.authentication.create(tenant, { ...common, mode: login.user_id ? 'verification' : 'identification', ...(login.user_id ? { user_id: login.user_id } : {}) });
       } catch (e) {
         if (!(hint && isAppError(e) && (e.code === 'USER_INACTIVE' || e.code === 'USER_NOT_FOUND'))) throw e;
-        created = await decoy();
+        [created, isDecoy] = [await decoy(), true];
       }
     }
-    await updateSsoLogin(this.d.db, uid, { session_id: created.session_id, session_token_ciphertext: this.d.box.seal(created.session_token, `sso-login:${uid}`) });
+    await updateSsoLogin(this.d.db, this.#key(uid), { session_id: created.session_id, session_token_ciphertext: this.d.box.seal(created.session_token, `sso-login:${this.#key(uid)}`), decoy: isDecoy });
     // The page names the application the person is signing in to (never the person: a crafted link must not
     // tell whose name an id belongs to). A hinted sign-in is a verification to the page, decoy or not.
     return { status: 'active', mode: hint ? 'verification' : created.mode, attempts_remaining: rp.max_attempts - used, liveness: created.liveness, application: { name: rp.name } };
@@ -191,13 +201,16 @@ export class SsoLoginService {
     // more engine work for it, and no success audited for an application that can no longer get a code.
     if (!(await findSsoClient(this.d.db, login.sso_client_id))) return this.#deny(raw, login, uid, 'The application is no longer registered', await this.#hintAudit(login, hint));
     const tenant = await this.#tenant(login.client_id);
-    const token = this.d.box.open(login.session_token_ciphertext, `sso-login:${uid}`).toString('utf8');
+    const token = this.d.box.open(login.session_token_ciphertext, `sso-login:${login.uid}`).toString('utf8');
     // Each frame runs the vision engine: the session's frames per second are capped by the tenant's tier
     // (FRAME_RATE_EXCEEDED, 429), like every other face session; the page slows down and goes on.
     await this.d.budget.frame(tenant, token);
     let out: SessionAnswer;
     try {
       out = (await this.d.authentication.processFrame(tenant, token, image, meta)) as SessionAnswer;
+      // A verification's frame with a face reads the user and their templates; a decoy's (an identification
+      // that searches the in-memory gallery) read neither: it reads as much, so the frame's time does not tell.
+      if (login.decoy && out.face_detected !== false) await this.#decoyReads(login.client_id);
     } catch (e) {
       if (!isAppError(e)) throw e;
       // A server-side failure (the engine unavailable, an internal error) is this frame's, not the person's:
@@ -228,7 +241,7 @@ export class SsoLoginService {
     const login = await this.#login(uid);
     const rp = await findSsoClient(this.d.db, login.sso_client_id);
     if (rp && login.status === 'active' && login.sessions_started < rp.max_attempts) {
-      if (!(await releaseSsoSession(this.d.db, uid, sessionId))) throw appError('SESSION_COMPLETED');
+      if (!(await releaseSsoSession(this.d.db, this.#key(uid), sessionId))) throw appError('SESSION_COMPLETED');
       const started = await this.start(raw, uid);
       if (started.status !== 'active') return started;
       return { status: 'retry', message: `${message}. Try again.`, attempts_remaining: started.attempts_remaining + 1, liveness: started.liveness };
@@ -242,9 +255,9 @@ export class SsoLoginService {
    */
   async #finish(raw: Raw, uid: string, sessionId: string, accountId: string | null, reason: string | null, hint: string | null, audit: Record<string, unknown> = {}): Promise<FrameAnswer> {
     const login = await this.d.db.transaction().execute(async (trx) => {
-      const locked = await lockSsoLogin(trx, uid);
+      const locked = await lockSsoLogin(trx, this.#key(uid));
       if (!locked || locked.status !== 'active' || locked.session_id !== sessionId) return null;
-      await updateSsoLogin(trx, uid, { status: accountId ? 'succeeded' : 'denied', session_id: null, session_token_ciphertext: null });
+      await updateSsoLogin(trx, locked.uid, { status: accountId ? 'succeeded' : 'denied', session_id: null, session_token_ciphertext: null });
       return locked;
     });
     if (!login) throw appError('SSO_LOGIN_FINISHED');
@@ -276,7 +289,7 @@ export class SsoLoginService {
     details: Record<string, unknown> = {},
     already = false,
   ): Promise<{ status: 'denied'; redirect_to: string }> {
-    if (!already && login) await updateSsoLogin(this.d.db, uid, { status: 'denied', session_id: null, session_token_ciphertext: null });
+    if (!already && login) await updateSsoLogin(this.d.db, this.#key(uid), { status: 'denied', session_id: null, session_token_ciphertext: null });
     const redirect = await this.d.provider.interactionResult(raw.req, raw.res, { error: 'access_denied', error_description: reason }, { mergeWithLastSubmission: false });
     if (login) {
       // `details` may carry the operator's truth the browser is not told (a decoy's login_hint, an error code).
@@ -290,11 +303,22 @@ export class SsoLoginService {
    * a user of the tenant, deactivated, or without a face enrollment. Such a sign-in runs a decoy session.
    */
   async #hintRefusal(login: Pick<SsoLoginRow, 'client_id' | 'user_id'>): Promise<HintRefusal | null> {
-    if (!login.user_id) return 'unknown';
-    const user = await findFaceUser(this.d.db, login.client_id, login.user_id);
-    if (!user || user.id !== login.user_id) return 'unknown';
-    if (!user.is_active) return 'inactive';
-    return (await loadUserTemplates(this.d.db, login.client_id, user.id)).length ? null : 'not_enrolled';
+    // The same two reads whoever the hint names (a decoy id for nobody), so that the time of a start or a
+    // cancel does not tell whether the hint names an enrolled user.
+    const decoyId = crypto.randomUUID();
+    const user = await findFaceUser(this.d.db, login.client_id, login.user_id ?? decoyId);
+    const found = user && user.id === login.user_id ? user : null;
+    const templates = await loadUserTemplates(this.d.db, login.client_id, found?.id ?? decoyId);
+    if (!found) return 'unknown';
+    if (!found.is_active) return 'inactive';
+    return templates.length ? null : 'not_enrolled';
+  }
+
+  /** The reads of a verification's frame (its user, their templates), for a decoy id that names nobody. */
+  async #decoyReads(clientId: string): Promise<void> {
+    const decoyId = crypto.randomUUID();
+    await findFaceUser(this.d.db, clientId, decoyId);
+    await loadUserTemplates(this.d.db, clientId, decoyId);
   }
 
   /** The audit's truth about a hinted sign-in that could not sign anyone in: the hint and why (the browser never learns it). */
@@ -316,9 +340,14 @@ export class SsoLoginService {
   }
 
   async #login(uid: string): Promise<SsoLoginRow> {
-    const login = await findSsoLogin(this.d.db, uid);
+    const login = await findSsoLogin(this.d.db, this.#key(uid));
     if (!login) throw appError('SSO_INTERACTION_NOT_FOUND');
     return login;
+  }
+
+  /** The stored form of an interaction's uid (`sso_logins.uid`, the provider's Interaction row id). */
+  #key(uid: string): string {
+    return this.d.storage.lookup(uid);
   }
 
   async #tenant(clientId: string): Promise<ClientContext> {

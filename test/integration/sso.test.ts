@@ -15,6 +15,16 @@ import { TEST_MASTER_KEY, createTenant, createUser, postForm, type Tenant } from
 import { Browser, HOST, REDIRECT, authorizeUrl, followToRp, pkce } from '../helpers/sso-browser.ts';
 import { testDataDir } from '../../src/config/env.ts';
 import { readMjpegFrames } from '../../src/vision/mjpeg.ts';
+import { loadProviderKeys } from '../../src/sso/provider.ts';
+import { OidcStorage } from '../../src/sso/oidc-storage.ts';
+import { SecretBox } from '../../src/sso/secret-box.ts';
+import type { Container } from '../../src/container.ts';
+
+/** The stored key of an interaction's uid: its rows are keyed by a keyed hash of it (docs/sso.md, "At rest"). */
+async function storedUid(container: Container, uid: string): Promise<string> {
+  const { storageSecret } = await loadProviderKeys(container.database.db, new SecretBox(container.masterKey()));
+  return new OidcStorage(storageSecret).lookup(uid);
+}
 
 const video = (name: string) => readMjpegFrames(path.join(testDataDir(), 'video/fakecam', name));
 const ISSUER = 'http://localhost:8000/oidc';
@@ -409,7 +419,7 @@ if (backendNames().includes('pglite')) {
         const page = await br.request('GET', location);
         assert.equal(page.statusCode, 200);
         const { findSsoLogin } = await import('../../src/db/repositories/sso.repository.ts');
-        assert.equal((await findSsoLogin(container.database.db, location.split('/').pop()!))?.user_id, null, 'the sign-in targets no user of tenant A');
+        assert.equal((await findSsoLogin(container.database.db, await storedUid(container, location.split('/').pop()!)))?.user_id, null, 'the sign-in targets no user of tenant A');
         assert.equal((await br.request('POST', `${location}/start`)).json().mode, 'verification');
         const cancelled = await br.request('POST', `${location}/cancel`);
         const cb = await followToRp(br, cancelled.json().redirect_to, 6);
@@ -491,7 +501,7 @@ if (backendNames().includes('postgres')) {
       const started = await second.request('POST', `/oidc/interaction/${uid}/start`);
       assert.equal(started.statusCode, 200, started.body);
       assert.equal(started.json().mode, 'verification');
-      const row = await one.container.database.db.withTables<{ oidc_payloads: { model: string; id: string } }>().selectFrom('oidc_payloads').select('model').where('model', '=', 'Interaction').where('id', '=', uid).executeTakeFirst();
+      const row = await one.container.database.db.withTables<{ oidc_payloads: { model: string; id: string } }>().selectFrom('oidc_payloads').select('model').where('model', '=', 'Interaction').where('id', '=', await storedUid(one.container, uid!)).executeTakeFirst();
       assert.equal(row?.model, 'Interaction', 'the interaction is stored in the shared database');
     });
   });

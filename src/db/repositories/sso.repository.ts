@@ -4,7 +4,7 @@ import type { Database } from '../schema.ts';
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
-/** Tables of migration 0007-sso (kept here, next to their only queries). */
+/** Tables of migration 0007-sso, with 0018-sso-storage's `sso_logins.decoy` (kept here, next to their only queries). */
 export type SsoTables = {
   sso_clients: {
     id: string;
@@ -37,6 +37,8 @@ export type SsoTables = {
     session_id: string | null;
     session_token_ciphertext: Buffer | null;
     sessions_started: ColumnType<number, number | undefined, number>;
+    /** The running face session is a decoy (a login_hint naming nobody who can sign in; migration 0018). */
+    decoy: ColumnType<boolean, boolean | undefined, boolean>;
     status: ColumnType<'active' | 'succeeded' | 'denied', 'active' | 'succeeded' | 'denied' | undefined>;
     expires_at: Timestamp;
     created_at: ColumnType<Date, undefined, never>;
@@ -148,6 +150,8 @@ export async function deleteExpiredPayloads(db: Db, now: Date) {
 /**
  * Rows stored in the clear by a version before payloads were sealed (their ids are the bearer values
  * themselves); unreadable now, so the sign-ins they held end (docs/sso.md, "At rest"). Returns how many.
+ * Run once a minute per instance: the partial index oidc_payloads_unsealed_idx (migration 0018) holds only
+ * such rows, so it reads no live row (the predicate must stay the index's).
  */
 export async function deleteUnsealedPayloads(db: Db): Promise<number> {
   const result = await t(db).deleteFrom('oidc_payloads').where(sql<boolean>`payload->>'sealed' IS NULL`).executeTakeFirst();
@@ -176,7 +180,7 @@ export async function insertSsoLoginIfAbsent(db: Db, row: { uid: string; client_
 export async function findSsoLogin(db: Db, uid: string) {
   return t(db)
     .selectFrom('sso_logins')
-    .select(['uid', 'client_id', 'sso_client_id', 'user_id', 'session_id', 'session_token_ciphertext', 'sessions_started', 'status', 'expires_at'])
+    .select(['uid', 'client_id', 'sso_client_id', 'user_id', 'session_id', 'session_token_ciphertext', 'sessions_started', 'decoy', 'status', 'expires_at'])
     .where('uid', '=', uid)
     .executeTakeFirst();
 }
@@ -185,13 +189,13 @@ export async function findSsoLogin(db: Db, uid: string) {
 export async function lockSsoLogin(trx: Transaction<Database>, uid: string) {
   return t(trx)
     .selectFrom('sso_logins')
-    .select(['uid', 'client_id', 'sso_client_id', 'user_id', 'session_id', 'session_token_ciphertext', 'sessions_started', 'status', 'expires_at'])
+    .select(['uid', 'client_id', 'sso_client_id', 'user_id', 'session_id', 'session_token_ciphertext', 'sessions_started', 'decoy', 'status', 'expires_at'])
     .where('uid', '=', uid)
     .forUpdate()
     .executeTakeFirst();
 }
 
-export async function updateSsoLogin(db: Db, uid: string, set: { session_id?: string | null; session_token_ciphertext?: Buffer | null; sessions_started?: number; status?: 'active' | 'succeeded' | 'denied' }) {
+export async function updateSsoLogin(db: Db, uid: string, set: { session_id?: string | null; session_token_ciphertext?: Buffer | null; sessions_started?: number; decoy?: boolean; status?: 'active' | 'succeeded' | 'denied' }) {
   await t(db).updateTable('sso_logins').set(set).where('uid', '=', uid).execute();
 }
 
