@@ -12,8 +12,23 @@ class FakeSocket implements WsSocket {
   closedWith: number | null = null;
   /** As a real socket whose client never answers the close: CLOSING, and messages still arrive. */
   lingers = false;
+  /** Whether the peer answers pings (a peer gone without closing does not); `pings` counts them. */
+  answersPings = true;
+  pings = 0;
+  terminated = false;
   #onMessage: ((data: Buffer, isBinary: boolean) => void) | null = null;
   #onClose: (() => void) | null = null;
+  #onPong: (() => void) | null = null;
+  ping(): void {
+    this.pings++;
+    if (this.answersPings) setImmediate(() => this.#onPong?.());
+  }
+  terminate(): void {
+    if (this.readyState === 3) return;
+    this.terminated = true;
+    this.readyState = 3;
+    this.#onClose?.();
+  }
   send(data: string): void {
     this.sent.push(JSON.parse(data) as ServerMessage);
   }
@@ -27,8 +42,9 @@ class FakeSocket implements WsSocket {
     this.readyState = 3;
     this.#onClose?.();
   }
-  on(event: 'message' | 'close', listener: never): unknown {
+  on(event: 'message' | 'close' | 'pong', listener: never): unknown {
     if (event === 'message') this.#onMessage = listener;
+    else if (event === 'pong') this.#onPong = listener;
     else this.#onClose = listener;
     return this;
   }
@@ -216,6 +232,28 @@ describe('RecognitionConnection', () => {
     b.socket.closeHandshakeDone();
     a.socket.close();
     d.socket.close();
+  });
+
+  test('a peer gone without closing (no pong) is dropped at the next heartbeat and its stream slot freed; one that answers stays', async () => {
+    const slots = new StreamSlots(null, { warn: () => {} });
+    const open = async () => {
+      const s = setup({ heartbeatMs: 30 }, { slots }, 'basic');
+      s.socket.receive({ type: 'authenticate', api_key: 'k', secret_key: 's' });
+      await tick();
+      assert.equal(s.socket.sent[0]?.type, 'authenticated');
+      return s;
+    };
+    const [alive, gone] = [await open(), await open()];
+    gone.socket.answersPings = false; // its network died: nothing comes back, and no close
+    await tick(120);
+    assert.ok(alive.socket.pings >= 2, `pinged ${alive.socket.pings} times`);
+    assert.equal(alive.socket.readyState, 1, 'a peer that answers stays connected');
+    assert.equal(gone.socket.terminated, true, 'the silent peer was dropped');
+    // The basic tier's second slot is free again for a new stream.
+    const next = await open();
+    assert.equal(next.socket.readyState, 1);
+    alive.socket.close();
+    next.socket.close();
   });
 
   test('a stream refused for the hourly budget (RATE_LIMIT_EXCEEDED, 4429) gives back the slot it had taken', async () => {

@@ -27,6 +27,13 @@ export interface RecognitionLimits {
   authTimeoutMs: number;
   /** Credentials are checked again this often, so revocation, allow-list changes and disabled clients end a long stream. */
   reauthorizeMs: number;
+  /**
+   * A WebSocket ping this often; a connection that has not answered the previous one (nor sent anything) since is
+   * dropped. A peer gone without closing (a camera whose network died, a laptop shut) otherwise kept its stream,
+   * and the stream slot it renews, until TCP gave up on it: about 15 minutes once the server writes to it, hours
+   * when it does not. Browsers and WebSocket libraries answer pings by themselves.
+   */
+  heartbeatMs: number;
 }
 
 export const DEFAULT_LIMITS: RecognitionLimits = {
@@ -36,6 +43,7 @@ export const DEFAULT_LIMITS: RecognitionLimits = {
   maxMessageBytes: 2 * 1024 * 1024,
   authTimeoutMs: 10_000,
   reauthorizeMs: 5 * 60_000,
+  heartbeatMs: 30_000,
 };
 
 /**
@@ -71,9 +79,11 @@ export interface WsSocket {
   send(data: string): void;
   /** Drops the connection at once (no closing handshake: a peer that does not read would never finish it). */
   terminate?(): void;
+  /** A WebSocket ping frame (the peer answers with a pong). */
+  ping?(): void;
   close(code?: number, reason?: string): void;
   on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
-  on(event: 'close', listener: () => void): unknown;
+  on(event: 'close' | 'pong', listener: () => void): unknown;
 }
 
 export interface ConnectionDeps {
@@ -146,8 +156,28 @@ export class RecognitionConnection {
   }
 
   start(): void {
-    this.socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    // Anything the peer sends shows it is there, as a pong does.
+    let answered = true;
+    this.socket.on('message', (data, isBinary) => {
+      answered = true;
+      this.#onMessage(data, isBinary);
+    });
     this.socket.on('close', () => this.#onClose());
+    if (this.socket.ping) {
+      this.socket.on('pong', () => (answered = true));
+      this.#timers.push(
+        setInterval(() => {
+          if (!answered) {
+            // Gone without closing: no closing handshake to wait for. The close event then releases the slot.
+            if (this.socket.terminate) this.socket.terminate();
+            else this.socket.close(CLOSE.goingAway, 'no answer to ping');
+            return;
+          }
+          answered = false;
+          if (this.socket.readyState === OPEN) this.socket.ping!();
+        }, this.d.limits.heartbeatMs),
+      );
+    }
     this.#timers.push(
       setTimeout(() => {
         if (this.#client) return;
