@@ -28,6 +28,9 @@ test('with Redis: two instances share the limit; a dead instance\'s slot lapses 
     // Instance b "dies" holding a slot whose session ends in 1 s.
     assert.equal(await new StreamSlots(rb, log).acquire(client, 'dead', 2, now + 1000, now), true);
     assert.equal(await b.acquire(client, 'b1', 2, now + 60_000, now), false);
+    // The first slot that frees by itself is the dead instance's, whichever instance asks (Retry-After).
+    assert.equal(await b.earliestExpiry(client, now), now + 1000);
+    assert.equal(await new StreamSlots(null, log).earliestExpiry(client, now), null, 'without Redis: this process holds none');
     assert.equal(await b.acquire(client, 'b1', 2, now + 60_000, now + 1001), true, 'the dead slot lapsed');
     assert.equal(await a.acquire(client, 'a2', 2, now + 60_000, now + 1001), false);
     a.release(client, 'a1');

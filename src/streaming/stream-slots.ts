@@ -25,6 +25,8 @@ export interface StreamSlotsOptions {
  */
 export class StreamSlots {
   readonly #local = new Map<string, Set<string>>();
+  /** This process's slots' expiries (epoch ms), by slot id. */
+  readonly #expiries = new Map<string, number>();
   readonly #redis: Redis | null;
   readonly #log: { warn(msg: string): void };
   readonly #prefix: string;
@@ -46,6 +48,7 @@ export class StreamSlots {
     if (mine.size >= max) return false;
     mine.add(id);
     this.#local.set(clientId, mine);
+    this.#expiries.set(id, expiresAt);
     if (!this.#redis) return true;
     try {
       const ok = Number(await this.#redis.eval(ACQUIRE_SCRIPT, 1, this.#prefix + clientId, String(now), String(max), String(expiresAt), id, keyTtl(expiresAt, now)));
@@ -63,12 +66,31 @@ export class StreamSlots {
    * while Redis was away) is put back: its holder is still running and counts. A released slot stays released.
    */
   async renew(clientId: string, id: string, expiresAt: number, now = Date.now()): Promise<void> {
-    if (!this.#local.get(clientId)?.has(id) || !this.#redis) return;
+    if (!this.#local.get(clientId)?.has(id)) return;
+    this.#expiries.set(id, expiresAt);
+    if (!this.#redis) return;
     try {
       await this.#redis.eval(RENEW_SCRIPT, 1, this.#prefix + clientId, String(expiresAt), id, keyTtl(expiresAt, now));
     } catch (e) {
       this.#warn(e, now);
     }
+  }
+
+  /**
+   * When the first slot of `clientId` frees by itself at the latest (epoch ms): the earliest expiry among its
+   * held slots, across instances with Redis (a slot also frees earlier when its session closes). Null: none held.
+   */
+  async earliestExpiry(clientId: string, now = Date.now()): Promise<number | null> {
+    if (this.#redis) {
+      try {
+        const [, score] = await this.#redis.zrangebyscore(this.#prefix + clientId, `(${now}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
+        return score === undefined ? null : Number(score);
+      } catch (e) {
+        this.#warn(e, now);
+      }
+    }
+    const mine = [...(this.#local.get(clientId) ?? [])].map((id) => this.#expiries.get(id) ?? Infinity);
+    return mine.length ? Math.min(...mine) : null;
   }
 
   /** Gives the slot of session `id` back (the session closed, expired or failed to start). */
@@ -86,6 +108,7 @@ export class StreamSlots {
   }
 
   #forget(clientId: string, id: string): void {
+    this.#expiries.delete(id);
     const mine = this.#local.get(clientId);
     mine?.delete(id);
     if (mine?.size === 0) this.#local.delete(clientId);

@@ -60,8 +60,15 @@ test('closeAll (app.close) ends every session; limits are per client', async () 
   const s = service();
   const [a, b] = [client('a'), client('b')];
   const meta = { ip: null, userAgent: null };
-  const ids = [(await s.create(a, {}, meta)).session_id, (await s.create(a, {}, meta)).session_id];
-  await assert.rejects(s.create(a, {}, meta), (e) => code(e) === 'STREAMING_LIMIT_EXCEEDED');
+  const ids = [(await s.create(a, { timeout: 40 }, meta)).session_id, (await s.create(a, {}, meta)).session_id];
+  // Past the limit: when the first of them ends by itself (the 40 s one), as Retry-After and details.
+  await assert.rejects(s.create(a, {}, meta), (e) => {
+    const err = e as { code: string; headers?: Record<string, string>; details?: { retry_after?: number } };
+    assert.equal(err.code, 'STREAMING_LIMIT_EXCEEDED');
+    assert.ok(err.details?.retry_after !== undefined && err.details.retry_after >= 39 && err.details.retry_after <= 40, JSON.stringify(err.details));
+    assert.equal(err.headers?.['retry-after'], String(err.details.retry_after));
+    return true;
+  });
   const other = (await s.create(b, {}, meta)).session_id;
   assert.throws(() => s.status(b, ids[0]), (e) => code(e) === 'SESSION_NOT_FOUND');
   s.closeAll();

@@ -95,7 +95,10 @@ export class StreamingService {
     const expiresAt = new Date(Date.now() + timeout * 1000);
     const max = STREAMING_SESSION_LIMITS[client.tier];
     if (!(await this.#slots.acquire(client.id, id, max, expiresAt.getTime()))) {
-      throw appError('STREAMING_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${max} concurrent streaming sessions`, { max_sessions: max });
+      // When one of them ends by itself at the latest (its timeout); closing one frees its slot at once.
+      const freesAt = await this.#slots.earliestExpiry(client.id);
+      const retryAfter = Math.max(1, Math.ceil(((freesAt ?? Date.now() + 1000) - Date.now()) / 1000));
+      throw appError('STREAMING_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${max} concurrent streaming sessions; the first ends by itself within ${retryAfter} s`, { max_sessions: max, retry_after: retryAfter }, { 'retry-after': String(retryAfter) });
     }
     try {
       return this.#open(client, input, meta, { id, wrtc, mode, expiresAt, timeout });
