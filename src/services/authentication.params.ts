@@ -48,6 +48,15 @@ export interface AuthParams {
 export const IDENTIFICATION_FPIR = 0.01;
 export const DEFAULTS = { confidence_threshold: 0.8, search_threshold: 0.8, max_results: 5, liveness_threshold: 0.7, challenge_timeout: 10, max_attempts: 3 };
 
+/**
+ * Frames without a face one authentication session analyses before it ends failed (NO_FACE_DETECTED), as
+ * enrollment sessions stop at ENROLLMENT_MAX_FRAMES. A frame with a face uses one of `max_attempts` and a
+ * liveness session ends with its challenges' timeouts, but a frame without a face used neither: a session (one
+ * call) took faceless frames at the tier's frame rate until it expired, up to an hour of engine runs. 300 is 30 s
+ * of an empty picture at 10 frames/s; a person in front of the camera is found long before.
+ */
+export const AUTH_MAX_EMPTY_FRAMES = 300;
+
 export interface Decision {
   mode: AuthMode;
   success: boolean;
@@ -93,6 +102,8 @@ export function oneShotParams(mode: AuthMode, o: AuthOptions): AuthParams {
 /** The state of an authentication session (sessions.state). */
 export interface AuthState extends IdentityEvidence {
   attempts: number;
+  /** Frames analysed without a face (sessions without liveness: AUTH_MAX_EMPTY_FRAMES). */
+  emptyFrames?: number;
   liveness: LivenessState | null;
   /** Sealed embedding of the session's first face (identity anchor) and the previous face thumbnail. */
   anchor: string | null;

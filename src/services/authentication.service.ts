@@ -9,7 +9,7 @@ import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
 import { LIVENESS_TUNING, applyLivenessFrame, currentChallenge, expireLiveness, livenessDone, livenessResult, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
-import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type AuthState, type CreateAuthInput, type Decision } from './authentication.params.ts';
+import { assertThresholds, AUTH_MAX_EMPTY_FRAMES, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type AuthState, type CreateAuthInput, type Decision } from './authentication.params.ts';
 import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, notCounted, seconds } from './authentication.response.ts';
 import { recordFailure, writeOutcome } from './authentication.outcome.ts';
 import { challengeSetKey, claimLiveness } from './authentication.order.ts';
@@ -286,7 +286,14 @@ export class AuthenticationService {
         }
         return { state: { ...state }, result: { status: 'processing', ...base, liveness: livenessProgress(state.liveness), feedback: NO_FACE_FEEDBACK } };
       }
-      return { result: { status: 'processing', ...base, feedback: NO_FACE_FEEDBACK } };
+      const emptyFrames = (state.emptyFrames ?? 0) + 1;
+      if (emptyFrames < AUTH_MAX_EMPTY_FRAMES) return { state: { ...state, emptyFrames }, result: { status: 'processing', ...base, feedback: NO_FACE_FEEDBACK } };
+      // No face in AUTH_MAX_EMPTY_FRAMES frames: the session ends failed, one recorded attempt.
+      const attempts = state.attempts + 1;
+      const target = params.mode === 'verification' && locked.user_id ? ((await findFaceUser(trx, client.id, locked.user_id)) ?? null) : null;
+      const failed: Decision = { mode: params.mode, success: false, failureReason: 'NO_FACE_DETECTED', confidence: null, threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold, user: target, matches: [], quality: 0 };
+      await this.#writeOutcome(trx, client, locked.id, params, failed, null, attempts, started, meta);
+      return { state: { ...state, attempts, emptyFrames }, status: 'failed', result: { ...authResponse(params, { ...failed, user: null }, null, 'failed', started, 0), face_detected: false } };
     });
   }
 

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
+import { updateSession } from '../../src/db/repositories/sessions.repository.ts';
+import { AUTH_MAX_EMPTY_FRAMES } from '../../src/services/authentication.params.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 
@@ -113,6 +115,28 @@ for (const backend of backendNames()) {
       assert.equal(res.json().face, undefined, 'no face, no box');
       const a = await container.database.db.selectFrom('auth_attempts').select(['failure_reason', 'outcome']).where('session_id', '=', session_id).execute();
       assert.deepEqual(a, []);
+    });
+
+    test(`a session without a face for ${AUTH_MAX_EMPTY_FRAMES} frames ends failed (NO_FACE_DETECTED, one attempt): faceless frames no longer run the engine until it expires`, async () => {
+      const { container } = t();
+      const db = container.database.db;
+      const { res, session_token, session_id } = await verifySession('EMP001', 'no_face/skimage_coffee.png');
+      assert.equal(res.json().status, 'processing', res.body);
+      // The session as if it had analysed all but one of its faceless frames (the count it keeps, moved on).
+      const { state } = await db.selectFrom('sessions').select('state').where('id', '=', session_id).executeTakeFirstOrThrow();
+      assert.equal((state as { emptyFrames?: number }).emptyFrames, 1, 'the faceless frame was counted');
+      await updateSession(db, session_id, { state: { ...(state as Record<string, unknown>), emptyFrames: AUTH_MAX_EMPTY_FRAMES - 1 } });
+      const frame = () => postForm(t().app, '/api/auth/authentication/process-frame/', tenant, [{ name: 'frame', value: dataFile('no_face/skimage_brick.png') }], session_token);
+      const last = await frame();
+      assert.equal(last.statusCode, 200, last.body);
+      assert.equal(last.json().status, 'failed', last.body);
+      assert.equal(last.json().result.failure_reason, 'NO_FACE_DETECTED');
+      assert.equal(last.json().attempts_remaining, 0);
+      const after = await frame();
+      assert.equal(after.statusCode, 409, after.body);
+      assert.equal(after.json().code, 'SESSION_COMPLETED');
+      const a = await db.selectFrom('auth_attempts').select(['failure_reason', 'outcome']).where('session_id', '=', session_id).execute();
+      assert.deepEqual(a, [{ failure_reason: 'NO_FACE_DETECTED', outcome: 'failed' }]);
     });
 
     test('no face in a one-shot verify: 422 NO_FACE_DETECTED and an attempt row', async () => {
