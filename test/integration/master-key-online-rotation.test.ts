@@ -9,13 +9,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
 import { ADMIN_TOKEN } from '../helpers/app.ts';
+import { startServer, type Server } from '../helpers/server.ts';
 import { createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import { loadConfig } from '../../src/config/env.ts';
-import { createContainer, type Container } from '../../src/container.ts';
-import { buildApp } from '../../src/app.ts';
+import { createContainer } from '../../src/container.ts';
 import { fingerprint, keyCheckValue } from '../../src/crypto/key-check.ts';
 import { signBody } from '../../src/services/webhooks/signer.ts';
 
@@ -27,12 +26,6 @@ const WEBHOOK_SECRET = 'online-rotation-webhook-secret-0123';
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const OLD = crypto.randomBytes(32);
 const NEW = crypto.randomBytes(32);
-
-interface Server {
-  app: FastifyInstance;
-  container: Container;
-  stop(): Promise<void>;
-}
 
 describe('online master-key rotation [postgres]', { skip: backendNames().includes('postgres') ? false : 'needs PostgreSQL' }, () => {
   let backend: Backend;
@@ -70,13 +63,7 @@ describe('online master-key rotation [postgres]', { skip: backendNames().include
     WAJAH_WEBHOOK_POLL_MS: '50',
     LOG_LEVEL: 'silent',
   });
-  const start = async (keys: { current: Buffer; previous?: Buffer }): Promise<Server> => {
-    const config = loadConfig({ ...env(keys), WAJAH_WORKERS: '1' });
-    const container = await createContainer(config, { engine: true, log: quiet });
-    const app = await buildApp(config, container);
-    await app.ready();
-    return { app, container, stop: async () => (await app.close(), await container.close()) };
-  };
+  const start = (keys: { current: Buffer; previous?: Buffer }): Promise<Server> => startServer(loadConfig({ ...env(keys), WAJAH_WORKERS: '1' }), { engine: true });
   const verify = (s: Server, user: string, file: string) => postForm(s.app, '/api/auth/authentication/verify/', tenant, [{ name: 'user_id', value: user }, { name: 'image', value: dataFile(file) }]);
   const rotate = (...args: string[]) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {

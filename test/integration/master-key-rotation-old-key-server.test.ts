@@ -9,27 +9,18 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
 import { ADMIN_TOKEN } from '../helpers/app.ts';
 import { createTenant, type Tenant } from '../helpers/face-fixtures.ts';
+import { startServer, type Server } from '../helpers/server.ts';
 import { loadConfig } from '../../src/config/env.ts';
-import { createContainer, type Container } from '../../src/container.ts';
-import { buildApp } from '../../src/app.ts';
 import { keyCheckValue } from '../../src/crypto/key-check.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { getInstanceSetting } from '../../src/db/repositories/instance-settings.repository.ts';
 import { rotateMasterKeyOnline } from '../../src/services/master-key-rotation.service.ts';
 
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const OLD = crypto.randomBytes(32);
 const NEW = crypto.randomBytes(32);
-
-interface Server {
-  app: FastifyInstance;
-  container: Container;
-  stop(): Promise<void>;
-}
 
 describe('online master-key rotation with a server still on the old key [postgres]', { skip: backendNames().includes('postgres') ? false : 'needs PostgreSQL' }, () => {
   const backends: Backend[] = [];
@@ -50,10 +41,7 @@ describe('online master-key rotation with a server still on the old key [postgre
       WAJAH_WEBHOOKS: '0',
       LOG_LEVEL: 'silent',
     });
-    const container = await createContainer(config, { engine: false, log: quiet });
-    const app = await buildApp(config, container);
-    await app.ready();
-    return { app, container, stop: async () => (await app.close(), await container.close()) };
+    return startServer(config, { engine: false });
   };
   /** A webhook endpoint: its signing secret is sealed with the server's master key. */
   const addEndpoint = async (s: Server, tenant: Tenant, n: number) => {
