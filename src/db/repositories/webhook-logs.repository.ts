@@ -107,7 +107,11 @@ export class WebhookLogsRepository {
         return q;
       };
       const live = sql<boolean>`d.status = 'pending' and d.claim_id is not null and d.next_attempt_at > now()`;
-      const eventExists = sql<boolean>`exists (select 1 from events ev where ev.id = d.event_id)`;
+      // A lookup of each delivery's event by primary key, written as a scalar subquery rather than EXISTS: the
+      // planner turns an EXISTS into a join, and for a tenant's thousands of deliveries it chose a hash join
+      // reading the whole outbox (every tenant's events) on each replay call. A scalar subquery stays a per-row
+      // index probe of events_pkey, so the cost follows the tenant's deliveries, not the outbox.
+      const eventExists = sql<boolean>`(select true from events ev where ev.id = d.event_id) is not null`;
       const counts = await filtered()
         .select([
           sql<number>`count(*) filter (where d.status = ${status} and e.is_active and ${eventExists})`.as('eligible'),
