@@ -20,10 +20,10 @@ import * as m0013 from './migrations/0013-fallback-lockouts.ts';
 import * as m0014 from './migrations/0014-event-retention.ts';
 import * as m0015 from './migrations/0015-sso-not-before.ts';
 import * as m0016 from './migrations/0016-audit-feed-keyset.ts';
+import * as m0017 from './migrations/0017-webhook-endpoint-due.ts';
+import * as m0018 from './migrations/0018-sso-storage.ts';
 import * as m0019 from './migrations/0019-fallback-daily-failures.ts';
 import * as m0020 from './migrations/0020-liveness-claim-index.ts';
-import * as m0018 from './migrations/0018-sso-storage.ts';
-import * as m0017 from './migrations/0017-webhook-endpoint-due.ts';
 
 export type DB = Kysely<Database>;
 
@@ -42,10 +42,10 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0014-event-retention': m0014,
   '0015-sso-not-before': m0015,
   '0016-audit-feed-keyset': m0016,
+  '0017-webhook-endpoint-due': m0017,
+  '0018-sso-storage': m0018,
   '0019-fallback-daily-failures': m0019,
   '0020-liveness-claim-index': m0020,
-  '0018-sso-storage': m0018,
-  '0017-webhook-endpoint-due': m0017,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
