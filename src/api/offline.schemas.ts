@@ -55,3 +55,36 @@ export const OfflinePublicKey = Type.Object(
   },
   { description: 'The public key that verifies offline packages of this server' },
 );
+
+export const RecallOfflineBody = Type.Object(
+  { user_id: Type.String({ minLength: 1, maxLength: 255, description: 'The user uuid or your external_id' }) },
+  { additionalProperties: false },
+);
+
+export const OfflineRecall = Type.Object(
+  {
+    user_id: Type.String({ description: 'The external_id' }),
+    user_uuid: Type.String({ format: 'uuid', description: 'The uuid the revocation list names (the package’s user.id)' }),
+    revoked_before: DateTime,
+  },
+  { description: "A recall: the user's packages issued before revoked_before are refused by devices holding a newer revocation list" },
+);
+
+export const OfflineRevocationList = Type.Object(
+  {
+    client_id: Type.String({ format: 'uuid' }),
+    issued_at: DateTime,
+    key_id: Type.String(),
+    revocation_count: Type.Integer(),
+    list: Type.Object(
+      {
+        format: Type.Literal('wajah.offline-revocations.v1'),
+        key_id: Type.String({ description: 'Which signing key signed (also inside the signed payload)' }),
+        payload: Type.String({ description: 'base64url of the payload JSON {v, key_id, client_id, issued_at, covers_since, revocations: [{user_id, revoked_before}]}' }),
+        signature: Type.String({ description: 'base64url Ed25519 signature over `${format}.${payload}`' }),
+      },
+      { description: 'The signed list: save it as the device’s revocation file (verifyOffline `revocations`, `wajah offline verify --revocations`)' },
+    ),
+  },
+  { description: "The tenant's signed offline revocation list" },
+);

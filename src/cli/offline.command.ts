@@ -7,7 +7,9 @@ import { isAppError } from '../errors.ts';
  * Opens no database and no network connection; prints one JSON object. Exit status: 0 authenticated,
  * 1 not authenticated, 2 error (bad arguments, unreadable files, bad signature, expired, wrong secret, …).
  *
- * @example npx wajah offline verify --package pkg.json --secret "$SECRET" --public-key key.pem --client-id "$CLIENT_ID" --user-id EMP001 --image photo.jpg
+ * `wajah offline update-revocations` keeps the device's revocation list from going back to an older one.
+ *
+ * @example npx wajah offline verify --package pkg.json --secret "$SECRET" --public-key key.pem --client-id "$CLIENT_ID" --user-id EMP001 --revocations revocations.json --image photo.jpg
  */
 export const EXIT = { authenticated: 0, rejected: 1, error: 2 } as const;
 
@@ -17,6 +19,7 @@ interface VerifyOptions {
   publicKey: string[];
   clientId?: string;
   userId?: string;
+  revocations?: string;
   image: string;
   allowExpired?: boolean;
 }
@@ -31,6 +34,7 @@ export function registerOfflineCommands(program: Command): void {
     .option('--public-key <file>', "the server's public key: PEM, JWK, or GET /api/offline/public-key/ saved as JSON; repeat it during a key rotation (the package's key_id picks one)", (file: string, files: string[]) => [...files, file], [] as string[])
     .option('--client-id <id>', "the tenant whose packages this device accepts (the issue answer's client_id; default: $WAJAH_OFFLINE_CLIENT_ID)")
     .option('--user-id <id>', "the user being verified (external_id or uuid): refuse another user's package put in this one's place (OFFLINE_USER_MISMATCH)")
+    .option('--revocations <file>', "the tenant's signed revocation list (GET /api/offline/revocations/): refuse a recalled package (OFFLINE_PACKAGE_REVOKED)")
     .requiredOption('--image <file>', 'the probe photo (JPEG, PNG or WebP)')
     .option('--allow-expired', 'report an expired package as not authenticated (exit 1) instead of an error')
     // Argument errors are errors (2), not a rejected face (1).
@@ -38,6 +42,54 @@ export function registerOfflineCommands(program: Command): void {
     .action(async (o: VerifyOptions) => {
       process.exitCode = await runVerify(o);
     });
+  offline
+    .command('update-revocations')
+    .description("replace the device's revocation list with a newer one, after checking its signature and tenant; an older one is refused (exit 2, OFFLINE_REVOCATIONS_OUTDATED)")
+    .requiredOption('--list <file>', 'the new list (GET /api/offline/revocations/ saved as JSON)')
+    .requiredOption('--store <file>', "the device's list (created when missing; replaced atomically)")
+    .option('--public-key <file>', "the server's public key (repeat it during a key rotation)", (file: string, files: string[]) => [...files, file], [] as string[])
+    .option('--client-id <id>', 'the tenant whose lists this device accepts (default: $WAJAH_OFFLINE_CLIENT_ID)')
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.error))
+    .action(async (o: UpdateRevocationsOptions) => {
+      process.exitCode = await runUpdateRevocations(o);
+    });
+}
+
+interface UpdateRevocationsOptions {
+  list: string;
+  store: string;
+  publicKey: string[];
+  clientId?: string;
+}
+
+async function runUpdateRevocations(o: UpdateRevocationsOptions): Promise<number> {
+  try {
+    const clientId = o.clientId ?? process.env.WAJAH_OFFLINE_CLIENT_ID;
+    if (!clientId) return fail('VALIDATION_ERROR', 'give --client-id or set WAJAH_OFFLINE_CLIENT_ID: the tenant whose lists this device accepts');
+    if (!o.publicKey.length) return fail('VALIDATION_ERROR', "give --public-key: the server's public key");
+    const readText = (file: string, what: string, missingOk = false): string | null => {
+      try {
+        return fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        if (missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw new CliInputError(`cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    };
+    const publicKey = o.publicKey.map((file) => readText(file, 'public key')!);
+    const incoming = readText(o.list, 'revocation list')!;
+    const held = readText(o.store, 'stored revocation list', true);
+    const { acceptRevocationList } = await import('../offline/revocation-list.ts');
+    const accepted = acceptRevocationList({ held, incoming, publicKey, clientId });
+    const tmp = `${o.store}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, incoming, { mode: 0o600 });
+    fs.renameSync(tmp, o.store);
+    console.log(JSON.stringify({ updated: true, issued_at: accepted.payload.issued_at, revocation_count: accepted.revokedBefore.size }));
+    return 0;
+  } catch (e) {
+    if (e instanceof CliInputError) return fail('VALIDATION_ERROR', e.message);
+    if (isAppError(e)) return fail(e.code, e.message, e.details);
+    return fail('INTERNAL_ERROR', (e as Error).message ?? String(e));
+  }
 }
 
 async function runVerify(o: VerifyOptions): Promise<number> {
@@ -55,7 +107,8 @@ async function runVerify(o: VerifyOptions): Promise<number> {
     };
     if (!o.publicKey.length) return fail('VALIDATION_ERROR', "give --public-key: the server's public key (repeat it for each key a rotation keeps)");
     const publicKey = o.publicKey.map((file) => read(file, 'public key'));
-    const input = { package: read(o.package, 'package').toString('utf8'), publicKey, image: new Uint8Array(read(o.image, 'image')) };
+    const revocations = o.revocations === undefined ? undefined : read(o.revocations, 'revocation list').toString('utf8');
+    const input = { package: read(o.package, 'package').toString('utf8'), publicKey, revocations, image: new Uint8Array(read(o.image, 'image')) };
     // Imported here so `wajah --help` and the other commands do not load the face engine.
     const { verifyOffline } = await import('../offline/verifier.ts');
     const result = await verifyOffline({ ...input, packageSecret: secret, clientId, userId: o.userId, allowExpired: o.allowExpired });

@@ -24,6 +24,7 @@ import * as m0017 from './migrations/0017-webhook-endpoint-due.ts';
 import * as m0018 from './migrations/0018-sso-storage.ts';
 import * as m0019 from './migrations/0019-fallback-daily-failures.ts';
 import * as m0020 from './migrations/0020-liveness-claim-index.ts';
+import * as m0021 from './migrations/0021-offline-revocations.ts';
 
 export type DB = Kysely<Database>;
 
@@ -46,6 +47,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0018-sso-storage': m0018,
   '0019-fallback-daily-failures': m0019,
   '0020-liveness-claim-index': m0020,
+  '0021-offline-revocations': m0021,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

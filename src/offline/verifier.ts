@@ -1,25 +1,22 @@
-import type { KeyObject } from 'node:crypto';
 import { appError } from '../errors.ts';
 import type { FaceEngine } from '../vision/types.ts';
 import { confidenceFromAnchors } from '../vision/calibration.ts';
 import { DEFAULT_MODEL } from '../vision/models.ts';
 import { decryptTemplates, openSignedPackage, parsePackage, type OfflinePayload } from './package-format.ts';
-import { importPublicKey, publicKeyId } from './signing-key.ts';
+import { devicePublicKey, openRevocationList, revokedSince, type PublicKeyInput } from './revocation-list.ts';
 
 /**
  * Device-side offline verification (C6, docs/offline.md). Runs without the server: no database, no
  * network. Checks the package signature and expiry, decrypts the templates with the package secret, runs
  * the same face engine in-process on the probe image, and compares with the package's calibrated threshold.
  *
- * Throws AppError with OFFLINE_PACKAGE_INVALID, OFFLINE_SIGNATURE_INVALID, OFFLINE_CLIENT_MISMATCH, OFFLINE_USER_MISMATCH, OFFLINE_PACKAGE_EXPIRED,
+ * Throws AppError with OFFLINE_PACKAGE_INVALID, OFFLINE_SIGNATURE_INVALID, OFFLINE_CLIENT_MISMATCH, OFFLINE_USER_MISMATCH, OFFLINE_PACKAGE_REVOKED, OFFLINE_PACKAGE_EXPIRED,
  * OFFLINE_DECRYPTION_FAILED, MODEL_MISMATCH, or the engine's image codes (NO_FACE_DETECTED, INVALID_IMAGE, …).
  *
  * @example
  *   const r = await verifyOffline({ package: fs.readFileSync('pkg.json', 'utf8'), packageSecret, publicKey: pem, clientId, userId: 'EMP001', image: jpeg });
  *   if (r.authenticated) open();
  */
-type PublicKeyInput = string | Buffer | KeyObject | Record<string, unknown>;
-
 export interface VerifyOfflineInput {
   /** The package: JSON text, the bare package object, or the whole issue response (`{ package: … }`). */
   package: unknown;
@@ -44,6 +41,12 @@ export interface VerifyOfflineInput {
    * check `user_id` in the result.
    */
   userId?: string;
+  /**
+   * The tenant's signed revocation list (GET /api/offline/revocations/: JSON text, the object or the whole answer),
+   * the newest the device holds (acceptRevocationList keeps it from going back). Checked like a package (signature,
+   * tenant); a package whose user was recalled after it was issued is OFFLINE_PACKAGE_REVOKED, before any face work.
+   */
+  revocations?: unknown;
   /** Probe image: JPEG/PNG/WebP bytes or a data URL. */
   image: Uint8Array | string;
   /** A running engine to reuse (its default model must be the package's); otherwise one worker is started and closed. */
@@ -75,12 +78,22 @@ export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOf
     throw appError('VALIDATION_ERROR', 'clientId is required: the tenant whose packages this device accepts', { field: 'clientId' });
   }
   const pkg = parsePackage(input.package);
-  const payload = openSignedPackage(pkg, signingKeyOf(pkg.key_id, input.publicKey));
+  const payload = openSignedPackage(pkg, devicePublicKey(pkg.key_id, input.publicKey));
   if (payload.client_id !== input.clientId) {
     throw appError('OFFLINE_CLIENT_MISMATCH', `The package was issued to client ${payload.client_id}, not to ${input.clientId}`, { package_client_id: payload.client_id });
   }
   if (input.userId !== undefined && input.userId !== payload.user.external_id && input.userId !== payload.user.id) {
     throw appError('OFFLINE_USER_MISMATCH', `The package is user ${payload.user.external_id}'s, not ${input.userId}'s`, { package_user_id: payload.user.external_id });
+  }
+  if (input.revocations !== undefined && input.revocations !== null) {
+    const revokedBefore = revokedSince(openRevocationList(input.revocations, input.publicKey, input.clientId), payload);
+    if (revokedBefore) {
+      throw appError('OFFLINE_PACKAGE_REVOKED', `User ${payload.user.external_id}'s packages issued before ${revokedBefore} are recalled (this one was issued at ${payload.issued_at})`, {
+        user_id: payload.user.id,
+        issued_at: payload.issued_at,
+        revoked_before: revokedBefore,
+      });
+    }
   }
   const now = input.now ?? new Date();
   const expiresAt = Date.parse(payload.expires_at);
@@ -122,25 +135,6 @@ export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOf
   } finally {
     for (const t of templates) t.fill(0);
   }
-}
-
-/** The device's key that signed the package: the only one given, or the one of the package's key_id among several. */
-function signingKeyOf(keyId: string, given: PublicKeyInput | PublicKeyInput[]): KeyObject {
-  const list = Array.isArray(given) ? given : [given];
-  if (!list.length) throw appError('VALIDATION_ERROR', 'publicKey is required: the public key (or keys) of the server that issues the packages', { field: 'publicKey' });
-  let keys: KeyObject[];
-  try {
-    keys = list.map((k) => importPublicKey(k));
-  } catch (e) {
-    throw appError('OFFLINE_PACKAGE_INVALID', `The public key cannot be read: ${(e as Error).message}`);
-  }
-  if (keys.length === 1) return keys[0]!;
-  const ids = keys.map(publicKeyId);
-  const i = ids.indexOf(keyId);
-  if (i < 0) {
-    throw appError('OFFLINE_SIGNATURE_INVALID', `The package names signing key ${keyId}, which is not one of this device's keys (${ids.join(', ')})`, { key_id: keyId, device_key_ids: ids });
-  }
-  return keys[i]!;
 }
 
 async function startEngine(): Promise<FaceEngine> {

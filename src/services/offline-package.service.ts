@@ -4,6 +4,8 @@ import type { ClientContext } from '../api/request-context.ts';
 import { appError } from '../errors.ts';
 import { findFaceUser, loadUserTemplates } from '../db/repositories/templates.repository.ts';
 import { countIssuedOfflinePackages, OFFLINE_PACKAGE_ISSUED } from '../db/repositories/offline-packages.repository.ts';
+import { listOfflineRevocations, OFFLINE_PACKAGE_RECALLED, recordOfflineRecall } from '../db/repositories/offline-revocations.repository.ts';
+import { MAX_PACKAGE_LIFETIME_MS, signRevocationList, type RevocationPayload } from '../offline/revocation-list.ts';
 import { CALIBRATION, similarityForConfidence } from '../vision/calibration.ts';
 import { DEFAULT_MODEL } from '../vision/models.ts';
 import { encryptTemplates, signPackage, templatesAad, type OfflinePackage, type OfflinePayload } from '../offline/package-format.ts';
@@ -126,6 +128,48 @@ export class OfflinePackageService {
       issued_count: issuedCount,
       package: pkg,
     };
+  }
+
+  // Recall (docs/offline.md, "Recall"): deactivations, reactivations and deletions are recorded by a trigger on
+  // `users` (migration 0021); these two record an explicit recall and sign the tenant's revocation list.
+
+  /** Refuses every package of the user issued until now, on devices holding a list made after this call. */
+  async recall(client: ClientContext, userRef: string, meta: { ip: string | null }) {
+    const user = await findFaceUser(this.d.db, client.id, userRef);
+    if (!user) throw appError('USER_NOT_FOUND');
+    const revokedBefore = await this.d.db.transaction().execute(async (trx) => {
+      const at = await recordOfflineRecall(trx, client.id, user.id, this.d.now?.() ?? new Date());
+      await this.d.audit.record(
+        { clientId: client.id, category: 'security', action: OFFLINE_PACKAGE_RECALLED, actor: `key:${client.apiKeyId}`, target: user.id, details: { revoked_before: at.toISOString() }, ip: meta.ip },
+        trx,
+      );
+      return at;
+    });
+    return { user_id: user.external_id, user_uuid: user.id, revoked_before: revokedBefore.toISOString() };
+  }
+
+  /**
+   * The tenant's signed list. A user who is deactivated or deleted now is listed with the list's own issued_at,
+   * so every package issued up to now is refused whatever the skew between this clock (packages' issued_at) and
+   * the database's (the recorded time); a deactivated user gets no package meanwhile.
+   */
+  async revocationList(client: ClientContext) {
+    const key = this.d.signingKey();
+    const issuedAt = this.d.now?.() ?? new Date();
+    const since = new Date(issuedAt.getTime() - MAX_PACKAGE_LIFETIME_MS);
+    const rows = await listOfflineRevocations(this.d.db, client.id, since);
+    const payload: RevocationPayload = {
+      v: 1,
+      key_id: key.keyId,
+      client_id: client.id,
+      issued_at: issuedAt.toISOString(),
+      covers_since: since.toISOString(),
+      revocations: rows.map((r) => ({
+        user_id: r.user_id,
+        revoked_before: (r.is_active === true ? r.revoked_before : new Date(Math.max(r.revoked_before.getTime(), issuedAt.getTime()))).toISOString(),
+      })),
+    };
+    return { client_id: client.id, issued_at: payload.issued_at, key_id: key.keyId, revocation_count: payload.revocations.length, list: signRevocationList(payload, key.privateKey) };
   }
 }
 
