@@ -244,7 +244,10 @@ describe('WebRTC streaming /api/streaming/sessions/ [pglite]', () => {
     const b = await api('POST', '/api/streaming/sessions/', other, { session_type: 'webrtc' });
     assert.deepEqual([a.statusCode, b.statusCode], [201, 201]);
     const c = await api('POST', '/api/streaming/sessions/', other, { session_type: 'webrtc' });
-    assert.deepEqual([c.statusCode, c.json().code, c.json().details], [429, 'STREAMING_LIMIT_EXCEEDED', { max_sessions: 2 }]);
+    assert.deepEqual([c.statusCode, c.json().code, c.json().details.max_sessions], [429, 'STREAMING_LIMIT_EXCEEDED', 2]);
+    // When the first of the two ends by its timeout (the default 600 s), as Retry-After and in the details.
+    assert.ok(c.json().details.retry_after >= 598 && c.json().details.retry_after <= 600, JSON.stringify(c.json().details));
+    assert.equal(c.headers['retry-after'], String(c.json().details.retry_after));
     assert.equal((await api('DELETE', `/api/streaming/sessions/${a.json().session_id}/`, other)).statusCode, 204);
     assert.equal((await api('POST', '/api/streaming/sessions/', other, { session_type: 'webrtc' })).statusCode, 201);
 
