@@ -22,10 +22,10 @@ import { PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Comp
  *
  * @example const { dialect, client } = await createPGliteDialect('/var/lib/wajah/pg'); new Kysely({ dialect })
  */
-export async function createPGliteDialect(dataDir: string | undefined, options: { maxStatements?: number } = {}): Promise<{ dialect: Dialect; client: PGlite }> {
+export async function createPGliteDialect(dataDir: string | undefined, options: { maxStatements?: number; loadDataDir?: Blob } = {}): Promise<{ dialect: Dialect; client: PGlite }> {
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const codecs = { parsers: { [BYTEA]: parseBytea }, serializers: { [BYTEA]: serializeBytea } };
-  const client = await PGlite.create(dataDir ? { dataDir, ...codecs } : codecs);
+  const client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}), ...codecs });
   const dialect: Dialect = {
     createAdapter: () => new PostgresAdapter(),
     createDriver: () => new PGliteDriver(client, options.maxStatements ?? 256),
