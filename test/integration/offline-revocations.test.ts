@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { backendNames } from '../helpers/backends.ts';
+import { rejectsWithCode } from '../helpers/assert-code.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import { verifyOffline, type VerifyOfflineInput } from '../../src/offline/verifier.ts';
@@ -26,13 +27,7 @@ type Answer = { package: OfflinePackage; issued_at: string };
 type ListAnswer = { client_id: string; issued_at: string; revocation_count: number; list: { format: string; key_id: string; payload: string; signature: string } };
 const entries = (l: ListAnswer): RevocationPayload['revocations'] => (JSON.parse(Buffer.from(l.list.payload, 'base64url').toString('utf8')) as RevocationPayload).revocations;
 
-async function rejects(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(isAppError(e), `expected an AppError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return true;
-  });
-}
+const rejects = rejectsWithCode;
 
 for (const backend of backendNames()) {
   describe(`offline recall [${backend}]`, () => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backendNames } from '../helpers/backends.ts';
+import { rejectsWithCode } from '../helpers/assert-code.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import { createFaceEngine, MODEL_DLIB, type FaceEngine } from '../../src/vision/index.ts';
@@ -13,7 +14,6 @@ import { similarityForConfidence } from '../../src/vision/calibration.ts';
 import { verifyOffline } from '../../src/offline/verifier.ts';
 import { signPackage, type OfflinePackage, type OfflinePayload } from '../../src/offline/package-format.ts';
 import { SIGNING_KEY_FILE } from '../../src/offline/signing-key.ts';
-import { isAppError } from '../../src/errors.ts';
 
 const FR = 'faces_extra/face_recognition';
 const OBAMA_1 = `${FR}/obama/obama_01.jpg`;
@@ -38,13 +38,7 @@ let saved: { pkg: OfflinePackage; publicKeyPem: string; publicKeyAnswer: unknown
 const decode = (pkg: OfflinePackage): OfflinePayload => JSON.parse(Buffer.from(pkg.payload, 'base64url').toString('utf8'));
 const encode = (payload: OfflinePayload): string => Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
 
-async function rejects(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(isAppError(e), `expected an AppError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return true;
-  });
-}
+const rejects = rejectsWithCode;
 
 for (const backend of backendNames()) {
   describe(`offline verification [${backend}]`, () => {
