@@ -13,6 +13,7 @@ import { verifyOffline, type VerifyOfflineInput } from '../../src/offline/verifi
 import { acceptRevocationList, type RevocationPayload } from '../../src/offline/revocation-list.ts';
 import type { OfflinePackage } from '../../src/offline/package-format.ts';
 import { isAppError } from '../../src/errors.ts';
+import { testDataDir } from '../../src/config/env.ts';
 
 /**
  * Offline recall (docs/offline.md, "Recall"): deactivating or deleting a user, or recalling them through the API,
@@ -165,7 +166,7 @@ for (const backend of backendNames()) {
           const file = (name: string, value: unknown) => (fs.writeFileSync(path.join(dir, name), typeof value === 'string' ? value : JSON.stringify(value)), path.join(dir, name));
           const common = ['--public-key', file('key.pem', publicKey), '--client-id', tenant.clientId];
           const run = (args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/wajah.js'), 'offline', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, WAJAH_DATA_DIR: path.join(dir, 'no-data-dir'), WAJAH_OFFLINE_PACKAGE_SECRET: SECRET } });
-          let r = run(['verify', '--package', file('pkg.json', pkgs.EMP003), '--revocations', file('list.json', lists.explicit), '--image', path.join(process.env.WAJAH_TEST_DATA!, FR, 'obama/obama_02.jpg'), ...common]);
+          let r = run(['verify', '--package', file('pkg.json', pkgs.EMP003), '--revocations', file('list.json', lists.explicit), '--image', path.join(testDataDir(), FR, 'obama/obama_02.jpg'), ...common]);
           assert.equal(r.status, 2, r.stderr);
           assert.equal(JSON.parse(r.stdout).error.code, 'OFFLINE_PACKAGE_REVOKED');
           const store = path.join(dir, 'held.json');
