@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from './config/env.ts';
 import { loadMasterKey, parseKey } from './crypto/template-cipher.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
+import { SealKeyWatch } from './db/seal-key-watch.ts';
 import { keyCheckValue, refuseNewKeyBesideData, verifyMasterKey } from './crypto/key-check.ts';
 import { readStagedKey } from './crypto/master-key-files.ts';
 import type { FaceEngine } from './vision/types.ts';
@@ -25,6 +26,8 @@ export interface Core {
   redis: Redis | null;
   /** Null when started without the face engine (WAJAH_WORKERS=0 or tests of the plain API). */
   engine: FaceEngine | null;
+  /** PostgreSQL: whether another process seals with a master key this one does not hold (db/seal-key-watch.ts). */
+  sealKeyWatch?: SealKeyWatch | null;
   log: ServiceLog;
   /**
    * The template master key (WAJAH_MASTER_KEY, or generated into the data directory), read once on
@@ -92,8 +95,14 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     await database.holdSealKey(keyCheckValue(core.masterKey()));
     const check = await verifyMasterKey(database.db, core.masterKey(), config.masterKey ? null : readStagedKeyQuietly(config.dataDir), core.previousMasterKeys);
     if (check.stored) log.info(`master key fingerprint ${check.fingerprint} recorded with the data`);
+    if (config.databaseUrl) {
+      core.sealKeyWatch = new SealKeyWatch(database.db, [keyCheckValue(core.masterKey()), ...core.previousMasterKeys.map(keyCheckValue)], log);
+      await core.sealKeyWatch.check();
+      core.sealKeyWatch.start();
+    }
     if (check.rotating) log.warn(`master key rotation in progress: the data is recorded under key ${check.rotating} (WAJAH_MASTER_KEY_PREVIOUS); new values are sealed with ${check.fingerprint}. Run \`wajah keys rotate-master --online\` to finish.`);
   } catch (e) {
+    core.sealKeyWatch?.stop();
     await engine?.close();
     redis?.disconnect();
     await database.close();
@@ -122,6 +131,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     offline,
     sso,
     async close() {
+      core.sealKeyWatch?.stop();
       await webhooks.close();
       await analytics.close();
       await face.close?.();

@@ -84,6 +84,7 @@ export const ERROR_CODES = {
   RESTORE_TARGET_NOT_EMPTY: { status: 409, message: 'The data directory already holds a database' },
   DATABASE_IN_USE: { status: 503, message: 'Wajah servers are using the database; this operation needs it alone' },
   MASTER_KEY_IN_USE: { status: 503, message: 'Running Wajah processes still seal with the previous master key' },
+  MASTER_KEY_OUTDATED: { status: 503, message: 'This server does not hold the master key other servers now seal with: retry, another server can answer' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database cannot be opened' },
   DATABASE_TOO_NEW: { status: 503, message: 'The database was migrated by a newer release and lacks migrations of this one' },
   MIGRATION_FAILED: { status: 503, message: 'A database migration failed; nothing was changed' },

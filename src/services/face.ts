@@ -113,6 +113,7 @@ export const round = (x: number, digits = 3): number => Math.round(x * 10 ** dig
 
 export async function createFaceServices(core: Core, foundation: FoundationServices): Promise<FaceServices> {
   const vault = new TemplateVault(new TemplateCipher(core.masterKey(), { fallbackKeys: core.previousMasterKeys }));
+  vault.attachKeyWatch(core.sealKeyWatch);
   const gallery = new FaceGallery({ db: core.database.db, vault, redisUrl: core.config.redisUrl, log: core.log });
   await gallery.start();
   const deps: FaceDeps = {

@@ -25,6 +25,12 @@ export interface IntegrityLog {
 /** At most this many row ids are remembered as already warned about (the warning is once per row). */
 const WARNED_MAX = 10_000;
 
+/** Whether another process seals with a master key this one lacks (db/seal-key-watch.ts; PostgreSQL only). */
+export interface KeyWatch {
+  readonly outdated: unknown[] | null;
+  check(): Promise<unknown>;
+}
+
 /**
  * Encryption of everything biometric the face flows persist: templates (AAD templateAad: tenant, owning
  * user, template id and model, crypto/template-cipher.ts), review photos (reviewPhotoAad), opted-in
@@ -44,6 +50,9 @@ export class TemplateVault {
   #log: IntegrityLog | null;
   readonly #warned = new Set<string>();
   #integrityFailures = 0;
+  #keyWatch: KeyWatch | null = null;
+  /** Tenants with a template that did not open (what their search gallery may lack). */
+  readonly #failedTenants = new Set<string>();
 
   constructor(cipher: TemplateCipher, log?: IntegrityLog) {
     this.cipher = cipher;
@@ -53,6 +62,23 @@ export class TemplateVault {
   /** Sets the logger integrity warnings go to, when none was given to the constructor. */
   attachLog(log: IntegrityLog): void {
     this.#log ??= log;
+  }
+
+  /**
+   * The master-key watch: while another process seals with a key this one lacks, a template that does not
+   * open is taken for one sealed there (not for tampering) and what needs it is refused with
+   * MASTER_KEY_OUTDATED instead of being answered from the templates that do open.
+   */
+  attachKeyWatch(watch: KeyWatch | null | undefined): void {
+    this.#keyWatch = watch ?? null;
+  }
+
+  /**
+   * MASTER_KEY_OUTDATED when a newer master key is in use elsewhere and one of this tenant's templates did not
+   * open here: its search gallery may lack the people enrolled on a restarted server (a wrong "no match").
+   */
+  refuseIfOutdated(clientId: string): void {
+    if (this.#keyWatch?.outdated && this.#failedTenants.has(clientId)) throw outdated();
   }
 
   /** Sealed values that failed to open since this process started (each failed open counts). */
@@ -86,7 +112,7 @@ export class TemplateVault {
    */
   openTemplate(row: StoredTemplate): Float32Array {
     const vec = this.tryOpenTemplate(row);
-    if (!vec) throw notOpened(1);
+    if (!vec) throw this.#keyWatch?.outdated ? outdated() : notOpened(1);
     return vec;
   }
 
@@ -96,7 +122,12 @@ export class TemplateVault {
       return this.cipher.decrypt(Buffer.from(row.ciphertext), templateAad(row.client_id, row.user_id, row.id, row.model_id));
     } catch (e) {
       if (!(e instanceof TemplateDecryptError)) throw e;
+      this.#failedTenants.add(row.client_id);
+      // Sealed by a server with a newer master key (the watch has logged it), not tampered with.
+      if (this.#keyWatch?.outdated) return null;
       this.integrityFailure('template', row.id, `user ${row.user_id}, client ${row.client_id}`, e);
+      // A server restarted with a new key may have sealed it since the watch last looked: look now.
+      void this.#keyWatch?.check().catch(() => {});
       return null;
     }
   }
@@ -107,6 +138,8 @@ export class TemplateVault {
    */
   openUserTemplates(rows: readonly StoredTemplate[]): Float32Array[] {
     const out = rows.flatMap((r) => this.tryOpenTemplate(r) ?? []);
+    // Not a comparison over part of the user's templates while some may be sealed under a newer key.
+    if (out.length < rows.length && this.#keyWatch?.outdated) throw outdated();
     if (rows.length && !out.length) throw notOpened(rows.length);
     return out;
   }
@@ -181,6 +214,15 @@ export class TemplateVault {
 }
 
 /** The coded refusal when none of a user's `count` templates opens (each was logged as an integrity failure). */
+function outdated() {
+  return appError(
+    'MASTER_KEY_OUTDATED',
+    'A face template was sealed by a server with a newer master key, which this server does not hold yet (an online master-key rotation is under way): retry, a server restarted with the new key answers',
+    undefined,
+    { 'retry-after': '5' },
+  );
+}
+
 function notOpened(count: number) {
   return appError('NOT_ENROLLED', `None of the user's ${count} stored face template(s) passes its integrity check (moved or altered in the database): re-enroll the user with replace=true`, {
     reason: 'template_integrity',
@@ -263,6 +305,8 @@ export class FaceGallery {
 
   async search(clientId: string, modelId: string, probe: Float32Array, k: number, minCosine: number): Promise<GalleryHit[]> {
     const hits = await this.registry.search(clientId, modelId, probe, k, minCosine);
+    // After the search: a first search loads the gallery, and a template left out of it then is known.
+    this.deps.vault.refuseIfOutdated(clientId);
     return hits.map((m) => ({ userId: m.userId, cosine: m.score }));
   }
 

@@ -11,13 +11,15 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { backendNames, createBackend, type Backend } from '../helpers/backends.ts';
 import { ADMIN_TOKEN } from '../helpers/app.ts';
-import { createTenant, type Tenant } from '../helpers/face-fixtures.ts';
+import { createTenant, createUser, type Tenant } from '../helpers/face-fixtures.ts';
 import { startServer, type Server } from '../helpers/server.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { keyCheckValue } from '../../src/crypto/key-check.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { getInstanceSetting } from '../../src/db/repositories/instance-settings.repository.ts';
 import { rotateMasterKeyOnline } from '../../src/services/master-key-rotation.service.ts';
+import { insertEnrollment } from '../../src/db/repositories/enrollments.repository.ts';
+import { insertTemplates } from '../../src/db/repositories/templates.repository.ts';
 
 const OLD = crypto.randomBytes(32);
 const NEW = crypto.randomBytes(32);
@@ -28,7 +30,7 @@ describe('online master-key rotation with a server still on the old key [postgre
     for (const b of backends) await b.cleanup();
   });
 
-  const start = async (databaseUrl: string, keys: { current: Buffer; previous?: Buffer }): Promise<Server> => {
+  const start = async (databaseUrl: string, keys: { current: Buffer; previous?: Buffer }, env: Record<string, string> = {}): Promise<Server> => {
     const config = loadConfig({
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -40,6 +42,7 @@ describe('online master-key rotation with a server still on the old key [postgre
       WAJAH_WORKERS: '0',
       WAJAH_WEBHOOKS: '0',
       LOG_LEVEL: 'silent',
+      ...env,
     });
     return startServer(config, { engine: false });
   };
@@ -129,6 +132,45 @@ describe('online master-key rotation with a server still on the old key [postgre
     } finally {
       await (late as Server | null)?.stop().catch(() => {});
       await restarted.stop().catch(() => {});
+    }
+  });
+
+  test('during the rolling restart, a server still on the old key refuses what a restarted server sealed (503 MASTER_KEY_OUTDATED) and leaves it its webhook deliveries', async () => {
+    const url = await freshDatabase();
+    const missed = await start(url, { current: OLD }, { WAJAH_WEBHOOKS: '1', WAJAH_WEBHOOK_POLL_MS: '100' });
+    const restarted = await start(url, { current: NEW, previous: OLD });
+    try {
+      const tenant = await createTenant(restarted.app, 'Rolling');
+      // A person enrolled through the restarted server: their template is sealed with the new key.
+      const userId = await createUser(restarted.app, tenant, 'EMP-NEW');
+      const enrollmentId = crypto.randomUUID();
+      const db = restarted.container.database.db;
+      await insertEnrollment(db, { id: enrollmentId, clientId: tenant.clientId, userId, sessionId: null, source: 'direct', modelId: 'm', qualityScore: 0.9, faceCount: 1, averageConfidence: 0.9, angles: ['front'] });
+      const vec = new Float32Array(512).fill(1 / Math.sqrt(512));
+      await insertTemplates(db, restarted.container.face.vault.templateRows({ clientId: tenant.clientId, userId, enrollmentId, modelId: 'm' }, [{ id: crypto.randomUUID(), face: { embedding: vec, angle: 'front', quality: 0.9 } }]));
+      // And an endpoint created there: its secret is sealed with the new key too.
+      await addEndpoint(restarted, tenant, 1);
+      await missed.container.sealKeyWatch!.check(); // its 5-second poll, now
+      assert.ok(missed.container.sealKeyWatch!.outdated, 'the missed server sees a process sealing with a key it lacks');
+      assert.equal(restarted.container.sealKeyWatch!.outdated, null, 'the restarted server holds both keys: not outdated');
+
+      // The template does not open on the missed server: not a wrong NOT_ENROLLED (tampering), a retryable 503.
+      const exported = await missed.app.inject({ method: 'GET', url: `/api/clients/users/EMP-NEW/export/`, headers: { authorization: tenant.auth } });
+      assert.equal(exported.statusCode, 503, exported.body);
+      assert.equal(exported.json().code, 'MASTER_KEY_OUTDATED');
+      assert.equal(exported.headers['retry-after'], '5');
+      const there = await restarted.app.inject({ method: 'GET', url: `/api/clients/users/EMP-NEW/export/`, headers: { authorization: tenant.auth } });
+      assert.equal(there.statusCode, 200, there.body);
+
+      // An event on the missed server fans out to the endpoint; its dispatcher must not fail the delivery for good.
+      await createUser(missed.app, tenant, 'EMP-EVENT');
+      await new Promise((r) => setTimeout(r, 1500));
+      const rows = await db.selectFrom('webhook_deliveries').select(['status', 'attempts', 'last_error']).where('client_id', '=', tenant.clientId).execute();
+      assert.ok(rows.length >= 1, 'the event was fanned out');
+      for (const r of rows) assert.deepEqual([r.status, r.attempts], ['pending', 0], JSON.stringify(r));
+    } finally {
+      await missed.stop().catch(() => {});
+      await restarted.stop();
     }
   });
 });

@@ -22,6 +22,12 @@ export interface DispatcherOptions {
   breaker?: { failures?: number; openMs?: number; maxOpenMs?: number };
   /** Each finished attempt's outcome (metrics). */
   onOutcome?: (outcome: 'delivered' | 'retry' | 'failed') => void;
+  /**
+   * Whether another process seals with a master key this one lacks (db/seal-key-watch.ts): then this process
+   * claims nothing (an endpoint created there has a secret that does not open here), and a secret that does
+   * not open is given back, never failed for good.
+   */
+  keyWatch?: { readonly outdated: unknown[] | null; check(): Promise<unknown[]> } | null;
 }
 
 export const USER_AGENT = 'Wajah-Webhooks/1.0';
@@ -172,7 +178,7 @@ export class WebhookDispatcher {
           // claims, so deliveries already due (another tenant's, retries) are not held until it is gone.
           const fanned = this.#stopped ? 0 : await this.repo.fanOut(FAN_OUT_BATCH);
           const free = this.#concurrency - this.#inflight.size - this.#reserved.size;
-          const claimed = this.#stopped || free <= 0 ? [] : await this.#claimFair(free);
+          const claimed = this.#stopped || free <= 0 || this.options.keyWatch?.outdated ? [] : await this.#claimFair(free);
           for (const d of claimed) void this.#track(d);
           if (claimed.length > 0 && claimed.length === free) this.#again = true; // more may be due once sends finish
           if (fanned === FAN_OUT_BATCH) this.#again = true; // more events wait for their fan-out
@@ -265,6 +271,12 @@ export class WebhookDispatcher {
     try {
       secret = this.box.open(d.secret, secretAad(d.client_id, d.endpoint_id));
     } catch {
+      if (this.options.keyWatch && (await this.options.keyWatch.check().catch(() => [])).length) {
+        // Sealed by a server restarted with a newer master key: it delivers this one (no attempt counted).
+        const error = 'the endpoint secret was sealed under a newer master key than this server holds: left to a server restarted with it';
+        await this.repo.markAttemptFailed(d.id, d.claim_id, { statusCode: null, error, ms: null, retryInMs: 1000, countAttempt: false });
+        return;
+      }
       const error = 'the endpoint secret cannot be decrypted (was the master key changed?): set the secret again, then retry';
       await this.repo.markAttemptFailed(d.id, d.claim_id, { statusCode: null, error, ms: null, retryInMs: null, countAttempt: false });
       return;

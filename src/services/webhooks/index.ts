@@ -35,6 +35,7 @@ export async function createWebhookServices(core: Core, audit: Pick<AuditService
     timeoutMs: config.webhookTimeoutMs,
     allowPrivate: config.webhookAllowPrivate,
     onOutcome: (outcome) => core.metrics.webhookDelivery(outcome),
+    keyWatch: core.sealKeyWatch,
   });
   const webhooks = new WebhooksService(repo, new WebhookLogsRepository(core.database.db), dispatcher, box, { allowPrivate: config.webhookAllowPrivate, dispatch: config.webhooks }, audit);
   const unsubscribe = onWebhookWake(() => dispatcher.notify());
