@@ -84,9 +84,18 @@ export async function buildApp(
   // Before any route: null and non-numeric text are refused instead of coerced to 0 / "" / false.
   strictScalars(app);
   await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ requestId: request.id }) });
+  // Behind a reverse proxy without WAJAH_TRUST_PROXY every caller has the proxy's address: one caller's failed
+  // keys or admin tokens then lock out all of them, and allow-lists see only the proxy. Said once, in the log.
+  let proxyUnseen = config.trustProxy === false;
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-api-version', API_VERSION);
+    if (proxyUnseen && request.headers['x-forwarded-for'] !== undefined) {
+      proxyUnseen = false;
+      container.log.warn(
+        `requests carry X-Forwarded-For but WAJAH_TRUST_PROXY is unset: every caller is seen as ${request.ip}, so IP allow-lists, audit addresses and the failed-sign-in lockouts treat them all as one. Behind a reverse proxy set WAJAH_TRUST_PROXY=1 (docs/foundation.md).`,
+      );
+    }
   });
 
   // Action endpoints (deactivate, complete, retry…) have no body, but many HTTP clients still send

@@ -48,3 +48,24 @@ describe('WAJAH_TRUST_PROXY=1 behind one reverse proxy', () => {
     assert.throws(() => loadConfig({ WAJAH_TRUST_PROXY: 'everyone' }), /WAJAH_TRUST_PROXY/);
   });
 });
+
+describe('WAJAH_TRUST_PROXY unset behind a reverse proxy', () => {
+  const t = useTestApp('pglite');
+
+  test('the first request carrying X-Forwarded-For is reported once in the log: every caller has the proxy\'s address', async () => {
+    const { app, container } = t();
+    const warned: string[] = [];
+    const original = container.log.warn;
+    container.log.warn = (m: string) => void warned.push(m);
+    try {
+      await app.inject({ method: 'GET', url: '/api/clients/users/', remoteAddress: '172.18.0.5' });
+      assert.equal(warned.length, 0, 'no proxy header, no warning');
+      for (let i = 0; i < 3; i++) await app.inject({ method: 'GET', url: '/api/clients/users/', remoteAddress: '172.18.0.5', headers: { 'x-forwarded-for': `203.0.113.${i}` } });
+      assert.equal(warned.length, 1, warned.join('\n'));
+      assert.match(warned[0], /WAJAH_TRUST_PROXY is unset: every caller is seen as 172\.18\.0\.5/);
+    } finally {
+      container.log.warn = original;
+    }
+  });
+});
+
