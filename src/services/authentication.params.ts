@@ -53,7 +53,9 @@ export const DEFAULTS = { confidence_threshold: 0.8, search_threshold: 0.8, max_
  * enrollment sessions stop at ENROLLMENT_MAX_FRAMES. A frame with a face uses one of `max_attempts` and a
  * liveness session ends with its challenges' timeouts, but a frame without a face used neither: a session (one
  * call) took faceless frames at the tier's frame rate until it expired, up to an hour of engine runs. 300 is 30 s
- * of an empty picture at 10 frames/s; a person in front of the camera is found long before.
+ * of an empty picture at 10 frames/s; a person in front of the camera is found long before. A frame refused as an
+ * image (corrupt, truncated, not an image: isRefusedImage) counts too, answered with its own error until the
+ * frame that ends the session; uncounted, such frames (an upload and a decode attempt each) ran without end.
  */
 export const AUTH_MAX_EMPTY_FRAMES = 300;
 
@@ -102,7 +104,7 @@ export function oneShotParams(mode: AuthMode, o: AuthOptions): AuthParams {
 /** The state of an authentication session (sessions.state). */
 export interface AuthState extends IdentityEvidence {
   attempts: number;
-  /** Frames analysed without a face (sessions without liveness: AUTH_MAX_EMPTY_FRAMES). */
+  /** Frames without a face, or refused as an image (sessions without liveness: AUTH_MAX_EMPTY_FRAMES). */
   emptyFrames?: number;
   liveness: LivenessState | null;
   /** Sealed embedding of the session's first face (identity anchor) and the previous face thumbnail. */

@@ -4,10 +4,10 @@ import type { ClientContext } from '../api/request-context.ts';
 import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
 import { CROP, faceRegion } from '../vision/liveness-signals/planarity.ts';
-import { appError, isAppError } from '../errors.ts';
+import { appError, isAppError, type AppError } from '../errors.ts';
 import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
-import { mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
+import { isRefusedImage, mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
 import { LIVENESS_TUNING, applyLivenessFrame, currentChallenge, expireLiveness, livenessDone, livenessResult, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
 import { assertThresholds, AUTH_MAX_EMPTY_FRAMES, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type AuthState, type CreateAuthInput, type Decision } from './authentication.params.ts';
 import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, notCounted, seconds } from './authentication.response.ts';
@@ -129,6 +129,9 @@ export class AuthenticationService {
       location = faceLocation(out.result, out.face);
     } catch (e) {
       if (isAppError(e) && e.code === 'NO_FACE_DETECTED') return this.#noFace(client, session.id, params, started, meta);
+      // A frame refused as an image (corrupt, truncated, not an image) showed no face either: it counts as a
+      // faceless frame does, and is answered with its own error while the session goes on.
+      if (isRefusedImage(e)) return this.#noFace(client, session.id, params, started, meta, e);
       throw e;
     }
     // Recognition needs only reads: done before the short locked update.
@@ -268,9 +271,14 @@ export class AuthenticationService {
    * A session frame without a face (docs/face-flows.md, "No face in a frame"): 200 with face_detected
    * false, as in enrollment sessions; no attempt is counted (a camera sends such frames while the person
    * sits down). The liveness clock keeps running: past the challenge's window the session fails.
+   * `refused`: the frame was refused as an image (isRefusedImage). It counts the same (AUTH_MAX_EMPTY_FRAMES,
+   * the liveness clock), with its count written, and is answered with that error while the session goes
+   * on; the frame that ends the session is answered as a faceless one would be.
    */
-  async #noFace(client: ClientContext, sessionId: string, params: AuthParams, started: number, meta: RequestMeta) {
-    return this.d.sessions.update(sessionId, async (locked, trx) => {
+  async #noFace(client: ClientContext, sessionId: string, params: AuthParams, started: number, meta: RequestMeta, refused: AppError | null = null) {
+    // Set inside the locked update when the session goes on after a refused image.
+    let answerRefusal = false;
+    const answer = await this.d.sessions.update(sessionId, async (locked, trx) => {
       const state = structuredClone(locked.state) as unknown as AuthState;
       const base = { face_detected: false, quality_score: 0, processing_time: seconds(started), timestamp: new Date().toISOString() };
       if (state.liveness) {
@@ -284,10 +292,14 @@ export class AuthenticationService {
           await this.#livenessFailed(trx, client, locked.id, params, failed, liveness, attempts, started, meta, 'CHALLENGE_TIMEOUT');
           return { state: { ...state, attempts }, status: 'failed', result: authResponse(params, { ...failed, user: null }, liveness, 'failed', started, 0) };
         }
+        answerRefusal = refused !== null;
         return { state: { ...state }, result: { status: 'processing', ...base, liveness: livenessProgress(state.liveness), feedback: NO_FACE_FEEDBACK } };
       }
       const emptyFrames = (state.emptyFrames ?? 0) + 1;
-      if (emptyFrames < AUTH_MAX_EMPTY_FRAMES) return { state: { ...state, emptyFrames }, result: { status: 'processing', ...base, feedback: NO_FACE_FEEDBACK } };
+      if (emptyFrames < AUTH_MAX_EMPTY_FRAMES) {
+        answerRefusal = refused !== null;
+        return { state: { ...state, emptyFrames }, result: { status: 'processing', ...base, feedback: NO_FACE_FEEDBACK } };
+      }
       // No face in AUTH_MAX_EMPTY_FRAMES frames: the session ends failed, one recorded attempt.
       const attempts = state.attempts + 1;
       const target = params.mode === 'verification' && locked.user_id ? ((await findFaceUser(trx, client.id, locked.user_id)) ?? null) : null;
@@ -295,6 +307,8 @@ export class AuthenticationService {
       await this.#writeOutcome(trx, client, locked.id, params, failed, null, attempts, started, meta);
       return { state: { ...state, attempts, emptyFrames }, status: 'failed', result: { ...authResponse(params, { ...failed, user: null }, null, 'failed', started, 0), face_detected: false } };
     });
+    if (answerRefusal) throw refused!;
+    return answer;
   }
 
   /** One-shot verification (server-to-server, no session). A stream frame passes its `recorder`. */

@@ -5,6 +5,7 @@
  */
 import type { PoseBucket, Suggestion } from '../vision/types.ts';
 import { QUALITY, messageFor } from '../vision/quality/quality.ts';
+import { isAppError, type AppError, type ErrorCode } from '../errors.ts';
 
 export type SessionType = 'webcam' | 'mobile' | 'upload';
 export const ANGLES: PoseBucket[] = ['front', 'left', 'right'];
@@ -18,9 +19,23 @@ export const SAME_PERSON_CONFIDENCE = 0.5;
  * default 300 s at 30 frames/s. A person finishes in a few seconds (3 good frames, or front, left and
  * right); 300 frames is 30 s of tries at 10 frames/s, 45 s at the camera page's pace (one frame per 150 ms).
  * As an authentication session ends failed after its attempts, a session past this ends failed
- * (ENROLLMENT_FRAME_LIMIT) unless it already holds enough frames to complete.
+ * (ENROLLMENT_FRAME_LIMIT) unless it already holds enough frames to complete. A frame refused as an image
+ * (isRefusedImage) counts too: it cost an upload and a decode attempt, and uncounted, one session took
+ * such frames without end.
  */
 export const ENROLLMENT_MAX_FRAMES = 300;
+
+/**
+ * A session frame the engine refused as an image (corrupt, truncated, not an image, a data URL of another
+ * type, too large): the client's error, after the upload was read and a decode was tried. Session frames
+ * count these like analysed frames (enrollment: ENROLLMENT_MAX_FRAMES; authentication: AUTH_MAX_EMPTY_FRAMES)
+ * while the client is still answered with the image's own error. An engine that is busy or down
+ * (SERVICE_BUSY, SERVICE_UNAVAILABLE) is the server's condition, not the frame's, and is never counted.
+ */
+export function isRefusedImage(e: unknown): e is AppError {
+  return isAppError(e) && REFUSED_IMAGE.has(e.code);
+}
+const REFUSED_IMAGE: ReadonlySet<ErrorCode> = new Set(['INVALID_IMAGE', 'UNSUPPORTED_MEDIA_TYPE', 'IMAGE_TOO_LARGE']);
 
 export interface EnrollParams {
   session_type: SessionType;
@@ -42,7 +57,7 @@ export interface CapturedFrame {
 }
 
 export interface EnrollState {
-  /** Frames the engine analysed (taken, rejected, without a face, or refused as another person): ENROLLMENT_MAX_FRAMES caps it. */
+  /** Frames the session received: analysed (taken, rejected, without a face, or refused as another person) or refused as an image (isRefusedImage). ENROLLMENT_MAX_FRAMES caps it. */
   received: number;
   rejected: number;
   frames: CapturedFrame[];

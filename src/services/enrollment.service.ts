@@ -10,11 +10,11 @@ import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, isNoFace, round, type FaceDeps, type FaceLocation, type ImageInput } from './face.ts';
 import { deleteEnrollment, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
 import { findFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
-import { SAME_PERSON_CONFIDENCE, ENROLLMENT_MAX_FRAMES, ANGLES, awaitsFront, captureScore, captureThreshold, frameResponse, guidanceFor, identityReferences, progressCurrent, rejectFrame, rejectionGuidance, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
+import { SAME_PERSON_CONFIDENCE, ENROLLMENT_MAX_FRAMES, ANGLES, awaitsFront, captureScore, captureThreshold, frameResponse, guidanceFor, identityReferences, isRefusedImage, progressCurrent, rejectFrame, rejectionGuidance, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
 import { mapLimit } from './map-limit.ts';
 import { dot, publishTemplates, storeEnrollment, type AcceptedFace } from './enrollment.store.ts';
 
-export { SAME_PERSON_CONFIDENCE, ENROLLMENT_MAX_FRAMES, type SessionType } from './enrollment.capture.ts';
+export { SAME_PERSON_CONFIDENCE, ENROLLMENT_MAX_FRAMES, isRefusedImage, type SessionType } from './enrollment.capture.ts';
 export { mapLimit } from './map-limit.ts';
 
 /** A second face at least this share of the main face's width makes an enrollment picture ambiguous. */
@@ -97,16 +97,22 @@ export class EnrollmentService {
     let face: AnalyzedFace | null = null;
     let modelId = '';
     let location: FaceLocation | null = null;
+    // A frame refused as an image (corrupt, truncated, not an image): counted below like any other frame,
+    // then answered with its own error. Uncounted, one session took such frames (an upload and a decode
+    // attempt each) until it expired.
+    let badImage = null as AppError | null;
     try {
       const out = await analyzeOne(this.d.engine, image);
       face = out.face;
       modelId = out.result.modelId;
       location = faceLocation(out.result, out.face);
     } catch (e) {
-      if (!isNoFace(e)) throw e;
+      if (isRefusedImage(e)) badImage = e;
+      else if (!isNoFace(e)) throw e;
     }
     // Set inside the locked update: a frame that came in alongside the one that reached the cap, and a frame
-    // refused with an error (FACE_MISMATCH), which is answered with that error once its count is written.
+    // refused with an error (FACE_MISMATCH, or the image's own), which is answered with that error once its
+    // count is written.
     let overCap = false;
     let refusal = null as AppError | null;
     const answer = await this.d.sessions.update(session.id, async (locked) => {
@@ -118,6 +124,10 @@ export class EnrollmentService {
       }
       state.received++;
       state.lastAt = new Date().toISOString();
+      if (badImage) {
+        refusal = badImage;
+        return { state: { ...state }, result: null };
+      }
       // Another person's face was analysed all the same: it counts toward the cap (it was rolled back with
       // the error, so such frames were never capped), and nothing else of it is kept.
       const counted = structuredClone(state);
@@ -235,9 +245,10 @@ export class EnrollmentService {
   }
 
   /**
-   * A frame past ENROLLMENT_MAX_FRAMES, not analysed: ENROLLMENT_FRAME_LIMIT. A session that holds enough
-   * frames to complete stays open for `complete` (nothing captured is lost); any other ends failed at once,
-   * as `complete` would end it, with enrollment.failed and its captured frames dropped from the session.
+   * A frame past ENROLLMENT_MAX_FRAMES (every frame received counts, unreadable ones too), not analysed:
+   * ENROLLMENT_FRAME_LIMIT. A session that holds enough frames to complete stays open for `complete`
+   * (nothing captured is lost); any other ends failed at once, as `complete` would end it, with
+   * enrollment.failed and its captured frames dropped from the session.
    */
   async #frameLimit(client: ClientContext, sessionId: string): Promise<never> {
     const ended = await this.d.sessions.update(sessionId, async (locked, trx) => {
@@ -249,15 +260,15 @@ export class EnrollmentService {
         session_id: locked.id,
         user_id: user?.external_id ?? '',
         error_code: 'ENROLLMENT_FRAME_LIMIT',
-        error_message: `The session analysed ${ENROLLMENT_MAX_FRAMES} frames without capturing enough good ones`,
+        error_message: `The session received ${ENROLLMENT_MAX_FRAMES} frames without capturing enough good ones`,
         attempts: state.received,
         last_attempt: state.lastAt ?? new Date().toISOString(),
       });
       return { status: 'failed', state: { ...state, frames: [] }, result: true };
     });
     const message = ended
-      ? `The session analysed its ${ENROLLMENT_MAX_FRAMES} frames without capturing enough good ones and has ended: start a new session`
-      : `The session has analysed its ${ENROLLMENT_MAX_FRAMES} frames and holds enough to complete: complete it`;
+      ? `The session received its ${ENROLLMENT_MAX_FRAMES} frames without capturing enough good ones and has ended: start a new session`
+      : `The session has received its ${ENROLLMENT_MAX_FRAMES} frames and holds enough to complete: complete it`;
     throw appError('ENROLLMENT_FRAME_LIMIT', message, { max_frames: ENROLLMENT_MAX_FRAMES, session_status: ended ? 'failed' : 'active' });
   }
 

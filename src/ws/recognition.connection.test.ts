@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { appError } from '../errors.ts';
 import { StreamSlots } from '../streaming/stream-slots.ts';
 import type { ServerMessage } from './messages.ts';
-import { DEFAULT_LIMITS, RecognitionConnection, type ConnectionDeps, type RecognitionLimits, type WsSocket } from './recognition.connection.ts';
+import { DEFAULT_LIMITS, RecognitionConnection, STREAM_SLOT_RETRY_AFTER_S, slotRetryAfter, type ConnectionDeps, type RecognitionLimits, type WsSocket } from './recognition.connection.ts';
+
+const REDIS = process.env.WAJAH_TEST_REDIS || '';
 
 /** An in-memory socket: `receive` plays a client message, `sent` collects the server's. */
 class FakeSocket implements WsSocket {
@@ -232,6 +236,55 @@ describe('RecognitionConnection', () => {
     b.socket.closeHandshakeDone();
     a.socket.close();
     d.socket.close();
+  });
+
+  // details.retry_after was a fixed 60 s whatever the held slots said. It is now the time until the tenant's
+  // first slot lapses by itself: here one held by a stream that is gone (not renewed) and lapses in about 7 s.
+  const lapsingSlotRefusal = async (slots: StreamSlots, holder: StreamSlots) => {
+    assert.equal(await holder.acquire('c1', `gone-${crypto.randomUUID()}`, 2, Date.now() + 7_000), true);
+    const open = async () => {
+      const s = setup({}, { slots }, 'basic');
+      s.socket.receive({ type: 'authenticate', api_key: 'k', secret_key: 's' });
+      await tick(5);
+      return s;
+    };
+    const live = await open();
+    assert.equal(live.socket.sent[0]?.type, 'authenticated');
+    const refused = await open();
+    assert.equal(refused.socket.sent[0]?.type === 'error' && refused.socket.sent[0].code, 'STREAMING_LIMIT_EXCEEDED', JSON.stringify(refused.socket.sent[0]));
+    assert.equal(refused.socket.closedWith, 4429);
+    live.socket.close();
+    return (refused.socket.sent[0] as { details: { retry_after: number } }).details.retry_after;
+  };
+
+  test('STREAMING_LIMIT_EXCEEDED: details.retry_after is the time until the first held slot lapses (in-process)', async () => {
+    const slots = new StreamSlots(null, { warn: () => {} });
+    const retryAfter = await lapsingSlotRefusal(slots, slots);
+    assert.ok(retryAfter >= 6 && retryAfter <= 7, `retry_after ${retryAfter}`);
+  });
+
+  test('STREAMING_LIMIT_EXCEEDED: details.retry_after across instances (Redis): another instance\'s lapsing slot', { skip: !REDIS && 'WAJAH_TEST_REDIS not set' }, async () => {
+    const [ra, rb] = [new Redis(REDIS), new Redis(REDIS)];
+    const prefix = `wajah:test-ws-retry-${crypto.randomUUID()}:`;
+    try {
+      // The slot is held by another instance (its own StreamSlots, its own Redis connection): this one knows it only from Redis.
+      const retryAfter = await lapsingSlotRefusal(new StreamSlots(ra, { warn: () => {} }, { prefix }), new StreamSlots(rb, { warn: () => {} }, { prefix }));
+      assert.ok(retryAfter >= 6 && retryAfter <= 7, `retry_after ${retryAfter}`);
+    } finally {
+      await ra.del(`${prefix}c1`);
+      ra.disconnect();
+      rb.disconnect();
+    }
+  });
+
+  test('slotRetryAfter: whole seconds until the slot lapses, never 0, at most the slot TTL', () => {
+    const now = 1_000_000;
+    assert.equal(slotRetryAfter(now + 12_300, now), 13);
+    assert.equal(slotRetryAfter(now + 100, now), 1);
+    assert.equal(slotRetryAfter(now - 5_000, now), 1, 'already lapsed: retry at once (never 0)');
+    assert.equal(slotRetryAfter(null, now), 1, 'none held any more');
+    assert.equal(slotRetryAfter(now + 3_600_000, now), STREAM_SLOT_RETRY_AFTER_S);
+    assert.equal(STREAM_SLOT_RETRY_AFTER_S, 60);
   });
 
   test('a peer gone without closing (no pong) is dropped at the next heartbeat and its stream slot freed; one that answers stays', async () => {

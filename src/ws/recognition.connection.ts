@@ -54,11 +54,27 @@ export const DEFAULT_LIMITS: RecognitionLimits = {
 export const STREAM_SLOT_TTL_MS = 60_000;
 export const STREAM_SLOT_RENEW_MS = 20_000;
 /**
- * `details.retry_after` (seconds) of STREAMING_LIMIT_EXCEEDED (a WebSocket has no Retry-After header): by then
- * the slot of any stream that is gone without closing (its instance died) has lapsed. A stream that closes
- * frees its slot at once, so a client that closes one of its own streams may connect again straight away.
+ * The most `details.retry_after` (seconds) of STREAMING_LIMIT_EXCEEDED says (a WebSocket has no Retry-After
+ * header). The hint itself is the time until the tenant's first held slot lapses by itself if its stream stops
+ * renewing it (StreamSlots.earliestExpiry, across instances with Redis; slotRetryAfter): 40–60 s for live
+ * streams, less for the slot of a stream gone without closing. A slot is never renewed further out than
+ * STREAM_SLOT_TTL_MS, so beyond that (another instance's clock ahead) the hint is held to it; it is never
+ * below 1 s. A stream that closes frees its slot at once, so a client that closes one of its own streams may
+ * connect again straight away.
  */
 export const STREAM_SLOT_RETRY_AFTER_S = STREAM_SLOT_TTL_MS / 1000;
+
+/**
+ * `details.retry_after` for a tenant whose slots are all held: whole seconds until `freesAt` (the earliest
+ * expiry of its slots, epoch ms), at least 1 and at most STREAM_SLOT_RETRY_AFTER_S; 1 when none is held any
+ * more (one was released since the refusal).
+ *
+ * @example slotRetryAfter(now + 12_300, now) // 13
+ */
+export function slotRetryAfter(freesAt: number | null, now = Date.now()): number {
+  if (freesAt === null) return 1;
+  return Math.min(STREAM_SLOT_RETRY_AFTER_S, Math.max(1, Math.ceil((freesAt - now) / 1000)));
+}
 
 /** WebSocket close codes (4xxx mirror the HTTP status of the error). */
 export const CLOSE = { goingAway: 1001, tooBig: 1009, serverError: 1011, unauthorized: 4401, forbidden: 4403, authTimeout: 4408, rateLimited: 4429 } as const;
@@ -94,7 +110,7 @@ export interface ConnectionDeps {
   sessions: FrameRecognizerDeps['sessions'];
   audit: Pick<AuditService, 'record'>;
   /** The tenants' concurrent streams, counted across instances with Redis (the plugin's own pool, not WebRTC's). */
-  slots: Pick<StreamSlots, 'acquire' | 'renew' | 'release'>;
+  slots: Pick<StreamSlots, 'acquire' | 'renew' | 'release' | 'earliestExpiry'>;
   log: { error(obj: unknown, msg?: string): void };
   limits: RecognitionLimits;
   meta: RequestMeta;
@@ -294,8 +310,10 @@ export class RecognitionConnection {
     if (max === null) return;
     const id = crypto.randomUUID();
     if (!(await this.d.slots.acquire(client.id, id, max, Date.now() + STREAM_SLOT_TTL_MS))) {
+      // When the first held slot lapses by itself (closing a stream frees its slot at once).
+      const retryAfter = slotRetryAfter(await this.d.slots.earliestExpiry(client.id));
       throw appError('STREAMING_LIMIT_EXCEEDED', `The ${client.tier} tier allows ${max} concurrent recognition streams`, { max_sessions: max }, {
-        'retry-after': String(STREAM_SLOT_RETRY_AFTER_S),
+        'retry-after': String(retryAfter),
       });
     }
     if (this.#closed) {

@@ -5,6 +5,8 @@
 // ENROLLMENT_MAX_FRAMES (300); the next frame is not analysed and ends a session that cannot complete as
 // failed (ENROLLMENT_FRAME_LIMIT). The session's count is moved forward in its row (the count the service
 // keeps, not a stub) so that the real default is tested with a few real frames instead of 300.
+// Frames refused as an image (INVALID_IMAGE) count as well, here and in authentication sessions' faceless-frame
+// budget (AUTH_MAX_EMPTY_FRAMES) and liveness clock: uncounted, one session took them without end.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useTestApp } from '../helpers/app.ts';
@@ -12,6 +14,7 @@ import { quickBackend } from '../helpers/foundation.ts';
 import { TEST_MASTER_KEY, createTenant, createUser, dataFile, postForm, postJson, type Tenant } from '../helpers/face-fixtures.ts';
 import { updateSession } from '../../src/db/repositories/sessions.repository.ts';
 import { ENROLLMENT_MAX_FRAMES } from '../../src/services/enrollment.service.ts';
+import { AUTH_MAX_EMPTY_FRAMES } from '../../src/services/authentication.params.ts';
 
 const OBAMA = 'faces_extra/face_recognition/obama/obama_01.jpg';
 const OBAMA2 = 'faces_extra/face_recognition/obama/obama_02.jpg';
@@ -94,6 +97,81 @@ describe('frames per enrollment session', () => {
     assert.equal((await row(id)).status, 'failed');
     assert.equal((await failedEvent(id))?.error_code, 'ENROLLMENT_FRAME_LIMIT');
     assert.equal(await stored('CAP_MULTI'), 0);
+  });
+
+  // A frame refused as an image (INVALID_IMAGE) was not counted: one session took such frames (an upload and a
+  // decode attempt each) without end. Now every frame the session receives counts; the client is still
+  // answered INVALID_IMAGE for the frame itself until the cap.
+  test('unreadable frames count toward the cap and are answered INVALID_IMAGE until it is reached', async () => {
+    const { id, token } = await session('CAP_JUNK', { session_type: 'webcam' });
+    const truncated = dataFile(OBAMA).subarray(0, 400);
+    const notAnImage = Buffer.from('this is not a picture of anyone, just some text bytes');
+    let res = await send(token, truncated);
+    assert.equal(res.json().code, 'INVALID_IMAGE', res.body);
+    res = await send(token, notAnImage);
+    assert.equal(res.json().code, 'INVALID_IMAGE', res.body);
+    assert.equal(((await row(id)).state as { received: number }).received, 2, 'both unreadable frames were counted');
+    await analysed(id, ENROLLMENT_MAX_FRAMES - 1);
+    // The session's last frame: unreadable, answered as such, and counted.
+    res = await send(token, truncated);
+    assert.equal(res.statusCode, 422, res.body);
+    assert.equal(res.json().code, 'INVALID_IMAGE', res.body);
+    const at = await row(id);
+    assert.equal((at.state as { received: number }).received, ENROLLMENT_MAX_FRAMES);
+    assert.equal(at.status, 'active');
+    // Past the cap even a junk frame ends the session.
+    res = await send(token, notAnImage);
+    assert.equal(res.json().code, 'ENROLLMENT_FRAME_LIMIT', res.body);
+    assert.equal(res.json().details.session_status, 'failed');
+    assert.equal((await row(id)).status, 'failed');
+    assert.equal((await failedEvent(id))?.attempts, ENROLLMENT_MAX_FRAMES);
+  });
+
+  // Authentication sessions: the same gap in their faceless-frame budget (AUTH_MAX_EMPTY_FRAMES) and, with
+  // liveness, on the challenge clock (an unreadable frame never reached it).
+  async function authSession(body: Record<string, unknown>): Promise<{ token: string; id: string }> {
+    const { app } = t();
+    tenant ??= await createTenant(app);
+    const res = await postJson(app, '/api/auth/authentication/create/', tenant, { mode: 'identification', ...body });
+    assert.equal(res.statusCode, 201, res.body);
+    return { token: res.json().session_token, id: res.json().session_id };
+  }
+  const authFrame = (token: string, image: Buffer) => postForm(t().app, '/api/auth/authentication/process-frame/', tenant, [{ name: 'frame', value: image }], token);
+
+  test('authentication: unreadable frames count as faceless ones; the last ends the session failed', async () => {
+    const { id, token } = await authSession({});
+    const truncated = dataFile(OBAMA).subarray(0, 400);
+    let res = await authFrame(token, truncated);
+    assert.equal(res.statusCode, 422, res.body);
+    assert.equal(res.json().code, 'INVALID_IMAGE', res.body);
+    const { state } = await row(id);
+    assert.equal((state as { emptyFrames?: number }).emptyFrames, 1, 'the unreadable frame was counted');
+    await updateSession(t().container.database.db, id, { state: { ...(state as Record<string, unknown>), emptyFrames: AUTH_MAX_EMPTY_FRAMES - 1 } });
+    res = await authFrame(token, truncated);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().status, 'failed', res.body);
+    assert.equal(res.json().result.failure_reason, 'NO_FACE_DETECTED');
+    assert.equal(res.json().face_detected, false);
+    res = await authFrame(token, truncated);
+    assert.equal(res.json().code, 'SESSION_COMPLETED', res.body);
+    const attempts = await t().container.database.db.selectFrom('auth_attempts').select(['failure_reason', 'outcome']).where('session_id', '=', id).execute();
+    assert.deepEqual(attempts, [{ failure_reason: 'NO_FACE_DETECTED', outcome: 'failed' }]);
+  });
+
+  test('authentication with liveness: an unreadable frame past the challenge window fails the session (its challenge timed out)', async () => {
+    const { id, token } = await authSession({ require_liveness: true });
+    const truncated = dataFile(OBAMA).subarray(0, 400);
+    let res = await authFrame(token, truncated);
+    assert.equal(res.json().code, 'INVALID_IMAGE', res.body);
+    // The challenge was issued long ago (only its clock moves).
+    const { state } = await row(id);
+    const s = state as { liveness: { issuedAt: number; timeoutMs: number } };
+    await updateSession(t().container.database.db, id, { state: { ...s, liveness: { ...s.liveness, issuedAt: Date.now() - s.liveness.timeoutMs - 1000 } } });
+    res = await authFrame(token, truncated);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().status, 'failed', res.body);
+    assert.equal(res.json().result.failure_reason, 'LIVENESS_FAILED', res.body);
+    assert.equal((await row(id)).status, 'failed');
   });
 
   test('a session that holds enough frames when it reaches the cap stays open and completes', async () => {
