@@ -62,6 +62,7 @@ export const ERROR_CODES = {
   OFFLINE_USER_MISMATCH: { status: 403, message: 'The offline package belongs to another user than the one being verified' },
   OFFLINE_PACKAGE_REVOKED: { status: 403, message: 'The offline package was recalled: its user was deactivated, deleted or recalled after it was issued' },
   OFFLINE_REVOCATIONS_OUTDATED: { status: 409, message: 'The offline revocation list is older than the one the device already holds' },
+  OFFLINE_REVOCATIONS_STALE: { status: 409, message: 'The offline revocation list is older than this device accepts (or missing)' },
   LIVENESS_FAILED: { status: 401, message: 'Liveness check failed' },
   SSO_CLIENT_NOT_FOUND: { status: 404, message: 'No such SSO relying-party application' },
   SSO_INTERACTION_NOT_FOUND: { status: 404, message: 'No such sign-in interaction in this browser (expired or not started here)' },

@@ -7,9 +7,10 @@ import { isAppError } from '../errors.ts';
  * Opens no database and no network connection; prints one JSON object. Exit status: 0 authenticated,
  * 1 not authenticated, 2 error (bad arguments, unreadable files, bad signature, expired, wrong secret, …).
  *
- * `wajah offline update-revocations` keeps the device's revocation list from going back to an older one.
+ * `wajah offline update-revocations` keeps the device's revocation list from going back to an older one;
+ * `verify --max-revocations-age` refuses a list the device has not replaced for too long.
  *
- * @example npx wajah offline verify --package pkg.json --secret "$SECRET" --public-key key.pem --client-id "$CLIENT_ID" --user-id EMP001 --revocations revocations.json --image photo.jpg
+ * @example npx wajah offline verify --package pkg.json --secret "$SECRET" --public-key key.pem --client-id "$CLIENT_ID" --user-id EMP001 --revocations revocations.json --max-revocations-age 2d --image photo.jpg
  */
 export const EXIT = { authenticated: 0, rejected: 1, error: 2 } as const;
 
@@ -20,6 +21,7 @@ interface VerifyOptions {
   clientId?: string;
   userId?: string;
   revocations?: string;
+  maxRevocationsAge?: string;
   image: string;
   allowExpired?: boolean;
 }
@@ -35,6 +37,10 @@ export function registerOfflineCommands(program: Command): void {
     .option('--client-id <id>', "the tenant whose packages this device accepts (the issue answer's client_id; default: $WAJAH_OFFLINE_CLIENT_ID)")
     .option('--user-id <id>', "the user being verified (external_id or uuid): refuse another user's package put in this one's place (OFFLINE_USER_MISMATCH)")
     .option('--revocations <file>', "the tenant's signed revocation list (GET /api/offline/revocations/): refuse a recalled package (OFFLINE_PACKAGE_REVOKED)")
+    .option(
+      '--max-revocations-age <age>',
+      "refuse to verify (OFFLINE_REVOCATIONS_STALE, exit 2) when the --revocations list was issued longer ago than this, by this machine's clock, or is not given: seconds, or 90s, 30m, 12h, 7d, 2w",
+    )
     .requiredOption('--image <file>', 'the probe photo (JPEG, PNG or WebP)')
     .option('--allow-expired', 'report an expired package as not authenticated (exit 1) instead of an error')
     // Argument errors are errors (2), not a rejected face (1).
@@ -107,11 +113,13 @@ async function runVerify(o: VerifyOptions): Promise<number> {
     };
     if (!o.publicKey.length) return fail('VALIDATION_ERROR', "give --public-key: the server's public key (repeat it for each key a rotation keeps)");
     const publicKey = o.publicKey.map((file) => read(file, 'public key'));
+    const { parseMaxAge } = await import('../offline/revocation-list.ts');
+    const maxRevocationsAgeS = o.maxRevocationsAge === undefined ? undefined : parseMaxAge(o.maxRevocationsAge);
     const revocations = o.revocations === undefined ? undefined : read(o.revocations, 'revocation list').toString('utf8');
     const input = { package: read(o.package, 'package').toString('utf8'), publicKey, revocations, image: new Uint8Array(read(o.image, 'image')) };
     // Imported here so `wajah --help` and the other commands do not load the face engine.
     const { verifyOffline } = await import('../offline/verifier.ts');
-    const result = await verifyOffline({ ...input, packageSecret: secret, clientId, userId: o.userId, allowExpired: o.allowExpired });
+    const result = await verifyOffline({ ...input, packageSecret: secret, clientId, userId: o.userId, maxRevocationsAgeS, allowExpired: o.allowExpired });
     console.log(JSON.stringify(result));
     return result.authenticated ? EXIT.authenticated : EXIT.rejected;
   } catch (e) {

@@ -194,6 +194,18 @@ export interface WebhookDeliveryTable {
   delivered_at: Timestamp | null;
 }
 
+export type OfflineRevocationReason = 'recalled' | 'deactivated' | 'reactivated' | 'deleted';
+
+/** Migration 0021 (docs/offline.md, "Recall"): per tenant and user, the time before which their offline packages are refused. */
+export interface OfflineRevocationTable {
+  client_id: string;
+  user_id: string;
+  /** No default: the repository and the trigger on `users` always set it (clock_timestamp(), only forward). */
+  revoked_before: ColumnType<Date, Date | string, Date | string>;
+  /** What set the time last: an explicit recall (the API), or the trigger on `users`. */
+  reason: OfflineRevocationReason;
+}
+
 export interface Database {
   clients: ClientTable;
   api_keys: ApiKeyTable;
@@ -207,5 +219,6 @@ export interface Database {
   audit_logs: AuditLogTable;
   webhook_endpoints: WebhookEndpointTable;
   webhook_deliveries: WebhookDeliveryTable;
+  offline_revocations: OfflineRevocationTable;
 }
 

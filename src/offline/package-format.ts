@@ -1,12 +1,14 @@
-import { createCipheriv, createDecipheriv, randomBytes, scrypt, scryptSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, scrypt, scryptSync, type KeyObject } from 'node:crypto';
 import { appError } from '../errors.ts';
+import { isObject, openSignedEnvelope, parseSignedEnvelope, signEnvelope, type EnvelopeKind, type SignedEnvelope } from './signed-envelope.ts';
 
 /**
  * The offline verification package (docs/offline.md): what a device needs to verify one user's face
  * without the server. Shared by the issuing service and the device-side verifier; it imports nothing
  * that touches a database or the network.
  *
- * Wire form (JSON), JWS-like so that no JSON canonicalisation is needed to check the signature:
+ * Wire form (JSON), JWS-like so that no JSON canonicalisation is needed to check the signature (the envelope,
+ * shared with the revocation list, is src/offline/signed-envelope.ts):
  *
  *   { "format": "wajah.offline-package.v1", "key_id": "…", "payload": "<base64url(JSON)>", "signature": "<base64url>" }
  *
@@ -24,15 +26,10 @@ export const SCRYPT_PARAMS = { N: 32768, r: 8, p: 1 } as const;
 /** Upper bound a verifier accepts, so a package cannot make a device allocate unbounded memory. */
 const SCRYPT_MAX_N = 1 << 20;
 
-export interface OfflinePackage {
-  format: typeof PACKAGE_FORMAT;
-  /** Unsigned hint: which server key signed (the signed copy is payload.key_id). */
-  key_id: string;
-  /** base64url of the UTF-8 JSON of an OfflinePayload. */
-  payload: string;
-  /** base64url Ed25519 signature over `${format}.${payload}`. */
-  signature: string;
-}
+/** `payload` is base64url of the UTF-8 JSON of an OfflinePayload; the signed copy of `key_id` is payload.key_id. */
+export type OfflinePackage = SignedEnvelope<typeof PACKAGE_FORMAT>;
+
+const PACKAGE_KIND: EnvelopeKind<typeof PACKAGE_FORMAT> = { format: PACKAGE_FORMAT, wrapper: 'package', what: 'package', noun: 'package' };
 
 export interface EncryptedTemplates {
   alg: 'AES-256-GCM';
@@ -64,12 +61,6 @@ export interface OfflinePayload {
   issued_at: string;
   expires_at: string;
   templates: EncryptedTemplates;
-}
-
-const b64url = (b: Buffer): string => b.toString('base64url');
-
-function signingInput(format: string, payload: string): Buffer {
-  return Buffer.from(`${format}.${payload}`, 'ascii');
 }
 
 /** Additional authenticated data of the template ciphertext: binds it to this package, user and model. */
@@ -149,9 +140,7 @@ export function decryptTemplates(payload: OfflinePayload, secret: string): Float
 }
 
 export function signPackage(payload: OfflinePayload, privateKey: KeyObject): OfflinePackage {
-  const encoded = b64url(Buffer.from(JSON.stringify(payload), 'utf8'));
-  const signature = sign(null, signingInput(PACKAGE_FORMAT, encoded), privateKey);
-  return { format: PACKAGE_FORMAT, key_id: payload.key_id, payload: encoded, signature: b64url(signature) };
+  return signEnvelope(PACKAGE_KIND, payload, privateKey);
 }
 
 /**
@@ -159,22 +148,7 @@ export function signPackage(payload: OfflinePayload, privateKey: KeyObject): Off
  * and checks its shape (not yet its signature).
  */
 export function parsePackage(input: unknown): OfflinePackage {
-  let value = input;
-  if (typeof value === 'string' || Buffer.isBuffer(value)) {
-    try {
-      value = JSON.parse(value.toString());
-    } catch {
-      throw appError('OFFLINE_PACKAGE_INVALID', 'The package is not valid JSON');
-    }
-  }
-  if (isObject(value) && isObject(value.package)) value = value.package;
-  if (!isObject(value) || value.format !== PACKAGE_FORMAT) {
-    throw appError('OFFLINE_PACKAGE_INVALID', `Not a ${PACKAGE_FORMAT} package`);
-  }
-  for (const k of ['key_id', 'payload', 'signature'] as const) {
-    if (typeof value[k] !== 'string' || !value[k]) throw appError('OFFLINE_PACKAGE_INVALID', `The package has no ${k}`);
-  }
-  return value as unknown as OfflinePackage;
+  return parseSignedEnvelope(input, PACKAGE_KIND);
 }
 
 /**
@@ -182,29 +156,9 @@ export function parsePackage(input: unknown): OfflinePackage {
  * payload is read before the signature is known to be good.
  */
 export function openSignedPackage(pkg: OfflinePackage, publicKey: KeyObject): OfflinePayload {
-  let ok = false;
-  try {
-    ok = verify(null, signingInput(pkg.format, pkg.payload), publicKey, Buffer.from(pkg.signature, 'base64url'));
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
-    throw appError('OFFLINE_SIGNATURE_INVALID', 'The package signature does not verify with this public key (altered, forged or signed by another key)', {
-      key_id: pkg.key_id,
-    });
-  }
-  let payload: OfflinePayload;
-  try {
-    payload = JSON.parse(Buffer.from(pkg.payload, 'base64url').toString('utf8')) as OfflinePayload;
-  } catch {
-    throw appError('OFFLINE_PACKAGE_INVALID', 'The package payload does not decode');
-  }
+  const payload = openSignedEnvelope(pkg, publicKey, PACKAGE_KIND) as OfflinePayload;
   if (!isObject(payload) || payload.v !== 1 || typeof payload.model !== 'string' || !Number.isInteger(payload.dim) || !Number.isInteger(payload.template_count)) {
     throw appError('OFFLINE_PACKAGE_INVALID', 'The package payload is incomplete');
   }
   return payload;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

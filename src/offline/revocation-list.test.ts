@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { isAppError } from '../errors.ts';
 import { exportPublicKey, signingKeyFromPrivate } from './signing-key.ts';
-import { openRevocationList, revokedSince, signRevocationList, REVOCATIONS_FORMAT, type RevocationPayload } from './revocation-list.ts';
+import { assertRevocationsFresh, openRevocationList, parseMaxAge, revokedSince, signRevocationList, REVOCATIONS_FORMAT, type RevocationPayload } from './revocation-list.ts';
 
 /** The revocation list format without a server (test/integration/offline-revocations.test.ts has the server side). */
 const key = signingKeyFromPrivate(generateKeyPairSync('ed25519').privateKey);
@@ -42,4 +42,24 @@ test('a list under another format name, or another tenant’s list, is refused',
   assert.equal(signed.format, REVOCATIONS_FORMAT);
   const wrongTenant = signRevocationList({ ...payload(), client_id: randomUUID() }, key.privateKey);
   assert.throws(() => openRevocationList(wrongTenant, exportPublicKey(key).pem, CLIENT), code('OFFLINE_CLIENT_MISMATCH'));
+});
+
+// A device that stops receiving lists (kept off the network, a broken sync) must learn that its list is old.
+test('a list issued longer ago than the device’s maximum age, or none, is OFFLINE_REVOCATIONS_STALE; a younger one passes', () => {
+  const list = openRevocationList(signRevocationList(payload(), key.privateKey), exportPublicKey(key).pem, CLIENT);
+  const day = 86_400;
+  const at = (s: number) => new Date(Date.parse(payload().issued_at) + s * 1000);
+  assert.doesNotThrow(() => assertRevocationsFresh(list, day, at(day)));
+  assert.doesNotThrow(() => assertRevocationsFresh(list, day, at(-3600)), 'a device clock behind the server');
+  assert.throws(
+    () => assertRevocationsFresh(list, day, at(day + 1)),
+    (e: unknown) => code('OFFLINE_REVOCATIONS_STALE')(e) && JSON.stringify((e as { details: unknown }).details) === JSON.stringify({ issued_at: payload().issued_at, age_s: day + 1, max_age_s: day }),
+  );
+  assert.throws(() => assertRevocationsFresh(null, day, at(0)), code('OFFLINE_REVOCATIONS_STALE'));
+  for (const bad of [0, -1, NaN, Infinity]) assert.throws(() => assertRevocationsFresh(list, bad, at(0)), code('VALIDATION_ERROR'));
+});
+
+test('maximum ages: seconds or a number with a unit', () => {
+  assert.deepEqual(['3600', '90s', '30m', '12h', '7d', '2w', '1.5h'].map(parseMaxAge), [3600, 90, 1800, 43_200, 604_800, 1_209_600, 5400]);
+  for (const bad of ['', '0', '-1', '7 days', 'd', '1y', 'Infinity', '1e3']) assert.throws(() => parseMaxAge(bad), code('VALIDATION_ERROR'), bad);
 });

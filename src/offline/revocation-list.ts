@@ -1,5 +1,6 @@
-import { sign, verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { appError } from '../errors.ts';
+import { isObject, openSignedEnvelope, parseSignedEnvelope, signEnvelope, type EnvelopeKind, type SignedEnvelope } from './signed-envelope.ts';
 import { importPublicKey, publicKeyId } from './signing-key.ts';
 
 /**
@@ -9,7 +10,8 @@ import { importPublicKey, publicKeyId } from './signing-key.ts';
  *
  *   { "format": "wajah.offline-revocations.v1", "key_id": "…", "payload": "<base64url(JSON)>", "signature": "<base64url>" }
  *
- * The Ed25519 signature covers the ASCII bytes `${format}.${payload}`. No database or network imports.
+ * The Ed25519 signature covers the ASCII bytes `${format}.${payload}` (src/offline/signed-envelope.ts, shared with
+ * packages). No database or network imports.
  *
  * @example
  *   const list = openRevocationList(fs.readFileSync('revocations.json', 'utf8'), pem, clientId);
@@ -22,13 +24,10 @@ export const MAX_PACKAGE_LIFETIME_MS = 90 * 86_400_000;
 
 export type PublicKeyInput = string | Buffer | KeyObject | Record<string, unknown>;
 
-export interface SignedRevocationList {
-  format: typeof REVOCATIONS_FORMAT;
-  /** Unsigned hint; the signed copy is payload.key_id. */
-  key_id: string;
-  payload: string;
-  signature: string;
-}
+/** `key_id` is an unsigned hint; the signed copy is payload.key_id. */
+export type SignedRevocationList = SignedEnvelope<typeof REVOCATIONS_FORMAT>;
+
+const LIST_KIND: EnvelopeKind<typeof REVOCATIONS_FORMAT> = { format: REVOCATIONS_FORMAT, wrapper: 'list', what: 'revocation list', noun: 'list' };
 
 export interface RevocationPayload {
   v: 1;
@@ -50,9 +49,7 @@ export interface RevocationList {
 }
 
 export function signRevocationList(payload: RevocationPayload, privateKey: KeyObject): SignedRevocationList {
-  const encoded = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
-  const signature = sign(null, Buffer.from(`${REVOCATIONS_FORMAT}.${encoded}`, 'ascii'), privateKey);
-  return { format: REVOCATIONS_FORMAT, key_id: payload.key_id, payload: encoded, signature: signature.toString('base64url') };
+  return signEnvelope(LIST_KIND, payload, privateKey);
 }
 
 /**
@@ -61,36 +58,8 @@ export function signRevocationList(payload: RevocationPayload, privateKey: KeyOb
  * Errors: OFFLINE_PACKAGE_INVALID (not a list, bad field), OFFLINE_SIGNATURE_INVALID, OFFLINE_CLIENT_MISMATCH.
  */
 export function openRevocationList(input: unknown, publicKey: PublicKeyInput | PublicKeyInput[], clientId: string): RevocationList {
-  let value = input;
-  if (typeof value === 'string' || Buffer.isBuffer(value)) {
-    try {
-      value = JSON.parse(value.toString());
-    } catch {
-      throw appError('OFFLINE_PACKAGE_INVALID', 'The revocation list is not valid JSON');
-    }
-  }
-  if (isObject(value) && isObject(value.list)) value = value.list;
-  if (!isObject(value) || value.format !== REVOCATIONS_FORMAT) throw appError('OFFLINE_PACKAGE_INVALID', `Not a ${REVOCATIONS_FORMAT} list`);
-  for (const k of ['key_id', 'payload', 'signature'] as const) {
-    if (typeof value[k] !== 'string' || !value[k]) throw appError('OFFLINE_PACKAGE_INVALID', `The revocation list has no ${k}`);
-  }
-  const list = value as unknown as SignedRevocationList;
-  const key = devicePublicKey(list.key_id, publicKey, 'revocation list');
-  let ok = false;
-  try {
-    ok = verify(null, Buffer.from(`${list.format}.${list.payload}`, 'ascii'), key, Buffer.from(list.signature, 'base64url'));
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
-    throw appError('OFFLINE_SIGNATURE_INVALID', 'The revocation list signature does not verify with this public key (altered, forged or signed by another key)', { key_id: list.key_id });
-  }
-  let payload: RevocationPayload;
-  try {
-    payload = JSON.parse(Buffer.from(list.payload, 'base64url').toString('utf8')) as RevocationPayload;
-  } catch {
-    throw appError('OFFLINE_PACKAGE_INVALID', 'The revocation list payload does not decode');
-  }
+  const list = parseSignedEnvelope(input, LIST_KIND);
+  const payload = openSignedEnvelope(list, devicePublicKey(list.key_id, publicKey, 'revocation list'), LIST_KIND) as RevocationPayload;
   const issuedAt = isObject(payload) ? Date.parse(String(payload.issued_at)) : NaN;
   if (!isObject(payload) || payload.v !== 1 || !Number.isFinite(issuedAt) || !Array.isArray(payload.revocations)) {
     throw appError('OFFLINE_PACKAGE_INVALID', 'The revocation list payload is incomplete');
@@ -114,6 +83,44 @@ export function revokedSince(list: RevocationList, pkg: { user: { id: string }; 
   const issued = Date.parse(pkg.issued_at);
   if (!Number.isFinite(issued)) throw appError('OFFLINE_PACKAGE_INVALID', 'The package has no valid issued_at');
   return issued < before ? new Date(before).toISOString() : null;
+}
+
+/**
+ * Freshness (docs/offline.md, "Recall"): refuses a list the device has gone without replacing for longer than
+ * `maxAgeS` seconds, judged from its signed `issued_at` against the device clock `now`, and no list at all (null).
+ * A device kept off the network, or whose sync broke, would otherwise keep honouring a recalled user's packages
+ * until they expire. A list dated after `now` (a device clock running behind the server's) is fresh: the clock
+ * is trusted here as it is for the packages' expiry. Errors: OFFLINE_REVOCATIONS_STALE, VALIDATION_ERROR (`maxAgeS`).
+ *
+ * @example assertRevocationsFresh(openRevocationList(held, pem, clientId), 86_400, new Date());
+ */
+export function assertRevocationsFresh(list: RevocationList | null, maxAgeS: number, now: Date): void {
+  if (typeof maxAgeS !== 'number' || !Number.isFinite(maxAgeS) || maxAgeS <= 0) {
+    throw appError('VALIDATION_ERROR', 'maxRevocationsAgeS must be a number of seconds above 0', { field: 'maxRevocationsAgeS' });
+  }
+  if (!list) {
+    throw appError('OFFLINE_REVOCATIONS_STALE', `No revocation list: this device requires one issued less than ${maxAgeS} s ago`, { issued_at: null, age_s: null, max_age_s: maxAgeS });
+  }
+  const ageS = (now.getTime() - list.issuedAt) / 1000;
+  if (ageS > maxAgeS) {
+    throw appError('OFFLINE_REVOCATIONS_STALE', `The revocation list was issued at ${list.payload.issued_at}, ${Math.floor(ageS)} s ago: more than the ${maxAgeS} s this device accepts`, {
+      issued_at: list.payload.issued_at,
+      age_s: Math.floor(ageS),
+      max_age_s: maxAgeS,
+    });
+  }
+}
+
+const AGE_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** A maximum list age as a device configures it: seconds (`3600`) or a number with a unit (`90s`, `30m`, `12h`, `7d`, `2w`). VALIDATION_ERROR otherwise. */
+export function parseMaxAge(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$/i.exec(text);
+  const seconds = m ? Number(m[1]) * AGE_UNITS[(m[2] || 's').toLowerCase()]! : NaN;
+  if (!(seconds > 0) || !Number.isFinite(seconds)) {
+    throw appError('VALIDATION_ERROR', `Not a maximum age: ${JSON.stringify(text)} (seconds, or a number with s, m, h, d or w: 3600, 12h, 7d)`, { field: 'max-revocations-age' });
+  }
+  return seconds;
 }
 
 /**
@@ -154,8 +161,4 @@ export function devicePublicKey(keyId: string, given: PublicKeyInput | PublicKey
     throw appError('OFFLINE_SIGNATURE_INVALID', `The ${what} names signing key ${keyId}, which is not one of this device's keys (${ids.join(', ')})`, { key_id: keyId, device_key_ids: ids });
   }
   return keys[i]!;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { isAppError } from '../errors.ts';
 import { CALIBRATION } from '../vision/calibration.ts';
 import { DEFAULT_MODEL } from '../vision/models.ts';
 import type { FaceEngine } from '../vision/types.ts';
 import { encryptTemplates, signPackage, templatesAad, type OfflinePayload } from './package-format.ts';
+import { signRevocationList } from './revocation-list.ts';
 import { exportPublicKey, signingKeyFromPrivate } from './signing-key.ts';
 import { verifyOffline } from './verifier.ts';
 
@@ -28,9 +33,8 @@ function unit(seed: number): Float32Array {
 }
 
 /** A genuine package of this tenant, as the server issues it (src/services/offline-package.service.ts). */
-async function issue(user: { id: string; external_id: string; name: string }, face: Float32Array, signer = key): Promise<string> {
+async function issue(user: { id: string; external_id: string; name: string }, face: Float32Array, signer = key, issuedAt = new Date()): Promise<string> {
   const head = { package_id: randomUUID(), client_id: CLIENT, user, model: DEFAULT_MODEL, dim: DIM, template_count: 1 };
-  const issuedAt = new Date();
   const payload: OfflinePayload = {
     v: 1,
     ...head,
@@ -136,5 +140,62 @@ describe('offline packages: attacks on the format and the issuer', () => {
     await encryptTemplates([aliceFace], DEVICE_SECRET, Buffer.from('aad'));
     done = true;
     assert.ok(ticks > 0, 'the event loop turned while the key was derived');
+  });
+});
+
+// docs/offline.md, "Recall": a device that stops receiving revocation lists (a stolen phone kept offline, a broken
+// sync) kept honouring a recalled user's packages until they expired, and nothing told it its list was old.
+describe('offline verifier: a maximum revocation list age', () => {
+  const HOUR = 3600_000;
+  /** The tenant's signed list as the server makes it, `ageMs` ago by this machine's clock; `revoked` users recalled then. */
+  const listFrom = (ageMs: number, revoked: string[] = []) => {
+    const at = new Date(Date.now() - ageMs).toISOString();
+    return JSON.stringify(signRevocationList({ v: 1, key_id: key.keyId, client_id: CLIENT, issued_at: at, covers_since: at, revocations: revoked.map((user_id) => ({ user_id, revoked_before: at })) }, key.privateKey));
+  };
+  /** Sees Alice, and counts the probes it analyses. */
+  const counting = () => {
+    const engine = engineSeeing(aliceFace);
+    const seen = { probes: 0 };
+    return { seen, engine: { ...engine, analyze: (...a: Parameters<FaceEngine['analyze']>) => (seen.probes++, engine.analyze(...a)) } as FaceEngine };
+  };
+  const check = async (pkg: string, revocations: string | undefined, maxRevocationsAgeS: number | undefined, engine: FaceEngine) =>
+    verifyOffline({ package: pkg, packageSecret: DEVICE_SECRET, publicKey, clientId: CLIENT, userId: alice.external_id, revocations, maxRevocationsAgeS, image: 'x', engine });
+
+  test('a list older than the limit, or none, is OFFLINE_REVOCATIONS_STALE before any face work; one within it verifies', async () => {
+    const pkg = await issue(alice, aliceFace);
+    const { seen, engine } = counting();
+    for (const revocations of [listFrom(48 * HOUR), undefined]) {
+      await assert.rejects(check(pkg, revocations, 24 * 3600, engine), (e: unknown) => isAppError(e) && e.code === 'OFFLINE_REVOCATIONS_STALE');
+    }
+    assert.equal(seen.probes, 0, 'no face work on a stale list');
+    assert.equal((await check(pkg, listFrom(23 * HOUR), 24 * 3600, engine)).authenticated, true);
+    assert.equal((await check(pkg, listFrom(48 * HOUR), undefined, engine)).authenticated, true, 'no limit unless the device sets one');
+    assert.equal(seen.probes, 2);
+  });
+
+  test('a stale list still recalls: OFFLINE_PACKAGE_REVOKED wins', async () => {
+    const pkg = await issue(alice, aliceFace, key, new Date(Date.now() - 3 * 24 * HOUR));
+    await assert.rejects(check(pkg, listFrom(48 * HOUR, [alice.id]), 3600, counting().engine), (e: unknown) => isAppError(e) && e.code === 'OFFLINE_PACKAGE_REVOKED');
+  });
+
+  test('CLI: --max-revocations-age refuses an old list (exit 2)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-stale-cli-'));
+    try {
+      const file = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+      // Expired, with --allow-expired: without the limit every check passes (exit 1, expired) and no face is looked at.
+      const pkg = file('pkg.json', await issue(alice, aliceFace, key, new Date(Date.now() - 48 * HOUR)));
+      const common = ['--package', pkg, '--public-key', file('key.pem', publicKey), '--client-id', CLIENT, '--image', file('probe.jpg', 'x'), '--allow-expired', '--revocations', file('list.json', listFrom(36 * HOUR))];
+      // One run (≈ 1.5 s): the within-limit and bad-value cases are the unit tests above and in revocation-list.test.ts.
+      const r = spawnSync(process.execPath, [path.resolve(import.meta.dirname, '../../bin/wajah.js'), 'offline', 'verify', ...common, '--max-revocations-age', '1d'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, WAJAH_DATA_DIR: path.join(dir, 'no-data-dir'), WAJAH_OFFLINE_PACKAGE_SECRET: DEVICE_SECRET },
+      });
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      const { error } = JSON.parse(r.stdout) as { error: { code: string; details: { max_age_s: number } } };
+      assert.deepEqual([error.code, error.details.max_age_s], ['OFFLINE_REVOCATIONS_STALE', 86_400]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

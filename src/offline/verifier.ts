@@ -3,14 +3,15 @@ import type { FaceEngine } from '../vision/types.ts';
 import { confidenceFromAnchors } from '../vision/calibration.ts';
 import { DEFAULT_MODEL } from '../vision/models.ts';
 import { decryptTemplates, openSignedPackage, parsePackage, type OfflinePayload } from './package-format.ts';
-import { devicePublicKey, openRevocationList, revokedSince, type PublicKeyInput } from './revocation-list.ts';
+import { assertRevocationsFresh, devicePublicKey, openRevocationList, revokedSince, type PublicKeyInput } from './revocation-list.ts';
 
 /**
  * Device-side offline verification (C6, docs/offline.md). Runs without the server: no database, no
  * network. Checks the package signature and expiry, decrypts the templates with the package secret, runs
  * the same face engine in-process on the probe image, and compares with the package's calibrated threshold.
  *
- * Throws AppError with OFFLINE_PACKAGE_INVALID, OFFLINE_SIGNATURE_INVALID, OFFLINE_CLIENT_MISMATCH, OFFLINE_USER_MISMATCH, OFFLINE_PACKAGE_REVOKED, OFFLINE_PACKAGE_EXPIRED,
+ * Throws AppError with OFFLINE_PACKAGE_INVALID, OFFLINE_SIGNATURE_INVALID, OFFLINE_CLIENT_MISMATCH, OFFLINE_USER_MISMATCH, OFFLINE_PACKAGE_REVOKED,
+ * OFFLINE_REVOCATIONS_STALE, OFFLINE_PACKAGE_EXPIRED,
  * OFFLINE_DECRYPTION_FAILED, MODEL_MISMATCH, or the engine's image codes (NO_FACE_DETECTED, INVALID_IMAGE, …).
  *
  * @example
@@ -47,6 +48,13 @@ export interface VerifyOfflineInput {
    * tenant); a package whose user was recalled after it was issued is OFFLINE_PACKAGE_REVOKED, before any face work.
    */
   revocations?: unknown;
+  /**
+   * The oldest revocation list this device accepts, in seconds since the list's signed `issued_at` (device clock):
+   * an older list, or none, is OFFLINE_REVOCATIONS_STALE, before any face work. A device that stops receiving lists
+   * (kept off the network, a broken sync) would otherwise honour a recalled user's packages until they expire.
+   * No limit when unset (docs/offline.md, "Recall": how to choose one).
+   */
+  maxRevocationsAgeS?: number;
   /** Probe image: JPEG/PNG/WebP bytes or a data URL. */
   image: Uint8Array | string;
   /** A running engine to reuse (its default model must be the package's); otherwise one worker is started and closed. */
@@ -85,8 +93,10 @@ export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOf
   if (input.userId !== undefined && input.userId !== payload.user.external_id && input.userId !== payload.user.id) {
     throw appError('OFFLINE_USER_MISMATCH', `The package is user ${payload.user.external_id}'s, not ${input.userId}'s`, { package_user_id: payload.user.external_id });
   }
-  if (input.revocations !== undefined && input.revocations !== null) {
-    const revokedBefore = revokedSince(openRevocationList(input.revocations, input.publicKey, input.clientId), payload);
+  const now = input.now ?? new Date();
+  const list = input.revocations !== undefined && input.revocations !== null ? openRevocationList(input.revocations, input.publicKey, input.clientId) : null;
+  if (list) {
+    const revokedBefore = revokedSince(list, payload);
     if (revokedBefore) {
       throw appError('OFFLINE_PACKAGE_REVOKED', `User ${payload.user.external_id}'s packages issued before ${revokedBefore} are recalled (this one was issued at ${payload.issued_at})`, {
         user_id: payload.user.id,
@@ -95,7 +105,8 @@ export async function verifyOffline(input: VerifyOfflineInput): Promise<VerifyOf
       });
     }
   }
-  const now = input.now ?? new Date();
+  // After the recall: a stale list still proves a recall it holds (recalls only move forward).
+  if (input.maxRevocationsAgeS !== undefined) assertRevocationsFresh(list, input.maxRevocationsAgeS, now);
   const expiresAt = Date.parse(payload.expires_at);
   if (!Number.isFinite(expiresAt)) throw appError('OFFLINE_PACKAGE_INVALID', 'The package has no valid expires_at');
   const expired = now.getTime() >= expiresAt;

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { sql } from 'kysely';
 import { backendNames } from '../helpers/backends.ts';
 import { rejectsWithCode } from '../helpers/assert-code.ts';
 import { useTestApp } from '../helpers/app.ts';
@@ -151,12 +150,12 @@ for (const backend of backendNames()) {
       const quiet = await createUser(t().app, tenant, 'EMP004');
       await db.updateTable('users').set({ is_active: false }).where('id', '=', quiet).execute();
       assert.ok(entries(await fetchList()).some((e) => e.user_id === quiet));
-      await sql`UPDATE offline_revocations SET revoked_before = now() - interval '91 days' WHERE user_id = ${quiet}`.execute(db);
+      await db.updateTable('offline_revocations').set({ revoked_before: new Date(Date.now() - 91 * 86_400_000) }).where('user_id', '=', quiet).execute();
       assert.ok(!entries(await fetchList()).some((e) => e.user_id === quiet));
       const victim = await createUser(t().app, other, 'GONE');
       await db.deleteFrom('clients').where('id', '=', other.clientId).execute();
-      const left = await sql<{ n: number }>`SELECT count(*)::int AS n FROM offline_revocations WHERE client_id = ${other.clientId} OR user_id = ${victim}`.execute(db);
-      assert.equal(left.rows[0]!.n, 0);
+      const left = await db.selectFrom('offline_revocations').select('user_id').where((eb) => eb.or([eb('client_id', '=', other.clientId), eb('user_id', '=', victim)])).execute();
+      assert.deepEqual(left, []);
     });
 
     if (backend === backendNames()[0]) {

@@ -1,16 +1,7 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
-
-/** The table of migration 0021 (docs/offline.md, "Recall"); declared here, where its only queries live. */
-interface OfflineRevocationTable {
-  client_id: string;
-  user_id: string;
-  revoked_before: Date;
-  reason: string;
-}
-const withRevocations = (db: Db) => (db as Kysely<Database>).withTables<{ offline_revocations: OfflineRevocationTable }>();
 
 /** The audit action of an explicit recall (POST /api/offline/revocations/). */
 export const OFFLINE_PACKAGE_RECALLED = 'offline_package.recalled';
@@ -20,14 +11,14 @@ export const OFFLINE_PACKAGE_RECALLED = 'offline_package.recalled';
  * database's clock and `at` (the application's, which stamps packages' issued_at). The time only moves forward.
  */
 export async function recordOfflineRecall(db: Db, clientId: string, userId: string, at: Date): Promise<Date> {
-  const row = await withRevocations(db)
+  const row = await db
     .insertInto('offline_revocations')
-    .values({ client_id: clientId, user_id: userId, revoked_before: sql<Date>`GREATEST(clock_timestamp(), ${at})`, reason: 'recalled' })
+    .values((eb) => ({ client_id: clientId, user_id: userId, revoked_before: eb.fn<Date>('greatest', [eb.fn('clock_timestamp'), eb.val(at)]), reason: 'recalled' }))
     .onConflict((oc) =>
-      oc.columns(['client_id', 'user_id']).doUpdateSet({
-        revoked_before: sql<Date>`GREATEST(offline_revocations.revoked_before, EXCLUDED.revoked_before)`,
-        reason: sql<string>`EXCLUDED.reason`,
-      }),
+      oc.columns(['client_id', 'user_id']).doUpdateSet((eb) => ({
+        revoked_before: eb.fn<Date>('greatest', ['offline_revocations.revoked_before', 'excluded.revoked_before']),
+        reason: eb.ref('excluded.reason'),
+      })),
     )
     .returning('revoked_before')
     .executeTakeFirstOrThrow();
@@ -39,7 +30,7 @@ export async function recordOfflineRecall(db: Db, clientId: string, userId: stri
  * have expired anyway), with whether the user is still active (a deleted user has no row: `is_active` null).
  */
 export async function listOfflineRevocations(db: Db, clientId: string, since: Date): Promise<Array<{ user_id: string; revoked_before: Date; reason: string; is_active: boolean | null }>> {
-  const rows = await withRevocations(db)
+  const rows = await db
     .selectFrom('offline_revocations as r')
     .leftJoin('users as u', (j) => j.onRef('u.id', '=', 'r.user_id').onRef('u.client_id', '=', 'r.client_id'))
     .select(['r.user_id', 'r.revoked_before', 'r.reason', 'u.is_active'])
