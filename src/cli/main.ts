@@ -6,7 +6,9 @@ import type { Tier } from '../db/schema.ts';
 import { CliError, connectAdmin, type AdminOps } from './admin-ops.ts';
 import { registerOfflineCommands } from './offline.command.ts';
 import { registerBackupCommands } from './backup.command.ts';
+import { registerDbCommands } from './db.command.ts';
 import { registerRotateMasterCommand } from './rotate-master.command.ts';
+import { registerSsoCommands } from './sso.command.ts';
 
 /**
  * `wajah` operator CLI: clients and API keys. Talks to a running server's admin API when one runs on
@@ -164,6 +166,8 @@ export function buildCli(): Command {
     });
   registerOfflineCommands(program);
   registerBackupCommands(program);
+  registerDbCommands(program);
+  registerSsoCommands(program);
   return program;
 }
 

@@ -3,7 +3,7 @@ import type { Core } from '../container.ts';
 import type { FoundationServices } from '../services/foundation.ts';
 import type { FaceServices } from '../services/face.ts';
 import { SecretBox } from './secret-box.ts';
-import { createProvider, mountPathOf } from './provider.ts';
+import { createProvider, mountPathOf, type ProviderHost } from './provider.ts';
 import { SsoClientsService } from './sso-clients.service.ts';
 import { SsoLoginService } from './sso-login.service.ts';
 
@@ -13,7 +13,10 @@ export const SSO_MOUNT_PATH = '/oidc';
 export interface SsoServices {
   /** e.g. https://id.example.com/oidc */
   issuer: string;
-  provider: Provider;
+  /** The provider serving now (replaced when the signing keys change: `keys`). */
+  readonly provider: Provider;
+  /** This instance's provider and the signing keys it publishes, kept in step with the database (docs/sso.md, Keys). */
+  keys: ProviderHost;
   clients: SsoClientsService;
   login: SsoLoginService;
 }
@@ -31,12 +34,15 @@ export async function createSsoServices(core: Core, foundation: FoundationServic
   if (mountPathOf(issuer) !== SSO_MOUNT_PATH) throw new Error(`WAJAH_SSO_ISSUER must end with ${SSO_MOUNT_PATH} (got ${issuer})`);
   const db = core.database.db;
   const box = new SecretBox(core.masterKey(), core.previousMasterKeys);
-  const { provider, storage } = await createProvider({ issuer, db, box, proxy: options.proxy ?? false, log: core.log });
+  const { host, storage } = await createProvider({ issuer, db, box, proxy: options.proxy ?? false, log: core.log });
   return {
     issuer,
-    provider,
+    get provider() {
+      return host.provider;
+    },
+    keys: host,
     clients: new SsoClientsService({ db, box, audit: foundation.audit }),
-    login: new SsoLoginService({ db, box, storage, audit: foundation.audit, authentication: face.authentication, provider, budget: foundation.sessionBudget, log: core.log }),
+    login: new SsoLoginService({ db, box, storage, audit: foundation.audit, authentication: face.authentication, provider: () => host.provider, budget: foundation.sessionBudget, log: core.log }),
   };
 }
 

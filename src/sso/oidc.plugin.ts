@@ -63,15 +63,16 @@ export async function oidcPlugin(fastify: FastifyInstance): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    const callback = sso.provider.callback();
-    const handler = (request: FastifyRequest, reply: FastifyReply) => {
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       reply.hijack();
+      // The signing keys may have changed (another instance's rotation): re-read them when this copy is stale.
+      await sso.keys.fresh();
       const req = pinToIssuer(request) as IncomingMessage & { originalUrl?: string };
       // Express-style mount: the provider sees paths without /oidc and builds its URLs from originalUrl.
       req.originalUrl = req.url;
       req.url = req.url!.slice(SSO_MOUNT_PATH.length) || '/';
       if (!req.url.startsWith('/')) req.url = `/${req.url}`;
-      void callback(req, reply.raw);
+      void sso.keys.callback(req, reply.raw);
     };
     scope.all(SSO_MOUNT_PATH, { schema: hide, helmet: OIDC_PROVIDER_HEADERS }, handler);
     scope.all(`${SSO_MOUNT_PATH}/*`, { schema: hide, helmet: OIDC_PROVIDER_HEADERS }, handler);

@@ -81,7 +81,8 @@ interface SsoLoginDeps {
   storage: Pick<OidcStorage, 'lookup'>;
   audit: AuditService;
   authentication: AuthenticationService;
-  provider: Provider;
+  /** The provider serving now (rebuilt when the signing keys change). */
+  provider: () => Provider;
   /** The tier's frames-per-second budget of a face session, as for the API's and WebSocket's sessions. */
   budget: Pick<SessionBudget, 'frame'>;
   log: { warn(m: string): void };
@@ -111,13 +112,13 @@ export class SsoLoginService {
     if (details.prompt.name === 'consent') {
       // Relying parties are registered by the tenant itself: its users' consent is implied.
       const grant = details.grantId
-        ? await this.d.provider.Grant.find(details.grantId)
-        : new this.d.provider.Grant({ accountId: details.session!.accountId, clientId: rpId });
+        ? await this.d.provider().Grant.find(details.grantId)
+        : new (this.d.provider().Grant)({ accountId: details.session!.accountId, clientId: rpId });
       const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
       if (missing.missingOIDCScope) grant!.addOIDCScope(missing.missingOIDCScope.join(' '));
       if (missing.missingOIDCClaims) grant!.addOIDCClaims(missing.missingOIDCClaims);
       const grantId = await grant!.save();
-      return { redirect_to: await this.d.provider.interactionResult(raw.req, raw.res, { consent: { grantId } }, { mergeWithLastSubmission: true }) };
+      return { redirect_to: await this.d.provider().interactionResult(raw.req, raw.res, { consent: { grantId } }, { mergeWithLastSubmission: true }) };
     }
     const rp = await findSsoClient(this.d.db, rpId);
     if (!rp) return this.#deny(raw, null, uid, 'The application is no longer registered');
@@ -266,10 +267,10 @@ export class SsoLoginService {
     const scopes = String(details.params.scope ?? 'openid')
       .split(' ')
       .filter((s) => (SSO_SCOPES as readonly string[]).includes(s));
-    const grant = new this.d.provider.Grant({ accountId, clientId: login.sso_client_id });
+    const grant = new (this.d.provider().Grant)({ accountId, clientId: login.sso_client_id });
     grant.addOIDCScope(scopes.join(' '));
     const grantId = await grant.save();
-    const redirect = await this.d.provider.interactionResult(raw.req, raw.res, { login: { accountId, amr: ['face'] }, consent: { grantId } }, { mergeWithLastSubmission: false });
+    const redirect = await this.d.provider().interactionResult(raw.req, raw.res, { login: { accountId, amr: ['face'] }, consent: { grantId } }, { mergeWithLastSubmission: false });
     await this.d.audit.record({
       clientId: login.client_id,
       category: 'authentication',
@@ -290,7 +291,7 @@ export class SsoLoginService {
     already = false,
   ): Promise<{ status: 'denied'; redirect_to: string }> {
     if (!already && login) await updateSsoLogin(this.d.db, this.#key(uid), { status: 'denied', session_id: null, session_token_ciphertext: null });
-    const redirect = await this.d.provider.interactionResult(raw.req, raw.res, { error: 'access_denied', error_description: reason }, { mergeWithLastSubmission: false });
+    const redirect = await this.d.provider().interactionResult(raw.req, raw.res, { error: 'access_denied', error_description: reason }, { mergeWithLastSubmission: false });
     if (login) {
       // `details` may carry the operator's truth the browser is not told (a decoy's login_hint, an error code).
       await this.d.audit.record({ clientId: login.client_id, category: 'authentication', action: 'sso.login.denied', actor: `sso:${login.sso_client_id}`, details: { sso_client_id: login.sso_client_id, reason, ...details } });
@@ -331,7 +332,7 @@ export class SsoLoginService {
   async #details(raw: Raw, uid: string) {
     let details;
     try {
-      details = await this.d.provider.interactionDetails(raw.req, raw.res);
+      details = await this.d.provider().interactionDetails(raw.req, raw.res);
     } catch {
       throw appError('SSO_INTERACTION_NOT_FOUND');
     }

@@ -169,6 +169,34 @@ export async function insertSsoKeyIfAbsent(db: Db, kind: string, id: string, cip
   await t(db).insertInto('sso_keys').values({ kind, id, ciphertext }).onConflict((oc) => oc.columns(['kind', 'id']).doNothing()).execute();
 }
 
+/**
+ * The signing keys (kind `signing`), oldest first, each with its age in seconds by the database's clock: every
+ * instance and the CLI date the key schedule (sso/signing-keys.ts) by one clock, whatever their own say.
+ */
+export async function listSigningKeyAges(db: Db) {
+  const rows = await t(db)
+    .selectFrom('sso_keys')
+    .select(['id', sql<number>`extract(epoch from (now() - created_at))::float8`.as('age')])
+    .where('kind', '=', 'signing')
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, age: Number(r.age) }));
+}
+
+/** The sealed signing keys of these ids. */
+export async function findSigningKeys(db: Db, ids: readonly string[]) {
+  if (!ids.length) return [];
+  return t(db).selectFrom('sso_keys').select(['id', 'ciphertext']).where('kind', '=', 'signing').where('id', 'in', ids).execute();
+}
+
+/** Deletes signing keys past their grace period (idempotent: any instance may do it). */
+export async function deleteSigningKeys(db: Db, ids: readonly string[]): Promise<number> {
+  if (!ids.length) return 0;
+  const result = await t(db).deleteFrom('sso_keys').where('kind', '=', 'signing').where('id', 'in', ids).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 // --- face logins attached to interactions ---
 
 export type SsoLoginRow = NonNullable<Awaited<ReturnType<typeof findSsoLogin>>>;
