@@ -4,6 +4,7 @@ import type { AppConfig } from './config/env.ts';
 import { loadMasterKey, parseKey } from './crypto/template-cipher.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { SealKeyWatch } from './db/seal-key-watch.ts';
+import { startPGliteMaintenance } from './db/pglite-maintenance.ts';
 import { keyCheckValue, refuseNewKeyBesideData, verifyMasterKey } from './crypto/key-check.ts';
 import { readStagedKey } from './crypto/master-key-files.ts';
 import type { FaceEngine } from './vision/types.ts';
@@ -120,6 +121,8 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     index: () => face.gallery.registry.stats(),
     databasePool: () => database.pool(),
   });
+  // The embedded database has no autovacuum: VACUUM and ANALYZE on a timer (db/pglite-maintenance.ts).
+  const maintenance = startPGliteMaintenance(database, log);
   log.info(`start-up: services ready (${since()})`);
   return {
     ...core,
@@ -132,6 +135,7 @@ export async function createContainer(config: AppConfig, options: ContainerOptio
     sso,
     async close() {
       core.sealKeyWatch?.stop();
+      await maintenance?.stop();
       await webhooks.close();
       await analytics.close();
       await face.close?.();

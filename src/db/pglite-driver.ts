@@ -56,8 +56,12 @@ export function serializeBytea(value: unknown): string {
 
 /** Statements worth preparing: queries whose text Kysely repeats. */
 const PREPARABLE = /^\s*(select|insert|update|delete|with|values)\b/i;
-/** Statements that may change the schema (or what a plan depends on): running one closes the prepared statements. */
-const CHANGES_SCHEMA = /^\s*(create|alter|drop|truncate|comment|grant|revoke|reindex|cluster|vacuum|analyze|do|import|refresh|security|discard)\b/i;
+/**
+ * Statements that may change the schema (or what a plan depends on): running one closes the prepared statements.
+ * Not VACUUM or ANALYZE (db/pglite-maintenance.ts runs them every few minutes): they change no result type, and
+ * PostgreSQL plans a prepared statement again by itself when new statistics make that worthwhile.
+ */
+const CHANGES_SCHEMA = /^\s*(create|alter|drop|truncate|comment|grant|revoke|reindex|cluster|do|import|refresh|security|discard)\b/i;
 
 interface Prepared {
   name: string;
