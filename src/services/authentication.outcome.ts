@@ -7,13 +7,26 @@ import { markSsoAttempt } from '../db/repositories/sso.repository.ts';
 import { findFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
 import type { AuthMode, AuthParams, Decision } from './authentication.params.ts';
 import { eventRow, recordEvent } from './events.ts';
-import { round, type RequestMeta } from './face.ts';
+import { round, type FaceDeps, type RequestMeta } from './face.ts';
 import type { LivenessResult } from './liveness.service.ts';
+import type { SecurityMonitor } from './security-monitor.service.ts';
 
 /*
- * What an authentication leaves behind: its auth_attempts row and its event, written together
- * (AuthenticationService decides; these write).
+ * What an authentication leaves behind: its auth_attempts row and its event, written together, and
+ * who hears of it (the liveness metric, the security monitor). AuthenticationService decides; these write.
  */
+
+/**
+ * Who hears of a session's or a one-shot call's outcome besides its rows (recordOutcome).
+ *
+ * @example const outcomes: OutcomeListeners = { metrics: deps.metrics, monitor: security }
+ */
+export interface OutcomeListeners {
+  /** Counts judged liveness checks. */
+  metrics: Pick<FaceDeps['metrics'], 'liveness'>;
+  /** Told of every recorded failure (bursts against one user become security events, P6); null: none. */
+  monitor: Pick<SecurityMonitor, 'faceFailure'> | null;
+}
 
 /** What writeOutcome needs of a decision (the CompreFace-compatible routes build one too). */
 export type OutcomeDecision = Pick<Decision, 'mode' | 'success' | 'failureReason' | 'confidence' | 'threshold' | 'quality'> & {
@@ -123,3 +136,42 @@ export async function recordFailure(
   });
 }
 
+/**
+ * The outcome's rows (writeOutcome), and the liveness metric when liveness was judged; a failure is
+ * told to the monitor.
+ *
+ * @example await recordOutcome(outcomes, trx, client, sessionId, params, decision, null, attempts, started, meta)
+ */
+export async function recordOutcome(to: OutcomeListeners, db: Kysely<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
+  if (liveness) to.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
+  await writeOutcome(db, client, sessionId, params, d, liveness, attempts, performance.now() - started, meta);
+  // Counted once its attempt row is written, so a stream's appearance counts once, as it is recorded once.
+  // The monitor counts in the background (memory or Redis, never the database): nothing here waits for it.
+  if (!d.success) {
+    to.monitor?.faceFailure({
+      clientId: client.id,
+      mode: d.mode,
+      user: d.user ? { id: d.user.id, externalId: d.user.external_id } : null,
+      reason: d.failureReason,
+      livenessReason: liveness?.failure_reason ?? null,
+      ip: meta.ip,
+    });
+  }
+}
+
+/**
+ * A session's liveness failure: its attempt and authentication.failed, and liveness.failed (naming a verification's target only).
+ *
+ * @example await recordLivenessFailed(outcomes, trx, client, locked.id, params, failed, liveness, attempts, started, meta, 'BELOW_THRESHOLD')
+ */
+export async function recordLivenessFailed(to: OutcomeListeners, db: Kysely<Database>, client: ClientContext, sessionId: string, params: AuthParams, failed: Decision, liveness: LivenessResult, attempts: number, started: number, meta: RequestMeta, reason: string): Promise<void> {
+  await recordOutcome(to, db, client, sessionId, params, failed, liveness, attempts, started, meta);
+  await recordEvent(db, client.id, 'liveness.failed', {
+    session_id: sessionId,
+    ...(failed.user ? { user_id: failed.user.external_id } : {}),
+    liveness_score: liveness.score,
+    checks: liveness.checks,
+    challenges_completed: liveness.challenges_completed,
+    reason: liveness.failure_reason ?? reason,
+  });
+}

@@ -1,17 +1,15 @@
 import crypto from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
-import type { Database } from '../db/schema.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
 import { CROP, faceRegion } from '../vision/liveness-signals/planarity.ts';
-import { appError, isAppError, type AppError } from '../errors.ts';
-import { recordEvent } from './events.ts';
+import { appError, isAppError } from '../errors.ts';
 import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { isRefusedImage, mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
 import { LIVENESS_TUNING, applyLivenessFrame, currentChallenge, expireLiveness, livenessDone, livenessResult, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
-import { assertThresholds, AUTH_MAX_EMPTY_FRAMES, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type AuthState, type CreateAuthInput, type Decision } from './authentication.params.ts';
-import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, NO_FACE_FEEDBACK, notCounted, seconds } from './authentication.response.ts';
-import { recordFailure, writeOutcome } from './authentication.outcome.ts';
+import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type AuthState, type CreateAuthInput, type Decision } from './authentication.params.ts';
+import { authResponse, livenessFailedDecision, livenessFeedback, livenessProgress, notCounted, seconds } from './authentication.response.ts';
+import { recordFailure, recordLivenessFailed, recordOutcome, type OutcomeListeners } from './authentication.outcome.ts';
+import { faceMismatch, noFaceFrame } from './authentication.undecided.ts';
 import { challengeSetKey, claimLiveness } from './authentication.order.ts';
 import { findFaceUser, findFaceUserWithTemplates, loadUserTemplates, type FaceUser, type StoredTemplate } from '../db/repositories/templates.repository.ts';
 import { addEvidence, backedByVotes, framePerformers, holdDecision, performedBy, resumeDecision } from './authentication.held.ts';
@@ -27,11 +25,11 @@ export { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, type AuthMode, type Au
  */
 export class AuthenticationService {
   private readonly d: FaceDeps;
-  /** Told of every recorded failure (bursts against one user become security events, P6); null: none. */
-  private readonly monitor: Pick<SecurityMonitor, 'faceFailure'> | null;
+  /** Who hears of each outcome: the liveness metric, and the monitor of failures (null: none). */
+  readonly #outcomes: OutcomeListeners;
   constructor(d: FaceDeps, monitor: Pick<SecurityMonitor, 'faceFailure'> | null = null) {
     this.d = d;
-    this.monitor = monitor;
+    this.#outcomes = { metrics: d.metrics, monitor };
   }
 
   /**
@@ -128,10 +126,10 @@ export class AuthenticationService {
       ({ face, result: { modelId } } = out);
       location = faceLocation(out.result, out.face);
     } catch (e) {
-      if (isAppError(e) && e.code === 'NO_FACE_DETECTED') return this.#noFace(client, session.id, params, started, meta);
+      if (isAppError(e) && e.code === 'NO_FACE_DETECTED') return noFaceFrame(this.d.sessions, this.#outcomes, client, session.id, params, started, meta);
       // A frame refused as an image (corrupt, truncated, not an image) showed no face either: it counts as a
       // faceless frame does, and is answered with its own error while the session goes on.
-      if (isRefusedImage(e)) return this.#noFace(client, session.id, params, started, meta, e);
+      if (isRefusedImage(e)) return noFaceFrame(this.d.sessions, this.#outcomes, client, session.id, params, started, meta, e);
       throw e;
     }
     // Recognition needs only reads: done before the short locked update.
@@ -159,7 +157,7 @@ export class AuthenticationService {
             // answer says only "not the same person", never how similar (no confidence to climb on).
             // Turned far: the angle alone can explain it; the frame does not count (no liveness progress from
             // an unconfirmed face).
-            if (face.quality.poseBucket === 'front') return this.#faceMismatch(trx, client, locked.id, params, claimed, face, state, started, meta);
+            if (face.quality.poseBucket === 'front') return faceMismatch(this.#outcomes, trx, client, locked.id, params, claimed, face, state, started, meta);
             return { result: notCounted(face, state.liveness, started, { message: 'Turn your head a little less, so your face stays recognisable.', suggestions: ['look_straight'] }) };
           }
         } else {
@@ -245,7 +243,7 @@ export class AuthenticationService {
           // A face that failed liveness learns nothing about whom it matches: no confidence, no identification
           // match; only the verification target the caller named is kept for the tenant's records.
           const failed = livenessFailedDecision(decision);
-          await this.#livenessFailed(trx, client, locked.id, params, failed, liveness, attempts, started, meta, 'BELOW_THRESHOLD');
+          await recordLivenessFailed(this.#outcomes, trx, client, locked.id, params, failed, liveness, attempts, started, meta, 'BELOW_THRESHOLD');
           return {
             state: { ...state, attempts },
             status: 'failed',
@@ -254,7 +252,7 @@ export class AuthenticationService {
         }
       }
       const attempts = state.attempts + 1;
-      await this.#writeOutcome(trx, client, locked.id, params, decision, liveness, attempts, started, meta);
+      await recordOutcome(this.#outcomes, trx, client, locked.id, params, decision, liveness, attempts, started, meta);
       // With liveness the challenge sequence is spent: the session ends with this decision.
       const finished = decision.success || attempts >= params.max_attempts || liveness !== null;
       const status = decision.success ? 'completed' : 'failed';
@@ -265,50 +263,6 @@ export class AuthenticationService {
       };
     });
     return { ...answer, face: location };
-  }
-
-  /**
-   * A session frame without a face (docs/face-flows.md, "No face in a frame"): 200 with face_detected
-   * false, as in enrollment sessions; no attempt is counted (a camera sends such frames while the person
-   * sits down). The liveness clock keeps running: past the challenge's window the session fails.
-   * `refused`: the frame was refused as an image (isRefusedImage). It counts the same (AUTH_MAX_EMPTY_FRAMES,
-   * the liveness clock), with its count written, and is answered with that error while the session goes
-   * on; the frame that ends the session is answered as a faceless one would be.
-   */
-  async #noFace(client: ClientContext, sessionId: string, params: AuthParams, started: number, meta: RequestMeta, refused: AppError | null = null) {
-    // Set inside the locked update when the session goes on after a refused image.
-    let answerRefusal = false;
-    const answer = await this.d.sessions.update(sessionId, async (locked, trx) => {
-      const state = structuredClone(locked.state) as unknown as AuthState;
-      const base = { face_detected: false, quality_score: 0, processing_time: seconds(started), timestamp: new Date().toISOString() };
-      if (state.liveness) {
-        state.liveness = expireLiveness(state.liveness, Date.now());
-        if (livenessDone(state.liveness)) {
-          const liveness = livenessResult(state.liveness, params.liveness_threshold);
-          const attempts = state.attempts + 1;
-          // A verification keeps the target the caller named, as when the timeout falls on a frame with a face.
-          const target = params.mode === 'verification' && locked.user_id ? ((await findFaceUser(trx, client.id, locked.user_id)) ?? null) : null;
-          const failed: Decision = { mode: params.mode, success: false, failureReason: 'LIVENESS_FAILED', confidence: null, threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold, user: target, matches: [], quality: 0 };
-          await this.#livenessFailed(trx, client, locked.id, params, failed, liveness, attempts, started, meta, 'CHALLENGE_TIMEOUT');
-          return { state: { ...state, attempts }, status: 'failed', result: authResponse(params, { ...failed, user: null }, liveness, 'failed', started, 0) };
-        }
-        answerRefusal = refused !== null;
-        return { state: { ...state }, result: { status: 'processing', ...base, liveness: livenessProgress(state.liveness), feedback: NO_FACE_FEEDBACK } };
-      }
-      const emptyFrames = (state.emptyFrames ?? 0) + 1;
-      if (emptyFrames < AUTH_MAX_EMPTY_FRAMES) {
-        answerRefusal = refused !== null;
-        return { state: { ...state, emptyFrames }, result: { status: 'processing', ...base, feedback: NO_FACE_FEEDBACK } };
-      }
-      // No face in AUTH_MAX_EMPTY_FRAMES frames: the session ends failed, one recorded attempt.
-      const attempts = state.attempts + 1;
-      const target = params.mode === 'verification' && locked.user_id ? ((await findFaceUser(trx, client.id, locked.user_id)) ?? null) : null;
-      const failed: Decision = { mode: params.mode, success: false, failureReason: 'NO_FACE_DETECTED', confidence: null, threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold, user: target, matches: [], quality: 0 };
-      await this.#writeOutcome(trx, client, locked.id, params, failed, null, attempts, started, meta);
-      return { state: { ...state, attempts, emptyFrames }, status: 'failed', result: { ...authResponse(params, { ...failed, user: null }, null, 'failed', started, 0), face_detected: false } };
-    });
-    if (answerRefusal) throw refused!;
-    return answer;
   }
 
   /** One-shot verification (server-to-server, no session). A stream frame passes its `recorder`. */
@@ -387,7 +341,7 @@ export class AuthenticationService {
     // frame's processing time.
     const decidedAt = performance.now();
     // One statement (writeOutcome), atomic without a transaction around it.
-    const write = () => this.#writeOutcome(this.d.db, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta);
+    const write = () => recordOutcome(this.#outcomes, this.d.db, client, null, params, decision, null, 1, started + performance.now() - decidedAt, meta);
     await (recorder ? recorder.record({ success: decision.success, user: decision.user?.id ?? null }, write) : write());
     // The face the decision was taken on (the largest of the picture), for the caller to draw.
     return { ...authResponse(params, decision, null, decision.success ? 'completed' : 'failed', started, undefined), face: location };
@@ -442,59 +396,6 @@ export class AuthenticationService {
       matches,
       quality,
     };
-  }
-
-  /** The outcome's rows (authentication.outcome.ts), and the liveness metric when liveness was judged. */
-  async #writeOutcome(db: Kysely<Database>, client: ClientContext, sessionId: string | null, params: AuthParams, d: Decision, liveness: LivenessResult | null, attempts: number, started: number, meta: RequestMeta): Promise<void> {
-    if (liveness) this.d.metrics.liveness(liveness.passed, liveness.failure_reason ?? null);
-    await writeOutcome(db, client, sessionId, params, d, liveness, attempts, performance.now() - started, meta);
-    // Counted once its attempt row is written, so a stream's appearance counts once, as it is recorded once.
-    // The monitor counts in the background (memory or Redis, never the database): nothing here waits for it.
-    if (!d.success) {
-      this.monitor?.faceFailure({
-        clientId: client.id,
-        mode: d.mode,
-        user: d.user ? { id: d.user.id, externalId: d.user.external_id } : null,
-        reason: d.failureReason,
-        livenessReason: liveness?.failure_reason ?? null,
-        ip: meta.ip,
-      });
-    }
-  }
-
-  /**
-   * A near-frontal face that is not the session's first face: the session ends failed with FACE_MISMATCH,
-   * its attempt and authentication.failed recorded as for any failed session (no confidence: neither
-   * against the anchor nor against the claimed user; a verification's target kept for the tenant's records).
-   */
-  async #faceMismatch(trx: Kysely<Database>, client: ClientContext, sessionId: string, params: AuthParams, claimed: FaceUser | null, face: AnalyzedFace, state: AuthState, started: number, meta: RequestMeta) {
-    const attempts = state.attempts + 1;
-    const failed: Decision = {
-      mode: params.mode,
-      success: false,
-      failureReason: 'FACE_MISMATCH',
-      confidence: null,
-      threshold: params.mode === 'verification' ? params.confidence_threshold : params.search_threshold,
-      user: params.mode === 'verification' ? claimed : null,
-      matches: [],
-      quality: face.quality.score,
-    };
-    await this.#writeOutcome(trx, client, sessionId, params, failed, null, attempts, started, meta);
-    const cleared = { ...state, attempts, thumb: null, shape: null, planar: null, anchor: null, best: null, votes: null, performers: null, shown: null };
-    return { state: cleared, status: 'failed', result: authResponse(params, { ...failed, user: null }, null, 'failed', started, 0) };
-  }
-
-  /** A session's liveness failure: its attempt and authentication.failed, and liveness.failed (naming a verification's target only). */
-  async #livenessFailed(db: Kysely<Database>, client: ClientContext, sessionId: string, params: AuthParams, failed: Decision, liveness: LivenessResult, attempts: number, started: number, meta: RequestMeta, reason: string): Promise<void> {
-    await this.#writeOutcome(db, client, sessionId, params, failed, liveness, attempts, started, meta);
-    await recordEvent(db, client.id, 'liveness.failed', {
-      session_id: sessionId,
-      ...(failed.user ? { user_id: failed.user.external_id } : {}),
-      liveness_score: liveness.score,
-      checks: liveness.checks,
-      challenges_completed: liveness.challenges_completed,
-      reason: liveness.failure_reason ?? reason,
-    });
   }
 
   /** Exposed for the expiry path of liveness (a challenge that timed out between frames). */

@@ -1,7 +1,8 @@
 /**
  * Enrollment sessions' capture rules, pure: what a session asks for (params, state), how a frame is
  * judged (its quality score and threshold, by angle), the progress and guidance toward the next missing
- * angle, and the frame answer. The service (enrollment.service.ts) owns the I/O around them.
+ * angle, and the frame answer. The service (enrollment.service.ts, a frame's judging in
+ * enrollment.judge.ts) owns the I/O around them.
  */
 import type { PoseBucket, Suggestion } from '../vision/types.ts';
 import { QUALITY, messageFor } from '../vision/quality/quality.ts';

@@ -10,9 +10,10 @@ import { recordEvent } from './events.ts';
 import { analyzeOne, faceLocation, isNoFace, round, type FaceDeps, type FaceLocation, type ImageInput } from './face.ts';
 import { deleteEnrollment, findEnrollment, listUserEnrollments } from '../db/repositories/enrollments.repository.ts';
 import { findFaceUser, type FaceUser } from '../db/repositories/templates.repository.ts';
-import { SAME_PERSON_CONFIDENCE, ENROLLMENT_MAX_FRAMES, ANGLES, awaitsFront, captureScore, captureThreshold, frameResponse, guidanceFor, identityReferences, isRefusedImage, progressCurrent, rejectFrame, rejectionGuidance, type CapturedFrame, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
+import { ENROLLMENT_MAX_FRAMES, ANGLES, isRefusedImage, progressCurrent, type EnrollParams, type EnrollState, type SessionType } from './enrollment.capture.ts';
 import { mapLimit } from './map-limit.ts';
-import { dot, publishTemplates, storeEnrollment, type AcceptedFace } from './enrollment.store.ts';
+import { publishTemplates, storeEnrollment, type AcceptedFace } from './enrollment.store.ts';
+import { judgeFrame, openFrame } from './enrollment.judge.ts';
 
 export { SAME_PERSON_CONFIDENCE, ENROLLMENT_MAX_FRAMES, isRefusedImage, type SessionType } from './enrollment.capture.ts';
 export { mapLimit } from './map-limit.ts';
@@ -132,7 +133,7 @@ export class EnrollmentService {
       // the error, so such frames were never capped), and nothing else of it is kept.
       const counted = structuredClone(state);
       try {
-        return await this.#judge(client, locked.id, params, state, face, modelId);
+        return await judgeFrame(this.d, client, locked.id, params, state, face, modelId);
       } catch (e) {
         if (!isAppError(e) || e.statusCode >= 500) throw e;
         refusal = e;
@@ -143,105 +144,6 @@ export class EnrollmentService {
     if (refusal) throw refusal;
     // Where the face is, so a camera page can draw its guide around it (docs/web.md).
     return location ? { ...answer!, face: location } : answer!;
-  }
-
-  /** One analysed frame against the session's locked state (`state` already counts it): taken, or rejected with a reason. */
-  async #judge(client: ClientContext, sessionId: string, params: EnrollParams, state: EnrollState, face: AnalyzedFace | null, modelId: string) {
-    if (!face) {
-      return rejectFrame(params, state, {
-        reason: 'NO_FACE_DETECTED',
-        quality: 0,
-        faceDetected: false,
-        message: 'No face detected. Look at the camera.',
-        suggestions: ['center_face'],
-      });
-    }
-    const emb = face.embedding!;
-    const q = face.quality;
-    if (awaitsFront(params, state, q.poseBucket)) {
-      return rejectFrame(params, state, {
-        reason: 'IDENTITY_UNCERTAIN',
-        quality: round(q.score),
-        faceDetected: true,
-        message: 'Look straight at the camera first, so your face can be recognised.',
-        suggestions: ['look_straight'],
-        angle: q.poseBucket,
-      });
-    }
-    if (state.frames.length) {
-      // Identity: the best match over the front frames already accepted (identityReferences). The
-      // recogniser is reliable on near-frontal faces: there a low match is another person
-      // (FACE_MISMATCH); on a turned face it may only be the angle, so that frame is rejected with a
-      // hint instead of accepted.
-      if (state.frames.some((f) => f.model !== modelId)) throw appError('MODEL_MISMATCH');
-      let best = -1;
-      for (const f of identityReferences(state.frames)) {
-        const ref = this.#openFrame(client.id, sessionId, f);
-        if (ref.length === emb.length) best = Math.max(best, dot(ref, emb));
-      }
-      const confidence = this.d.calibration.confidence(best, modelId);
-      if (confidence < SAME_PERSON_CONFIDENCE) {
-        if (q.poseBucket === 'front') throw appError('FACE_MISMATCH', undefined, { confidence: round(confidence) });
-        return rejectFrame(params, state, {
-          reason: 'IDENTITY_UNCERTAIN',
-          quality: round(q.score),
-          faceDetected: true,
-          message: 'Turn your head a little less, so your face stays recognisable.',
-          suggestions: [q.poseBucket === 'left' ? 'turn_right' : q.poseBucket === 'right' ? 'turn_left' : 'look_straight'],
-          angle: q.poseBucket,
-        });
-      }
-    }
-    const angle = q.poseBucket;
-    const score = captureScore(params, q);
-    const quality = round(score);
-    if (score < captureThreshold(params, q.poseBucket)) {
-      const guidance = rejectionGuidance(params, state, q, face.pose.yaw);
-      return rejectFrame(params, state, { reason: 'POOR_IMAGE_QUALITY', quality, faceDetected: true, message: guidance.message, suggestions: guidance.suggestions, angle });
-    }
-    const frame: CapturedFrame = { emb: '', quality: score, confidence: face.score, angle, model: modelId };
-    let accepted = false;
-    let reason: string | null = null;
-    if (params.require_multiple_angles) {
-      const at = state.frames.findIndex((f) => f.angle === angle);
-      if (!ANGLES.includes(angle)) reason = 'ANGLE_NOT_NEEDED';
-      else if (at < 0) {
-        state.frames.push(frame);
-        accepted = true;
-      } else if (state.frames[at].quality < frame.quality && at > 0) {
-        // A better frame of an angle already held replaces it (the first frame stays: it anchors identity).
-        state.frames[at] = frame;
-        accepted = true;
-      } else reason = 'ANGLE_ALREADY_CAPTURED';
-    } else if (state.frames.length < params.required) {
-      state.frames.push(frame);
-      accepted = true;
-    } else {
-      const worst = state.frames.reduce((w, f, i) => (i > 0 && f.quality < state.frames[w].quality ? i : w), 1);
-      if (state.frames.length > 1 && state.frames[worst].quality < frame.quality) {
-        state.frames[worst] = frame;
-        accepted = true;
-      } else reason = 'ENOUGH_FRAMES';
-    }
-    if (accepted) {
-      const label = `frame:${crypto.randomUUID()}`;
-      frame.emb = `${label}|${this.d.vault.sealSession(client.id, sessionId, label, emb)}`;
-    }
-    const done = progressCurrent(params, state) >= params.required;
-    const guidance = guidanceFor(params, state, q.suggestions, q.message);
-    return {
-      state: { ...state },
-      result: frameResponse(params, state, {
-        status: done ? 'ready' : 'processing',
-        accepted,
-        reason,
-        quality,
-        faceDetected: true,
-        message: guidance.message,
-        suggestions: guidance.suggestions,
-        angle,
-      }),
-    };
   }
 
   /**
@@ -296,7 +198,7 @@ export class EnrollmentService {
         return { status: 'failed', result: { failed: message } as const };
       }
       const faces: AcceptedFace[] = state.frames.map((f) => ({
-        embedding: this.#openFrame(client.id, locked.id, f),
+        embedding: openFrame(this.d.vault, client.id, locked.id, f),
         modelId: f.model,
         quality: f.quality,
         confidence: f.confidence,
@@ -473,11 +375,6 @@ export class EnrollmentService {
     };
   }
 
-  #openFrame(clientId: string, sessionId: string, f: CapturedFrame): Float32Array {
-    const [label, blob] = splitSealed(f.emb);
-    return this.d.vault.openSessionVector(clientId, sessionId, label, blob);
-  }
-
 }
 
 type AppErrorLike = { code: string; message: string };
@@ -495,11 +392,6 @@ export interface BatchItemResult {
 function toErr(e: unknown): AppErrorLike {
   if (isAppError(e)) return { code: e.code, message: e.message };
   throw e;
-}
-
-function splitSealed(s: string): [string, string] {
-  const i = s.indexOf('|');
-  return [s.slice(0, i), s.slice(i + 1)];
 }
 
 
