@@ -49,6 +49,10 @@ export function compreFaceErrorHandler(error: FastifyError, request: FastifyRequ
     const field = (first?.instancePath || '').replace(/^\//, '') || (first?.params as { missingProperty?: string } | undefined)?.missingProperty || '';
     message = `${field ? `${field} ` : ''}${first?.message ?? 'is invalid'}`;
     details = { field };
+  } else if (!error.statusCode && /multipart|boundary/i.test(error.message)) {
+    // Broken multipart framing (busboy: "Unexpected end of multipart data", no status): the client's body, as in app.ts.
+    code = 'INVALID_MULTIPART';
+    message = `The multipart body is malformed: ${error.message}`;
   } else if (error.statusCode === 413 || /too large/i.test(error.message)) {
     code = 'PAYLOAD_TOO_LARGE';
   } else if (error.statusCode === 415) {
@@ -75,12 +79,20 @@ export function isCompreFacePath(path: string): boolean {
   return /^\/api\/v1\/(recognition|detection|verification)(\/|$)/.test(path);
 }
 
-/** onRequest hook: the x-api-key of this service → request.client (and the rate-limit headers). */
+/**
+ * onRequest hook: the x-api-key of this service → request.client (and the rate-limit headers). One call is
+ * counted now; a route whose request carries several images counts them all with `request.countBatch`
+ * (one call per image, docs/foundation.md "Limits"), before the engine runs.
+ */
 export function serviceKeyHook(keys: CompreFaceKeysService, service: CompreFaceService) {
   return async function authenticateServiceKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const { client, rate } = await keys.authorize(service, request.headers['x-api-key'], request.ip);
+    const { client, rate, countBatch } = await keys.authorize(service, request.headers['x-api-key'], request.ip);
     request.client = client;
     if (rate) reply.headers(rateHeaders(rate));
+    request.countBatch = async (images: number) => {
+      const counted = await countBatch?.(images);
+      if (counted) reply.headers(rateHeaders(counted));
+    };
   };
 }
 

@@ -49,7 +49,13 @@ export function detectionVerificationRoutes(cf: CompreFaceServices) {
           ...errors,
         },
       },
-      handler: async (request) => cf.recognition.verifyImages(cfImage(request, 'source_image'), cfImage(request, 'target_image'), faceQuery(request.query)),
+      handler: async (request) => {
+        const source = cfImage(request, 'source_image');
+        const target = cfImage(request, 'target_image');
+        // Two images, two calls of the hourly budget (all or nothing), before either is analysed.
+        await request.countBatch!(2);
+        return cf.recognition.verifyImages(source, target, faceQuery(request.query));
+      },
     });
   };
 }
