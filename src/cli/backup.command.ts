@@ -5,10 +5,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/env.ts';
 import { privateUmask, securePrivateDir } from '../config/private-files.ts';
 import { backupFileName, restoreEmbedded } from '../db/backup.ts';
-import { openDatabase } from '../db/database.ts';
 import { fingerprint, keyCheckValue } from '../crypto/key-check.ts';
 import { parseKey } from '../crypto/template-cipher.ts';
 import { readKeyFile } from '../crypto/master-key-files.ts';
+import { openDatabase } from '../db/database.ts';
 import { getInstanceSetting } from '../db/repositories/instance-settings.repository.ts';
 import { CliError } from './admin-ops.ts';
 import { findRunningServer, localUrl } from './runtime-file.ts';
@@ -80,28 +80,18 @@ export function registerBackupCommands(program: Command): void {
       const config = configFor(program);
       if (config.databaseUrl) throw new CliError('BACKUP_UNAVAILABLE', 'DATABASE_URL is set: restore PostgreSQL with pg_restore (docs/operations.md)');
       if (!fs.existsSync(opts.from) || !fs.statSync(opts.from).isFile()) throw new CliError('NOT_FOUND', `No file ${opts.from}`);
-      const { keptAs } = await restoreEmbedded(config.dataDir, fs.readFileSync(opts.from), { force: opts.force });
-      // Open it as the server would: migrations of this version, and the master key's fingerprint.
-      const database = await openDatabase({ databaseUrl: null, pgliteDir: path.join(config.dataDir, 'pg'), lockKind: 'cli' });
+      const keyFile = path.join(config.dataDir, 'master.key');
+      // The configured key (a key file that holds no usable key is said on stderr and counts as none): a backup
+      // sealed with another key is refused before anything is replaced (MASTER_KEY_MISMATCH).
+      const have = configuredKeyFingerprint(config.masterKey, keyFile);
       try {
-        const counts = await database.db
-          .selectNoFrom((eb) => [
-            eb.selectFrom('clients').select(eb.fn.countAll<number>().as('n')).as('clients'),
-            eb.selectFrom('users').select(eb.fn.countAll<number>().as('n')).as('users'),
-            eb.selectFrom('face_templates').select(eb.fn.countAll<number>().as('n')).as('face_templates'),
-          ])
-          .executeTakeFirstOrThrow();
-        const kcv = await getInstanceSetting(database.db, 'master_key_check');
-        const keyFile = path.join(config.dataDir, 'master.key');
-        // The restore is done: a key that cannot be read is reported, never an error that hides the result.
-        const have = configuredKeyFingerprint(config.masterKey, keyFile);
-        const needs = kcv ? fingerprint(kcv) : null;
-        console.log(JSON.stringify({ restored: path.resolve(opts.from), data_dir: config.dataDir, kept_aside: keptAs, counts: { clients: Number(counts.clients), users: Number(counts.users), face_templates: Number(counts.face_templates) }, master_key_fingerprint: needs, master_key_present: have !== null && have === needs }));
+        // Loaded, migrated and judged beside the data directory's database, then swapped in (src/db/backup.ts).
+        const { keptAs, counts, masterKeyFingerprint: needs } = await restoreEmbedded(config.dataDir, fs.readFileSync(opts.from), { force: opts.force, keyFingerprint: have });
+        console.log(JSON.stringify({ restored: path.resolve(opts.from), data_dir: config.dataDir, kept_aside: keptAs, counts, master_key_fingerprint: needs, master_key_present: have !== null && have === needs }));
         if (needs && have !== needs) {
           console.error(`wajah: the restored data needs the master key of fingerprint ${needs}; ${have ? `the configured key is ${have}` : 'no key is configured'}: put it in ${keyFile} or WAJAH_MASTER_KEY before starting the server`);
         }
       } finally {
-        await database.close();
         // The embedded database writes its files 0666 whatever the umask (the server tightens them when it
         // starts): the restored templates and personal data are the service user's alone at once.
         securePrivateDir(config.dataDir);

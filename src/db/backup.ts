@@ -4,7 +4,10 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
-import { appError } from '../errors.ts';
+import { fingerprint } from '../crypto/key-check.ts';
+import { appError, isAppError } from '../errors.ts';
+import { openDatabase } from './database.ts';
+import { getInstanceSetting } from './repositories/instance-settings.repository.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
 
 /**
@@ -25,14 +28,32 @@ export function backupFileName(now = new Date()): string {
   return `wajah-backup-${now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-')}.tar.gz`;
 }
 
+/** What a restore put in place: the counts a report names, and the master key the data needs. */
+export interface RestoreResult {
+  keptAs: string | null;
+  counts: { clients: number; users: number; face_templates: number };
+  /** Fingerprint of the key the restored data was sealed with (null: the backup holds no sealed data yet). */
+  masterKeyFingerprint: string | null;
+}
+
 /**
  * Restores a backup of the embedded database (GET /api/admin/backup/, `wajah backup`) into `dataDir/pg`.
  * No server may run on the directory (its lock is taken for the duration). A directory that already holds
  * a database is refused unless `force`, and then kept beside as `pg.before-restore-<time>`, never deleted.
- * The master key is not in a backup: the restored data opens only with the key it was sealed with
- * (the server checks its fingerprint at start, MASTER_KEY_MISMATCH otherwise).
+ *
+ * The backup is loaded, migrated to this release and judged in a staging directory (`dataDir/.restore-<time>`)
+ * first; only a database that opens as the server would open it is swapped in, by renames on one file system.
+ * So a backup that cannot be loaded (BACKUP_INVALID), migrated (MIGRATION_FAILED, DATABASE_TOO_NEW) or opened
+ * with the configured master key (MASTER_KEY_MISMATCH, when `keyFingerprint` names one) changes nothing, and a
+ * crash during the load leaves the existing database untouched (the staging directory left behind is removed by
+ * the next restore). The master key is not in a backup: the restored data opens only with the key it was
+ * sealed with (the server checks its fingerprint at start).
  */
-export async function restoreEmbedded(dataDir: string, archive: Buffer, options: { force?: boolean } = {}): Promise<{ keptAs: string | null }> {
+export async function restoreEmbedded(
+  dataDir: string,
+  archive: Buffer,
+  options: { force?: boolean; keyFingerprint?: string | null } = {},
+): Promise<RestoreResult> {
   // gzip magic: anything else is not a backup (PGlite would fail later with a less clear message).
   if (archive.length < 64 || archive[0] !== 0x1f || archive[1] !== 0x8b) throw appError('BACKUP_INVALID', 'The file is not a gzipped backup (wajah backup writes .tar.gz)');
   await assertWholeGzip(archive);
@@ -40,27 +61,74 @@ export async function restoreEmbedded(dataDir: string, archive: Buffer, options:
   const release = acquireDataDirLock(dataDir, 'cli', () => `another Wajah process holds ${dataDir}: stop the server before restoring`);
   try {
     const pgDir = path.join(dataDir, 'pg');
+    const hasDatabase = fs.existsSync(path.join(pgDir, 'PG_VERSION'));
+    if (hasDatabase && !options.force) throw appError('RESTORE_TARGET_NOT_EMPTY', `${pgDir} already holds a database; restore into an empty data directory, or pass --force to keep it aside and restore`);
+    // Staging directories of restores that were interrupted (they never replaced anything): ours to remove.
+    for (const name of fs.readdirSync(dataDir)) if (name.startsWith('.restore-')) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
+    const staging = path.join(dataDir, `.restore-${Date.now()}`);
+    fs.mkdirSync(staging, { mode: 0o700 });
+    const stagedPg = path.join(staging, 'pg');
+    let judged: Omit<RestoreResult, 'keptAs'>;
+    try {
+      judged = await loadAndJudge(stagedPg, archive, options.keyFingerprint ?? null);
+    } catch (e) {
+      fs.rmSync(staging, { recursive: true, force: true });
+      throw e;
+    }
     let keptAs: string | null = null;
-    if (fs.existsSync(path.join(pgDir, 'PG_VERSION'))) {
-      if (!options.force) throw appError('RESTORE_TARGET_NOT_EMPTY', `${pgDir} already holds a database; restore into an empty data directory, or pass --force to keep it aside and restore`);
+    if (hasDatabase) {
       keptAs = `${pgDir}.before-restore-${Date.now()}`;
       fs.renameSync(pgDir, keptAs);
     } else if (fs.existsSync(pgDir)) {
       fs.rmSync(pgDir, { recursive: true });
     }
-    let db: PGlite | null = null;
-    try {
-      db = await PGlite.create(pgDir, { loadDataDir: new Blob([new Uint8Array(archive)]) });
-      await db.query('SELECT count(*) FROM kysely_migration');
-    } catch (e) {
-      await db?.close().catch(() => {});
-      fs.rmSync(pgDir, { recursive: true, force: true });
-      if (keptAs) fs.renameSync(keptAs, pgDir);
-      throw appError('BACKUP_INVALID', `The backup could not be loaded (${(e as Error).message}); nothing was changed`);
-    }
-    await db.close();
-    return { keptAs };
+    fs.renameSync(stagedPg, pgDir);
+    fs.rmSync(staging, { recursive: true, force: true });
+    return { keptAs, ...judged };
   } finally {
     release();
+  }
+}
+
+/**
+ * Loads the backup into `pgDir` (a staging directory), opens it as the server would (this release's migrations)
+ * and reads what a restore reports; throws, coded, when it must not be swapped in.
+ */
+async function loadAndJudge(pgDir: string, archive: Buffer, keyFingerprint: string | null): Promise<Omit<RestoreResult, 'keptAs'>> {
+  let db: PGlite | null = null;
+  try {
+    db = await PGlite.create(pgDir, { loadDataDir: new Blob([new Uint8Array(archive)]) });
+    await db.query('SELECT count(*) FROM kysely_migration');
+  } catch (e) {
+    await db?.close().catch(() => {});
+    throw appError('BACKUP_INVALID', `The backup could not be loaded (${(e as Error).message}); nothing was changed`);
+  }
+  await db.close();
+  let database;
+  try {
+    database = await openDatabase({ databaseUrl: null, pgliteDir: pgDir, lockKind: 'cli' });
+  } catch (e) {
+    if (isAppError(e)) throw appError(e.code, `${e.message} (the backup was not restored; nothing was changed)`);
+    throw e;
+  }
+  try {
+    const counts = await database.db
+      .selectNoFrom((eb) => [
+        eb.selectFrom('clients').select(eb.fn.countAll<number>().as('n')).as('clients'),
+        eb.selectFrom('users').select(eb.fn.countAll<number>().as('n')).as('users'),
+        eb.selectFrom('face_templates').select(eb.fn.countAll<number>().as('n')).as('face_templates'),
+      ])
+      .executeTakeFirstOrThrow();
+    const kcv = await getInstanceSetting(database.db, 'master_key_check');
+    const needs = kcv ? fingerprint(kcv) : null;
+    if (needs && keyFingerprint && needs !== keyFingerprint) {
+      throw appError(
+        'MASTER_KEY_MISMATCH',
+        `The backup was sealed with the master key of fingerprint ${needs}, the configured key is ${keyFingerprint}: put the backup's key in master.key or WAJAH_MASTER_KEY (keep the current one too), or restore into another data directory. Nothing was changed`,
+      );
+    }
+    return { counts: { clients: Number(counts.clients), users: Number(counts.users), face_templates: Number(counts.face_templates) }, masterKeyFingerprint: needs };
+  } finally {
+    await database.close();
   }
 }

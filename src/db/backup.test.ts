@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { fingerprint, keyCheckValue } from '../crypto/key-check.ts';
+import { restoreEmbedded } from './backup.ts';
+import { MIGRATIONS, openDatabase, type DB } from './database.ts';
+import { getInstanceSetting, putInstanceSetting } from './repositories/instance-settings.repository.ts';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-restore-'));
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/** A backup as `wajah backup` writes it, of an in-memory database changed by `change`. */
+async function backupOf(change: (db: DB) => Promise<void>): Promise<Buffer> {
+  const database = await openDatabase({ databaseUrl: null, pgliteDir: 'memory://' });
+  try {
+    await change(database.db);
+    return Buffer.from(await (await database.dumpEmbedded!()).arrayBuffer());
+  } finally {
+    await database.close();
+  }
+}
+
+/** A data directory holding a database marked 'old'. */
+async function populated(name: string): Promise<string> {
+  const dataDir = path.join(work, name);
+  const database = await openDatabase({ databaseUrl: null, pgliteDir: path.join(dataDir, 'pg'), lockKind: 'cli' });
+  await putInstanceSetting(database.db, 'restore_test_marker', 'old');
+  await database.close();
+  return dataDir;
+}
+
+async function marker(dataDir: string): Promise<string | null> {
+  const database = await openDatabase({ databaseUrl: null, pgliteDir: path.join(dataDir, 'pg'), lockKind: 'cli' });
+  try {
+    return await getInstanceSetting(database.db, 'restore_test_marker');
+  } finally {
+    await database.close();
+  }
+}
+
+const codeOf = (code: string) => (e: unknown) => (e as { code?: string }).code === code;
+
+/**
+ * `wajah restore --force` over a working database (docs/operations.md, "Backup and restore"): a backup that this
+ * release cannot open, or that was sealed with another master key than the configured one, was swapped in first
+ * and judged after, so the data directory was left holding a database the server refuses to start on (the old one
+ * aside under another name). It is now loaded and judged in a staging directory, and refused with nothing changed.
+ */
+describe('restore swaps in only a database that opens', () => {
+  const keyA = keyCheckValue(crypto.randomBytes(32));
+  const keyB = keyCheckValue(crypto.randomBytes(32));
+  const names = (dir: string) => fs.readdirSync(dir).filter((n) => n !== 'wajah.lock').sort();
+
+  it('refuses a backup of a newer release that lacks one of this release\'s migrations (DATABASE_TOO_NEW), changing nothing', async () => {
+    const last = Object.keys(MIGRATIONS).at(-1)!;
+    const newer = await backupOf(async (db) => {
+      await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('9999_from_a_newer_release', '2030-01-01T00:00:00.000Z')`.execute(db);
+      await sql`DELETE FROM kysely_migration WHERE name = ${last}`.execute(db);
+    });
+    const dataDir = await populated('newer');
+    const before = names(dataDir);
+    await assert.rejects(restoreEmbedded(dataDir, newer, { force: true }), codeOf('DATABASE_TOO_NEW'));
+    assert.deepEqual(names(dataDir), before, 'no database kept aside, no staging directory left');
+    assert.equal(await marker(dataDir), 'old', 'the existing database is in place');
+  });
+
+  it('refuses a backup sealed with another master key than the configured one (MASTER_KEY_MISMATCH), changing nothing; with its key it restores', async () => {
+    const sealedWithA = await backupOf((db) => putInstanceSetting(db, 'master_key_check', keyA));
+    const dataDir = await populated('foreign');
+    // A restore interrupted earlier (a crash during the load) left its staging directory: never the database.
+    fs.mkdirSync(path.join(dataDir, '.restore-1', 'pg'), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, '.restore-1', 'pg', 'PG_VERSION'), '17\n');
+    const before = names(dataDir);
+    await assert.rejects(restoreEmbedded(dataDir, sealedWithA, { force: true, keyFingerprint: fingerprint(keyB) }), codeOf('MASTER_KEY_MISMATCH'));
+    assert.deepEqual(names(dataDir).filter((n) => n !== '.restore-1'), before.filter((n) => n !== '.restore-1'));
+    assert.equal(await marker(dataDir), 'old');
+
+    const done = await restoreEmbedded(dataDir, sealedWithA, { force: true, keyFingerprint: fingerprint(keyA) });
+    assert.equal(done.masterKeyFingerprint, fingerprint(keyA));
+    assert.deepEqual(done.counts, { clients: 0, users: 0, face_templates: 0 });
+    assert.ok(done.keptAs && fs.existsSync(path.join(done.keptAs, 'PG_VERSION')), 'the old database is kept aside');
+    assert.equal(await marker(dataDir), null, 'the backup is in place');
+    assert.deepEqual(names(dataDir).filter((n) => n.startsWith('.restore-')), [], 'no staging directory left');
+  });
+});
