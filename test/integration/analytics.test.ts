@@ -166,6 +166,8 @@ for (const backend of backendNames()) {
         ['/api/analytics/dashboard/?period=last_year', 'period'],
         ['/api/analytics/audit-logs/?category=gossip', 'category'],
         ['/api/analytics/statistics/?start_date=2020-01-01&end_date=2024-01-01', 'end_date'],
+        // Without end_date the window ends now: the start is what to change.
+        ['/api/analytics/statistics/?start_date=2020-01-01', 'start_date'],
         // Every report's window is bounded (a whole history held a pooled connection), and its dates
         // are ones the databases can hold (these answered 500).
         ['/api/analytics/dashboard/?start_date=2020-01-01&end_date=2024-01-01', 'end_date'],
@@ -233,6 +235,21 @@ for (const backend of backendNames()) {
       assert.equal(week.totals.enrollments, 1);
       assert.equal(week.totals.new_users, 2);
       for (const s of week.series) assert.equal(Date.parse(s.timestamp) % DAY, 0);
+    });
+
+    test('statistics: average_response_time of the totals is the mean of the timed attempts, as on the dashboard', async () => {
+      const c = await createClient(t().app);
+      // Two days: 100 ms and an attempt without a timing (processing_ms is nullable), then 300 ms.
+      await attempt(c, { ms: 100, at: ago(2 * DAY) });
+      await attempt(c, { ms: null, at: ago(2 * DAY) });
+      await attempt(c, { ms: 300, at: ago(HOUR) });
+      const stats = (await get(c, '/api/analytics/statistics/?period=last_7_days')).json();
+      const dash = (await get(c, '/api/analytics/dashboard/?period=last_7_days')).json();
+      assert.equal(dash.metrics.average_response_time, 0.2);
+      // Weighting each bucket's mean by all its attempts counted the untimed one as 0 ms (0.133).
+      assert.equal(stats.totals.average_response_time, 0.2);
+      const hit = stats.series.filter((s: { authentications: number }) => s.authentications > 0);
+      assert.deepEqual(hit.map((s: { average_response_time: number }) => s.average_response_time), [0.1, 0.3]);
     });
 
     test('user behaviour: time patterns, most active users, devices, failure reasons, no geography', async () => {

@@ -4,7 +4,7 @@ import { appError } from '../../errors.ts';
 import { pageOf } from '../paging.ts';
 import { decodeAuditCursor, encodeAuditCursor } from './audit-cursor.ts';
 import { bucketing, resolveWindow, trend, type PeriodQuery, type Window } from './periods.ts';
-import { parseUserAgent, type UserAgentInfo } from './user-agent.ts';
+import { parseUserAgent, USER_AGENT_CLASSIFIED_CHARS, type UserAgentInfo } from './user-agent.ts';
 
 /** A repeat verification of the same user this soon after a low-confidence rejection marks it a likely false reject. */
 const RETRY_WINDOW_MS = 5 * 60_000;
@@ -83,7 +83,7 @@ export class AnalyticsService {
     const byA = new Map(attempts.map((r) => [r.bucket, r]));
     const byE = new Map(enrollments.map((r) => [r.bucket, r.n]));
     const byU = new Map(users.map((r) => [r.bucket, r.n]));
-    const totals = { authentications: 0, successes: 0, failures: 0, ms: 0, enrollments: 0, new_users: 0, liveness_failures: 0 };
+    const totals = { authentications: 0, successes: 0, failures: 0, ms: 0, timed: 0, enrollments: 0, new_users: 0, liveness_failures: 0 };
     const series = Array.from({ length: b.count }, (_, i) => {
       const a = byA.get(i);
       const n = a?.authentications ?? 0;
@@ -101,20 +101,22 @@ export class AnalyticsService {
       totals.authentications += n;
       totals.successes += row.successes;
       totals.failures += row.failures;
-      totals.ms += (a?.avg_ms ?? 0) * n;
+      // Weighted by the attempts the bucket's mean is of: one without a processing_ms is no 0 ms attempt.
+      totals.ms += (a?.avg_ms ?? 0) * (a?.timed ?? 0);
+      totals.timed += a?.timed ?? 0;
       totals.enrollments += row.enrollments;
       totals.new_users += row.new_users;
       totals.liveness_failures += row.liveness_failures;
       return row;
     });
-    const { ms, ...sums } = totals;
+    const { ms, timed, ...sums } = totals;
     return {
       ...windowFields(w),
       granularity: b.unit,
       totals: {
         ...sums,
         success_rate: sums.authentications ? round(sums.successes / sums.authentications, 4) : null,
-        average_response_time: sums.authentications ? round(ms / sums.authentications / 1000, 3) : null,
+        average_response_time: timed ? round(ms / timed / 1000, 3) : null,
       },
       series,
     };
@@ -127,7 +129,7 @@ export class AnalyticsService {
       this.repo.attemptsByTimeOfDay(clientId, w, 'hour'),
       this.repo.attemptsByTimeOfDay(clientId, w, 'dow'),
       this.repo.mostActiveUsers(clientId, w, TOP_USERS),
-      this.repo.userAgents(clientId, w, USER_AGENT_GROUPS),
+      this.repo.userAgents(clientId, w, USER_AGENT_GROUPS, USER_AGENT_CLASSIFIED_CHARS),
       this.repo.failureReasons(clientId, w),
       this.repo.attemptsByMode(clientId, w),
     ]);

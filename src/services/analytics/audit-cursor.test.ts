@@ -30,6 +30,8 @@ test('anything but a cursor is VALIDATION_ERROR on the field cursor', () => {
     forge({ ...wire, k: { ...wire.k, at: '2026-02-30T08:00:00.000000Z' } }),
     forge({ ...wire, p: 1 }),
     forge({ ...wire, n: -1 }),
+    forge({ ...wire, n: 1e300 }), // answered as count 1e+300, total_pages 1e+300 (not integers an SDK can hold)
+    forge({ ...wire, n: 2 ** 53 }),
   ]) {
     assert.throws(() => decodeAuditCursor(bad), (e: { code?: string; details?: { field?: string } }) => e.code === 'VALIDATION_ERROR' && e.details?.field === 'cursor', bad);
   }

@@ -78,7 +78,8 @@ export function decodeAuditCursor(value: string): AuditCursor {
   if (!(AUDIT_FEED_SOURCES as readonly unknown[]).includes(k.source)) throw invalid('bad position source');
   if (typeof k.id !== 'string' || !isUuid(k.id)) throw invalid('bad position id');
   if (!Number.isInteger(w.p) || w.p! < 2 || w.p! > MAX_PAGE) throw invalid('bad page number');
-  if (!Number.isInteger(w.n) || w.n! < 0) throw invalid('bad count');
+  // A count is a count of rows, well below 2^53: a forged 1e300 came back as count and total_pages 1e+300.
+  if (!Number.isSafeInteger(w.n) || w.n! < 0) throw invalid('bad count');
   return {
     window: { label: w.l as Window['label'], start, end },
     category: (w.c ?? null) as AuditFeedCategory | null,

@@ -62,3 +62,25 @@ test('trend strings', () => {
   assert.equal(trend(0, 10), '-100%');
   assert.equal(trend(0.2001, 0.2), '0%');
 });
+
+test('a date-only end_date includes its whole day, also after a start_date time on that day', () => {
+  // The inclusive last day ends at the next midnight: a window from noon that day is half a day, not "end before start".
+  const w = resolveWindow({ start_date: '2024-01-02T12:00:00Z', end_date: '2024-01-02' }, 'last_30_days', now);
+  assert.equal(w.start.toISOString(), '2024-01-02T12:00:00.000Z');
+  assert.equal(w.end.toISOString(), '2024-01-03T00:00:00.000Z');
+  assert.throws(
+    () => resolveWindow({ start_date: '2024-01-03T00:00:00Z', end_date: '2024-01-02' }, 'last_30_days', now),
+    (e: unknown) => isAppError(e) && (e.details as { field?: string }).field === 'end_date',
+  );
+});
+
+test('a window too long names start_date when end_date was not given', () => {
+  assert.throws(
+    () => resolveWindow({ start_date: '2022-01-01' }, 'last_30_days', now),
+    (e: unknown) => isAppError(e) && e.code === 'VALIDATION_ERROR' && (e.details as { field?: string }).field === 'start_date',
+  );
+  assert.throws(
+    () => resolveWindow({ start_date: '2022-01-01', end_date: '2024-01-01' }, 'last_30_days', now),
+    (e: unknown) => isAppError(e) && (e.details as { field?: string }).field === 'end_date',
+  );
+});

@@ -53,11 +53,12 @@ export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, o
     label = 'custom';
     start = parseQueryDate(q.start_date, 'start_date').at;
     const last = q.end_date === undefined ? { at: now, dateOnly: false } : parseQueryDate(q.end_date, 'end_date');
-    if (last.at.getTime() < start.getTime()) {
+    // A date-only end_date names the last day included: compare its exclusive end (the next midnight),
+    // so start_date=2024-01-02T12:00Z&end_date=2024-01-02 is that afternoon, not "end before start".
+    end = last.dateOnly ? dayAfter(last.at) : last.at;
+    if (end.getTime() < start.getTime() || (last.dateOnly && end.getTime() === start.getTime())) {
       throw q.end_date === undefined ? invalid('start_date', 'start_date is in the future') : invalid('end_date', 'end_date must be on or after start_date');
     }
-    // A date-only end_date names the last day included.
-    end = last.dateOnly ? dayAfter(last.at) : last.at;
   } else {
     label = q.period ?? fallback;
     end = now;
@@ -65,7 +66,8 @@ export function resolveWindow(q: PeriodQuery, fallback: PeriodName, now: Date, o
   }
   const length = end.getTime() - start.getTime();
   if (length > maxDays * DAY) {
-    throw invalid('end_date', `The window may span at most ${maxDays} days`);
+    // Without end_date the window ends now: start_date is the parameter to change.
+    throw invalid(custom && q.end_date === undefined ? 'start_date' : 'end_date', `The window may span at most ${maxDays} days`);
   }
   // `today` compares with the same hours of yesterday; every other window with the one just before it.
   const shift = label === 'today' ? DAY : length;

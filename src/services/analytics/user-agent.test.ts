@@ -18,3 +18,14 @@ test('classifies common user agents', () => {
   ];
   for (const [ua, browser, os, device] of cases) assert.deepEqual(parseUserAgent(ua), { browser, os, device }, String(ua));
 });
+
+test('a long crafted user agent is classified in bounded time (the report parses up to 1000 of them on the event loop)', () => {
+  // Quadratic backtracking in /Version\/[\d.]+.*Safari\// took ~0.1 s per 16 KB header and ~2 s per 64 KB one,
+  // times the 1000 strings of one user-behavior report, blocking every tenant's requests.
+  const crafted = 'Version/' + '1'.repeat(64_000);
+  const started = performance.now();
+  for (let i = 0; i < 10; i++) parseUserAgent(crafted);
+  assert.ok(performance.now() - started < 200, `${(performance.now() - started).toFixed(0)} ms`);
+  // Classification reads the leading part, where every real agent says what it is.
+  assert.deepEqual(parseUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 ' + 'x'.repeat(5000)).os, 'iOS');
+});

@@ -46,8 +46,15 @@ const SYSTEMS: Array<[RegExp, string]> = [
 
 const API_CLIENTS = new Set(['curl', 'Wget', 'OkHttp', 'Python', 'Node.js', 'Dart', 'Java', 'Go', 'Postman']);
 
+/**
+ * Only the leading part of a string is classified (real agents say what they are within ~300 characters): the
+ * rules backtrack quadratically on crafted input (`Version/` and 16 KB of digits took 0.1 s), and a
+ * user-behavior report parses up to 1000 stored strings on the event loop all tenants share.
+ */
+export const USER_AGENT_CLASSIFIED_CHARS = 512;
+
 export function parseUserAgent(ua: string | null | undefined): UserAgentInfo {
-  const s = (ua ?? '').trim();
+  const s = (ua ?? '').slice(0, USER_AGENT_CLASSIFIED_CHARS).trim();
   if (!s) return { browser: 'Unknown', os: 'Unknown', device: 'unknown' };
   const browser = BROWSERS.find(([re]) => re.test(s))?.[1] ?? 'Other';
   const os = SYSTEMS.find(([re]) => re.test(s))?.[1] ?? 'Other';
