@@ -9,7 +9,7 @@
  *
  * @example await lock.holdSealKey(keyCheckValue(key)); … const still = await sealKeyHolders(db, keyCheckValue(oldKey));
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 
 /** The advisory lock's first key ("WSK"): the second is taken from the key check value. */
 export const SEAL_LOCK_CLASS = 0x57534b;
@@ -26,13 +26,22 @@ export interface SealKeyHolder {
 }
 
 /** The processes (other than this session) holding the seal-key lock of `kcv` on this database. */
-export async function sealKeyHolders(db: Kysely<any>, kcv: string): Promise<SealKeyHolder[]> {
+export function sealKeyHolders(db: Kysely<any>, kcv: string): Promise<SealKeyHolder[]> {
+  return holders(db, sql`l.objid = ${sealLockKey(kcv)}::bigint::oid`);
+}
+
+/** The processes holding the seal-key lock of a key other than `kcvs`: they seal with a key this process lacks (seal-key-watch.ts). */
+export function sealKeyHoldersExcept(db: Kysely<any>, kcvs: readonly string[]): Promise<SealKeyHolder[]> {
+  return holders(db, sql`NOT (l.objid::bigint = ANY(${kcvs.map(sealLockKey)}::bigint[]))`);
+}
+
+async function holders(db: Kysely<any>, which: RawBuilder<unknown>): Promise<SealKeyHolder[]> {
   const { rows } = await sql<SealKeyHolder>`
     SELECT l.pid, a.client_addr::text AS addr, a.application_name AS application
       FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND l.classid = ${SEAL_LOCK_CLASS}::bigint::oid AND l.objid = ${sealLockKey(kcv)}::bigint::oid
+       AND l.classid = ${SEAL_LOCK_CLASS}::bigint::oid AND ${which}
        AND l.pid <> pg_backend_pid()
      ORDER BY l.pid`.execute(db);
   return rows;

@@ -13,14 +13,14 @@
  *
  * @example const watch = new SealKeyWatch(db, [keyCheckValue(key)], log); watch.start(); if (watch.outdated) …
  */
-import { sql, type Kysely } from 'kysely';
-import { SEAL_LOCK_CLASS, sealLockKey, type SealKeyHolder } from './seal-key-lock.ts';
+import type { Kysely } from 'kysely';
+import { sealKeyHoldersExcept, type SealKeyHolder } from './seal-key-lock.ts';
 
 export class SealKeyWatch {
   #holders: SealKeyHolder[] = [];
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<SealKeyHolder[]> | null = null;
-  readonly #own: number[];
+  readonly #own: readonly string[];
   private readonly db: Kysely<any>;
   private readonly log: { warn(msg: string): void; info(msg: string): void };
   private readonly intervalMs: number;
@@ -30,7 +30,7 @@ export class SealKeyWatch {
     this.db = db;
     this.log = log;
     this.intervalMs = intervalMs;
-    this.#own = ownKcvs.map(sealLockKey);
+    this.#own = ownKcvs;
   }
 
   /** The processes sealing with a key this one cannot open, as of the last check; null when there are none. */
@@ -64,14 +64,7 @@ export class SealKeyWatch {
   }
 
   async #read(): Promise<SealKeyHolder[]> {
-    const { rows } = await sql<SealKeyHolder>`
-      SELECT l.pid, a.client_addr::text AS addr, a.application_name AS application
-        FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-         AND l.classid = ${SEAL_LOCK_CLASS}::bigint::oid
-         AND NOT (l.objid::bigint = ANY(${this.#own}::bigint[]))
-       ORDER BY l.pid`.execute(this.db);
+    const rows = await sealKeyHoldersExcept(this.db, this.#own);
     const was = this.#holders.length > 0;
     this.#holders = rows;
     if (rows.length && !was) {

@@ -1,6 +1,7 @@
 import type { DB } from '../db/database.ts';
 import { photoAad, TemplateCipher, TemplateDecryptError, templateAad } from '../crypto/template-cipher.ts';
 import { appError } from '../errors.ts';
+import type { SealKeyWatch } from '../db/seal-key-watch.ts';
 import { upgradeSealingAad } from './master-key-rotation.service.ts';
 import { IndexRegistry, type LoadedTemplate } from '../search/index-registry.ts';
 import { IndexSync } from '../search/index-sync.ts';
@@ -25,11 +26,8 @@ export interface IntegrityLog {
 /** At most this many row ids are remembered as already warned about (the warning is once per row). */
 const WARNED_MAX = 10_000;
 
-/** Whether another process seals with a master key this one lacks (db/seal-key-watch.ts; PostgreSQL only). */
-export interface KeyWatch {
-  readonly outdated: unknown[] | null;
-  check(): Promise<unknown>;
-}
+/** Whether another process seals with a master key this one lacks (PostgreSQL only). */
+type KeyWatch = Pick<SealKeyWatch, 'outdated' | 'check'>;
 
 /**
  * Encryption of everything biometric the face flows persist: templates (AAD templateAad: tenant, owning

@@ -1,4 +1,5 @@
 import type { ClaimedDelivery, WebhooksRepository } from '../../db/repositories/webhooks.repository.ts';
+import type { SealKeyWatch } from '../../db/seal-key-watch.ts';
 import { retryDelayMs, retryWaitMs, shouldRetry } from './retry-policy.ts';
 import { secretAad, type SecretBox } from './secret-box.ts';
 import type { SendOutcome, WebhookSender } from './sender.ts';
@@ -27,7 +28,7 @@ export interface DispatcherOptions {
    * claims nothing (an endpoint created there has a secret that does not open here), and a secret that does
    * not open is given back, never failed for good.
    */
-  keyWatch?: { readonly outdated: unknown[] | null; check(): Promise<unknown[]> } | null;
+  keyWatch?: Pick<SealKeyWatch, 'outdated' | 'check'> | null;
 }
 
 export const USER_AGENT = 'Wajah-Webhooks/1.0';
