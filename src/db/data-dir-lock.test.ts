@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,23 @@ afterEach(() => {
 const livePid = process.ppid;
 
 describe('data directory lock', () => {
+  it('taking and releasing locks again and again adds no exit listener per lock', () => {
+    const dir = scratch();
+    acquireDataDirLock(dir, 'cli')();
+    const before = process.listenerCount('exit');
+    for (let i = 0; i < 20; i++) acquireDataDirLock(dir, 'cli')();
+    assert.equal(process.listenerCount('exit'), before);
+  });
+
+  it('a lock still held when the process exits is released', () => {
+    const dir = scratch();
+    const lib = new URL('./data-dir-lock.ts', import.meta.url).href;
+    const script = `import fs from 'node:fs'; import { acquireDataDirLock } from ${JSON.stringify(lib)}; acquireDataDirLock(${JSON.stringify(dir)}, 'cli'); process.stdout.write(String(fs.existsSync(${JSON.stringify(lockPath(dir))})));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.stdout, 'true', r.stderr);
+    assert.equal(fs.existsSync(lockPath(dir)), false);
+  });
+
   it('a lock left before a reboot is stale even when its pid now belongs to a live process (power loss)', () => {
     const dir = scratch();
     fs.writeFileSync(lockPath(dir), JSON.stringify({ pid: livePid, kind: 'server', started_at: '2026-01-01T00:00:00.000Z', boot_id: 'a-boot-before-the-power-loss' }));

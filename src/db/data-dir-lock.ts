@@ -60,7 +60,12 @@ export function lockOwner(dataDir: string): LockInfo | null {
   return liveOwner(info) ? info : null;
 }
 
-const held = new Set<string>();
+/** The locks this process holds: lock file → its data directory. */
+const held = new Map<string, string>();
+
+/** One 'exit' listener for every lock of the process, added with the first (not one per acquire: a
+ * process that opens and closes databases again and again would pile them up). */
+let releaseOnExit = false;
 
 /** Takes the lock or throws DATA_DIR_LOCKED naming the live owner. Idempotent within one process. */
 export function acquireDataDirLock(dataDir: string, kind: LockInfo['kind'], describeOwner: (o: LockInfo) => string = defaultDescribe): () => void {
@@ -74,10 +79,14 @@ export function acquireDataDirLock(dataDir: string, kind: LockInfo['kind'], desc
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         fs.linkSync(tmp, file);
-        held.add(file);
-        const release = () => releaseDataDirLock(dataDir);
-        process.once('exit', release);
-        return release;
+        held.set(file, dataDir);
+        if (!releaseOnExit) {
+          releaseOnExit = true;
+          process.once('exit', () => {
+            for (const dir of [...held.values()]) releaseDataDirLock(dir);
+          });
+        }
+        return () => releaseDataDirLock(dataDir);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
