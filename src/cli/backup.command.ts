@@ -4,7 +4,7 @@ import writeFileAtomic from 'write-file-atomic';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/env.ts';
 import { privateUmask, securePrivateDir } from '../config/private-files.ts';
-import { backupFileName, restoreEmbedded } from '../db/backup.ts';
+import { restoreEmbedded, writeNewBackup } from '../db/backup.ts';
 import { fingerprint, keyCheckValue } from '../crypto/key-check.ts';
 import { parseKey } from '../crypto/template-cipher.ts';
 import { readKeyFile } from '../crypto/master-key-files.ts';
@@ -59,11 +59,14 @@ export function registerBackupCommands(program: Command): void {
         }
         console.error(`wajah: backup of the stopped data directory ${config.dataDir}`);
       }
-      const target = outIsDir ? path.join(opts.out, backupFileName()) : opts.out;
       // Private (0600) even over an existing file, whose mode a plain write kept; written whole or not at all
       // (a temporary file renamed into place), so a crash never leaves a truncated backup under the name.
+      // Into a directory, under a name no other backup has (two in one second each keep their own file).
+      const write = (file: string, data: Uint8Array) => writeFileAtomic.sync(file, Buffer.from(data.buffer, data.byteOffset, data.byteLength), { mode: 0o600 });
+      let target = opts.out;
       try {
-        writeFileAtomic.sync(target, archive, { mode: 0o600 });
+        if (outIsDir) target = writeNewBackup(opts.out, archive, write);
+        else write(target, archive);
       } catch (e) {
         throw new CliError('BACKUP_NOT_WRITTEN', `Cannot write ${target} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); no backup was written`);
       }

@@ -23,9 +23,33 @@ async function assertWholeGzip(archive: Buffer): Promise<void> {
   }
 }
 
-/** File name of a backup taken now: wajah-backup-2026-12-04T05-40-00Z.tar.gz. */
-export function backupFileName(now = new Date()): string {
-  return `wajah-backup-${now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-')}.tar.gz`;
+/** File name of a backup taken now: wajah-backup-2026-12-04T05-40-00Z.tar.gz (with `n` > 1: …-00Z-2.tar.gz). */
+export function backupFileName(now = new Date(), n = 1): string {
+  return `wajah-backup-${now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-')}${n > 1 ? `-${n}` : ''}.tar.gz`;
+}
+
+/**
+ * Writes `archive` into `dir` under a backup file name of its own (backupFileName): never over an existing
+ * file, even one written the same second by another `wajah backup` (it gets -2, -3, …). The archive is
+ * written whole to a private (0600) temporary file with `write` (an atomic writer), then given its name
+ * with link(2), which fails rather than replace a file. Returns the path.
+ */
+export function writeNewBackup(dir: string, archive: Uint8Array, write: (file: string, data: Uint8Array) => void, now = new Date()): string {
+  const tmp = path.join(dir, `.wajah-backup-${process.pid}-${Date.now()}.tmp`);
+  write(tmp, archive);
+  try {
+    for (let n = 1; ; n++) {
+      const target = path.join(dir, backupFileName(now, n));
+      try {
+        fs.linkSync(tmp, target);
+        return target;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 1000) throw e;
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 /** What a restore put in place: the counts a report names, and the master key the data needs. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { dataFile } from '../helpers/face-fixtures.ts';
 import { freePort } from '../helpers/ports.ts';
+import { backupFileName } from '../../src/db/backup.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const ADMIN = 'backup-admin-token-0123456789';
@@ -179,6 +180,25 @@ describe('backup and restore of the embedded database', () => {
     assert.ok(fs.statSync(target).size > 100_000);
     assert.equal(fs.statSync(target).mode & 0o777, 0o600);
     assert.deepEqual(fs.readdirSync(work).filter((f) => f.startsWith('offline.tar.gz')), ['offline.tar.gz'], 'no temporary file left');
+  });
+
+  test('a backup into a directory never replaces another backup, even one written the same second', async () => {
+    // Two `wajah backup --out dir` in one second (two cron jobs, an operator and a script) got the same
+    // name, and the second replaced the first. The files another backup wrote for the next seconds are
+    // there first; this one must take a name of its own.
+    const dir = fs.mkdtempSync(path.join(work, 'same-second-'));
+    const now = Date.now();
+    const taken = Array.from({ length: 30 }, (_, i) => backupFileName(new Date(now + i * 1000)));
+    for (const name of taken) fs.writeFileSync(path.join(dir, name), 'the other backup');
+    const out = await cli(dirB, ['backup', '--out', dir]);
+    assert.equal(out.code, 0, out.stderr);
+    const file = (JSON.parse(out.stdout) as { file: string }).file;
+    assert.ok(!taken.includes(path.basename(file)), `${path.basename(file)} is a new name`);
+    assert.match(path.basename(file), /^wajah-backup-.*Z-2\.tar\.gz$/);
+    for (const name of taken) assert.equal(fs.readFileSync(path.join(dir, name), 'utf8'), 'the other backup');
+    assert.ok(fs.statSync(file).size > 100_000);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => !taken.includes(f)), [path.basename(file)], 'no temporary file left');
   });
 
   test('a missing --out directory or a --from that is not a file: a coded error on one line, not a stack trace', async () => {
