@@ -21,7 +21,7 @@ import type { DetectedFace, TrackCrop } from '../src/vision/detector/types.ts';
 import { livenessSignals, thumbnailChange } from '../src/vision/liveness-signals/signals.ts';
 import { DEFAULT_MODEL } from '../src/vision/models.ts';
 import { assessQuality } from '../src/vision/quality/quality.ts';
-import { iou, mustEmbed, TRACKING, type TrackState } from '../src/vision/tracking/track-state.ts';
+import { iou, mustEmbed, newTrackSinceDetect, TRACKING, type TrackState } from '../src/vision/tracking/track-state.ts';
 import { FAKECAM_CLIPS, streamFrames } from './lib/fakecam.ts';
 
 const argv = process.argv.slice(2);
@@ -118,7 +118,7 @@ for (const file of FAKECAM_CLIPS) {
       embedWhy[key] = (embedWhy[key] ?? 0) + 1;
     }
     const track: TrackState = {
-      modelId: DEFAULT_MODEL, frame, sinceDetect: detected ? 0 : base!.sinceDetect + 1, crop: next!, box: face.box, score: face.score, faces,
+      modelId: DEFAULT_MODEL, frame, sinceDetect: detected ? (base ? 0 : newTrackSinceDetect()) : base!.sinceDetect + 1, crop: next!, box: face.box, score: face.score, faces,
       embedding, embeddedAt: embedNow ? frame : base!.embeddedAt, embeddedPose: embedNow ? { yaw: face.pose.yaw, pitch: face.pose.pitch } : base!.embeddedPose,
       embeddedThumb: embedNow ? signals.faceThumb : base!.embeddedThumb,
     };

@@ -8,7 +8,7 @@ import type { Embedder } from './embedder/types.ts';
 import { livenessSignals, planaritySignals } from './liveness-signals/signals.ts';
 import { DEFAULT_MODEL, isModelId, MODEL_DLIB, MODEL_FACEPLUGIN, type ModelId } from './models.ts';
 import { assessQuality } from './quality/quality.ts';
-import { iou, mustEmbed, TRACKING, type TrackState } from './tracking/track-state.ts';
+import { iou, mustEmbed, newTrackSinceDetect, TRACKING, type TrackState } from './tracking/track-state.ts';
 import type { AnalyzedFace, AnalyzeOptions, AnalyzeResult, Box } from './types.ts';
 
 /** Build a recogniser backend by id (each loads its weights from node_modules). */
@@ -314,7 +314,8 @@ export class Analyzer {
     const track: TrackState = {
       modelId,
       frame,
-      sinceDetect: detected ? 0 : base!.sinceDetect + 1,
+      // A new track's first periodic turn is staggered (newTrackSinceDetect); a detector run on a track restarts its count.
+      sinceDetect: detected ? (base ? 0 : newTrackSinceDetect()) : base!.sinceDetect + 1,
       crop: next!,
       box: face.box,
       score: face.score,

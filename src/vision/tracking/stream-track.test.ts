@@ -7,7 +7,7 @@ import { TRACKING } from './track-state.ts';
 
 const found = { width: 1, height: 1, faces: [], modelId: 'm', timings: { decodeMs: 0, detectMs: 0, embedMs: 0, qualityMs: 0, totalMs: 0 } } satisfies AnalyzeResult;
 
-test('an empty picture searches wide on its first frame and every DETECT_EVERY-th after; a face found starts over', async () => {
+test('an empty picture searches wide on its first frame and every WIDE_EVERY-th after; a face found starts over', async () => {
   const track = new StreamTrack();
   const wide: boolean[] = [];
   const frame = (face: boolean) =>
@@ -18,11 +18,11 @@ test('an empty picture searches wide on its first frame and every DETECT_EVERY-t
         return { result: found, track: null };
       })
       .catch(() => null);
-  for (let i = 0; i < 2 * TRACKING.DETECT_EVERY + 1; i++) await frame(false);
+  for (let i = 0; i < 2 * TRACKING.WIDE_EVERY + 1; i++) await frame(false);
   await frame(true);
   await frame(false);
-  const every = (i: number) => i % TRACKING.DETECT_EVERY === 0;
-  assert.deepEqual(wide, [...Array.from({ length: 2 * TRACKING.DETECT_EVERY + 1 }, (_, i) => every(i)), false, true]);
+  const every = (i: number) => i % TRACKING.WIDE_EVERY === 0;
+  assert.deepEqual(wide, [...Array.from({ length: 2 * TRACKING.WIDE_EVERY + 1 }, (_, i) => every(i)), false, true]);
 });
 
 test('other errors (a corrupt frame, a busy engine) do not count as empty pictures', async () => {

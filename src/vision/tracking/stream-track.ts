@@ -24,15 +24,15 @@ export class StreamTrack {
   /**
    * Runs one frame's `job` from the stream's state. `wide` tells the job whether to search wider than
    * the plain detector when it finds no face (a face filling the picture, a picture turned sideways):
-   * on the first empty frame and every TRACKING.DETECT_EVERY-th empty frame after it, so an empty
+   * on the first empty frame and every TRACKING.WIDE_EVERY-th empty frame after it, so an empty
    * picture (a camera watching a door) costs little while such a face is still found at most
-   * DETECT_EVERY − 1 frames late.
+   * WIDE_EVERY − 1 frames late.
    */
   async run(job: (state: TrackState | null, wide: boolean) => Promise<{ result: AnalyzeResult; track: TrackState | null }>): Promise<AnalyzeResult> {
     const seq = ++this.#seq;
     const base = { version: this.#version, appearance: this.#appearance };
     try {
-      const { result, track } = await job(this.#state, this.#empty % TRACKING.DETECT_EVERY === 0);
+      const { result, track } = await job(this.#state, this.#empty % TRACKING.WIDE_EVERY === 0);
       this.#empty = 0;
       // A frame that started a track begins an appearance, named by the state it started from, so two
       // frames in flight that both start from it (both detected the face afresh) share one appearance.

@@ -5,17 +5,25 @@ import type { Box, Pose } from '../types.ts';
 /**
  * When a stream frame runs the detector and the recogniser instead of following the face
  * (docs/vision.md, "Tracking in streams"). Measured on the fakecam clips: see the docs for the numbers.
+ * The intervals are counted in frames of the stream; they are shorter than the peers' defaults
+ * (@vladmandic/human re-runs its face detector at most every 99 frames or 2.5 s and its face
+ * description every 99 frames or 3 s; MediaPipe's face landmarker in video mode detects again only when
+ * the track is lost).
  */
 export const TRACKING = {
   /** The detector runs at least every this many frames of a track: a second face entering the picture is
-   * seen on the next detector frame, so at most DETECT_EVERY − 1 frames late (0.4 s at 10 frames/s). */
-  DETECT_EVERY: 5,
+   * seen on the next detector frame, so at most DETECT_EVERY − 1 frames late (0.9 s at 10 frames/s). */
+  DETECT_EVERY: 10,
+  /** A stream without a face searches wide (a face filling the picture, a picture turned sideways) on its
+   * first empty frame and every this many empty frames after it: such a face is found at most
+   * WIDE_EVERY − 1 frames late (0.4 s at 10 frames/s). An upright face is found on the frame it appears. */
+  WIDE_EVERY: 5,
   /** Below this mesh confidence the followed fit is not trusted and the detector runs on the same frame. */
   MIN_TRACK_CONFIDENCE: 0.8,
   /** The embedding is computed on the first frames of a track… */
   EMBED_FIRST: 2,
-  /** …then again at least every this many frames… */
-  EMBED_EVERY: 10,
+  /** …then again at least every this many frames (2 s at 10 frames/s)… */
+  EMBED_EVERY: 20,
   /** …and whenever the head turned this far (degrees of yaw or pitch) from the pose it was embedded at… */
   POSE_CHANGE_DEG: 12,
   /** …or the aligned face changed this much (thumbnailChange, 0..255) since then: a face turned into
@@ -73,6 +81,21 @@ export function iou(a: Box, b: Box): number {
   if (w <= 0 || h <= 0) return 0;
   const inter = w * h;
   return inter / (a.width * a.height + b.width * b.height - inter);
+}
+
+let phase = 0;
+
+/**
+ * The `sinceDetect` a new track starts with: 0…DETECT_EVERY − 1, a different one for each track a worker
+ * starts (stepping by 3, which meets every value), so its first periodic detector turn comes after 1 to
+ * DETECT_EVERY frames and then every DETECT_EVERY. Cameras that connected together (a restart, a network
+ * blip) would otherwise run their detector turns on the same frame for as long as they stay in view: a
+ * burst of dear frames every DETECT_EVERY frames instead of the same work spread out. The bound for a
+ * second face is unchanged (never more than DETECT_EVERY − 1 frames between turns).
+ */
+export function newTrackSinceDetect(): number {
+  phase = (phase + 3) % TRACKING.DETECT_EVERY;
+  return phase;
 }
 
 /** Whether the followed face must be recognised again on this frame (see TRACKING). */
