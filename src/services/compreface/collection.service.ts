@@ -68,7 +68,8 @@ export class CompreFaceCollection {
     const reseal = (row: StoredTemplate, toUserId: string) => this.d.vault.sealTemplate(row.client_id, toUserId, row.id, row.model_id, this.d.vault.openTemplate(row));
     const resealPhoto = (row: StoredPhoto, toUserId: string) => this.d.vault.resealPhotoFor(row, toUserId);
     const moved = await this.d.db.transaction().execute((trx) => moveExamples(trx, client.id, source.id, target.id, reseal, resealPhoto));
-    await this.d.users.delete(client.id, source.id, by);
+    // The index learns the move as soon as it is committed, before the emptied subject is deleted: a delete
+    // that fails (the request answers 500, a rename again finishes it) must not leave the index naming it.
     const byModel = new Map<string, Array<{ templateId: string; userId: string; vec: Float32Array }>>();
     for (const t of moved) {
       const list = byModel.get(t.model_id) ?? [];
@@ -76,6 +77,7 @@ export class CompreFaceCollection {
       byModel.set(t.model_id, list);
     }
     for (const [modelId, items] of byModel) await this.d.gallery.added(client.id, modelId, items);
+    await this.d.users.delete(client.id, source.id, by);
     return { updated: true };
   }
 
