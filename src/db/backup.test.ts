@@ -55,6 +55,33 @@ describe('restore swaps in only a database that opens', () => {
   const keyB = keyCheckValue(crypto.randomBytes(32));
   const names = (dir: string) => fs.readdirSync(dir).filter((n) => n !== 'wajah.lock').sort();
 
+  it('a crash between the two renames: the next open finishes the restore instead of making an empty database', async () => {
+    const backup = await backupOf((db) => putInstanceSetting(db, 'restore_test_marker', 'new'));
+    const dataDir = await populated('crash');
+    // The power goes between "the current pg/ aside" and "the staged pg/ in its place".
+    const rename = fs.renameSync;
+    fs.renameSync = (from: fs.PathLike, to: fs.PathLike) => {
+      if (String(from).includes(`${path.sep}.restore-`) && path.basename(String(from)) === 'pg') throw new Error('power loss');
+      return rename(from, to);
+    };
+    try {
+      await assert.rejects(restoreEmbedded(dataDir, backup, { force: true }), /power loss/);
+    } finally {
+      fs.renameSync = rename;
+    }
+    assert.equal(fs.existsSync(path.join(dataDir, 'pg')), false, 'the crash left no pg/');
+    const warned: string[] = [];
+    const database = await openDatabase({ databaseUrl: null, pgliteDir: path.join(dataDir, 'pg'), lockKind: 'cli', log: { warn: (m) => warned.push(m) } });
+    try {
+      assert.equal(await getInstanceSetting(database.db, 'restore_test_marker'), 'new', 'the checked backup is in place, not an empty database');
+    } finally {
+      await database.close();
+    }
+    assert.match(warned.join('\n'), /finished a restore interrupted/);
+    assert.deepEqual(names(dataDir).filter((n) => n.startsWith('.restore-')), [], 'no staging directory left');
+    assert.ok(names(dataDir).some((n) => n.startsWith('pg.before-restore-')), 'the old database is still kept aside');
+  });
+
   it('refuses a backup of a newer release that lacks one of this release\'s migrations (DATABASE_TOO_NEW), changing nothing', async () => {
     const last = Object.keys(MIGRATIONS).at(-1)!;
     const newer = await backupOf(async (db) => {

@@ -9,6 +9,7 @@ import { appError, isAppError } from '../errors.ts';
 import { openDatabase } from './database.ts';
 import { getInstanceSetting } from './repositories/instance-settings.repository.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
+import { markRestoreReady } from './restore-recovery.ts';
 
 /**
  * The gzip stream is whole: read to its end and its checksum (the output is discarded). A truncated or
@@ -99,6 +100,8 @@ export async function restoreEmbedded(
       fs.rmSync(staging, { recursive: true, force: true });
       throw e;
     }
+    // From here a crash is finished by the next open of the data directory (restore-recovery.ts).
+    markRestoreReady(staging);
     let keptAs: string | null = null;
     if (hasDatabase) {
       keptAs = `${pgDir}.before-restore-${Date.now()}`;

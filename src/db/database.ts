@@ -4,6 +4,7 @@ import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationP
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { createPGliteDialect } from './pglite-driver.ts';
+import { finishInterruptedRestore } from './restore-recovery.ts';
 import { acquireDataDirLock, type LockInfo } from './data-dir-lock.ts';
 import { acquireInstanceLock, type InstanceLock } from './pg-instance-lock.ts';
 import { appError, isAppError } from '../errors.ts';
@@ -164,6 +165,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       // One process per embedded database: the lock lives in the data directory (the parent of pg/).
       const dataDir = path.dirname(path.resolve(dir));
       release = acquireDataDirLock(dataDir, options.lockKind ?? 'server', (o) => describeOwner(dataDir, o));
+      try {
+        const finished = finishInterruptedRestore(dataDir, path.resolve(dir));
+        if (finished) options.log?.warn(finished);
+      } catch (e) {
+        release();
+        throw appError('DATABASE_UNAVAILABLE', `Cannot finish the interrupted restore in ${dataDir}: ${(e as Error).message}`);
+      }
     }
     let dialect;
     let client;
