@@ -89,7 +89,7 @@ export function registerBackupCommands(program: Command): void {
       const have = configuredKeyFingerprint(config.masterKey, keyFile);
       try {
         // Loaded, migrated and judged beside the data directory's database, then swapped in (src/db/backup.ts).
-        const { keptAs, counts, masterKeyFingerprint: needs } = await restoreEmbedded(config.dataDir, fs.readFileSync(opts.from), { force: opts.force, keyFingerprint: have });
+        const { keptAs, counts, masterKeyFingerprint: needs } = await restoreEmbedded(config.dataDir, await fs.openAsBlob(opts.from), { force: opts.force, keyFingerprint: have });
         console.log(JSON.stringify({ restored: path.resolve(opts.from), data_dir: config.dataDir, kept_aside: keptAs, counts, master_key_fingerprint: needs, master_key_present: have !== null && have === needs }));
         if (needs && have !== needs) {
           console.error(`wajah: the restored data needs the master key of fingerprint ${needs}; ${have ? `the configured key is ${have}` : 'no key is configured'}: put it in ${keyFile} or WAJAH_MASTER_KEY before starting the server`);

@@ -14,11 +14,11 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-restore-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 /** A backup as `wajah backup` writes it, of an in-memory database changed by `change`. */
-async function backupOf(change: (db: DB) => Promise<void>): Promise<Buffer> {
+async function backupOf(change: (db: DB) => Promise<void>): Promise<Blob> {
   const database = await openDatabase({ databaseUrl: null, pgliteDir: 'memory://' });
   try {
     await change(database.db);
-    return Buffer.from(await (await database.dumpEmbedded!()).arrayBuffer());
+    return new Blob([await (await database.dumpEmbedded!()).arrayBuffer()]);
   } finally {
     await database.close();
   }
