@@ -76,7 +76,9 @@ test('stream frames queued together run as one batch, with the same results as o
   const [single, batched] = await Promise.all([WorkerPool.start({ workers: 1, queueSize: 16, maxBatch: 1 }), WorkerPool.start({ workers: 1, queueSize: 16, maxBatch: 4 })]);
   try {
     // Frame 0 starts each of 4 streams' tracks; frames 1 follow them: 4 tracked frames queued at once.
-    const starts = await Promise.all(clip.map((f) => single.analyzeTracked(f, { multiple: 'largest', embed: true }, null)));
+    // Each new track's detector turn has its own phase (newTrackSinceDetect); here every track starts its
+    // count at 0, so frame 1 is a followed frame on all four.
+    const starts = (await Promise.all(clip.map((f) => single.analyzeTracked(f, { multiple: 'largest', embed: true }, null)))).map((s) => ({ ...s, track: { ...s.track!, sinceDetect: 0 } }));
     const follow = (pool: WorkerPool) => Promise.all(clip.map((f, i) => pool.analyzeTracked(clip[(i + 1) % clip.length], { multiple: 'largest', embed: true }, starts[i].track)));
     const [a, b] = [await follow(single), await follow(batched)];
     // Two frames of one stream in one batch share their track's last embedding: both come back whole.
