@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import zlib from 'node:zlib';
 import { sql } from 'kysely';
+import * as tar from 'tar';
 import { fingerprint, keyCheckValue } from '../crypto/key-check.ts';
 import { restoreEmbedded } from './backup.ts';
 import { MIGRATIONS, openDatabase, type DB } from './database.ts';
@@ -40,6 +42,21 @@ async function marker(dataDir: string): Promise<string | null> {
   } finally {
     await database.close();
   }
+}
+
+/** A tar archive of `files` under `cwd` (node-tar), as bytes. */
+async function tarCreate(options: { gzip: boolean; cwd: string; portable: boolean }, files: string[]): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const stream = tar.c(options, files) as unknown as NodeJS.ReadableStream;
+  for await (const c of stream) chunks.push(Buffer.from(c as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+/** Length of a tar stream without its end-of-archive blocks (two or more zero blocks at the end). */
+function tarBody(t: Buffer): number {
+  let end = t.length;
+  while (end >= 512 && t.subarray(end - 512, end).every((b) => b === 0)) end -= 512;
+  return end;
 }
 
 const codeOf = (code: string) => (e: unknown) => (e as { code?: string }).code === code;
@@ -80,6 +97,29 @@ describe('restore swaps in only a database that opens', () => {
     assert.match(warned.join('\n'), /finished a restore interrupted/);
     assert.deepEqual(names(dataDir).filter((n) => n.startsWith('.restore-')), [], 'no staging directory left');
     assert.ok(names(dataDir).some((n) => n.startsWith('pg.before-restore-')), 'the old database is still kept aside');
+  });
+
+  it('a crafted backup cannot write outside the staging directory (a symlink entry and a file through it)', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-outside-'));
+    const src = fs.mkdtempSync(path.join(work, 'crafted-'));
+    try {
+      fs.writeFileSync(path.join(src, 'PG_VERSION'), '17\n');
+      fs.symlinkSync(outside, path.join(src, 'evil'));
+      const first = await tarCreate({ gzip: true, cwd: src, portable: true }, ['PG_VERSION', 'evil']);
+      // The second archive's 'evil/pwn' would land in `outside` if 'evil' were extracted as the symlink.
+      fs.rmSync(path.join(src, 'evil'));
+      fs.mkdirSync(path.join(src, 'evil'));
+      fs.writeFileSync(path.join(src, 'evil', 'pwn'), 'written through the link');
+      const second = await tarCreate({ gzip: false, cwd: src, portable: true }, ['evil/pwn']);
+      // One tar stream: the symlink entry, then the file under it (the end blocks of the first dropped).
+      const firstTar = zlib.gunzipSync(first);
+      const crafted = zlib.gzipSync(Buffer.concat([firstTar.subarray(0, tarBody(firstTar)), second]));
+      const dataDir = path.join(work, 'crafted-target');
+      await assert.rejects(restoreEmbedded(dataDir, new Blob([crafted])), codeOf('BACKUP_INVALID'));
+      assert.deepEqual(fs.readdirSync(outside), [], 'nothing written outside');
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('refuses a backup of a newer release that lacks one of this release\'s migrations (DATABASE_TOO_NEW), changing nothing', async () => {

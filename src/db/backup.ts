@@ -4,6 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
+import * as tar from 'tar';
 import { fingerprint } from '../crypto/key-check.ts';
 import { appError, isAppError } from '../errors.ts';
 import { openDatabase } from './database.ts';
@@ -73,8 +74,8 @@ export interface RestoreResult {
  * crash during the load leaves the existing database untouched (the staging directory left behind is removed by
  * the next restore). The master key is not in a backup: the restored data opens only with the key it was
  * sealed with (the server checks its fingerprint at start). `archive` is best a file-backed Blob
- * (fs.openAsBlob): it is read as a stream for the check and once by PGlite for the load, never held in
- * memory whole beside it (a 174 MB backup peaked at 1.4 GB of memory when read into a Buffer first).
+ * (fs.openAsBlob): it is read as a stream twice, for the gzip check and to unpack it (unpackBackup), and
+ * never held in memory whole.
  */
 export async function restoreEmbedded(
   dataDir: string,
@@ -121,13 +122,36 @@ export async function restoreEmbedded(
 }
 
 /**
+ * The backup's files written into `pgDir` as they are read: the tarball `wajah backup` writes (PGlite's
+ * dumpDataDir: entries named from the root, "/PG_VERSION", "/base/1/112", …), regular files and directories
+ * only, as PGlite's own loader takes them, with their times. PGlite's loader (`loadDataDir`) held the whole
+ * file, then the whole unpacked tar twice, in memory: a 174 MB backup peaked at 1.0–1.4 GB. node-tar strips
+ * the leading "/" and refuses entries that would land outside `pgDir` ("..").
+ */
+async function unpackBackup(pgDir: string, archive: Blob): Promise<void> {
+  fs.mkdirSync(pgDir, { recursive: true, mode: 0o700 });
+  // Any warning but the note that the leading "/" was stripped (every entry of such a backup) refuses it.
+  const warnings: string[] = [];
+  const onwarn = (code: string, message: string | Error) => {
+    if (code !== 'TAR_ENTRY_INFO') warnings.push(`${code}: ${message instanceof Error ? message.message : message}`);
+  };
+  await pipeline(
+    Readable.fromWeb(archive.stream() as import('node:stream/web').ReadableStream),
+    tar.x({ cwd: pgDir, umask: 0o077, onwarn, filter: (_path, entry) => 'type' in entry && (entry.type === 'File' || entry.type === 'Directory') }),
+  );
+  if (warnings.length) throw new Error(warnings.slice(0, 3).join('; '));
+  if (!fs.existsSync(path.join(pgDir, 'PG_VERSION'))) throw new Error('no PG_VERSION in the archive: not a database backup');
+}
+
+/**
  * Loads the backup into `pgDir` (a staging directory), opens it as the server would (this release's migrations)
  * and reads what a restore reports; throws, coded, when it must not be swapped in.
  */
 async function loadAndJudge(pgDir: string, archive: Blob, keyFingerprint: string | null): Promise<Omit<RestoreResult, 'keptAs'>> {
   let db: PGlite | null = null;
   try {
-    db = await PGlite.create(pgDir, { loadDataDir: archive });
+    await unpackBackup(pgDir, archive);
+    db = await PGlite.create(pgDir);
     await db.query('SELECT count(*) FROM kysely_migration');
   } catch (e) {
     await db?.close().catch(() => {});
