@@ -5,7 +5,7 @@
  * its external-memory limit, which starts a full mark-compact collection when reached. An inference
  * worker allocated about 1.5 MB per tracked frame (the decoded picture, the mesh and detector inputs): at
  * 50 frames/s it ran a full collection about 10 times a second, and V8's helper threads marked and swept
- * for it on the same two cores (docs/realtime.md, "Garbage collection"). A pool per thread keeps a few
+ * for it on the same two cores (docs/stream-performance.md, "Garbage collection"). A pool per thread keeps a few
  * free buffers of each length, so a stream's frames reuse them.
  *
  * Rules: `take` gives a buffer whose contents are left over from its last use (the caller writes every
