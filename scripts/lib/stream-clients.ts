@@ -25,6 +25,7 @@ export interface HttpRunReport {
   seconds: number;
 }
 
+/** A step's frames after each camera's first `warmup` seconds (the sustained load), and its first seconds apart. */
 export interface StreamRunReport {
   latency: number[];
   results: number;
@@ -33,9 +34,11 @@ export interface StreamRunReport {
   errorCodes: Record<string, number>;
   /** Answers whose top match was the clip's own person. */
   matched: number;
+  /** The same for each camera's first `warmup` seconds: its joining, with every other camera of the step joining too. */
+  start: { frames: number; latency: number[]; dropped: number };
 }
 
-const { url, apiKey, secretKey, seconds, fps } = workerData as { url: string; apiKey: string; secretKey: string; seconds: number; fps: number };
+const { url, apiKey, secretKey, seconds, warmup, fps } = workerData as { url: string; apiKey: string; secretKey: string; seconds: number; warmup: number; fps: number };
 /** Every other frame of a 25–30 fps clip (≈ 10–15 fps of real motion), as JPEG bytes and as data URLs. */
 const clips = FAKECAM_CLIPS.map((file, i) => {
   const jpegs = streamFrames(file);
@@ -84,8 +87,10 @@ async function run({ n, mode }: Extract<StreamRunRequest, { kind: 'streams' }>):
   const tracking = mode !== 'full';
   const clients = await Promise.all(Array.from({ length: n }, () => WsClient.authenticated(url, apiKey, secretKey)));
   parentPort!.postMessage({ type: 'started' });
-  const perStream = Math.round(seconds * fps);
-  const report: StreamRunReport = { latency: [], results: 0, dropped: 0, errors: 0, errorCodes: {}, matched: 0 };
+  // Each camera plays its first `warmup` seconds, then the `seconds` that the step's figures are about.
+  const warm = Math.round(warmup * fps);
+  const perStream = warm + Math.round(seconds * fps);
+  const report: StreamRunReport = { latency: [], results: 0, dropped: 0, errors: 0, errorCodes: {}, matched: 0, start: { frames: n * warm, latency: [], dropped: 0 } };
   await Promise.all(
     clients.map(async (client, s) => {
       const clip = clips[s % clips.length];
@@ -93,10 +98,10 @@ async function run({ n, mode }: Extract<StreamRunRequest, { kind: 'streams' }>):
       // Staggered starts, as independent cameras would be.
       await sleep((s * 1000) / fps / Math.max(1, n));
       const sentAt = new Map<number, number>();
+      const answered = new Set<number>();
       const t0 = performance.now();
-      let answered = 0;
       const reader = (async () => {
-        while (answered < perStream) {
+        while (answered.size < perStream) {
           let m;
           try {
             m = await client.next(5000);
@@ -105,10 +110,16 @@ async function run({ n, mode }: Extract<StreamRunRequest, { kind: 'streams' }>):
           }
           const ts = 'timestamp' in m && typeof m.timestamp === 'number' ? m.timestamp : -1;
           if (ts < 0) continue;
-          answered++;
+          answered.add(ts);
+          const ms = performance.now() - sentAt.get(ts)!;
+          if (ts < warm) {
+            if (m.type === 'recognition_result') report.start.latency.push(ms);
+            else if (m.type === 'frame_dropped') report.start.dropped++;
+            continue;
+          }
           if (m.type === 'recognition_result') {
             report.results++;
-            report.latency.push(performance.now() - sentAt.get(ts)!);
+            report.latency.push(ms);
             const top = (m.result as { result?: { matches?: Array<{ user_id: string }> } }).result?.matches?.[0]?.user_id;
             if (top === clip.user) report.matched++;
           } else if (m.type === 'frame_dropped') report.dropped++;
@@ -127,7 +138,7 @@ async function run({ n, mode }: Extract<StreamRunRequest, { kind: 'streams' }>):
         client.send(mode === 'binary' ? binaryFrame(clip.jpegs[k], { timestamp: i, options }) : { type: 'process_frame', frame: clip.frames[k], timestamp: i, options });
       }
       await reader;
-      report.dropped += perStream - answered;
+      for (let i = 0; i < perStream; i++) if (!answered.has(i)) i < warm ? report.start.dropped++ : report.dropped++;
     }),
   );
   for (const c of clients) c.close();
