@@ -1,11 +1,13 @@
 /**
  * The embedded database's cost per call of what the hot paths run, in this thread, one caller at a time:
  *
- *   node scripts/db-bench.ts [--calls N] [--dir PATH] [--json]
+ *   node scripts/db-bench.ts [--calls N] [--dir PATH] [--history N] [--json]
  *
  * One-shot verify's two statements (the claimed user with their templates, one joined read; the outcome,
  * one statement), a small transaction, and a photo-sized bytea written and read (what opt-in photo storage
- * and review uploads do). The database is in memory unless --dir names a data directory; with
+ * and review uploads do); and a user deleted from a database holding a history: `--history N` attempts
+ * (400 000 by default; 0 skips it) and half as many sessions of 2 000 users, each user deleted with what
+ * cascades from it (migration 0022 indexed the foreign keys it walks). The database is in memory unless --dir names a data directory; with
  * DATABASE_URL set it measures that PostgreSQL server instead (a fresh schema is not made: use a scratch
  * database).
  */
@@ -19,6 +21,7 @@ import { findFaceUserWithTemplates } from '../src/db/repositories/templates.repo
 const argv = process.argv.slice(2);
 const arg = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
 const CALLS = Number(arg('calls') ?? 1000);
+const HISTORY = Number(arg('history') ?? 400_000);
 const json = argv.includes('--json');
 
 const handle = await openDatabase({ databaseUrl: process.env.DATABASE_URL ?? null, pgliteDir: arg('dir') ?? 'memory://' });
@@ -56,6 +59,18 @@ try {
   await time('bytea 200 kB written', Math.max(20, CALLS / 20), () => sql`insert into db_bench_photos values (${photoId++}, ${photo})`.execute(db));
   await sql`insert into db_bench_photos values (1, ${photo})`.execute(db);
   await time('bytea 200 kB read', Math.max(20, CALLS / 20), () => sql`select bytes from db_bench_photos where id = 1`.execute(db));
+  if (HISTORY > 0) {
+    const users = 2000;
+    const perUser = Math.max(1, Math.round(HISTORY / users));
+    await sql`insert into users (id, client_id, external_id, name) select gen_random_uuid(), ${clientId}, 'history-' || g, 'History' from generate_series(1, ${users}) g`.execute(db);
+    await sql`insert into auth_attempts (id, client_id, user_id, mode, outcome) select gen_random_uuid(), ${clientId}, u.id, 'verification', 'success' from users u, generate_series(1, ${perUser}) g where u.external_id like 'history-%'`.execute(db);
+    await sql`insert into sessions (id, client_id, kind, token_hash, user_id, expires_at) select gen_random_uuid(), ${clientId}, 'authentication', md5(u.id::text || g), u.id, now() + interval '1 hour' from users u, generate_series(1, ${Math.max(1, Math.round(perUser / 2))}) g where u.external_id like 'history-%'`.execute(db);
+    await sql`analyze`.execute(db);
+    const doomed = (await sql<{ id: string }>`select id from users where external_id like 'history-%' limit 50`.execute(db)).rows.map((r) => r.id);
+    // A different user on every call, the warm-up's included (40 of the 50).
+    let next = 0;
+    await time(`user deleted (${users * perUser} attempts, ${users * Math.max(1, Math.round(perUser / 2))} sessions)`, 20, () => db.deleteFrom('users').where('client_id', '=', clientId).where('id', '=', doomed[next++]).execute());
+  }
   if (json) console.log(JSON.stringify({ database: handle.dialect, calls: CALLS, ms_per_call: results }));
 } finally {
   await handle.close();

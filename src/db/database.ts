@@ -26,6 +26,7 @@ import * as m0018 from './migrations/0018-sso-storage.ts';
 import * as m0019 from './migrations/0019-fallback-daily-failures.ts';
 import * as m0020 from './migrations/0020-liveness-claim-index.ts';
 import * as m0021 from './migrations/0021-offline-revocations.ts';
+import * as m0022 from './migrations/0022-foreign-key-indexes.ts';
 
 export type DB = Kysely<Database>;
 
@@ -49,6 +50,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0019-fallback-daily-failures': m0019,
   '0020-liveness-claim-index': m0020,
   '0021-offline-revocations': m0021,
+  '0022-foreign-key-indexes': m0022,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
