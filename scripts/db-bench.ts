@@ -7,7 +7,8 @@
  * one statement), a small transaction, and a photo-sized bytea written and read (what opt-in photo storage
  * and review uploads do); and a user deleted from a database holding a history: `--history N` attempts
  * (400 000 by default; 0 skips it) and half as many sessions of 2 000 users, each user deleted with what
- * cascades from it (migration 0022 indexed the foreign keys it walks). The database is in memory unless --dir names a data directory; with
+ * cascades from it (migration 0022 indexed the foreign keys it walks), and the attempts of one session
+ * counted among them (what every failed attempt of an authentication session does; migration 0023). The database is in memory unless --dir names a data directory; with
  * DATABASE_URL set it measures that PostgreSQL server instead (a fresh schema is not made: use a scratch
  * database).
  */
@@ -15,7 +16,7 @@ import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { openDatabase } from '../src/db/database.ts';
-import { insertOutcome } from '../src/db/repositories/attempts.repository.ts';
+import { countSessionAttempts, insertOutcome } from '../src/db/repositories/attempts.repository.ts';
 import { findFaceUserWithTemplates } from '../src/db/repositories/templates.repository.ts';
 
 const argv = process.argv.slice(2);
@@ -67,6 +68,9 @@ try {
     await sql`insert into sessions (id, client_id, kind, token_hash, user_id, expires_at) select gen_random_uuid(), ${clientId}, 'authentication', md5(u.id::text || g), u.id, now() + interval '1 hour' from users u, generate_series(1, ${Math.max(1, Math.round(perUser / 2))}) g where u.external_id like 'history-%'`.execute(db);
     await sql`analyze`.execute(db);
     const doomed = (await sql<{ id: string }>`select id from users where external_id like 'history-%' limit 50`.execute(db)).rows.map((r) => r.id);
+    const sessionId = crypto.randomUUID();
+    await sql`insert into auth_attempts (id, client_id, session_id, user_id, mode, outcome) select gen_random_uuid(), ${clientId}, ${sessionId}, ${userId}, 'verification', 'failed' from generate_series(1, 3)`.execute(db);
+    await time(`a session's attempts counted (among ${users * perUser})`, CALLS, () => countSessionAttempts(db, clientId, sessionId));
     // A different user on every call, the warm-up's included (40 of the 50).
     let next = 0;
     await time(`user deleted (${users * perUser} attempts, ${users * Math.max(1, Math.round(perUser / 2))} sessions)`, 20, () => db.deleteFrom('users').where('client_id', '=', clientId).where('id', '=', doomed[next++]).execute());

@@ -27,6 +27,7 @@ import * as m0019 from './migrations/0019-fallback-daily-failures.ts';
 import * as m0020 from './migrations/0020-liveness-claim-index.ts';
 import * as m0021 from './migrations/0021-offline-revocations.ts';
 import * as m0022 from './migrations/0022-foreign-key-indexes.ts';
+import * as m0023 from './migrations/0023-attempts-session-index.ts';
 
 export type DB = Kysely<Database>;
 
@@ -51,6 +52,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0020-liveness-claim-index': m0020,
   '0021-offline-revocations': m0021,
   '0022-foreign-key-indexes': m0022,
+  '0023-attempts-session-index': m0023,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { execStatements } from '../exec-statements.ts';
 
 /**
- * An index for every foreign key that had none (test/integration/foreign-key-indexes.test.ts keeps it so).
+ * An index for every foreign key that had none (test/integration/lookup-indexes.test.ts keeps it so).
  * Deleting a user cascades to their enrollments, photos, sessions, review requests and SSO logins and sets
  * their attempts' user_id to null; deleting an enrollment or a session does the same to the rows that name it.
  * PostgreSQL finds those rows through an index on the referencing column or by reading the whole table,
