@@ -6,8 +6,9 @@
  * One-shot verify's two statements (the claimed user with their templates, one joined read; the outcome,
  * one statement), a small transaction, and a photo-sized bytea written and read (what opt-in photo storage
  * and review uploads do); and a user deleted from a database holding a history: `--history N` attempts
- * (400 000 by default; 0 skips it) and half as many sessions of 2 000 users, each user deleted with what
- * cascades from it (migration 0022 indexed the foreign keys it walks), and the attempts of one session
+ * (400 000 by default; 0 skips it) and half as many sessions of 2 000 users, each user deleted as the users
+ * service does it (their sessions and those holding them locked, the row deleted with what cascades from
+ * it, the sessions holding them ended; migrations 0022 and 0024 indexed what that walks), and the attempts of one session
  * counted among them (what every failed attempt of an authentication session does; migration 0023). The database is in memory unless --dir names a data directory; with
  * DATABASE_URL set it measures that PostgreSQL server instead (a fresh schema is not made: use a scratch
  * database).
@@ -17,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { openDatabase } from '../src/db/database.ts';
 import { countSessionAttempts, insertOutcome } from '../src/db/repositories/attempts.repository.ts';
+import { endSessionsHolding, lockSessionsOfUser } from '../src/db/repositories/sessions.repository.ts';
 import { findFaceUserWithTemplates } from '../src/db/repositories/templates.repository.ts';
 
 const argv = process.argv.slice(2);
@@ -73,7 +75,14 @@ try {
     await time(`a session's attempts counted (among ${users * perUser})`, CALLS, () => countSessionAttempts(db, clientId, sessionId));
     // A different user on every call, the warm-up's included (40 of the 50).
     let next = 0;
-    await time(`user deleted (${users * perUser} attempts, ${users * Math.max(1, Math.round(perUser / 2))} sessions)`, 20, () => db.deleteFrom('users').where('client_id', '=', clientId).where('id', '=', doomed[next++]).execute());
+    await time(`user deleted (${users * perUser} attempts, ${users * Math.max(1, Math.round(perUser / 2))} sessions)`, 20, () =>
+      db.transaction().execute(async (trx) => {
+        const id = doomed[next++];
+        await lockSessionsOfUser(trx, clientId, id);
+        await trx.deleteFrom('users').where('client_id', '=', clientId).where('id', '=', id).execute();
+        await endSessionsHolding(trx, clientId, id);
+      }),
+    );
   }
   if (json) console.log(JSON.stringify({ database: handle.dialect, calls: CALLS, ms_per_call: results }));
 } finally {

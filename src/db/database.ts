@@ -28,6 +28,7 @@ import * as m0020 from './migrations/0020-liveness-claim-index.ts';
 import * as m0021 from './migrations/0021-offline-revocations.ts';
 import * as m0022 from './migrations/0022-foreign-key-indexes.ts';
 import * as m0023 from './migrations/0023-attempts-session-index.ts';
+import * as m0024 from './migrations/0024-sessions-face-state-index.ts';
 
 export type DB = Kysely<Database>;
 
@@ -53,6 +54,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0021-offline-revocations': m0021,
   '0022-foreign-key-indexes': m0022,
   '0023-attempts-session-index': m0023,
+  '0024-sessions-face-state-index': m0024,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

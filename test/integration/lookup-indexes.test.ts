@@ -4,16 +4,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { sql } from 'kysely';
+import { CompiledQuery, sql, type KyselyPlugin } from 'kysely';
 import { backendNames, createBackend } from '../helpers/backends.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { countSessionAttempts } from '../../src/db/repositories/attempts.repository.ts';
+import { endSessionsHolding, lockSessionsOfUser } from '../../src/db/repositories/sessions.repository.ts';
 
 /**
- * Lookups that grow with the whole database's history find their rows by index (migrations 0022, 0023).
+ * Lookups that grow with the whole database's history find their rows by index (migrations 0022–0024).
  * Without one, PostgreSQL reads the whole table on every call, inside write transactions that the embedded
- * database runs one at a time (scripts/db-bench.ts measures both: "user deleted", "a session's attempts
- * counted").
+ * database runs one at a time (scripts/db-bench.ts measures them: "user deleted", "a session's attempts
+ * counted"). The plans are read with sequential scans off: on the few rows of a test any table is read whole.
  */
 for (const backend of backendNames()) {
   describe(`lookup indexes [${backend}]`, () => {
@@ -80,6 +81,60 @@ for (const backend of backendNames()) {
         return rows.map((r) => r['QUERY PLAN']).join('\n');
       });
       assert.match(plan, /Index Cond: .*session_id/, plan);
+    });
+
+    /** The statements `run` sends, as PostgreSQL plans them (EXPLAIN), sequential scans off. */
+    async function plansOf(run: (db: DatabaseHandle['db']) => Promise<unknown>): Promise<string[]> {
+      const statements: CompiledQuery[] = [];
+      const spy: KyselyPlugin = {
+        transformQuery: (args) => (statements.push(handle.db.getExecutor().compileQuery(args.node, args.queryId)), args.node),
+        transformResult: async (args) => args.result,
+      };
+      // Run once to learn the statements, in a transaction rolled back: the test's rows stay as they were.
+      const rollback = new Error('rollback');
+      await handle.db
+        .transaction()
+        .execute(async (trx) => {
+          await run(trx.withPlugin(spy));
+          throw rollback;
+        })
+        .catch((e) => assert.equal(e, rollback));
+      return Promise.all(
+        statements.map((q) =>
+          handle.db.transaction().execute(async (trx) => {
+            await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+            const { rows } = await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN ${q.sql}`, [...q.parameters]));
+            return rows.map((r) => r['QUERY PLAN']).join('\n');
+          }),
+        ),
+      );
+    }
+
+    /**
+     * Deleting a user locks and ends the active sessions whose state names them. Sessions are kept (for
+     * analytics) and abandoned ones stay active past their expiry, so without sessions_face_state_idx both
+     * statements walked every session the tenant ever had: here 5 000 ended sessions beside the one in
+     * progress.
+     */
+    test("a user's deletion finds the sessions holding them through the face-state index", async () => {
+      const clientId = crypto.randomUUID(), userId = crypto.randomUUID();
+      await sql`INSERT INTO clients (id, name, tier) VALUES (${clientId}, 'holding', 'enterprise')`.execute(handle.db);
+      await sql`INSERT INTO users (id, client_id, external_id, name) VALUES (${userId}, ${clientId}, 'held', 'Held')`.execute(handle.db);
+      const best = JSON.stringify({ best: { userId, confidence: 0.9 } });
+      await sql`INSERT INTO sessions (id, client_id, kind, token_hash, status, state, expires_at)
+                SELECT gen_random_uuid(), ${clientId}, 'authentication', md5(g::text || ${clientId}), CASE WHEN g = 1 THEN 'active' ELSE 'completed' END,
+                       CASE WHEN g = 1 THEN ${best}::jsonb ELSE '{}'::jsonb END, now() + interval '1 hour'
+                FROM generate_series(1, 5000) g`.execute(handle.db);
+      // A history the planner knows of (statistics), as a database that has served a while has.
+      await sql`ANALYZE sessions`.execute(handle.db);
+      const [lock] = await plansOf((db) => lockSessionsOfUser(db, clientId, userId));
+      assert.match(lock, /sessions_face_state_idx/, lock);
+      const [end] = await plansOf((db) => endSessionsHolding(db, clientId, userId));
+      assert.match(end, /sessions_face_state_idx/, end);
+      // And they still find it: the one active session holding the user is ended, its face state dropped.
+      assert.equal(await endSessionsHolding(handle.db, clientId, userId), 1);
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM sessions WHERE client_id = ${clientId} AND status = 'active'`.execute(handle.db);
+      assert.equal(rows[0].n, 0);
     });
 
     test('teardown', async () => {
