@@ -7,7 +7,7 @@ import { execStatements } from '../exec-statements.ts';
  * kept for analytics, and abandoned ones stay 'active' past their expiry, so that read every session the
  * tenant ever had: 62 + 64 ms per user deleted at 200 000 sessions in the embedded database. The retention
  * sweep strips the face state of ended and expired sessions within minutes, so this index holds about the
- * sessions in progress. Its predicate is the queries' own condition (holdsFaceState), word for word.
+ * sessions in progress. Its predicate is the queries' own condition (activeWithFace in sessions.repository.ts), literals and all.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await execStatements(db, `

@@ -83,12 +83,14 @@ export async function updateSession(db: Db, id: string, change: { state?: Record
 const FACE_STATE = sql`ARRAY['anchor', 'thumb', 'shape', 'planar', 'best', 'frames', 'votes', 'performers', 'shown']::text[]`;
 
 /**
- * The state still keeps something of a face: true of every session that names a user (holdsUser), and of
- * few besides, since the retention sweep strips ended and expired sessions (scrubEndedSessions). Spelled as
- * the predicate of sessions_face_state_idx (migration 0024), so that the sessions holding a user are found
- * through it, not by reading every session the tenant ever had.
+ * Active, and the state still keeps something of a face: true of every active session that names a user
+ * (holdsUser), and of few besides, since the retention sweep strips ended and expired sessions
+ * (scrubEndedSessions). Spelled as the predicate of sessions_face_state_idx (migration 0024), with literals
+ * (a generic plan, which the embedded database's driver may use for a statement it prepared once, can only
+ * use a partial index whose predicate it sees), so that the sessions holding a user are found through it,
+ * not by reading every session the tenant ever had.
  */
-const holdsFaceState = sql<boolean>`jsonb_strip_nulls(state) ?| ${FACE_STATE}`;
+const activeWithFace = sql<boolean>`status = 'active' AND jsonb_strip_nulls(state) ?| ${FACE_STATE}`;
 
 /**
  * The conditions under which a session's state names a user: its held decision (best: verification user
@@ -122,7 +124,7 @@ export async function lockSessionsOfUser(db: Db, clientId: string, userId: strin
     .where((eb) =>
       eb.or([
         eb('user_id', '=', userId),
-        eb.and([eb('status', '=', 'active'), holdsFaceState, holdsUser(eb, userId)]),
+        eb.and([activeWithFace, holdsUser(eb, userId)]),
       ]),
     )
     .orderBy('id')
@@ -135,8 +137,7 @@ export async function endSessionsHolding(db: Db, clientId: string, userId: strin
     .updateTable('sessions')
     .set({ status: 'expired', state: sql`state - ${FACE_STATE}` as never, updated_at: sql`now()` })
     .where('client_id', '=', clientId)
-    .where('status', '=', 'active')
-    .where(holdsFaceState)
+    .where(activeWithFace)
     .where((eb) => holdsUser(eb, userId))
     .executeTakeFirst();
   return Number(res.numUpdatedRows);
