@@ -29,6 +29,7 @@ import * as m0021 from './migrations/0021-offline-revocations.ts';
 import * as m0022 from './migrations/0022-foreign-key-indexes.ts';
 import * as m0023 from './migrations/0023-attempts-session-index.ts';
 import * as m0024 from './migrations/0024-sessions-face-state-index.ts';
+import * as m0025 from './migrations/0025-liveness-set-statistics.ts';
 
 export type DB = Kysely<Database>;
 
@@ -55,6 +56,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0022-foreign-key-indexes': m0022,
   '0023-attempts-session-index': m0023,
   '0024-sessions-face-state-index': m0024,
+  '0025-liveness-set-statistics': m0025,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
