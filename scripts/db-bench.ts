@@ -9,7 +9,8 @@
  * (400 000 by default; 0 skips it) and half as many sessions of 2 000 users, each user deleted as the users
  * service does it (their sessions and those holding them locked, the row deleted with what cascades from
  * it, the sessions holding them ended; migrations 0022 and 0024 indexed what that walks), and the attempts of one session
- * counted among them (what every failed attempt of an authentication session does; migration 0023). The database is in memory unless --dir names a data directory; with
+ * counted among them (what every failed attempt of an authentication session does; migration 0023), and a
+ * user's offline packages counted among an audit trail of that size (every issuance does; migration 0026). The database is in memory unless --dir names a data directory; with
  * DATABASE_URL set it measures that PostgreSQL server instead (a fresh schema is not made: use a scratch
  * database).
  */
@@ -18,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { openDatabase } from '../src/db/database.ts';
 import { countSessionAttempts, insertOutcome } from '../src/db/repositories/attempts.repository.ts';
+import { countIssuedOfflinePackages } from '../src/db/repositories/offline-packages.repository.ts';
 import { endSessionsHolding, lockSessionsOfUser } from '../src/db/repositories/sessions.repository.ts';
 import { findFaceUserWithTemplates } from '../src/db/repositories/templates.repository.ts';
 
@@ -73,6 +75,10 @@ try {
     const sessionId = crypto.randomUUID();
     await sql`insert into auth_attempts (id, client_id, session_id, user_id, mode, outcome) select gen_random_uuid(), ${clientId}, ${sessionId}, ${userId}, 'verification', 'failed' from generate_series(1, 3)`.execute(db);
     await time(`a session's attempts counted (among ${users * perUser})`, CALLS, () => countSessionAttempts(db, clientId, sessionId));
+    // The audit trail of such a history: an entry per face-data access, about one of the users each.
+    await sql`insert into audit_logs (id, client_id, category, action, actor, target, details) select gen_random_uuid(), ${clientId}, 'data_access', 'face.verified', 'api-key', u.id::text, '{}'::jsonb from users u, generate_series(1, ${Math.max(1, Math.round(perUser * 0.75))}) g where u.external_id like 'history-%'`.execute(db);
+    await sql`analyze audit_logs`.execute(db);
+    await time(`offline packages of a user counted (among ${users * Math.max(1, Math.round(perUser * 0.75))} audit entries)`, CALLS, () => countIssuedOfflinePackages(db, clientId, userId));
     // A different user on every call, the warm-up's included (40 of the 50).
     let next = 0;
     await time(`user deleted (${users * perUser} attempts, ${users * Math.max(1, Math.round(perUser / 2))} sessions)`, 20, () =>

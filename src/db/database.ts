@@ -30,6 +30,7 @@ import * as m0022 from './migrations/0022-foreign-key-indexes.ts';
 import * as m0023 from './migrations/0023-attempts-session-index.ts';
 import * as m0024 from './migrations/0024-sessions-face-state-index.ts';
 import * as m0025 from './migrations/0025-liveness-set-statistics.ts';
+import * as m0026 from './migrations/0026-audit-target-index.ts';
 
 export type DB = Kysely<Database>;
 
@@ -57,6 +58,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0023-attempts-session-index': m0023,
   '0024-sessions-face-state-index': m0024,
   '0025-liveness-set-statistics': m0025,
+  '0026-audit-target-index': m0026,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -9,11 +9,13 @@ import type { Database } from '../../src/db/schema.ts';
 import { backendNames, createBackend } from '../helpers/backends.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { countSessionAttempts } from '../../src/db/repositories/attempts.repository.ts';
+import { AuditRepository } from '../../src/db/repositories/audit.repository.ts';
 import { findLatestLivenessSession } from '../../src/db/repositories/liveness-order.repository.ts';
+import { countIssuedOfflinePackages } from '../../src/db/repositories/offline-packages.repository.ts';
 import { endSessionsHolding, lockSessionsOfUser } from '../../src/db/repositories/sessions.repository.ts';
 
 /**
- * Lookups that grow with the whole database's history find their rows by index (migrations 0022–0024).
+ * Lookups that grow with the whole database's history find their rows by index (migrations 0022–0026).
  * Without one, PostgreSQL reads the whole table on every call, inside write transactions that the embedded
  * database runs one at a time (scripts/db-bench.ts measures them: "user deleted", "a session's attempts
  * counted"). The plans are read with sequential scans off: on the few rows of a test any table is read whole.
@@ -176,6 +178,24 @@ for (const backend of backendNames()) {
       const plans = await plansOf((trx) => findLatestLivenessSession(trx, clientId, null, 'blink', since));
       assert.equal(plans.length, 2);
       assert.match(plans[0], /^custom plan[^]*sessions_liveness_claim_idx/, plans[0]);
+    });
+
+    /**
+     * A tenant's audit entries about one user: counted on every offline package issued (the per-user cap) and
+     * listed by the user's export. The audit log holds an entry per face-data access; without
+     * audit_logs_target_idx (migration 0026) both read the tenant's whole trail.
+     */
+    test("a user's audit entries are read through the target index", async () => {
+      const clientId = crypto.randomUUID(), userId = crypto.randomUUID();
+      await sql`INSERT INTO clients (id, name, tier) VALUES (${clientId}, 'audit', 'enterprise')`.execute(handle.db);
+      await sql`INSERT INTO audit_logs (id, client_id, category, action, actor, target, details)
+                SELECT gen_random_uuid(), ${clientId}, 'data_access', 'face.verified', 'api-key', md5((g % 500)::text), '{}'::jsonb
+                FROM generate_series(1, 5000) g`.execute(handle.db);
+      await sql`ANALYZE audit_logs`.execute(handle.db);
+      assert.equal(await countIssuedOfflinePackages(handle.db, clientId, userId), 0);
+      const plans = [...(await plansOf((trx) => countIssuedOfflinePackages(trx, clientId, userId))), ...(await plansOf((trx) => new AuditRepository(trx).listForTarget(clientId, userId)))];
+      assert.equal(plans.length, 4);
+      for (const plan of plans) assert.match(plan, /audit_logs_target_idx/, plan);
     });
 
     test('teardown', async () => {
