@@ -58,8 +58,8 @@ export class RetentionService {
     return n;
   }
 
-  async sweep(now = new Date()): Promise<{ audit: number; attempts: number; events: number }> {
-    const total = { audit: 0, attempts: 0, events: 0 };
+  async sweep(now = new Date()): Promise<{ audit: number; attempts: number; events: number; sessions: number }> {
+    const total = { audit: 0, attempts: 0, events: 0, sessions: 0 };
     for (const c of await this.repo.clientsWithRetention()) {
       // A retention longer than the limit (stored before it existed) keeps everything: its cutoff would be
       // a date the database refuses. One client's failure must not stop the others' retention.
@@ -69,11 +69,12 @@ export class RetentionService {
         total.audit += r.audit;
         total.attempts += r.attempts;
         total.events += r.events;
+        total.sessions += r.sessions;
       } catch (e) {
         this.log.warn(`retention: client ${c.id} failed: ${(e as Error).message}`);
       }
     }
-    if (total.audit || total.attempts || total.events) this.log.info(`retention: deleted ${total.audit} audit entries, ${total.attempts} attempts, ${total.events} events`);
+    if (total.audit || total.attempts || total.events || total.sessions) this.log.info(`retention: deleted ${total.audit} audit entries, ${total.attempts} attempts, ${total.events} events, ${total.sessions} sessions`);
     return total;
   }
 

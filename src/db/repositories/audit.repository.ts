@@ -70,11 +70,12 @@ export class AuditRepository {
   }
 
   /**
-   * Retention: drops audit entries, authentication attempts and events (the webhook outbox, also shown
-   * among the audit logs) older than the client's retention. An event is kept while it is not fanned out
-   * yet or a delivery of it is still pending: the outbox loses nothing.
+   * Retention: drops audit entries, authentication attempts, events (the webhook outbox, also shown
+   * among the audit logs) and sessions older than the client's retention. An event is kept while it is not
+   * fanned out yet or a delivery of it is still pending: the outbox loses nothing. A session goes once it
+   * has expired too (never one still usable; its SSO logins keep their rows, without the link).
    */
-  async purgeOlderThan(clientId: string, before: Date): Promise<{ audit: number; attempts: number; events: number }> {
+  async purgeOlderThan(clientId: string, before: Date): Promise<{ audit: number; attempts: number; events: number; sessions: number }> {
     const a = await this.db.deleteFrom('audit_logs').where('client_id', '=', clientId).where('created_at', '<', before).executeTakeFirst();
     const b = await this.db.deleteFrom('auth_attempts').where('client_id', '=', clientId).where('created_at', '<', before).executeTakeFirst();
     const e = await this.db
@@ -86,7 +87,13 @@ export class AuditRepository {
         not(exists(selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'events.id').where('d.status', '=', 'pending'))),
       )
       .executeTakeFirst();
-    return { audit: Number(a.numDeletedRows), attempts: Number(b.numDeletedRows), events: Number(e.numDeletedRows) };
+    const sessions = await this.db
+      .deleteFrom('sessions')
+      .where('client_id', '=', clientId)
+      .where('created_at', '<', before)
+      .where('expires_at', '<=', sql<Date>`now()`)
+      .executeTakeFirst();
+    return { audit: Number(a.numDeletedRows), attempts: Number(b.numDeletedRows), events: Number(e.numDeletedRows), sessions: Number(sessions.numDeletedRows) };
   }
 
   async clientsWithRetention(): Promise<Array<{ id: string; days: number }>> {
