@@ -75,7 +75,7 @@ try {
     const sessionId = crypto.randomUUID();
     await sql`insert into auth_attempts (id, client_id, session_id, user_id, mode, outcome) select gen_random_uuid(), ${clientId}, ${sessionId}, ${userId}, 'verification', 'failed' from generate_series(1, 3)`.execute(db);
     await time(`a session's attempts counted (among ${users * perUser})`, CALLS, () => countSessionAttempts(db, clientId, sessionId));
-    // The audit trail of such a history: an entry per face-data access, about one of the users each.
+    // The audit trail of such a history: entries about one of the users each.
     await sql`insert into audit_logs (id, client_id, category, action, actor, target, details) select gen_random_uuid(), ${clientId}, 'data_access', 'face.verified', 'api-key', u.id::text, '{}'::jsonb from users u, generate_series(1, ${Math.max(1, Math.round(perUser * 0.75))}) g where u.external_id like 'history-%'`.execute(db);
     await sql`analyze audit_logs`.execute(db);
     await time(`offline packages of a user counted (among ${users * Math.max(1, Math.round(perUser * 0.75))} audit entries)`, CALLS, () => countIssuedOfflinePackages(db, clientId, userId));
