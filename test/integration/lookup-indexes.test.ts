@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { CompiledQuery, sql, type KyselyPlugin, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Database } from '../../src/db/schema.ts';
 import { backendNames, createBackend } from '../helpers/backends.ts';
+import { withCapture } from '../helpers/query-capture.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { countSessionAttempts } from '../../src/db/repositories/attempts.repository.ts';
 import { AuditRepository } from '../../src/db/repositories/audit.repository.ts';
@@ -94,17 +95,15 @@ for (const backend of backendNames()) {
      * index serves it only when the statement spells the index's predicate with literals).
      */
     async function plansOf(run: (trx: Transaction<Database>) => Promise<unknown>): Promise<string[]> {
-      const statements: CompiledQuery[] = [];
-      const spy: KyselyPlugin = {
-        transformQuery: (args) => (statements.push(handle.db.getExecutor().compileQuery(args.node, args.queryId)), args.node),
-        transformResult: async (args) => args.result,
-      };
       // Run once to learn the statements, in a transaction rolled back: the test's rows stay as they were.
+      let statements: CompiledQuery[] = [];
       const rollback = new Error('rollback');
       await handle.db
         .transaction()
         .execute(async (trx) => {
-          await run(trx.withPlugin(spy));
+          const { db: capturing, captured } = withCapture(trx);
+          statements = captured;
+          await run(capturing);
           throw rollback;
         })
         .catch((e) => assert.equal(e, rollback));

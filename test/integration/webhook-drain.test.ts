@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { CompiledQuery, sql } from 'kysely';
 import { backendNames } from '../helpers/backends.ts';
 import { useTestApp } from '../helpers/app.ts';
+import { withCapture } from '../helpers/query-capture.ts';
 import { WebhooksRepository } from '../../src/db/repositories/webhooks.repository.ts';
 import { WebhookLogsRepository } from '../../src/db/repositories/webhook-logs.repository.ts';
 import type { DB } from '../../src/db/database.ts';
@@ -76,19 +77,6 @@ for (const backend of backendNames()) {
       assert.ok(!got.some((g) => g.endpoint_id === c1), "an open circuit's deliveries are left out");
     });
   });
-}
-
-/** The same database, keeping every query run through it (for EXPLAIN on either backend). */
-function withCapture(db: Db) {
-  const captured: CompiledQuery[] = [];
-  const wrapped = db.withPlugin({
-    transformQuery: (args) => {
-      captured.push(db.getExecutor().compileQuery(args.node, args.queryId));
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  });
-  return { db: wrapped, captured };
 }
 
 interface PlanNode {
