@@ -40,7 +40,7 @@ import { API_VERSION, apiVersionAlias, operationsRoutes, versionedOpenApiPath } 
 import { markDefaultedParametersOptional, markMultipartUploads } from './api/openapi-transforms.ts';
 import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
 import { compreFaceErrorHandler, isCompreFacePath } from './api/compreface/compreface-http.ts';
-import { MAX_UPLOAD_IMAGES } from './api/face-upload.ts';
+import { MAX_FIELD_BYTES, MAX_UPLOAD_IMAGES } from './api/face-upload.ts';
 import { strictScalars } from './api/strict-scalars.ts';
 import { WebhookEventPayloads } from './api/webhook-events.schemas.ts';
 
@@ -201,7 +201,7 @@ export async function buildApp(
   // /healthz, /readyz, /metrics and the per-request metrics hook (after swagger: it documents them).
   await app.register(operationsRoutes);
   await app.register(multipart, {
-    limits: { fileSize: config.bodyLimit, files: MAX_UPLOAD_IMAGES, fields: 32, fieldSize: 1024 * 1024 },
+    limits: { fileSize: config.bodyLimit, files: MAX_UPLOAD_IMAGES, fields: 32, fieldSize: MAX_FIELD_BYTES },
   });
   await app.register(recognitionWsPlugin);
   // --- web pages (C3): console and camera page, static files from web/ under /app/ (docs/web.md) ---
@@ -257,6 +257,9 @@ function mapFastifyError(e: FastifyError): { code: keyof typeof ERROR_CODES; mes
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { code: 'INVALID_JSON', message: e.message, statusCode: 400 };
+    case 'FST_INVALID_JSON_FIELD_ERROR':
+      // A multipart part typed application/json whose text is not JSON (@fastify/multipart parses it).
+      return { code: 'INVALID_JSON', message: 'A multipart part typed application/json does not hold valid JSON', statusCode: 400 };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { code: 'VALIDATION_ERROR', message: e.message, statusCode: 400 };
     default:

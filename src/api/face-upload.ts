@@ -19,6 +19,12 @@ declare module 'fastify' {
 
 const IMAGE_TYPES = /^(image\/[a-z0-9.+-]+|application\/octet-stream)$/i;
 
+/** A part that carries JSON (`options`, `frame_metadata`, `user_ids`…): typed by its client, sometimes as a file (a browser's Blob). */
+const JSON_TYPE = /^application\/json\b/i;
+
+/** The most a text field may hold (app.ts gives @fastify/multipart the same fieldSize). */
+export const MAX_FIELD_BYTES = 1024 * 1024;
+
 /** Images one request may carry: multipart files (app.ts passes it to @fastify/multipart) or a JSON list of data URLs. */
 export const MAX_UPLOAD_IMAGES = 64;
 
@@ -38,7 +44,21 @@ export async function parseFaceUpload(request: FastifyRequest): Promise<void> {
     const tooLarge = () => appError('PAYLOAD_TOO_LARGE', `The multipart body exceeds ${limit} bytes (WAJAH_BODY_LIMIT)`, { limit });
     const fields: Record<string, string | string[]> = {};
     for await (const part of request.parts()) {
-      if (part.type === 'file') {
+      if (part.type === 'file' && JSON_TYPE.test(part.mimetype)) {
+        // A JSON value sent as a file part (FormData.append(name, new Blob([json], { type: 'application/json' }))):
+        // a text field like any other, held to a text field's size.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of part.file as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          total += chunk.length;
+          if (total > limit) throw tooLarge();
+          if (size > MAX_FIELD_BYTES) throw fieldTooLarge(part.fieldname);
+          chunks.push(chunk);
+        }
+        if (part.file.truncated) throw tooLarge();
+        addField(fields, part.fieldname, Buffer.concat(chunks).toString('utf8'));
+      } else if (part.type === 'file') {
         if (!IMAGE_TYPES.test(part.mimetype)) {
           throw appError('UNSUPPORTED_MEDIA_TYPE', `${part.fieldname}: ${part.mimetype} is not an image (JPEG, PNG or WebP)`);
         }
@@ -54,14 +74,13 @@ export async function parseFaceUpload(request: FastifyRequest): Promise<void> {
         request.faceFiles.push({ field: part.fieldname, filename: part.filename, mimetype: part.mimetype, data: Buffer.concat(chunks) });
       } else {
         // A text field over fieldSize arrives cut short: refuse it rather than validate the stump.
-        if (part.valueTruncated) {
-          throw appError('PAYLOAD_TOO_LARGE', `Field ${part.fieldname} exceeds the 1 MiB a multipart text field may hold`, { field: part.fieldname });
-        }
-        const value = String(part.value);
+        if (part.valueTruncated) throw fieldTooLarge(part.fieldname);
+        // A part typed application/json arrives parsed by @fastify/multipart: its JSON text again (a JSON
+        // string is its own text), so that it reads as the same field sent untyped.
+        const value = typeof part.value === 'string' ? part.value : JSON.stringify(part.value);
         total += Buffer.byteLength(value);
         if (total > limit) throw tooLarge();
-        const prev = fields[part.fieldname];
-        fields[part.fieldname] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+        addField(fields, part.fieldname, value);
       }
     }
     assertCleanInput(fields, 'body');
@@ -73,6 +92,16 @@ export async function parseFaceUpload(request: FastifyRequest): Promise<void> {
     throw appError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data (image files) or application/json (data URLs)');
   }
   if (request.body === undefined || request.body === null) request.body = {};
+}
+
+function fieldTooLarge(field: string) {
+  return appError('PAYLOAD_TOO_LARGE', `Field ${field} exceeds the 1 MiB a multipart text field may hold`, { field });
+}
+
+/** A repeated field becomes a list, in the order its parts came. */
+function addField(fields: Record<string, string | string[]>, name: string, value: string): void {
+  const prev = fields[name];
+  fields[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
 }
 
 /** The image of `field`: an uploaded file, or a data URL string in the JSON body. Missing: VALIDATION_ERROR naming the field. */
