@@ -31,6 +31,7 @@ import * as m0023 from './migrations/0023-attempts-session-index.ts';
 import * as m0024 from './migrations/0024-sessions-face-state-index.ts';
 import * as m0025 from './migrations/0025-liveness-set-statistics.ts';
 import * as m0026 from './migrations/0026-audit-target-index.ts';
+import * as m0027 from './migrations/0027-open-enrollment-index.ts';
 
 export type DB = Kysely<Database>;
 
@@ -59,6 +60,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0024-sessions-face-state-index': m0024,
   '0025-liveness-set-statistics': m0025,
   '0026-audit-target-index': m0026,
+  '0027-open-enrollment-index': m0027,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -14,6 +14,7 @@ import { ENROLLMENT_MAX_FRAMES, ANGLES, isRefusedImage, progressCurrent, type En
 import { mapLimit } from './map-limit.ts';
 import { publishTemplates, storeEnrollment, type AcceptedFace } from './enrollment.store.ts';
 import { judgeFrame, openFrame } from './enrollment.judge.ts';
+import { recordEnrollmentExpired } from './enrollment.expiry.ts';
 
 export { SAME_PERSON_CONFIDENCE, ENROLLMENT_MAX_FRAMES, isRefusedImage, type SessionType } from './enrollment.capture.ts';
 export { mapLimit } from './map-limit.ts';
@@ -312,20 +313,9 @@ export class EnrollmentService {
     return { deleted: true, enrollment_id: enrollmentId, templates_removed: templateIds.length };
   }
 
-  /** Opens the session; the first use after expiry closes it with enrollment.failed (SESSION_EXPIRED). */
+  /** Opens the session; the first use after expiry closes it with enrollment.failed (SESSION_EXPIRED), unless the session sweep did first. */
   #open(client: ClientContext, token: string | undefined) {
-    return this.d.sessions.open(client.id, 'enrollment', token, async (session, trx) => {
-      const state = session.state as unknown as EnrollState;
-      const user = session.user_id ? await findFaceUser(trx, client.id, session.user_id) : undefined;
-      await recordEvent(trx, client.id, 'enrollment.failed', {
-        session_id: session.id,
-        user_id: user?.external_id ?? '',
-        error_code: 'SESSION_EXPIRED',
-        error_message: 'The enrollment session expired before it was completed',
-        attempts: state.received ?? 0,
-        last_attempt: state.lastAt ?? session.expires_at.toISOString(),
-      });
-    });
+    return this.d.sessions.open(client.id, 'enrollment', token, (session, trx) => recordEnrollmentExpired(trx, session));
   }
 
   async #activeUser(clientId: string, idOrExternal: string): Promise<FaceUser> {

@@ -13,6 +13,7 @@ import { IpAllowlist } from './ip-allowlist.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.service.ts';
 import { RetentionService } from './retention.service.ts';
 import { scrubEndedSessions } from '../db/repositories/sessions.repository.ts';
+import { closeExpiredEnrollments } from './enrollment.expiry.ts';
 import { DEFAULT_THRESHOLDS, SecurityMonitor } from './security-monitor.service.ts';
 import { StatusService } from './status.service.ts';
 import { UsersService } from './users.service.ts';
@@ -67,7 +68,7 @@ export async function createFoundationServices(core: Core): Promise<FoundationSe
   });
   const users = new UsersService(db, usersRepo, clientsRepo, audit, core.log);
   const status = new StatusService({ version: core.config.version, database: core.database, redis: core.redis, engine: () => core.engine });
-  const retention = new RetentionService(auditRepo, core.log, (now, since) => scrubEndedSessions(db, now, since));
+  const retention = new RetentionService(auditRepo, core.log, (now, since) => scrubEndedSessions(db, now, since), (now) => closeExpiredEnrollments(db, now));
   retention.start();
 
   return {

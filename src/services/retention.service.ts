@@ -6,11 +6,15 @@ export const MAX_RETENTION_DAYS = 36_500;
 /** Removes the face state of ended sessions (sessions.repository.ts, scrubEndedSessions). */
 export type SessionScrubber = (now: Date, since: Date | null) => Promise<number>;
 
+/** Closes the sessions left open past their expiry, with their outcome (enrollment.expiry.ts, closeExpiredEnrollments). */
+export type SessionCloser = (now: Date) => Promise<number>;
+
 /**
  * Retention (S2): for clients with settings.retention_days, audit entries, authentication attempts and
  * delivered events older than that are deleted, hourly (first sweep a minute after start). Every 5 minutes the
  * sessions that ended lose their face state (embeddings, thumbnails, landmarks, held matches): a
- * session that expired in the middle of its challenges, with no request after it, kept them for good.
+ * session that expired in the middle of its challenges, with no request after it, kept them for good. The
+ * same sweep first closes the enrollment sessions left open past their expiry, with their enrollment.failed.
  */
 export class RetentionService {
   #timer: NodeJS.Timeout | null = null;
@@ -20,13 +24,15 @@ export class RetentionService {
 
   private readonly repo: AuditRepository;
   private readonly scrubSessions: SessionScrubber | null;
+  private readonly closeSessions: SessionCloser | null;
   private readonly log: { info(msg: string): void; warn(msg: string): void };
   constructor(
     repo: AuditRepository,
     log: { info(msg: string): void; warn(msg: string): void },
     scrubSessions: SessionScrubber | null = null,
+    closeSessions: SessionCloser | null = null,
   ) {
-    this.repo = repo; this.log = log; this.scrubSessions = scrubSessions;
+    this.repo = repo; this.log = log; this.scrubSessions = scrubSessions; this.closeSessions = closeSessions;
   }
 
   start(everyMs = 3600_000, firstMs = 60_000, sessionsEveryMs = 5 * 60_000): void {
@@ -47,9 +53,16 @@ export class RetentionService {
     this.#sessionTimer.unref();
   }
 
-  /** Drops the face state of the sessions that ended since the last sweep (all of them on the first). */
+  /**
+   * Closes the sessions left open past their expiry (an abandoned enrollment gets its enrollment.failed), then
+   * drops the face state of the sessions that ended since the last sweep (all of them on the first).
+   */
   async sweepSessions(now = new Date()): Promise<number> {
     if (!this.scrubSessions) return 0;
+    if (this.closeSessions) {
+      const closed = await this.closeSessions(now);
+      if (closed) this.log.info(`retention: closed ${closed} enrollment sessions left open past their expiry (enrollment.failed, SESSION_EXPIRED)`);
+    }
     // An hour's overlap: a session is looked at again until an hour after it expired.
     const since = this.#sessionsSweptAt ? new Date(this.#sessionsSweptAt.getTime() - 3600_000) : null;
     const n = await this.scrubSessions(now, since);

@@ -13,10 +13,10 @@ import { countSessionAttempts } from '../../src/db/repositories/attempts.reposit
 import { AuditRepository } from '../../src/db/repositories/audit.repository.ts';
 import { findLatestLivenessSession } from '../../src/db/repositories/liveness-order.repository.ts';
 import { countIssuedOfflinePackages } from '../../src/db/repositories/offline-packages.repository.ts';
-import { endSessionsHolding, lockSessionsOfUser } from '../../src/db/repositories/sessions.repository.ts';
+import { endSessionsHolding, expiredOpenEnrollments, lockSessionsOfUser } from '../../src/db/repositories/sessions.repository.ts';
 
 /**
- * Lookups that grow with the whole database's history find their rows by index (migrations 0022–0026).
+ * Lookups that grow with the whole database's history find their rows by index (migrations 0022–0027).
  * Without one, PostgreSQL reads the whole table on every call, inside write transactions that the embedded
  * database runs one at a time (scripts/db-bench.ts measures them: "user deleted", "a session's attempts
  * counted"). The plans are read with sequential scans off: on the few rows of a test any table is read whole.
@@ -154,6 +154,25 @@ for (const backend of backendNames()) {
       assert.equal(await endSessionsHolding(handle.db, clientId, userId), 1);
       const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM sessions WHERE client_id = ${clientId} AND status = 'active'`.execute(handle.db);
       assert.equal(rows[0].n, 0);
+    });
+
+    /**
+     * The session sweep closes the enrollment sessions left open past their expiry (enrollment.expiry.ts).
+     * Sessions are kept, so sessions_expires_idx alone walks every session that ever expired to find the
+     * few still open; sessions_open_enrollment_idx (migration 0027) holds just the open enrollments.
+     */
+    test('the expired enrollments still open are found through the open-enrollment index', async () => {
+      const clientId = crypto.randomUUID();
+      await sql`INSERT INTO clients (id, name, tier) VALUES (${clientId}, 'sweep', 'enterprise')`.execute(handle.db);
+      await sql`INSERT INTO sessions (id, client_id, kind, token_hash, status, expires_at)
+                SELECT gen_random_uuid(), ${clientId}, CASE WHEN g % 2 = 0 THEN 'enrollment' ELSE 'authentication' END, md5(g::text || ${clientId}),
+                       CASE WHEN g = 2 THEN 'active' ELSE 'completed' END, now() - g * interval '1 minute'
+                FROM generate_series(1, 5000) g`.execute(handle.db);
+      await sql`ANALYZE sessions`.execute(handle.db);
+      assert.equal((await expiredOpenEnrollments(handle.db, new Date(), 500)).length, 1);
+      const plans = await plansOf((trx) => expiredOpenEnrollments(trx, new Date(), 500));
+      assert.equal(plans.length, 2);
+      for (const plan of plans) assert.match(plan, /sessions_open_enrollment_idx/, plan);
     });
 
     /**

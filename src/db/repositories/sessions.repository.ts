@@ -160,3 +160,20 @@ export async function scrubEndedSessions(db: Db, now: Date, since: Date | null =
   const res = await q.executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
+
+/**
+ * The ids of open enrollment sessions past their expiry, oldest expiry first (closeExpiredEnrollments). Spelled
+ * as the predicate of sessions_open_enrollment_idx (migration 0027), with literals, so that it reads the
+ * sessions still open and not every enrollment session the tenants ever had.
+ */
+export async function expiredOpenEnrollments(db: Db, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('sessions')
+    .select('id')
+    .where(sql<boolean>`status = 'active' AND kind = 'enrollment'`)
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
