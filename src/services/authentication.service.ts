@@ -3,7 +3,7 @@ import type { ClientContext } from '../api/request-context.ts';
 import type { AnalyzedFace } from '../vision/types.ts';
 import { CROP, faceRegion } from '../vision/liveness-signals/planarity.ts';
 import { appError, isAppError } from '../errors.ts';
-import { analyzeOne, faceLocation, round, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
+import { analyzeOne, faceLocation, round, unrecognisable, type DecisionRecorder, type FaceDeps, type FaceLocation, type ImageInput, type RequestMeta } from './face.ts';
 import { isRefusedImage, mapLimit, SAME_PERSON_CONFIDENCE } from './enrollment.service.ts';
 import { LIVENESS_TUNING, applyLivenessFrame, currentChallenge, expireLiveness, livenessDone, livenessResult, type Challenge, type LivenessResult, type LivenessState } from './liveness.service.ts';
 import { assertThresholds, DEFAULTS, IDENTIFICATION_FPIR, oneShotParams, type AuthMode, type AuthOptions, type AuthParams, type AuthState, type CreateAuthInput, type Decision } from './authentication.params.ts';
@@ -132,6 +132,10 @@ export class AuthenticationService {
       if (isRefusedImage(e)) return noFaceFrame(this.d.sessions, this.#outcomes, client, session.id, params, started, meta, e);
       throw e;
     }
+    // A face too small to recognise decides nothing: the frame counts as one without a face would, and is
+    // answered with POOR_IMAGE_QUALITY while the session goes on.
+    const small = unrecognisable(face);
+    if (small) return noFaceFrame(this.d.sessions, this.#outcomes, client, session.id, params, started, meta, small);
     // Recognition needs only reads: done before the short locked update.
     const claimed = session.user_id ? ((await findFaceUser(this.d.db, client.id, session.user_id)) ?? null) : null;
     let decision = await this.#decide(client, params, claimed, face, modelId);
@@ -335,6 +339,13 @@ export class AuthenticationService {
         await (recorder ? recorder.record(null, write) : write());
       }
       throw e;
+    }
+    const small = unrecognisable(face);
+    if (small) {
+      // Recorded as a failed attempt with its reason, like a picture without a face.
+      const write = () => recordFailure(this.d.db, client, null, userId, params.mode, 'POOR_IMAGE_QUALITY', null, null, face.quality.score, started, meta);
+      await (recorder ? recorder.record(null, write) : write());
+      throw small;
     }
     const decision = await this.#decide(client, params, claimed, face, modelId, recorder, templates);
     // A recorder may write later (a stream's appearance that ends unrecognised): the attempt keeps this

@@ -1,7 +1,8 @@
 import type { Core } from '../container.ts';
 import type { DB } from '../db/database.ts';
 import type { AnalyzedFace, AnalyzeOptions, AnalyzeResult, FaceEngine } from '../vision/types.ts';
-import { appError, isAppError } from '../errors.ts';
+import { appError, isAppError, type AppError } from '../errors.ts';
+import { interOcularPx, QUALITY, tooSmallToRecognise } from '../vision/quality/quality.ts';
 import { TemplateCipher } from '../crypto/template-cipher.ts';
 import { confidenceFromSimilarity, defaultVerifyThreshold, identificationThreshold } from '../vision/calibration.ts';
 import type { FoundationServices } from './foundation.ts';
@@ -91,6 +92,22 @@ export async function analyzeOne(
   const face = result.faces[0];
   if (!face || !face.embedding) throw appError('NO_FACE_DETECTED');
   return { face, result };
+}
+
+/**
+ * POOR_IMAGE_QUALITY (422) for a face too small to recognise (tooSmallToRecognise: eyes under 16 px apart), else
+ * null: authentication decides nothing on such a face, whatever the match would say. The details say what
+ * to change.
+ */
+export function unrecognisable(face: Pick<AnalyzedFace, 'landmarks' | 'pose' | 'quality'>): AppError | null {
+  if (!tooSmallToRecognise(face.landmarks, face.pose.yaw)) return null;
+  const px = round(interOcularPx(face.landmarks, face.pose.yaw), 1);
+  return appError('POOR_IMAGE_QUALITY', `The face is too small to recognise (eyes ${px} px apart, at least ${QUALITY.ipdMin} needed): move closer to the camera or send a larger picture`, {
+    quality_score: round(face.quality.score),
+    inter_ocular_px: px,
+    min_inter_ocular_px: QUALITY.ipdMin,
+    suggestions: ['move_closer'],
+  });
 }
 
 /** Where the face that was used sits in the picture (pixels of the decoded, EXIF-rotated image): drawn by clients. */

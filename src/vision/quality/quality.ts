@@ -91,6 +91,25 @@ export function cropStats(aligned: RgbImage): { mean: number; std: number; lapla
 }
 
 /**
+ * The distance between the eye centres in pixels, the foreshortening of a head turn taken out (it shrinks by
+ * cos(yaw), down to half: a three-quarter view is not a smaller face).
+ */
+export function interOcularPx(landmarks: ReadonlyArray<readonly [number, number]>, yawDeg: number): number {
+  const [le, re] = landmarks;
+  return Math.hypot(re[0] - le[0], re[1] - le[1]) / Math.max(0.5, Math.cos((yawDeg * Math.PI) / 180));
+}
+
+/**
+ * Too small to recognise: the eye centres under QUALITY.ipdMin (16 px) apart, the size at which the quality
+ * score's size component is zero. The recogniser reads a 112-pixel crop with the eyes about 35 px apart, so such
+ * a face is blown up more than twice: the picture holds less than half the detail the model was trained on, and a
+ * match on it is closer to a guess than its confidence says.
+ */
+export function tooSmallToRecognise(landmarks: ReadonlyArray<readonly [number, number]>, yawDeg: number): boolean {
+  return interOcularPx(landmarks, yawDeg) < QUALITY.ipdMin;
+}
+
+/**
  * Pose bucket from degrees; yaw > 0 = turned to the person's own right, pitch > 0 = looking up.
  * 'left'/'right' name the direction the person turned, from their own point of view.
  */
