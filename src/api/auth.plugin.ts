@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { appError } from '../errors.ts';
 import { rateHeaders } from '../services/access.service.ts';
+import { setEngineLane } from '../observability/request-scope.ts';
 import './request-context.ts';
 
 /**
@@ -21,6 +22,7 @@ export const authPlugin = fp(
     app.decorate('authenticateClient', async function authenticateClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const { client, rate } = await foundation.access.authorize(request.headers.authorization, request.ip);
       request.client = client;
+      setEngineLane(client.id);
       if (rate) reply.headers(rateHeaders(rate));
     });
 
@@ -29,6 +31,7 @@ export const authPlugin = fp(
     app.decorate('authenticateBatch', async function authenticateBatch(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const { client, rate, countBatch } = await foundation.access.authorize(request.headers.authorization, request.ip);
       request.client = client;
+      setEngineLane(client.id);
       if (rate) reply.headers(rateHeaders(rate));
       request.countBatch = async (images: number) => {
         const counted = await countBatch?.(images);
@@ -44,6 +47,7 @@ export const authPlugin = fp(
       const token = Array.isArray(header) ? header[0] : header;
       const { client, rate, countLater } = await foundation.access.authorize(request.headers.authorization, request.ip, Date.now(), { countCall: !token });
       request.client = client;
+      setEngineLane(client.id);
       if (rate) reply.headers(rateHeaders(rate));
       request.countFrameAsCall = async () => {
         const later = await countLater?.();
@@ -61,6 +65,7 @@ export const authPlugin = fp(
     app.decorate('authenticateSessionStart', async function authenticateSessionStart(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const { client, rate } = await foundation.access.authorize(request.headers.authorization, request.ip);
       request.client = client;
+      setEngineLane(client.id);
       if (rate) reply.headers(rateHeaders(rate));
       reply.headers(await foundation.sessionBudget.sessionStart(client));
     });

@@ -4,6 +4,8 @@ declare module '@fastify/request-context' {
   interface RequestContextData {
     /** The request id (X-Request-Id in and out; `reqId` in every log line of the request). */
     requestId: string;
+    /** The tenant the request works for, once its key is checked (setEngineLane). */
+    lane?: string;
   }
 }
 
@@ -16,6 +18,19 @@ const SAFE_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
  */
 export function currentRequestId(): string | null {
   return requestContext.get('requestId') ?? null;
+}
+
+/**
+ * Names the tenant the rest of this request works for: its images take turns with other tenants' in the
+ * face engine's queue (AnalyzeOptions.lane, src/workers/pool.ts). Called where a request's key is checked.
+ */
+export function setEngineLane(clientId: string): void {
+  requestContext.set('lane', clientId);
+}
+
+/** The tenant of the HTTP request whose work is running now (setEngineLane), or null. */
+export function currentEngineLane(): string | null {
+  return requestContext.get('lane') ?? null;
 }
 
 /**

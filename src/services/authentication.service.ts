@@ -122,7 +122,7 @@ export class AuthenticationService {
     let modelId: string;
     let location: FaceLocation;
     try {
-      const out = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness, planarRef: this.#planarRef(client, session.id, session.state as unknown as AuthState) });
+      const out = await analyzeOne(this.d.engine, image, { liveness: params.require_liveness, planarRef: this.#planarRef(client, session.id, session.state as unknown as AuthState), lane: client.id });
       ({ face, result: { modelId } } = out);
       location = faceLocation(out.result, out.face);
     } catch (e) {
@@ -330,7 +330,8 @@ export class AuthenticationService {
     let location: FaceLocation;
     try {
       let result;
-      ({ face, result } = await analyzeOne(this.d.engine, image));
+      // The tenant's lane by name: stream frames (WebSocket, WebRTC) come outside any HTTP request.
+      ({ face, result } = await analyzeOne(this.d.engine, image, { lane: client.id }));
       modelId = result.modelId;
       location = faceLocation(result, face);
     } catch (e) {

@@ -85,10 +85,10 @@ export interface FaceDeps {
 export async function analyzeOne(
   engine: FaceEngine | null,
   image: ImageInput,
-  opts: { liveness?: boolean; planarRef?: AnalyzeOptions['planarRef'] } = {},
+  opts: { liveness?: boolean; planarRef?: AnalyzeOptions['planarRef']; lane?: string } = {},
 ): Promise<{ face: AnalyzedFace; result: AnalyzeResult }> {
   if (!engine) throw appError('SERVICE_UNAVAILABLE', 'The face engine is not running on this server');
-  const result = await engine.analyze(image, { multiple: 'largest', embed: true, refineEyes: opts.liveness ?? false, passive: opts.liveness ?? false, planarRef: opts.liveness ? opts.planarRef : null });
+  const result = await engine.analyze(image, { multiple: 'largest', embed: true, refineEyes: opts.liveness ?? false, passive: opts.liveness ?? false, planarRef: opts.liveness ? opts.planarRef : null, ...(opts.lane ? { lane: opts.lane } : {}) });
   const face = result.faces[0];
   if (!face || !face.embedding) throw appError('NO_FACE_DETECTED');
   return { face, result };

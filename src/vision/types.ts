@@ -123,6 +123,10 @@ export interface AnalyzeOptions {
    * whole picture, a picture turned sideways). Streams set it on frames after an empty one (see
    * StreamTrack); default true. */
   wideSearch?: boolean;
+  /** Whom the image is analysed for (a tenant's id). Not used by the analysis: the worker pool serves the
+   * lanes with images waiting in turn, so one tenant's batch of slow images does not hold up another
+   * tenant's requests (src/workers/pool.ts). */
+  lane?: string;
 }
 
 export interface AnalyzeResult {

@@ -159,3 +159,17 @@ test('each frame of a batch is answered as soon as it is finished, cheapest firs
     await batched.close();
   }
 });
+
+test("lanes take turns: one tenant's queued images do not hold up another's, and each lane keeps its order", async () => {
+  const fair = await WorkerPool.start({ workers: 1, queueSize: 16, jobTimeoutMs: 60_000 });
+  try {
+    const done: string[] = [];
+    const run = (name: string, lane: string) => fair.analyze(img, { multiple: 'largest', embed: true, lane }).then(() => done.push(name));
+    // Tenant A queues six images at once (a batch), then tenant B one: B's waits for A's first two only
+    // (the one running and the next in turn), not for all six.
+    await Promise.all([...[1, 2, 3, 4, 5, 6].map((i) => run(`A${i}`, 'tenant-a')), run('B1', 'tenant-b')]);
+    assert.deepEqual(done, ['A1', 'A2', 'B1', 'A3', 'A4', 'A5', 'A6']);
+  } finally {
+    await fair.close();
+  }
+});

@@ -22,6 +22,8 @@ export interface PoolOptions extends WorkerInit {
 
 interface Job {
   id: number;
+  /** Whom the job is for (AnalyzeOptions.lane; '' when unnamed): the queue serves lanes in turn. */
+  lane: string;
   message: ToWorker;
   /** Buffers moved into the worker with the message instead of copied (an image handed over). */
   transfer: ArrayBuffer[];
@@ -58,6 +60,8 @@ export function deserializeError(e: SerializedError): AppError {
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
+  /** The lanes with jobs queued, the one served longest ago first (take() moves a lane it serves to the end). */
+  private readonly lanes: string[] = [];
   private nextId = 1;
   private closing = false;
   private restarts = 0;
@@ -171,11 +175,25 @@ export class WorkerPool {
   }
 
   /**
-   * The next job for a free worker; when it is a stream frame, also the stream frames queued behind it
-   * (up to maxBatch, in queue order), which the worker runs as one batch.
+   * The next job for a free worker: the oldest job of the lane served longest ago, so that lanes (tenants)
+   * with images waiting take turns. In a plain first-come queue, one tenant's batch of 64 slow images (each
+   * a few seconds: a 36-megapixel picture without a face) held every other tenant's requests until their
+   * timeouts. When the job is a stream frame, also the stream frames queued behind it (up to maxBatch, in
+   * queue order, of any lane: they are cheap), which the worker runs as one batch.
    */
   private take(): Job[] {
-    const first = this.queue.shift()!;
+    let first: Job | undefined;
+    while (!first) {
+      const lane = this.lanes.shift();
+      if (lane === undefined) {
+        first = this.queue.shift()!; // not reached: every queued job's lane is in `lanes`
+        break;
+      }
+      const at = this.queue.findIndex((j) => j.lane === lane);
+      if (at < 0) continue; // its jobs left the queue (taken along in a batch, or rejected)
+      first = this.queue.splice(at, 1)[0];
+      if (this.queue.some((j) => j.lane === lane)) this.lanes.push(lane);
+    }
     const max = Math.max(1, this.opts.maxBatch ?? 2);
     if (first.message.type !== 'analyze-tracked' || max === 1) return [first];
     const jobs = [first];
@@ -194,7 +212,10 @@ export class WorkerPool {
     }
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.queue.push({ id, message: make(id), transfer, resolve, reject });
+      const message = make(id);
+      const lane = ('options' in message ? message.options.lane : undefined) ?? '';
+      this.queue.push({ id, lane, message, transfer, resolve, reject });
+      if (!this.lanes.includes(lane)) this.lanes.push(lane);
       this.pump();
     });
   }
@@ -238,6 +259,7 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closing = true;
     for (const j of this.queue.splice(0)) j.reject(appError('SERVICE_UNAVAILABLE', 'The face engine is shutting down'));
+    this.lanes.length = 0;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

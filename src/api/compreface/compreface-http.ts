@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { appError, ERROR_CODES, isAppError, type ErrorCode } from '../../errors.ts';
 import { rateHeaders } from '../../services/access.service.ts';
+import { setEngineLane } from '../../observability/request-scope.ts';
 import type { CompreFaceKeysService, CompreFaceService } from '../../services/compreface/keys.service.ts';
 import { parsePlugins, type FaceQuery } from '../../services/compreface/face-format.ts';
 
@@ -88,6 +89,7 @@ export function serviceKeyHook(keys: CompreFaceKeysService, service: CompreFaceS
   return async function authenticateServiceKey(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const { client, rate, countBatch } = await keys.authorize(service, request.headers['x-api-key'], request.ip);
     request.client = client;
+    setEngineLane(client.id);
     if (rate) reply.headers(rateHeaders(rate));
     request.countBatch = async (images: number) => {
       const counted = await countBatch?.(images);
