@@ -40,7 +40,7 @@ import { API_VERSION, apiVersionAlias, operationsRoutes, versionedOpenApiPath } 
 import { markDefaultedParametersOptional, markMultipartUploads } from './api/openapi-transforms.ts';
 import { compreFacePlugin } from './api/compreface/compreface.plugin.ts';
 import { compreFaceErrorHandler, isCompreFacePath } from './api/compreface/compreface-http.ts';
-import { MAX_FIELD_BYTES, MAX_UPLOAD_IMAGES } from './api/face-upload.ts';
+import { MAX_FIELD_BYTES, MAX_UPLOAD_FIELDS, MAX_UPLOAD_IMAGES } from './api/face-upload.ts';
 import { strictScalars } from './api/strict-scalars.ts';
 import { WebhookEventPayloads } from './api/webhook-events.schemas.ts';
 
@@ -150,7 +150,7 @@ export async function buildApp(
     }
     const mapped = mapFastifyError(fe);
     if (mapped) {
-      return reply.status(mapped.statusCode).send({ code: mapped.code, message: mapped.message, statusCode: mapped.statusCode });
+      return reply.status(mapped.statusCode).send({ code: mapped.code, message: mapped.message, statusCode: mapped.statusCode, ...(mapped.details ? { details: mapped.details } : {}) });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send({ code: 'INTERNAL_ERROR', message: ERROR_CODES.INTERNAL_ERROR.message, statusCode: 500 });
@@ -201,7 +201,7 @@ export async function buildApp(
   // /healthz, /readyz, /metrics and the per-request metrics hook (after swagger: it documents them).
   await app.register(operationsRoutes);
   await app.register(multipart, {
-    limits: { fileSize: config.bodyLimit, files: MAX_UPLOAD_IMAGES, fields: 32, fieldSize: MAX_FIELD_BYTES },
+    limits: { fileSize: config.bodyLimit, files: MAX_UPLOAD_IMAGES, fields: MAX_UPLOAD_FIELDS, fieldSize: MAX_FIELD_BYTES },
   });
   await app.register(recognitionWsPlugin);
   // --- web pages (C3): console and camera page, static files from web/ under /app/ (docs/web.md) ---
@@ -244,13 +244,16 @@ export async function buildApp(
   return app;
 }
 
-function mapFastifyError(e: FastifyError): { code: keyof typeof ERROR_CODES; message: string; statusCode: number } | null {
+function mapFastifyError(e: FastifyError): { code: keyof typeof ERROR_CODES; message: string; statusCode: number; details?: Record<string, unknown> } | null {
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
     case 'FST_REQ_FILE_TOO_LARGE':
-    case 'FST_FILES_LIMIT':
     case 'FST_PARTS_LIMIT':
       return { code: 'PAYLOAD_TOO_LARGE', message: e.message, statusCode: 413 };
+    case 'FST_FILES_LIMIT':
+      return { code: 'PAYLOAD_TOO_LARGE', message: `A request carries at most ${MAX_UPLOAD_IMAGES} image files`, statusCode: 413, details: { max_images: MAX_UPLOAD_IMAGES } };
+    case 'FST_FIELDS_LIMIT':
+      return { code: 'PAYLOAD_TOO_LARGE', message: `A multipart body carries at most ${MAX_UPLOAD_FIELDS} text fields`, statusCode: 413, details: { max_fields: MAX_UPLOAD_FIELDS } };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return { code: 'UNSUPPORTED_MEDIA_TYPE', message: e.message, statusCode: 415 };

@@ -176,11 +176,15 @@ export async function enrollmentRoutes(fastify: FastifyInstance): Promise<void> 
       } else {
         const images = imageList(request, 'images');
         const raw = typeof body.user_ids === 'string' && body.user_ids.trim().startsWith('[') ? jsonField<string[]>(request, 'user_ids') : body.user_ids;
-        const ids = Array.isArray(raw) ? raw : raw ? [raw] : [];
+        const ids: unknown[] = Array.isArray(raw) ? raw : raw ? [raw] : [];
+        // Ids as sent, never made into one: [1] would otherwise name the user "1", [null] the user "null".
+        if (!ids.every((id): id is string => typeof id === 'string' && id.length > 0)) {
+          throw appError('VALIDATION_ERROR', 'body.user_ids must hold user ids: non-empty strings', { field: 'user_ids', location: 'body' });
+        }
         if (ids.length !== images.length) {
           throw appError('VALIDATION_ERROR', `body.user_ids must name one user per image (${images.length} images, ${ids.length} user ids)`, { field: 'user_ids' });
         }
-        items = images.map((im, i) => ({ user_id: String(ids[i]), image: im.image, filename: im.filename }));
+        items = images.map((im, i) => ({ user_id: ids[i] as string, image: im.image, filename: im.filename }));
       }
       await request.countBatch!(items.length);
       return svc().batch(request.client!, items, body.quality_threshold);

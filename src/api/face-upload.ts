@@ -28,6 +28,14 @@ export const MAX_FIELD_BYTES = 1024 * 1024;
 /** Images one request may carry: multipart files (app.ts passes it to @fastify/multipart) or a JSON list of data URLs. */
 export const MAX_UPLOAD_IMAGES = 64;
 
+/** Text fields one multipart body may carry (app.ts passes it to @fastify/multipart). */
+export const MAX_UPLOAD_FIELDS = 32;
+
+/** Multipart parts that carry one image file (our routes and the CompreFace-compatible ones). */
+export const FILE_PARTS: ReadonlySet<string> = new Set(['frame', 'image', 'image_a', 'image_b', 'file', 'source_image', 'target_image']);
+/** Multipart parts that may be repeated, one image file each. */
+export const FILE_LIST_PARTS: ReadonlySet<string> = new Set(['frames', 'images']);
+
 /**
  * preValidation hook of the face upload routes. Multipart: text fields become `request.body` (so the
  * route's TypeBox schema validates and coerces them, e.g. quality_threshold "0.8" → 0.8) and files
@@ -59,6 +67,15 @@ export async function parseFaceUpload(request: FastifyRequest): Promise<void> {
         if (part.file.truncated) throw tooLarge();
         addField(fields, part.fieldname, Buffer.concat(chunks).toString('utf8'));
       } else if (part.type === 'file') {
+        // A file on a text field (`options`, `replace`, `user_id` sent as a file) would be dropped without a
+        // word, and the request run as if the field were missing; a second image for a one-image field would
+        // be ignored, so the first would decide.
+        if (!FILE_PARTS.has(part.fieldname) && !FILE_LIST_PARTS.has(part.fieldname)) {
+          throw appError('VALIDATION_ERROR', `body.${part.fieldname} is not an image part: send it as a text field, not a file`, { field: part.fieldname, location: 'body' });
+        }
+        if (FILE_PARTS.has(part.fieldname) && request.faceFiles.some((f) => f.field === part.fieldname)) {
+          throw appError('VALIDATION_ERROR', `body.${part.fieldname} takes one image; this request sent more`, { field: part.fieldname, location: 'body' });
+        }
         if (!IMAGE_TYPES.test(part.mimetype)) {
           throw appError('UNSUPPORTED_MEDIA_TYPE', `${part.fieldname}: ${part.mimetype} is not an image (JPEG, PNG or WebP)`);
         }
@@ -129,16 +146,22 @@ export function imageList(request: FastifyRequest, field: string): Array<{ image
   return list.map((v) => ({ image: v as string }));
 }
 
-/** A JSON-valued field (multipart sends it as text; JSON bodies may send the object itself). */
+/**
+ * A JSON-valued field (multipart sends it as text; JSON bodies may send the object itself). Its value is held
+ * to what a JSON body is (nesting depth, control characters: input-guard.ts).
+ */
 export function jsonField<T>(request: FastifyRequest, field: string): T | undefined {
   const value = (request.body as Record<string, unknown> | undefined)?.[field];
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') return value as T;
+  let parsed: unknown;
   try {
-    return JSON.parse(value) as T;
+    parsed = JSON.parse(value);
   } catch {
     throw appError('VALIDATION_ERROR', `body.${field} must be a JSON object`, { field, location: 'body' });
   }
+  assertCleanInput({ [field]: parsed }, 'body');
+  return parsed as T;
 }
 
 export function requestMeta(request: FastifyRequest): { ip: string | null; userAgent: string | null } {

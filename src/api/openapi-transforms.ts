@@ -10,10 +10,7 @@
  * (`frames`, `images`) an array of them. The JSON copy keeps the data-URL strings.
  */
 
-/** Multipart parts that carry one image file (our routes and the CompreFace-compatible ones). */
-const FILE_PARTS = new Set(['frame', 'image', 'image_a', 'image_b', 'file', 'source_image', 'target_image']);
-/** Multipart parts that may be repeated, one image file each. */
-const FILE_LIST_PARTS = new Set(['frames', 'images']);
+import { FILE_LIST_PARTS, FILE_PARTS } from './face-upload.ts';
 
 type Json = Record<string, unknown>;
 

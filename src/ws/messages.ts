@@ -99,8 +99,11 @@ export function parseBinaryFrame(data: Uint8Array): BinaryParseResult {
   const bad = (message: string, timestamp: ClientTimestamp | null = null) => ({ ok: false as const, code: 'VALIDATION_ERROR' as const, message, timestamp });
   if (data.length < 4) return bad('A binary frame is an image (JPEG, PNG or WebP), or a 4-byte header length, a JSON header and the image');
   const length = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
-  if (length > MAX_BINARY_HEADER || 4 + length > data.length) {
+  if (length > MAX_BINARY_HEADER) {
     return bad(`A binary frame starts with the image itself or with a header length of at most ${MAX_BINARY_HEADER} bytes; got ${length}`);
+  }
+  if (4 + length > data.length) {
+    return bad(`The binary frame's header length (${length} bytes) runs past the end of the message (${data.length - 4} bytes after it)`);
   }
   let raw: unknown = {};
   if (length > 0) {
