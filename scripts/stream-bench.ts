@@ -1,7 +1,7 @@
 /**
  * What users run: N simultaneous 10 frames/s camera streams over the real `/ws/recognition/` endpoint.
  *
- *   npm run bench -- --streams [--workers N] [--seconds S] [--warmup W] [--max-streams M] [--steps N1,N2,…] [--fps F] [--modes full,tracking,binary] [--retries R] [--json]
+ *   npm run bench -- --streams [--workers N] [--seconds S] [--warmup W] [--max-streams M] [--steps N1,N2,…] [--fps F] [--modes full,tracking,binary] [--retries R] [--profile-http FILE] [--json]
  *
  * Starts the server (embedded database, real face engine, real port), enrolls the person of each clip in
  * ../shared/data/video/fakecam from the clip's first frame, then in ONE run (so the numbers compare as
@@ -29,12 +29,16 @@
  * reports the CPU time per frame (or request) of each kind of thread (lib/thread-cpu.ts): the server's
  * main thread, the inference workers, V8's helper threads, the clients' thread (sharing the cores as
  * real clients would not) and the rest: what bounds the ratios on a machine with few cores.
+ * `--profile-http FILE` writes the server main thread's CPU profile of the HTTP verify phase (open it in
+ * Chrome's DevTools, or summarise it): where the server's own work per request goes.
  * With --json the last line is one JSON object.
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadConfig } from '../src/config/env.ts';
 import { createContainer } from '../src/container.ts';
 import { buildApp } from '../src/app.ts';
@@ -57,6 +61,8 @@ const MAX_STREAMS = num('max-streams', 64);
 const FPS = num('fps', 10);
 const RETRIES = num('retries', 1);
 const json = argv.includes('--json');
+const profileHttpArg = argv.indexOf('--profile-http');
+const PROFILE_HTTP = profileHttpArg >= 0 ? argv[profileHttpArg + 1] : null;
 type Mode = StreamMode;
 const modesArg = argv.indexOf('--modes');
 const modes: Mode[] = modesArg >= 0 ? (argv[modesArg + 1].split(',') as Mode[]) : argv.includes('--tracking-only') ? ['tracking'] : argv.includes('--full-only') ? ['full'] : ['full', 'tracking', 'binary'];
@@ -155,12 +161,26 @@ try {
   // measured the engine at 168.6 and 111.1 frames/s). The ratio to these two is the like-for-like one.
   const verifySeconds = Math.max(4, SECONDS);
   const engineBefore = await engineRate([verifyImage], verifySeconds);
+  // The main thread's own profile of this phase (--profile-http): sampled by V8 in this thread only.
+  const profiler = PROFILE_HTTP ? new Session() : null;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const httpCpu0 = sampleThreads();
   const http = await play<HttpRunReport>({ kind: 'http', clients: 8, seconds: Math.max(4, SECONDS), url: `http://127.0.0.1:${port}/api/auth/authentication/verify/`, headers: { ...verifyBody.headers, authorization: tenant.auth }, body: new Uint8Array(verifyBody.payload) });
   const { latency: httpLatency, failed: httpFailed } = http;
   const httpRps = http.ok / http.seconds;
   // Where the cores went per request (the callers' thread shares them: real callers would not).
   const httpCpu = cpuPerUnit(httpCpu0, sampleThreads(), http.ok + http.failed, clientTid);
+  // After the CPU sample: stopping the profiler and writing its file is not the phase's work.
+  if (profiler && PROFILE_HTTP) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(PROFILE_HTTP, JSON.stringify(profile));
+    profiler.disconnect();
+    log(`http verify: the main thread's CPU profile of this phase is in ${PROFILE_HTTP}`);
+  }
   log(`http verify, 8 concurrent clients: ${r1(httpRps)} requests/s (${r1((100 * httpRps) / engineFps)} % of the engine's frames/s), p50 ${r1(quantile(httpLatency, 0.5))} ms p95 ${r1(quantile(httpLatency, 0.95))} ms, ${httpFailed} failed; CPU ms per request ${cpuText(httpCpu)}`);
   const engineAfter = await engineRate([verifyImage], verifySeconds);
   const engineSameImage = (engineBefore.fps + engineAfter.fps) / 2;
