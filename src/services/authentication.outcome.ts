@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ClientContext } from '../api/request-context.ts';
 import type { DB } from '../db/database.ts';
+import { appError } from '../errors.ts';
 import type { Database } from '../db/schema.ts';
 import { countSessionAttempts, insertAttempt, insertOutcome, type NewAttempt } from '../db/repositories/attempts.repository.ts';
 import { markSsoAttempt } from '../db/repositories/sso.repository.ts';
@@ -90,7 +91,15 @@ export async function writeOutcome(
           ...method,
         });
   const touch = decision.success && decision.user ? { userId: decision.user.id, at: now } : null;
-  const attemptId = await insertOutcome(db, attempt, event, touch);
+  let attemptId: string;
+  try {
+    attemptId = await insertOutcome(db, attempt, event, touch);
+  } catch (e) {
+    // The user was deleted between the decision's read and this write (another request, another instance):
+    // the attempt cannot name them, and the decision is about someone who no longer exists.
+    if ((e as { code?: string }).code === '23503' && attempt.userId) throw appError('USER_NOT_FOUND', 'The user was deleted while this request was being decided');
+    throw e;
+  }
   if (sso) await markSsoAttempt(db, client.id, attemptId);
 }
 

@@ -186,7 +186,7 @@ export class ClientsService {
 
   async revokeKey(apiKey: string, by: Actor): Promise<KeyView> {
     const revoked = await this.db.transaction().execute(async (trx) => {
-      const key = await this.keys.findByKey(apiKey, trx);
+      const key = await this.keys.findByKey(apiKey, trx, { lock: true });
       if (!key) throw appError('API_KEY_NOT_FOUND');
       const row = await this.keys.revoke(key.id, new Date(), trx);
       if (!row) throw appError('API_KEY_NOT_FOUND');
@@ -211,7 +211,9 @@ export class ClientsService {
   ): Promise<IssuedCredentials & { replaces: string; old_key_expires_at: string; key: KeyView }> {
     const grace = input.grace_seconds ?? this.options.keyGraceSeconds;
     const result = await this.db.transaction().execute(async (trx) => {
-      const old = await this.keys.findByKey(apiKey, trx);
+      // Locked: two rotations at once (one instance or two) each saw no replacement yet and each issued one,
+      // leaving two live successors, one of them linked to nothing.
+      const old = await this.keys.findByKey(apiKey, trx, { lock: true });
       if (!old) throw appError('API_KEY_NOT_FOUND');
       // A CompreFace service key opens only its service; its "replacement" here would be a Wajah key that
       // opens the whole API (and the service would lose its key after the grace period).
@@ -256,7 +258,7 @@ export class ClientsService {
 
   async updateKey(apiKey: string, input: { name?: string | null; ip_allowlist?: string[] }, by: Actor): Promise<KeyView> {
     const updated = await this.db.transaction().execute(async (trx) => {
-      const key = await this.keys.findByKey(apiKey, trx);
+      const key = await this.keys.findByKey(apiKey, trx, { lock: true });
       if (!key) throw appError('API_KEY_NOT_FOUND');
       const ip_allowlist = input.ip_allowlist ? validateCidrs(input.ip_allowlist, 'ip_allowlist') : key.ip_allowlist;
       const row = await this.keys.updateAllowlist(key.id, ip_allowlist, input.name, trx);

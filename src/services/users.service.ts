@@ -144,8 +144,8 @@ export class UsersService {
   }
 
   /** Throws USER_NOT_FOUND. */
-  async getByRef(clientId: string, ref: string, trx?: Transaction<Database>): Promise<UserWithCount> {
-    const user = await this.users.findByRef(clientId, ref, trx);
+  async getByRef(clientId: string, ref: string, trx?: Transaction<Database>, opts: { lock?: boolean } = {}): Promise<UserWithCount> {
+    const user = await this.users.findByRef(clientId, ref, trx, opts);
     if (!user) throw appError('USER_NOT_FOUND');
     return user;
   }
@@ -247,7 +247,9 @@ export class UsersService {
     assertMetadataFits(input.metadata);
     try {
       return await this.db.transaction().execute(async (trx) => {
-        const before = await this.getByRef(clientId, ref, trx);
+        // Locked: the same change sent twice at once (deactivate to two instances) each saw the old value and
+        // each wrote a user.updated event and an audit entry; now the second sees no change.
+        const before = await this.getByRef(clientId, ref, trx, { lock: true });
         const changes = (Object.keys(input) as Array<keyof UpdateUserInput>).filter(
           (k) => input[k] !== undefined && canonicalJson(input[k]) !== canonicalJson(before[k]),
         );

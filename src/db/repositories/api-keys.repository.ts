@@ -98,8 +98,10 @@ export class ApiKeysRepository {
     };
   }
 
-  async findByKey(key: string, trx: Db = this.db): Promise<ApiKeyRow | undefined> {
-    return (await trx.selectFrom('api_keys').select(KEY_COLUMNS).where('key', '=', key).executeTakeFirst()) as ApiKeyRow | undefined;
+  /** With `lock` (inside a transaction that changes the key): the row locked (FOR UPDATE) until it ends. */
+  async findByKey(key: string, trx: Db = this.db, opts: { lock?: boolean } = {}): Promise<ApiKeyRow | undefined> {
+    const q = trx.selectFrom('api_keys').select(KEY_COLUMNS).where('key', '=', key);
+    return (await (opts.lock ? q.forUpdate() : q).executeTakeFirst()) as ApiKeyRow | undefined;
   }
 
   async listForClient(clientId: string): Promise<ApiKeyRow[]> {

@@ -93,16 +93,17 @@ export class UsersRepository {
   }
 
   /** One user by uuid or external_id (uuid match wins), with its enrollment count. */
-  async findByRef(clientId: string, ref: string, trx: Db = this.db): Promise<UserWithCount | undefined> {
-    const row = await trx
+  /** With `lock` (inside a transaction that changes the user): the user's row locked (FOR UPDATE) until it ends. */
+  async findByRef(clientId: string, ref: string, trx: Db = this.db, opts: { lock?: boolean } = {}): Promise<UserWithCount | undefined> {
+    const q = trx
       .selectFrom('users')
       .select(COLUMNS)
       .select(enrollmentsCount)
       .where('users.client_id', '=', clientId)
       .where((eb) => refFilter(eb, ref))
       .orderBy(sql`(users.external_id = ${ref})`, 'asc')
-      .limit(1)
-      .executeTakeFirst();
+      .limit(1);
+    const row = await (opts.lock ? q.forUpdate('users') : q).executeTakeFirst();
     return row ? ({ ...row, enrollments_count: Number(row.enrollments_count ?? 0) } as UserWithCount) : undefined;
   }
 
