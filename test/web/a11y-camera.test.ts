@@ -176,6 +176,29 @@ describe('camera page for everyone: keyboard, contrast, no camera, failures mid-
     }
   });
 
+  test("a user whose fallback is a password verifies with it: the form asks for the user's own kind", async () => {
+    const { app } = t();
+    await createUser(app, tenant, 'AX2', 'Bima');
+    const set = await app.inject({ method: 'PUT', url: '/api/clients/users/AX2/fallback/', headers: { authorization: tenant.auth }, payload: { type: 'password', secret: 'kopi-tubruk-2026' } });
+    assert.equal(set.statusCode, 200, set.body);
+    const p = await cameraPage(noCamera, '?mode=verification&user_id=AX2');
+    await p.click('#start');
+    await p.locator('#camera-error:not([hidden])').waitFor();
+    await p.click('#camera-error button[data-next=pin]');
+    await p.locator('#pin-form[data-kind=password]').waitFor();
+    assert.equal((await p.locator('#pin-label').innerText()).trim(), 'Password');
+    assert.equal(await p.locator('#pin-form input[name=pin]').getAttribute('inputmode'), 'text', 'no number pad for a password');
+    await p.fill('#pin-form input[name=pin]', 'kopi-tubruk-2026');
+    await p.click('#pin-submit');
+    // Sent as a PIN, the right password was "wrong" and spent one of the user's attempts.
+    await p.locator('#pin-form').waitFor({ state: 'hidden' });
+    assert.match(await p.locator('#result').innerText(), /Bima/);
+    const state = (await app.inject({ method: 'GET', url: '/api/clients/users/AX2/fallback/', headers: { authorization: tenant.auth } })).json();
+    assert.equal(state.failed_attempts, 0);
+    await shot(p, 'password-fallback');
+    await p.context().close();
+  });
+
   test('mode, user and options cannot change while a session is running; they can again after Stop', async () => {
     const p = await cameraPage(browser, '?mode=enrollment&user_id=AX1');
     await p.check('#multi-angle'); // needs three angles: the talking face keeps the run going

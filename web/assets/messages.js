@@ -149,6 +149,7 @@ export const LINES = {
   'outcome.saving': ['Saving your enrollment…', 'Menyimpan pendaftaran wajah Anda…'],
   'outcome.retrying': ['Not recognised yet. Look straight at the camera.', 'Belum dikenali. Lihat lurus ke kamera.'],
   'outcome.pin_ok': ['Verified with PIN: {name}.', 'Terverifikasi dengan PIN: {name}.'],
+  'outcome.password_ok': ['Verified with password: {name}.', 'Terverifikasi dengan kata sandi: {name}.'],
   'guide.ready': ['Ready.', 'Siap.'],
   'guide.starting': ['Starting the camera…', 'Menyalakan kamera…'],
   'guide.look': ['Look at the camera and keep your face inside the oval.', 'Lihat ke kamera dan jaga wajah tetap di dalam oval.'],

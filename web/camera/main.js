@@ -466,24 +466,50 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && loop?.running) $('#stop').click();
 });
 
-// ---- PIN fallback (verification) ----
-function showPinForm() {
+// ---- PIN or password fallback (verification) ----
+/**
+ * The form for the user's own kind of fallback credential: a PIN (digits, a number pad on phones) or a
+ * password. The API checks the kind as well as the secret, so a password sent as a PIN is a wrong guess
+ * that spends one of the user's attempts. The kind is looked up first; when it cannot be (the key may not
+ * read fallbacks), a 4–12 digit entry is sent as a PIN and anything else as a password.
+ */
+function setPinKind(form, kind) {
+  form.dataset.kind = kind;
+  const password = kind === 'password';
+  $('#pin-title').textContent = t(password ? 'Verify with a password' : 'Verify with a PIN');
+  $('#pin-label').textContent = t(password ? 'Password' : kind === 'pin' ? 'PIN' : 'PIN or password');
+  $('#pin-submit').textContent = t(password ? 'Verify with password' : 'Verify with PIN');
+  form.pin.setAttribute('inputmode', kind === 'pin' ? 'numeric' : 'text');
+}
+async function showPinForm() {
   const form = $('#pin-form');
+  const box = form.querySelector('.alert');
+  showError(box, null);
   form.hidden = false;
   form.pin.focus();
+  const user = $('#user-id').value.trim();
+  try {
+    const state = await api(`/clients/users/${encodeURIComponent(user)}/fallback/`, { auth: auth() });
+    if (!state.is_set) showError(box, { code: 'FALLBACK_NOT_SET', message: '' }, { showCode: false });
+    setPinKind(form, state.type === 'password' ? 'password' : state.is_set ? 'pin' : 'auto');
+  } catch {
+    setPinKind(form, 'auto');
+  }
 }
 $('#pin-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const form = e.currentTarget;
   const box = form.querySelector('.alert');
   showError(box, null);
+  const secret = form.pin.value;
+  const kind = form.dataset.kind === 'auto' ? (/^[0-9]{4,12}$/.test(secret) ? 'pin' : 'password') : form.dataset.kind;
   void busy(form.querySelector('button'), null, async () => {
-    const r = await api('/auth/authentication/fallback/', { auth: auth(), json: { user_id: $('#user-id').value.trim(), pin: form.pin.value } });
+    const r = await api('/auth/authentication/fallback/', { auth: auth(), json: { user_id: $('#user-id').value.trim(), [kind]: secret } });
     form.reset();
     form.hidden = true;
     showError(errorBox, null);
     renderDecision(resultBox, r, { technical: false });
-    guide('pin_ok', line('outcome.pin_ok', { name: r.result.user_name }), { urgent: true, tone: 'good' });
+    guide('pin_ok', line(kind === 'password' ? 'outcome.password_ok' : 'outcome.pin_ok', { name: r.result.user_name }), { urgent: true, tone: 'good' });
   }).catch((err) => showError(box, err, { showCode: false }));
 });
 
