@@ -120,6 +120,27 @@ describe('web pages people like (issue 12)', { skip }, () => {
     await p.context().close();
   });
 
+  test("a liveness failure is explained by its own reason: the time ran out is not 'not a live person'", async () => {
+    const p = await page(await newContext(browser));
+    await p.goto(`${base}/app/console/`);
+    const shown = await p.evaluate(async () => {
+      const d = await import('/app/assets/decision.js' as string);
+      const answer = (reason: string) => ({ status: 'failed', result: { authenticated: false, failure_reason: 'LIVENESS_FAILED', confidence: null }, liveness_result: { passed: false, failure_reason: reason } });
+      const text = (r: unknown) => {
+        const box = document.createElement('div');
+        d.renderDecision(box, r, { technical: false });
+        return box.innerText || box.textContent;
+      };
+      return { timeout: text(answer('CHALLENGE_TIMEOUT')), spoof: text(answer('SPOOF_DETECTED')), code: d.failureCode(answer('CHALLENGE_TIMEOUT')), unknown: d.failureCode(answer('SOMETHING_NEW')) };
+    });
+    assert.match(shown.timeout, /The time for the instruction ran out/);
+    assert.doesNotMatch(shown.timeout, /live person/);
+    assert.match(shown.spoof, /photo or a screen/);
+    assert.equal(shown.code, 'CHALLENGE_TIMEOUT');
+    assert.equal(shown.unknown, 'LIVENESS_FAILED', 'a reason the page has no words for keeps the general one');
+    await p.context().close();
+  });
+
   test('Indonesian from the browser language on every page, no string left in English; the switch is remembered', async () => {
     const context = await newContext(browser, { locale: 'id-ID' });
     const p = await page(context);

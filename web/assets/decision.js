@@ -2,7 +2,21 @@
 // headline, the reason in words from the message table, and (console only) the full JSON.
 import { el, bdi, pct } from './dom.js';
 import { t, tn } from './i18n.js';
-import { explain } from './messages.js';
+import { explain, MESSAGES } from './messages.js';
+
+/**
+ * Why a decision failed, as precisely as the answer says: a liveness failure names its own reason
+ * (`liveness_result.failure_reason`: the challenge's time ran out, a photo or screen, a still picture), which
+ * tells the person what to do differently; LIVENESS_FAILED alone reads as "not a live person" even when the
+ * time simply ran out.
+ * @param {any} r a decision response
+ * @returns {string | null}
+ */
+export function failureCode(r) {
+  const reason = r?.result?.failure_reason ?? null;
+  const live = r?.liveness_result?.failure_reason;
+  return reason === 'LIVENESS_FAILED' && live && MESSAGES[live] ? live : reason;
+}
 
 /**
  * @param {HTMLElement} box
@@ -16,7 +30,8 @@ export function renderDecision(box, r, { technical = true } = {}) {
   let headline;
   if (isId) headline = res.matches.length ? tn(res.matches.length, '{n} match', '{n} matches') : t('No match');
   else headline = res.authenticated ? t('Authenticated') : t('Not authenticated');
-  const why = res.failure_reason ? explain(res.failure_reason) : null;
+  const code = failureCode(r);
+  const why = code ? explain(code) : null;
   const best = isId ? res.matches[0] : undefined;
   const rows = [
     !isId && (res.user_id || res.user_name) ? [t('User'), [res.user_id, res.user_name].filter(Boolean).flatMap((v, i) => (i ? [' — ', bdi(v)] : [bdi(v)]))] : null,

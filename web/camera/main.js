@@ -9,7 +9,7 @@ import { flag } from '/app/assets/prefs.js';
 import { t, tn, speechLang, lang } from '/app/assets/i18n.js';
 import { explain, line, instruction, NEXT } from '/app/assets/messages.js';
 import { loadCredentials, saveCredentials } from '/app/assets/session.js';
-import { renderDecision } from '/app/assets/decision.js';
+import { failureCode, renderDecision } from '/app/assets/decision.js';
 import { createFrameLoop } from './frame-loop.js';
 import { createVoice } from './voice.js';
 import { createCoach, createNoFaceWatch } from './coach.js';
@@ -328,7 +328,7 @@ function onAuthenticationFrame(r) {
   }
   countdown.stop();
   const box = renderDecision(resultBox, r, { technical: false });
-  const x = explain(res.failure_reason ?? 'FAILED');
+  const x = explain(failureCode(r) ?? 'FAILED');
   // The next steps: try again, and the PIN when a user was named (verification).
   box.append(
     el(
