@@ -162,8 +162,16 @@ export function lazyMasterKey(config: AppConfig, log: Core['log']): () => Buffer
   return () => (key ??= loadMasterKey(config, log));
 }
 
+/**
+ * How long a Redis command may take before it fails (and its caller falls back to this process's own state).
+ * Redis answers in well under a millisecond; one that accepts connections but has stopped answering (a paused
+ * or partitioned host) held every request that touches it, the admin API included, for as long as TCP kept the
+ * connection (102 s measured; minutes under packet loss).
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 1000;
+
 export function createRedis(url: string): Redis {
-  const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+  const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', () => {
     // Reported through status checks; ioredis reconnects by itself.
   });

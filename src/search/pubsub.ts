@@ -87,8 +87,13 @@ export class RedisPubSub implements PubSub {
   readonly #reconnect: (() => void)[] = [];
   #ready = false;
 
-  constructor(url: string, options: { connectTimeoutMs?: number } = {}) {
-    const common = { lazyConnect: true, connectTimeout: options.connectTimeoutMs ?? 5000, maxRetriesPerRequest: 2 };
+  readonly #connectTimeoutMs: number;
+
+  constructor(url: string, options: { connectTimeoutMs?: number; commandTimeoutMs?: number } = {}) {
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    // A command timeout as for the main connection (container.ts, REDIS_COMMAND_TIMEOUT_MS): a Redis that stopped
+    // answering fails a publish instead of holding it.
+    const common = { lazyConnect: true, connectTimeout: this.#connectTimeoutMs, maxRetriesPerRequest: 2, commandTimeout: options.commandTimeoutMs ?? 1000 };
     this.#pub = new Redis(url, common);
     this.#sub = new Redis(url, { ...common, maxRetriesPerRequest: null });
     this.#sub.on('message', (channel: string, message: string) => {
@@ -104,8 +109,21 @@ export class RedisPubSub implements PubSub {
     this.#sub.on('error', () => {});
   }
 
+  /**
+   * Both connections ready, or an error after the connect timeout: a Redis that accepts the connection but never
+   * answers its ready check kept the server's start-up waiting forever (connectTimeout covers only the TCP
+   * connection). ioredis goes on trying in the background either way.
+   */
   async connect(): Promise<void> {
-    await Promise.all([this.#pub.connect(), this.#sub.connect()]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.#connectTimeoutMs} ms`)), this.#connectTimeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all([this.#pub.connect(), this.#sub.connect()]), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async publish(channel: string, message: string): Promise<void> {
