@@ -121,6 +121,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    // Found after the configuration was read (the master key file's contents): as a bad variable is.
+    console.error(err.message);
+    process.exit(78);
+  }
   if (isAppError(err)) {
     // A refusal to start (DATA_DIR_LOCKED, a key that does not fit the data, …): one clear line.
     console.error(`${err.code}: ${err.message}`);

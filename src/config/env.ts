@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { parseSigningKey } from '../offline/signing-key.ts';
 
 /** Validated, frozen configuration. process.env is read only here. */
 export interface AppConfig {
@@ -66,6 +67,25 @@ export interface IceServer {
   credential?: string;
 }
 
+/** An http(s) URL whose path is the provider's mount, /oidc (src/sso: SSO_MOUNT_PATH). */
+function isIssuer(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.pathname.replace(/\/$/, '') === '/oidc';
+  } catch {
+    return false;
+  }
+}
+
+function isSigningKey(value: string): boolean {
+  try {
+    parseSigningKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class ConfigError extends Error {
   public readonly problems: string[];
   constructor(problems: string[]) {
@@ -130,6 +150,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const masterKeyPrevious = (env.WAJAH_MASTER_KEY_PREVIOUS || '').split(',').map((k) => k.trim()).filter(Boolean);
   if (masterKeyPrevious.some((k) => !isKey(k))) problems.push('WAJAH_MASTER_KEY_PREVIOUS must be a comma-separated list of 32-byte keys (64 hex characters or base64)');
   if (masterKeyPrevious.length && !masterKey) problems.push('WAJAH_MASTER_KEY_PREVIOUS needs WAJAH_MASTER_KEY (the new key) to be set');
+  // Checked here, before anything opens: a bad value was a stack trace after the database and the models had loaded.
+  const ssoIssuer = env.WAJAH_SSO_ISSUER || null;
+  if (ssoIssuer && !isIssuer(ssoIssuer)) problems.push(`WAJAH_SSO_ISSUER must be the provider's public http(s) URL ending in /oidc, e.g. https://id.example.com/oidc (got "${ssoIssuer}")`);
+  const offlineSigningKey = env.WAJAH_OFFLINE_SIGNING_KEY || null;
+  if (offlineSigningKey && !isSigningKey(offlineSigningKey)) problems.push('WAJAH_OFFLINE_SIGNING_KEY must be an Ed25519 PKCS#8 PEM or its 32-byte seed (64 hex characters or base64)');
   const logLevel = (env.LOG_LEVEL || 'info') as AppConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
@@ -175,8 +200,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webhookTimeoutMs,
     iceServers,
     trustProxy,
-    ssoIssuer: env.WAJAH_SSO_ISSUER || null,
-    offlineSigningKey: env.WAJAH_OFFLINE_SIGNING_KEY || null,
+    ssoIssuer,
+    offlineSigningKey,
     shutdownTimeoutMs,
     shutdownDelayMs,
     ...overrides,

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isKey } from '../config/env.ts';
+import { ConfigError, isKey } from '../config/env.ts';
 
 /**
  * Blob layout (one bytea column), all offsets in bytes:
@@ -218,6 +218,7 @@ export function loadMasterKey(
   try {
     return parseKey(raw.toString('utf8'));
   } catch {
-    throw new Error(`${file} does not hold a 32-byte key (hex, base64 or raw)`);
+    // A refusal to start, said in one line (server.ts): the file was cut or overwritten.
+    throw new ConfigError([`${file} does not hold a 32-byte key (hex, base64 or raw): restore it from your backup, or set WAJAH_MASTER_KEY to the key`]);
   }
 }

@@ -116,6 +116,35 @@ describe('start-up with a wrong master key', () => {
   });
 });
 
+describe('start-up with a bad setting the server used to find late', () => {
+  // Each was a stack trace and exit 1 after the database and the face models had loaded (20 s and more),
+  // which a supervisor restarting on failure retries forever; a configuration error is exit 78.
+  for (const [name, extra, pattern] of [
+    ['WAJAH_SSO_ISSUER not a URL', { WAJAH_SSO_ISSUER: 'not-a-url' }, /WAJAH_SSO_ISSUER must be the provider's public http\(s\) URL ending in \/oidc/],
+    ['WAJAH_SSO_ISSUER not ending in /oidc', { WAJAH_SSO_ISSUER: 'https://id.example.com/login' }, /WAJAH_SSO_ISSUER must be/],
+    ['WAJAH_OFFLINE_SIGNING_KEY not a key', { WAJAH_OFFLINE_SIGNING_KEY: 'garbage' }, /WAJAH_OFFLINE_SIGNING_KEY must be an Ed25519 PKCS#8 PEM/],
+  ] as const) {
+    test(`${name}: one line naming it, exit 78`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-deploy-'));
+      try {
+        assertOneLine(await start(extra, dir), 78, pattern);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  test('a master.key that holds no key: one line naming the file, exit 78', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-deploy-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'master.key'), 'garbage\n', { mode: 0o600 });
+      assertOneLine(await start({ WAJAH_MASTER_KEY: '' }, dir), 78, /master\.key does not hold a 32-byte key .*restore it from your backup/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('start-up with an unusable data directory', () => {
   test('WAJAH_DATA_DIR that cannot be created: one line naming it, exit 78', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-deploy-'));
