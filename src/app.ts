@@ -152,6 +152,11 @@ export async function buildApp(
     if (mapped) {
       return reply.status(mapped.statusCode).send({ code: mapped.code, message: mapped.message, statusCode: mapped.statusCode, ...(mapped.details ? { details: mapped.details } : {}) });
     }
+    const unavailable = databaseUnavailable(error);
+    if (unavailable) {
+      request.log.error({ err: error }, 'database unavailable');
+      return reply.status(503).header('Retry-After', '30').send({ code: 'SERVICE_UNAVAILABLE', message: unavailable, statusCode: 503 });
+    }
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send({ code: 'INTERNAL_ERROR', message: ERROR_CODES.INTERNAL_ERROR.message, statusCode: 500 });
   });
@@ -242,6 +247,22 @@ export async function buildApp(
   // CompreFace's REST API v1 at its own absolute paths (docs/compreface.md).
   await app.register(compreFacePlugin);
   return app;
+}
+
+/**
+ * The server's condition rather than the request's, as the caller should hear it (503, try again later): the
+ * database out of disk space or memory (SQLSTATE class 53; the embedded database's file system full), or its
+ * connection lost (class 08, 57P: shut down). A full disk was a 500 "Internal server error" that told the caller
+ * nothing, where only the log said "No space left on device".
+ */
+function databaseUnavailable(e: unknown): string | null {
+  const code = (e as { code?: unknown }).code;
+  const message = e instanceof Error ? e.message : '';
+  if ((typeof code === 'string' && code.startsWith('53')) || code === 'ENOSPC' || /No space left on device/i.test(message)) {
+    return 'The database cannot write: it is out of disk space or memory. Try again once the operator has freed some';
+  }
+  if (typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P'))) return 'The database is unavailable';
+  return null;
 }
 
 function mapFastifyError(e: FastifyError): { code: keyof typeof ERROR_CODES; message: string; statusCode: number; details?: Record<string, unknown> } | null {
