@@ -102,7 +102,11 @@ async function main(): Promise<void> {
   } catch (e) {
     // A port taken by another process (or a HOST this machine does not have): one line naming the variables,
     // after the database and the workers are closed.
-    console.error(`Cannot listen on ${config.host}:${config.port} (HOST, PORT): ${(e as Error).message}. Stop the process that holds the port, or set PORT to a free one.`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = ['ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL'].includes(code ?? '')
+      ? `HOST (${config.host}) is not an address of this machine: set HOST to one of its addresses, 0.0.0.0 for all of them, or 127.0.0.1`
+      : 'Stop the process that holds the port, or set PORT to a free one';
+    console.error(`Cannot listen on ${config.host}:${config.port} (HOST, PORT): ${(e as Error).message}. ${hint}.`);
     await Promise.race([app.close().catch(() => {}), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs).unref())]);
     process.exit(1);
   }

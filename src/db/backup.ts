@@ -87,7 +87,8 @@ export async function restoreEmbedded(
   if (archive.size < 64 || magic[0] !== 0x1f || magic[1] !== 0x8b) throw appError('BACKUP_INVALID', 'The file is not a gzipped backup (wajah backup writes .tar.gz)');
   await assertWholeGzip(archive);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const release = acquireDataDirLock(dataDir, 'cli', () => `another Wajah process holds ${dataDir}: stop the server before restoring`);
+  // The lock's message says the directory and "stop it first"; this names who holds it.
+  const release = acquireDataDirLock(dataDir, 'cli', (o) => `a running Wajah ${o.kind} (pid ${o.pid}), and a backup is restored only into a directory no server uses`);
   try {
     const pgDir = path.join(dataDir, 'pg');
     const hasDatabase = fs.existsSync(path.join(pgDir, 'PG_VERSION'));

@@ -119,7 +119,7 @@ describe('backup and restore of the embedded database', () => {
     // A running server's directory cannot be restored over.
     const live = await cli(dirB, ['restore', '--from', backupFile, '--force']);
     assert.equal(live.code, 1);
-    assert.match(live.stderr, /DATA_DIR_LOCKED/);
+    assert.match(live.stderr, /DATA_DIR_LOCKED: .* is in use by a running Wajah server \(pid \d+\), and a backup is restored only into a directory no server uses; stop it first/);
     await stop(b.proc);
   });
 

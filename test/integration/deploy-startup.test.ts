@@ -177,9 +177,20 @@ describe('start-up on a port in use', () => {
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     try {
       const r = await start({ PORT: String((other.address() as net.AddressInfo).port) }, dir);
-      assertOneLine(r, 1, /^Cannot listen on 127\.0\.0\.1:\d+ \(HOST, PORT\): listen EADDRINUSE/);
+      assertOneLine(r, 1, /^Cannot listen on 127\.0\.0\.1:\d+ \(HOST, PORT\): listen EADDRINUSE.*Stop the process that holds the port/);
     } finally {
       other.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a HOST this machine does not have is named as such, not blamed on the port', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wajah-deploy-'));
+    try {
+      const r = await start({ HOST: 'no-such-host.invalid' }, dir);
+      assertOneLine(r, 1, /^Cannot listen on no-such-host\.invalid:0 \(HOST, PORT\): .*HOST \(no-such-host\.invalid\) is not an address of this machine/);
+      assert.doesNotMatch(r.out, /holds the port/);
+    } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
