@@ -51,10 +51,10 @@ describe('error shapes over HTTP', () => {
     // The per-file limit alone let 64 files of just under the limit each be read and held.
     const c = await createClient(t().app);
     const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(796, 1)]);
-    const res = await as(t().app, c, { method: 'POST', url: '/api/auth/authentication/verify/', ...multipart([['user_id', 'u1'], ['image', jpeg, 'a.jpg'], ['extra', jpeg, 'b.jpg']]) });
+    const res = await as(t().app, c, { method: 'POST', url: '/api/auth/authentication/batch-process/', ...multipart([['frames', jpeg, 'a.jpg'], ['frames', jpeg, 'b.jpg']]) });
     assert.equal(res.statusCode, 413, res.body);
     assert.equal(res.json().code, 'PAYLOAD_TOO_LARGE');
-    const one = await as(t().app, c, { method: 'POST', url: '/api/auth/authentication/verify/', ...multipart([['user_id', 'u1'], ['image', jpeg, 'a.jpg']]) });
+    const one = await as(t().app, c, { method: 'POST', url: '/api/auth/authentication/batch-process/', ...multipart([['frames', jpeg, 'a.jpg']]) });
     assert.notEqual(one.statusCode, 413, 'one file under the limit is read');
   });
 
